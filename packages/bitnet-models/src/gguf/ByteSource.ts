@@ -1,0 +1,145 @@
+import * as fs from 'node:fs';
+import { GgufFormatError } from '../errors';
+
+/** Random-access bytes: a file read on demand, or a buffer already in memory. */
+export interface ByteSource {
+  readonly size: number;
+  /** Bytes [offset, offset+length); the caller guarantees the range is inside the source. */
+  read(offset: number, length: number): Uint8Array;
+  close(): void;
+}
+
+export class BufferSource implements ByteSource {
+  constructor(private readonly bytes: Uint8Array) {}
+  get size(): number {
+    return this.bytes.length;
+  }
+  read(offset: number, length: number): Uint8Array {
+    return this.bytes.subarray(offset, offset + length);
+  }
+  close(): void {}
+}
+
+/** Reads a file through a descriptor, so parsing the header never loads the tensor data. */
+export class FileSource implements ByteSource {
+  private fd: number | undefined;
+  readonly size: number;
+
+  constructor(readonly path: string) {
+    try {
+      this.fd = fs.openSync(path, 'r');
+      this.size = fs.fstatSync(this.fd).size;
+    } catch (cause) {
+      if (this.fd !== undefined) fs.closeSync(this.fd);
+      throw new GgufFormatError('IO_ERROR', `cannot open '${path}': ${(cause as Error).message}`, undefined, { cause });
+    }
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    if (this.fd === undefined) throw new GgufFormatError('IO_ERROR', `'${this.path}' is closed`);
+    const out = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(this.fd, out, done, Math.min(length - done, 1 << 30), offset + done);
+      if (n === 0) throw new GgufFormatError('TRUNCATED', `'${this.path}' ended early (was it modified while open?)`, offset + done);
+      done += n;
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) {
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+    }
+  }
+}
+
+const CHUNK = 1 << 20;
+
+/**
+ * A little-endian cursor over a ByteSource that pulls the source in chunks as parsing advances.
+ * Every read is checked against the source size first, so a length taken from the file can never
+ * cause a read (or an allocation) beyond the bytes that exist.
+ */
+export class ByteCursor {
+  private buf: Buffer = Buffer.alloc(0);
+  private view = new DataView(this.buf.buffer);
+  private bufStart = 0;
+  pos = 0;
+
+  constructor(private readonly source: ByteSource) {}
+
+  get size(): number {
+    return this.source.size;
+  }
+
+  get remaining(): number {
+    return this.source.size - this.pos;
+  }
+
+  private ensure(n: number, what: string): number {
+    if (n > this.remaining) {
+      throw new GgufFormatError('TRUNCATED', `file ends inside ${what}: needs ${n} bytes, ${this.remaining} left`, this.pos);
+    }
+    let rel = this.pos - this.bufStart;
+    if (rel < 0 || rel + n > this.buf.length) {
+      const len = Math.min(Math.max(n, CHUNK), this.source.size - this.pos);
+      const chunk = this.source.read(this.pos, len);
+      this.buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+      this.bufStart = this.pos;
+      rel = 0;
+    }
+    this.pos += n;
+    return rel;
+  }
+
+  u8(what = 'a u8'): number {
+    const at = this.ensure(1, what);
+    return this.view.getUint8(at);
+  }
+  i8(what = 'an i8'): number {
+    const at = this.ensure(1, what);
+    return this.view.getInt8(at);
+  }
+  u16(what = 'a u16'): number {
+    const at = this.ensure(2, what);
+    return this.view.getUint16(at, true);
+  }
+  i16(what = 'an i16'): number {
+    const at = this.ensure(2, what);
+    return this.view.getInt16(at, true);
+  }
+  u32(what = 'a u32'): number {
+    const at = this.ensure(4, what);
+    return this.view.getUint32(at, true);
+  }
+  i32(what = 'an i32'): number {
+    const at = this.ensure(4, what);
+    return this.view.getInt32(at, true);
+  }
+  f32(what = 'an f32'): number {
+    const at = this.ensure(4, what);
+    return this.view.getFloat32(at, true);
+  }
+  f64(what = 'an f64'): number {
+    const at = this.ensure(8, what);
+    return this.view.getFloat64(at, true);
+  }
+  u64(what = 'a u64'): bigint {
+    const at = this.ensure(8, what);
+    return this.view.getBigUint64(at, true);
+  }
+  i64(what = 'an i64'): bigint {
+    const at = this.ensure(8, what);
+    return this.view.getBigInt64(at, true);
+  }
+
+  /** UTF-8 text of `length` bytes; the length must already be checked against `remaining`. */
+  utf8(length: number, what: string): string {
+    const rel = this.ensure(length, what);
+    // (ensure may swap the buffer, so it is read only after the call)
+    return this.buf.toString('utf8', rel, rel + length);
+  }
+}

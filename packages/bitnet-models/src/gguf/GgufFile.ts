@@ -1,0 +1,84 @@
+import { BitnetModelError } from '../errors';
+import { BufferSource, ByteSource, FileSource } from './ByteSource';
+import { GgufHeader, GgufReadOptions, parseGgufHeader } from './GgufReader';
+import { GgufMetadata } from './GgufMetadata';
+import { GgufTensorInfo } from './GgufTypes';
+
+/**
+ * An open GGUF file: header, metadata and tensor infos parsed up front; tensor data read on demand,
+ * one tensor at a time, so opening a 1.2 GB model costs only its header and each tensor's bytes are
+ * held once (by whoever asked for them).
+ */
+export class GgufFile {
+  readonly version: number;
+  readonly alignment: number;
+  readonly metadata: GgufMetadata;
+  readonly tensors: readonly GgufTensorInfo[];
+  readonly dataOffset: number;
+  readonly fileSize: number;
+  private readonly byName: Map<string, GgufTensorInfo>;
+
+  private constructor(
+    private readonly source: ByteSource,
+    header: GgufHeader,
+    readonly path?: string,
+  ) {
+    this.version = header.version;
+    this.alignment = header.alignment;
+    this.metadata = header.metadata;
+    this.tensors = header.tensors;
+    this.dataOffset = header.dataOffset;
+    this.fileSize = header.fileSize;
+    this.byName = new Map(header.tensors.map((t) => [t.name, t]));
+  }
+
+  /** Opens and validates a GGUF file. Close it (or use `using`-style try/finally) when done. */
+  static open(path: string, options?: GgufReadOptions): GgufFile {
+    const source = new FileSource(path);
+    try {
+      return new GgufFile(source, parseGgufHeader(source, options), path);
+    } catch (e) {
+      source.close();
+      throw e;
+    }
+  }
+
+  /** Parses a GGUF image already in memory; tensor data are views into it (no copy). */
+  static fromBuffer(bytes: Uint8Array, options?: GgufReadOptions): GgufFile {
+    const source = new BufferSource(bytes);
+    return new GgufFile(source, parseGgufHeader(source, options));
+  }
+
+  get architecture(): string | undefined {
+    return this.metadata.optString('general.architecture');
+  }
+
+  hasTensor(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  tensor(name: string): GgufTensorInfo {
+    const t = this.byName.get(name);
+    if (!t) throw new BitnetModelError('MISSING_TENSOR', `tensor '${name}' is not in the file`);
+    return t;
+  }
+
+  optTensor(name: string): GgufTensorInfo | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The raw bytes of one tensor (a view for in-memory files, a fresh buffer for files on disk). */
+  tensorData(nameOrInfo: string | GgufTensorInfo): Uint8Array {
+    const t = typeof nameOrInfo === 'string' ? this.tensor(nameOrInfo) : nameOrInfo;
+    return this.source.read(this.dataOffset + t.offset, t.byteSize);
+  }
+
+  /** Total bytes of tensor data. */
+  get tensorBytes(): number {
+    return this.tensors.reduce((s, t) => s + t.byteSize, 0);
+  }
+
+  close(): void {
+    this.source.close();
+  }
+}

@@ -1,0 +1,181 @@
+import { MetadataError } from '../errors';
+import { GgufArrayValue, GgufValue, GgufValueType, ggufValueTypeName } from './GgufTypes';
+
+const NUMERIC = new Set<GgufValueType>([
+  GgufValueType.UINT8,
+  GgufValueType.INT8,
+  GgufValueType.UINT16,
+  GgufValueType.INT16,
+  GgufValueType.UINT32,
+  GgufValueType.INT32,
+  GgufValueType.FLOAT32,
+  GgufValueType.FLOAT64,
+  GgufValueType.UINT64,
+  GgufValueType.INT64,
+]);
+
+/**
+ * The key/value metadata of a GGUF file with typed accessors. `getX(key)` throws a MetadataError
+ * naming the key when it is missing or of another type; `optX(key)` returns undefined when missing
+ * (and still throws on a wrong type).
+ */
+export class GgufMetadata {
+  private readonly map: Map<string, GgufValue>;
+
+  constructor(entries?: Iterable<[string, GgufValue]>) {
+    this.map = new Map(entries ?? []);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
+  keys(): string[] {
+    return [...this.map.keys()];
+  }
+
+  entries(): IterableIterator<[string, GgufValue]> {
+    return this.map.entries();
+  }
+
+  /** Raw typed value. */
+  raw(key: string): GgufValue | undefined {
+    return this.map.get(key);
+  }
+
+  set(key: string, value: GgufValue): void {
+    this.map.set(key, value);
+  }
+
+  delete(key: string): boolean {
+    return this.map.delete(key);
+  }
+
+  getString(key: string): string {
+    return this.required(key, this.optString(key));
+  }
+
+  optString(key: string): string | undefined {
+    const v = this.map.get(key);
+    if (v === undefined) return undefined;
+    if (v.type !== GgufValueType.STRING) throw this.wrongType(key, 'a string', v);
+    return v.value;
+  }
+
+  /** Any integer or float type, 64-bit ones included when they fit in a double exactly. */
+  getNumber(key: string): number {
+    return this.required(key, this.optNumber(key));
+  }
+
+  optNumber(key: string): number | undefined {
+    const v = this.map.get(key);
+    if (v === undefined) return undefined;
+    if (!NUMERIC.has(v.type)) throw this.wrongType(key, 'a number', v);
+    if (typeof v.value === 'bigint') {
+      if (v.value > BigInt(Number.MAX_SAFE_INTEGER) || v.value < BigInt(Number.MIN_SAFE_INTEGER)) {
+        throw new MetadataError(`metadata '${key}' = ${v.value} does not fit in a JS number`, key);
+      }
+      return Number(v.value);
+    }
+    return v.value as number;
+  }
+
+  /** A number that must be a non-negative integer (counts, lengths, ids). */
+  getInteger(key: string): number {
+    return this.required(key, this.optInteger(key));
+  }
+
+  optInteger(key: string): number | undefined {
+    const n = this.optNumber(key);
+    if (n === undefined) return undefined;
+    if (!Number.isInteger(n) || n < 0) throw new MetadataError(`metadata '${key}' must be a non-negative integer, got ${n}`, key);
+    return n;
+  }
+
+  getBool(key: string): boolean {
+    return this.required(key, this.optBool(key));
+  }
+
+  optBool(key: string): boolean | undefined {
+    const v = this.map.get(key);
+    if (v === undefined) return undefined;
+    if (v.type !== GgufValueType.BOOL) throw this.wrongType(key, 'a bool', v);
+    return v.value;
+  }
+
+  getStringArray(key: string): string[] {
+    return this.required(key, this.optStringArray(key));
+  }
+
+  optStringArray(key: string): string[] | undefined {
+    const v = this.map.get(key);
+    if (v === undefined) return undefined;
+    if (v.type !== GgufValueType.ARRAY || v.elementType !== GgufValueType.STRING) throw this.wrongType(key, 'an array of strings', v);
+    return v.value as string[];
+  }
+
+  getNumberArray(key: string): number[] {
+    return this.required(key, this.optNumberArray(key));
+  }
+
+  optNumberArray(key: string): number[] | undefined {
+    const v = this.map.get(key);
+    if (v === undefined) return undefined;
+    if (v.type !== GgufValueType.ARRAY || !NUMERIC.has(v.elementType)) throw this.wrongType(key, 'an array of numbers', v);
+    return (v.value as Array<number | bigint>).map((x) => Number(x));
+  }
+
+  /** Plain JSON-friendly view (bigints that fit become numbers, others strings). */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of this.map) out[k] = plainValue(v);
+    return out;
+  }
+
+  private required<T>(key: string, v: T | undefined): T {
+    if (v === undefined) throw new MetadataError(`metadata key '${key}' is missing`, key);
+    return v;
+  }
+
+  private wrongType(key: string, expected: string, v: GgufValue): MetadataError {
+    const got = v.type === GgufValueType.ARRAY ? `array of ${ggufValueTypeName(v.elementType)}` : ggufValueTypeName(v.type);
+    return new MetadataError(`metadata '${key}' must be ${expected}, but it is ${got}`, key);
+  }
+}
+
+function plainScalar(x: unknown): unknown {
+  if (typeof x === 'bigint') return x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(x) : x.toString();
+  return x;
+}
+
+export function plainValue(v: GgufValue): unknown {
+  if (v.type === GgufValueType.ARRAY) {
+    if (v.elementType === GgufValueType.ARRAY) return (v.value as GgufArrayValue[]).map(plainValue);
+    return (v.value as unknown[]).map(plainScalar);
+  }
+  return plainScalar(v.value);
+}
+
+/** Helpers to build typed values for the writer. */
+export const gguf = {
+  u8: (value: number): GgufValue => ({ type: GgufValueType.UINT8, value }),
+  i8: (value: number): GgufValue => ({ type: GgufValueType.INT8, value }),
+  u16: (value: number): GgufValue => ({ type: GgufValueType.UINT16, value }),
+  i16: (value: number): GgufValue => ({ type: GgufValueType.INT16, value }),
+  u32: (value: number): GgufValue => ({ type: GgufValueType.UINT32, value }),
+  i32: (value: number): GgufValue => ({ type: GgufValueType.INT32, value }),
+  f32: (value: number): GgufValue => ({ type: GgufValueType.FLOAT32, value }),
+  f64: (value: number): GgufValue => ({ type: GgufValueType.FLOAT64, value }),
+  u64: (value: bigint | number): GgufValue => ({ type: GgufValueType.UINT64, value: BigInt(value) }),
+  i64: (value: bigint | number): GgufValue => ({ type: GgufValueType.INT64, value: BigInt(value) }),
+  bool: (value: boolean): GgufValue => ({ type: GgufValueType.BOOL, value }),
+  str: (value: string): GgufValue => ({ type: GgufValueType.STRING, value }),
+  strings: (value: string[]): GgufValue => ({ type: GgufValueType.ARRAY, elementType: GgufValueType.STRING, value }),
+  i32s: (value: number[]): GgufValue => ({ type: GgufValueType.ARRAY, elementType: GgufValueType.INT32, value }),
+  u32s: (value: number[]): GgufValue => ({ type: GgufValueType.ARRAY, elementType: GgufValueType.UINT32, value }),
+  f32s: (value: number[]): GgufValue => ({ type: GgufValueType.ARRAY, elementType: GgufValueType.FLOAT32, value }),
+};
