@@ -1,29 +1,19 @@
 // Shared jest setup for every package.
 //
-// Kernel mode: the Nx test target's configuration picks which kernels the tests run on.
-//   nx test <pkg>          -> auto: native addon when built, TypeScript fallback otherwise
-//   nx test <pkg> -c cpu   -> native kernels required (fails loudly when the addon is missing)
-//   nx test <pkg> -c ts    -> pure TypeScript kernels forced
-// Nx exports the configuration of the running task as NX_TASK_TARGET_CONFIGURATION; the choice is
-// handed to the code under test through BITNET_KERNELS, which jest workers inherit.
+// Kernel mode: BITNET_KERNELS (native | ts | auto) picks the kernels the tests run on. The Nx test
+// target's configurations set it (tools/executors/jest): `-c cpu` -> native (required, fails loudly
+// when the addon is missing), `-c ts` -> TypeScript forced, none -> auto. Jest workers inherit it.
 const path = require('node:path');
 
-const MODE_BY_CONFIGURATION = { cpu: 'native', ts: 'ts' };
-
-function kernelMode() {
-  const fromNx = MODE_BY_CONFIGURATION[process.env.NX_TASK_TARGET_CONFIGURATION ?? ''];
-  return fromNx ?? process.env.BITNET_KERNELS ?? 'auto';
-}
-
 function projectConfig(projectDir, displayName) {
-  const mode = kernelMode();
+  const mode = process.env.BITNET_KERNELS || 'auto';
   process.env.BITNET_KERNELS = mode;
   const root = __dirname;
   return {
     displayName: `${displayName} [kernels=${mode}]`,
     rootDir: projectDir,
     testEnvironment: 'node',
-    testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/bin/**/*.spec.ts'],
+    testMatch: ['<rootDir>/src/**/*.spec.ts'],
     transform: {
       '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(projectDir, 'tsconfig.spec.json') }],
     },
@@ -31,9 +21,8 @@ function projectConfig(projectDir, displayName) {
     moduleNameMapper: {
       '^@bitnet/(models|kernels|inference|server)$': path.join(root, 'packages/bitnet-$1/src/index.ts'),
     },
-    globals: { BITNET_KERNELS: mode },
     testTimeout: 120000,
   };
 }
 
-module.exports = { projectConfig, kernelMode };
+module.exports = { projectConfig };

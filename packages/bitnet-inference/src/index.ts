@@ -1,0 +1,1 @@
+export { summarizeModel, type ModelSummary } from './model/ModelSummary';

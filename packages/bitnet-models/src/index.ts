@@ -1,0 +1,8 @@
+export * from './errors';
+export * from './gguf';
+export * from './tensor';
+export * from './model';
+export * from './tokenizer';
+export * from './chat';
+export * from './synthetic';
+export { describeGguf, formatGgufInfo, type GgufInfo, type GgufInfoOptions } from './cli/GgufInfo';

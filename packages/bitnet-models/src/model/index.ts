@@ -1,0 +1,2 @@
+export * from './ModelConfig';
+export * from './ModelTensors';

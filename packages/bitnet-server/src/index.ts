@@ -1,0 +1,1 @@
+export { formatSseEvent, type SseEvent } from './sse/SseEvent';

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Test oracle: runs llama.cpp (through node-llama-cpp's prebuilt CPU binary) on a GGUF file and
+// prints JSON. Tests start it as a child process (node-llama-cpp is ESM-only and loads a native
+// library; keeping it out of the jest worker keeps both apart). Never used by the product.
+//
+//   node tools/oracles/llama-cpp-oracle.mjs REQUEST.json
+//
+// Requests:
+//   { "op": "tokenize", "model": "m.gguf", "inputs": ["text", ...], "special": false }
+//     -> { "ids": [[...], ...] }
+//   { "op": "generate", "model": "m.gguf", "prompt": [ids], "maxTokens": 8, "threads": 2 }
+//     -> { "ids": [...], "vocabSize": n, "arch": "..." }   (greedy, flash attention off)
+import { readFileSync } from 'node:fs';
+import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+
+const req = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false });
+const model = await llama.loadModel({ modelPath: req.model, gpuLayers: 0, useMmap: true });
+let result;
+if (req.op === 'tokenize') {
+  result = { ids: req.inputs.map((s) => Array.from(model.tokenize(s, req.special ?? false))) };
+} else if (req.op === 'generate') {
+  const context = await model.createContext({ contextSize: req.contextSize ?? 256, threads: req.threads ?? 2, flashAttention: false, batchSize: 256 });
+  const sequence = context.getSequence();
+  const ids = [];
+  for await (const token of sequence.evaluate(req.prompt, { temperature: 0 })) {
+    ids.push(token);
+    if (ids.length >= (req.maxTokens ?? 8)) break;
+  }
+  result = { ids, arch: model.fileInfo.metadata.general.architecture };
+  await context.dispose();
+} else {
+  throw new Error(`unknown op ${req.op}`);
+}
+await model.dispose();
+process.stdout.write(JSON.stringify(result));

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Builds every package (in dependency order) and the tools, so that bins such as `npx bitnet-gguf`
+// work right after `npm ci`. Run by the root package's `prepare` script.
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '../..');
+const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
+const projects = [
+  'packages/bitnet-models/tsconfig.lib.json',
+  'packages/bitnet-kernels/tsconfig.lib.json',
+  'packages/bitnet-inference/tsconfig.lib.json',
+  'packages/bitnet-server/tsconfig.lib.json',
+  'tools/tsconfig.json',
+];
+for (const p of projects) {
+  execFileSync(process.execPath, [tsc, '-p', p], { cwd: root, stdio: 'inherit' });
+}
