@@ -8,6 +8,9 @@
 // Requests:
 //   { "op": "tokenize", "model": "m.gguf", "inputs": ["text", ...], "special": false }
 //     -> { "ids": [[...], ...] }
+//   { "op": "vocab", "model": "m.gguf", "tokenize": [[text, special], ...], "detokenize": [[ids, special], ...],
+//     "eogFrom": 128000, "eogTo": 128256 }
+//     -> { "tokenize": [[...]], "detokenize": ["..."], "bos", "eos", "eot", "addBos", "eog": [ids] }   (vocabulary only)
 //   { "op": "generate", "model": "m.gguf", "prompt": [ids], "maxTokens": 8, "threads": 2 }
 //     -> { "ids": [...], "vocabSize": n, "arch": "..." }   (greedy, flash attention off)
 import { readFileSync } from 'node:fs';
@@ -15,9 +18,21 @@ import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 
 const req = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false });
-const model = await llama.loadModel({ modelPath: req.model, gpuLayers: 0, useMmap: true });
+const model = await llama.loadModel({ modelPath: req.model, gpuLayers: 0, useMmap: true, vocabOnly: req.op === 'vocab' });
 let result;
-if (req.op === 'tokenize') {
+if (req.op === 'vocab') {
+  const eog = [];
+  for (let id = req.eogFrom ?? 0; id < (req.eogTo ?? 0); id++) if (model.isEogToken(id)) eog.push(id);
+  result = {
+    tokenize: (req.tokenize ?? []).map(([text, special]) => Array.from(model.tokenize(text, special))),
+    detokenize: (req.detokenize ?? []).map(([ids, special]) => model.detokenize(ids, special)),
+    bos: model.tokens.bos,
+    eos: model.tokens.eos,
+    eot: model.tokens.eot,
+    addBos: model.tokens.shouldPrependBosToken,
+    eog,
+  };
+} else if (req.op === 'tokenize') {
   result = { ids: req.inputs.map((s) => Array.from(model.tokenize(s, req.special ?? false))) };
 } else if (req.op === 'generate') {
   const context = await model.createContext({ contextSize: req.contextSize ?? 256, threads: req.threads ?? 2, flashAttention: false, batchSize: 256 });

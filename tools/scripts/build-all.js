@@ -16,3 +16,13 @@ const projects = [
 for (const p of projects) {
   execFileSync(process.execPath, [tsc, '-p', p], { cwd: root, stdio: 'inherit' });
 }
+
+// tsc does not set the executable bit; keep every declared bin executable.
+const fs = require('node:fs');
+for (const dir of ['packages/bitnet-models', 'packages/bitnet-kernels', 'packages/bitnet-inference', 'packages/bitnet-server']) {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
+  for (const rel of Object.values(pkg.bin ?? {})) {
+    const file = path.join(root, dir, rel);
+    if (fs.existsSync(file)) fs.chmodSync(file, 0o755);
+  }
+}

@@ -63,9 +63,10 @@ function onePath(positionals: string[]): string {
   return positionals[0];
 }
 
-if (require.main === module) {
+/** Entry point of the `bitnet-gguf` bin: runs main, maps errors to messages and exit codes. */
+export function run(argv: string[]): void {
   try {
-    process.exitCode = main(process.argv.slice(2));
+    process.exitCode = main(argv);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       process.stderr.write(`bitnet-gguf: ${(e as Error).message}\n${USAGE}\n`);
@@ -78,3 +79,5 @@ if (require.main === module) {
     }
   }
 }
+
+if (require.main === module) run(process.argv.slice(2));

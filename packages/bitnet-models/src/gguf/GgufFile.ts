@@ -43,6 +43,11 @@ export class GgufFile {
     }
   }
 
+  /** Parses a GGUF from any byte source (the file object then owns and closes it). */
+  static fromSource(source: ByteSource, options?: GgufReadOptions, path?: string): GgufFile {
+    return new GgufFile(source, parseGgufHeader(source, options), path);
+  }
+
   /** Parses a GGUF image already in memory; tensor data are views into it (no copy). */
   static fromBuffer(bytes: Uint8Array, options?: GgufReadOptions): GgufFile {
     const source = new BufferSource(bytes);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GgmlType } from '../tensor/GgmlType';
+import { FileSource } from './ByteSource';
 import { GgufFile } from './GgufFile';
 import { gguf } from './GgufMetadata';
 import { GgufValue, GgufValueType } from './GgufTypes';
@@ -102,6 +103,35 @@ describe('GGUF writer/reader round trip', () => {
       expect(f.tensor('w').byteSize).toBe(big.length);
       expect(Buffer.from(f.tensorData('w'))).toEqual(Buffer.from(big));
       expect(f.fileSize).toBe(fs.statSync(file).size);
+    } finally {
+      f.close();
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('opening reads the header only; each tensor is read once, when asked for', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-lazy-'));
+    const file = path.join(dir, 'big.gguf');
+    const w = new GgufWriter();
+    w.set('tokenizer.ggml.tokens', gguf.strings(Array.from({ length: 50_000 }, (_, i) => `tok${i}`)));
+    w.addTensor('a', [1024, 4096], GgmlType.F32, () => new Uint8Array(1024 * 4096 * 4));
+    w.addTensor('b', [1024, 2048], GgmlType.F16, () => new Uint8Array(1024 * 2048 * 2));
+    w.writeFile(file);
+    let read = 0;
+    class CountingSource extends FileSource {
+      override read(offset: number, length: number): Uint8Array {
+        read += length;
+        return super.read(offset, length);
+      }
+    }
+    const f = GgufFile.fromSource(new CountingSource(file), {}, file);
+    try {
+      expect(f.metadata.getStringArray('tokenizer.ggml.tokens')).toHaveLength(50_000);
+      // the header plus at most one read-ahead chunk (1 MiB) — not the 20 MB of tensor data
+      expect(read).toBeLessThanOrEqual(f.dataOffset + (1 << 20));
+      read = 0;
+      expect(f.tensorData('b').length).toBe(1024 * 2048 * 2);
+      expect(read).toBe(1024 * 2048 * 2);
     } finally {
       f.close();
       fs.rmSync(dir, { recursive: true });

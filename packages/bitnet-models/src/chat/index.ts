@@ -1,0 +1,9 @@
+export {
+  applyChatTemplate,
+  detectChatFormat,
+  encodeChat,
+  type ApplyChatTemplateOptions,
+  type ChatFormat,
+  type ChatMessage,
+  type ChatRole,
+} from './ChatTemplate';

@@ -1,0 +1,136 @@
+/**
+ * Byte-level BPE ('gpt2' tokenizer model), as llama.cpp's llm_tokenizer_bpe_session does it:
+ *
+ * 1. pre-tokenize each plain-text fragment into words (PreTokenizer);
+ * 2. map each word's UTF-8 bytes to GPT-2 characters (ByteLevel);
+ * 3. with ignore_merges (LLaMA-3), a word that is itself a token is emitted directly;
+ * 4. otherwise start from one symbol per character and repeatedly merge the adjacent pair with the
+ *    lowest merge rank, the leftmost pair winning ties;
+ * 5. look each final symbol up; one that is not a token (only possible with an inconsistent
+ *    vocabulary) is emitted byte by byte as llama.cpp does: single-byte (ASCII) characters that are
+ *    tokens are kept, anything else is silently dropped.
+ *
+ * Results are cached per word, so repeated words cost a map lookup.
+ */
+import { PriorityQueue } from './PriorityQueue';
+import { byteEncode } from './ByteLevel';
+import { preTokenize, type PreTokenizerConfig, type PreTokenizerKind } from './PreTokenizer';
+import type { Fragment } from './SpecialTokens';
+import { TokenizerBase } from './TokenizerBase';
+import type { Vocabulary } from './Vocabulary';
+
+interface Bigram {
+  left: number;
+  right: number;
+  rank: number;
+  size: number;
+}
+
+const byRankThenLeft = (a: Bigram, b: Bigram): boolean => a.rank < b.rank || (a.rank === b.rank && a.left < b.left);
+
+const CACHE_LIMIT = 100_000;
+
+/**
+ * Merge ranks keyed by "left right". Parsed like llama.cpp: split at the first space after the
+ * first character; a rule without such a space becomes the (unreachable) pair ("", ""); the first
+ * occurrence of a pair keeps its rank.
+ */
+export function buildMergeRanks(merges: readonly string[]): Map<string, number> {
+  const ranks = new Map<string, number>();
+  for (let i = 0; i < merges.length; i++) {
+    const rule = merges[i];
+    const at = rule.indexOf(' ', 1);
+    const key = at < 0 ? ' ' : rule;
+    if (!ranks.has(key)) ranks.set(key, i);
+  }
+  return ranks;
+}
+
+export class BpeTokenizer extends TokenizerBase {
+  readonly model = 'gpt2' as const;
+  readonly preTokenizer: PreTokenizerKind;
+  private readonly ranks: Map<string, number>;
+  private readonly ignoreMerges: boolean;
+  private readonly cache = new Map<string, readonly number[]>();
+
+  constructor(vocab: Vocabulary, merges: readonly string[], config: PreTokenizerConfig) {
+    super(vocab, config.cleanSpaces);
+    this.preTokenizer = config.kind;
+    this.ignoreMerges = config.ignoreMerges;
+    this.ranks = buildMergeRanks(merges);
+  }
+
+  protected encodeFragments(fragments: readonly Fragment[], out: number[]): void {
+    for (const fragment of fragments) {
+      if (typeof fragment === 'number') {
+        out.push(fragment);
+        continue;
+      }
+      for (const word of preTokenize(fragment, this.preTokenizer)) {
+        const encoded = byteEncode(word);
+        let ids = this.cache.get(encoded);
+        if (ids === undefined) {
+          ids = this.encodeWord(encoded);
+          if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+          this.cache.set(encoded, ids);
+        }
+        for (const id of ids) out.push(id);
+      }
+    }
+  }
+
+  /** BPE over one byte-encoded word (every character is a single UTF-16 unit). */
+  private encodeWord(word: string): number[] {
+    if (this.ignoreMerges) {
+      const whole = this.vocab.tokenId(word);
+      if (whole !== undefined) return [whole];
+    }
+    const n = word.length;
+    // symbol i covers word[i, i + len[i]) (a symbol only ever absorbs its right neighbour);
+    // len 0 means merged away
+    const len = new Int32Array(n);
+    const prev = new Int32Array(n);
+    const next = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      len[i] = 1;
+      prev[i] = i - 1;
+      next[i] = i + 1 < n ? i + 1 : -1;
+    }
+    const queue = new PriorityQueue<Bigram>(byRankThenLeft);
+    const addBigram = (left: number, right: number): void => {
+      if (left < 0 || right < 0) return;
+      const a = word.substr(left, len[left]);
+      const b = word.substr(right, len[right]);
+      const rank = this.ranks.get(a + ' ' + b);
+      if (rank !== undefined) queue.push({ left, right, rank, size: len[left] + len[right] });
+    };
+    for (let i = 1; i < n; i++) addBigram(i - 1, i);
+
+    for (let bigram = queue.pop(); bigram !== undefined; bigram = queue.pop()) {
+      const { left, right } = bigram;
+      // skip pairs that changed since they were queued
+      if (len[left] === 0 || len[right] === 0 || len[left] + len[right] !== bigram.size) continue;
+      len[left] += len[right];
+      len[right] = 0;
+      next[left] = next[right];
+      if (next[right] >= 0) prev[next[right]] = left;
+      addBigram(prev[left], left);
+      addBigram(left, next[left]);
+    }
+
+    const ids: number[] = [];
+    for (let i = 0; i >= 0; i = next[i]) {
+      const text = word.substr(i, len[i]);
+      const id = this.vocab.tokenId(text);
+      if (id !== undefined) {
+        ids.push(id);
+        continue;
+      }
+      for (const ch of text) {
+        const byteId = ch.charCodeAt(0) < 0x80 ? this.vocab.tokenId(ch) : undefined;
+        if (byteId !== undefined) ids.push(byteId);
+      }
+    }
+    return ids;
+  }
+}

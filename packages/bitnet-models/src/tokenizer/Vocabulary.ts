@@ -1,0 +1,225 @@
+/**
+ * The vocabulary as llama.cpp interprets it after loading: token attributes (including the ones it
+ * forces from the token text), resolved special token ids, the end-of-generation set, the order in
+ * which special tokens are matched, and the bytes each token stands for.
+ */
+import { TokenizerError } from '../errors';
+import { byteDecode } from './ByteLevel';
+import { TokenType, type TokenizerData } from './TokenizerData';
+
+/** llama.cpp's token attribute bits. */
+export const Attr = {
+  UNDEFINED: 0,
+  UNKNOWN: 1 << 0,
+  UNUSED: 1 << 1,
+  NORMAL: 1 << 2,
+  CONTROL: 1 << 3,
+  USER_DEFINED: 1 << 4,
+  BYTE: 1 << 5,
+} as const;
+
+/** Tokens whose attribute makes them "special": matched by text partitioning, hidden by skipSpecial. */
+export const SPECIAL_ATTRS = Attr.CONTROL | Attr.USER_DEFINED | Attr.UNKNOWN;
+/** Tokens that render as nothing unless special tokens are rendered. */
+const HIDDEN_ATTRS = Attr.CONTROL | Attr.UNKNOWN;
+
+function attrOfType(type: number): number {
+  switch (type) {
+    case TokenType.UNKNOWN:
+      return Attr.UNKNOWN;
+    case TokenType.UNUSED:
+      return Attr.UNUSED;
+    case TokenType.NORMAL:
+      return Attr.NORMAL;
+    case TokenType.CONTROL:
+      return Attr.CONTROL;
+    case TokenType.USER_DEFINED:
+      return Attr.USER_DEFINED;
+    case TokenType.BYTE:
+      return Attr.BYTE;
+    default:
+      return Attr.UNDEFINED;
+  }
+}
+
+// Token texts llama.cpp recognises by name (llama-vocab.cpp, "auto-detect special tokens by text").
+const EOT_TEXTS = ['<|eot_id|>', '<|im_end|>', '<|end|>', '<end_of_turn>', '<|endoftext|>', '<|end_of_text|>', '<EOT>', '_<EOT>', '[EOT]', '<｜end▁of▁sentence｜>', '<end_of_utterance>'];
+const EOM_TEXTS = ['<|eom_id|>'];
+const FIM_TEXTS = {
+  pre: ['<|fim_prefix|>', '<fim-prefix>', '<fim_prefix>', '<｜fim▁begin｜>', '<PRE>', '▁<PRE>', '<|code_prefix|>', '<|prefix|>'],
+  suf: ['<|fim_suffix|>', '<fim-suffix>', '<fim_suffix>', '<｜fim▁hole｜>', '<SUF>', '▁<SUF>', '<|code_suffix|>', '<|suffix|>'],
+  mid: ['<|fim_middle|>', '<fim-middle>', '<fim_middle>', '<｜fim▁end｜>', '<MID>', '▁<MID>', '<|code_middle|>', '<|middle|>'],
+  pad: ['<|fim_pad|>', '<fim-pad>', '<fim_pad>', '<PAD>', '[PAD]'],
+  rep: ['<|fim_repo|>', '<|repo_name|>', '<fim-repo>', '<REPO>', '<reponame>'],
+  sep: ['<|file_sep|>'],
+};
+const EOG_TEXTS = [
+  '<|eot_id|>', '<|im_end|>', '<|end|>', '<|return|>', '<|call|>', '<|flush|>', '<|calls|>', '<end_of_turn>', '<|endoftext|>', '</s>',
+  '<|eom_id|>', '<EOT>', '_<EOT>', '[EOT]', '[EOS]', '<|end_of_text|>', '<end_of_utterance>', '<eos>', '<turn|>', '<|tool_response>',
+  '<｜end▁of▁sentence｜>', '[e~[',
+];
+const ALWAYS_RENDERED = ['<|channel|>', '<|message|>', '<|start|>', '<|constrain|>'];
+
+export interface VocabularyOptions {
+  /** add_bos when the file does not say (depends on the model and pre-tokenizer). */
+  readonly addBosDefault: boolean;
+  /** Whether text is byte-level (gpt2) or SentencePiece with ▁ for spaces (llama). */
+  readonly byteLevel: boolean;
+}
+
+const utf8 = new TextEncoder();
+
+export class Vocabulary {
+  readonly size: number;
+  readonly texts: readonly string[];
+  readonly types: Int32Array;
+  readonly attrs: Uint8Array;
+  readonly scores: Float32Array;
+  readonly byteLevel: boolean;
+  readonly bosId?: number;
+  readonly eosId?: number;
+  readonly eotId?: number;
+  readonly eomId?: number;
+  readonly unknownId?: number;
+  readonly paddingId?: number;
+  readonly addBos: boolean;
+  readonly addEos: boolean;
+  readonly addSpacePrefix: boolean;
+  readonly eogIds: ReadonlySet<number>;
+  /** Special tokens in the order llama.cpp matches them in text: longest (in UTF-8 bytes) first. */
+  readonly specialOrder: readonly number[];
+  private readonly textToId: Map<string, number>;
+  private readonly pieces: (Uint8Array | undefined)[];
+
+  constructor(data: TokenizerData, options: VocabularyOptions) {
+    const n = data.tokens.length;
+    this.size = n;
+    this.byteLevel = options.byteLevel;
+    // llama.cpp renames empty tokens so that every text is unique and non-empty
+    const texts = data.tokens.map((t, i) => (t === '' ? `[EMPTY_${i}]` : t));
+    this.texts = texts;
+    this.textToId = new Map();
+    for (let i = 0; i < n; i++) {
+      const prev = this.textToId.get(texts[i]);
+      if (prev !== undefined) throw new TokenizerError(`tokenizer metadata 'tokenizer.ggml.tokens' has the token ${JSON.stringify(texts[i])} twice (ids ${prev} and ${i})`);
+      this.textToId.set(texts[i], i);
+    }
+    this.types = data.tokenTypes ?? new Int32Array(n).fill(TokenType.NORMAL);
+    this.attrs = new Uint8Array(n);
+    for (let i = 0; i < n; i++) this.attrs[i] = attrOfType(this.types[i]);
+    this.scores = data.scores ?? new Float32Array(n);
+
+    // Defaults first (disabled when out of range), then the file's ids.
+    const inRange = (id: number | undefined) => (id !== undefined && id < n ? id : undefined);
+    this.bosId = data.bosId ?? inRange(this.byteLevel ? 11 : 1);
+    this.eosId = data.eosId ?? inRange(this.byteLevel ? 11 : 2);
+    this.unknownId = data.unknownId ?? (this.byteLevel ? undefined : inRange(0));
+    this.paddingId = data.paddingId;
+    this.addBos = data.addBos ?? options.addBosDefault;
+    this.addEos = data.addEos ?? false;
+    this.addSpacePrefix = data.addSpacePrefix ?? !this.byteLevel;
+
+    const forceControl = (id: number) => {
+      this.attrs[id] |= Attr.CONTROL;
+    };
+    const findFirst = (names: readonly string[]): number | undefined => {
+      for (const name of names) {
+        const id = this.textToId.get(name);
+        if (id !== undefined) return id;
+      }
+      return undefined;
+    };
+    let eotId = data.eotId;
+    let eomId = data.eomId;
+    if (eotId === undefined && (eotId = findFirst(EOT_TEXTS)) !== undefined) forceControl(eotId);
+    if (eomId === undefined && (eomId = findFirst(EOM_TEXTS)) !== undefined) forceControl(eomId);
+    const fim: Record<keyof typeof FIM_TEXTS, number | undefined> = { pre: undefined, suf: undefined, mid: undefined, pad: undefined, rep: undefined, sep: undefined };
+    for (const key of Object.keys(FIM_TEXTS) as (keyof typeof FIM_TEXTS)[]) {
+      const id = findFirst(FIM_TEXTS[key]);
+      if (id !== undefined) forceControl(id);
+      fim[key] = id;
+    }
+    this.eotId = eotId;
+    this.eomId = eomId;
+
+    const eog = new Set<number>();
+    for (const id of [fim.pad, fim.rep, fim.sep]) if (id !== undefined) eog.add(id);
+    for (const name of EOG_TEXTS) {
+      const id = this.textToId.get(name);
+      if (id !== undefined) {
+        eog.add(id);
+        forceControl(id);
+      }
+    }
+    for (const name of ALWAYS_RENDERED) {
+      const id = this.textToId.get(name);
+      if (id !== undefined) this.attrs[id] = Attr.USER_DEFINED;
+    }
+    for (const id of [this.eosId, eotId, eomId]) if (id !== undefined) eog.add(id);
+    // harmony-style vocabularies: "<|end|>" ends a message, not the generation
+    const has = (name: string) => {
+      const id = this.textToId.get(name);
+      return id !== undefined && eog.has(id);
+    };
+    const endId = this.textToId.get('<|end|>');
+    const hasCall = has('<|call|>') || has('<|calls|>');
+    if (endId !== undefined && eog.has(endId) && hasCall && (has('<|return|>') || has('<|flush|>'))) {
+      eog.delete(endId);
+      this.attrs[endId] = Attr.USER_DEFINED;
+    }
+    const closeId = this.textToId.get('</s>');
+    if (closeId !== undefined && eog.has(closeId) && has('<|tool_response>')) {
+      eog.delete(closeId);
+      this.attrs[closeId] = Attr.NORMAL;
+    }
+    this.eogIds = eog;
+
+    const byteLength = texts.map((t) => utf8.encode(t).length);
+    const special: number[] = [];
+    for (let i = 0; i < n; i++) if (this.attrs[i] & SPECIAL_ATTRS) special.push(i);
+    // llama.cpp uses an unstable sort on length alone; ties are broken by id here
+    special.sort((a, b) => byteLength[b] - byteLength[a] || a - b);
+    this.specialOrder = special;
+    this.pieces = new Array(n);
+  }
+
+  tokenId(text: string): number | undefined {
+    return this.textToId.get(text);
+  }
+
+  checkId(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.size) throw new TokenizerError(`token id ${id} is out of range (vocabulary has ${this.size} tokens)`);
+  }
+
+  /**
+   * The bytes a token renders as (llama.cpp's token_to_piece). Control and unknown tokens render
+   * as nothing unless `special`; tokens of type unused/undefined always render as nothing.
+   */
+  pieceBytes(id: number, special: boolean): Uint8Array {
+    this.checkId(id);
+    const attr = this.attrs[id];
+    if (!special && attr & HIDDEN_ATTRS) return EMPTY;
+    let piece = this.pieces[id];
+    if (piece === undefined) {
+      piece = this.computePiece(id, attr);
+      this.pieces[id] = piece;
+    }
+    return piece;
+  }
+
+  private computePiece(id: number, attr: number): Uint8Array {
+    const text = this.texts[id];
+    if (attr & SPECIAL_ATTRS) return utf8.encode(text);
+    if (attr & Attr.NORMAL) return this.byteLevel ? byteDecode(text) : utf8.encode(text.replaceAll('\u2581', ' '));
+    if (attr & Attr.BYTE) return Uint8Array.of(parseHexPrefix(text.slice(3, 5)));
+    return EMPTY;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** strtol(s, 16)-like: the value of the leading hex digits, 0 when there are none. */
+function parseHexPrefix(s: string): number {
+  const m = /^[0-9a-fA-F]+/.exec(s);
+  return m ? parseInt(m[0], 16) & 0xff : 0;
+}
