@@ -1,25 +1,115 @@
-import { quantizeActivationsPerToken } from './ActivationQuant';
+import { SeededRandom } from '@bitnet/models';
+import { allocI8Activations, allocQ8KActivations } from '../api/Activations';
+import { activationRows } from '../testing/kernelCases';
+import { kernelsUnderTest } from '../testing/kernelsUnderTest';
+import { nearestInt, quantizeActivationsPerToken } from './ActivationQuant';
 
-describe('per-token activation quantization (bitnet.cpp style)', () => {
-  it('maps the largest magnitude to ±127 and rounds halves away from zero', () => {
+const fround = Math.fround;
+
+/** Round half to even, written independently of the 1.5·2^23 trick. */
+function roundTiesEven(v: number): number {
+  const f = Math.floor(v);
+  const diff = v - f;
+  if (diff !== 0.5) return diff < 0.5 ? f : f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** bitnet.cpp's quantize_row_i8_s per the contract, in plain double code. */
+function refI8(x: Float32Array, cols: number, row: number): { q: number[]; s: number; sum: number } {
+  const v = Array.from(x.subarray(row * cols, (row + 1) * cols));
+  const amax = v.reduce((m, a) => Math.max(m, Math.abs(a)), 0);
+  const s = fround(127 / Math.max(1e-5, amax));
+  const q = v.map((a) => Math.min(127, Math.max(-128, roundTiesEven(fround(a * s)))));
+  return { q, s, sum: q.reduce((a, b) => a + b, 0) };
+}
+
+/** llama.cpp's quantize_row_q8_K_ref per the contract, one 256-block. */
+function refQ8KBlock(x: Float32Array, o: number): { q: number[]; d: number } {
+  let amax = 0;
+  let max = 0;
+  for (let j = 0; j < 256; j++) {
+    if (Math.abs(x[o + j]) > amax) {
+      amax = Math.abs(x[o + j]);
+      max = x[o + j];
+    }
+  }
+  if (amax === 0) return { q: new Array(256).fill(0), d: 0 };
+  const iscale = fround(-127 / max);
+  const q = Array.from(x.subarray(o, o + 256), (a) => Math.min(127, roundTiesEven(fround(iscale * a))));
+  return { q, d: fround(1 / iscale) };
+}
+
+describe('nearestInt', () => {
+  it('rounds ties to even and everything else to nearest', () => {
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5, -127.5].map(nearestInt)).toEqual([0, 2, 2, 0, -2, -2, 126, -128]);
+    expect([0.49999997, 0.50000006, -3.7, 3.2, 0].map(nearestInt)).toEqual([0, 1, -4, 3, 0]);
+    const rng = new SeededRandom(5);
+    for (let i = 0; i < 10000; i++) {
+      const v = fround((rng.next() - 0.5) * 2 ** (1 + rng.int(22)));
+      expect(nearestInt(v)).toBe(roundTiesEven(v));
+    }
+  });
+});
+
+describe.each(kernelsUnderTest())('activation quantization [%s]', (_label, kernels) => {
+  it('per token: scale, codes (ties to even), sums and rows as the contract says', () => {
+    const rng = new SeededRandom(1);
+    for (const [rows, cols] of [[1, 1], [1, 128], [7, 128], [12, 2560], [3, 33]]) {
+      const x = activationRows(rows, cols, rng);
+      const a = allocI8Activations(rows, cols);
+      kernels.quantizeI8PerToken(x, rows, cols, a);
+      for (let r = 0; r < rows; r++) {
+        const ref = refI8(x, cols, r);
+        expect(a.scales[r]).toBe(ref.s);
+        expect(a.sums[r]).toBe(ref.sum);
+        expect(Array.from(a.qs.subarray(r * cols, (r + 1) * cols))).toEqual(ref.q);
+      }
+    }
+  });
+
+  it('per token: exact ties go to even, a zero row gets the 1e-5 floor scale', () => {
+    // Rows 0 and 1 have max |x| = 127, so s = 1 and every x.5 is a tie.
+    const x = Float32Array.of(127, 0.5, 1.5, 2.5, -0.5, -1.5, -127, -2.5, 63.5, 125.5, -126.5, 3.5, 0, 0, 0, 0, 0, 0);
+    const a = allocI8Activations(3, 6);
+    kernels.quantizeI8PerToken(x, 3, 6, a);
+    expect(Array.from(a.qs)).toEqual([127, 0, 2, 2, 0, -2, -127, -2, 64, 126, -126, 4, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(a.scales)).toEqual([1, 1, fround(127 / 1e-5)]);
+    expect(Array.from(a.sums)).toEqual([129, -61, 0]);
+  });
+
+  it('Q8_K: block scales, codes, bsums; zero-max blocks; the first largest |x| sets the sign', () => {
+    const rng = new SeededRandom(2);
+    for (const [rows, cols] of [[1, 256], [6, 512], [7, 2560]]) {
+      const x = activationRows(rows, cols, rng);
+      const a = allocQ8KActivations(rows, cols);
+      a.bsums.fill(99); // must be overwritten, zero-max blocks included
+      kernels.quantizeQ8K(x, rows, cols, a);
+      for (let b = 0; b < (rows * cols) / 256; b++) {
+        const ref = refQ8KBlock(x, b * 256);
+        expect(a.d[b]).toBe(ref.d);
+        expect(Array.from(a.qs.subarray(b * 256, b * 256 + 256))).toEqual(ref.q);
+        for (let g = 0; g < 16; g++) {
+          expect(a.bsums[b * 16 + g]).toBe(ref.q.slice(16 * g, 16 * g + 16).reduce((s, v) => s + v, 0));
+        }
+      }
+    }
+    // Ties of |x|: +3 comes first, so amax = +3, iscale = −127/3 and +3 → −127.
+    const x = new Float32Array(256);
+    x[10] = 3;
+    x[20] = -3;
+    x[30] = 1.5;
+    const a = allocQ8KActivations(1, 256);
+    kernels.quantizeQ8K(x, 1, 256, a);
+    expect([a.qs[10], a.qs[20], a.qs[30]]).toEqual([-127, 127, nearestInt(fround(fround(-127 / 3) * 1.5))]);
+    expect(a.d[0]).toBe(fround(1 / fround(-127 / 3)));
+  });
+});
+
+describe('quantizeActivationsPerToken (single-row helper)', () => {
+  it('returns the scale and the same codes as quantizeI8PerToken', () => {
     const x = Float32Array.of(2, -1, 0.5, 0, -2);
     const q = new Int8Array(5);
-    const s = quantizeActivationsPerToken(x, q);
-    expect(s).toBeCloseTo(63.5, 5);
-    expect([...q]).toEqual([127, -64, 32, 0, -127]); // -63.5 -> -64, 31.75 -> 32
-  });
-
-  it('keeps a zero vector finite', () => {
-    const q = new Int8Array(4);
-    const s = quantizeActivationsPerToken(new Float32Array(4), q);
-    expect(Number.isFinite(s)).toBe(true);
-    expect([...q]).toEqual([0, 0, 0, 0]);
-  });
-
-  it('reconstructs random vectors within half a step', () => {
-    const x = new Float32Array(1000).map((_, i) => Math.sin(i * 1.7) * 3);
-    const q = new Int8Array(1000);
-    const s = quantizeActivationsPerToken(x, q);
-    for (let i = 0; i < x.length; i++) expect(Math.abs(q[i] / s - x[i])).toBeLessThanOrEqual(0.5 / s + 1e-6);
+    expect(quantizeActivationsPerToken(x, q)).toBe(63.5);
+    expect(Array.from(q)).toEqual([127, -64, 32, 0, -127]); // −63.5 → −64 (even), 31.75 → 32
   });
 });

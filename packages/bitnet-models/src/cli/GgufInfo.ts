@@ -87,7 +87,7 @@ export function formatGgufInfo(info: GgufInfo): string {
     );
     lines.push(
       `             dim ${c.embeddingLength}, ff ${c.feedForwardLength}, ${c.blockCount} layers, ${c.headCount}/${c.headCountKv} heads ` +
-        `(head ${c.headDim}), vocab ${c.vocabSize}, context ${c.contextLength}, rope base ${c.ropeFreqBase}, eps ${c.rmsNormEps}` +
+        `(head ${c.headDim}), vocab ${c.vocabSize}, context ${c.contextLength}, rope base ${+c.ropeFreqBase.toPrecision(7)}, eps ${+c.rmsNormEps.toPrecision(6)}` +
         `${info.model.tiedOutput ? ', tied output' : ''}`,
     );
   }
