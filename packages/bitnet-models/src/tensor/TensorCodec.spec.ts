@@ -3,17 +3,8 @@ import { f16ToF32, f32ToF16 } from './f16';
 import { GgmlType, ggmlTensorByteSize } from './GgmlType';
 import { dequantize, dequantizeRows, dequantizeRowsInto, isCodecSupported, quantize, quantizeTernary } from './TensorCodec';
 import { TensorCodecError } from './TensorCodecError';
+import { rng } from '../testing/uniform';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomValues(seed: number, n: number): Float32Array {
   const next = rng(seed);

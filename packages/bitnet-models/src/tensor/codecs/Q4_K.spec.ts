@@ -1,16 +1,7 @@
 import { f16ToF32 } from '../f16';
 import { dequantizeQ4_K, packQ4kScales, Q4_K_BLOCK_BYTES, q4kMin, q4kScale, quantizeQ4_K } from './Q4_K';
+import { rng } from '../../testing/uniform';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(next: () => number, n: number): Float32Array {
   const v = new Float32Array(n);

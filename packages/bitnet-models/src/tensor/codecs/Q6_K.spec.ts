@@ -1,15 +1,6 @@
 import { dequantizeQ6_K, Q6_K_BLOCK_BYTES, q6kQuant, quantizeQ6_K } from './Q6_K';
+import { rng } from '../../testing/uniform';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Expected 6-bit quant of value e, written straight from the bit-position table. */
 function expectedQuant(block: Uint8Array, p: number, e: number): number {

@@ -1,16 +1,7 @@
 import { f16ToF32, f32ToF16 } from '../f16';
 import { dequantizeQ8_0, Q8_0_BLOCK_BYTES, quantizeQ8_0 } from './Q8_0';
+import { rng } from '../../testing/uniform';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('Q8_0', () => {
   it('decodes a hand-built block: f16 d then 32 signed bytes', () => {
