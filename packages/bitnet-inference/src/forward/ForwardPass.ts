@@ -1,0 +1,160 @@
+import { f32ToF16 } from '@bitnet/models';
+import type { Kernels } from '@bitnet/kernels';
+import type { BitnetWeights } from '../model/BitnetWeights';
+import type { KvCache } from '../model/KvCache';
+import { Linear } from './Linear';
+
+export interface ForwardOptions {
+  /** Most tokens one pass processes at once; longer inputs are split into chunks (default 64). */
+  maxChunkTokens?: number;
+}
+
+/** Scratch activations for up to `tokens` rows. */
+class Workspace {
+  readonly x: Float32Array;
+  readonly normed: Float32Array;
+  readonly q: Float32Array;
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  readonly attn: Float32Array;
+  readonly proj: Float32Array;
+  readonly gate: Float32Array;
+  readonly up: Float32Array;
+  readonly hidden: Float32Array;
+  readonly positions: Int32Array;
+
+  constructor(readonly tokens: number, dim: number, kvDim: number, ff: number) {
+    this.x = new Float32Array(tokens * dim);
+    this.normed = new Float32Array(tokens * Math.max(dim, ff));
+    this.q = new Float32Array(tokens * dim);
+    this.k = new Float32Array(tokens * kvDim);
+    this.v = new Float32Array(tokens * kvDim);
+    this.attn = new Float32Array(tokens * dim);
+    this.proj = new Float32Array(tokens * dim);
+    this.gate = new Float32Array(tokens * ff);
+    this.up = new Float32Array(tokens * ff);
+    this.hidden = new Float32Array(tokens * ff);
+    this.positions = new Int32Array(tokens);
+  }
+}
+
+/**
+ * The BitNet decoder forward pass over the kernel interface. `bitnet-b1.58` and `bitnet` share the
+ * graph; they differ in the FFN activation (ReLU² vs SiLU), the `.scale` multipliers and, through the
+ * weight types, in how activations are quantized (see Linear).
+ */
+export class ForwardPass {
+  private readonly linear: Linear;
+  private readonly ws: Workspace;
+  private readonly lastNormed: Float32Array;
+
+  constructor(
+    readonly weights: BitnetWeights,
+    readonly kernels: Kernels,
+    options: ForwardOptions = {},
+  ) {
+    const c = weights.config;
+    const chunk = options.maxChunkTokens ?? 64;
+    this.linear = new Linear(kernels);
+    this.ws = new Workspace(chunk, c.embeddingLength, c.headCountKv * c.headDim, c.feedForwardLength);
+    this.lastNormed = new Float32Array(c.embeddingLength);
+  }
+
+  get maxChunkTokens(): number {
+    return this.ws.tokens;
+  }
+
+  /**
+   * Runs `tokens` at positions cache.length.. through the model, appending their keys and values to
+   * the cache, and returns the logits of the last token (vocabSize floats, a new array).
+   * `onChunk` is called between chunks (cancellation points).
+   */
+  run(cache: KvCache, tokens: ArrayLike<number>, onChunk?: () => void): Float32Array {
+    if (tokens.length === 0) throw new RangeError('forward pass needs at least one token');
+    if (cache.length + tokens.length > cache.capacity) {
+      throw new RangeError(`${cache.length} cached + ${tokens.length} new positions exceed the cache capacity ${cache.capacity}`);
+    }
+    const ids = new Int32Array(tokens.length);
+    for (let i = 0; i < ids.length; i++) ids[i] = tokens[i];
+    for (let start = 0; start < ids.length; start += this.ws.tokens) {
+      if (start > 0) onChunk?.();
+      this.chunk(cache, ids.subarray(start, Math.min(ids.length, start + this.ws.tokens)));
+    }
+    return this.logitsOfLast(((ids.length - 1) % this.ws.tokens) + 1);
+  }
+
+  private chunk(cache: KvCache, ids: Int32Array): void {
+    const c = this.weights.config;
+    const k = this.kernels;
+    const ws = this.ws;
+    const T = ids.length;
+    const D = c.embeddingLength;
+    const FF = c.feedForwardLength;
+    const kvDim = c.headCountKv * c.headDim;
+    const start = cache.length;
+    const x = ws.x.subarray(0, T * D);
+    const normed = ws.normed.subarray(0, T * D);
+    const normedFf = ws.normed.subarray(0, T * FF);
+    const q = ws.q.subarray(0, T * D);
+    const kk = ws.k.subarray(0, T * kvDim);
+    const vv = ws.v.subarray(0, T * kvDim);
+    const attn = ws.attn.subarray(0, T * D);
+    const proj = ws.proj.subarray(0, T * D);
+    const gate = ws.gate.subarray(0, T * FF);
+    const up = ws.up.subarray(0, T * FF);
+    const hidden = ws.hidden.subarray(0, T * FF);
+    const positions = ws.positions.subarray(0, T);
+    for (let t = 0; t < T; t++) positions[t] = start + t;
+    const eps = c.rmsNormEps;
+    const emb = this.weights.tokenEmbedding;
+    const { kind: _kind, ...embMatrix } = emb;
+    k.getRows(embMatrix as never, ids, x);
+
+    for (let l = 0; l < this.weights.layers.length; l++) {
+      const L = this.weights.layers[l];
+      k.rmsNorm(x, T, D, L.attnNorm, eps, normed);
+      this.linear.apply(L.attnQ, normed, T, q, L.scales.attn_q);
+      this.linear.apply(L.attnK, normed, T, kk, L.scales.attn_k);
+      this.linear.apply(L.attnV, normed, T, vv, L.scales.attn_v);
+      k.ropeNeox(q, T, c.headCount, c.headDim, c.ropeDimensionCount, positions, c.ropeFreqBase);
+      k.ropeNeox(kk, T, c.headCountKv, c.headDim, c.ropeDimensionCount, positions, c.ropeFreqBase);
+      const keys = cache.keys[l];
+      const values = cache.values[l];
+      const base = start * kvDim;
+      for (let i = 0; i < T * kvDim; i++) {
+        keys[base + i] = f32ToF16(kk[i]);
+        values[base + i] = f32ToF16(vv[i]);
+      }
+      k.attention(
+        q,
+        keys,
+        values,
+        { tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: 1 / Math.sqrt(c.headDim) },
+        attn,
+      );
+      k.rmsNorm(attn, T, D, L.attnSubNorm, eps, normed);
+      this.linear.apply(L.attnOutput, normed, T, proj, L.scales.attn_output);
+      k.add(x, proj, x);
+
+      k.rmsNorm(x, T, D, L.ffnNorm, eps, normed);
+      this.linear.apply(L.ffnGate, normed, T, gate, L.scales.ffn_gate);
+      this.linear.apply(L.ffnUp, normed, T, up, L.scales.ffn_up);
+      if (c.ffnActivation === 'relu2') k.reluSqrMul(gate, up, hidden);
+      else k.siluMul(gate, up, hidden);
+      k.rmsNorm(hidden, T, FF, L.ffnSubNorm, eps, normedFf);
+      this.linear.apply(L.ffnDown, normedFf, T, proj, L.scales.ffn_down);
+      k.add(x, proj, x);
+    }
+    cache.length = start + T;
+  }
+
+  private logitsOfLast(rowsInLastChunk: number): Float32Array {
+    const c = this.weights.config;
+    const D = c.embeddingLength;
+    const last = this.ws.x.subarray((rowsInLastChunk - 1) * D, rowsInLastChunk * D);
+    this.kernels.rmsNorm(last, 1, D, this.weights.outputNorm, c.rmsNormEps, this.lastNormed);
+    const logits = new Float32Array(this.weights.output.rows);
+    this.linear.apply({ kind: 'float', ...this.weights.output }, this.lastNormed, 1, logits);
+    return logits;
+  }
+}
