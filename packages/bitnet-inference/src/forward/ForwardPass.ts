@@ -83,6 +83,22 @@ export class ForwardPass {
     return this.logitsOfLast(((ids.length - 1) % this.ws.tokens) + 1);
   }
 
+  /**
+   * One step: at most maxChunkTokens tokens appended to the cache; returns the last token's logits
+   * when `wantLogits` (a prefill chunk that is not the prompt's last does not need them).
+   */
+  step(cache: KvCache, tokens: ArrayLike<number>, wantLogits: boolean): Float32Array | undefined {
+    if (tokens.length === 0 || tokens.length > this.ws.tokens) {
+      throw new RangeError(`a step takes 1 to ${this.ws.tokens} tokens, got ${tokens.length}`);
+    }
+    if (cache.length + tokens.length > cache.capacity) {
+      throw new RangeError(`${cache.length} cached + ${tokens.length} new positions exceed the cache capacity ${cache.capacity}`);
+    }
+    const ids = Int32Array.from(tokens);
+    this.chunk(cache, ids);
+    return wantLogits ? this.logitsOfLast(ids.length) : undefined;
+  }
+
   private chunk(cache: KvCache, ids: Int32Array): void {
     const c = this.weights.config;
     const k = this.kernels;

@@ -15,6 +15,11 @@
  *   epilogue is evaluated in the fixed order written here. Float kernels agree within 1e-5 relative.
  * - Arguments are validated in TS before any native call (sizes, types, lengths); a kernel never
  *   reads or writes outside the arrays it is given.
+ * - Every array has exactly the length its sizes imply (CheckedKernels rejects anything else). Outputs
+ *   do not overlap inputs, except that the element-wise kernels and rmsNorm may write into the very
+ *   same array as an input (in place).
+ * - "Within 1e-5 relative" for a sum of products (matmulFloat, attention's p·v) is relative to the sum
+ *   of the absolute terms, Σ|w·x|: a dot product may cancel to ~0.
  */
 import type { GgmlType } from '@bitnet/models';
 
@@ -26,7 +31,7 @@ export interface I8Activations {
   qs: Int8Array;
   /** rows: s = fround(127 / max(1e-5, max|x|)) (the max taken exactly, the division in double). */
   scales: Float32Array;
-  /** rows: Σ q over the row. */
+  /** rows: Σ q over the row. matmulI2sI8 uses scales and sums as given (it does not recompute them). */
   sums: Int32Array;
 }
 
@@ -40,7 +45,7 @@ export interface Q8KActivations {
   qs: Int8Array;
   /** rows × cols/256 block scales d. */
   d: Float32Array;
-  /** rows × cols/16: sum of each 16 consecutive q. */
+  /** rows × cols/16: sum of each 16 consecutive q (0 for a zero block). Kernels may rely on it. */
   bsums: Int16Array;
 }
 
@@ -91,6 +96,8 @@ export interface Kernels {
   /**
    * I2_S × per-token int8. With codes c ∈ {0,1,2} (weight = c − 1) and ws the tensor's f32 scale:
    *   dot = Σ_k c[n,k]·q[m,k] (exact int), out[m,n] = fround(fround(fround(dot − sums[m]) / scales[m]) · ws).
+   * Codes are used as stored: a 2-bit code 3 (no quantizer writes one) counts as c = 3, i.e. weight +2,
+   * as the dequantizers and ggml read it. The same holds for TQ2_0's q.
    */
   matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array): void;
   /**
@@ -110,6 +117,8 @@ export interface Kernels {
   /**
    * NEOX RoPE in place on x: tokens × heads × headDim. For token t at position p = positions[t], pair
    * (i, i + ropeDim/2) for i < ropeDim/2 rotates by θ = p · base^(−2i/ropeDim); dims ≥ ropeDim are untouched.
+   * θ, cos θ and sin θ are computed in double and cos/sin rounded to f32: an f32 θ (ggml's running
+   * product) is off by ~p·2^−24 rad, which at positions in the thousands exceeds the 1e-5 tolerance.
    */
   ropeNeox(x: Float32Array, tokens: number, heads: number, headDim: number, ropeDim: number, positions: Int32Array, freqBase: number): void;
   /** In place, each of `rows` rows of `cols`: exp(x − max) / Σ. */
@@ -118,6 +127,9 @@ export interface Kernels {
    * Causal GQA attention. q: tokens × heads × headDim f32. kCache, vCache: f16 bits, [capacity][kvHeads][headDim],
    * positions 0 .. startPos+tokens−1 filled. Emulates ggml's non-flash path: score = scale · Σ f16(q)·k (f32
    * accumulate), softmax over visible positions in f32, then out = Σ f16(p)·v. out: tokens × heads × headDim.
+   * `scale` is used as an f32 (as ggml's op parameter is). Slots at positions ≥ startPos + tokens are never
+   * read. A weight p within ~1e-5 relative of an f16 rounding boundary may round to either f16 neighbour
+   * in different implementations; comparisons allow that step (see ts/Attention.spec.ts).
    */
   attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: AttentionShape, out: Float32Array): void;
   /** out = max(gate, 0)² · up. */

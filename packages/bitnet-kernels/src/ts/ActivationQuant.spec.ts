@@ -19,7 +19,7 @@ function refI8(x: Float32Array, cols: number, row: number): { q: number[]; s: nu
   const v = Array.from(x.subarray(row * cols, (row + 1) * cols));
   const amax = v.reduce((m, a) => Math.max(m, Math.abs(a)), 0);
   const s = fround(127 / Math.max(1e-5, amax));
-  const q = v.map((a) => Math.min(127, Math.max(-128, roundTiesEven(fround(a * s)))));
+  const q = v.map((a) => Math.min(127, Math.max(-128, roundTiesEven(fround(a * s)))) + 0);
   return { q, s, sum: q.reduce((a, b) => a + b, 0) };
 }
 
@@ -35,7 +35,7 @@ function refQ8KBlock(x: Float32Array, o: number): { q: number[]; d: number } {
   }
   if (amax === 0) return { q: new Array(256).fill(0), d: 0 };
   const iscale = fround(-127 / max);
-  const q = Array.from(x.subarray(o, o + 256), (a) => Math.min(127, roundTiesEven(fround(iscale * a))));
+  const q = Array.from(x.subarray(o, o + 256), (a) => Math.min(127, roundTiesEven(fround(iscale * a))) + 0); // + 0: Int8Array holds no −0
   return { q, d: fround(1 / iscale) };
 }
 
@@ -75,6 +75,37 @@ describe.each(kernelsUnderTest())('activation quantization [%s]', (_label, kerne
     expect(Array.from(a.qs)).toEqual([127, 0, 2, 2, 0, -2, -127, -2, 64, 126, -126, 4, 0, 0, 0, 0, 0, 0]);
     expect(Array.from(a.scales)).toEqual([1, 1, fround(127 / 1e-5)]);
     expect(Array.from(a.sums)).toEqual([129, -61, 0]);
+  });
+
+  it('multiplies by the scale rounded to f32 (values where the double scale rounds the other way)', () => {
+    // Near every tie k + 0.5, look for f32 x whose code differs between x·fround(s) and x·s.
+    const amax = fround(3.3);
+    const near = (s: number): Float32Array => {
+      const sf = fround(s);
+      const found: number[] = [];
+      const bits = new Uint32Array(1);
+      const f = new Float32Array(bits.buffer);
+      for (let k = -126; k <= 125 && found.length < 255; k++) {
+        f[0] = (k + 0.5) / sf;
+        const b0 = bits[0];
+        for (let d = -3; d <= 3; d++) {
+          bits[0] = b0 + d;
+          const x = f[0];
+          if (Math.abs(x) < amax && roundTiesEven(fround(x * sf)) !== roundTiesEven(fround(x * s))) found.push(x);
+        }
+      }
+      return Float32Array.from([amax, ...found, ...new Array(255 - found.length).fill(0)]);
+    };
+    const x = near(127 / amax);
+    expect(x.filter((v) => v !== 0).length).toBeGreaterThan(10);
+    const a = allocI8Activations(1, 256);
+    kernels.quantizeI8PerToken(x, 1, 256, a);
+    expect(Array.from(a.qs)).toEqual(refI8(x, 256, 0).q);
+    const y = near(-127 / amax);
+    expect(y.filter((v) => v !== 0).length).toBeGreaterThan(10);
+    const b = allocQ8KActivations(1, 256);
+    kernels.quantizeQ8K(y, 1, 256, b);
+    expect(Array.from(b.qs)).toEqual(refQ8KBlock(y, 0).q);
   });
 
   it('Q8_K: block scales, codes, bsums; zero-max blocks; the first largest |x| sets the sign', () => {

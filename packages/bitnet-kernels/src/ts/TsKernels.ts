@@ -1,0 +1,74 @@
+/**
+ * The TypeScript kernels: the fallback when the native addon is not built and the reference every
+ * native path is tested against. Each kernel lives in the file named after what it does; this class
+ * only routes. It does not validate arguments: wrap it in CheckedKernels (createKernels does).
+ */
+import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8KActivations, TernaryMatrix } from '../api/Kernels';
+import { quantizeI8PerToken, quantizeQ8K } from './ActivationQuant';
+import { attention, softmax } from './Attention';
+import { add, reluSqrMul, siluMul } from './Elementwise';
+import { getRows, matmulFloat } from './FloatMatmul';
+import { rmsNorm } from './Norm';
+import { ropeNeox } from './Rope';
+import { matmulI2sI8, matmulTq1_0Q8K, matmulTq2_0Q8K } from './TernaryMatmul';
+
+export class TsKernels implements Kernels {
+  readonly name = 'ts' as const;
+  readonly isa = 'ts';
+
+  quantizeI8PerToken(x: Float32Array, rows: number, cols: number, out: I8Activations): void {
+    quantizeI8PerToken(x, rows, cols, out);
+  }
+
+  quantizeQ8K(x: Float32Array, rows: number, cols: number, out: Q8KActivations): void {
+    quantizeQ8K(x, rows, cols, out);
+  }
+
+  matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array): void {
+    matmulI2sI8(w, a, out);
+  }
+
+  matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
+    matmulTq2_0Q8K(w, a, out);
+  }
+
+  matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
+    matmulTq1_0Q8K(w, a, out);
+  }
+
+  matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out: Float32Array): void {
+    matmulFloat(w, x, xRows, out);
+  }
+
+  getRows(w: FloatMatrix | TernaryMatrix, ids: Int32Array, out: Float32Array): void {
+    getRows(w, ids, out);
+  }
+
+  rmsNorm(x: Float32Array, rows: number, cols: number, weight: Float32Array, eps: number, out: Float32Array): void {
+    rmsNorm(x, rows, cols, weight, eps, out);
+  }
+
+  ropeNeox(x: Float32Array, tokens: number, heads: number, headDim: number, ropeDim: number, positions: Int32Array, freqBase: number): void {
+    ropeNeox(x, tokens, heads, headDim, ropeDim, positions, freqBase);
+  }
+
+  softmax(x: Float32Array, rows: number, cols: number): void {
+    softmax(x, rows, cols);
+  }
+
+  attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: AttentionShape, out: Float32Array): void {
+    attention(q, kCache, vCache, shape, out);
+  }
+
+  reluSqrMul(gate: Float32Array, up: Float32Array, out: Float32Array): void {
+    reluSqrMul(gate, up, out);
+  }
+
+  siluMul(gate: Float32Array, up: Float32Array, out: Float32Array): void {
+    siluMul(gate, up, out);
+  }
+
+  add(a: Float32Array, b: Float32Array, out: Float32Array): void {
+    add(a, b, out);
+  }
+}
