@@ -1,1 +1,12 @@
 export { summarizeModel, type ModelSummary } from './model/ModelSummary';
+export { loadBitnetWeights, type BitnetWeights, type LayerWeights, type WeightMatrix } from './model/BitnetWeights';
+export { KvCache } from './model/KvCache';
+export { ForwardPass, type ForwardOptions } from './forward/ForwardPass';
+export { Sampler, argmax } from './sampling/Sampler';
+export * from './config/GenerationConfig';
+export * from './config/StreamingConfig';
+export { InferenceError, ConfigError, type InferenceErrorType } from './errors/InferenceError';
+export { InferenceEngine, type EngineOptions } from './engine/InferenceEngine';
+export type { GenerationStream, GenerationResult, GenerationTimings, GenerateOptions } from './engine/Generation';
+export * from './streaming';
+export * from './logging';

@@ -138,6 +138,12 @@ function runStep(seq: number, s: Sequence): void {
   const fp = forward!;
   const stepNo = s.step;
   if (s.pendingFaults.delete(stepNo)) throw new Error(`injected transient failure at step ${stepNo}`);
+  if (s.req.stallSteps?.includes(stepNo)) {
+    const until = performance.now() + (s.req.stallMs ?? 0);
+    while (performance.now() < until) {
+      // test hook: a step that takes too long
+    }
+  }
   const prompt = s.req.promptIds;
   let logits: Float32Array | undefined;
   let prefillMs: number | undefined;

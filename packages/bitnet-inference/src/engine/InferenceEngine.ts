@@ -6,12 +6,22 @@ import { GenerationConfig, generationConfig } from '../config/GenerationConfig';
 import { StreamingConfig, streamingConfig } from '../config/StreamingConfig';
 import { InferenceError } from '../errors/InferenceError';
 import type { MainToWorker, WorkerLoaded, WorkerToMain } from './WorkerProtocol';
+import { GenerateOptions, GenerationResult, GenerationStream, collectGeneration, startGeneration } from './Generation';
 
 export interface EngineOptions {
   /** Most prompt tokens one prefill step processes (default 64). */
   maxChunkTokens?: number;
   /** Kernels for the model thread: 'native' | 'ts' | 'auto' (default: BITNET_KERNELS or auto). */
   kernels?: 'native' | 'ts' | 'auto';
+}
+
+/** Test hooks that make the model thread misbehave on purpose (retries, timeouts). */
+export interface TestHooks {
+  /** Step numbers (per sequence, from 0) that fail once with a transient error. */
+  failSteps?: number[];
+  /** Step numbers that stall for stallMs before running. */
+  stallSteps?: number[];
+  stallMs?: number;
 }
 
 /** Per-token events of one sequence, as the worker reports them. */
@@ -94,7 +104,7 @@ export class InferenceEngine {
    * Starts one sequence on the model thread. Checks the context before any work.
    * Returns the sequence id (for cancel) and the prompt ids.
    */
-  startSequence(promptIds: number[], config: GenerationConfig, streaming: StreamingConfig, listener: SequenceListener, failSteps?: number[]): number {
+  startSequence(promptIds: number[], config: GenerationConfig, streaming: StreamingConfig, listener: SequenceListener, hooks: TestHooks = {}): number {
     if (this.closed) throw new InferenceError('engine_closed', 'the engine is closed', ['load the engine again']);
     if (promptIds.length === 0) throw new InferenceError('invalid_config', 'the prompt has no tokens', ['pass a non-empty prompt or enable addBos']);
     const total = promptIds.length + config.maxNewTokens;
@@ -119,7 +129,9 @@ export class InferenceEngine {
       sampling: { temperature: config.temperature, topK: config.topK, topP: config.topP, minP: config.minP, repetitionPenalty: config.repetitionPenalty, seed: config.seed },
       stopIds: [...stopIds.entries()],
       maxRetries: streaming.maxRetries,
-      failSteps,
+      failSteps: hooks.failSteps,
+      stallSteps: hooks.stallSteps,
+      stallMs: hooks.stallMs,
     });
     return seq;
   }
@@ -171,6 +183,26 @@ export class InferenceEngine {
     const ls = [...this.listeners.values()];
     this.listeners.clear();
     for (const l of ls) l.error(err);
+  }
+
+  /** Streams a generation with default streaming settings. */
+  generateStream(prompt: string, config: Partial<GenerationConfig> = {}, options: GenerateOptions = {}): GenerationStream {
+    return startGeneration(this, prompt, config, {}, options);
+  }
+
+  /** Streams a generation: responses of `{ text, tokenIds }` flushed by size or by timer. */
+  generateStreamWithConfig(
+    prompt: string,
+    config: Partial<GenerationConfig> = {},
+    streaming: Partial<StreamingConfig> = {},
+    options: GenerateOptions = {},
+  ): GenerationStream {
+    return startGeneration(this, prompt, config, streaming, options);
+  }
+
+  /** Generates to the end: text, token ids, finish reason and timings. */
+  async generate(prompt: string, config: Partial<GenerationConfig> = {}, options: GenerateOptions = {}): Promise<GenerationResult> {
+    return collectGeneration(startGeneration(this, prompt, config, { bufferSize: 4096, flushIntervalMs: 60_000, tokenTimeoutMs: 600_000 }, options));
   }
 
   /** Defaults merged and validated (exposed for the server and CLIs). */

@@ -30,6 +30,9 @@ export interface WorkerStartRequest {
   maxRetries: number;
   /** Test hook: the step numbers (0-based, per sequence) that fail once with a transient error. */
   failSteps?: number[];
+  /** Test hook: the step numbers that first stall (busy) for stallMs. */
+  stallSteps?: number[];
+  stallMs?: number;
 }
 
 export type MainToWorker = WorkerLoadRequest | WorkerStartRequest | { type: 'cancel'; seq: number } | { type: 'close' };

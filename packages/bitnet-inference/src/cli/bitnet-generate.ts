@@ -1,0 +1,71 @@
+/**
+ * bitnet-generate --model M --prompt P [--max-tokens N] [--temperature T] [--seed S] [--json]
+ * Streams generated text to stdout; with --json one JSON line per token and a summary line.
+ */
+import { parseArgs } from 'node:util';
+import { InferenceEngine } from '../engine/InferenceEngine';
+import { InferenceError } from '../errors/InferenceError';
+
+const USAGE = 'usage: bitnet-generate --model M --prompt P [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P] [--json]';
+
+function num(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InferenceError('invalid_config', `--${name} must be a number, got '${v}'`);
+  return n;
+}
+
+export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' }, prompt: { type: 'string' }, 'max-tokens': { type: 'string' }, temperature: { type: 'string' },
+      seed: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    out(USAGE + '\n');
+    return 0;
+  }
+  if (values.prompt === undefined) throw new InferenceError('invalid_config', `--prompt is required\n${USAGE}`);
+  const engine = await InferenceEngine.load(values.model);
+  try {
+    const gen = {
+      maxNewTokens: num('max-tokens', values['max-tokens']) ?? 64,
+      temperature: num('temperature', values.temperature) ?? 0,
+      seed: num('seed', values.seed) ?? 42,
+      ...(values['top-k'] !== undefined ? { topK: num('top-k', values['top-k']) } : {}),
+      ...(values['top-p'] !== undefined ? { topP: num('top-p', values['top-p']) } : {}),
+    };
+    const promptIds = engine.encodePrompt(values.prompt);
+    const stream = engine.generateStreamWithConfig(values.prompt, gen, { bufferSize: 1, flushIntervalMs: 60_000 });
+    const ids: number[] = [];
+    let finish = 'unknown';
+    for await (const r of stream) {
+      for (const id of r.tokenIds) {
+        ids.push(id);
+        if (values.json) out(JSON.stringify({ token_id: id, text: r.text, position: promptIds.length + ids.length - 1 }) + '\n');
+      }
+      if (!values.json && r.text) out(r.text);
+      if (values.json && r.tokenIds.length === 0 && r.text) out(JSON.stringify({ token_id: null, text: r.text, position: null }) + '\n');
+      if (r.finishReason) finish = r.finishReason;
+    }
+    const t = stream.timings();
+    if (values.json) {
+      out(
+        JSON.stringify({
+          prompt_ids: promptIds,
+          ids,
+          finish_reason: finish,
+          prefill_tok_s: t.prefillTokensPerSecond,
+          decode_tok_s: t.decodeTokensPerSecond,
+        }) + '\n',
+      );
+    } else {
+      out('\n');
+    }
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}

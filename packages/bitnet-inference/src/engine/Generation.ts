@@ -1,0 +1,147 @@
+import { GenerationConfig, generationConfig } from '../config/GenerationConfig';
+import { StreamingConfig, streamingConfig } from '../config/StreamingConfig';
+import { InferenceError } from '../errors/InferenceError';
+import { logger } from '../logging/Logger';
+import { createTokenStream } from '../streaming/createTokenStream';
+import type { FinishReason, StreamResponse } from '../streaming/StreamBuffer';
+import type { TokenStream } from '../streaming/TokenStream';
+import type { InferenceEngine, TestHooks } from './InferenceEngine';
+
+const log = logger('bitnet_inference::engine');
+
+export interface GenerationTimings {
+  promptTokens: number;
+  generatedTokens: number;
+  /** From the request to the first generated token (prefill). */
+  prefillMs: number;
+  /** From the first to the last generated token. */
+  decodeMs: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+}
+
+/** A running generation: the response stream plus what it was asked and how fast it went. */
+export type GenerationStream = TokenStream & {
+  readonly promptIds: readonly number[];
+  readonly generatedIds: readonly number[];
+  timings(): GenerationTimings;
+};
+
+export interface GenerateOptions {
+  signal?: AbortSignal;
+  /** Test hooks (retries, timeouts); not for production use. */
+  testHooks?: TestHooks;
+}
+
+export interface GenerationResult {
+  text: string;
+  tokenIds: number[];
+  promptIds: number[];
+  finishReason: FinishReason;
+  timings: GenerationTimings;
+}
+
+/**
+ * Starts a generation on the engine: validates the configs, tokenizes, checks the context, then
+ * routes the worker's tokens through a StreamBuffer into a TokenStream. A step that produces no
+ * token within tokenTimeoutMs ends the stream with a token_timeout error and stops the sequence.
+ */
+export function startGeneration(
+  engine: InferenceEngine,
+  prompt: string,
+  config: Partial<GenerationConfig> = {},
+  streaming: Partial<StreamingConfig> = {},
+  options: GenerateOptions = {},
+): GenerationStream {
+  if (typeof prompt !== 'string') throw new InferenceError('invalid_config', 'prompt: must be a string', ['pass the prompt as a string']);
+  const gen = generationConfig(config);
+  const sc = streamingConfig(streaming);
+  const promptIds = engine.encodePrompt(prompt, gen);
+  const generatedIds: number[] = [];
+  const t0 = performance.now();
+  let firstTokenAt = 0;
+  let lastTokenAt = 0;
+  let seq = -1;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stopTimer = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+  };
+  const { stream, buffer } = createTokenStream({
+    tokenizer: engine.tokenizer,
+    generation: gen,
+    streaming: sc,
+    signal: options.signal,
+    onCancel: () => {
+      stopTimer();
+      engine.cancelSequence(seq);
+    },
+    onStop: () => {
+      stopTimer();
+      engine.cancelSequence(seq);
+    },
+  });
+  const armTimer = () => {
+    stopTimer();
+    timer = setTimeout(() => {
+      timer = undefined;
+      engine.cancelSequence(seq);
+      buffer.fail(
+        new InferenceError('token_timeout', `no token within ${sc.tokenTimeoutMs} ms`, [
+          'raise tokenTimeoutMs',
+          'use a smaller model or fewer concurrent streams',
+          'check that the native kernels are in use',
+        ]),
+      );
+    }, sc.tokenTimeoutMs);
+  };
+  seq = engine.startSequence(promptIds, gen, sc, {
+    token: (id) => {
+      const now = performance.now();
+      if (generatedIds.length === 0) firstTokenAt = now;
+      lastTokenAt = now;
+      if (buffer.closed) return;
+      generatedIds.push(id);
+      if (log.enabled('debug')) log.debug('token', { seq, id, position: promptIds.length + generatedIds.length - 1 });
+      buffer.push(id);
+      if (!buffer.closed) armTimer();
+    },
+    progress: () => armTimer(),
+    done: (reason) => {
+      stopTimer();
+      buffer.finish(reason);
+    },
+    error: (err) => {
+      stopTimer();
+      buffer.fail(err);
+    },
+  }, options.testHooks);
+  armTimer();
+  const timings = (): GenerationTimings => {
+    const n = generatedIds.length;
+    const prefillMs = firstTokenAt ? firstTokenAt - t0 : 0;
+    const decodeMs = n > 1 ? lastTokenAt - firstTokenAt : 0;
+    return {
+      promptTokens: promptIds.length,
+      generatedTokens: n,
+      prefillMs,
+      decodeMs,
+      prefillTokensPerSecond: prefillMs > 0 ? (promptIds.length / prefillMs) * 1000 : 0,
+      decodeTokensPerSecond: decodeMs > 0 ? ((n - 1) / decodeMs) * 1000 : 0,
+    };
+  };
+  return Object.assign(stream, { promptIds, generatedIds, timings }) as GenerationStream;
+}
+
+/** Runs a generation to its end and returns text, ids, finish reason and timings. */
+export async function collectGeneration(stream: GenerationStream): Promise<GenerationResult> {
+  let text = '';
+  const tokenIds: number[] = [];
+  let finishReason: FinishReason = 'error';
+  for await (const r of stream as AsyncIterable<StreamResponse>) {
+    text += r.text;
+    tokenIds.push(...r.tokenIds);
+    if (r.finishReason) finishReason = r.finishReason;
+  }
+  return { text, tokenIds, promptIds: [...stream.promptIds], finishReason, timings: stream.timings() };
+}

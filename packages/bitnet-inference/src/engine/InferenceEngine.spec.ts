@@ -1,0 +1,142 @@
+/**
+ * The engine end to end on a small model written by the project's writer: token ids through the
+ * streaming API, concurrency, cancellation, errors. Test names follow the seed so `-t` selects them.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { buildSyntheticModel, smallByteVocab } from '@bitnet/models';
+import { InferenceError } from '../errors/InferenceError';
+import type { StreamResponse } from '../streaming/StreamBuffer';
+import { InferenceEngine } from './InferenceEngine';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-engine-'));
+const modelPath = path.join(dir, 'm.gguf');
+let engine: InferenceEngine;
+
+beforeAll(async () => {
+  buildSyntheticModel({ arch: 'bitnet', quant: 'tq2_0', dim: 256, ff: 512, layers: 2, heads: 4, kvHeads: 2, vocab: smallByteVocab(), seed: 9, contextLength: 512 }).writeFile(modelPath);
+  engine = await InferenceEngine.load(modelPath, { maxChunkTokens: 16 });
+});
+afterAll(async () => {
+  await engine?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function drain(stream: AsyncIterable<StreamResponse>): Promise<StreamResponse[]> {
+  const out: StreamResponse[] = [];
+  for await (const r of stream) out.push(r);
+  return out;
+}
+
+const ids = (rs: StreamResponse[]) => rs.flatMap((r) => r.tokenIds);
+const text = (rs: StreamResponse[]) => rs.map((r) => r.text).join('');
+
+describe('streaming with token ids', () => {
+  it('test_token_id_streaming', async () => {
+    const stream = engine.generateStreamWithConfig('In the beginning', { maxNewTokens: 24, temperature: 0 }, { bufferSize: 3, flushIntervalMs: 1000 });
+    const rs = await drain(stream);
+    const all = ids(rs);
+    expect(all.length).toBe(24);
+    expect(rs[rs.length - 1].finishReason).toBe('max_tokens');
+    for (const r of rs.slice(0, -1)) expect(r.tokenIds.length).toBe(3); // flushed by size
+    for (const id of all) expect(id).toBeLessThan(engine.config.vocabSize);
+    expect(text(rs)).toBe(engine.tokenizer.decode(all, { skipSpecial: true }));
+    expect(stream.generatedIds).toEqual(all);
+    expect(stream.promptIds[0]).toBe(engine.tokenizer.bosId);
+  });
+
+  it('test_streaming_token_id_consistency', async () => {
+    const reference = await engine.generate('And God said', { maxNewTokens: 20, temperature: 0.8, seed: 5 });
+    expect(reference.tokenIds.length).toBeGreaterThan(0);
+    for (const bufferSize of [1, 2, 5, 10, 64]) {
+      for (const flushIntervalMs of [1, 25, 1000]) {
+        const rs = await drain(engine.generateStreamWithConfig('And God said', { maxNewTokens: 20, temperature: 0.8, seed: 5 }, { bufferSize, flushIntervalMs }));
+        expect({ bufferSize, flushIntervalMs, ids: ids(rs) }).toEqual({ bufferSize, flushIntervalMs, ids: reference.tokenIds });
+        expect(text(rs)).toBe(reference.text);
+        for (const r of rs) expect(r.tokenIds.length).toBeLessThanOrEqual(bufferSize);
+      }
+    }
+  });
+
+  it('test_concurrent_streams', async () => {
+    const prompts = Array.from({ length: 8 }, (_, i) => `Prompt number ${i}: and the earth`);
+    const solo: number[][] = [];
+    for (let i = 0; i < 8; i++) solo.push((await engine.generate(prompts[i], { maxNewTokens: 16, temperature: 0.9, seed: 100 + i })).tokenIds);
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
+    const together = await Promise.all(prompts.map((p, i) => drain(engine.generateStreamWithConfig(p, { maxNewTokens: 16, temperature: 0.9, seed: 100 + i }, { bufferSize: 2 }))));
+    delay.disable();
+    together.forEach((rs, i) => expect(ids(rs)).toEqual(solo[i]));
+    // the model runs on the worker thread: the main event loop stays responsive
+    expect(delay.max / 1e6).toBeLessThan(200);
+  });
+});
+
+describe('stopping, cancelling and errors', () => {
+  it('cancel() stops the sequence within one step and keeps every delivered id', async () => {
+    const stream = engine.generateStreamWithConfig('Cancel me', { maxNewTokens: 400, temperature: 0 }, { bufferSize: 1 });
+    const got: StreamResponse[] = [];
+    for await (const r of stream) {
+      got.push(r);
+      if (ids(got).length === 5) stream.cancel();
+    }
+    expect(got[got.length - 1].finishReason).toBe('cancelled');
+    expect(ids(got).length).toBeGreaterThanOrEqual(5);
+    expect(ids(got).length).toBeLessThan(10);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(engine.activeSequences).toBe(0);
+  });
+
+  it('an AbortSignal cancels during prefill', async () => {
+    const ac = new AbortController();
+    const long = 'word '.repeat(120);
+    // prefill takes several steps (chunks of 16); steps 1-3 stall 40 ms each so the abort lands inside it
+    const stream = engine.generateStreamWithConfig(long, { maxNewTokens: 50 }, {}, { signal: ac.signal, testHooks: { stallSteps: [1, 2, 3], stallMs: 40 } });
+    setTimeout(() => ac.abort(), 10);
+    const t0 = performance.now();
+    const rs = await drain(stream);
+    expect(rs[rs.length - 1].finishReason).toBe('cancelled');
+    expect(ids(rs)).toEqual([]); // nothing was generated: prefill itself was stopped
+    expect(performance.now() - t0).toBeLessThan(1000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(engine.activeSequences).toBe(0);
+  });
+
+  it('stop sequences end the stream and their text is never emitted', async () => {
+    const free = await engine.generate('Stop test', { maxNewTokens: 40, temperature: 0 });
+    const stop = free.text.slice(10, 13);
+    expect(stop.length).toBe(3);
+    const r = await engine.generate('Stop test', { maxNewTokens: 40, temperature: 0, stopSequences: [stop] });
+    expect(r.finishReason).toBe('stop_sequence');
+    expect(r.text).toBe(free.text.slice(0, free.text.indexOf(stop)));
+    expect(free.tokenIds.slice(0, r.tokenIds.length)).toEqual(r.tokenIds);
+  });
+
+  it('rejects a prompt that cannot fit before doing any work', () => {
+    const prompt = 'x '.repeat(300);
+    const before = engine.activeSequences;
+    expect(() => engine.generateStream(prompt, { maxNewTokens: 400 })).toThrow(InferenceError);
+    expect(() => engine.generateStream(prompt, { maxNewTokens: 400 })).toThrow(/exceeds the context length 512/);
+    expect(engine.activeSequences).toBe(before);
+  });
+
+  it('rejects invalid configs naming the field', () => {
+    expect(() => engine.generateStream('x', { temperature: -1 })).toThrow(/temperature: must be between 0 and 100/);
+    expect(() => engine.generateStreamWithConfig('x', {}, { bufferSize: 0 })).toThrow(/bufferSize/);
+  });
+
+  it('retries transient step failures up to maxRetries, then reports a typed error', async () => {
+    const clean = await engine.generate('Retry', { maxNewTokens: 8, temperature: 0 });
+    const retried = await engine.generate('Retry', { maxNewTokens: 8, temperature: 0 }, { testHooks: { failSteps: [0, 3] } });
+    expect(retried.tokenIds).toEqual(clean.tokenIds);
+    const stream = engine.generateStreamWithConfig('Retry', { maxNewTokens: 8, temperature: 0 }, { maxRetries: 0 }, { testHooks: { failSteps: [2] } });
+    await expect(drain(stream)).rejects.toMatchObject({ type: 'generation_failed' });
+  });
+
+  it('a step slower than tokenTimeoutMs is a token_timeout error', async () => {
+    const stream = engine.generateStreamWithConfig('Slow', { maxNewTokens: 5 }, { tokenTimeoutMs: 50 }, { testHooks: { stallSteps: [2], stallMs: 300 } });
+    await expect(drain(stream)).rejects.toMatchObject({ type: 'token_timeout' });
+  });
+});

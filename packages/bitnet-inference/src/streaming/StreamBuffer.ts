@@ -1,0 +1,228 @@
+/**
+ * Turns the ids an engine generates, one at a time, into `StreamResponse` chunks.
+ *
+ * The engine calls `push(id)` for each generated id, then exactly one of `finish(reason)` /
+ * `fail(error)`. Ids are decoded with the tokenizer's UTF-8-safe stream decoder (skipSpecialTokens
+ * applies to the text only: special tokens' ids are always reported), the text goes through the
+ * StopSequenceMatcher, and responses are delivered to `onResponse`:
+ *
+ * - when `bufferSize` ids are pending (pushed but not yet delivered);
+ * - when `flushIntervalMs` have passed since the FIRST pending id was pushed — by a real timer
+ *   (setTimeout), also when no further id arrives; the timer starts with the first pending id and is
+ *   cleared by every flush, so the next pending id starts a fresh interval;
+ * - at the end: one final response carrying `finishReason` (its text and ids may be empty).
+ *
+ * A response holds every id pending at the time and the text that is safe to emit: text still held
+ * back (an unfinished UTF-8 character, a possible beginning of a stop string) comes in a later
+ * response, so a response may carry ids and no text.
+ *
+ * When a stop string completes, the buffer finishes by itself: the final response (finishReason
+ * 'stop_sequence') carries the pending ids — including the id that completed the stop string — and
+ * the text before the stop string; then `onStop` is called so the engine stops. `fail(error)` flushes
+ * like finish (final response with finishReason 'error'), then passes the error (an InferenceError)
+ * to `onError`.
+ *
+ * Once the stream has ended (finish, fail, stop sequence), `push` returns false and ignores the id,
+ * and later finish/fail calls do nothing. "Accepted" ids below are those push() returned true for.
+ *
+ * Invariants (tested):
+ *  1. concat(responses.tokenIds) == every accepted id, in order — none lost, also when its text is
+ *     held back or when the stream ends by a stop string, cancellation or an error.
+ *  2. no stop string matched: concat(responses.text) == tokenizer.decode(accepted ids,
+ *     { skipSpecial: skipSpecialTokens }); a stop string matched: concat(text) == the part of that
+ *     decoding before the stop string (the first to complete, see StopSequenceMatcher).
+ *  3. no response's text ends in half a character: never a lone high surrogate at the end, and no
+ *     U+FFFD produced by splitting a UTF-8 sequence across tokens (U+FFFD appears only where
+ *     decode() of all the ids has it too).
+ *  4. exactly one response carries finishReason, and it is the last.
+ */
+import type { Tokenizer } from '@bitnet/models';
+import type { StreamingConfig } from '../config/StreamingConfig';
+import { ConfigError, InferenceError } from '../errors/InferenceError';
+import { logger } from '../logging/Logger';
+import { StopSequenceMatcher } from './StopSequenceMatcher';
+
+/** Why a stream ended. */
+export type FinishReason = 'eos' | 'end_of_turn' | 'stop_token' | 'stop_sequence' | 'max_tokens' | 'cancelled' | 'error';
+
+export const FINISH_REASONS: readonly FinishReason[] = ['eos', 'end_of_turn', 'stop_token', 'stop_sequence', 'max_tokens', 'cancelled', 'error'];
+
+/** One chunk of a stream: text and the ids it came from. */
+export interface StreamResponse {
+  /** Text safe to show now (possibly ''). */
+  text: string;
+  /** The ids generated since the previous response (possibly empty in the final response). */
+  tokenIds: number[];
+  /** Set on the last response only. */
+  finishReason?: FinishReason;
+}
+
+/** What StreamBuffer needs of a tokenizer. */
+export type StreamTokenizer = Pick<Tokenizer, 'createStreamDecoder'>;
+
+export interface StopInfo {
+  /** The stop string that completed. */
+  readonly sequence: string;
+  /** The id whose text completed it. */
+  readonly tokenId: number;
+}
+
+export interface StreamBufferOptions {
+  tokenizer: StreamTokenizer;
+  /** bufferSize and flushIntervalMs; defaults 10 and 50 (DEFAULT_STREAMING_CONFIG). */
+  streaming?: Partial<Pick<StreamingConfig, 'bufferSize' | 'flushIntervalMs'>>;
+  /** Text that ends the stream; never emitted. */
+  stopSequences?: readonly string[];
+  /** Leave special tokens' text out (ids are still reported). Default true (as GenerationConfig). */
+  skipSpecialTokens?: boolean;
+  /** Receives every response, the final one (with finishReason) last. */
+  onResponse: (response: StreamResponse) => void;
+  /** Receives the error after the final 'error' response of fail(). */
+  onError?: (error: InferenceError) => void;
+  /** Called once when a stop string completed (after the final response): stop generating. */
+  onStop?: (info: StopInfo) => void;
+}
+
+const log = logger('bitnet_inference::streaming');
+
+/** An InferenceError for anything thrown (non-InferenceErrors become 'generation_failed'). */
+export function toInferenceError(error: unknown): InferenceError {
+  if (error instanceof InferenceError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new InferenceError('generation_failed', `generation failed: ${message}`, ['retry the request', 'check the model file and the engine logs'], {
+    cause: error,
+  });
+}
+
+export class StreamBuffer {
+  readonly bufferSize: number;
+  readonly flushIntervalMs: number;
+  private readonly decoder: ReturnType<StreamTokenizer['createStreamDecoder']>;
+  private readonly matcher: StopSequenceMatcher;
+  private pendingIds: number[] = [];
+  private pendingText = '';
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private ended: FinishReason | undefined;
+  private accepted = 0;
+  private responses = 0;
+
+  constructor(private readonly options: StreamBufferOptions) {
+    this.bufferSize = options.streaming?.bufferSize ?? 10;
+    this.flushIntervalMs = options.streaming?.flushIntervalMs ?? 50;
+    if (!Number.isInteger(this.bufferSize) || this.bufferSize < 1) throw new ConfigError('bufferSize', `must be an integer >= 1, got ${this.bufferSize}`);
+    if (!Number.isFinite(this.flushIntervalMs) || this.flushIntervalMs < 1) {
+      throw new ConfigError('flushIntervalMs', `must be a number >= 1, got ${this.flushIntervalMs}`);
+    }
+    this.decoder = options.tokenizer.createStreamDecoder({ skipSpecial: options.skipSpecialTokens ?? true });
+    this.matcher = new StopSequenceMatcher(options.stopSequences ?? []);
+  }
+
+  /** Whether the stream has ended (push is ignored from now on). */
+  get closed(): boolean {
+    return this.ended !== undefined;
+  }
+
+  /** The reason the stream ended, once it has. */
+  get finishReason(): FinishReason | undefined {
+    return this.ended;
+  }
+
+  /** Ids accepted so far. */
+  get tokenCount(): number {
+    return this.accepted;
+  }
+
+  /** Ids accepted but not yet delivered in a response. */
+  get pendingCount(): number {
+    return this.pendingIds.length;
+  }
+
+  /**
+   * Add a generated id. Returns false (and ignores the id) when the stream has already ended —
+   * the engine should stop. When this id completes a stop string the stream ends here (final
+   * response, then onStop) and push returns true: the id was accepted and reported.
+   */
+  push(id: number): boolean {
+    if (this.ended !== undefined) {
+      log.debug('push after end ignored', { id, finishReason: this.ended });
+      return false;
+    }
+    if (!Number.isInteger(id) || id < 0) throw new TypeError(`token id must be a non-negative integer, got ${id}`);
+    this.accepted++;
+    this.pendingIds.push(id);
+    if (log.enabled('trace')) log.trace('push', { id, pending: this.pendingIds.length });
+    const match = this.matcher.push(this.decoder.push(id));
+    this.pendingText += match.text;
+    if (match.stop !== undefined) {
+      log.debug('stop sequence matched', { sequence: match.stop, id });
+      this.end('stop_sequence');
+      this.options.onStop?.({ sequence: match.stop, tokenId: id });
+      return true;
+    }
+    if (this.pendingIds.length >= this.bufferSize) this.flush('size');
+    else if (this.timer === undefined) this.timer = setTimeout(() => this.onTimer(), this.flushIntervalMs);
+    return true;
+  }
+
+  /** End the stream: deliver everything pending (held-back text included) with `reason`. No-op once ended. */
+  finish(reason: FinishReason): void {
+    if (this.ended !== undefined) return;
+    this.end(reason);
+  }
+
+  /**
+   * End the stream by an error: the final response (finishReason 'error') carries what was pending,
+   * then onError receives the error as an InferenceError. No-op once ended.
+   */
+  fail(error: unknown): void {
+    if (this.ended !== undefined) {
+      log.debug('fail after end ignored', { error: String(error) });
+      return;
+    }
+    const e = toInferenceError(error);
+    this.end('error');
+    log.debug('stream failed', { type: e.type, message: e.message });
+    this.options.onError?.(e);
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    if (this.ended === undefined && this.pendingIds.length > 0) this.flush('timer');
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private flush(why: 'size' | 'timer'): void {
+    this.clearTimer();
+    this.deliver({ text: this.pendingText, tokenIds: this.pendingIds }, why);
+  }
+
+  private end(reason: FinishReason): void {
+    this.clearTimer();
+    if (reason !== 'stop_sequence') {
+      // Whatever the decoder held (an unfinished UTF-8 sequence becomes U+FFFD, as in decode())
+      // may still complete a stop string; otherwise the matcher's held text is plain text.
+      const match = this.matcher.push(this.decoder.flush());
+      this.pendingText += match.text;
+      if (match.stop !== undefined) reason = 'stop_sequence';
+
+    }
+    this.ended = reason;
+    this.deliver({ text: this.pendingText, tokenIds: this.pendingIds, finishReason: reason }, 'end');
+  }
+
+  private deliver(response: StreamResponse, why: 'size' | 'timer' | 'end'): void {
+    this.pendingIds = [];
+    this.pendingText = '';
+    this.responses++;
+    if (log.enabled('debug')) {
+      log.debug('flush', { why, ids: response.tokenIds.length, chars: response.text.length, finishReason: response.finishReason, response: this.responses });
+    }
+    this.options.onResponse(response);
+  }
+}

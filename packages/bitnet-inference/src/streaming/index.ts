@@ -1,0 +1,13 @@
+export { StopSequenceMatcher, type StopMatch } from './StopSequenceMatcher';
+export {
+  FINISH_REASONS,
+  StreamBuffer,
+  toInferenceError,
+  type FinishReason,
+  type StopInfo,
+  type StreamBufferOptions,
+  type StreamResponse,
+  type StreamTokenizer,
+} from './StreamBuffer';
+export { TokenStream, type TokenStreamOptions } from './TokenStream';
+export { createTokenStream, type CreateTokenStreamOptions, type TokenStreamPipeline } from './createTokenStream';
