@@ -11,6 +11,8 @@
 //   { "op": "vocab", "model": "m.gguf", "tokenize": [[text, special], ...], "detokenize": [[ids, special], ...],
 //     "eogFrom": 128000, "eogTo": 128256 }
 //     -> { "tokenize": [[...]], "detokenize": ["..."], "bos", "eos", "eot", "addBos", "eog": [ids] }   (vocabulary only)
+//   { "op": "crossval", "model": "m.gguf", "prompts": [[ids], ...], "maxTokens": 64, "threads": 2 }
+//     -> { "runs": [{ "ids": [...], "logits": [vocab floats at the last prompt position] }, ...] }
 //   { "op": "generate", "model": "m.gguf", "prompt": [ids], "maxTokens": 8, "threads": 2 }
 //     -> { "ids": [...], "vocabSize": n, "arch": "..." }   (greedy, flash attention off)
 import { readFileSync } from 'node:fs';
@@ -34,6 +36,28 @@ if (req.op === 'vocab') {
   };
 } else if (req.op === 'tokenize') {
   result = { ids: req.inputs.map((s) => Array.from(model.tokenize(s, req.special ?? false))) };
+} else if (req.op === 'crossval') {
+  const maxPrompt = Math.max(...req.prompts.map((p) => p.length));
+  const context = await model.createContext({ contextSize: maxPrompt + (req.maxTokens ?? 64) + 8, threads: req.threads ?? 2, flashAttention: false, batchSize: 512 });
+  const sequence = context.getSequence();
+  const runs = [];
+  for (const prompt of req.prompts) {
+    await sequence.clearHistory();
+    const input = prompt.map((t, i) => (i === prompt.length - 1 ? [t, { generateNext: { logits: true } }] : t));
+    const res = await sequence.controlledEvaluate(input);
+    const map = res[prompt.length - 1]?.next?.logits;
+    const logits = [];
+    for (const [token, value] of map ?? []) logits[token] = value;
+    await sequence.clearHistory();
+    const ids = [];
+    for await (const token of sequence.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
+      ids.push(token);
+      if (ids.length >= (req.maxTokens ?? 64)) break;
+    }
+    runs.push({ ids, logits });
+  }
+  result = { runs };
+  await context.dispose();
 } else if (req.op === 'generate') {
   const context = await model.createContext({ contextSize: req.contextSize ?? 256, threads: req.threads ?? 2, flashAttention: false, batchSize: 256 });
   const sequence = context.getSequence();

@@ -81,6 +81,10 @@ export function startGeneration(
       engine.cancelSequence(seq);
     },
   });
+  if (stream.cancelled) {
+    // the signal was already aborted: the stream has ended; start no work
+    return Object.assign(stream, { promptIds, generatedIds, timings: () => emptyTimings(promptIds.length) }) as GenerationStream;
+  }
   const armTimer = () => {
     stopTimer();
     timer = setTimeout(() => {
@@ -131,6 +135,10 @@ export function startGeneration(
     };
   };
   return Object.assign(stream, { promptIds, generatedIds, timings }) as GenerationStream;
+}
+
+function emptyTimings(promptTokens: number): GenerationTimings {
+  return { promptTokens, generatedTokens: 0, prefillMs: 0, decodeMs: 0, prefillTokensPerSecond: 0, decodeTokensPerSecond: 0 };
 }
 
 /** Runs a generation to its end and returns text, ids, finish reason and timings. */

@@ -104,6 +104,14 @@ describe('stopping, cancelling and errors', () => {
     expect(engine.activeSequences).toBe(0);
   });
 
+  it('an already-aborted signal starts no work', async () => {
+    const before = engine.activeSequences;
+    const rs = await drain(engine.generateStreamWithConfig('x', { maxNewTokens: 50 }, {}, { signal: AbortSignal.abort() }));
+    expect(rs[rs.length - 1].finishReason).toBe('cancelled');
+    expect(ids(rs)).toEqual([]);
+    expect(engine.activeSequences).toBe(before);
+  });
+
   it('stop sequences end the stream and their text is never emitted', async () => {
     const free = await engine.generate('Stop test', { maxNewTokens: 40, temperature: 0 });
     const stop = free.text.slice(10, 13);

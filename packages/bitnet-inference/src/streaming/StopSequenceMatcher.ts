@@ -32,9 +32,6 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 function isHigh(c: number): boolean {
   return c >= 0xd800 && c <= 0xdbff;
 }
-function isLow(c: number): boolean {
-  return c >= 0xdc00 && c <= 0xdfff;
-}
 
 export class StopSequenceMatcher {
   private readonly stops: readonly string[];
@@ -125,9 +122,10 @@ export class StopSequenceMatcher {
         break;
       }
     }
-    // Never end an emitted piece with the first half of a surrogate pair.
+    // Never end an emitted piece with the first half of a surrogate pair. (A held suffix that is a
+    // stop prefix starts on a code-point boundary: stop strings are well-formed, so their first
+    // unit is never a low surrogate.)
     if (cut === n && n > 0 && isHigh(buf.charCodeAt(n - 1))) cut = n - 1;
-    else if (cut > 0 && cut < n && isHigh(buf.charCodeAt(cut - 1)) && isLow(buf.charCodeAt(cut))) cut -= 1;
     return cut;
   }
 }

@@ -1,6 +1,7 @@
 import { byteToChar, createTokenizer, type Tokenizer } from '@bitnet/models';
 import { llama3Metadata, rng, tokenizerCorpus } from '@bitnet/models/testing';
 import { ConfigError, InferenceError } from '../errors/InferenceError';
+import { configureLogging } from '../logging/Logger';
 import { StreamBuffer, type FinishReason, type StopInfo, type StreamBufferOptions, type StreamResponse } from './StreamBuffer';
 
 /** Real LLaMA-3 ids (checked against the tokenizer below). */
@@ -152,7 +153,12 @@ describe('StreamBuffer', () => {
     it('validates its settings and ids', () => {
       expect(() => harness({ streaming: { bufferSize: 0 } })).toThrow(ConfigError);
       expect(() => harness({ streaming: { flushIntervalMs: 0 } })).toThrow(/flushIntervalMs/);
-      expect(() => harness().buffer.push(-1)).toThrow(TypeError);
+      const h = harness();
+      expect(() => h.buffer.push(-1)).toThrow(TypeError);
+      expect(() => h.buffer.push(128256)).toThrow();
+      expect(h.buffer.tokenCount).toBe(0);
+      h.buffer.finish('eos');
+      expect(h.responses).toEqual([{ text: '', tokenIds: [], finishReason: 'eos' }]);
       expect(() => harness({ stopSequences: [''] })).toThrow(ConfigError);
     });
   });
@@ -309,6 +315,26 @@ describe('StreamBuffer', () => {
       expect(h.errors[0].message).toContain('kernel exploded');
       expect(h.errors[0].recoveryHints.length).toBeGreaterThan(0);
     });
+  });
+
+  it('logs flushes under bitnet_inference::streaming when BITNET_LOG asks for it', () => {
+    const lines: string[] = [];
+    configureLogging({ spec: 'bitnet_inference::streaming=debug', sink: (l) => void lines.push(l) });
+    try {
+      const h = harness({ streaming: { bufferSize: 2, flushIntervalMs: 50 } });
+      SMILE.forEach((id) => h.buffer.push(id));
+      h.buffer.finish('eos');
+      expect(lines).toEqual([
+        '[DEBUG] bitnet_inference::streaming: flush {"why":"size","ids":2,"chars":2,"response":1}',
+        '[DEBUG] bitnet_inference::streaming: flush {"why":"end","ids":0,"chars":0,"finishReason":"eos","response":2}',
+      ]);
+      lines.length = 0;
+      configureLogging({ spec: 'bitnet_inference=info', sink: (l) => void lines.push(l) });
+      harness().buffer.push(SMILE[0]);
+      expect(lines).toEqual([]);
+    } finally {
+      configureLogging({ spec: '', sink: () => undefined });
+    }
   });
 
   describe('invariants over random splits of real text', () => {

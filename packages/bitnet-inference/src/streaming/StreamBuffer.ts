@@ -141,6 +141,7 @@ export class StreamBuffer {
    * Add a generated id. Returns false (and ignores the id) when the stream has already ended —
    * the engine should stop. When this id completes a stop string the stream ends here (final
    * response, then onStop) and push returns true: the id was accepted and reported.
+   * Throws (accepting nothing) for a negative, fractional or out-of-vocabulary id.
    */
   push(id: number): boolean {
     if (this.ended !== undefined) {
@@ -148,10 +149,11 @@ export class StreamBuffer {
       return false;
     }
     if (!Number.isInteger(id) || id < 0) throw new TypeError(`token id must be a non-negative integer, got ${id}`);
+    const text = this.decoder.push(id); // throws (changing nothing) for an id outside the vocabulary
     this.accepted++;
     this.pendingIds.push(id);
     if (log.enabled('trace')) log.trace('push', { id, pending: this.pendingIds.length });
-    const match = this.matcher.push(this.decoder.push(id));
+    const match = this.matcher.push(text);
     this.pendingText += match.text;
     if (match.stop !== undefined) {
       log.debug('stop sequence matched', { sequence: match.stop, id });
@@ -164,7 +166,11 @@ export class StreamBuffer {
     return true;
   }
 
-  /** End the stream: deliver everything pending (held-back text included) with `reason`. No-op once ended. */
+  /**
+   * End the stream: deliver everything pending (held-back text included) with `reason`. No-op once
+   * ended. (Should the decoder's leftover — an unfinished character, as U+FFFD — complete a stop
+   * string, the reason becomes 'stop_sequence'; onStop is not called, the engine is stopping anyway.)
+   */
   finish(reason: FinishReason): void {
     if (this.ended !== undefined) return;
     this.end(reason);
@@ -210,7 +216,7 @@ export class StreamBuffer {
       const match = this.matcher.push(this.decoder.flush());
       this.pendingText += match.text;
       if (match.stop !== undefined) reason = 'stop_sequence';
-
+      else this.pendingText += this.matcher.flush();
     }
     this.ended = reason;
     this.deliver({ text: this.pendingText, tokenIds: this.pendingIds, finishReason: reason }, 'end');

@@ -151,8 +151,10 @@ describe('TokenStream', () => {
     it('an abort after the end does nothing (the listener is removed)', () => {
       const ac = new AbortController();
       const onCancel = jest.fn();
+      const remove = jest.spyOn(ac.signal, 'removeEventListener');
       const s = new TokenStream({ signal: ac.signal, onCancel });
       s.enqueue(r('', [], 'eos'));
+      expect(remove).toHaveBeenCalledWith('abort', expect.any(Function));
       ac.abort();
       expect(onCancel).not.toHaveBeenCalled();
       expect(s.cancelled).toBe(false);

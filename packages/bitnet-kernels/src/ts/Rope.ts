@@ -1,9 +1,22 @@
 /**
  * NEOX rotary embedding in place on x: tokens × heads × headDim. For token t at p = positions[t],
- * pair (i, i + ropeDim/2), i < ropeDim/2, rotates by θ = p · base^(−2i/ropeDim). θ, cos θ and sin θ
- * are computed in double and cos/sin rounded to f32 (an f32 θ would be off by ~p·2^−24 rad, far
- * more than the 1e-5 the implementations must agree to); the rotation rounds once per output.
+ * pair (i, i + ropeDim/2), i < ropeDim/2, rotates by θ_i. θ is computed the way ggml does, in f32:
+ * θ_0 = p, θ_{i+1} = θ_i · s with s = f32(base^(−2/ropeDim)); cos and sin of each f32 θ rounded to f32.
+ * Matching ggml here matters: θ differs from the exact p·base^(−2i/ropeDim) by up to ~i·p·2^−24 rad,
+ * enough to move K across an f16 rounding boundary in the KV cache and change later tokens.
  */
+const f = Math.fround;
+
+/** cos/sin tables for one position, ggml's iteration (shared with tests and the native contract). */
+export function ropeAngles(p: number, half: number, ropeDim: number, freqBase: number, cos: Float32Array, sin: Float32Array): void {
+  const scale = f(Math.pow(f(freqBase), f(-2 / ropeDim)));
+  let theta = f(p);
+  for (let i = 0; i < half; i++) {
+    cos[i] = Math.cos(theta);
+    sin[i] = Math.sin(theta);
+    theta = f(theta * scale);
+  }
+}
 
 export function ropeNeox(
   x: Float32Array,
@@ -18,19 +31,14 @@ export function ropeNeox(
   const cos = new Float32Array(half);
   const sin = new Float32Array(half);
   for (let t = 0; t < tokens; t++) {
-    const p = positions[t];
-    for (let i = 0; i < half; i++) {
-      const theta = p * Math.pow(freqBase, (-2 * i) / ropeDim);
-      cos[i] = Math.cos(theta);
-      sin[i] = Math.sin(theta);
-    }
+    ropeAngles(positions[t], half, ropeDim, freqBase, cos, sin);
     for (let h = 0; h < heads; h++) {
       const o = (t * heads + h) * headDim;
       for (let i = 0; i < half; i++) {
         const x0 = x[o + i];
         const x1 = x[o + i + half];
-        x[o + i] = x0 * cos[i] - x1 * sin[i];
-        x[o + i + half] = x0 * sin[i] + x1 * cos[i];
+        x[o + i] = f(x0 * cos[i]) - f(x1 * sin[i]);
+        x[o + i + half] = f(x0 * sin[i]) + f(x1 * cos[i]);
       }
     }
   }
