@@ -7,3 +7,6 @@ export { allocI8Activations, allocQ8KActivations } from './api/Activations';
 export { createKernels } from './api/createKernels';
 export { TsKernels } from './ts/TsKernels';
 export { nearestInt, quantizeActivationsPerToken, roundHalfAwayFromZero } from './ts/ActivationQuant';
+export { NativeKernels, cpuFeatures, selectedIsa } from './native/NativeKernels';
+export type { CpuFeatures, NativeAddon, NativeIsa } from './native/addon';
+export { nativeAddon } from './backend/KernelBackend';

@@ -116,9 +116,10 @@ export interface Kernels {
   rmsNorm(x: Float32Array, rows: number, cols: number, weight: Float32Array, eps: number, out: Float32Array): void;
   /**
    * NEOX RoPE in place on x: tokens × heads × headDim. For token t at position p = positions[t], pair
-   * (i, i + ropeDim/2) for i < ropeDim/2 rotates by θ = p · base^(−2i/ropeDim); dims ≥ ropeDim are untouched.
-   * θ, cos θ and sin θ are computed in double and cos/sin rounded to f32: an f32 θ (ggml's running
-   * product) is off by ~p·2^−24 rad, which at positions in the thousands exceeds the 1e-5 tolerance.
+   * (i, i + ropeDim/2) for i < ropeDim/2 rotates by θ_i; dims ≥ ropeDim are untouched. θ follows ggml
+   * exactly, in f32: s = f32(base^(−2/ropeDim)), θ_0 = f32(p), θ_{i+1} = f32(θ_i · s); cos/sin = f32 of
+   * the double cos/sin of θ_i; out = f32(f32(x0·c) − f32(x1·s)), f32(f32(x0·s) + f32(x1·c)). (The exact
+   * p·base^(−2i/ropeDim) drifts from this by ~i·p·2^−24 rad, enough to flip an f16 rounding of K.)
    */
   ropeNeox(x: Float32Array, tokens: number, heads: number, headDim: number, ropeDim: number, positions: Int32Array, freqBase: number): void;
   /** In place, each of `rows` rows of `cols`: exp(x − max) / Σ. */

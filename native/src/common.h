@@ -1,0 +1,104 @@
+// Shared scalar helpers and block layouts of @bitnet/kernels' native addon.
+//
+// This header is included by every kernel translation unit, each compiled with its own instruction
+// set flags. Everything here therefore has internal linkage (static / anonymous namespace): an
+// inline function with external linkage would be emitted once per TU and the linker would keep one
+// arbitrary copy — possibly the AVX-512 one — for all of them.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace bitnet {
+namespace {
+
+// ---- block geometry (ggml / bitnet.cpp) -------------------------------------------------------
+constexpr int64_t QK_K = 256;          // TQ1_0, TQ2_0, Q4_K, Q6_K, Q8_K super-block
+constexpr int64_t QK_I2S = 128;        // I2_S block: 128 values in 32 bytes
+constexpr int64_t QK8_0 = 32;
+constexpr size_t TQ1_0_BYTES = 54;     // qs[48], qh[4], f16 d
+constexpr size_t TQ2_0_BYTES = 66;     // qs[64], f16 d
+constexpr size_t Q8_0_BYTES = 34;      // f16 d, qs[32]
+constexpr size_t Q4_K_BYTES = 144;     // f16 d, f16 dmin, scales[12], qs[128]
+constexpr size_t Q6_K_BYTES = 210;     // ql[128], qh[64], scales[16], f16 d
+
+// ---- scalar conversions ----------------------------------------------------------------------
+static inline float f32_from_bits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+static inline uint32_t f32_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+/** f16 bits -> f32, exact (NaN payloads kept). */
+static inline float f16_to_f32(uint16_t h) {
+  const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+  const uint32_t exp = (h >> 10) & 0x1f;
+  const uint32_t mant = h & 0x3ff;
+  if (exp == 0x1f) return f32_from_bits(sign | 0x7f800000u | (mant << 13));
+  if (exp != 0) return f32_from_bits(sign | ((exp + 112) << 23) | (mant << 13));
+  if (mant == 0) return f32_from_bits(sign);
+  return f32_from_bits(f32_bits((float)mant * 5.9604644775390625e-8f) | sign);  // subnormal: exact
+}
+
+/** f32 -> f16 bits, round to nearest even; NaN -> quiet 0x7e00 with the sign (like the TS codec). */
+static inline uint16_t f32_to_f16(float f) {
+  const uint32_t bits = f32_bits(f);
+  const uint32_t sign = (bits >> 16) & 0x8000;
+  const uint32_t abs = bits & 0x7fffffff;
+  if (abs >= 0x7f800000u) return (uint16_t)(sign | (abs > 0x7f800000u ? 0x7e00 : 0x7c00));
+  if (abs >= 0x477ff000u) return (uint16_t)(sign | 0x7c00);
+  if (abs >= 0x38800000u) {
+    const uint32_t rounded = abs + 0x0fff + ((abs >> 13) & 1);
+    return (uint16_t)(sign | ((rounded - 0x38000000u) >> 13));
+  }
+  // Subnormal or zero: round_half_even(|x| / 2^-24); the product is exact.
+  const float scaled = f32_from_bits(abs) * 16777216.0f;
+  return (uint16_t)(sign | (uint32_t)std::nearbyint(scaled));
+}
+
+static inline float f16_round(float f) { return f16_to_f32(f32_to_f16(f)); }
+
+static inline float bf16_to_f32(uint16_t h) { return f32_from_bits((uint32_t)h << 16); }
+
+static inline uint16_t load_u16(const uint8_t* p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline float load_f32(const uint8_t* p) {
+  float f;
+  std::memcpy(&f, p, 4);
+  return f;
+}
+
+/** ggml's nearest_int: round half to even for |v| <= 4194303 (the 1.5·2^23 trick). */
+static inline int nearest_int(float fval) {
+  const float val = fval + 12582912.f;
+  int i;
+  std::memcpy(&i, &val, sizeof(int));
+  return (i & 0x007fffff) - 0x00400000;
+}
+
+// ---- layout helpers ------------------------------------------------------------------------------
+/** Trit n (0..2; n = 0 most significant) of a TQ1_0 byte: ((b·3^n) mod 256)·3 >> 8. */
+static inline int tq1_trit(uint8_t b, int n) {
+  static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
+  return (((uint8_t)(b * pow3[n])) * 3) >> 8;
+}
+
+/** Q4_K 6-bit scale and min of sub-block j (ggml's get_scale_min_k4). */
+static inline void q4k_scale_min(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
+  if (j < 4) {
+    *d = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    *m = (q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4);
+  }
+}
+
+}  // namespace
+}  // namespace bitnet

@@ -1,0 +1,96 @@
+// The dispatch table: one instance per instruction set (kernels_generic.cpp, kernels_avx2.cpp,
+// kernels_avx512.cpp), each TU compiled with its own flags. The drivers in dispatch.cpp split work
+// across the thread pool and call these per range of output rows; nothing here touches Node-API.
+//
+// Semantics are those of packages/bitnet-kernels/src/api/Kernels.ts. Callers (binding.cpp) have
+// already checked every buffer length against the shapes, so kernels trust their arguments.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace bitnet {
+
+/** Ternary weights × int8 activations. Output rows [n0, n1) of all M activation rows. */
+struct TernaryMatmulArgs {
+  const uint8_t* w;   // weight bytes as in the GGUF (row n starts at w + n * row_bytes)
+  size_t row_bytes;   // I2_S: K/4; TQ2_0: K/256·66; TQ1_0: K/256·54
+  int64_t K;          // input features (I2_S: multiple of 128; TQ: multiple of 256)
+  int64_t N;          // output features
+  int64_t M;          // activation rows
+  const int8_t* q;    // M × K int8 activations
+  const float* scale; // I2_S: M per-token scales s; TQ: M × K/256 block scales d
+  const int32_t* sum; // I2_S: M per-token sums (as given); TQ: M × K/256 exact Σq of each block
+  float wscale;       // I2_S: the tensor scale
+  float* out;         // M × N
+};
+using TernaryMatmulFn = void (*)(const TernaryMatmulArgs&, int64_t n0, int64_t n1);
+
+/** Float / k-quant weights × f32 activations. */
+struct FloatMatmulArgs {
+  const uint8_t* w;
+  size_t row_bytes;
+  int64_t K, N, M;
+  const float* x;  // M × K
+  float* out;      // M × N
+};
+using FloatMatmulFn = void (*)(const FloatMatmulArgs&, int64_t n0, int64_t n1);
+
+/** Dequantize one row of K values (scale: the I2_S tensor scale, unused otherwise). */
+using DequantRowFn = void (*)(const uint8_t* src, float* out, int64_t K, float scale);
+
+struct AttentionArgs {
+  const float* q;       // tokens × heads × headDim
+  const uint16_t* k;    // [capacity][kvHeads][headDim] f16
+  const uint16_t* v;
+  float* out;           // tokens × heads × headDim
+  int64_t tokens, heads, kvHeads, headDim, startPos, capacity;
+  float scale;
+};
+
+/** Indices of DequantRowFn / FloatMatmulFn slots. */
+enum WeightKind : int {
+  W_F32 = 0,
+  W_F16,
+  W_BF16,
+  W_Q8_0,
+  W_Q4_K,
+  W_Q6_K,
+  W_TQ1_0,
+  W_TQ2_0,
+  W_I2_S,
+  W_COUNT
+};
+
+struct KernelTable {
+  const char* isa;
+
+  void (*quantize_i8_row)(const float* x, int64_t K, int8_t* q, float* scale, int32_t* sum);
+  void (*quantize_q8k_row)(const float* x, int64_t K, int8_t* q, float* d, int16_t* bsums);
+
+  TernaryMatmulFn matmul_i2s_i8;
+  TernaryMatmulFn matmul_tq2_0_q8k;
+  TernaryMatmulFn matmul_tq1_0_q8k;
+
+  FloatMatmulFn matmul_float[6];  // W_F32 .. W_Q6_K, f32 activations
+  DequantRowFn dequant_row[W_COUNT];
+
+  void (*rms_norm_row)(const float* x, int64_t n, const float* w, float eps, float* out);
+  void (*rope_neox_token)(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase);
+  void (*softmax_row)(float* x, int64_t n);
+  /** One (token, head) of causal GQA attention; scratch holds startPos + tokens floats. */
+  void (*attention_head)(const AttentionArgs& a, int64_t t, int64_t h, float* scratch);
+  void (*relu_sqr_mul)(const float* gate, const float* up, float* out, int64_t n);
+  void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
+  void (*add)(const float* a, const float* b, float* out, int64_t n);
+
+  /** Streams n bytes (n % 64 == 0) with this ISA's widest loads; returns a checksum (bandwidth probe). */
+  uint64_t (*stream_read)(const uint8_t* p, size_t n);
+};
+
+// Defined by each ISA translation unit.
+const KernelTable* kernel_table_generic();
+const KernelTable* kernel_table_avx2();
+const KernelTable* kernel_table_avx512();
+
+}  // namespace bitnet

@@ -1,0 +1,167 @@
+#include "threadpool.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+// Spin without the PAUSE instruction: under KVM, a vCPU executing PAUSE in a loop is taken for a
+// lock waiter and descheduled (pause-loop exiting); on a busy host it then sleeps for a whole host
+// time slice (measured: every kernel call taking ~4 ms). A plain load loop does not trigger it.
+#define BITNET_PAUSE() __asm__ __volatile__("" ::: "memory")
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
+namespace bitnet {
+
+namespace {
+thread_local bool t_in_pool = false;
+
+int cores_available() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+#endif
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? (int)n : 1;
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+int configured_threads() {
+  const char* env = std::getenv("BITNET_THREADS");
+  if (env && *env) {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (*end != '\0' || v < 1 || v > 256) {
+      throw std::invalid_argument(std::string("BITNET_THREADS='") + env + "' is not a thread count from 1 to 256");
+    }
+    return (int)v;
+  }
+  return cores_available();
+}
+
+ThreadPool& ThreadPool::instance() {
+  static ThreadPool pool(configured_threads());
+  return pool;
+}
+
+ThreadPool::ThreadPool(int threads) {
+  // Idle workers spin this long after a job before sleeping: a forward pass issues kernels back to
+  // back, and a sleeping worker takes tens of microseconds to wake.
+  spin_ns_ = 2000000;  // 2 ms
+  if (const char* s = std::getenv("BITNET_SPIN_US")) spin_ns_ = std::strtoll(s, nullptr, 10) * 1000;
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_main(i); });
+}
+
+namespace {
+constexpr uint64_t kClosed = uint64_t{1} << 31;
+constexpr uint64_t kInside = kClosed - 1;
+inline uint64_t job_of(uint64_t s) { return s >> 32; }
+}  // namespace
+
+ThreadPool::~ThreadPool() {
+  stop_.store(true);
+  {
+    std::lock_guard<std::mutex> lk(sleep_mutex_);
+    state_.fetch_add(uint64_t{1} << 32);
+  }
+  sleep_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::work_on_current_job() {
+  for (;;) {
+    const int64_t i = next_.fetch_add(1, std::memory_order_relaxed);
+    if (i >= ntasks_) break;
+    try {
+      task_(i, ctx_);
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(error_mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+}
+
+void ThreadPool::worker_main(int) {
+  t_in_pool = true;
+  uint64_t seen = 0;  // the last job number this worker looked at
+  for (;;) {
+    // Spin, then sleep, until a new job number appears.
+    uint64_t s = state_.load(std::memory_order_acquire);
+    if (job_of(s) == seen) {
+      const int64_t until = now_ns() + spin_ns_;
+      int n = 0;
+      while (job_of(s = state_.load(std::memory_order_acquire)) == seen) {
+        BITNET_PAUSE();
+        if ((++n & 1023) == 0 && now_ns() > until) break;
+      }
+      if (job_of(s) == seen) {
+        std::unique_lock<std::mutex> lk(sleep_mutex_);
+        sleepers_.fetch_add(1);
+        sleep_cv_.wait(lk, [&] { return job_of(s = state_.load(std::memory_order_acquire)) != seen; });
+        sleepers_.fetch_sub(1);
+      }
+    }
+    if (stop_.load()) return;
+    seen = job_of(s);
+    // Join the job if it is still open.
+    bool joined = false;
+    while (job_of(s) == seen && !(s & kClosed)) {
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        joined = true;
+        break;
+      }
+    }
+    if (!joined) continue;  // closed already (the caller did all the work) or superseded
+    work_on_current_job();
+    state_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+void ThreadPool::run(int64_t ntasks, TaskFn task, void* ctx) {
+  if (ntasks <= 0) return;
+  if (t_in_pool || workers_.empty() || ntasks == 1) {
+    for (int64_t i = 0; i < ntasks; ++i) task(i, ctx);
+    return;
+  }
+  std::lock_guard<std::mutex> job(job_mutex_);
+  task_ = task;
+  ctx_ = ctx;
+  ntasks_ = ntasks;
+  error_ = nullptr;
+  next_.store(0, std::memory_order_relaxed);
+  {
+    // Published under sleep_mutex_ so that a worker about to sleep cannot miss it (it re-checks the
+    // state under the same mutex in its wait predicate). The previous job is closed with nobody
+    // inside, so the new word is simply: next job number, open, 0 inside.
+    std::lock_guard<std::mutex> lk(sleep_mutex_);
+    state_.store(((job_of(state_.load(std::memory_order_relaxed)) + 1) << 32), std::memory_order_release);
+  }
+  if (sleepers_.load() > 0) sleep_cv_.notify_all();
+  t_in_pool = true;  // nested calls from the caller's own tasks run inline
+  work_on_current_job();
+  t_in_pool = false;
+  // Every task is claimed: close the job and wait for the workers that joined it to finish theirs.
+  state_.fetch_or(kClosed, std::memory_order_acq_rel);
+  int n = 0;
+  while ((state_.load(std::memory_order_acquire) & kInside) != 0) {
+    if (++n < 100000) BITNET_PAUSE();
+    else std::this_thread::yield();
+  }
+  if (error_) {
+    std::exception_ptr e = error_;
+    error_ = nullptr;
+    std::rethrow_exception(e);
+  }
+}
+
+}  // namespace bitnet

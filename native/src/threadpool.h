@@ -1,0 +1,75 @@
+// A persistent thread pool for the kernels: threads = cores (BITNET_THREADS overrides), the calling
+// thread takes part, idle workers spin briefly then sleep, and one job runs at a time (a mutex), so
+// calls made concurrently from several JS threads queue up instead of oversubscribing the cores.
+// Pool threads only ever run kernel code: never Node-API, never JS.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace bitnet {
+
+class ThreadPool {
+ public:
+  /** The process-wide pool, created on first use. */
+  static ThreadPool& instance();
+
+  /** Threads that run a job, the caller included. */
+  int size() const { return (int)workers_.size() + 1; }
+
+  /**
+   * Runs task(i, ctx) for every i in [0, ntasks) on the pool and the calling thread, and returns
+   * when all are done. The first exception thrown by a task is rethrown here (the rest still run).
+   * Called from a pool thread (nested), it runs everything inline.
+   */
+  using TaskFn = void (*)(int64_t i, void* ctx);
+  void run(int64_t ntasks, TaskFn task, void* ctx);
+
+  /** Convenience: any callable f(int64_t). */
+  template <class F>
+  void parallel_for(int64_t ntasks, F&& f) {
+    run(ntasks, [](int64_t i, void* c) { (*static_cast<F*>(c))(i); }, &f);
+  }
+
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+ private:
+  explicit ThreadPool(int threads);
+  void worker_main(int index);
+  void work_on_current_job();
+
+  std::vector<std::thread> workers_;
+  std::mutex job_mutex_;  // one job at a time
+
+  // Current job (written by the caller before the generation bump, read by workers after it).
+  TaskFn task_ = nullptr;
+  void* ctx_ = nullptr;
+  int64_t ntasks_ = 0;
+  std::atomic<int64_t> next_{0};
+  // Job state in one word: bits 63..32 the job number, bit 31 "closed", bits 30..0 the workers inside
+  // it. A worker joins a job only while it is open (CAS), so the caller, once every task is done,
+  // closes it and waits only for workers that actually joined: a worker the OS has not scheduled yet
+  // (cores shared with other processes) cannot hold the call up, and skips the job when it wakes.
+  std::atomic<uint64_t> state_{0};
+  std::atomic<bool> stop_{false};
+  std::exception_ptr error_;
+  std::mutex error_mutex_;
+
+  // Sleeping workers wait here.
+  std::mutex sleep_mutex_;
+  std::condition_variable sleep_cv_;
+  std::atomic<int> sleepers_{0};
+  int64_t spin_ns_;
+};
+
+/** Thread count the pool uses: BITNET_THREADS if set (1..256), else the cores available. */
+int configured_threads();
+
+}  // namespace bitnet

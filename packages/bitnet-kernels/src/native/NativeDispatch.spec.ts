@@ -1,0 +1,176 @@
+/**
+ * The addon's dispatch, thread pool and errors: the ISA chosen at load (and BITNET_ISA forcing one,
+ * in child processes since the choice happens once per process), a forced unavailable ISA or a bad
+ * BITNET_THREADS failing loudly, too-short or mistyped buffers throwing JS errors instead of touching
+ * memory, C++ errors surfacing as JS errors with their cause, and concurrent calls from worker
+ * threads giving the same results.
+ */
+import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { GgmlType } from '@bitnet/models';
+import type { TernaryMatrix } from '../api/Kernels';
+import { kernelBackend, requestedKernelMode } from '../backend/KernelBackend';
+import type { NativeAddon, NativeIsa } from './addon';
+import { cpuFeatures, NativeKernels, selectedIsa } from './NativeKernels';
+
+const mode = requestedKernelMode();
+const backend = mode === 'ts' ? undefined : kernelBackend(); // -c cpu without the addon: throws, loudly
+const addon = backend?.addon;
+const addonPath = backend?.addonPath;
+const describeNative = addon ? describe : describe.skip;
+
+/** Loads the addon in a fresh node with `env` and prints JSON of what `expr` (over `a`) evaluates to. */
+function childEval(env: Record<string, string | undefined>, expr: string): { status: number | null; out: string; err: string } {
+  const code = `const a = require(${JSON.stringify(addonPath)}); process.stdout.write(JSON.stringify(${expr}));`;
+  const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  return { status: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** The error fn throws (N-API creates errors in Node's realm, not jest's: compare names, not classes). */
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a throw');
+}
+
+describeNative('native dispatch', () => {
+  const a = addon as NativeAddon;
+
+  it('chooses the best instruction set the CPU and OS support, once, at load', () => {
+    const f = a.cpuFeatures();
+    const expected: NativeIsa =
+      f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni && f.avx512bf16 && f.osZmm && f.avx2 && f.fma && f.f16c
+        ? 'avx512'
+        : f.avx2 && f.fma && f.f16c && f.osYmm
+          ? 'avx2'
+          : 'generic';
+    expect(a.availableIsas()[a.availableIsas().length - 1]).toBe(expected);
+    const child = childEval({ BITNET_ISA: undefined }, 'a.selectedIsa()');
+    expect(child.status).toBe(0);
+    expect(JSON.parse(child.out)).toBe(expected);
+    if (!process.env.BITNET_ISA) expect(selectedIsa()).toBe(expected);
+    expect(cpuFeatures()).toEqual(f);
+    expect(a.compiledIsas()).toEqual(expect.arrayContaining(['generic']));
+  });
+
+  it('BITNET_ISA forces each available instruction set', () => {
+    for (const isa of a.availableIsas()) {
+      const child = childEval({ BITNET_ISA: isa }, 'a.selectedIsa()');
+      expect([isa, child.status, child.err]).toEqual([isa, 0, '']);
+      expect(JSON.parse(child.out)).toBe(isa);
+    }
+  });
+
+  it('a forced instruction set the CPU cannot run, or an unknown one, fails the load with the reason', () => {
+    const unavailable = a.compiledIsas().filter((i) => !a.availableIsas().includes(i));
+    for (const isa of [...unavailable, 'neon-bogus']) {
+      const child = childEval({ BITNET_ISA: isa }, 'a.selectedIsa()');
+      expect(child.status).not.toBe(0);
+      expect(child.err).toContain(`BITNET_ISA=${isa} cannot be used`);
+      expect(child.err).toMatch(/available here: generic/);
+    }
+    if (unavailable.includes('avx512')) {
+      const child = childEval({ BITNET_ISA: 'avx512' }, '0');
+      expect(child.err).toMatch(/lacks .*avx512f/);
+    }
+    // The in-process test hook refuses the same way (a C++ exception surfacing as a JS Error).
+    for (const isa of unavailable) expect(() => a.setIsaForTests(isa)).toThrow(/cannot be used: the CPU or OS lacks/);
+    expect(() => a.setIsaForTests('bogus')).toThrow(/bitnet_kernels\.setIsaForTests: native error: .*unknown instruction set/);
+  });
+
+  it('sizes the pool to the cores, BITNET_THREADS overrides, a bad value fails the load', () => {
+    expect(a.threads()).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(childEval({ BITNET_THREADS: '1' }, 'a.threads()').out)).toBe(1);
+    expect(JSON.parse(childEval({ BITNET_THREADS: '3' }, 'a.threads()').out)).toBe(3);
+    const bad = childEval({ BITNET_THREADS: 'lots' }, 'a.threads()');
+    expect(bad.status).not.toBe(0);
+    expect(bad.err).toContain("BITNET_THREADS='lots' is not a thread count");
+  });
+
+  it('gives the same results with 1 thread as with the whole pool', () => {
+    const expr = `(() => {
+      const N = 3000, K = 2560, w = new Uint8Array(N * K / 4 + 32);
+      for (let i = 0; i < N * K / 4; i++) w[i] = (i * 2654435761 >>> 13) & 0xff;
+      new DataView(w.buffer).setFloat32(N * K / 4, 0.5, true);
+      const q = new Int8Array(2 * K).map((_, i) => (i * 7919) % 255 - 127), out = new Float32Array(2 * N);
+      a.matmulI2sI8(w, N, K, q, Float32Array.of(3, 5), Int32Array.of(1, -2), 2, out);
+      return Array.from(out);
+    })()`;
+    const one = childEval({ BITNET_THREADS: '1' }, expr);
+    const many = childEval({ BITNET_THREADS: '2' }, expr);
+    expect(one.status).toBe(0);
+    expect(JSON.parse(many.out)).toEqual(JSON.parse(one.out));
+  });
+
+  it('throws a RangeError or TypeError for a too-short or mistyped buffer, naming the argument', () => {
+    const k = new NativeKernels(a);
+    const w: TernaryMatrix = { type: GgmlType.I2_S, data: new Uint8Array(64 * 256 / 4 + 32), rows: 64, cols: 256 };
+    const act = { rows: 2, cols: 256, qs: new Int8Array(512), scales: new Float32Array(2), sums: new Int32Array(2) };
+    expect(() => k.matmulI2sI8(w, act, new Float32Array(2 * 64))).not.toThrow();
+    expect(thrown(() => k.matmulI2sI8({ ...w, data: w.data.subarray(0, 64 * 64) }, act, new Float32Array(128))).name).toBe('RangeError');
+    expect(() => k.matmulI2sI8({ ...w, data: w.data.subarray(0, 64 * 64) }, act, new Float32Array(128))).toThrow(/matmulI2sI8: w\.data holds 4096 elements/);
+    expect(() => k.matmulI2sI8(w, act, new Float32Array(127))).toThrow(/matmulI2sI8: out holds 127 elements but rows × N needs 128/);
+    expect(() => k.matmulI2sI8(w, { ...act, qs: new Int8Array(511) }, new Float32Array(128))).toThrow(/a\.qs holds 511/);
+    expect(() => k.matmulI2sI8({ ...w, cols: 200 }, act, new Float32Array(128))).toThrow(/K = 200 is not a multiple of 128/);
+    const typeErr = thrown(() => k.matmulI2sI8(w, { ...act, qs: new Uint8Array(512) as unknown as Int8Array }, new Float32Array(128)));
+    expect([typeErr.name, typeErr.message]).toEqual(['TypeError', 'matmulI2sI8: a.qs must be an Int8Array, got a Uint8Array']);
+    expect(() => k.matmulI2sI8(w, { ...act, rows: 2.5 }, new Float32Array(128))).toThrow(/M \(a\.rows\) = 2\.5.* is not an integer/);
+    const tq: TernaryMatrix = { type: GgmlType.TQ2_0, data: new Uint8Array(65), rows: 1, cols: 256 };
+    const q8 = { rows: 1, cols: 256, qs: new Int8Array(256), d: new Float32Array(1), bsums: new Int16Array(16) };
+    expect(() => k.matmulTq2_0Q8K(tq, q8, new Float32Array(1))).toThrow(/matmulTq2_0Q8K: w\.data holds 65 elements but N rows of K\/256 blocks needs 66/);
+    expect(() => k.getRows({ type: GgmlType.F16, data: new Uint8Array(8 * 2 * 4), rows: 4, cols: 8 }, Int32Array.of(4), new Float32Array(8))).toThrow(
+      /getRows: ids\[0\] = 4 is outside \[0, 4\)/,
+    );
+    expect(() => k.getRows({ type: 99 as GgmlType.F16, data: new Uint8Array(8), rows: 1, cols: 4 }, Int32Array.of(0), new Float32Array(4))).toThrow(
+      /ggml type 99 is not supported/,
+    );
+    expect(() => k.add(new Float32Array(3), new Float32Array(2), new Float32Array(3))).toThrow(/add: b holds 2 elements/);
+    const shape = { tokens: 2, heads: 2, kvHeads: 1, headDim: 4, startPos: 3, capacity: 4, scale: 0.5 };
+    expect(() => k.attention(new Float32Array(16), new Uint16Array(16), new Uint16Array(16), shape, new Float32Array(16))).toThrow(
+      /startPos \+ tokens exceeds the cache capacity/,
+    );
+    expect(thrown(() => k.ropeNeox(new Float32Array(8), 1, 1, 8, 9, new Int32Array(1), 1e4)).name).toBe('RangeError');
+  });
+
+  it('runs concurrent calls from several worker threads without mixing them up', async () => {
+    const work = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const a = require(workerData.addonPath);
+      const N = 2048, K = 2560, w = new Uint8Array(N * K / 4 + 32);
+      for (let i = 0; i < N * K / 4; i++) w[i] = (i * 2654435761 >>> 11) & 0xff;
+      new DataView(w.buffer).setFloat32(N * K / 4, 0.25, true);
+      const q = new Int8Array(K).map((_, i) => ((i * 31 + workerData.seed) % 255) - 127), out = new Float32Array(N);
+      let first;
+      for (let r = 0; r < 40; r++) {
+        a.matmulI2sI8(w, N, K, q, Float32Array.of(3), Int32Array.of(workerData.seed), 1, out);
+        if (!first) first = Array.from(out);
+        else if (out.some((v, i) => v !== first[i])) throw new Error('results changed between runs');
+      }
+      parentPort.postMessage(first);
+    `;
+    const run = (seed: number) =>
+      new Promise<number[]>((resolve, reject) => {
+        const wk = new Worker(work, { eval: true, workerData: { addonPath, seed } });
+        wk.once('message', resolve);
+        wk.once('error', reject);
+      });
+    const [r1, r2, r3] = await Promise.all([run(1), run(2), run(1)]);
+    expect(r3).toEqual(r1);
+    expect(r2).not.toEqual(r1);
+  });
+});
+
+describe('kernel backend with the native addon', () => {
+  it('exposes the addon and its ISA when native kernels are in use', () => {
+    if (mode === 'ts') return;
+    if (mode === 'native') expect(addon).toBeDefined();
+    if (addon) {
+      expect(backend?.name).toBe('native');
+      expect(backend?.isa).toBe(addon.selectedIsa());
+      expect(new NativeKernels().isa).toBe(addon.selectedIsa());
+    }
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * The native kernels: the Kernels contract (../api/Kernels.ts) over the C++ addon
+ * (build/Release/bitnet_kernels.node from the top-level native/ folder: one source per instruction
+ * set behind a dispatch table chosen once at load by cpuid + xgetbv, BITNET_ISA to force one, and a
+ * persistent native thread pool, BITNET_THREADS to size it).
+ *
+ * No argument validation here beyond what the addon itself checks for memory safety (types, integer
+ * ranges, lengths against shapes → TypeError / RangeError): createKernels wraps this class in
+ * CheckedKernels, which validates the whole contract. Every call is synchronous; the pool threads
+ * never call into JS.
+ */
+import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8KActivations, TernaryMatrix } from '../api/Kernels';
+import { kernelBackend, nativeAddon } from '../backend/KernelBackend';
+import type { CpuFeatures, NativeAddon, NativeIsa } from './addon';
+
+export type { CpuFeatures, NativeAddon, NativeIsa } from './addon';
+
+export class NativeKernels implements Kernels {
+  readonly name = 'native' as const;
+  private readonly addon: NativeAddon;
+
+  /** Uses the addon KernelBackend loaded (throws KernelUnavailableError when it is not in use). */
+  constructor(addon: NativeAddon = nativeAddon()) {
+    this.addon = addon;
+  }
+
+  /** The instruction set in use ('generic' | 'avx2' | 'avx512'). */
+  get isa(): string {
+    return this.addon.selectedIsa();
+  }
+
+  /** Threads of the native pool, the calling thread included. */
+  get threads(): number {
+    return this.addon.threads();
+  }
+
+  quantizeI8PerToken(x: Float32Array, rows: number, cols: number, out: I8Activations): void {
+    this.addon.quantizeI8PerToken(x, rows, cols, out.qs, out.scales, out.sums);
+  }
+
+  quantizeQ8K(x: Float32Array, rows: number, cols: number, out: Q8KActivations): void {
+    this.addon.quantizeQ8K(x, rows, cols, out.qs, out.d, out.bsums);
+  }
+
+  matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array): void {
+    this.addon.matmulI2sI8(w.data, w.rows, w.cols, a.qs, a.scales, a.sums, a.rows, out);
+  }
+
+  matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
+    this.addon.matmulTq2_0Q8K(w.data, w.rows, w.cols, a.qs, a.d, a.rows, out);
+  }
+
+  matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
+    this.addon.matmulTq1_0Q8K(w.data, w.rows, w.cols, a.qs, a.d, a.rows, out);
+  }
+
+  matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out: Float32Array): void {
+    this.addon.matmulFloat(w.type, w.data, w.rows, w.cols, x, xRows, out);
+  }
+
+  getRows(w: FloatMatrix | TernaryMatrix, ids: Int32Array, out: Float32Array): void {
+    this.addon.getRows(w.type, w.data, w.rows, w.cols, ids, out);
+  }
+
+  rmsNorm(x: Float32Array, rows: number, cols: number, weight: Float32Array, eps: number, out: Float32Array): void {
+    this.addon.rmsNorm(x, rows, cols, weight, eps, out);
+  }
+
+  ropeNeox(x: Float32Array, tokens: number, heads: number, headDim: number, ropeDim: number, positions: Int32Array, freqBase: number): void {
+    this.addon.ropeNeox(x, tokens, heads, headDim, ropeDim, positions, freqBase);
+  }
+
+  softmax(x: Float32Array, rows: number, cols: number): void {
+    this.addon.softmax(x, rows, cols);
+  }
+
+  attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: AttentionShape, out: Float32Array): void {
+    const s = shape;
+    this.addon.attention(q, kCache, vCache, s.tokens, s.heads, s.kvHeads, s.headDim, s.startPos, s.capacity, s.scale, out);
+  }
+
+  reluSqrMul(gate: Float32Array, up: Float32Array, out: Float32Array): void {
+    this.addon.reluSqrMul(gate, up, out);
+  }
+
+  siluMul(gate: Float32Array, up: Float32Array, out: Float32Array): void {
+    this.addon.siluMul(gate, up, out);
+  }
+
+  add(a: Float32Array, b: Float32Array, out: Float32Array): void {
+    this.addon.add(a, b, out);
+  }
+}
+
+/** What cpuid + xgetbv found, or undefined when the native addon is not in use (TS kernels). */
+export function cpuFeatures(): CpuFeatures | undefined {
+  return kernelBackend().addon?.cpuFeatures();
+}
+
+/** The instruction set of the kernels in use: 'generic' | 'avx2' | 'avx512', or 'ts' for the fallback. */
+export function selectedIsa(): NativeIsa | 'ts' {
+  const addon = kernelBackend().addon;
+  return addon ? addon.selectedIsa() : 'ts';
+}

@@ -1,0 +1,76 @@
+/**
+ * The shape of the native addon (build/Release/bitnet_kernels.node, built from ../../../../native by
+ * cmake-js). Arguments are positional typed arrays and integers; the addon checks what C++ needs for
+ * memory safety (types, integer ranges, block multiples, every array's length against the shapes)
+ * and throws TypeError / RangeError otherwise. It does not validate the rest of the contract: wrap
+ * NativeKernels in CheckedKernels for that.
+ */
+
+/** What cpuid and xgetbv report (x86; all false elsewhere). */
+export interface CpuFeatures {
+  vendor: string;
+  sse2: boolean;
+  avx: boolean;
+  avx2: boolean;
+  fma: boolean;
+  f16c: boolean;
+  avx512f: boolean;
+  avx512bw: boolean;
+  avx512vl: boolean;
+  avx512dq: boolean;
+  avx512vnni: boolean;
+  avx512bf16: boolean;
+  /** The OS enabled XSAVE (required to read XCR0). */
+  osxsave: boolean;
+  /** XCR0: the OS saves YMM state (AVX usable). */
+  osYmm: boolean;
+  /** XCR0: the OS saves ZMM and opmask state (AVX-512 usable). */
+  osZmm: boolean;
+}
+
+export type NativeIsa = 'generic' | 'avx2' | 'avx512';
+
+export interface NativeAddon {
+  quantizeI8PerToken(x: Float32Array, rows: number, cols: number, qs: Int8Array, scales: Float32Array, sums: Int32Array): void;
+  quantizeQ8K(x: Float32Array, rows: number, cols: number, qs: Int8Array, d: Float32Array, bsums: Int16Array): void;
+  matmulI2sI8(w: Uint8Array, n: number, k: number, qs: Int8Array, scales: Float32Array, sums: Int32Array, m: number, out: Float32Array): void;
+  matmulTq2_0Q8K(w: Uint8Array, n: number, k: number, qs: Int8Array, d: Float32Array, m: number, out: Float32Array): void;
+  matmulTq1_0Q8K(w: Uint8Array, n: number, k: number, qs: Int8Array, d: Float32Array, m: number, out: Float32Array): void;
+  matmulFloat(type: number, w: Uint8Array, n: number, k: number, x: Float32Array, m: number, out: Float32Array): void;
+  getRows(type: number, w: Uint8Array, n: number, k: number, ids: Int32Array, out: Float32Array): void;
+  rmsNorm(x: Float32Array, rows: number, cols: number, weight: Float32Array, eps: number, out: Float32Array): void;
+  ropeNeox(x: Float32Array, tokens: number, heads: number, headDim: number, ropeDim: number, positions: Int32Array, freqBase: number): void;
+  softmax(x: Float32Array, rows: number, cols: number): void;
+  attention(
+    q: Float32Array,
+    kCache: Uint16Array,
+    vCache: Uint16Array,
+    tokens: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    startPos: number,
+    capacity: number,
+    scale: number,
+    out: Float32Array,
+  ): void;
+  reluSqrMul(gate: Float32Array, up: Float32Array, out: Float32Array): void;
+  siluMul(gate: Float32Array, up: Float32Array, out: Float32Array): void;
+  add(a: Float32Array, b: Float32Array, out: Float32Array): void;
+
+  cpuFeatures(): CpuFeatures;
+  /** The instruction set whose kernels run (chosen once at load; BITNET_ISA overrides). */
+  selectedIsa(): NativeIsa;
+  /** Instruction sets this CPU and OS can run, best last. */
+  availableIsas(): NativeIsa[];
+  /** Instruction sets compiled into the addon. */
+  compiledIsas(): NativeIsa[];
+  /** Threads of the native pool (the calling thread included). */
+  threads(): number;
+  /** Test hook: switches the kernels of the whole process; returns the previous ISA. */
+  setIsaForTests(isa: string): NativeIsa;
+  /** GB/s of streaming reads of a fresh `bytes` buffer by every pool thread (best of `passes`). */
+  readBandwidth(bytes: number, passes: number): number;
+  /** True only for the test-only build whose AVX-512 intrinsics are emulated (SIMDe). */
+  avx512Emulated: boolean;
+}
