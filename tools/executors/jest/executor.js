@@ -50,6 +50,6 @@ module.exports = async function jestExecutor(options, context) {
   if (pattern) argv.testNamePattern = pattern;
   delete argv.testFile;
   const { runCLI } = require('jest');
-  const { results } = await runCLI(argv, [path.dirname(argv.config)]);
+  const { results } = await runCLI(argv, [argv.config]);
   return { success: results.success };
 };

@@ -1,0 +1,98 @@
+/**
+ * Cross-validation against llama.cpp (node-llama-cpp in a child process): models from the project's
+ * model maker, architecture `bitnet`, TQ2_0 and TQ1_0, the LLaMA-3 vocabulary, GQA ratios 1/2/4 and
+ * head sizes 64/128, 2 layers, 10 prompts each.
+ * Asserted: the last prompt position's logits have cosine ≥ 0.999 on every prompt, and the first
+ * greedy token agrees on ≥ 9 of 10 prompts. Logged (not yet asserted): how many of the 64-token greedy
+ * runs are identical. One-layer models agree to 7 digits; from two layers on, 1-ulp differences from
+ * ggml's SIMD float paths (8-lane accumulation in vec_dot_tq*_q8_K, its expf approximation in SiLU and
+ * softmax) occasionally flip one Q8_K activation rounding, and random-weight models then part ways
+ * after a few dozen tokens. Closing that gap is open work (issue 4).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { GgufFile, SyntheticModelOptions, Tokenizer, buildSyntheticModel, createTokenizer, llama3Vocab } from '@bitnet/models';
+import { runLlamaCpp } from '@bitnet/models/testing';
+import { createKernels } from '@bitnet/kernels';
+import { loadBitnetWeights } from '../model/BitnetWeights';
+import { KvCache } from '../model/KvCache';
+import { argmax } from '../sampling/Sampler';
+import { ForwardPass } from './ForwardPass';
+
+const PROMPTS = [
+  'In the beginning God created the heaven and the earth.',
+  'The quick brown fox jumps over the lazy dog',
+  'function add(a, b) { return a + b; }',
+  'Once upon a time, in a land far away,',
+  'BitNet b1.58 uses ternary weights: -1, 0 and +1.',
+  'Le soleil se lève à l’est et se couche à l’ouest.',
+  '1, 2, 3, 5, 8, 13, 21,',
+  'Q: What is the capital of France?\nA:',
+  '東京は日本の首都です。',
+  '<|start_header_id|>user<|end_header_id|>\n\nHello!<|eot_id|>',
+];
+const NEW_TOKENS = 64;
+const LAYERS = 2;
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+describe('cross-validation against llama.cpp (bitnet arch, LLaMA-3 vocabulary)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-crossval-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const models: Array<[string, Partial<SyntheticModelOptions>]> = [
+    ['TQ2_0 GQA 1 head 64', { quant: 'tq2_0', dim: 256, heads: 4, kvHeads: 4, ff: 512 }],
+    ['TQ1_0 GQA 2 head 64', { quant: 'tq1_0', dim: 256, heads: 4, kvHeads: 2, ff: 768 }],
+    ['TQ2_0 GQA 4 head 128', { quant: 'tq2_0', dim: 512, heads: 4, kvHeads: 1, ff: 768 }],
+    ['TQ1_0 GQA 2 head 128', { quant: 'tq1_0', dim: 512, heads: 4, kvHeads: 2, ff: 512 }],
+  ];
+
+  it.each(models)('%s', (name, opts) => {
+    const file = path.join(dir, `${name.replace(/\W+/g, '-')}.gguf`);
+    buildSyntheticModel({
+      arch: 'bitnet', quant: 'tq2_0', dim: 256, ff: 512, layers: 3, heads: 4, kvHeads: 2,
+      vocab: llama3Vocab({ pre: 'llama-bpe' }), seed: 17, contextLength: 512, layers: LAYERS, ...opts,
+    }).writeFile(file);
+    const f = GgufFile.open(file);
+    const tokenizer: Tokenizer = createTokenizer(f.metadata);
+    const weights = loadBitnetWeights(f);
+    f.close();
+    const prompts = PROMPTS.map((p) => tokenizer.encode(p, { addBos: true, parseSpecial: true }));
+    const theirs = runLlamaCpp<{ runs: Array<{ ids: number[]; logits: number[] }> }>({ op: 'crossval', model: file, prompts, maxTokens: NEW_TOKENS }).runs;
+
+    const fp = new ForwardPass(weights, createKernels());
+    let identical = 0;
+    let firstSame = 0;
+    const report: string[] = [];
+    prompts.forEach((prompt, i) => {
+      const cache = new KvCache(weights.config, prompt.length + NEW_TOKENS);
+      let logits = fp.run(cache, prompt);
+      const cos = cosine(logits, theirs[i].logits);
+      expect({ prompt: i, cosineAtLeast0999: cos >= 0.999 }).toEqual({ prompt: i, cosineAtLeast0999: true });
+      const ids: number[] = [];
+      for (;;) {
+        const next = argmax(logits);
+        ids.push(next);
+        if (ids.length >= NEW_TOKENS || tokenizer.isEndOfGeneration(next)) break;
+        logits = fp.run(cache, [next]);
+      }
+      const same = ids.join() === theirs[i].ids.join();
+      if (ids[0] === theirs[i].ids[0]) firstSame++;
+      if (same) identical++;
+      report.push(`prompt ${i}: cosine ${cos.toFixed(6)}, ids ${same ? 'identical' : `differ at ${ids.findIndex((x, j) => x !== theirs[i].ids[j])}`}`);
+    });
+    console.log(`${name}: ${identical}/10 identical for ${NEW_TOKENS} tokens\n  ${report.join('\n  ')}`);
+    expect(firstSame).toBeGreaterThanOrEqual(9);
+  });
+});
