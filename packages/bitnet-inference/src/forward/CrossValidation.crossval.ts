@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GgufFile, SyntheticModelOptions, Tokenizer, buildSyntheticModel, createTokenizer, llama3Vocab } from '@bitnet/models';
-import { runLlamaCpp } from '@bitnet/models/testing';
+import { cosine, runLlamaCpp } from '@bitnet/models/testing';
 import { createKernels } from '@bitnet/kernels';
 import { loadBitnetWeights } from '../model/BitnetWeights';
 import { KvCache } from '../model/KvCache';
@@ -35,17 +35,6 @@ const PROMPTS = [
 const NEW_TOKENS = 64;
 const LAYERS = 2;
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 describe('cross-validation against llama.cpp (bitnet arch, LLaMA-3 vocabulary)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-crossval-'));
@@ -61,7 +50,7 @@ describe('cross-validation against llama.cpp (bitnet arch, LLaMA-3 vocabulary)',
   it.each(models)('%s', (name, opts) => {
     const file = path.join(dir, `${name.replace(/\W+/g, '-')}.gguf`);
     buildSyntheticModel({
-      arch: 'bitnet', quant: 'tq2_0', dim: 256, ff: 512, layers: 3, heads: 4, kvHeads: 2,
+      arch: 'bitnet', quant: 'tq2_0', dim: 256, ff: 512, heads: 4, kvHeads: 2,
       vocab: llama3Vocab({ pre: 'llama-bpe' }), seed: 17, contextLength: 512, layers: LAYERS, ...opts,
     }).writeFile(file);
     const f = GgufFile.open(file);

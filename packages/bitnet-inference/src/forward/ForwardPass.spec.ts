@@ -6,13 +6,8 @@ import { runLlamaCpp } from '@bitnet/models/testing';
 import { createKernels } from '@bitnet/kernels';
 import { loadBitnetWeights } from '../model/BitnetWeights';
 import { KvCache } from '../model/KvCache';
+import { argmax } from '../sampling/Sampler';
 import { ForwardPass } from './ForwardPass';
-
-function argmax(a: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
-  return best;
-}
 
 function greedy(file: string, prompt: number[], n: number, chunk = 64): number[] {
   const f = GgufFile.open(file);

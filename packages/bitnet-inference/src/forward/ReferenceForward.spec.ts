@@ -14,6 +14,7 @@ import { loadBitnetWeights } from '../model/BitnetWeights';
 import { KvCache } from '../model/KvCache';
 import { argmax } from '../sampling/Sampler';
 import { ForwardPass } from './ForwardPass';
+import { cosine } from '@bitnet/models/testing';
 
 type Mat = { rows: number; cols: number; w: Float64Array };
 const r16 = (v: number): number => f16ToF32(f32ToF16(v));
@@ -120,17 +121,6 @@ class Reference {
   }
 }
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 describe('bitnet-b1.58 / I2_S against an independent float64 reference', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-ref-'));
@@ -157,7 +147,7 @@ describe('bitnet-b1.58 / I2_S against an independent float64 reference', () => {
 
     const prompt = [vocab.bosId, ...Buffer.from('And God said, Let there be light')];
     const ref = new Reference(config, tensors);
-    let refLogits = new Float64Array();
+    let refLogits: Float64Array = new Float64Array();
     prompt.forEach((tok, i) => (refLogits = ref.step(tok, i)));
     const fp = new ForwardPass(weights, createKernels());
     const cache = new KvCache(config, prompt.length + 16);

@@ -19,6 +19,7 @@ import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8KActivation
 import { kernelBackend, requestedKernelMode } from '../backend/KernelBackend';
 import type { NativeAddon } from './addon';
 import { NativeKernels } from './NativeKernels';
+import { rng } from '@bitnet/models/testing';
 
 const fround = Math.fround;
 
@@ -46,16 +47,6 @@ if (emuAddon) variants.push({ label: 'SIMDe-emulated addon', addon: emuAddon, is
 
 // ---- deterministic random data ------------------------------------------------------------------------
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const int = (next: () => number, n: number) => Math.floor(next() * n);
 
 function randomFloats(next: () => number, n: number, scale = 2): Float32Array {

@@ -5,4 +5,4 @@
 export { runLlamaCpp, llamaCppTokenize, ORACLE_SCRIPT } from './llamaCppOracle';
 export { tokenizerCorpus } from './tokenizerCorpus';
 export { llama3Metadata } from './llama3Vocab';
-export { rng } from './uniform';
+export { rng, cosine } from './uniform';
