@@ -1,20 +1,10 @@
 import { rng } from '@bitnet/models/testing';
 import { ConfigError } from '../errors/InferenceError';
 import { StopSequenceMatcher } from './StopSequenceMatcher';
+import { firstStop } from '../testing/firstStop';
 
 const LONE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** What a one-shot search gives: the text before the first stop string to complete (earliest end, then earliest start). */
-function reference(text: string, stops: readonly string[]): { text: string; stop?: string } {
-  let best: { start: number; end: number; stop: string } | undefined;
-  for (const stop of stops) {
-    const at = text.indexOf(stop);
-    if (at < 0) continue;
-    const end = at + stop.length;
-    if (!best || end < best.end || (end === best.end && at < best.start)) best = { start: at, end, stop };
-  }
-  return best ? { text: text.slice(0, best.start), stop: best.stop } : { text };
-}
 
 /** Feed `pieces` one by one; returns every emitted piece, the matched stop and the flushed rest. */
 function run(stops: readonly string[], pieces: readonly string[]): { emitted: string[]; stop?: string; rest: string } {
@@ -132,7 +122,7 @@ describe('StopSequenceMatcher', () => {
       const text = word(40);
       const stops = Array.from({ length: Math.floor(next() * 4) }, () => (next() < 0.5 ? word(4) : text.slice(Math.floor(next() * text.length)).slice(0, 1 + Math.floor(next() * 5))))
         .filter((s) => s.length > 0 && !LONE.test(s));
-      const expected = reference(text, stops);
+      const expected = firstStop(text, stops);
       if (expected.stop !== undefined) matched++;
       for (let k = 0; k < 4; k++) {
         const r = run(stops, randomSplit(text, next, 6));

@@ -3,6 +3,7 @@ import { llama3Metadata, rng, tokenizerCorpus } from '@bitnet/models/testing';
 import { ConfigError, InferenceError } from '../errors/InferenceError';
 import { configureLogging } from '../logging/Logger';
 import { StreamBuffer, type FinishReason, type StopInfo, type StreamBufferOptions, type StreamResponse } from './StreamBuffer';
+import { firstStop } from '../testing/firstStop';
 
 /** Real LLaMA-3 ids (checked against the tokenizer below). */
 const SMILE = [9468, 19044]; // "🙂" = F0 9F | 99 82
@@ -371,16 +372,6 @@ describe('StreamBuffer', () => {
       return stops;
     }
 
-    function firstStop(text: string, stops: readonly string[]): { text: string; stop?: string } {
-      let best: { start: number; end: number; stop: string } | undefined;
-      for (const stop of stops) {
-        const at = text.indexOf(stop);
-        if (at < 0) continue;
-        const end = at + stop.length;
-        if (!best || end < best.end || (end === best.end && at < best.start)) best = { start: at, end, stop };
-      }
-      return best ? { text: text.slice(0, best.start), stop: best.stop } : { text };
-    }
 
     it('ids, text, whole characters, flush timing — every bufferSize, skipSpecial on/off, with/without stop strings', () => {
       const next = rng(2024);
