@@ -71,16 +71,16 @@ export class ForwardPass {
    */
   run(cache: KvCache, tokens: ArrayLike<number>, onChunk?: () => void): Float32Array {
     if (tokens.length === 0) throw new RangeError('forward pass needs at least one token');
-    if (cache.length + tokens.length > cache.capacity) {
-      throw new RangeError(`${cache.length} cached + ${tokens.length} new positions exceed the cache capacity ${cache.capacity}`);
-    }
-    const ids = new Int32Array(tokens.length);
-    for (let i = 0; i < ids.length; i++) ids[i] = tokens[i];
+    // checked for the whole input before the first chunk touches the cache
+    this.checkCapacity(cache, tokens.length);
+    const ids = Int32Array.from(tokens);
+    let logits: Float32Array | undefined;
     for (let start = 0; start < ids.length; start += this.ws.tokens) {
       if (start > 0) onChunk?.();
-      this.chunk(cache, ids.subarray(start, Math.min(ids.length, start + this.ws.tokens)));
+      const end = Math.min(ids.length, start + this.ws.tokens);
+      logits = this.step(cache, ids.subarray(start, end), end === ids.length);
     }
-    return this.logitsOfLast(((ids.length - 1) % this.ws.tokens) + 1);
+    return logits!;
   }
 
   /**
@@ -91,12 +91,16 @@ export class ForwardPass {
     if (tokens.length === 0 || tokens.length > this.ws.tokens) {
       throw new RangeError(`a step takes 1 to ${this.ws.tokens} tokens, got ${tokens.length}`);
     }
-    if (cache.length + tokens.length > cache.capacity) {
-      throw new RangeError(`${cache.length} cached + ${tokens.length} new positions exceed the cache capacity ${cache.capacity}`);
-    }
-    const ids = Int32Array.from(tokens);
+    this.checkCapacity(cache, tokens.length);
+    const ids = tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
     this.chunk(cache, ids);
     return wantLogits ? this.logitsOfLast(ids.length) : undefined;
+  }
+
+  private checkCapacity(cache: KvCache, count: number): void {
+    if (cache.length + count > cache.capacity) {
+      throw new RangeError(`${cache.length} cached + ${count} new positions exceed the cache capacity ${cache.capacity}`);
+    }
   }
 
   private chunk(cache: KvCache, ids: Int32Array): void {
