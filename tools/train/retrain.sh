@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Retrains the bundled KJV model from scratch and rewrites everything committed from it.
+#   tools/train/retrain.sh [WORK_DIR]         (default /tmp/kjv; about 85 minutes on one CPU thread)
+# Needs (Debian): apt-get install -y python3-torch libopenblas0-pthread bible-kjv-text bible-kjv
+# Writes packages/bitnet-inference/models/bitnet-b1.58-kjv-{i2_s,tq2_0}.gguf and
+# packages/bitnet-inference/test-fixtures/kjv/{heldout.txt,words.txt,unigram.json}.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+WORK=${1:-/tmp/kjv}
+PY=/usr/bin/python3   # Debian's python3, where python3-torch lives
+MODELS=packages/bitnet-inference/models
+FIX=packages/bitnet-inference/test-fixtures/kjv
+
+"$PY" tools/train/kjv_data.py --out "$WORK/data" --vocab 4096
+nice -n 19 "$PY" tools/train/train.py --data "$WORK/data" --out "$WORK/run" \
+  --dim 256 --ff 768 --layers 4 --heads 4 --kv-heads 2 --ctx 256 --batch 16 --steps 1800 \
+  --lr 2e-3 --warmup 100 --seed 1234 --threads 1 --eval-every 200 --ckpt-every 100 \
+  --test-windows 16 --time-limit 5100 2>&1 | tee "$WORK/train.log"
+
+npx tsc -p tools/tsconfig.json
+node tools/dist/train/export-gguf.js --data "$WORK/data" --run "$WORK/run" --quant i2_s --out "$MODELS/bitnet-b1.58-kjv-i2_s.gguf"
+node tools/dist/train/export-gguf.js --data "$WORK/data" --run "$WORK/run" --quant tq2_0 --out "$MODELS/bitnet-b1.58-kjv-tq2_0.gguf"
+node tools/dist/train/check-tokenizer.js --data "$WORK/data" --model "$MODELS/bitnet-b1.58-kjv-i2_s.gguf"
+mkdir -p "$FIX"
+cp "$WORK/data/heldout.txt" "$WORK/data/words.txt" "$WORK/data/unigram.json" "$FIX/"
