@@ -15,7 +15,7 @@ FIX=packages/bitnet-inference/test-fixtures/kjv
 nice -n 19 "$PY" tools/train/train.py --data "$WORK/data" --out "$WORK/run" \
   --dim 256 --ff 768 --layers 4 --heads 4 --kv-heads 2 --ctx 256 --batch 16 --steps 1800 \
   --lr 2e-3 --warmup 100 --seed 1234 --threads 1 --eval-every 200 --ckpt-every 100 \
-  --test-windows 16 --time-limit 5100 2>&1 | tee "$WORK/train.log"
+  --test-windows 16 --time-budget 4800 2>&1 | tee "$WORK/train.log"
 
 npx tsc -p tools/tsconfig.json
 node tools/dist/train/export-gguf.js --data "$WORK/data" --run "$WORK/run" --quant i2_s --out "$MODELS/bitnet-b1.58-kjv-i2_s.gguf"

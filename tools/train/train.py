@@ -323,11 +323,11 @@ def save_export(run_dir, c, tensors, info):
         json.dump({'config': c, 'tensors': index, **info}, f, indent=1)
 
 
-def lr_at(step, steps, peak, warmup):
+def lr_at(step, progress, peak, warmup):
+    """Linear warmup over `warmup` steps, then cosine from peak to peak/10 as progress goes 0 -> 1."""
     if step < warmup:
         return peak * (step + 1) / warmup
-    p = (step - warmup) / max(1, steps - warmup)
-    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, p))))
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
 def main():
@@ -350,7 +350,11 @@ def main():
     ap.add_argument('--eval-every', type=int, default=250)
     ap.add_argument('--ckpt-every', type=int, default=250)
     ap.add_argument('--test-windows', type=int, default=8, help='windows of the held-out prefix the engine test evaluates')
-    ap.add_argument('--time-limit', type=float, default=0, help='seconds; stop early (and export) when exceeded')
+    ap.add_argument('--time-budget', type=float, default=0,
+                    help='seconds of training; the cosine schedule follows max(step/steps, elapsed/budget) and training '
+                         'stops at whichever end comes first, so a slow or shared machine still finishes its schedule')
+    ap.add_argument('--replay-lr', default='', help='export.json of an earlier run: repeat its exact per-step learning rates '
+                    '(and step count), reproducing a time-budgeted run bit for bit')
     ap.add_argument('--bench', type=int, default=0, help='only time N steps and exit')
     args = ap.parse_args()
 
@@ -374,6 +378,11 @@ def main():
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': args.wd}, {'params': no_decay, 'weight_decay': 0.0}],
                             lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
     ckpt_path = os.path.join(args.out, 'checkpoint.pt')
+    replay = json.load(open(args.replay_lr))['training']['lr_per_step'] if args.replay_lr else None
+    if replay:
+        args.steps = len(replay)
+        args.time_budget = 0
+    lrs = []
     step = 0
     elapsed_before = 0.0
     if os.path.exists(ckpt_path) and not args.bench:
@@ -381,6 +390,7 @@ def main():
         model.load_state_dict(ck['model'])
         opt.load_state_dict(ck['opt'])
         step = ck['step']
+        lrs = ck.get('lrs', [])
         elapsed_before = ck['elapsed']
         rng.bit_generator.state = ck['rng']
         torch.set_rng_state(ck['torch_rng'])
@@ -391,7 +401,7 @@ def main():
 
     def save_ckpt():
         torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'elapsed': elapsed,
-                    'rng': rng.bit_generator.state, 'torch_rng': torch.get_rng_state(), 'config': c}, ckpt_path + '.tmp')
+                    'rng': rng.bit_generator.state, 'torch_rng': torch.get_rng_state(), 'config': c, 'lrs': lrs}, ckpt_path + '.tmp')
         os.replace(ckpt_path + '.tmp', ckpt_path)
 
     t0 = time.time()
@@ -399,7 +409,14 @@ def main():
     losses = []
     steps_total = args.bench or args.steps
     while step < steps_total:
-        lr = lr_at(step, args.steps, args.lr, args.warmup)
+        if replay:
+            lr = replay[step]
+        else:
+            progress = (step - args.warmup) / max(1, args.steps - args.warmup)
+            if args.time_budget:
+                progress = max(progress, elapsed / args.time_budget)
+            lr = lr_at(step, progress, args.lr, args.warmup)
+        lrs.append(lr)
         for g in opt.param_groups:
             g['lr'] = lr
         starts = rng.integers(0, n_windows, size=args.batch)
@@ -426,8 +443,8 @@ def main():
             print(f'eval step {step}: held-out (first {args.test_windows} windows) QAT ppl {ppl:.3f}', flush=True)
         if step % args.ckpt_every == 0 or step == args.steps:
             save_ckpt()
-        if args.time_limit and elapsed > args.time_limit:
-            print(f'time limit reached at step {step}', flush=True)
+        if args.time_budget and elapsed >= args.time_budget and step >= args.warmup:
+            print(f'time budget reached at step {step}', flush=True)
             save_ckpt()
             break
     if args.bench:
@@ -455,6 +472,7 @@ def main():
             'train_tokens': int(len(train_ids)), 'seed': args.seed, 'lr': args.lr, 'warmup': args.warmup, 'weight_decay': args.wd,
             'threads': args.threads, 'seconds': round(elapsed, 1), 'parameters': n_params, 'ternary_parameters': n_ternary,
             'final_train_loss': float(np.mean(losses[-50:])) if losses else None,
+            'time_budget': args.time_budget, 'lr_per_step': lrs,
             'split': 'train: Genesis 1:1 .. 3 John 1:14 (30,673 verses); held out: Jude 1:1 .. Revelation 22:21 (429 verses), never trained on',
         },
         'eval': {
