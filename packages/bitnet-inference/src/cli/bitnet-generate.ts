@@ -1,12 +1,12 @@
 /**
- * bitnet-generate --model M --prompt P [--max-tokens N] [--temperature T] [--seed S] [--json]
- * Streams generated text to stdout; with --json one JSON line per token and a summary line.
+ * bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--json]
+ * Streams generated text to stdout (the bundled default model when --model is omitted); with --json one JSON line per token and a summary line.
  */
 import { parseArgs } from 'node:util';
 import { InferenceEngine } from '../engine/InferenceEngine';
 import { InferenceError } from '../errors/InferenceError';
 
-const USAGE = 'usage: bitnet-generate --model M --prompt P [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P] [--json]';
+const USAGE = 'usage: bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P] [--json]';
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

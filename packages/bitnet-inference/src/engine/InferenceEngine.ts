@@ -6,6 +6,7 @@ import { GenerationConfig, generationConfig } from '../config/GenerationConfig';
 import { StreamingConfig, streamingConfig } from '../config/StreamingConfig';
 import { InferenceError } from '../errors/InferenceError';
 import type { MainToWorker, WorkerLoaded, WorkerToMain } from './WorkerProtocol';
+import { defaultModelPath } from './DefaultModel';
 import { GenerateOptions, GenerationResult, GenerationStream, collectGeneration, startGeneration } from './Generation';
 
 export interface EngineOptions {
@@ -62,12 +63,15 @@ export class InferenceEngine {
     worker.on('exit', () => this.failAll(new InferenceError('engine_closed', 'the model thread has exited', ['load the engine again'])));
   }
 
-  /** Loads a model (the worker reads the weights; this thread reads only the tokenizer metadata). */
+  /**
+   * Loads a model (the worker reads the weights; this thread reads only the tokenizer metadata).
+   * Without a path, loads the bundled default model (defaultModelPath()).
+   */
   static async load(modelPath?: string, options: EngineOptions = {}): Promise<InferenceEngine> {
-    if (!modelPath) {
-      throw new InferenceError('model_load', 'no model path given and no default model is bundled yet', ['pass the path of a BitNet GGUF file']);
+    const resolved = path.resolve(modelPath || defaultModelPath());
+    if (!modelPath && !fs.existsSync(resolved)) {
+      throw new InferenceError('model_load', `no model path given and the bundled default model is missing (${resolved})`, ['pass the path of a BitNet GGUF file']);
     }
-    const resolved = path.resolve(modelPath);
     const file = GgufFile.open(resolved);
     let tokenizer: Tokenizer;
     try {
