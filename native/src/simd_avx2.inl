@@ -136,7 +136,62 @@ static inline void i2s_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
   }
 }
 
+/**
+ * RN I2_S weight rows × one activation row (decode). The rows share each load of the activations,
+ * and the four 2-bit fields are masked in place in two scale classes instead of being shifted down
+ * one by one: with h = w >> 4 (16-bit shift), `h & 0x0C` = 4·code of q[0..32), `h & 0x03` = code
+ * of q[32..64), `w & 0x0C` = 4·code of q[64..96), `w & 0x03` = code of q[96..128): one shift and
+ * four ANDs per 128 values instead of three shifts and four ANDs. The ×4 class is summed apart
+ * and divided by 4 (exact: every 16-bit lane of it is a multiple of 4) when widened. 16-bit sums:
+ * a ×4-class pair is at most 2·12·128 = 3072 (stray code 3 included), two per block, so four
+ * blocks (24576) fit before widening, and the ×1 class plus a quarter of the ×4 class fits too.
+ */
+template <int RN>
+static inline void i2s_rows_x1(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
+  const int64_t nb = a.K / QK_I2S;
+  const __m256i m03 = _mm256_set1_epi8(0x03), m0c = _mm256_set1_epi8(0x0c);
+  const __m256i ones = _mm256_set1_epi16(1);
+  const uint8_t* w[RN];
+  for (int r = 0; r < RN; ++r) w[r] = a.w + (n + r) * a.row_bytes;
+  const int8_t* q = a.q + m * a.K;
+  __m256i acc[RN];
+  for (int r = 0; r < RN; ++r) acc[r] = _mm256_setzero_si256();
+  for (int64_t b0 = 0; b0 < nb; b0 += 4) {
+    const int64_t b1 = b0 + 4 < nb ? b0 + 4 : nb;
+    __m256i s1[RN], s4[RN];
+    for (int r = 0; r < RN; ++r) s1[r] = s4[r] = _mm256_setzero_si256();
+    for (int64_t b = b0; b < b1; ++b) {
+      for (int r = 0; r < RN; ++r) _mm_prefetch((const char*)(w[r] + b * 32 + PF), _MM_HINT_T0);
+      const int8_t* qb = q + b * QK_I2S;
+      const __m256i q0 = load256(qb), q1 = load256(qb + 32), q2 = load256(qb + 64), q3 = load256(qb + 96);
+      for (int r = 0; r < RN; ++r) {
+        const __m256i v = load256(w[r] + b * 32), h = _mm256_srli_epi16(v, 4);
+        s4[r] = _mm256_add_epi16(s4[r], _mm256_maddubs_epi16(_mm256_and_si256(h, m0c), q0));
+        s1[r] = _mm256_add_epi16(s1[r], _mm256_maddubs_epi16(_mm256_and_si256(h, m03), q1));
+        s4[r] = _mm256_add_epi16(s4[r], _mm256_maddubs_epi16(_mm256_and_si256(v, m0c), q2));
+        s1[r] = _mm256_add_epi16(s1[r], _mm256_maddubs_epi16(_mm256_and_si256(v, m03), q3));
+      }
+    }
+    for (int r = 0; r < RN; ++r)
+      acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(_mm256_add_epi16(s1[r], _mm256_srai_epi16(s4[r], 2)), ones));
+  }
+  for (int r = 0; r < RN; ++r) a.out[m * a.N + n + r] = i2s_epilogue(hsum_i32(acc[r]), a.sum[m], a.scale[m], a.wscale);
+}
+
+/** Prefetches the first PF bytes of a range about to be streamed (the loop prefetches PF ahead). */
+static inline void prefetch_head(const uint8_t* p, size_t bytes) {
+  const size_t n = bytes < PF ? bytes : PF;
+  for (size_t off = 0; off < n; off += 64) _mm_prefetch((const char*)(p + off), _MM_HINT_T0);
+}
+
 static void matmul_i2s_i8(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
+  if (a.M == 1) {
+    prefetch_head(a.w + n0 * a.row_bytes, (size_t)(n1 - n0) * a.row_bytes);
+    // One row at a time: pairing rows shares activation loads (faster from cache) but makes two
+    // streams per thread, which measured slower from memory.
+    for (int64_t n = n0; n < n1; ++n) i2s_rows_x1<1>(a, n, 0);
+    return;
+  }
   // One weight row at a time; several activation rows share each decoded weight block.
   for (int64_t n = n0; n < n1; ++n) {
     int64_t m = 0;
