@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * Builds the native kernels (../../native, C++17, cmake-js + node-addon-api) into
- * build/Release/bitnet_kernels.node. Run by this package's `install` script (so `npm ci` at the
- * root builds it) and by the Nx target `bitnet-kernels:build-native`.
+ * Builds the native kernels (../../native in the repository, or the package's own native/ copy once
+ * published; C++17, cmake-js + node-addon-api) into build/Release/bitnet_kernels.node. Run by this
+ * package's `install` script (so `npm ci` at the root builds it, and so does a consumer's install
+ * once npm is allowed to run it) and by the Nx target `bitnet-kernels:build-native`.
  *
  * - No cmake or no C++ compiler on PATH: prints one line and exits 0; @bitnet/kernels then runs on
  *   its TypeScript kernels (and says so once at run time).
@@ -24,11 +25,23 @@ const os = require('node:os');
 const path = require('node:path');
 
 const pkgRoot = path.resolve(__dirname, '..');
-const nativeDir = path.resolve(pkgRoot, '../../native');
+const nativeDir = findNativeDir();
 const outDir = path.join(pkgRoot, 'build');
 const addon = path.join(outDir, 'Release', 'bitnet_kernels.node');
 const stampFile = path.join(outDir, 'native-build.json');
 const PREFIX = '@bitnet/kernels:';
+
+/**
+ * Where the C++ sources are: the repository's top-level native/ folder when this package is the
+ * workspace packages/bitnet-kernels, otherwise the copy that `npm pack` put in the package
+ * (scripts/copy-native.js, run by prepack), as in a consumer's node_modules/@bitnet/kernels.
+ */
+function findNativeDir() {
+  const inNodeModules = pkgRoot.split(path.sep).includes('node_modules');
+  const repoNative = path.resolve(pkgRoot, '../../native');
+  if (!inNodeModules && fs.existsSync(path.join(repoNative, 'CMakeLists.txt'))) return repoNative;
+  return path.join(pkgRoot, 'native');
+}
 
 function say(line) {
   console.log(`${PREFIX} ${line}`);
