@@ -6,7 +6,7 @@ export { Sampler, argmax } from './sampling/Sampler';
 export * from './config/GenerationConfig';
 export * from './config/StreamingConfig';
 export { InferenceError, ConfigError, type InferenceErrorType } from './errors/InferenceError';
-export { InferenceEngine, type EngineOptions } from './engine/InferenceEngine';
+export { InferenceEngine, type EngineOptions, type EngineSchedulingStats } from './engine/InferenceEngine';
 export { defaultModelPath, hasDefaultModel, DEFAULT_MODEL_FILE } from './engine/DefaultModel';
 export { PerplexityEvaluator, unigramPerplexity, logSoftmaxAt, type PerplexityOptions, type PerplexityResult } from './eval/Perplexity';
 export type { GenerationStream, GenerationResult, GenerationTimings, GenerateOptions } from './engine/Generation';

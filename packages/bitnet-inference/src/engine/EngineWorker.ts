@@ -1,7 +1,8 @@
 /**
  * The worker thread that owns the model: loads the weights, keeps one KV cache and sampler per
- * sequence and runs their steps round-robin (a prefill chunk or one decode token per step),
- * yielding to its event loop between steps so new requests and cancellations are seen at once.
+ * sequence, runs the decode steps of all running sequences as one batched forward pass and the
+ * prompts' prefill chunks in between (see `loop`), yielding to its event loop between steps so new
+ * requests and cancellations are seen at once.
  * Nothing here runs on the main thread.
  */
 import { parentPort } from 'node:worker_threads';
@@ -110,32 +111,68 @@ function finish(seq: number, s: Sequence, reason: 'eos' | 'end_of_turn' | 'stop_
   send({ type: 'done', seq, reason, decodeMs: s.decodeStart ? performance.now() - s.decodeStart : 0, retries: s.retries });
 }
 
+/**
+ * One scheduling round: the decode steps of every sequence past its prompt run as one batched
+ * forward pass (continuous batching: a sequence joins once its prompt is in, leaves when it
+ * finishes or is cancelled), alternating with one prefill chunk of the next sequence still
+ * reading its prompt, so a long prompt neither waits for nor stalls the running streams.
+ */
 function loop(): void {
   if (order.length === 0 || !forward) {
     looping = false;
     return;
   }
-  cursor = cursor % order.length;
-  const seq = order[cursor];
-  cursor++;
-  const s = active.get(seq)!;
-  try {
-    runStep(seq, s);
-    s.failuresInStep = 0;
-  } catch (e) {
-    s.failuresInStep++;
-    s.retries++;
-    if (s.failuresInStep > s.req.maxRetries) {
-      active.delete(seq);
-      order = order.filter((x) => x !== seq);
-      send({ type: 'error', seq, message: (e as Error).message, retries: s.retries });
-    }
+  const decoding: number[] = [];
+  const prefilling: number[] = [];
+  for (const seq of order) (isDecoding(active.get(seq)!) ? decoding : prefilling).push(seq);
+  const runDecode = decoding.length > 0 && (prefillTurn === false || prefilling.length === 0);
+  if (runDecode) {
+    decodeRound(decoding);
+  } else {
+    cursor = cursor % prefilling.length;
+    const seq = prefilling[cursor++];
+    guarded([seq], () => prefillStep(seq, active.get(seq)!));
   }
+  prefillTurn = runDecode;
   setImmediate(loop);
 }
 
-function runStep(seq: number, s: Sequence): void {
-  const fp = forward!;
+let prefillTurn = false;
+
+function isDecoding(s: Sequence): boolean {
+  return s.prefilled >= s.req.promptIds.length;
+}
+
+/**
+ * Runs `work` for these sequences; a throw counts as one failed attempt of each (the step is retried
+ * on the next round, up to the request's maxRetries, then the sequence ends with an error).
+ */
+function guarded(seqs: number[], work: () => void): void {
+  try {
+    work();
+    for (const seq of seqs) {
+      const s = active.get(seq);
+      if (s) s.failuresInStep = 0;
+    }
+  } catch (e) {
+    for (const seq of seqs) fail(seq, e as Error);
+  }
+}
+
+function fail(seq: number, e: Error): void {
+  const s = active.get(seq);
+  if (!s) return;
+  s.failuresInStep++;
+  s.retries++;
+  if (s.failuresInStep > s.req.maxRetries) {
+    active.delete(seq);
+    order = order.filter((x) => x !== seq);
+    send({ type: 'error', seq, message: e.message, retries: s.retries });
+  }
+}
+
+/** Test hooks of a sequence's next step: an injected failure (thrown) or a stall (busy wait). */
+function testHooks(s: Sequence): void {
   const stepNo = s.step;
   if (s.pendingFaults.delete(stepNo)) throw new Error(`injected transient failure at step ${stepNo}`);
   if (s.req.stallSteps?.includes(stepNo)) {
@@ -144,28 +181,63 @@ function runStep(seq: number, s: Sequence): void {
       // test hook: a step that takes too long
     }
   }
+}
+
+function prefillStep(seq: number, s: Sequence): void {
+  const fp = forward!;
+  testHooks(s);
   const prompt = s.req.promptIds;
-  let logits: Float32Array | undefined;
-  let prefillMs: number | undefined;
-  if (s.prefilled < prompt.length) {
-    const end = Math.min(prompt.length, s.prefilled + fp.maxChunkTokens);
-    logits = fp.step(s.cache, prompt.slice(s.prefilled, end), end === prompt.length);
-    s.prefilled = end;
-    s.step++;
-    if (!logits) {
-      send({ type: 'progress', seq, done: end, total: prompt.length });
-      return;
-    }
-    prefillMs = performance.now() - s.started;
-    s.decodeStart = performance.now();
-  } else {
-    logits = fp.step(s.cache, [s.last], true)!;
-    s.step++;
+  const end = Math.min(prompt.length, s.prefilled + fp.maxChunkTokens);
+  const logits = fp.step(s.cache, prompt.slice(s.prefilled, end), end === prompt.length);
+  s.prefilled = end;
+  s.step++;
+  if (!logits) {
+    send({ type: 'progress', seq, done: end, total: prompt.length });
+    return;
   }
+  const prefillMs = performance.now() - s.started;
+  s.decodeStart = performance.now();
+  emit(seq, s, logits, 0, prefillMs);
+}
+
+/** One batched decode step for up to maxChunkTokens decoding sequences (rotating when there are more). */
+function decodeRound(decoding: number[]): void {
+  const fp = forward!;
+  const max = fp.maxChunkTokens;
+  const first = decodeCursor % decoding.length;
+  const picked = decoding.length <= max ? decoding : [...decoding.slice(first), ...decoding.slice(0, first)].slice(0, max);
+  decodeCursor = first + picked.length;
+  const batch: number[] = [];
+  for (const seq of picked) {
+    try {
+      testHooks(active.get(seq)!);
+      batch.push(seq);
+    } catch (e) {
+      fail(seq, e as Error);
+    }
+  }
+  if (batch.length === 0) return;
+  const seqs = batch.map((seq) => active.get(seq)!);
+  guarded(batch, () => {
+    const logits = fp.decodeBatch(
+      seqs.map((s) => s.cache),
+      seqs.map((s) => s.last),
+    );
+    for (let i = 0; i < batch.length; i++) {
+      seqs[i].step++;
+      emit(batch[i], seqs[i], logits[i], batch.length);
+    }
+  });
+}
+
+let decodeCursor = 0;
+
+/** Samples the next token of a sequence from its logits, reports it and ends the sequence on a stop. */
+function emit(seq: number, s: Sequence, logits: Float32Array, batch: number, prefillMs?: number): void {
   const id = s.sampler.sample(logits);
   s.last = id;
   s.generated++;
-  send({ type: 'token', seq, id, prefillMs });
+  send({ type: 'token', seq, id, prefillMs, batch });
   const stop = s.req.stopIds.find(([x]) => x === id);
   if (stop) finish(seq, s, stop[1]);
   else if (s.generated >= s.req.maxNewTokens) finish(seq, s, 'max_tokens');

@@ -69,6 +69,8 @@ describe('streaming with token ids', () => {
     const together = await Promise.all(prompts.map((p, i) => drain(engine.generateStreamWithConfig(p, { maxNewTokens: 16, temperature: 0.9, seed: 100 + i }, { bufferSize: 2 }))));
     delay.disable();
     together.forEach((rs, i) => expect(ids(rs)).toEqual(solo[i]));
+    // and they really ran together: continuous batching put all 8 in one decode step
+    expect(engine.schedulingStats.maxDecodeBatch).toBe(8);
     // the model runs on the worker thread: the main event loop stays responsive
     expect(delay.max / 1e6).toBeLessThan(200);
   });

@@ -34,6 +34,14 @@ export interface SequenceListener {
 }
 
 /** Where the compiled worker lives: beside this file once built, or in dist when run from sources (tests). */
+/** See InferenceEngine.schedulingStats. */
+export interface EngineSchedulingStats {
+  /** Batched decode steps run (each produces one token for every sequence in it). */
+  decodeSteps: number;
+  decodeTokens: number;
+  maxDecodeBatch: number;
+}
+
 function workerPath(): string {
   const beside = path.join(__dirname, 'EngineWorker.js');
   if (fs.existsSync(beside)) return beside;
@@ -150,6 +158,14 @@ export class InferenceEngine {
     return this.listeners.size;
   }
 
+  /**
+   * Scheduling counters since load: tokens produced by batched decode steps, the sum of those
+   * steps' batch sizes (their mean batch is decodeTokens / decodeSteps) and the largest batch.
+   */
+  get schedulingStats(): EngineSchedulingStats {
+    return { ...this.sched, decodeSteps: Math.round(this.sched.decodeSteps) };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -161,8 +177,15 @@ export class InferenceEngine {
     this.worker.postMessage(m);
   }
 
+  private readonly sched: EngineSchedulingStats = { decodeSteps: 0, decodeTokens: 0, maxDecodeBatch: 0 };
+
   private onMessage(m: WorkerToMain): void {
     if (!('seq' in m)) return;
+    if (m.type === 'token' && m.batch > 0) {
+      this.sched.decodeTokens++;
+      this.sched.decodeSteps += 1 / m.batch;
+      this.sched.maxDecodeBatch = Math.max(this.sched.maxDecodeBatch, m.batch);
+    }
     const l = this.listeners.get(m.seq);
     if (!l) return;
     switch (m.type) {

@@ -51,7 +51,8 @@ export type WorkerToMain =
   | { type: 'load-error'; message: string; name: string }
   /** A prefill chunk finished (keeps the step timer alive during long prompts). */
   | { type: 'progress'; seq: number; done: number; total: number }
-  | { type: 'token'; seq: number; id: number; prefillMs?: number }
+  /** `batch`: how many sequences the decode step that produced it ran (0 for a prompt's first token). */
+  | { type: 'token'; seq: number; id: number; prefillMs?: number; batch: number }
   | { type: 'done'; seq: number; reason: 'eos' | 'end_of_turn' | 'stop_token' | 'max_tokens' | 'cancelled'; decodeMs: number; retries: number }
   | { type: 'error'; seq: number; message: string; retries: number }
   | { type: 'closed' };

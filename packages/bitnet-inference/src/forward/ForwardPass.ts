@@ -103,7 +103,74 @@ export class ForwardPass {
     }
   }
 
+  /**
+   * One decode step for several sequences at once (continuous batching): token i is appended to
+   * caches[i] at its own next position, and every weight matrix is applied to all rows in one call,
+   * so the weights are read once per step instead of once per sequence. Returns each row's logits.
+   * Rows never mix: every kernel computes a row the same way whatever else is in the call, so a
+   * sequence gets the same logits here as in `step` on its own.
+   */
+  decodeBatch(caches: readonly KvCache[], tokens: ArrayLike<number>): Float32Array[] {
+    const B = caches.length;
+    if (B === 0 || B > this.ws.tokens || tokens.length !== B) {
+      throw new RangeError(`a batched decode takes 1 to ${this.ws.tokens} sequences with one token each, got ${B} caches and ${tokens.length} tokens`);
+    }
+    if (new Set(caches).size !== B) throw new RangeError('a batched decode needs distinct caches');
+    for (const cache of caches) this.checkCapacity(cache, 1);
+    const ids = Int32Array.from(tokens);
+    const positions = this.ws.positions.subarray(0, B);
+    for (let i = 0; i < B; i++) positions[i] = caches[i].length;
+    this.layers(ids, positions, (l, kk, vv, q, attn) => {
+      for (let i = 0; i < B; i++) this.attendOne(caches[i], l, i, kk, vv, q, attn, positions[i], 1);
+    });
+    for (const cache of caches) cache.length++;
+    return this.logitsOfRows(B);
+  }
+
   private chunk(cache: KvCache, ids: Int32Array): void {
+    const T = ids.length;
+    const start = cache.length;
+    const positions = this.ws.positions.subarray(0, T);
+    for (let t = 0; t < T; t++) positions[t] = start + t;
+    this.layers(ids, positions, (l, kk, vv, q, attn) => this.attendOne(cache, l, 0, kk, vv, q, attn, start, T));
+    cache.length = start + T;
+  }
+
+  /**
+   * Stores rows [row, row + T) of this layer's keys and values in `cache` at positions start.. and
+   * runs causal attention of the matching query rows over the cache.
+   */
+  private attendOne(cache: KvCache, l: number, row: number, kk: Float32Array, vv: Float32Array, q: Float32Array, attn: Float32Array, start: number, T: number): void {
+    const c = this.weights.config;
+    const kvDim = c.headCountKv * c.headDim;
+    const D = c.embeddingLength;
+    const keys = cache.keys[l];
+    const values = cache.values[l];
+    const base = start * kvDim;
+    const src = row * kvDim;
+    for (let i = 0; i < T * kvDim; i++) {
+      keys[base + i] = f32ToF16(kk[src + i]);
+      values[base + i] = f32ToF16(vv[src + i]);
+    }
+    this.kernels.attention(
+      q.subarray(row * D, (row + T) * D),
+      keys,
+      values,
+      { tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: 1 / Math.sqrt(c.headDim) },
+      attn.subarray(row * D, (row + T) * D),
+    );
+  }
+
+  /**
+   * The decoder layers over rows `ids` at `positions` (one row per token; the rows may belong to
+   * one sequence or to several). `attend(l, k, v, q, out)` stores the layer's keys and values and
+   * writes the attention output of every row.
+   */
+  private layers(
+    ids: Int32Array,
+    positions: Int32Array,
+    attend: (layer: number, k: Float32Array, v: Float32Array, q: Float32Array, out: Float32Array) => void,
+  ): void {
     const c = this.weights.config;
     const k = this.kernels;
     const ws = this.ws;
@@ -111,7 +178,6 @@ export class ForwardPass {
     const D = c.embeddingLength;
     const FF = c.feedForwardLength;
     const kvDim = c.headCountKv * c.headDim;
-    const start = cache.length;
     const x = ws.x.subarray(0, T * D);
     const normed = ws.normed.subarray(0, T * D);
     const normedFf = ws.normed.subarray(0, T * FF);
@@ -123,8 +189,6 @@ export class ForwardPass {
     const gate = ws.gate.subarray(0, T * FF);
     const up = ws.up.subarray(0, T * FF);
     const hidden = ws.hidden.subarray(0, T * FF);
-    const positions = ws.positions.subarray(0, T);
-    for (let t = 0; t < T; t++) positions[t] = start + t;
     const eps = c.rmsNormEps;
     const emb = this.weights.tokenEmbedding;
     const { kind: _kind, ...embMatrix } = emb;
@@ -138,20 +202,7 @@ export class ForwardPass {
       this.linear.apply(L.attnV, normed, T, vv, L.scales.attn_v);
       k.ropeNeox(q, T, c.headCount, c.headDim, c.ropeDimensionCount, positions, c.ropeFreqBase);
       k.ropeNeox(kk, T, c.headCountKv, c.headDim, c.ropeDimensionCount, positions, c.ropeFreqBase);
-      const keys = cache.keys[l];
-      const values = cache.values[l];
-      const base = start * kvDim;
-      for (let i = 0; i < T * kvDim; i++) {
-        keys[base + i] = f32ToF16(kk[i]);
-        values[base + i] = f32ToF16(vv[i]);
-      }
-      k.attention(
-        q,
-        keys,
-        values,
-        { tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: 1 / Math.sqrt(c.headDim) },
-        attn,
-      );
+      attend(l, kk, vv, q, attn);
       k.rmsNorm(attn, T, D, L.attnSubNorm, eps, normed);
       this.linear.apply(L.attnOutput, normed, T, proj, L.scales.attn_output);
       k.add(x, proj, x);
@@ -165,14 +216,30 @@ export class ForwardPass {
       this.linear.apply(L.ffnDown, normedFf, T, proj, L.scales.ffn_down);
       k.add(x, proj, x);
     }
-    cache.length = start + T;
   }
 
   private logitsOfLast(rowsInLastChunk: number): Float32Array {
+    return this.logitsOfRow(rowsInLastChunk - 1);
+  }
+
+  /** Logits of workspace rows 0..B-1, the output matrix applied to all of them in one call. */
+  private logitsOfRows(B: number): Float32Array[] {
     const c = this.weights.config;
     const D = c.embeddingLength;
-    const last = this.ws.x.subarray((rowsInLastChunk - 1) * D, rowsInLastChunk * D);
-    this.kernels.rmsNorm(last, 1, D, this.weights.outputNorm, c.rmsNormEps, this.lastNormed);
+    const V = this.weights.output.rows;
+    const normed = this.ws.normed.subarray(0, B * D);
+    this.kernels.rmsNorm(this.ws.x.subarray(0, B * D), B, D, this.weights.outputNorm, c.rmsNormEps, normed);
+    const all = new Float32Array(B * V);
+    this.linear.apply({ kind: 'float', ...this.weights.output }, normed, B, all);
+    return Array.from({ length: B }, (_, i) => all.slice(i * V, (i + 1) * V));
+  }
+
+  /** Logits of one row of the workspace (final norm, then the output matrix), a new array. */
+  private logitsOfRow(row: number): Float32Array {
+    const c = this.weights.config;
+    const D = c.embeddingLength;
+    const h = this.ws.x.subarray(row * D, (row + 1) * D);
+    this.kernels.rmsNorm(h, 1, D, this.weights.outputNorm, c.rmsNormEps, this.lastNormed);
     const logits = new Float32Array(this.weights.output.rows);
     this.linear.apply({ kind: 'float', ...this.weights.output }, this.lastNormed, 1, logits);
     return logits;
