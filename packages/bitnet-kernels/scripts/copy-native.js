@@ -47,7 +47,8 @@ function main(mode) {
   }
   fs.rmSync(to, { recursive: true, force: true });
   const n = copyDir(from, to);
-  console.log(`@bitnet/kernels: copied ${n} native source files into the package (native/)`);
+  // stderr: `npm pack --json` keeps stdout for its JSON
+  console.error(`@bitnet/kernels: copied ${n} native source files into the package (native/)`);
   return 0;
 }
 
