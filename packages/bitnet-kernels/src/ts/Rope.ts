@@ -4,7 +4,11 @@
  * θ_0 = p, θ_{i+1} = θ_i · s with s = f32(base^(−2/ropeDim)); cos and sin of each f32 θ rounded to f32.
  * Matching ggml here matters: θ differs from the exact p·base^(−2i/ropeDim) by up to ~i·p·2^−24 rad,
  * enough to move K across an f16 rounding boundary in the KV cache and change later tokens.
+ * cos/sin here are the correctly rounded values; ggml calls glibc's sincosf, which differs by one ulp
+ * for ~2% of angles (the native kernels call sincosf and match it; this fallback does not).
  */
+import { fmaf } from './GgmlF32';
+
 const f = Math.fround;
 
 /** cos/sin tables for one position, ggml's iteration (shared with tests and the native contract). */
@@ -37,8 +41,10 @@ export function ropeNeox(
       for (let i = 0; i < half; i++) {
         const x0 = x[o + i];
         const x1 = x[o + i + half];
-        x[o + i] = f(x0 * cos[i]) - f(x1 * sin[i]);
-        x[o + i + half] = f(x0 * sin[i]) + f(x1 * cos[i]);
+        // ggml's rotate_pairs as compiled (GCC contracts each line into one FMA):
+        // x0·c − x1·s = fmaf(x0, c, −f(x1·s));  x0·s + x1·c = fmaf(x0, s, f(x1·c))
+        x[o + i] = fmaf(x0, cos[i], -f(x1 * sin[i]));
+        x[o + i + half] = fmaf(x0, sin[i], f(x1 * cos[i]));
       }
     }
   }
