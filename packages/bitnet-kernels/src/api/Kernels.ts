@@ -17,8 +17,8 @@
  *   f32 arithmetic of llama.cpp's x86 CPU backend as node-llama-cpp 3.22.1 ships it (the `haswell`
  *   build: AVX2 + FMA + F16C, GCC 11, FMA contraction on), operation for operation — so that TQ models
  *   give llama.cpp's greedy tokens: see ts/GgmlF32.ts (vExpf, hsum8, reduceF16Acc) and the per-kernel notes.
- *   Those kernels are bit-exact between the TS and native implementations too (except ropeNeox's
- *   cos/sin, below).
+ *   Those kernels are bit-exact between the TS and native implementations too (on glibc systems:
+ *   ropeNeox's native cos/sin come from libm).
  * - Arguments are validated in TS before any native call (sizes, types, lengths); a kernel never
  *   reads or writes outside the arrays it is given.
  * - Every array has exactly the length its sizes imply (CheckedKernels rejects anything else). Outputs
@@ -137,8 +137,9 @@ export interface Kernels {
    * exactly, in f32: s = f32(base^(−2/ropeDim)), θ_0 = f32(p), θ_{i+1} = f32(θ_i · s); (c, s) = cos/sin of θ_i
    * in f32; out0 = fmaf(x0, c, −f32(x1·s)), out1 = fmaf(x0, s, f32(x1·c)) (ggml's rotate_pairs as GCC
    * contracts it). (The exact p·base^(−2i/ropeDim) drifts from this θ by ~i·p·2^−24 rad, enough to flip an
-   * f16 rounding of K.) cos/sin: the native kernels call libm's powf/sincosf as ggml does (glibc's sincosf
-   * is not correctly rounded: ~2% of angles differ by an ulp); the TS fallback rounds the double cos/sin.
+   * f16 rounding of K.) cos/sin are glibc's sincosf (ggml calls it; it is not correctly rounded: ~2% of angles
+   * differ by an ulp from the rounded exact values): the native kernels call libm's sincosf/powf, the TS
+   * kernels reproduce glibc 2.36's FMA sincosf (ts/GgmlF32.sincosfGlibc) and round the double pow.
    */
   ropeNeox(x: Float32Array, tokens: number, heads: number, headDim: number, ropeDim: number, positions: Int32Array, freqBase: number): void;
   /**

@@ -600,6 +600,7 @@ describeNative.each(cases.length > 0 ? cases : [['no addon', { label: 'none', ad
           const t = Float32Array.from(x);
           tsKernels.ropeNeox(t, tokens, heads, headDim, ropeDim, positions, base);
           expectClose(got, t, 4, 1e-6, 'rope vs TS');
+          expect(got).toEqual(t); // glibc's sincosf reproduced in TS
         }
       }
     });

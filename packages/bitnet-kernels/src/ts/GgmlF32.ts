@@ -102,3 +102,118 @@ export function reduceF16Acc(acc: ArrayLike<number>): number {
   const t3 = fround(s[3] + s[7]);
   return fround(fround(t0 + t1) + fround(t2 + t3));
 }
+
+// ---- glibc's sincosf (libm 2.36, the FMA build selected on AVX2 + FMA CPUs), which ggml's RoPE calls ----
+
+const f64b = new Float64Array(1);
+const u64b = new BigUint64Array(f64b.buffer);
+
+/** The double next to s in the direction of e (s finite, non-zero). */
+function stepToward(s: number, e: number): number {
+  f64b[0] = s;
+  u64b[0] += e > 0 === s > 0 ? 1n : -1n;
+  return f64b[0];
+}
+
+/**
+ * fma(a, b, c) for doubles, rounded once (vfmadd…sd): a·b exactly as p + q (Veltkamp/Dekker), then
+ * RN(th + RO(tl + q)) with (th, tl) = TwoSum(c, p) — Boldo & Melquiond's emulation with rounding to odd.
+ * (Valid away from overflow and underflow, which sincosf's polynomial never reaches.)
+ */
+export function fma64(a: number, b: number, c: number): number {
+  const p = a * b;
+  const SPLIT = 134217729; // 2^27 + 1
+  let t = SPLIT * a;
+  const ah = t - (t - a);
+  const al = a - ah;
+  t = SPLIT * b;
+  const bh = t - (t - b);
+  const bl = b - bh;
+  const q = ah * bh - p + ah * bl + al * bh + al * bl;
+  const th = c + p;
+  const bv = th - c;
+  const tl = c - (th - bv) + (p - bv);
+  let v = tl + q;
+  const vb = v - tl;
+  const w = tl - (v - vb) + (q - vb);
+  if (w !== 0 && v !== 0) {
+    f64b[0] = v;
+    if ((u64b[0] & 1n) === 0n) v = stepToward(v, w);
+  }
+  return th + v;
+}
+
+// glibc's table (s_sincosf_data.c): sign of sine per quadrant, then 2/π·2^24, π/2, and the
+// polynomial coefficients; the second entry negates the cosine polynomial.
+const SC_SIGN = [1, -1, -1, 1];
+const HPI_INV = 10680707.430881744; // 0x1.45f306dc9c883p+23
+const HPI = 1.5707963267948966; // 0x1.921fb54442d18p+0
+const PI63 = 3.4061215800865545e-19; // 0x1.921fb54442d18p-62
+interface SinCosPoly { c0: number; c1: number; c2: number; c3: number; c4: number; s1: number; s2: number; s3: number }
+const SC_POLY: [SinCosPoly, SinCosPoly] = [
+  { c0: 1, c1: -0.49999999725108224, c2: 0.041666623324344516, c3: -0.001388676379437604, c4: 2.4390450703564542e-5, s1: -0.16666654943701084, s2: 0.008332178146138854, s3: -0.00019517298981385725 },
+  { c0: -1, c1: 0.49999999725108224, c2: -0.041666623324344516, c3: 0.001388676379437604, c4: -2.4390450703564542e-5, s1: -0.16666654943701084, s2: 0.008332178146138854, s3: -0.00019517298981385725 },
+];
+// 4/π to 192 bits, 8 new bits per entry (s_sincosf_data.c's __inv_pio4).
+const INV_PIO4 = [
+  0xa2, 0xa2f9, 0xa2f983, 0xa2f9836e, 0xf9836e4e, 0x836e4e44, 0x6e4e4415, 0x4e441529, 0x441529fc, 0x1529fc27, 0x29fc2757, 0xfc2757d1, 0x2757d1f5,
+  0x57d1f534, 0xd1f534dd, 0xf534ddc0, 0x34ddc0db, 0xddc0db62, 0xc0db6295, 0xdb629599, 0x6295993c, 0x95993c43, 0x993c4390, 0x3c439041,
+].map(BigInt);
+
+/** The contracted polynomial pair of the FMA build: every `a + b·c` of sincosf_poly is one fma. */
+function sincosPoly(x: number, x2: number, p: SinCosPoly, n: number, out: Float32Array): void {
+  const x3 = x * x2;
+  const x4 = x2 * x2;
+  const s1 = fma64(x2, p.s3, p.s2);
+  const c2 = fma64(x2, p.c4, p.c3);
+  const x5 = x2 * x3;
+  const x6 = x2 * x4;
+  const c1 = fma64(x2, p.c1, p.c0);
+  const s = fma64(x3, p.s1, x);
+  const c = fma64(x4, p.c2, c1);
+  const sv = fma64(s1, x5, s);
+  const cv = fma64(c2, x6, c);
+  out[(n & 1) === 0 ? 0 : 1] = sv;
+  out[(n & 1) === 0 ? 1 : 0] = cv;
+}
+
+/** out[0] = sinf(y), out[1] = cosf(y) exactly as glibc 2.36's FMA sincosf (y an f32 value). */
+export function sincosfGlibc(y: number, out: Float32Array): void {
+  const xi = bitsOf(y);
+  const top = (xi >>> 20) & 0x7ff;
+  const x = fromBits(xi);
+  if (top <= 0x3f3) {
+    // |y| < π/4
+    if (top <= 0x397) {
+      out[0] = x;
+      out[1] = 1;
+      return;
+    }
+    sincosPoly(x, x * x, SC_POLY[0], 0, out);
+  } else if (top <= 0x42e) {
+    // |y| < 120: one fused multiply-subtract of n·π/2
+    const r = x * HPI_INV;
+    const n = ((r | 0) + 0x800000) >> 24;
+    const xr = fma64(-n, HPI, x);
+    sincosPoly(xr * SC_SIGN[n & 3], xr * xr, SC_POLY[(n & 2) === 0 ? 0 : 1], n, out);
+  } else if (top < 0x7f8) {
+    // large: 32 × 96-bit fixed-point product with 4/π
+    const sign = xi >>> 31;
+    const idx = (xi >>> 26) & 15;
+    const shift = BigInt((xi >>> 23) & 7);
+    const M64 = (1n << 64n) - 1n;
+    const m = (BigInt((xi & 0xffffff) | 0x800000) << shift) & 0xffffffffn;
+    let res0 = (m * INV_PIO4[idx]) & 0xffffffffn;
+    const res1 = m * INV_PIO4[idx + 4];
+    const res2 = m * INV_PIO4[idx + 8];
+    res0 = ((res2 >> 32n) | (res0 << 32n)) & M64;
+    res0 = (res0 + res1) & M64;
+    const nb = ((res0 + (1n << 61n)) & M64) >> 62n;
+    res0 = (res0 - (nb << 62n)) & M64;
+    const xr = Number(BigInt.asIntN(64, res0)) * PI63;
+    const n = Number(nb);
+    sincosPoly(xr * SC_SIGN[(n + sign) & 3], xr * xr, SC_POLY[((n + sign) & 2) === 0 ? 0 : 1], n, out);
+  } else {
+    out[0] = out[1] = NaN;
+  }
+}

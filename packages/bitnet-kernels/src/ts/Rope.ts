@@ -4,10 +4,11 @@
  * θ_0 = p, θ_{i+1} = θ_i · s with s = f32(base^(−2/ropeDim)); cos and sin of each f32 θ rounded to f32.
  * Matching ggml here matters: θ differs from the exact p·base^(−2i/ropeDim) by up to ~i·p·2^−24 rad,
  * enough to move K across an f16 rounding boundary in the KV cache and change later tokens.
- * cos/sin here are the correctly rounded values; ggml calls glibc's sincosf, which differs by one ulp
- * for ~2% of angles (the native kernels call sincosf and match it; this fallback does not).
+ * cos/sin are glibc's sincosf (what ggml calls; not correctly rounded: ~2% of angles differ by an ulp
+ * from the rounded exact values), reproduced in GgmlF32.sincosfGlibc; the native kernels call libm's.
+ * s = f32(pow(base, −2/ropeDim)) equals glibc's powf for the bases and dims models use (checked).
  */
-import { fmaf } from './GgmlF32';
+import { fmaf, sincosfGlibc } from './GgmlF32';
 
 const f = Math.fround;
 
@@ -15,9 +16,11 @@ const f = Math.fround;
 export function ropeAngles(p: number, half: number, ropeDim: number, freqBase: number, cos: Float32Array, sin: Float32Array): void {
   const scale = f(Math.pow(f(freqBase), f(-2 / ropeDim)));
   let theta = f(p);
+  const sc = new Float32Array(2);
   for (let i = 0; i < half; i++) {
-    cos[i] = Math.cos(theta);
-    sin[i] = Math.sin(theta);
+    sincosfGlibc(theta, sc);
+    sin[i] = sc[0];
+    cos[i] = sc[1];
     theta = f(theta * scale);
   }
 }
