@@ -272,14 +272,15 @@ void matmul_i2s_i8(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, cons
 void matmul_tq_q8k(int kind, const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out) {
   const KernelTable& t = table();
   if (M == 0 || N == 0) return;
-  // Exact Σq of every 256-block, from the int8 values themselves (bsums are not trusted).
-  const int64_t nb = K / QK_K;
-  std::vector<int32_t> bsum((size_t)(M * nb));
-  for (int64_t i = 0; i < M * nb; ++i) {
+  // Exact Σq of every 32-value group (8 per 256-block: what ggml's lane k of a block subtracts, its
+  // bsums[2k] + bsums[2k+1]), from the int8 values themselves (bsums are not trusted).
+  const int64_t ng = M * K / 32;
+  std::vector<int32_t> gsum((size_t)ng);
+  for (int64_t i = 0; i < ng; ++i) {
     int32_t s = 0;
-    const int8_t* p = q + i * QK_K;
-    for (int j = 0; j < QK_K; ++j) s += p[j];
-    bsum[(size_t)i] = s;
+    const int8_t* p = q + i * 32;
+    for (int j = 0; j < 32; ++j) s += p[j];
+    gsum[(size_t)i] = s;
   }
   TernaryMatmulArgs a{};
   a.w = w;
@@ -289,7 +290,7 @@ void matmul_tq_q8k(int kind, const uint8_t* w, int64_t N, int64_t K, const int8_
   a.M = M;
   a.q = q;
   a.scale = d;
-  a.sum = bsum.data();
+  a.sum = gsum.data();
   a.out = out;
   const TernaryMatmulFn fn = kind == W_TQ1_0 ? t.matmul_tq1_0_q8k : t.matmul_tq2_0_q8k;
   split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) { fn(a, n0, n1); });

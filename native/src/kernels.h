@@ -20,7 +20,7 @@ struct TernaryMatmulArgs {
   int64_t M;          // activation rows
   const int8_t* q;    // M × K int8 activations
   const float* scale; // I2_S: M per-token scales s; TQ: M × K/256 block scales d
-  const int32_t* sum; // I2_S: M per-token sums (as given); TQ: M × K/256 exact Σq of each block
+  const int32_t* sum; // I2_S: M per-token sums (as given); TQ: M × K/32 exact Σq of each 32-value group
   float wscale;       // I2_S: the tensor scale
   float* out;         // M × N
 };

@@ -22,7 +22,7 @@ static KernelTable make_table() {
   t.matmul_tq2_0_q8k = matmul_tq2_0_q8k;
   t.matmul_tq1_0_q8k = matmul_tq1_0_q8k;
   t.matmul_float[W_F32] = matmul_float_simd<LoadF32>;
-  t.matmul_float[W_F16] = matmul_float_simd<LoadF16>;
+  t.matmul_float[W_F16] = matmul_f16_ggml;
   t.matmul_float[W_BF16] = matmul_float_simd<LoadBF16>;
   t.matmul_float[W_Q8_0] = matmul_quant_simd<dequant_row_q8_0>;
   t.matmul_float[W_Q4_K] = matmul_quant_simd<dequant_row_q4_k>;

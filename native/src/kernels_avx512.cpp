@@ -155,8 +155,8 @@ static inline void tq2_row512(const TernaryMatmulArgs& a, int64_t n, int64_t m, 
   const int64_t nb = a.K / QK_K;
   const uint8_t* w = a.w + n * a.row_bytes;
   const __m512i m3 = _mm512_set1_epi8(3);
-  alignas(16) float acc[RM];
-  for (int i = 0; i < RM; ++i) acc[i] = 0.0f;
+  __m256 acc[RM];
+  for (int i = 0; i < RM; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* wb = w + b * TQ2_0_BYTES;
     _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
@@ -166,21 +166,22 @@ static inline void tq2_row512(const TernaryMatmulArgs& a, int64_t n, int64_t m, 
     const __m512i f1 = _mm512_and_si512(_mm512_srli_epi16(wv, 2), m3);
     const __m512i f2 = _mm512_and_si512(_mm512_srli_epi16(wv, 4), m3);
     const __m512i f3 = _mm512_and_si512(_mm512_srli_epi16(wv, 6), m3);
-    __m256i v[RM];
+    const float dw = _cvtsh_ss(load_u16(wb + 64));
     for (int i = 0; i < RM; ++i) {
       const int8_t* qb = qp + (m + i) * a.K + 256 * b;
       __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), f0, load512(qb));
       s = _mm512_dpbusd_epi32(s, f1, load512(qb + 64));
       s = _mm512_dpbusd_epi32(s, f2, load512(qb + 128));
       s = _mm512_dpbusd_epi32(s, f3, load512(qb + 192));
-      v[i] = fold512(s);
+      // fold512: int32 lane k = bytes 4k..4k+3 of both halves = ggml's lane k (elements (e mod 32) >> 2 == k)
+      const int64_t blk = (m + i) * nb + b;
+      acc[i] = tq_lane_epilogue(acc[i], fold512(s), a.sum + blk * 8, dw, a.scale[blk]);
     }
-    tq_epilogue<RM>(a, m, b, _cvtsh_ss(load_u16(wb + 64)), v, acc);
   }
-  for (int i = 0; i < RM; ++i) a.out[(m + i) * a.N + n] = acc[i];
+  for (int i = 0; i < RM; ++i) a.out[(m + i) * a.N + n] = hsum_f32(acc[i]);
 }
 
-/** Decode: one row × one activation row, eight blocks per epilogue step (the shared AVX2 helper). */
+/** Decode: one row × one activation row (the shared AVX2 lane epilogue). */
 static inline void tq2_row512_1(const TernaryMatmulArgs& a, int64_t n, const int8_t* qp) {
   const int64_t nb = a.K / QK_K;
   const uint8_t* w = a.w + n * a.row_bytes;
@@ -197,15 +198,9 @@ static inline void tq2_row512_1(const TernaryMatmulArgs& a, int64_t n, const int
     s = _mm512_dpbusd_epi32(s, _mm512_and_si512(_mm512_srli_epi16(wv, 6), m3), load512(qb + 192));
     return fold512(s);
   };
-  float acc = 0.0f;
-  int64_t b = 0;
-  for (; b + 8 <= nb; b += 8) {
-    __m256i v[8];
-    for (int j = 0; j < 8; ++j) v[j] = block(b + j);
-    acc = tq_epilogue8(a, w, TQ2_0_BYTES, 64, 0, b, v, acc);
-  }
-  for (; b < nb; ++b) acc = tq_block_accumulate(acc, hsum_i32(block(b)) - a.sum[b], _cvtsh_ss(load_u16(w + b * TQ2_0_BYTES + 64)), a.scale[b]);
-  a.out[n] = acc;
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) acc = tq_lane_epilogue(acc, block(b), a.sum + b * 8, _cvtsh_ss(load_u16(w + b * TQ2_0_BYTES + 64)), a.scale[b]);
+  a.out[n] = hsum_f32(acc);
 }
 
 static void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
@@ -327,7 +322,7 @@ static KernelTable make_table() {
   t.matmul_tq2_0_q8k = matmul_tq2_0_q8k_512;
   t.matmul_tq1_0_q8k = matmul_tq1_0_q8k;  // 256-bit unpack + vpmaddubsw (simd_avx2.inl)
   t.matmul_float[W_F32] = matmul_float512<Load512F32>;
-  t.matmul_float[W_F16] = matmul_float512<Load512F16>;
+  t.matmul_float[W_F16] = matmul_f16_ggml;  // ggml_vec_dot_f16 (AVX2) exactly
   t.matmul_float[W_BF16] = matmul_float512<Load512BF16>;
   t.matmul_float[W_Q8_0] = matmul_quant_simd<dequant_row_q8_0>;
   t.matmul_float[W_Q4_K] = matmul_quant_simd<dequant_row_q4_k>;

@@ -85,43 +85,99 @@ static inline float i2s_epilogue(int32_t dot, int32_t sum, float s, float ws) {
   return u * ws;
 }
 
-/** TQ epilogue of one row: acc = fround(acc + fround(isum_b · fround(dw_b · da_b))) in block order. */
-static inline float tq_block_accumulate(float acc, int32_t isum, float dw, float da) {
-  const float dd = dw * da;
-  const float p = (float)isum * dd;
-  return acc + p;
+// ---- ggml's f32 arithmetic (llama.cpp's x86 CPU backend, AVX2 + FMA build) ---------------------------
+// std::fmaf is one rounding (an instruction under -mfma, libm otherwise); -ffp-contract=off keeps the
+// compiler from fusing anything else, so every TU computes exactly these operations.
+
+/** hsum_float_8 / tinyBLAS hsum(__m256): ((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7)). */
+static inline float ggml_hsum8(const float* v) {
+  const float a0 = v[0] + v[4], a1 = v[1] + v[5], a2 = v[2] + v[6], a3 = v[3] + v[7];
+  return (a0 + a2) + (a1 + a3);
 }
 
-/** TQ2_0 row · Q8_K row: Σ_b fround(isum_b · fround(dw·da)). bsum: exact Σq of each block. */
-static float vec_dot_tq2_0_q8k_ref(int64_t K, const uint8_t* w, const int8_t* q, const float* da, const int32_t* bsum) {
-  float acc = 0;
+/** GGML_F32x8_REDUCE of ggml_vec_dot_f16's four 8-lane accumulators acc[8j + l]. */
+static inline float ggml_reduce_f16_acc(const float* acc) {
+  float s[8];
+  for (int l = 0; l < 8; ++l) s[l] = (acc[l] + acc[16 + l]) + (acc[8 + l] + acc[24 + l]);
+  const float t0 = s[0] + s[4], t1 = s[1] + s[5], t2 = s[2] + s[6], t3 = s[3] + s[7];
+  return (t0 + t1) + (t2 + t3);
+}
+
+/** ggml_v_expf (vec.h, AVX2 branch) for one lane (lanes are independent). */
+static inline float ggml_v_expf1(float x) {
+  const float r = 0x1.8p23f;
+  const float z = std::fmaf(x, 0x1.715476p+0f, r);
+  const float n = z - r;
+  const float b = std::fmaf(-n, 0x1.7f7d1cp-20f, std::fmaf(-n, 0x1.62e4p-1f, x));
+  const uint32_t e = f32_bits(z) << 23;
+  const float k = f32_from_bits(e + f32_bits(1.0f));
+  const float u = b * b;
+  const float j = std::fmaf(std::fmaf(std::fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, std::fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+                            0x1.ffffecp-1f * b);
+  if (!(std::fabs(n) > 126)) return std::fmaf(j, k, k);
+  const uint32_t g = n <= 0 ? 0x82000000u : 0u;
+  const float s1 = f32_from_bits(g + 0x7f000000u);
+  const float s2 = f32_from_bits(e - g);
+  if (std::fabs(n) > 192) return s1 * s1;
+  return std::fmaf(s2, j, s2) * s1;
+}
+
+/** ggml_v_silu for one lane: x / (1 + v_expf(0 − x)). */
+static inline float ggml_v_silu1(float x) { return x / (1.0f + ggml_v_expf1(0.0f - x)); }
+
+/** ggml_vec_dot_f16's arithmetic on f32 inputs: 32 FMA lanes (i mod 32) over n & ~31, the reduction,
+ *  the tail as f32 products summed in double. */
+static inline float ggml_dot_f16(const float* a, const float* b, int64_t n) {
+  float acc[32] = {0};
+  const int64_t np = n & ~(int64_t)31;
+  for (int64_t i = 0; i < np; ++i) acc[i & 31] = std::fmaf(a[i], b[i], acc[i & 31]);
+  double sum = ggml_reduce_f16_acc(acc);
+  for (int64_t i = np; i < n; ++i) sum += (double)(a[i] * b[i]);
+  return (float)sum;
+}
+
+// ---- TQ2_0 / TQ1_0 × Q8_K: ggml_vec_dot_tq*_q8_K (AVX2) ------------------------------------------
+// Per 256-block, 8 integer lanes: lane k = Σ q_e·a_e over the block's elements e with (e mod 32) >> 2
+// == k (q the stored code, 0..3) minus Σ a over elements 32k .. 32k+31 (a.sum: the group sums). Each
+// lane becomes f32 and is accumulated across blocks with fmaf(lane, d_b, acc_k), d_b = fround(da_b·dw_b);
+// the row's value is ggml_hsum8(acc).
+
+/** The lane epilogue of one block: acc_k = fmaf(float(lanes_k − gsum_k), da·dw, acc_k). */
+static inline void tq_lane_epilogue(float* acc, const int32_t* lanes, const int32_t* gsum, float dw, float da) {
+  const float d = da * dw;
+  for (int k = 0; k < 8; ++k) acc[k] = std::fmaf((float)(lanes[k] - gsum[k]), d, acc[k]);
+}
+
+/** TQ2_0 row · Q8_K row. gsum: the row's group sums (8 per block). */
+static float vec_dot_tq2_0_q8k_ref(int64_t K, const uint8_t* w, const int8_t* q, const float* da, const int32_t* gsum) {
+  float acc[8] = {0};
   for (int64_t b = 0; b < K / QK_K; ++b) {
     const uint8_t* wb = w + b * TQ2_0_BYTES;
     const int8_t* qb = q + b * QK_K;
-    int32_t isum = 0;
+    int32_t lanes[8] = {0};
     for (int c = 0; c < 2; ++c)
       for (int n = 0; n < 4; ++n)
-        for (int j = 0; j < 32; ++j) isum += ((wb[32 * c + j] >> (2 * n)) & 3) * qb[128 * c + 32 * n + j];
-    acc = tq_block_accumulate(acc, isum - bsum[b], f16_to_f32(load_u16(wb + 64)), da[b]);
+        for (int j = 0; j < 32; ++j) lanes[j >> 2] += ((wb[32 * c + j] >> (2 * n)) & 3) * qb[128 * c + 32 * n + j];
+    tq_lane_epilogue(acc, lanes, gsum + 8 * b, f16_to_f32(load_u16(wb + 64)), da[b]);
   }
-  return acc;
+  return ggml_hsum8(acc);
 }
 
-static float vec_dot_tq1_0_q8k_ref(int64_t K, const uint8_t* w, const int8_t* q, const float* da, const int32_t* bsum) {
-  float acc = 0;
+static float vec_dot_tq1_0_q8k_ref(int64_t K, const uint8_t* w, const int8_t* q, const float* da, const int32_t* gsum) {
+  float acc[8] = {0};
   for (int64_t b = 0; b < K / QK_K; ++b) {
     const uint8_t* wb = w + b * TQ1_0_BYTES;
     const int8_t* qb = q + b * QK_K;
-    int32_t isum = 0;
+    int32_t lanes[8] = {0};
     for (int m = 0; m < 32; ++m)
-      for (int n = 0; n < 5; ++n) isum += tq1_trit(wb[m], n) * qb[32 * n + m];
+      for (int n = 0; n < 5; ++n) lanes[m >> 2] += tq1_trit(wb[m], n) * qb[32 * n + m];
     for (int m = 0; m < 16; ++m)
-      for (int n = 0; n < 5; ++n) isum += tq1_trit(wb[32 + m], n) * qb[160 + 16 * n + m];
+      for (int n = 0; n < 5; ++n) lanes[((16 * n + m) & 31) >> 2] += tq1_trit(wb[32 + m], n) * qb[160 + 16 * n + m];
     for (int j = 0; j < 4; ++j)
-      for (int n = 0; n < 4; ++n) isum += tq1_trit(wb[48 + j], n) * qb[240 + 4 * n + j];
-    acc = tq_block_accumulate(acc, isum - bsum[b], f16_to_f32(load_u16(wb + 52)), da[b]);
+      for (int n = 0; n < 4; ++n) lanes[4 + n] += tq1_trit(wb[48 + j], n) * qb[240 + 4 * n + j];
+    tq_lane_epilogue(acc, lanes, gsum + 8 * b, f16_to_f32(load_u16(wb + 52)), da[b]);
   }
-  return acc;
+  return ggml_hsum8(acc);
 }
 
 static void matmul_i2s_i8_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
@@ -138,14 +194,14 @@ static void matmul_tq2_0_q8k_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t
   const int64_t nb = a.K / QK_K;
   for (int64_t n = n0; n < n1; ++n)
     for (int64_t m = 0; m < a.M; ++m)
-      a.out[m * a.N + n] = vec_dot_tq2_0_q8k_ref(a.K, a.w + n * a.row_bytes, a.q + m * a.K, a.scale + m * nb, a.sum + m * nb);
+      a.out[m * a.N + n] = vec_dot_tq2_0_q8k_ref(a.K, a.w + n * a.row_bytes, a.q + m * a.K, a.scale + m * nb, a.sum + m * nb * 8);
 }
 
 static void matmul_tq1_0_q8k_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
   const int64_t nb = a.K / QK_K;
   for (int64_t n = n0; n < n1; ++n)
     for (int64_t m = 0; m < a.M; ++m)
-      a.out[m * a.N + n] = vec_dot_tq1_0_q8k_ref(a.K, a.w + n * a.row_bytes, a.q + m * a.K, a.scale + m * nb, a.sum + m * nb);
+      a.out[m * a.N + n] = vec_dot_tq1_0_q8k_ref(a.K, a.w + n * a.row_bytes, a.q + m * a.K, a.scale + m * nb, a.sum + m * nb * 8);
 }
 
 // ---- dequantization of one row (bit-identical to the TS codecs of @bitnet/models) -------------------
@@ -262,6 +318,16 @@ static void matmul_float_ref(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
   delete[] row;
 }
 
+/** F16 weights: ggml_vec_dot_f16's arithmetic (ggml_dot_f16) on the dequantized row and x as given. */
+static void matmul_f16_ref(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
+  float* row = new float[(size_t)a.K];
+  for (int64_t n = n0; n < n1; ++n) {
+    dequant_row_f16(a.w + n * a.row_bytes, row, a.K, 0.0f);
+    for (int64_t m = 0; m < a.M; ++m) a.out[m * a.N + n] = ggml_dot_f16(row, a.x + m * a.K, a.K);
+  }
+  delete[] row;
+}
+
 // ---- elementwise / normalization / attention ----------------------------------------------------------
 
 static void rms_norm_row_ref(const float* x, int64_t n, const float* w, float eps, float* out) {
@@ -274,72 +340,94 @@ static void rms_norm_row_ref(const float* x, int64_t n, const float* w, float ep
 }
 
 static void rope_neox_token_ref(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase) {
-  // θ as ggml computes it, in f32: θ_0 = p, θ_{i+1} = θ_i · s, s = f32(base^(−2/ropeDim)); cos/sin of
-  // each f32 θ rounded to f32; each product rounded to f32, the sum rounded once — the same arithmetic
-  // as the TypeScript kernels. (An exact θ differs by ~i·p·2^−24 rad, enough to flip K's f16 rounding.)
+  // ggml_compute_forward_rope_flt (NEOX) as compiled for x86: θ_0 = p, θ_{i+1} = θ_i · s in f32 with
+  // s = powf(base, −2/ropeDim); cos/sin from libm's sincosf (what ggml calls); each rotated value is one
+  // FMA of GCC's contraction: x0·c − x1·s = fmaf(x0, c, −(x1·s)), x0·s + x1·c = fmaf(x0, s, x1·c).
   const int64_t half = ropeDim / 2;
-  const float scale = (float)std::pow((double)(float)freqBase, (double)(float)(-2.0 / (double)ropeDim));
+  const float scale = powf((float)freqBase, -2.0f / (float)ropeDim);
   float theta = (float)pos;
   for (int64_t i = 0; i < half; ++i) {
-    const float c = (float)std::cos((double)theta), s = (float)std::sin((double)theta);
+    float s, c;
+    sincosf(theta, &s, &c);
     for (int64_t h = 0; h < heads; ++h) {
       float* v = x + h * headDim;
       const float x0 = v[i], x1 = v[i + half];
-      v[i] = (float)((double)(x0 * c) - (double)(x1 * s));
-      v[i + half] = (float)((double)(x0 * s) + (double)(x1 * c));
+      v[i] = std::fmaf(x0, c, -(x1 * s));
+      v[i + half] = std::fmaf(x0, s, x1 * c);
     }
     theta = theta * scale;
   }
 }
 
+/** ggml_vec_soft_max_f32 (AVX2) + the normalisation of ggml_compute_forward_soft_max_f32, in place:
+ *  e_i = v_expf(x_i − max); Σ in double of ggml_hsum8 of each group of 8 (missing lanes are 0, as
+ *  −∞-masked or padded positions are in llama.cpp); x_i = e_i · fround(1 / Σ). */
 static void softmax_row_ref(float* x, int64_t n) {
   if (n <= 0) return;
-  float mx = x[0];
-  for (int64_t i = 1; i < n; ++i)
+  float mx = -INFINITY;
+  for (int64_t i = 0; i < n; ++i)
     if (x[i] > mx) mx = x[i];
   double sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float e = std::exp(x[i] - mx);
-    x[i] = e;
-    sum += e;
+  for (int64_t c = 0; c < n; c += 8) {
+    float e[8];
+    for (int l = 0; l < 8; ++l) {
+      if (c + l < n) {
+        e[l] = ggml_v_expf1(x[c + l] - mx);
+        x[c + l] = e[l];
+      } else {
+        e[l] = 0.0f;
+      }
+    }
+    sum += (double)ggml_hsum8(e);
   }
   const float inv = (float)(1.0 / sum);
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-/** One (token, head): scores over visible positions, softmax in f32, f16-rounded weights × V. */
+/** tinyBLAS's dot (llamafile sgemm, AVX2 F16): 8 FMA lanes (i mod 8), then ggml_hsum8. */
+static inline float tiny_dot(const float* a, const float* b, int64_t n) {
+  float acc[8] = {0};
+  for (int64_t i = 0; i < n; ++i) acc[i & 7] = std::fmaf(a[i], b[i], acc[i & 7]);
+  return ggml_hsum8(acc);
+}
+
+/**
+ * One (token, head) of llama.cpp's non-flash attention: KQ = mul_mat(K, f16(q)), soft_max_ext(scale,
+ * causal mask), KQV = mul_mat(Vᵀ, f16(P)). A call with ≥ 2 tokens is a batch: llama.cpp runs both
+ * matmuls through llamafile's tinyBLAS (KQ when headDim % 8 == 0, KQV when headDim % 4 == 0); one
+ * token runs ggml_vec_dot_f16. KQV sums over positions as if padded with zero weights to n_kv (a
+ * multiple of 256 in llama.cpp: no scalar tail), lane = position mod 32 (vec_dot) or mod 8 (tinyBLAS).
+ */
 static void attention_head_ref(const AttentionArgs& a, int64_t t, int64_t h, float* scores) {
   const int64_t D = a.headDim;
   const int64_t kvh = h / (a.heads / a.kvHeads);
   const int64_t visible = a.startPos + t + 1;
+  const int64_t stride = a.kvHeads * D;
+  const bool qk_tiny = a.tokens >= 2 && D % 8 == 0;
+  const bool pv_tiny = a.tokens >= 2 && D % 4 == 0;
   const float* q = a.q + (t * a.heads + h) * D;
   float* out = a.out + (t * a.heads + h) * D;
-  float qh[1024];
-  float* qr = D <= 1024 ? qh : new float[(size_t)D];
-  for (int64_t d = 0; d < D; ++d) qr[d] = f16_round(q[d]);
-  float mx = -INFINITY;
+  std::vector<float> qr((size_t)D), kr((size_t)D);
+  for (int64_t d = 0; d < D; ++d) qr[(size_t)d] = f16_round(q[d]);
   for (int64_t p = 0; p < visible; ++p) {
-    const uint16_t* k = a.k + (p * a.kvHeads + kvh) * D;
-    float s = 0;
-    for (int64_t d = 0; d < D; ++d) s += qr[d] * f16_to_f32(k[d]);
-    s *= a.scale;
-    scores[p] = s;
-    if (s > mx) mx = s;
+    const uint16_t* k = a.k + p * stride + kvh * D;
+    for (int64_t d = 0; d < D; ++d) kr[(size_t)d] = f16_to_f32(k[d]);
+    const float s = qk_tiny ? tiny_dot(qr.data(), kr.data(), D) : ggml_dot_f16(qr.data(), kr.data(), D);
+    scores[p] = s * a.scale;
   }
-  double sum = 0;  // ggml_vec_soft_max_f32 sums in double
-  for (int64_t p = 0; p < visible; ++p) {
-    const float e = std::exp(scores[p] - mx);
-    scores[p] = e;
-    sum += e;
+  softmax_row_ref(scores, visible);
+  for (int64_t p = 0; p < visible; ++p) scores[p] = f16_round(scores[p]);
+  for (int64_t d = 0; d < D; ++d) {
+    const uint16_t* v = a.v + kvh * D + d;
+    float acc[32] = {0};
+    if (pv_tiny) {
+      for (int64_t p = 0; p < visible; ++p) acc[p & 7] = std::fmaf(scores[p], f16_to_f32(v[p * stride]), acc[p & 7]);
+      out[d] = ggml_hsum8(acc);
+    } else {
+      for (int64_t p = 0; p < visible; ++p) acc[p & 31] = std::fmaf(scores[p], f16_to_f32(v[p * stride]), acc[p & 31]);
+      out[d] = ggml_reduce_f16_acc(acc);
+    }
   }
-  const float inv = (float)(1.0 / sum);
-  for (int64_t d = 0; d < D; ++d) out[d] = 0;
-  for (int64_t p = 0; p < visible; ++p) {
-    const float w = f16_round(scores[p] * inv);
-    const uint16_t* v = a.v + (p * a.kvHeads + kvh) * D;
-    for (int64_t d = 0; d < D; ++d) out[d] += w * f16_to_f32(v[d]);
-  }
-  if (qr != qh) delete[] qr;
 }
 
 static void relu_sqr_mul_ref(const float* gate, const float* up, float* out, int64_t n) {
@@ -351,8 +439,7 @@ static void relu_sqr_mul_ref(const float* gate, const float* up, float* out, int
 
 static void silu_mul_ref(const float* gate, const float* up, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+    out[i] = ggml_v_silu1(gate[i]) * up[i];  // ggml_vec_swiglu_f32 (AVX2)
   }
 }
 
@@ -380,7 +467,7 @@ static KernelTable portable_table(const char* isa) {
   t.matmul_tq2_0_q8k = matmul_tq2_0_q8k_ref;
   t.matmul_tq1_0_q8k = matmul_tq1_0_q8k_ref;
   t.matmul_float[W_F32] = matmul_float_ref<dequant_row_f32>;
-  t.matmul_float[W_F16] = matmul_float_ref<dequant_row_f16>;
+  t.matmul_float[W_F16] = matmul_f16_ref;
   t.matmul_float[W_BF16] = matmul_float_ref<dequant_row_bf16>;
   t.matmul_float[W_Q8_0] = matmul_float_ref<dequant_row_q8_0>;
   t.matmul_float[W_Q4_K] = matmul_float_ref<dequant_row_q4_k>;

@@ -34,53 +34,15 @@ static inline __m128i hsum4_i32(__m256i v0, __m256i v1, __m256i v2, __m256i v3) 
 }
 
 /**
- * The TQ block epilogue for RM activation rows at once: acc_i = fround(acc_i + fround(isum_i ·
- * fround(dw · da_i))), the exact scalar operations, one lane per activation row (RM = 4), or scalar.
+ * The TQ per-block lane epilogue — ggml_vec_dot_tq2_0_q8_K / ggml_vec_dot_tq1_0_q8_K (AVX2) exactly.
+ * `lanes` are the block's 8 int32 lane sums that the integer core produces (the vpmaddwd of its 16-bit
+ * sums, codes as stored): lane k = Σ q_e·a_e over the block's elements e with (e mod 32) >> 2 == k.
+ * Subtract the 32-group sums (gsum8[k] = Σ a[32k .. 32k+31]), convert, FMA by d = da·dw into the 8 f32
+ * lanes of acc. A row's value is hsum_f32(acc) (= ggml's hsum_float_8) after its last block.
  */
-template <int RM>
-static inline void tq_epilogue(const TernaryMatmulArgs& a, int64_t m, int64_t b, float dw, const __m256i* v, float* acc) {
-  const int64_t nb = a.K / QK_K;
-  if constexpr (RM == 4) {
-    const int64_t k0 = m * nb + b;
-    const __m128i isum = _mm_sub_epi32(hsum4_i32(v[0], v[1], v[2], v[3]),
-                                       _mm_setr_epi32(a.sum[k0], a.sum[k0 + nb], a.sum[k0 + 2 * nb], a.sum[k0 + 3 * nb]));
-    const __m128 da = _mm_setr_ps(a.scale[k0], a.scale[k0 + nb], a.scale[k0 + 2 * nb], a.scale[k0 + 3 * nb]);
-    const __m128 dd = _mm_mul_ps(_mm_set1_ps(dw), da);
-    _mm_storeu_ps(acc, _mm_add_ps(_mm_loadu_ps(acc), _mm_mul_ps(_mm_cvtepi32_ps(isum), dd)));
-  } else {
-    for (int i = 0; i < RM; ++i) {
-      const int64_t blk = (m + i) * nb + b;
-      acc[i] = tq_block_accumulate(acc[i], hsum_i32(v[i]) - a.sum[blk], dw, a.scale[blk]);
-    }
-  }
-}
-
-/** Eight int32x8 vectors → their eight horizontal sums (lane j = Σ v[j]). */
-static inline __m256i hsum8_i32(const __m256i* v) {
-  const __m256i u0 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
-  const __m256i u1 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
-  return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
-}
-
-/**
- * The TQ epilogue of eight consecutive blocks b0..b0+7 of one weight row × one activation row m:
- * the products fround(isum_b · fround(dw_b · da_b)) eight at a time, then the sequential
- * acc = fround(acc + p_b) in block order — exactly the scalar arithmetic. `d_off` is the byte
- * offset of d in a block of `block_bytes` (the f16 is read as the high half of the 4 bytes ending
- * there, so the gather never reads past the block).
- */
-static inline float tq_epilogue8(const TernaryMatmulArgs& a, const uint8_t* w, size_t block_bytes, size_t d_off, int64_t m, int64_t b0,
-                                 const __m256i* v, float acc) {
-  const int64_t nb = a.K / QK_K;
-  const __m256i isum = _mm256_sub_epi32(hsum8_i32(v), _mm256_loadu_si256((const __m256i*)(a.sum + m * nb + b0)));
-  const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)block_bytes));
-  const __m256i g = _mm256_srli_epi32(_mm256_i32gather_epi32((const int*)(w + b0 * block_bytes + d_off - 2), idx, 1), 16);
-  const __m128i h = _mm_packus_epi32(_mm256_castsi256_si128(g), _mm256_extracti128_si256(g, 1));
-  const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_loadu_ps(a.scale + m * nb + b0));
-  alignas(32) float p[8];
-  _mm256_store_ps(p, _mm256_mul_ps(_mm256_cvtepi32_ps(isum), dd));
-  for (int j = 0; j < 8; ++j) acc = acc + p[j];
-  return acc;
+static inline __m256 tq_lane_epilogue(__m256 acc, __m256i lanes, const int32_t* gsum8, float dw, float da) {
+  const __m256i l = _mm256_sub_epi32(lanes, _mm256_loadu_si256((const __m256i*)gsum8));
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(l), _mm256_set1_ps(da * dw), acc);
 }
 
 // Software prefetch distance along the weight stream. Kernels walk one weight row at a time (a
@@ -203,8 +165,7 @@ static void matmul_i2s_i8(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
 
 // ---- TQ2_0 × Q8_K --------------------------------------------------------------------------------------
 
-/** One TQ2_0 weight row n × RM activation rows from m. The per-block float epilogue is the scalar
- *  one (tq_block_accumulate), so results are bit-identical to the reference. */
+/** One TQ2_0 weight row n × RM activation rows from m; per block, tq_lane_epilogue. */
 template <int RM>
 static inline void tq2_row(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
   const int64_t nb = a.K / QK_K;
@@ -213,8 +174,8 @@ static inline void tq2_row(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
   const uint8_t* w = a.w + n * a.row_bytes;
   const int8_t* q[RM];
   for (int i = 0; i < RM; ++i) q[i] = a.q + (m + i) * a.K;
-  alignas(16) float acc[RM];
-  for (int i = 0; i < RM; ++i) acc[i] = 0.0f;
+  __m256 acc[RM];
+  for (int i = 0; i < RM; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* wb = w + b * TQ2_0_BYTES;
     _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
@@ -236,14 +197,16 @@ static inline void tq2_row(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
         s16[i] = _mm256_add_epi16(s16[i], t);
       }
     }
-    __m256i v[RM];
-    for (int i = 0; i < RM; ++i) v[i] = _mm256_madd_epi16(s16[i], ones);
-    tq_epilogue<RM>(a, m, b, _cvtsh_ss(load_u16(wb + 64)), v, acc);
+    const float dw = _cvtsh_ss(load_u16(wb + 64));
+    for (int i = 0; i < RM; ++i) {
+      const int64_t blk = (m + i) * nb + b;
+      acc[i] = tq_lane_epilogue(acc[i], _mm256_madd_epi16(s16[i], ones), a.sum + blk * 8, dw, a.scale[blk]);
+    }
   }
-  for (int i = 0; i < RM; ++i) a.out[(m + i) * a.N + n] = acc[i];
+  for (int i = 0; i < RM; ++i) a.out[(m + i) * a.N + n] = hsum_f32(acc[i]);
 }
 
-/** One TQ2_0 block × one activation row: the 8 int32 lanes whose sum is Σ q·a over the block. */
+/** One TQ2_0 block × one activation row: its 8 int32 lanes (lane k: Σ q·a over elements with (e mod 32) >> 2 == k). */
 static inline __m256i tq2_block_dot(const uint8_t* wb, const int8_t* qb) {
   const __m256i m3 = _mm256_set1_epi8(3);
   __m256i s = _mm256_setzero_si256();
@@ -258,31 +221,20 @@ static inline __m256i tq2_block_dot(const uint8_t* wb, const int8_t* qb) {
   return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
 }
 
-/** One row × one activation row (decode): eight blocks per epilogue step. */
+/** One row × one activation row (decode). */
 static inline void tq2_row1(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
   const int64_t nb = a.K / QK_K;
   const uint8_t* w = a.w + n * a.row_bytes;
   const int8_t* q = a.q + m * a.K;
-  float acc = 0.0f;
-  int64_t b = 0;
-  for (; b + 8 <= nb; b += 8) {
-    __m256i v[8];
-    for (int j = 0; j < 8; ++j) {
-      const uint8_t* wb = w + (b + j) * TQ2_0_BYTES;
-      _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
-      _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_T0);
-      v[j] = tq2_block_dot(wb, q + (b + j) * QK_K);
-    }
-    acc = tq_epilogue8(a, w, TQ2_0_BYTES, 64, m, b, v, acc);
-  }
-  for (; b < nb; ++b) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* wb = w + b * TQ2_0_BYTES;
     _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
     _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_T0);
     const int64_t blk = m * nb + b;
-    acc = tq_block_accumulate(acc, hsum_i32(tq2_block_dot(wb, q + b * QK_K)) - a.sum[blk], _cvtsh_ss(load_u16(wb + 64)), a.scale[blk]);
+    acc = tq_lane_epilogue(acc, tq2_block_dot(wb, q + b * QK_K), a.sum + blk * 8, _cvtsh_ss(load_u16(wb + 64)), a.scale[blk]);
   }
-  a.out[m * a.N + n] = acc;
+  a.out[m * a.N + n] = hsum_f32(acc);
 }
 
 static void matmul_tq2_0_q8k(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
@@ -351,26 +303,26 @@ static inline void tq1_row(const TernaryMatmulArgs& a, int64_t n, int64_t m, con
   const uint8_t* w = a.w + n * a.row_bytes;
   const int8_t* q[RM];
   for (int i = 0; i < RM; ++i) q[i] = a.q + (m + i) * a.K;
-  alignas(16) float acc[RM];
-  for (int i = 0; i < RM; ++i) acc[i] = 0.0f;
+  __m256 acc[RM];
+  for (int i = 0; i < RM; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* wb = w + b * TQ1_0_BYTES;
     _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
     __m256i c[8];
     tq1_unpack(wb, c, qh);
-    __m256i v[RM];
+    const float dw = _cvtsh_ss(load_u16(wb + 52));
     for (int i = 0; i < RM; ++i) {
       const int8_t* qb = q[i] + b * QK_K;
       __m256i s = _mm256_setzero_si256();
       for (int k = 0; k < 8; ++k) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c[k], load256(qb + 32 * k)));
-      v[i] = _mm256_madd_epi16(s, ones);
+      const int64_t blk = (m + i) * nb + b;
+      acc[i] = tq_lane_epilogue(acc[i], _mm256_madd_epi16(s, ones), a.sum + blk * 8, dw, a.scale[blk]);
     }
-    tq_epilogue<RM>(a, m, b, _cvtsh_ss(load_u16(wb + 52)), v, acc);
   }
-  for (int i = 0; i < RM; ++i) a.out[(m + i) * a.N + n] = acc[i];
+  for (int i = 0; i < RM; ++i) a.out[(m + i) * a.N + n] = hsum_f32(acc[i]);
 }
 
-/** Decode: one row × one activation row, eight blocks per epilogue step. */
+/** Decode: one row × one activation row. */
 static inline void tq1_row1(const TernaryMatmulArgs& a, int64_t n, int64_t m, const QhTable& qh) {
   const int64_t nb = a.K / QK_K;
   const __m256i ones = _mm256_set1_epi16(1);
@@ -386,18 +338,12 @@ static inline void tq1_row1(const TernaryMatmulArgs& a, int64_t n, int64_t m, co
     for (int k = 0; k < 8; ++k) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c[k], load256(qb + 32 * k)));
     return _mm256_madd_epi16(s, ones);
   };
-  float acc = 0.0f;
-  int64_t b = 0;
-  for (; b + 8 <= nb; b += 8) {
-    __m256i v[8];
-    for (int j = 0; j < 8; ++j) v[j] = block(b + j);
-    acc = tq_epilogue8(a, w, TQ1_0_BYTES, 52, m, b, v, acc);
-  }
-  for (; b < nb; ++b) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
     const int64_t blk = m * nb + b;
-    acc = tq_block_accumulate(acc, hsum_i32(block(b)) - a.sum[blk], _cvtsh_ss(load_u16(w + b * TQ1_0_BYTES + 52)), a.scale[blk]);
+    acc = tq_lane_epilogue(acc, block(b), a.sum + blk * 8, _cvtsh_ss(load_u16(w + b * TQ1_0_BYTES + 52)), a.scale[blk]);
   }
-  a.out[m * a.N + n] = acc;
+  a.out[m * a.N + n] = hsum_f32(acc);
 }
 
 static void matmul_tq1_0_q8k(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
@@ -529,6 +475,40 @@ static void matmul_quant_simd(const FloatMatmulArgs& a, int64_t n0, int64_t n1) 
   std::free(buf);
 }
 
+/** GGML_F32x8_REDUCE of ggml_vec_dot_f16's four accumulators (= ggml_reduce_f16_acc). */
+static inline float f16_reduce_ggml(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+  a0 = _mm256_add_ps(a0, a2);
+  a1 = _mm256_add_ps(a1, a3);
+  a0 = _mm256_add_ps(a0, a1);
+  const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+  const __m128 t1 = _mm_hadd_ps(t0, t0);
+  return _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+}
+
+/** F16 weights × f32 x: ggml_vec_dot_f16 (AVX2) exactly, as matmul_f16_ref (4 × 8 FMA lanes over
+ *  K & ~31, the reduction, the tail in double). */
+static void matmul_f16_ggml(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
+  const int64_t K = a.K, np = K & ~(int64_t)31;
+  for (int64_t n = n0; n < n1; ++n) {
+    const uint8_t* w = a.w + n * a.row_bytes;
+    _mm_prefetch((const char*)(w + a.row_bytes), _MM_HINT_T0);
+    for (int64_t m = 0; m < a.M; ++m) {
+      const float* x = a.x + m * K;
+      __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+      for (int64_t k = 0; k < np; k += 32) {
+        _mm_prefetch((const char*)(w + 2 * k + 1024), _MM_HINT_T0);
+        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 * k)), _mm256_loadu_ps(x + k), s0);
+        s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 * k + 16)), _mm256_loadu_ps(x + k + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 * k + 32)), _mm256_loadu_ps(x + k + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 * k + 48)), _mm256_loadu_ps(x + k + 24), s3);
+      }
+      double sum = f16_reduce_ggml(s0, s1, s2, s3);
+      for (int64_t k = np; k < K; ++k) sum += (double)(f16_to_f32(load_u16(w + 2 * k)) * x[k]);
+      a.out[m * a.N + n] = (float)sum;
+    }
+  }
+}
+
 // ---- activation quantization -------------------------------------------------------------------------
 
 /** ggml's nearest_int on 8 lanes, bit-identical to the scalar trick (also for NaN/huge inputs). */
@@ -621,44 +601,69 @@ static void quantize_q8k_row(const float* x, int64_t K, int8_t* q, float* d, int
   }
 }
 
-// ---- attention (F16C for the cache) -------------------------------------------------------------------
+// ---- attention: attention_head_ref's arithmetic (llama.cpp's non-flash path), vectorized --------------
+
+/** Lane-wise GGML_F32x8_REDUCE tree over 32 accumulator rows (acc[32][D]) → out[D] (= ggml_reduce_f16_acc per d). */
+static inline __m256 reduce32_rows(const float* acc, int64_t D, int64_t d) {
+  __m256 t[8];
+  for (int l = 0; l < 8; ++l)
+    t[l] = _mm256_add_ps(_mm256_add_ps(_mm256_load_ps(acc + l * D + d), _mm256_load_ps(acc + (16 + l) * D + d)),
+                         _mm256_add_ps(_mm256_load_ps(acc + (8 + l) * D + d), _mm256_load_ps(acc + (24 + l) * D + d)));
+  for (int l = 0; l < 4; ++l) t[l] = _mm256_add_ps(t[l], t[l + 4]);
+  return _mm256_add_ps(_mm256_add_ps(t[0], t[1]), _mm256_add_ps(t[2], t[3]));
+}
+
+/** ggml_hsum8 lane-wise over 8 accumulator rows (acc[8][D]) → out[D]. */
+static inline __m256 reduce8_rows(const float* acc, int64_t D, int64_t d) {
+  __m256 v[8];
+  for (int l = 0; l < 8; ++l) v[l] = _mm256_load_ps(acc + l * D + d);
+  const __m256 a0 = _mm256_add_ps(v[0], v[4]), a1 = _mm256_add_ps(v[1], v[5]), a2 = _mm256_add_ps(v[2], v[6]), a3 = _mm256_add_ps(v[3], v[7]);
+  return _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
+}
 
 static void attention_head(const AttentionArgs& a, int64_t t, int64_t h, float* scores) {
   const int64_t D = a.headDim;
-  if (D % 8 != 0 || D > 1024) return attention_head_ref(a, t, h, scores);
+  if (D % 32 != 0 || D > 256) return attention_head_ref(a, t, h, scores);
   const int64_t kvh = h / (a.heads / a.kvHeads);
   const int64_t visible = a.startPos + t + 1;
+  const int64_t stride = a.kvHeads * D;
+  const bool batch = a.tokens >= 2;  // tinyBLAS for both matmuls (D % 32 == 0 satisfies its shape rules)
   const float* q = a.q + (t * a.heads + h) * D;
   float* out = a.out + (t * a.heads + h) * D;
-  alignas(32) float qr[1024];
+  alignas(32) float qr[256];
   for (int64_t d = 0; d < D; d += 8)
     _mm256_store_ps(qr + d, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + d), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
-  const int64_t stride = a.kvHeads * D;
-  float mx = -INFINITY;
   for (int64_t p = 0; p < visible; ++p) {
     const uint16_t* k = a.k + p * stride + kvh * D;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t d = 0; d < D; d += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(qr + d), _mm256_cvtph_ps(load128(k + d)), acc);
-    const float s = hsum_f32(acc) * a.scale;
-    scores[p] = s;
-    mx = s > mx ? s : mx;
+    float s;
+    if (batch) {
+      __m256 acc = _mm256_setzero_ps();
+      for (int64_t d = 0; d < D; d += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(qr + d), _mm256_cvtph_ps(load128(k + d)), acc);
+      s = hsum_f32(acc);
+    } else {
+      __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+      for (int64_t d = 0; d < D; d += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_load_ps(qr + d), _mm256_cvtph_ps(load128(k + d)), s0);
+        s1 = _mm256_fmadd_ps(_mm256_load_ps(qr + d + 8), _mm256_cvtph_ps(load128(k + d + 8)), s1);
+        s2 = _mm256_fmadd_ps(_mm256_load_ps(qr + d + 16), _mm256_cvtph_ps(load128(k + d + 16)), s2);
+        s3 = _mm256_fmadd_ps(_mm256_load_ps(qr + d + 24), _mm256_cvtph_ps(load128(k + d + 24)), s3);
+      }
+      s = f16_reduce_ggml(s0, s1, s2, s3);
+    }
+    scores[p] = s * a.scale;
   }
-  double sum = 0;
+  softmax_row_ref(scores, visible);
+  // KQV: lane = position mod 8 (tinyBLAS) or mod 32 (vec_dot_f16), vectorized across the head dimension.
+  const int64_t L = batch ? 8 : 32;
+  alignas(32) float acc[32 * 256];
+  std::memset(acc, 0, sizeof(float) * (size_t)(L * D));
   for (int64_t p = 0; p < visible; ++p) {
-    const float e = std::exp(scores[p] - mx);
-    scores[p] = e;
-    sum += e;
-  }
-  const float inv = (float)(1.0 / sum);
-  __m256 o[128];
-  const int64_t nv = D / 8;
-  for (int64_t j = 0; j < nv; ++j) o[j] = _mm256_setzero_ps();
-  for (int64_t p = 0; p < visible; ++p) {
-    const __m256 wv = _mm256_set1_ps(f16_round(scores[p] * inv));
+    const __m256 w = _mm256_set1_ps(f16_round(scores[p]));
     const uint16_t* v = a.v + p * stride + kvh * D;
-    for (int64_t j = 0; j < nv; ++j) o[j] = _mm256_fmadd_ps(wv, _mm256_cvtph_ps(load128(v + 8 * j)), o[j]);
+    float* row = acc + (p & (L - 1)) * D;
+    for (int64_t d = 0; d < D; d += 8) _mm256_store_ps(row + d, _mm256_fmadd_ps(w, _mm256_cvtph_ps(load128(v + d)), _mm256_load_ps(row + d)));
   }
-  for (int64_t j = 0; j < nv; ++j) _mm256_storeu_ps(out + 8 * j, o[j]);
+  for (int64_t d = 0; d < D; d += 8) _mm256_storeu_ps(out + d, batch ? reduce8_rows(acc, D, d) : reduce32_rows(acc, D, d));
 }
 
 // ---- bandwidth probe -----------------------------------------------------------------------------------

@@ -2,12 +2,12 @@
  * Cross-validation against llama.cpp (node-llama-cpp in a child process): models from the project's
  * model maker, architecture `bitnet`, TQ2_0 and TQ1_0, the LLaMA-3 vocabulary, GQA ratios 1/2/4 and
  * head sizes 64/128, 2 layers, 10 prompts each.
- * Asserted: the last prompt position's logits have cosine ≥ 0.999 on every prompt, and the first
- * greedy token agrees on ≥ 9 of 10 prompts. Logged (not yet asserted): how many of the 64-token greedy
- * runs are identical. One-layer models agree to 7 digits; from two layers on, 1-ulp differences from
- * ggml's SIMD float paths (8-lane accumulation in vec_dot_tq*_q8_K, its expf approximation in SiLU and
- * softmax) occasionally flip one Q8_K activation rounding, and random-weight models then part ways
- * after a few dozen tokens. Closing that gap is open work (issue 4).
+ * Asserted (issue 4): the greedy ids of 64 tokens are identical on ≥ 9 of 10 prompts per model, and the
+ * last prompt position's logits have cosine ≥ 0.999 on every prompt. The kernels reproduce the f32
+ * arithmetic of ggml's x86 CPU backend (the `haswell` build node-llama-cpp loads on AVX2 machines)
+ * operation for operation — see @bitnet/kernels' Kernels.ts — so the logits normally agree bit for bit
+ * (max |Δlogit| 0); a machine where llama.cpp loads another CPU variant (AVX-512: different vector
+ * widths and reductions) would need that variant's arithmetic.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,6 +34,8 @@ const PROMPTS = [
 ];
 const NEW_TOKENS = 64;
 const LAYERS = 2;
+/** BITNET_CROSSVAL_PROMPTS=0,3,7 runs only those prompts (while iterating; the assertions need all 10). */
+const PROMPT_SUBSET = process.env.BITNET_CROSSVAL_PROMPTS?.split(',').map(Number);
 
 
 describe('cross-validation against llama.cpp (bitnet arch, LLaMA-3 vocabulary)', () => {
@@ -57,17 +59,23 @@ describe('cross-validation against llama.cpp (bitnet arch, LLaMA-3 vocabulary)',
     const tokenizer: Tokenizer = createTokenizer(f.metadata);
     const weights = loadBitnetWeights(f);
     f.close();
-    const prompts = PROMPTS.map((p) => tokenizer.encode(p, { addBos: true, parseSpecial: true }));
+    const prompts = PROMPTS.filter((_, i) => !PROMPT_SUBSET || PROMPT_SUBSET.includes(i)).map((p) =>
+      tokenizer.encode(p, { addBos: true, parseSpecial: true }),
+    );
     const theirs = runLlamaCpp<{ runs: Array<{ ids: number[]; logits: number[] }> }>({ op: 'crossval', model: file, prompts, maxTokens: NEW_TOKENS }).runs;
 
     const fp = new ForwardPass(weights, createKernels());
     let identical = 0;
     let firstSame = 0;
+    let minCos = 1;
     const report: string[] = [];
     prompts.forEach((prompt, i) => {
       const cache = new KvCache(weights.config, prompt.length + NEW_TOKENS);
       let logits = fp.run(cache, prompt);
       const cos = cosine(logits, theirs[i].logits);
+      minCos = Math.min(minCos, cos);
+      let maxDiff = 0;
+      for (let j = 0; j < logits.length; j++) maxDiff = Math.max(maxDiff, Math.abs(logits[j] - theirs[i].logits[j]));
       expect({ prompt: i, cosineAtLeast0999: cos >= 0.999 }).toEqual({ prompt: i, cosineAtLeast0999: true });
       const ids: number[] = [];
       for (;;) {
@@ -79,9 +87,12 @@ describe('cross-validation against llama.cpp (bitnet arch, LLaMA-3 vocabulary)',
       const same = ids.join() === theirs[i].ids.join();
       if (ids[0] === theirs[i].ids[0]) firstSame++;
       if (same) identical++;
-      report.push(`prompt ${i}: cosine ${cos.toFixed(6)}, ids ${same ? 'identical' : `differ at ${ids.findIndex((x, j) => x !== theirs[i].ids[j])}`}`);
+      report.push(
+        `prompt ${i}: cosine ${cos.toFixed(6)}, max |Δlogit| ${maxDiff.toExponential(2)}, ids ${same ? 'identical' : `differ at ${ids.findIndex((x, j) => x !== theirs[i].ids[j])}`}`,
+      );
     });
-    console.log(`${name}: ${identical}/10 identical for ${NEW_TOKENS} tokens\n  ${report.join('\n  ')}`);
-    expect(firstSame).toBeGreaterThanOrEqual(9);
+    console.log(`${name}: ${identical}/${prompts.length} identical for ${NEW_TOKENS} tokens, min cosine ${minCos.toFixed(6)}\n  ${report.join('\n  ')}`);
+    expect(firstSame).toBeGreaterThanOrEqual(Math.min(9, prompts.length));
+    expect(identical).toBeGreaterThanOrEqual(Math.min(9, prompts.length));
   });
 });

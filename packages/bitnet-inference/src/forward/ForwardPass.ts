@@ -47,6 +47,8 @@ export class ForwardPass {
   private readonly linear: Linear;
   private readonly ws: Workspace;
   private readonly lastNormed: Float32Array;
+  /** llama.cpp's kq_scale: 1.0f / sqrtf(float(head_dim)), both steps in f32. */
+  private readonly attnScale: number;
 
   constructor(
     readonly weights: BitnetWeights,
@@ -58,6 +60,7 @@ export class ForwardPass {
     this.linear = new Linear(kernels);
     this.ws = new Workspace(chunk, c.embeddingLength, c.headCountKv * c.headDim, c.feedForwardLength);
     this.lastNormed = new Float32Array(c.embeddingLength);
+    this.attnScale = Math.fround(1 / Math.fround(Math.sqrt(c.headDim)));
   }
 
   get maxChunkTokens(): number {
@@ -156,7 +159,7 @@ export class ForwardPass {
       q.subarray(row * D, (row + T) * D),
       keys,
       values,
-      { tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: 1 / Math.sqrt(c.headDim) },
+      { tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: this.attnScale },
       attn.subarray(row * D, (row + T) * D),
     );
   }

@@ -13,6 +13,12 @@
  * - `nearestInt(v)` rounds ties to even (ggml's nearest_int, the 1.5·2^23 trick).
  * - Ternary kernels are bit-exact between implementations: integer sums are exact and the float
  *   epilogue is evaluated in the fixed order written here. Float kernels agree within 1e-5 relative.
+ * - `fmaf(a, b, c)` is a·b + c rounded once to f32. Where a kernel says "as ggml", it reproduces the
+ *   f32 arithmetic of llama.cpp's x86 CPU backend as node-llama-cpp 3.22.1 ships it (the `haswell`
+ *   build: AVX2 + FMA + F16C, GCC 11, FMA contraction on), operation for operation — so that TQ models
+ *   give llama.cpp's greedy tokens: see ts/GgmlF32.ts (vExpf, hsum8, reduceF16Acc) and the per-kernel notes.
+ *   Those kernels are bit-exact between the TS and native implementations too (on glibc systems:
+ *   ropeNeox's native cos/sin come from libm).
  * - Arguments are validated in TS before any native call (sizes, types, lengths); a kernel never
  *   reads or writes outside the arrays it is given.
  * - Every array has exactly the length its sizes imply (CheckedKernels rejects anything else). Outputs
@@ -101,13 +107,24 @@ export interface Kernels {
    */
   matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array): void;
   /**
-   * TQ2_0 / TQ1_0 × Q8_K. Per 256-block b: isum_b = Σ_j (q_j − 1)·a_j (exact int),
-   *   acc = 0; for b in order: acc = fround(acc + fround(isum_b · fround(dw_b · da_b)));  out[m,n] = acc.
+   * TQ2_0 / TQ1_0 × Q8_K, as ggml_vec_dot_tq2_0_q8_K / ggml_vec_dot_tq1_0_q8_K (AVX2). With q_e the
+   * stored code of element e of a 256-block (0..2; a TQ2_0 code 3 counts as 3) and a_e the int8
+   * activation, each block b gives 8 exact integer lanes, k = 0..7:
+   *   L_{b,k} = Σ_{e : (e mod 32) >> 2 == k} q_e·a_e  −  Σ_{e = 32k}^{32k+31} a_e
+   * (ggml: 16-bit lane sums of vpmaddubsw over the 8 groups of 32, minus bsums[2k], bsums[2k+1],
+   * widened by vpmaddwd; the lanes add up to Σ (q_e − 1)·a_e). Then, with d_b = fround(da_b · dw_b):
+   *   acc_k = 0; for b in order: acc_k = fmaf(L_{b,k}, d_b, acc_k);
+   *   out[m,n] = ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7))   (hsum_float_8, each + in f32).
    */
   matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void;
   matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void;
 
-  /** out[m,n] = Σ_k dequant(W)[n,k] · x[m,k] for F32/F16/BF16/Q8_0/Q4_K/Q6_K weights (f32 accumulate; within 1e-5 rel). */
+  /**
+   * out[m,n] = Σ_k dequant(W)[n,k] · x[m,k] for F32/F16/BF16/Q8_0/Q4_K/Q6_K weights (f32 accumulate; within 1e-5 rel).
+   * F16 is exact, as ggml_vec_dot_f16 (AVX2) on x as given (callers round x to f16 as ggml does): 32 lanes,
+   * acc[k mod 32] = fmaf(w_k, x_k, acc[k mod 32]) for k < K & ~31; s_l = (acc[l] + acc[16+l]) + (acc[8+l] + acc[24+l]),
+   * t_l = s_l + s_{l+4}, r = (t0 + t1) + (t2 + t3); then in a double r + Σ_{k ≥ K & ~31} fround(w_k·x_k), rounded to f32.
+   */
   matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out: Float32Array): void;
   /** Embedding gather: out[i*cols .. ] = dequant(row ids[i]) for any FloatMatrix or ternary type. */
   getRows(w: FloatMatrix | TernaryMatrix, ids: Int32Array, out: Float32Array): void;
@@ -117,25 +134,37 @@ export interface Kernels {
   /**
    * NEOX RoPE in place on x: tokens × heads × headDim. For token t at position p = positions[t], pair
    * (i, i + ropeDim/2) for i < ropeDim/2 rotates by θ_i; dims ≥ ropeDim are untouched. θ follows ggml
-   * exactly, in f32: s = f32(base^(−2/ropeDim)), θ_0 = f32(p), θ_{i+1} = f32(θ_i · s); cos/sin = f32 of
-   * the double cos/sin of θ_i; out = f32(f32(x0·c) − f32(x1·s)), f32(f32(x0·s) + f32(x1·c)). (The exact
-   * p·base^(−2i/ropeDim) drifts from this by ~i·p·2^−24 rad, enough to flip an f16 rounding of K.)
+   * exactly, in f32: s = f32(base^(−2/ropeDim)), θ_0 = f32(p), θ_{i+1} = f32(θ_i · s); (c, s) = cos/sin of θ_i
+   * in f32; out0 = fmaf(x0, c, −f32(x1·s)), out1 = fmaf(x0, s, f32(x1·c)) (ggml's rotate_pairs as GCC
+   * contracts it). (The exact p·base^(−2i/ropeDim) drifts from this θ by ~i·p·2^−24 rad, enough to flip an
+   * f16 rounding of K.) cos/sin are glibc's sincosf (ggml calls it; it is not correctly rounded: ~2% of angles
+   * differ by an ulp from the rounded exact values): the native kernels call libm's sincosf/powf, the TS
+   * kernels reproduce glibc 2.36's FMA sincosf (ts/GgmlF32.sincosfGlibc) and round the double pow.
    */
   ropeNeox(x: Float32Array, tokens: number, heads: number, headDim: number, ropeDim: number, positions: Int32Array, freqBase: number): void;
-  /** In place, each of `rows` rows of `cols`: exp(x − max) / Σ. */
+  /**
+   * In place, each of `rows` rows of `cols`: exp(x − max) / Σ as ggml_soft_max (AVX2): e_i = vExpf(x_i − max);
+   * Σ in a double of hsum8 over each group of 8 (i = 8c .. 8c+7; positions past the row count as 0, as
+   * −∞-masked ones do in ggml); x_i = fround(e_i · fround(1 / Σ)).
+   */
   softmax(x: Float32Array, rows: number, cols: number): void;
   /**
    * Causal GQA attention. q: tokens × heads × headDim f32. kCache, vCache: f16 bits, [capacity][kvHeads][headDim],
-   * positions 0 .. startPos+tokens−1 filled. Emulates ggml's non-flash path: score = scale · Σ f16(q)·k (f32
-   * accumulate), softmax over visible positions in f32, then out = Σ f16(p)·v. out: tokens × heads × headDim.
-   * `scale` is used as an f32 (as ggml's op parameter is). Slots at positions ≥ startPos + tokens are never
-   * read. A weight p within ~1e-5 relative of an f16 rounding boundary may round to either f16 neighbour
-   * in different implementations; comparisons allow that step (see ts/Attention.spec.ts).
+   * positions 0 .. startPos+tokens−1 filled. out: tokens × heads × headDim. Slots at positions ≥ startPos + tokens
+   * are never read. Exactly llama.cpp's non-flash path on the CPU (llama-graph build_attn_mha):
+   *   score_p = fround(dot(f16(q), k_p) · scale)   (`scale` used as an f32, as ggml's op parameter)
+   *   w = softmax over the visible positions (the `softmax` kernel's arithmetic), rounded to f16
+   *   out_d = dot over positions of (w_p, v_{p,d})
+   * where dot is, as ggml's mul_mat picks it: for tokens == 1, ggml_vec_dot_f16 (matmulFloat's F16 formula;
+   * over positions the row is padded with zero weights to llama.cpp's n_kv, a multiple of 256, so no tail);
+   * for tokens ≥ 2 (a batch: llamafile's tinyBLAS sgemm, used for KQ when headDim % 8 == 0 and for KQV when
+   * headDim % 4 == 0), 8 lanes acc[i mod 8] = fmaf(a_i, b_i, acc[i mod 8]) then hsum8. So a prompt must be
+   * passed in one call, as llama.cpp evaluates it in one ubatch, to reproduce its numbers.
    */
   attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: AttentionShape, out: Float32Array): void;
   /** out = max(gate, 0)² · up. */
   reluSqrMul(gate: Float32Array, up: Float32Array, out: Float32Array): void;
-  /** out = gate / (1 + exp(−gate)) · up. */
+  /** out = gate / (1 + exp(−gate)) · up, as ggml_vec_swiglu_f32 (AVX2): fround(fround(g / fround(1 + vExpf(0 − g))) · up). */
   siluMul(gate: Float32Array, up: Float32Array, out: Float32Array): void;
   /** out = a + b. */
   add(a: Float32Array, b: Float32Array, out: Float32Array): void;

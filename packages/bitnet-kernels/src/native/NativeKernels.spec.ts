@@ -235,13 +235,22 @@ function refMatmulTQ(w: TernaryMatrix, a: Q8KActivations): Float32Array {
   for (let n = 0; n < N; n++) {
     for (let k = 0; k < K; k++) codes[k] = code(w, n, k);
     for (let m = 0; m < a.rows; m++) {
-      let acc = 0;
+      // ggml's AVX2 vec_dot_tq*_q8_K: 8 integer lanes per block, lane k = Σ code·a over elements with
+      // (e mod 32) >> 2 == k minus Σ a over elements 32k..32k+31; f32 FMA per lane across blocks; hsum_float_8.
+      // (fround(lane·d + acc): the product is exact in a double; no double-rounding case arises here.)
+      const acc = [0, 0, 0, 0, 0, 0, 0, 0];
       for (let b = 0; b < K / 256; b++) {
-        let isum = 0;
-        for (let j = 0; j < 256; j++) isum += (codes[b * 256 + j] - 1) * a.qs[m * K + b * 256 + j];
-        acc = fround(acc + fround(isum * fround(blockScale(w, n, b) * a.d[(m * K) / 256 + b])));
+        const lanes = [0, 0, 0, 0, 0, 0, 0, 0];
+        for (let j = 0; j < 256; j++) {
+          const q = a.qs[m * K + b * 256 + j];
+          lanes[(j & 31) >> 2] += codes[b * 256 + j] * q;
+          lanes[j >> 5] -= q;
+        }
+        const d = fround(a.d[(m * K) / 256 + b] * blockScale(w, n, b));
+        for (let k = 0; k < 8; k++) acc[k] = fround(lanes[k] * d + acc[k]);
       }
-      out[m * N + n] = acc;
+      const h = [0, 1, 2, 3].map((i) => fround(acc[i] + acc[i + 4]));
+      out[m * N + n] = fround(fround(h[0] + h[2]) + fround(h[1] + h[3]));
     }
   }
   return out;
@@ -459,10 +468,13 @@ describeNative.each(cases.length > 0 ? cases : [['no addon', { label: 'none', ad
         const { out, mag } = refMatmulFloat(w, x, M);
         expectClose(got, out, mag, 1e-5, `${GgmlType[type]} ${N}×${K}×${M} vs double`);
         expectClose(got, g, mag, 1e-5, `${GgmlType[type]} ${N}×${K}×${M} vs generic`);
+        // F16 is ggml_vec_dot_f16's arithmetic exactly, in every implementation.
+        if (type === GgmlType.F16) expect(got).toEqual(g);
         if (tsKernels) {
           const t = new Float32Array(M * N);
           tsKernels.matmulFloat(w, x, M, t);
           expectClose(got, t, mag, 1e-5, `${GgmlType[type]} ${N}×${K}×${M} vs TS`);
+          if (type === GgmlType.F16) expect(got).toEqual(t);
         }
       }
     });
@@ -542,6 +554,7 @@ describeNative.each(cases.length > 0 ? cases : [['no addon', { label: 'none', ad
             const t = new Float32Array(n);
             tsKernels[op](x, up, t);
             expectClose(o, t, e.map((v) => Math.max(Math.abs(v), 1e-6)), 1e-5, `${op} vs TS`);
+            expect(o).toEqual(t); // ggml's f32 arithmetic (v_expf for silu) in both
           }
         }
         if (tsKernels) {
@@ -551,6 +564,8 @@ describeNative.each(cases.length > 0 ? cases : [['no addon', { label: 'none', ad
           const ts = Float32Array.from(x);
           tsKernels.softmax(ts, rows, cols);
           expectClose(sm, ts, Array.from(smWant, (v) => Math.max(v, 1e-30)), 1e-5, 'softmax vs TS');
+          expect(sm).toEqual(ts);
+          expect(got).toEqual(t);
         }
       }
     });
@@ -585,6 +600,7 @@ describeNative.each(cases.length > 0 ? cases : [['no addon', { label: 'none', ad
           const t = Float32Array.from(x);
           tsKernels.ropeNeox(t, tokens, heads, headDim, ropeDim, positions, base);
           expectClose(got, t, 4, 1e-6, 'rope vs TS');
+          expect(got).toEqual(t); // glibc's sincosf reproduced in TS
         }
       }
     });
@@ -596,6 +612,8 @@ describeNative.each(cases.length > 0 ? cases : [['no addon', { label: 'none', ad
         { tokens: 1, heads: 4, kvHeads: 2, headDim: 64, startPos: 37, capacity: 64 },
         { tokens: 5, heads: 20, kvHeads: 5, headDim: 128, startPos: 300, capacity: 320 },
         { tokens: 3, heads: 2, kvHeads: 1, headDim: 12, startPos: 2, capacity: 8 },
+        { tokens: 1, heads: 4, kvHeads: 1, headDim: 128, startPos: 200, capacity: 256 },
+        { tokens: 2, heads: 2, kvHeads: 2, headDim: 96, startPos: 0, capacity: 2 },
       ]) {
         const shape: AttentionShape = { ...s, scale: 1 / Math.sqrt(s.headDim) };
         const q = randomFloats(next, s.tokens * s.heads * s.headDim, 2);
@@ -636,10 +654,12 @@ describeNative.each(cases.length > 0 ? cases : [['no addon', { label: 'none', ad
         const g = new Float32Array(q.length);
         generic(() => k.attention(q, kc, vc, shape, g));
         expectClose(got, g, mag, 5e-4, 'attention vs generic');
+        expect(got).toEqual(g); // llama.cpp's arithmetic exactly in every implementation
         if (tsKernels) {
           const t = new Float32Array(q.length);
           tsKernels.attention(q, kc, vc, shape, t);
           expectClose(got, t, mag, 5e-4, 'attention vs TS');
+          expect(got).toEqual(t);
         }
         // out may be q itself
         const qq = Float32Array.from(q);

@@ -1,33 +1,63 @@
 /**
- * Softmax and causal GQA attention over an f16 KV cache, emulating ggml's non-flash path:
- *   score = fround(fround(scale) · Σ f16(q)·k)   (f16 × f16 products are exact; the sum is rounded once)
- *   p     = softmax over the visible positions in f32 (exp(x − max) rounded to f32, Σ in a double)
- *   out   = Σ f16(p)·v                            (rounded once)
+ * Softmax and causal GQA attention over an f16 KV cache, reproducing ggml's non-flash CPU path as
+ * llama.cpp runs it (see api/Kernels.ts, `attention`): KQ = mul_mat(K, f16(Q)), soft_max_ext with the
+ * scale and the causal mask over a row padded to a multiple of 8 (llama.cpp pads n_kv to 256), then
+ * KQV = mul_mat(Vᵀ, f16(P)). The two matmuls are ggml_vec_dot_f16 for a single query token and
+ * llamafile's tinyBLAS (8 FMA lanes + hsum) for a batch of ≥ 2 tokens, as in llama.cpp.
  * Cache layout: [position][kvHead][headDim]; query token t of a call sees positions 0 .. startPos + t,
  * nothing after (those slots are never read). Query head h reads kv head floor(h / (heads / kvHeads)).
  */
 import { f16ToF32Table, f32ToF16 } from '@bitnet/models';
 import type { AttentionShape } from '../api/Kernels';
+import { fmaf, hsum8, reduceF16Acc, vExpf } from './GgmlF32';
 
 const fround = Math.fround;
 
-/** In place on x[o .. o + n): exp(x − max) / Σ, with the f32 roundings of ggml_soft_max. */
-function softmaxRow(x: Float32Array, o: number, n: number): void {
+/**
+ * In place on x[o .. o + n): ggml_vec_soft_max_f32 (AVX2) and the normalisation of
+ * ggml_compute_forward_soft_max_f32: e_i = v_expf(x_i − max); Σ in a double of hsum8 of each group of
+ * 8 (positions 8c .. 8c+7, missing ones count as 0); then x_i = fround(e_i · fround(1 / Σ)).
+ */
+function softmaxRow(x: Float32Array, o: number, n: number, lanes: Float64Array): void {
   let max = -Infinity;
   for (let i = o; i < o + n; i++) if (x[i] > max) max = x[i];
   let sum = 0;
-  for (let i = o; i < o + n; i++) {
-    const e = fround(Math.exp(fround(x[i] - max)));
-    x[i] = e;
-    sum += e;
+  for (let c = 0; c < n; c += 8) {
+    for (let l = 0; l < 8; l++) {
+      const i = c + l;
+      if (i < n) {
+        const e = vExpf(fround(x[o + i] - max));
+        x[o + i] = e;
+        lanes[l] = e;
+      } else lanes[l] = 0;
+    }
+    sum += hsum8(lanes);
   }
   const inv = fround(1 / sum);
-  for (let i = o; i < o + n; i++) x[i] = x[i] * inv;
+  for (let i = o; i < o + n; i++) x[i] = fround(x[i] * inv);
 }
 
-/** In place, each of `rows` rows of `cols`. */
+/** In place, each of `rows` rows of `cols` (ggml_soft_max with scale 1, no mask, row padded to 8 with −∞). */
 export function softmax(x: Float32Array, rows: number, cols: number): void {
-  for (let r = 0; r < rows; r++) softmaxRow(x, r * cols, cols);
+  const lanes = new Float64Array(8);
+  for (let r = 0; r < rows; r++) softmaxRow(x, r * cols, cols, lanes);
+}
+
+/** ggml_vec_dot_f16 of a[ao ..] and b[bo ..] (n values, f32 holding f16 values): 32 FMA lanes, tail in double. */
+function vecDotF16(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number, acc: Float64Array): number {
+  acc.fill(0);
+  const np = n & ~31;
+  for (let i = 0; i < np; i++) acc[i & 31] = fmaf(a[ao + i], b[bo + i], acc[i & 31]);
+  let sum = reduceF16Acc(acc);
+  for (let i = np; i < n; i++) sum += fround(a[ao + i] * b[bo + i]);
+  return fround(sum);
+}
+
+/** tinyBLAS's dot (k % 8 == 0): 8 FMA lanes, lane i mod 8, then hsum8. */
+function tinyDot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number, acc: Float64Array): number {
+  acc.fill(0, 0, 8);
+  for (let i = 0; i < n; i++) acc[i & 7] = fmaf(a[ao + i], b[bo + i], acc[i & 7]);
+  return hsum8(acc);
 }
 
 export function attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: AttentionShape, out: Float32Array): void {
@@ -36,30 +66,53 @@ export function attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Ar
   const scale = fround(shape.scale);
   const group = heads / kvHeads;
   const posStride = kvHeads * D;
+  const total = startPos + tokens;
+  // llama.cpp hands mul_mat to llamafile's tinyBLAS when a batch has ≥ 2 tokens and the shapes allow
+  // (KQ: k = headDim % 8 == 0; KQV: m = headDim % 4 == 0); otherwise ggml_vec_dot_f16.
+  const qkTiny = tokens >= 2 && D % 8 === 0;
+  const pvTiny = tokens >= 2 && D % 4 === 0;
+  // Each kv head's keys and values as f32, position-major for K and dimension-major for V (the
+  // transposed V cache of llama.cpp's non-flash path).
+  const kf = new Float32Array(total * D);
+  const vt = new Float32Array(D * total);
   const q16 = new Float32Array(D);
-  const p = new Float32Array(startPos + tokens);
-  const acc = new Float64Array(D);
-  for (let t = 0; t < tokens; t++) {
-    const visible = startPos + t + 1;
-    for (let h = 0; h < heads; h++) {
-      const qo = (t * heads + h) * D;
-      const kvo = Math.floor(h / group) * D;
-      // Copied before `out` is written, so out may be q itself.
-      for (let d = 0; d < D; d++) q16[d] = f16[f32ToF16(q[qo + d])];
-      for (let pos = 0; pos < visible; pos++) {
-        const ko = pos * posStride + kvo;
-        let s = 0;
-        for (let d = 0; d < D; d++) s += q16[d] * f16[kCache[ko + d]];
-        p[pos] = scale * fround(s);
+  const p = new Float32Array(total);
+  const acc = new Float64Array(32);
+  for (let kvh = 0; kvh < kvHeads; kvh++) {
+    for (let pos = 0; pos < total; pos++) {
+      const src = pos * posStride + kvh * D;
+      for (let d = 0; d < D; d++) {
+        kf[pos * D + d] = f16[kCache[src + d]];
+        vt[d * total + pos] = f16[vCache[src + d]];
       }
-      softmaxRow(p, 0, visible);
-      acc.fill(0);
-      for (let pos = 0; pos < visible; pos++) {
-        const w = f16[f32ToF16(p[pos])];
-        const vo = pos * posStride + kvo;
-        for (let d = 0; d < D; d++) acc[d] += w * f16[vCache[vo + d]];
+    }
+    for (let hh = 0; hh < group; hh++) {
+      const h = kvh * group + hh;
+      for (let t = 0; t < tokens; t++) {
+        const visible = startPos + t + 1;
+        const qo = (t * heads + h) * D;
+        // Copied before `out` is written, so out may be q itself.
+        for (let d = 0; d < D; d++) q16[d] = f16[f32ToF16(q[qo + d])];
+        for (let pos = 0; pos < visible; pos++) {
+          const s = qkTiny ? tinyDot(q16, 0, kf, pos * D, D, acc) : vecDotF16(q16, 0, kf, pos * D, D, acc);
+          p[pos] = fround(s * scale);
+        }
+        softmaxRow(p, 0, visible, acc.subarray(0, 8) as Float64Array);
+        for (let pos = 0; pos < visible; pos++) p[pos] = f16[f32ToF16(p[pos])];
+        // KQV over the positions; positions ≥ visible have weight 0 and add nothing to any lane, so the
+        // row is summed as if padded with zeros to llama.cpp's n_kv (a multiple of 256: no scalar tail).
+        for (let d = 0; d < D; d++) {
+          const vo = d * total;
+          let s: number;
+          if (pvTiny) s = tinyDot(p, 0, vt, vo, visible, acc);
+          else {
+            acc.fill(0);
+            for (let pos = 0; pos < visible; pos++) acc[pos & 31] = fmaf(p[pos], vt[vo + pos], acc[pos & 31]);
+            s = reduceF16Acc(acc);
+          }
+          out[qo + d] = s;
+        }
       }
-      for (let d = 0; d < D; d++) out[qo + d] = acc[d];
     }
   }
 }

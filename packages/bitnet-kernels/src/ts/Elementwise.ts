@@ -2,6 +2,8 @@
  * Element-wise kernels, each f32 operation rounded as ggml does it. They read element i before
  * writing element i, so `out` may be one of the inputs.
  */
+import { vSilu } from './GgmlF32';
+
 const fround = Math.fround;
 
 /** out = max(gate, 0)² · up (ggml_relu, ggml_sqr, ggml_mul). */
@@ -12,12 +14,13 @@ export function reluSqrMul(gate: Float32Array, up: Float32Array, out: Float32Arr
   }
 }
 
-/** out = gate / (1 + exp(−gate)) · up (ggml_silu, ggml_mul). */
+/**
+ * out = silu(gate) · up as ggml_vec_swiglu_f32 (AVX2): silu(x) = x / (1 + v_expf(0 − x)) with ggml's
+ * f32 exp approximation (GgmlF32.vExpf), then one f32 multiply by up. (ggml's scalar tail for rows
+ * whose length is not a multiple of 8 uses libm's expf instead; the kernel uses v_expf everywhere.)
+ */
 export function siluMul(gate: Float32Array, up: Float32Array, out: Float32Array): void {
-  for (let i = 0; i < out.length; i++) {
-    const g = gate[i];
-    out[i] = fround(g / fround(1 + fround(Math.exp(-g)))) * up[i];
-  }
+  for (let i = 0; i < out.length; i++) out[i] = vSilu(gate[i]) * up[i];
 }
 
 /** out = a + b. */

@@ -2,10 +2,12 @@
  * Float-activation matmul for F32/F16/BF16/Q8_0/Q4_K/Q6_K weights and the embedding gather for every
  * type. Weight rows are dequantized with @bitnet/models' tested codecs a few rows at a time into a
  * scratch Float32Array and reused for every activation row; dot products accumulate in doubles (the
- * products of two f32 values are exact in a double) and round to f32 once.
+ * products of two f32 values are exact in a double) and round to f32 once — except F16 weights, whose
+ * dot products are ggml_vec_dot_f16's exactly (32 f32 FMA lanes, its reduction, the tail in double).
  */
-import { dequantizeRowsInto } from '@bitnet/models';
+import { GgmlType, dequantizeRowsInto } from '@bitnet/models';
 import type { FloatMatrix, TernaryMatrix } from '../api/Kernels';
+import { fmaf, reduceF16Acc } from './GgmlF32';
 
 /** Weight rows dequantized per call of the codec (amortizes its checks and subarray views). */
 const ROW_CHUNK = 16;
@@ -15,9 +17,15 @@ export function matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out:
   const K = w.cols;
   const chunk = Math.min(ROW_CHUNK, N);
   const rows = new Float32Array(chunk * K);
+  const acc = new Float64Array(32);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const count = Math.min(chunk, N - n0);
     dequantizeRowsInto(w.type, w.data, K, n0, count, rows, N * K);
+    if (w.type === GgmlType.F16) {
+      for (let r = 0; r < count; r++)
+        for (let m = 0; m < xRows; m++) out[m * N + n0 + r] = dotF16Ggml(rows, r * K, x, m * K, K, acc);
+      continue;
+    }
     for (let r = 0; r < count; r++) {
       const ro = r * K;
       for (let m = 0; m < xRows; m++) {
@@ -34,6 +42,16 @@ export function matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out:
       }
     }
   }
+}
+
+/** ggml_vec_dot_f16's arithmetic on f32 inputs: lane i mod 32 of i < K & ~31 by fmaf, reduceF16Acc, tail Σ fround(w·x) in double. */
+function dotF16Ggml(w: Float32Array, wo: number, x: Float32Array, xo: number, K: number, acc: Float64Array): number {
+  acc.fill(0);
+  const np = K & ~31;
+  for (let i = 0; i < np; i++) acc[i & 31] = fmaf(w[wo + i], x[xo + i], acc[i & 31]);
+  let sum = reduceF16Acc(acc);
+  for (let i = np; i < K; i++) sum += Math.fround(w[wo + i] * x[xo + i]);
+  return Math.fround(sum);
 }
 
 /** out[i·cols ..] = dequant(row ids[i]) for any float, k-quant or ternary matrix. */

@@ -22,13 +22,23 @@ function reference(c: TernaryCase, a: Acts): Float32Array {
       } else {
         const act = a as Q8KActivations;
         const nb = K / 256;
-        let acc = 0;
+        // ggml's AVX2 vec_dot_tq*_q8_K: per block 8 integer lanes, lane k = Σ code·a over the elements
+        // with (e mod 32) >> 2 == k (code = trit + 1) minus Σ a over elements 32k .. 32k+31; each lane
+        // accumulated across blocks by an f32 FMA with d = fround(da·dw); then hsum_float_8.
+        // (fround(lane·d + acc): lane·d is exact in a double; no double-rounding case arises in these cases.)
+        const acc = [0, 0, 0, 0, 0, 0, 0, 0];
         for (let b = 0; b < nb; b++) {
-          let isum = 0;
-          for (let j = 0; j < 256; j++) isum += c.trits[n * K + b * 256 + j] * act.qs[m * K + b * 256 + j];
-          acc = fround(acc + fround(isum * fround(c.scales[n * nb + b] * act.d[m * nb + b])));
+          const lanes = [0, 0, 0, 0, 0, 0, 0, 0];
+          for (let j = 0; j < 256; j++) {
+            const q = act.qs[m * K + b * 256 + j];
+            lanes[(j & 31) >> 2] += (c.trits[n * K + b * 256 + j] + 1) * q;
+            lanes[j >> 5] -= q;
+          }
+          const d = fround(act.d[m * nb + b] * c.scales[n * nb + b]);
+          for (let k = 0; k < 8; k++) acc[k] = fround(lanes[k] * d + acc[k]);
         }
-        out[m * N + n] = acc;
+        const h = [0, 1, 2, 3].map((i) => fround(acc[i] + acc[i + 4]));
+        out[m * N + n] = fround(fround(h[0] + h[2]) + fround(h[1] + h[3]));
       }
     }
   }
