@@ -1,5 +1,5 @@
 export { summarizeModel, type ModelSummary } from './model/ModelSummary';
-export { loadBitnetWeights, type BitnetWeights, type LayerWeights, type WeightMatrix } from './model/BitnetWeights';
+export { loadBitnetWeights, type BitnetWeights, type LayerWeights, type LoadWeightsOptions, type WeightMatrix } from './model/BitnetWeights';
 export { KvCache } from './model/KvCache';
 export { ForwardPass, type ForwardOptions } from './forward/ForwardPass';
 export { Sampler, argmax } from './sampling/Sampler';

@@ -49,7 +49,7 @@ port.on('message', (m: MainToWorker) => {
         const file = GgufFile.open(m.path);
         let weights;
         try {
-          weights = loadBitnetWeights(file);
+          weights = loadBitnetWeights(file, { repackTq1_0: m.repackTq1_0 });
         } finally {
           file.close();
         }

@@ -14,6 +14,8 @@ export interface EngineOptions {
   maxChunkTokens?: number;
   /** Kernels for the model thread: 'native' | 'ts' | 'auto' (default: BITNET_KERNELS or auto). */
   kernels?: 'native' | 'ts' | 'auto';
+  /** Hold TQ1_0 weights in the faster 2-bit TQ2_0 layout (default true; see LoadWeightsOptions). */
+  repackTq1_0?: boolean;
 }
 
 /** Test hooks that make the model thread misbehave on purpose (retries, timeouts). */
@@ -95,7 +97,7 @@ export class InferenceEngine {
       };
       worker.on('message', onMessage);
       worker.once('error', (e) => reject(new InferenceError('model_load', `model thread failed: ${e.message}`, [], { cause: e })));
-      const req: MainToWorker = { type: 'load', path: resolved, maxChunkTokens: options.maxChunkTokens ?? 64, kernels: options.kernels ?? process.env.BITNET_KERNELS };
+      const req: MainToWorker = { type: 'load', path: resolved, maxChunkTokens: options.maxChunkTokens ?? 64, kernels: options.kernels ?? process.env.BITNET_KERNELS, repackTq1_0: options.repackTq1_0 ?? true };
       worker.postMessage(req);
     }).catch(async (e) => {
       await worker.terminate();

@@ -6,6 +6,8 @@ export interface WorkerLoadRequest {
   path: string;
   /** Most tokens one prefill step processes. */
   maxChunkTokens: number;
+  /** Hold TQ1_0 matrices as TQ2_0 (LoadWeightsOptions.repackTq1_0). */
+  repackTq1_0: boolean;
   /** BITNET_KERNELS for the worker ('auto' | 'native' | 'ts'). */
   kernels?: string;
 }

@@ -7,6 +7,7 @@ import {
   ModelConfig,
   ModelTensors,
   readModelConfig,
+  repackTq1_0AsTq2_0,
   resolveModelTensors,
 } from '@bitnet/models';
 import type { FloatMatrix, TernaryMatrix } from '@bitnet/kernels';
@@ -44,11 +45,22 @@ export interface BitnetWeights {
 
 const TERNARY = new Set<number>([GgmlType.I2_S, GgmlType.TQ1_0, GgmlType.TQ2_0]);
 
+export interface LoadWeightsOptions {
+  /**
+   * Hold TQ1_0 matrices as TQ2_0 (the same trits and scales, 66 instead of 54 bytes per 256
+   * values): the 2-bit layout decodes with a shift and a mask instead of a base-3 division, about
+   * 2.5× faster per byte, and gives bit-identical results. Default true; false keeps the file's
+   * compact layout (22% less memory for those matrices).
+   */
+  repackTq1_0?: boolean;
+}
+
 /**
  * Reads every tensor the graph needs from an open GGUF into memory (one buffer per tensor, read
  * once), after checking the config and every tensor's presence, type and shape.
  */
-export function loadBitnetWeights(file: GgufFile): BitnetWeights {
+export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = {}): BitnetWeights {
+  const repack = options.repackTq1_0 ?? true;
   const config = readModelConfig(file.metadata);
   const tensors = resolveModelTensors(config, file.tensors);
   let bytes = 0;
@@ -58,6 +70,12 @@ export function loadBitnetWeights(file: GgufFile): BitnetWeights {
     return d;
   };
   const matrix = (t: GgufTensorInfo): WeightMatrix => {
+    if (t.type === GgmlType.TQ1_0 && repack) {
+      const packed = file.tensorData(t);
+      const d = repackTq1_0AsTq2_0(packed, t.elementCount);
+      bytes += d.length;
+      return { kind: 'ternary', type: GgmlType.TQ2_0, data: d, rows: t.dims[1], cols: t.dims[0] };
+    }
     const base = { data: data(t), rows: t.dims[1], cols: t.dims[0] };
     return TERNARY.has(t.type)
       ? { kind: 'ternary', type: t.type as TernaryMatrix['type'], ...base }
