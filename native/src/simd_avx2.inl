@@ -206,19 +206,26 @@ static inline void tq2_row(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
   for (int i = 0; i < RM; ++i) a.out[(m + i) * a.N + n] = hsum_f32(acc[i]);
 }
 
-/** One TQ2_0 block × one activation row: its 8 int32 lanes (lane k: Σ q·a over elements with (e mod 32) >> 2 == k). */
+/**
+ * One TQ2_0 block × one activation row: its 8 int32 lanes (lane k: Σ q·a over elements with
+ * (e mod 32) >> 2 == k). Fields are masked in place in two scale classes (as in i2s_rows_x1): with
+ * h = w >> 4, `w & 3` → q[0..32), `w & 0x0C` = 4·code → q[32..64), `h & 3` → q[64..96), `h & 0x0C`
+ * → q[96..128) of each 128-half; the ×4 class (at most 4·2·12·128 = 12288 per 16-bit lane) is
+ * divided by 4 exactly before widening. Every 16-bit lane holds the same integer as the plain
+ * shift-and-mask decode, so the lanes are those of the contract.
+ */
 static inline __m256i tq2_block_dot(const uint8_t* wb, const int8_t* qb) {
-  const __m256i m3 = _mm256_set1_epi8(3);
-  __m256i s = _mm256_setzero_si256();
+  const __m256i m03 = _mm256_set1_epi8(0x03), m0c = _mm256_set1_epi8(0x0c);
+  __m256i s1 = _mm256_setzero_si256(), s4 = _mm256_setzero_si256();
   for (int c = 0; c < 2; ++c) {
-    const __m256i wv = load256(wb + 32 * c);
+    const __m256i wv = load256(wb + 32 * c), h = _mm256_srli_epi16(wv, 4);
     const int8_t* q = qb + 128 * c;
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(wv, m3), load256(q)));
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(wv, 2), m3), load256(q + 32)));
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(wv, 4), m3), load256(q + 64)));
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(wv, 6), m3), load256(q + 96)));
+    s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(_mm256_and_si256(wv, m03), load256(q)));
+    s4 = _mm256_add_epi16(s4, _mm256_maddubs_epi16(_mm256_and_si256(wv, m0c), load256(q + 32)));
+    s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(_mm256_and_si256(h, m03), load256(q + 64)));
+    s4 = _mm256_add_epi16(s4, _mm256_maddubs_epi16(_mm256_and_si256(h, m0c), load256(q + 96)));
   }
-  return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
+  return _mm256_madd_epi16(_mm256_add_epi16(s1, _mm256_srai_epi16(s4, 2)), _mm256_set1_epi16(1));
 }
 
 /** One row × one activation row (decode). */
