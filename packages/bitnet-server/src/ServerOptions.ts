@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+import { LOG_LEVELS, type LogLevel } from './Logger';
+
+export interface ServerOptions {
+  port: number;
+  host: string;
+  /** GGUF path; undefined = the bundled default model (see resolveModelPath in server.ts). */
+  model?: string;
+  /** Kernel threads (BITNET_THREADS for the model thread's pool). */
+  threads?: number;
+  maxConcurrent: number;
+  maxQueue: number;
+  apiKey?: string;
+  logLevel: LogLevel;
+  /** Largest request body in bytes (413 above). */
+  maxBodyBytes: number;
+  /** max_tokens when a /v1/stream request gives none. */
+  defaultMaxTokens: number;
+  /** Interval of SSE keep-alive comments (while queued, in prefill, between tokens). */
+  keepAliveMs: number;
+  /** Longest one engine step may take before a token_timeout error. */
+  tokenTimeoutMs: number;
+  /** Most prompt tokens per prefill step (smaller = cancellation and other streams react sooner). */
+  prefillChunk: number;
+  /** Longest a graceful shutdown waits for responses to end before closing sockets. */
+  shutdownTimeoutMs: number;
+}
+
+export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'> = {
+  port: 8080,
+  host: '127.0.0.1',
+  maxConcurrent: 4,
+  maxQueue: 16,
+  logLevel: 'info',
+  maxBodyBytes: 1024 * 1024,
+  defaultMaxTokens: 128,
+  keepAliveMs: 5000,
+  tokenTimeoutMs: 30_000,
+  prefillChunk: 64,
+  shutdownTimeoutMs: 5000,
+};
+
+export const USAGE = `usage: bitnet-server [--model M] [--port 8080] [--host 127.0.0.1] [--threads N]
+                     [--max-concurrent 4] [--max-queue 16] [--api-key KEY] [--log-level info]
+                     [--max-body-bytes 1048576] [--default-max-tokens 128] [--keep-alive-ms 5000]
+                     [--token-timeout-ms 30000] [--prefill-chunk 64] [--shutdown-timeout-ms 5000]
+
+Every option has an environment variable: BITNET_MODEL, BITNET_PORT (or PORT), BITNET_HOST,
+BITNET_THREADS, BITNET_MAX_CONCURRENT, BITNET_MAX_QUEUE, BITNET_API_KEY, BITNET_LOG_LEVEL,
+BITNET_MAX_BODY_BYTES, BITNET_DEFAULT_MAX_TOKENS, BITNET_KEEP_ALIVE_MS, BITNET_TOKEN_TIMEOUT_MS,
+BITNET_PREFILL_CHUNK, BITNET_SHUTDOWN_TIMEOUT_MS. Command-line options win.
+Without --model the model bundled with @bitnet/inference is served.`;
+
+export class OptionsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OptionsError';
+  }
+}
+
+const INT_OPTIONS: Record<string, { key: keyof ServerOptions; env: string[]; min: number; max: number }> = {
+  port: { key: 'port', env: ['BITNET_PORT', 'PORT'], min: 0, max: 65535 },
+  threads: { key: 'threads', env: ['BITNET_THREADS'], min: 1, max: 1024 },
+  'max-concurrent': { key: 'maxConcurrent', env: ['BITNET_MAX_CONCURRENT'], min: 1, max: 1024 },
+  'max-queue': { key: 'maxQueue', env: ['BITNET_MAX_QUEUE'], min: 0, max: 100_000 },
+  'max-body-bytes': { key: 'maxBodyBytes', env: ['BITNET_MAX_BODY_BYTES'], min: 64, max: 64 * 1024 * 1024 },
+  'default-max-tokens': { key: 'defaultMaxTokens', env: ['BITNET_DEFAULT_MAX_TOKENS'], min: 1, max: 1_000_000 },
+  'keep-alive-ms': { key: 'keepAliveMs', env: ['BITNET_KEEP_ALIVE_MS'], min: 10, max: 600_000 },
+  'token-timeout-ms': { key: 'tokenTimeoutMs', env: ['BITNET_TOKEN_TIMEOUT_MS'], min: 1, max: 600_000 },
+  'prefill-chunk': { key: 'prefillChunk', env: ['BITNET_PREFILL_CHUNK'], min: 1, max: 4096 },
+  'shutdown-timeout-ms': { key: 'shutdownTimeoutMs', env: ['BITNET_SHUTDOWN_TIMEOUT_MS'], min: 0, max: 600_000 },
+};
+
+/** Options from the command line, then the environment, then the defaults. */
+export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerOptions & { help: boolean } {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const strings = Object.fromEntries(Object.keys(INT_OPTIONS).map((k) => [k, { type: 'string' as const }]));
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        ...strings,
+        model: { type: 'string', short: 'm' },
+        host: { type: 'string' },
+        'api-key': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new OptionsError((e as Error).message);
+  }
+  const out: ServerOptions & { help: boolean } = { ...DEFAULT_OPTIONS, help: values.help === true };
+  for (const [name, spec] of Object.entries(INT_OPTIONS)) {
+    const envName = spec.env.find((n) => env[n] !== undefined && env[n] !== '');
+    const raw = (values[name] as string | undefined) ?? (envName ? env[envName] : undefined);
+    if (raw === undefined) continue;
+    const source = values[name] !== undefined ? `--${name}` : envName!;
+    if (!/^\d+$/.test(raw.trim())) throw new OptionsError(`${source}: expected an integer, got ${JSON.stringify(raw)}`);
+    const n = Number(raw);
+    if (n < spec.min || n > spec.max) throw new OptionsError(`${source}: must be from ${spec.min} to ${spec.max}, got ${n}`);
+    (out as unknown as Record<string, number>)[spec.key] = n;
+  }
+  const str = (flag: string, envName: string) => (values[flag] as string | undefined) ?? (env[envName] || undefined);
+  out.model = str('model', 'BITNET_MODEL');
+  out.host = str('host', 'BITNET_HOST') ?? out.host;
+  out.apiKey = str('api-key', 'BITNET_API_KEY');
+  const level = str('log-level', 'BITNET_LOG_LEVEL');
+  if (level !== undefined) {
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new OptionsError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+    out.logLevel = level as LogLevel;
+  }
+  return out;
+}

@@ -1,0 +1,202 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { GenerationOutcome } from '../stream/GenerationService';
+import { type ServerContext, abandon, requestSignal, maxPromptChars, requireJson } from './common';
+import { type LoggedEvent, StreamLogStore } from '../stream/StreamLog';
+import { HttpError, sendError } from './HttpError';
+import { registerOpenAiRoutes } from './openai';
+import { openSse, sseComment, ssePush } from './sse';
+import { parseStreamRequest } from './validation';
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+export function completePayload(o: GenerationOutcome): Record<string, unknown> {
+  return {
+    total_tokens: o.generatedTokens,
+    total_time_ms: round(o.totalTimeMs),
+    tokens_per_second: round(o.tokensPerSecond),
+    completed_normally: o.completedNormally,
+    completion_reason: o.reason,
+    prompt_tokens: o.promptTokens,
+    time_to_first_token_ms: o.timeToFirstTokenMs === null ? null : round(o.timeToFirstTokenMs),
+    finish_reason: o.finishReason,
+    seed: o.seed,
+  };
+}
+
+export function errorPayload(o: GenerationOutcome, detailed: boolean): Record<string, unknown> {
+  const e = o.error!;
+  const out: Record<string, unknown> = { error_type: e.type, message: e.message, tokens_before_error: o.generatedTokens };
+  if (detailed) out.recovery_hints = e.recoveryHints;
+  return out;
+}
+
+export function createApp(ctx: ServerContext): express.Express {
+  const { options, service, metrics, logs, log } = ctx;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const json = express.json({ limit: options.maxBodyBytes, strict: true, type: () => true });
+
+  // request counting and logging
+  app.use((req, res, next) => {
+    const t0 = performance.now();
+    res.on('close', () => {
+      const route = req.route?.path ?? 'unmatched';
+      metrics.requests.inc({ route: String(route), method: req.method, status: String(res.statusCode) });
+      log.debug('request', { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - t0) });
+    });
+    next();
+  });
+
+  // health: never behind the API key, answered without touching the engine
+  const health = () => ({
+    status: service.shuttingDown ? 'shutting_down' : 'ok',
+    model: ctx.model,
+    uptime_seconds: Math.round((Date.now() - ctx.startedAt) / 100) / 10,
+    version: ctx.version,
+    kernels: ctx.engine.loadInfo.kernels,
+    streams: {
+      active: service.admission.activeCount,
+      queued: service.admission.queuedCount,
+      max_concurrent: service.admission.maxConcurrent,
+      max_queue: service.admission.maxQueue,
+      engine_sequences: ctx.engine.activeSequences,
+    },
+  });
+  app.get('/health', (_req, res) => void res.status(service.shuttingDown ? 503 : 200).json(health()));
+  app.get('/health/live', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/health/ready', (_req, res) => {
+    const ready = !service.shuttingDown;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'shutting_down', model: ctx.model.id });
+  });
+
+  // API key for everything else
+  if (options.apiKey) {
+    const key = options.apiKey;
+    app.use((req, _res, next) => {
+      const auth = req.get('authorization');
+      const given = auth?.match(/^Bearer\s+(.+)$/i)?.[1] ?? req.get('x-api-key');
+      if (!given) return next(new HttpError(401, 'authentication_error', 'missing API key: send Authorization: Bearer <key>', { code: 'missing_api_key' }, { 'WWW-Authenticate': 'Bearer' }));
+      if (!sameSecret(given.trim(), key)) return next(new HttpError(401, 'authentication_error', 'invalid API key', { code: 'invalid_api_key' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }));
+      next();
+    });
+  }
+
+  app.get('/metrics', (_req, res) => {
+    res.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render());
+  });
+
+  app.get('/v1/models', (_req, res) => {
+    res.json({ object: 'list', data: [{ id: ctx.model.id, object: 'model', created: Math.floor(ctx.startedAt / 1000), owned_by: 'bitnet-ts' }] });
+  });
+
+  // POST /v1/stream
+  app.post('/v1/stream', (req, res, next) => {
+    // a reconnect may come without a body; anything else must be JSON
+    const resume = StreamLogStore.parseEventId(req.get('last-event-id'));
+    if (resume && !req.get('content-type') && !hasBody(req)) return void replay(ctx, req, res, resume).catch(next);
+    next();
+  }, requireJson, json, async (req, res) => {
+    const startedAt = performance.now();
+    const resume = StreamLogStore.parseEventId(req.get('last-event-id'));
+    if (resume) return replay(ctx, req, res, resume);
+    const r = parseStreamRequest(req.body, { maxPromptChars: maxPromptChars(ctx), defaultMaxTokens: options.defaultMaxTokens, tokenTimeoutMs: options.tokenTimeoutMs });
+    service.checkPrompt(r.prompt, r.generation);
+    const ticket = service.admit();
+    const signal = requestSignal(service, res);
+    const streamLog = logs.create();
+    let session;
+    try {
+      session = await openSse(req, res, options.keepAliveMs, { 'X-Stream-Id': streamLog.id });
+    } catch (e) {
+      abandon(ticket);
+      throw e;
+    }
+    const s = session;
+    const send = (e: LoggedEvent) => ssePush(s, e.event, e.data, e.id);
+    const outcome = await service.run(ticket, r.prompt, r.generation, r.streaming, signal, startedAt, {
+      onQueued: () => sseComment(s, `queued (${service.admission.queuedCount} waiting)`),
+      onStarted: () => sseComment(s, 'generating'),
+      onToken: (t) => send(streamLog.append('token', { token: t.text, token_id: t.id, cumulative_time_ms: round(t.cumulativeMs), position: t.position })),
+    });
+    send(outcome.error ? streamLog.append('error', errorPayload(outcome, r.detailedErrors)) : streamLog.append('complete', completePayload(outcome)));
+    res.end();
+  });
+
+  registerOpenAiRoutes(app, ctx, json);
+
+  // unknown routes
+  app.use((req, _res, next) => next(new HttpError(404, 'not_found', `no route ${req.method} ${req.path}`, { code: 'not_found' })));
+
+  // every error is JSON, without stack traces
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = toHttpError(err);
+    if (e.status >= 500) log.error('request failed', { path: req.path, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    metrics.errors.inc({ type: e.type });
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    sendError(res, e);
+  });
+  return app;
+}
+
+function hasBody(req: Request): boolean {
+  return req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
+}
+
+/** body-parser's errors and ours as HttpErrors. */
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const e = err as { type?: string; status?: number; message?: string; limit?: number; length?: number };
+  switch (e?.type) {
+    case 'entity.parse.failed':
+      return new HttpError(400, 'invalid_json', `the body is not valid JSON: ${e.message}`, { code: 'invalid_json' });
+    case 'entity.too.large':
+      return new HttpError(413, 'payload_too_large', `the body has ${e.length ?? 'more than'} bytes; at most ${e.limit} are accepted`, { limit_bytes: e.limit, body_bytes: e.length });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new HttpError(415, 'unsupported_media_type', e.message ?? 'unsupported encoding');
+    case 'request.aborted':
+      return new HttpError(400, 'request_aborted', 'the client aborted the request');
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new HttpError(e.status, 'invalid_request_error', e.message ?? 'bad request');
+  return new HttpError(500, 'internal_error', 'internal server error');
+}
+
+/** Last-Event-ID: send the events after the given one, then follow the stream if it is still running. */
+async function replay(ctx: ServerContext, req: Request, res: Response, at: { stream: string; seq: number }): Promise<void> {
+  const streamLog = ctx.logs.get(at.stream);
+  const gone = () =>
+    new HttpError(410, 'replay_unavailable', `the events after ${at.stream}:${at.seq} are no longer kept; start a new request`, { last_event_id: `${at.stream}:${at.seq}` });
+  if (!streamLog || !streamLog.after(at.seq)) throw gone();
+  const session = await openSse(req, res, ctx.options.keepAliveMs, { 'X-Stream-Id': streamLog.id });
+  const missed = streamLog.after(at.seq);
+  if (!missed) {
+    res.end();
+    return;
+  }
+  for (const e of missed) ssePush(session, e.event, e.data, e.id);
+  if (!streamLog.done) {
+    await new Promise<void>((resolve) => {
+      const stop = streamLog.subscribe((e) => {
+        ssePush(session, e.event, e.data, e.id);
+        if (e.event !== 'token') finish();
+      });
+      const finish = () => {
+        stop();
+        resolve();
+      };
+      res.on('close', finish);
+    });
+  }
+  res.end();
+}

@@ -1,0 +1,71 @@
+import type { Request, Response, NextFunction } from 'express';
+import type { ChatFormat } from '@bitnet/models';
+import type { InferenceEngine } from '@bitnet/inference';
+import type { Logger } from '../Logger';
+import type { ServerOptions } from '../ServerOptions';
+import { CLIENT_GONE, type GenerationService, type Ticket } from '../stream/GenerationService';
+import type { StreamLogStore } from '../stream/StreamLog';
+import { HttpError } from './HttpError';
+import type { ServerMetrics } from './Metrics';
+
+export interface ModelInfo {
+  id: string;
+  name: string;
+  architecture: string;
+  quantization: string;
+  parameters: number;
+  context_length: number;
+  vocab_size: number;
+  file: string;
+}
+
+export interface ServerContext {
+  engine: InferenceEngine;
+  service: GenerationService;
+  metrics: ServerMetrics;
+  logs: StreamLogStore;
+  options: ServerOptions;
+  log: Logger;
+  model: ModelInfo;
+  chatFormat: ChatFormat;
+  version: string;
+  startedAt: number;
+}
+
+/** Releases a ticket that will not run (the response could not start). */
+export function abandon(ticket: Ticket): void {
+  if (ticket.slot) ticket.slot.release();
+  else ticket.wait(AbortSignal.abort('abandoned')).catch(() => undefined);
+}
+
+/**
+ * The request's abort signal: aborted with CLIENT_GONE when the response closes before it ended,
+ * or with SHUTDOWN by the service. Forgotten by the service when the response closes.
+ */
+export function requestSignal(service: GenerationService, res: Response): AbortSignal {
+  const { controller, done } = service.requestController();
+  res.on('close', () => {
+    if (!res.writableEnded) controller.abort(CLIENT_GONE);
+    done();
+  });
+  return controller.signal;
+}
+
+/** 415 unless the request says application/json. */
+export function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  if (!req.is('application/json')) {
+    const got = req.get('content-type');
+    return next(
+      new HttpError(415, 'unsupported_media_type', got ? `Content-Type ${JSON.stringify(got)} is not supported; send application/json` : 'send the body as JSON with Content-Type: application/json', {
+        content_type: got ?? null,
+      }),
+    );
+  }
+  next();
+}
+
+/** Characters a prompt may have before it is even tokenized (a cheap bound checked before tokenizing; the token count is checked after). */
+export function maxPromptChars(ctx: ServerContext): number {
+  return Math.max(4096, ctx.model.context_length * 32);
+}
+

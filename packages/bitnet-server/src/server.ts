@@ -1,0 +1,126 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { InferenceEngine, defaultModelPath, hasDefaultModel, summarizeModel } from '@bitnet/inference';
+import { type ChatFormat, GgufFile, detectChatFormat } from '@bitnet/models';
+import { createApp } from './http/app';
+import type { ModelInfo, ServerContext } from './http/common';
+import { ServerMetrics } from './http/Metrics';
+import { type Logger, createLogger } from './Logger';
+import { DEFAULT_OPTIONS, OptionsError, type ServerOptions } from './ServerOptions';
+import { GenerationService } from './stream/GenerationService';
+import { StreamLogStore } from './stream/StreamLog';
+
+/**
+ * The model to serve. THE single place that decides what happens without --model / BITNET_MODEL:
+ * the model bundled with @bitnet/inference (defaultModelPath()), or a clear error when it is missing.
+ */
+export function resolveModelPath(model?: string): string {
+  if (model) return path.resolve(model);
+  if (hasDefaultModel()) return defaultModelPath();
+  throw new OptionsError(`no model to serve: pass --model PATH (or set BITNET_MODEL); the bundled default model ${defaultModelPath()} is missing`);
+}
+
+export interface BitnetServer {
+  readonly url: string;
+  readonly port: number;
+  readonly context: ServerContext;
+  readonly http: http.Server;
+  /**
+   * Graceful shutdown: stop accepting, end every open stream with its final event (completion_reason
+   * server_shutdown), wait for responses to finish (at most shutdownTimeoutMs), close the engine.
+   */
+  close(): Promise<void>;
+}
+
+function packageVersion(): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function describeModel(modelPath: string): { model: ModelInfo; chatFormat: ChatFormat } {
+  const s = summarizeModel(modelPath);
+  const file = GgufFile.open(modelPath);
+  let chatFormat: ChatFormat | undefined;
+  try {
+    chatFormat = detectChatFormat(file.metadata);
+  } finally {
+    file.close();
+  }
+  const base = path.basename(modelPath).replace(/\.gguf$/i, '');
+  return {
+    model: {
+      id: base,
+      name: s.config.name ?? base,
+      architecture: s.config.architectureName,
+      quantization: s.projectionType,
+      parameters: s.parameters,
+      context_length: s.config.contextLength,
+      vocab_size: s.config.vocabSize,
+      file: path.basename(modelPath),
+    },
+    chatFormat: chatFormat ?? 'bitnet',
+  };
+}
+
+/** Loads the model (on its worker thread) and listens. */
+export async function startServer(partial: Partial<ServerOptions> = {}, logger?: Logger): Promise<BitnetServer> {
+  const options: ServerOptions = { ...DEFAULT_OPTIONS, ...partial };
+  const log = logger ?? createLogger(options.logLevel);
+  const modelPath = resolveModelPath(options.model);
+  if (options.threads !== undefined) process.env.BITNET_THREADS = String(options.threads); // read by the model thread's kernels
+  const t0 = performance.now();
+  const { model, chatFormat } = describeModel(modelPath);
+  const engine = await InferenceEngine.load(modelPath, { maxChunkTokens: options.prefillChunk });
+  log.info('model loaded', { path: modelPath, arch: model.architecture, quant: model.quantization, kernels: engine.loadInfo.kernels, ms: Math.round(performance.now() - t0) });
+  const startedAt = Date.now();
+  let service!: GenerationService;
+  const metrics = new ServerMetrics({
+    active: () => service.admission.activeCount,
+    queued: () => service.admission.queuedCount,
+    engineSequences: () => engine.activeSequences,
+    uptimeSeconds: () => (Date.now() - startedAt) / 1000,
+  });
+  service = new GenerationService(engine, metrics, log, { maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue });
+  const context: ServerContext = { engine, service, metrics, logs: new StreamLogStore(), options, log, model, chatFormat, version: packageVersion(), startedAt };
+  const app = createApp(context);
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 5000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    await engine.close();
+    throw e;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${host}:${port}`;
+  log.info('listening', { url, max_concurrent: options.maxConcurrent, max_queue: options.maxQueue, api_key: options.apiKey ? 'required' : 'none' });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      log.info('shutting down', { active: service.admission.activeCount, queued: service.admission.queuedCount });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      service.beginShutdown(); // open streams get their final event and end
+      server.closeIdleConnections();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, options.shutdownTimeoutMs)))]);
+      clearTimeout(timer);
+      server.closeAllConnections();
+      await engine.close();
+      metrics.stop();
+      log.info('stopped');
+    })());
+  return { url, port, context, http: server, close };
+}

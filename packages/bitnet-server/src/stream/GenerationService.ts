@@ -1,0 +1,245 @@
+import { type FinishReason, type GenerationConfig, type InferenceEngine, InferenceError, type StreamingConfig, toInferenceError } from '@bitnet/inference';
+import { HttpError } from '../http/HttpError';
+import type { ServerMetrics } from '../http/Metrics';
+import type { Logger } from '../Logger';
+import { Admission, type Slot } from './Admission';
+import { type TokenPiece, TokenAttribution } from './TokenAttribution';
+
+/** Why a generation ended, as the `complete` event's completion_reason says. */
+export type CompletionReason = Exclude<FinishReason, 'cancelled' | 'error'> | 'client_disconnected' | 'server_shutdown' | 'cancelled' | 'error';
+
+const NORMAL: ReadonlySet<string> = new Set(['eos', 'end_of_turn', 'stop_token', 'stop_sequence', 'max_tokens']);
+
+export interface TokenInfo extends TokenPiece {
+  /** Position of the token in the sequence (prompt tokens count from 0). */
+  position: number;
+  /** Index among the generated tokens (0 = first). */
+  index: number;
+  /** Milliseconds from the request's arrival. */
+  cumulativeMs: number;
+}
+
+export interface GenerationOutcome {
+  reason: CompletionReason;
+  completedNormally: boolean;
+  /** OpenAI's finish_reason: 'stop' | 'length', or the completion reason when it ended otherwise. */
+  finishReason: string;
+  promptTokens: number;
+  generatedTokens: number;
+  totalTimeMs: number;
+  timeToFirstTokenMs: number | null;
+  tokensPerSecond: number;
+  seed: number;
+  text: string;
+  tokenIds: number[];
+  error?: InferenceError;
+}
+
+/** Whether a request may start now, must wait, or (thrown) is refused. */
+export type Ticket = ReturnType<Admission['tryEnter']>;
+
+export interface RunHooks {
+  /** The request waits for a slot (called once, before waiting). */
+  onQueued?(): void;
+  /** The request got its slot and generation starts (prefill). */
+  onStarted?(): void;
+  /** One generated token with its text. */
+  onToken?(t: TokenInfo): void;
+}
+
+/** Abort reasons the server uses. */
+export const CLIENT_GONE = 'client_disconnected';
+export const SHUTDOWN = 'server_shutdown';
+
+/**
+ * Runs generations for every route: prompt checks, admission (bounded slots and queue),
+ * the engine stream, per-token attribution, metrics.
+ */
+export class GenerationService {
+  readonly admission: Admission;
+  private stopping = false;
+  /** One controller per request in flight; shutdown aborts them all. */
+  private readonly inFlight = new Set<AbortController>();
+
+  constructor(
+    readonly engine: InferenceEngine,
+    readonly metrics: ServerMetrics,
+    private readonly log: Logger,
+    limits: { maxConcurrent: number; maxQueue: number },
+  ) {
+    this.admission = new Admission(limits.maxConcurrent, limits.maxQueue);
+  }
+
+  get shuttingDown(): boolean {
+    return this.stopping;
+  }
+
+  /** Ends every generation (open streams get their final event) and refuses new ones. */
+  beginShutdown(): void {
+    this.stopping = true;
+    for (const c of [...this.inFlight]) c.abort(SHUTDOWN);
+  }
+
+  /**
+   * The signal of one request: aborted with CLIENT_GONE by `requestSignal()` (http/common) or with SHUTDOWN by
+   * beginShutdown(). (A plain controller per request: AbortSignal.any on a long-lived shutdown
+   * signal keeps every request's signal alive in Node 20.)
+   */
+  requestController(): { controller: AbortController; done: () => void } {
+    const controller = new AbortController();
+    if (this.stopping) controller.abort(SHUTDOWN);
+    this.inFlight.add(controller);
+    return { controller, done: () => this.inFlight.delete(controller) };
+  }
+
+  /** Tokenizes the prompt and checks it against the context (400 with both counts). */
+  checkPrompt(prompt: string, gen: GenerationConfig): number[] {
+    const ids = this.engine.encodePrompt(prompt, gen);
+    const ctx = this.engine.config.contextLength;
+    if (ids.length === 0) throw new HttpError(400, 'invalid_request_error', 'the prompt has no tokens', { param: 'prompt', code: 'empty_prompt' });
+    if (ids.length >= ctx) {
+      throw new HttpError(400, 'prompt_too_long', `the prompt has ${ids.length} tokens; the model's context holds ${ctx} (prompt and generated tokens together)`, {
+        param: 'prompt',
+        prompt_tokens: ids.length,
+        context_length: ctx,
+      });
+    }
+    if (ids.length + gen.maxNewTokens > ctx) {
+      throw new HttpError(
+        400,
+        'context_overflow',
+        `the prompt has ${ids.length} tokens and max_tokens is ${gen.maxNewTokens}: ${ids.length + gen.maxNewTokens} exceeds the context length ${ctx}; lower max_tokens to at most ${ctx - ids.length}`,
+        { param: 'max_tokens', prompt_tokens: ids.length, max_tokens: gen.maxNewTokens, context_length: ctx },
+      );
+    }
+    return ids;
+  }
+
+  /** Decides admission now (throws 429 / 503). Call before sending any response header. */
+  admit(): Ticket {
+    if (this.shuttingDown) throw new HttpError(503, 'shutting_down', 'the server is shutting down', {}, { 'Retry-After': '5', Connection: 'close' });
+    try {
+      return this.admission.tryEnter();
+    } catch (e) {
+      if (e instanceof HttpError && e.status === 429) this.metrics.rejected.inc();
+      throw e;
+    }
+  }
+
+  /**
+   * Runs one admitted generation to its end. Never throws: errors become the outcome's `error`.
+   * `signal` is the request's signal; its reason says why a generation was stopped early.
+   */
+  async run(
+    ticket: Ticket,
+    prompt: string,
+    gen: GenerationConfig,
+    streaming: StreamingConfig,
+    signal: AbortSignal,
+    startedAt: number,
+    hooks: RunHooks = {},
+  ): Promise<GenerationOutcome> {
+    const outcome: GenerationOutcome = {
+      reason: 'cancelled',
+      completedNormally: false,
+      finishReason: 'cancelled',
+      promptTokens: 0,
+      generatedTokens: 0,
+      totalTimeMs: 0,
+      timeToFirstTokenMs: null,
+      tokensPerSecond: 0,
+      seed: gen.seed,
+      text: '',
+      tokenIds: [],
+    };
+    let slot: Slot | undefined = ticket.slot;
+    let firstAt = 0;
+    try {
+      if (!slot) {
+        hooks.onQueued?.();
+        const queuedAt = performance.now();
+        try {
+          slot = await ticket.wait!(signal);
+        } catch {
+          return this.end(outcome, startedAt, signal);
+        }
+        this.metrics.queueWait.observe((performance.now() - queuedAt) / 1000);
+      } else {
+        this.metrics.queueWait.observe(0);
+      }
+      if (signal.aborted) return this.end(outcome, startedAt, signal);
+      hooks.onStarted?.();
+      const stream = this.engine.generateStreamWithConfig(prompt, gen, streaming, { signal });
+      outcome.promptTokens = stream.promptIds.length;
+      this.metrics.promptTokens.inc({}, stream.promptIds.length);
+      const attribution = new TokenAttribution(this.engine.tokenizer, gen.skipSpecialTokens);
+      let finish: FinishReason | undefined;
+      try {
+        for await (const r of stream) {
+          for (const piece of attribution.push(r)) {
+            const now = performance.now();
+            if (outcome.generatedTokens === 0) {
+              firstAt = now;
+              outcome.timeToFirstTokenMs = now - startedAt;
+              this.metrics.ttft.observe((now - startedAt) / 1000);
+            }
+            const index = outcome.generatedTokens++;
+            outcome.tokenIds.push(piece.id);
+            outcome.text += piece.text;
+            this.metrics.tokens.inc();
+            hooks.onToken?.({ ...piece, index, position: outcome.promptTokens + index, cumulativeMs: now - startedAt });
+          }
+          if (r.finishReason) finish = r.finishReason;
+        }
+      } catch (e) {
+        outcome.error = toInferenceError(e);
+      }
+      if (attribution.orphanText) this.log.warn('text without a token to carry it', { chars: attribution.orphanText.length });
+      if (outcome.error) {
+        outcome.reason = 'error';
+        outcome.finishReason = 'error';
+      } else if (finish === 'cancelled' || finish === undefined) {
+        return this.end(outcome, startedAt, signal, firstAt);
+      } else {
+        outcome.reason = finish;
+        outcome.completedNormally = NORMAL.has(finish);
+        outcome.finishReason = finish === 'max_tokens' ? 'length' : 'stop';
+      }
+      return this.end(outcome, startedAt, signal, firstAt);
+    } catch (e) {
+      outcome.error = toInferenceError(e);
+      outcome.reason = 'error';
+      outcome.finishReason = 'error';
+      return this.end(outcome, startedAt, signal, firstAt);
+    } finally {
+      if (slot) {
+        slot.release();
+        this.admission.recordDuration(performance.now() - startedAt);
+      }
+    }
+  }
+
+  private end(o: GenerationOutcome, startedAt: number, signal: AbortSignal, firstAt = 0): GenerationOutcome {
+    const now = performance.now();
+    o.totalTimeMs = now - startedAt;
+    const decodeMs = firstAt ? now - firstAt : 0;
+    o.tokensPerSecond = o.generatedTokens > 1 && decodeMs > 0 ? ((o.generatedTokens - 1) / decodeMs) * 1000 : 0;
+    if (!o.error && o.reason === 'cancelled') {
+      const why = signal.aborted ? String(signal.reason) : 'cancelled';
+      o.reason = why === SHUTDOWN ? 'server_shutdown' : why === CLIENT_GONE ? 'client_disconnected' : 'cancelled';
+      o.finishReason = o.reason;
+      this.metrics.cancellations.inc({ reason: o.reason });
+    }
+    if (o.error) this.metrics.errors.inc({ type: o.error.type });
+    this.metrics.streams.inc({ completion_reason: o.reason });
+    this.metrics.latency.observe(o.totalTimeMs / 1000);
+    this.log.info('generation ended', {
+      reason: o.reason,
+      prompt_tokens: o.promptTokens,
+      tokens: o.generatedTokens,
+      ms: Math.round(o.totalTimeMs),
+      error: o.error?.type,
+    });
+    return o;
+  }
+}
