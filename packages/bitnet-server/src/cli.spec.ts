@@ -1,0 +1,69 @@
+/**
+ * The `bitnet-server` bin as a user runs it: options from the command line and the environment,
+ * graceful shutdown on SIGTERM, clear errors.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseServerOptions } from './ServerOptions';
+import { postSse, spawnServerBin, tokenEvents, writeTinyModel } from './testing/harness';
+
+const bin = path.resolve(__dirname, '../bin/bitnet-server.js');
+let dir: string;
+let modelPath: string;
+beforeAll(() => ({ dir, modelPath } = writeTinyModel()));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('options', () => {
+  it('command line, then environment, then defaults; bad values named', () => {
+    expect(parseServerOptions([], {})).toMatchObject({ port: 8080, host: '127.0.0.1', maxConcurrent: 4, maxQueue: 16, logLevel: 'info', model: undefined });
+    const env = { BITNET_PORT: '9000', BITNET_MODEL: '/m.gguf', BITNET_MAX_CONCURRENT: '2', BITNET_MAX_QUEUE: '3', BITNET_API_KEY: 'k', BITNET_LOG_LEVEL: 'warn', BITNET_THREADS: '2', BITNET_HOST: '0.0.0.0' };
+    expect(parseServerOptions([], env)).toMatchObject({ port: 9000, model: '/m.gguf', maxConcurrent: 2, maxQueue: 3, apiKey: 'k', logLevel: 'warn', threads: 2, host: '0.0.0.0' });
+    expect(parseServerOptions(['--port', '8081', '--model', 'x.gguf', '--max-concurrent', '7'], env)).toMatchObject({ port: 8081, model: 'x.gguf', maxConcurrent: 7, maxQueue: 3 });
+    expect(() => parseServerOptions(['--max-concurrent', 'lots'], {})).toThrow(/--max-concurrent: expected an integer/);
+    expect(() => parseServerOptions([], { BITNET_MAX_QUEUE: '-1' })).toThrow(/BITNET_MAX_QUEUE/);
+    expect(() => parseServerOptions(['--log-level', 'loud'], {})).toThrow(/--log-level/);
+    expect(() => parseServerOptions(['--bogus'], {})).toThrow(/bogus/);
+  });
+
+  it('the bin refuses bad options (exit 2) and names --model / BITNET_MODEL when there is no model', () => {
+    const bad = spawnSync(process.execPath, [bin, '--port', 'x'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--port: expected an integer/);
+    const none = spawnSync(process.execPath, [bin], { encoding: 'utf8', env: { ...process.env, BITNET_MODEL: '', BITNET_DEFAULT_MODEL: path.join(dir, 'missing.gguf') } });
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/--model/);
+    expect(none.stderr).toMatch(/BITNET_MODEL/);
+  });
+});
+
+describe('bin', () => {
+  it('streaming: SIGTERM ends open streams with their final event, then the process exits 0', async () => {
+    // options through environment variables this time
+    const srv = await spawnServerBin([], { BITNET_MODEL: modelPath, BITNET_MAX_CONCURRENT: '2', BITNET_PREFILL_CHUNK: '4' });
+    try {
+      const health = await (await fetch(`${srv.url}/health`)).json();
+      expect(health.streams.max_concurrent).toBe(2);
+      let sent = false;
+      // greedy from this prompt runs to max_tokens on the test model: the stream is open at SIGTERM
+      const open = postSse(`${srv.url}/v1/stream`, { prompt: 'Busy busy', max_tokens: 1900, temperature: 0 }, {
+        onEvent: (e) => {
+          if (e.event === 'token' && !sent) {
+            sent = true;
+            srv.proc.kill('SIGTERM');
+          }
+        },
+      });
+      const r = await open;
+      const last = r.events[r.events.length - 1];
+      expect(last.event).toBe('complete');
+      const complete = JSON.parse(last.data);
+      expect(complete).toMatchObject({ completed_normally: false, completion_reason: 'server_shutdown' });
+      expect(complete.total_tokens).toBe(tokenEvents(r).length);
+      expect(complete.total_tokens).toBeLessThan(1900);
+      expect(await srv.exited).toBe(0);
+    } finally {
+      srv.proc.kill('SIGKILL');
+    }
+  });
+});
