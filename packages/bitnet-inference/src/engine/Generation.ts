@@ -110,7 +110,9 @@ export function startGeneration(
       buffer.push(id);
       if (!buffer.closed) armTimer();
     },
-    progress: () => armTimer(),
+    progress: () => {
+      if (!buffer.closed) armTimer();
+    },
     done: (reason) => {
       stopTimer();
       buffer.finish(reason);
