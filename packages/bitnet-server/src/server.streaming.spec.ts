@@ -148,6 +148,9 @@ describe('streaming', () => {
       expect(tokenEvents(r).map((t) => t.token_id)).toEqual(solo[i]);
       expect(JSON.parse(r.events[r.events.length - 1].data).completed_normally).toBe(true);
     });
+    // streams that overlapped decoded together: continuous batching ran them in one forward pass per
+    // step (how many overlap depends on arrival times and early EOS of this tiny model)
+    expect(await metric(url, 'bitnet_decode_batch_max')).toBeGreaterThanOrEqual(2);
     expect(prefillTokens).toBe(0);
     expect(killed[0].events.length).toBe(0);
     expect(decodeTokens).toBeGreaterThanOrEqual(5);

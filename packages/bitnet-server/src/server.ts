@@ -83,6 +83,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
     active: () => service.admission.activeCount,
     queued: () => service.admission.queuedCount,
     engineSequences: () => engine.activeSequences,
+    decodeBatch: () => engine.schedulingStats,
     uptimeSeconds: () => (Date.now() - startedAt) / 1000,
   });
   service = new GenerationService(engine, metrics, log, { maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue });

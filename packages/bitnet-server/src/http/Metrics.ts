@@ -130,11 +130,23 @@ export class ServerMetrics {
   private readonly gauges: Gauge[];
   private readonly loopDelay = new EventLoopDelay();
 
-  constructor(live: { active: () => number; queued: () => number; engineSequences: () => number; uptimeSeconds: () => number }) {
+  constructor(live: {
+    active: () => number;
+    queued: () => number;
+    engineSequences: () => number;
+    decodeBatch?: () => { decodeSteps: number; decodeTokens: number; maxDecodeBatch: number };
+    uptimeSeconds: () => number;
+  }) {
+    const batch = live.decodeBatch ?? (() => ({ decodeSteps: 0, decodeTokens: 0, maxDecodeBatch: 0 }));
     this.gauges = [
       new Gauge('bitnet_streams_active', 'Generations holding a slot', live.active),
       new Gauge('bitnet_streams_queued', 'Requests waiting for a slot', live.queued),
       new Gauge('bitnet_engine_sequences', 'Sequences the engine is still running (a cancelled one leaves within one step)', live.engineSequences),
+      new Gauge('bitnet_decode_batch_mean', 'Mean sequences per batched decode step since start (continuous batching)', () => {
+        const b = batch();
+        return b.decodeSteps > 0 ? b.decodeTokens / b.decodeSteps : 0;
+      }),
+      new Gauge('bitnet_decode_batch_max', 'Largest batched decode step since start', () => batch().maxDecodeBatch),
       new Gauge('bitnet_uptime_seconds', 'Seconds since the server started', live.uptimeSeconds),
     ];
   }
