@@ -24,6 +24,8 @@ export interface ServerOptions {
   prefillChunk: number;
   /** Longest a graceful shutdown waits for responses to end before closing sockets. */
   shutdownTimeoutMs: number;
+  /** Nice steps the model's threads run below the HTTP thread (0 = same priority). */
+  computeNice: number;
 }
 
 export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'> = {
@@ -38,17 +40,21 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'
   tokenTimeoutMs: 30_000,
   prefillChunk: 64,
   shutdownTimeoutMs: 5000,
+  computeNice: 5,
 };
 
 export const USAGE = `usage: bitnet-server [--model M] [--port 8080] [--host 127.0.0.1] [--threads N]
                      [--max-concurrent 4] [--max-queue 16] [--api-key KEY] [--log-level info]
                      [--max-body-bytes 1048576] [--default-max-tokens 128] [--keep-alive-ms 5000]
                      [--token-timeout-ms 30000] [--prefill-chunk 64] [--shutdown-timeout-ms 5000]
+                     [--compute-nice 5]
 
 Every option has an environment variable: BITNET_MODEL, BITNET_PORT (or PORT), BITNET_HOST,
 BITNET_THREADS, BITNET_MAX_CONCURRENT, BITNET_MAX_QUEUE, BITNET_API_KEY, BITNET_LOG_LEVEL,
 BITNET_MAX_BODY_BYTES, BITNET_DEFAULT_MAX_TOKENS, BITNET_KEEP_ALIVE_MS, BITNET_TOKEN_TIMEOUT_MS,
-BITNET_PREFILL_CHUNK, BITNET_SHUTDOWN_TIMEOUT_MS. Command-line options win.
+BITNET_PREFILL_CHUNK, BITNET_SHUTDOWN_TIMEOUT_MS, BITNET_COMPUTE_NICE. Command-line options win.
+--compute-nice lowers the priority of the model's threads (Linux nice steps) so that HTTP requests
+(/health, new streams) are answered at once while every core computes tokens.
 Without --model the model bundled with @bitnet/inference is served.`;
 
 export class OptionsError extends Error {
@@ -69,6 +75,7 @@ const INT_OPTIONS: Record<string, { key: keyof ServerOptions; env: string[]; min
   'token-timeout-ms': { key: 'tokenTimeoutMs', env: ['BITNET_TOKEN_TIMEOUT_MS'], min: 1, max: 600_000 },
   'prefill-chunk': { key: 'prefillChunk', env: ['BITNET_PREFILL_CHUNK'], min: 1, max: 4096 },
   'shutdown-timeout-ms': { key: 'shutdownTimeoutMs', env: ['BITNET_SHUTDOWN_TIMEOUT_MS'], min: 0, max: 600_000 },
+  'compute-nice': { key: 'computeNice', env: ['BITNET_COMPUTE_NICE'], min: 0, max: 19 },
 };
 
 /** Options from the command line, then the environment, then the defaults. */

@@ -5,6 +5,7 @@
  * requests and cancellations are seen at once.
  * Nothing here runs on the main thread.
  */
+import * as os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { GgufFile } from '@bitnet/models';
 import { createKernels, kernelBackend } from '@bitnet/kernels';
@@ -46,6 +47,16 @@ port.on('message', (m: MainToWorker) => {
       const t0 = performance.now();
       try {
         if (m.kernels) process.env.BITNET_KERNELS = m.kernels;
+        // Lower this thread's scheduling priority before the first kernel call creates the native
+        // pool (its threads inherit it on Linux, where nice values are per thread): the process's
+        // main thread then wins a core whenever it has work (HTTP, streaming), however busy the model is.
+        if (m.computeNice > 0) {
+          try {
+            os.setPriority(Math.min(19, os.getPriority() + m.computeNice));
+          } catch {
+            // not permitted or not supported: run at the inherited priority
+          }
+        }
         const file = GgufFile.open(m.path);
         let weights;
         try {

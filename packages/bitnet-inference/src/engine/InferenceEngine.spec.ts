@@ -150,3 +150,32 @@ describe('stopping, cancelling and errors', () => {
     await expect(drain(stream)).rejects.toMatchObject({ type: 'token_timeout' });
   });
 });
+
+describe('computeNice', () => {
+  it('rejects a value outside 0..19 naming the option', async () => {
+    await expect(InferenceEngine.load(modelPath, { computeNice: 20 })).rejects.toThrow(/computeNice/);
+    await expect(InferenceEngine.load(modelPath, { computeNice: 1.5 })).rejects.toThrow(/computeNice/);
+  });
+
+  // Linux keeps a nice value per thread (/proc/self/task/<tid>/stat, field 19). The check runs in a
+  // fresh process: the native kernel pool is process-wide and created by the first engine.
+  (process.platform === 'linux' ? it : it.skip)('runs the model thread and the kernel threads at the lower priority, the main thread unchanged', () => {
+    const script = `
+      const fs = require('node:fs');
+      const { InferenceEngine } = require(${JSON.stringify(path.resolve(__dirname, '../../dist/index.js'))});
+      (async () => {
+        const engine = await InferenceEngine.load(${JSON.stringify(modelPath)}, { computeNice: 7 });
+        await engine.generate('x', { maxNewTokens: 2 });
+        const nice = (tid) => Number(fs.readFileSync('/proc/self/task/' + tid + '/stat', 'utf8').split(') ')[1].split(' ')[16]);
+        const tids = fs.readdirSync('/proc/self/task');
+        const out = { main: nice(String(process.pid)), lowered: tids.filter((t) => nice(t) === 7).length };
+        await engine.close();
+        console.log(JSON.stringify(out));
+      })();`;
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+    const r = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, BITNET_THREADS: '2' } }).trim());
+    expect(r.main).toBe(0);
+    // the worker thread, plus the pool's extra thread when the native kernels run
+    expect(r.lowered).toBeGreaterThanOrEqual(process.env.BITNET_KERNELS === 'ts' ? 1 : 2);
+  });
+});

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { GgufFile, ModelConfig, Tokenizer, createTokenizer } from '@bitnet/models';
 import { GenerationConfig, generationConfig } from '../config/GenerationConfig';
 import { StreamingConfig, streamingConfig } from '../config/StreamingConfig';
-import { InferenceError } from '../errors/InferenceError';
+import { ConfigError, InferenceError } from '../errors/InferenceError';
 import type { MainToWorker, WorkerLoaded, WorkerToMain } from './WorkerProtocol';
 import { defaultModelPath } from './DefaultModel';
 import { GenerateOptions, GenerationResult, GenerationStream, collectGeneration, startGeneration } from './Generation';
@@ -16,6 +16,12 @@ export interface EngineOptions {
   kernels?: 'native' | 'ts' | 'auto';
   /** Hold TQ1_0 weights in the faster 2-bit TQ2_0 layout (default true; see LoadWeightsOptions). */
   repackTq1_0?: boolean;
+  /**
+   * Lowers the scheduling priority of the model thread and the native kernel threads by this many
+   * nice steps (0..19, Linux: per thread; default 0). A server sets it so that its event loop
+   * answers at once while every core computes tokens; throughput is unchanged when nothing else runs.
+   */
+  computeNice?: number;
 }
 
 /** Test hooks that make the model thread misbehave on purpose (retries, timeouts). */
@@ -78,6 +84,8 @@ export class InferenceEngine {
    * Without a path, loads the bundled default model (defaultModelPath()).
    */
   static async load(modelPath?: string, options: EngineOptions = {}): Promise<InferenceEngine> {
+    const nice = options.computeNice ?? 0;
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new ConfigError('computeNice', 'an integer from 0 to 19');
     const resolved = path.resolve(modelPath || defaultModelPath());
     if (!modelPath && !fs.existsSync(resolved)) {
       throw new InferenceError('model_load', `no model path given and the bundled default model is missing (${resolved})`, ['pass the path of a BitNet GGUF file']);
@@ -97,7 +105,7 @@ export class InferenceEngine {
       };
       worker.on('message', onMessage);
       worker.once('error', (e) => reject(new InferenceError('model_load', `model thread failed: ${e.message}`, [], { cause: e })));
-      const req: MainToWorker = { type: 'load', path: resolved, maxChunkTokens: options.maxChunkTokens ?? 64, kernels: options.kernels ?? process.env.BITNET_KERNELS, repackTq1_0: options.repackTq1_0 ?? true };
+      const req: MainToWorker = { type: 'load', path: resolved, maxChunkTokens: options.maxChunkTokens ?? 64, kernels: options.kernels ?? process.env.BITNET_KERNELS, repackTq1_0: options.repackTq1_0 ?? true, computeNice: options.computeNice ?? 0 };
       worker.postMessage(req);
     }).catch(async (e) => {
       await worker.terminate();

@@ -8,6 +8,8 @@ export interface WorkerLoadRequest {
   maxChunkTokens: number;
   /** Hold TQ1_0 matrices as TQ2_0 (LoadWeightsOptions.repackTq1_0). */
   repackTq1_0: boolean;
+  /** Nice increment for the model thread and its kernel threads (EngineOptions.computeNice). */
+  computeNice: number;
   /** BITNET_KERNELS for the worker ('auto' | 'native' | 'ts'). */
   kernels?: string;
 }
