@@ -5,7 +5,8 @@ exactly the graph packages/bitnet-inference/src/forward/ForwardPass.ts runs).
 
     /usr/bin/python3 tools/train/kjv_data.py --out /tmp/kjv-train
     nice -n 19 /usr/bin/python3 tools/train/train.py --data /tmp/kjv-train --out /tmp/kjv-run \
-        --steps 3000 --threads 1 > /tmp/kjv-run.log 2>&1 &
+        --steps 1800 --time-budget 4800 --threads 1 > /tmp/kjv-run.log 2>&1 &
+    (tools/train/retrain.sh holds the exact options of the shipped model.)
     # then export (TypeScript, the project's GGUF writer):
     npx tsc -p tools/tsconfig.json && node tools/dist/train/export-gguf.js --run /tmp/kjv-run --quant i2_s --out M.gguf
 
@@ -19,7 +20,7 @@ BitLinear (QAT, straight-through estimator for both quantizers):
     weights: γ = mean|W| (per tensor), W_q = clamp(round(W/γ), -1, 1) · γ
     activations: per token s = 127 / max(|x|, 1e-5), x_q = clamp(round(x·s), -128, 127) / s
 
-Evaluation (`evaluate_exact`) replays the engine's arithmetic on the exported weights: ternary codes
+Evaluation (`ExactModel`, `perplexity_exact`) replays the engine's arithmetic on the exported weights: ternary codes
 and f32 γ exactly as written to I2_S, f16 token embedding, f32 RMSNorm, int8 per-token activations
 with ties-to-even rounding, integer dot products, K/V/Q and softmax weights rounded to f16, the final
 normed state rounded to f16 before the F16 output matrix. Perplexity scheme (shared with the engine's
