@@ -139,10 +139,20 @@ export interface ServerProcess {
 }
 
 /** Starts the real `bitnet-server` bin (built dist) in a child process on an ephemeral port. */
+// Servers spawned by a test file; whatever a failed assertion left running is killed after the file.
+const spawned = new Set<import('node:child_process').ChildProcess>();
+if (typeof afterAll === 'function') {
+  afterAll(() => {
+    for (const p of spawned) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  });
+}
+
 export async function spawnServerBin(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
   const { spawn } = await import('node:child_process');
   const bin = path.resolve(__dirname, '../../bin/bitnet-server.js');
   const proc = spawn(process.execPath, [bin, ...args], { env: { ...process.env, BITNET_PORT: '0', BITNET_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawned.add(proc);
+  proc.on('exit', () => spawned.delete(proc));
   let out = '';
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
