@@ -56,6 +56,13 @@ const PROMPT_SUBSET = process.env.BITNET_CROSSVAL_PROMPTS?.split(',').map(Number
 // (the kernel tests compare them with the native ones bit for bit) but would take far longer here:
 // with BITNET_KERNELS=ts this runs only when BITNET_CROSSVAL=1 asks for it.
 const RUN = createKernels().name === 'native' || process.env.BITNET_CROSSVAL === '1';
+/**
+ * The kernels follow the arithmetic of ggml's `haswell` CPU build, the one node-llama-cpp loads on
+ * x86 machines with AVX2 but without AVX-512. On an AVX-512 machine it loads another build (16-lane
+ * reductions), whose last bits differ: there the ids are compared and reported but only the logits'
+ * cosine is asserted.
+ */
+const ORACLE_IS_HASWELL_BUILD = !(fs.existsSync('/proc/cpuinfo') && /\bavx512f\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'))) && process.arch === 'x64';
 const TIMEOUT_MS = 900_000;
 
 (RUN ? describe : describe.skip)('cross-validation against llama.cpp (bitnet arch, LLaMA-3 vocabulary)', () => {
@@ -116,6 +123,10 @@ const TIMEOUT_MS = 900_000;
       `${name}: ${identical}/${prompts.length} identical for ${NEW_TOKENS} tokens, min cosine ${minCos.toFixed(6)} ` +
         `(model ${secs(t0, t1)} s, llama.cpp ${secs(t1, t2)} s, ours ${secs(t2, Date.now())} s)\n  ${report.join('\n  ')}`,
     );
+    if (!ORACLE_IS_HASWELL_BUILD) {
+      console.log(`${name}: llama.cpp runs a non-haswell CPU build here; ids are reported above, not asserted`);
+      return;
+    }
     expect(firstSame).toBeGreaterThanOrEqual(Math.min(9, prompts.length));
     expect(identical).toBeGreaterThanOrEqual(Math.min(9, prompts.length));
   }, TIMEOUT_MS);
