@@ -134,14 +134,10 @@ function main(): void {
   }
   console.log(
     `Each row: time per call in the best of ${opts.rounds} passes through ≥ 256 MB of distinct weight copies; "% of bw" compares ` +
-      'with the best 1 GiB probe taken right before/after that row (bandwidth here drifts ±30% within seconds, and the cores are shared). ' +
-      '"compute ceiling" (8-row lines): 8 × the time a 1-row call would take streaming at that bandwidth, divided by the 8-row call on one ' +
-      'cached copy of the weights — the most the 8-row ratio can reach with this ISA, whatever the memory system does.\n',
+      'with the best 1 GiB probe taken right before/after that row (bandwidth here drifts ±30% within seconds, and the cores are shared).\n',
   );
-  console.log(
-    '| type | matrix (N out × K in) | rows | time / call | weights GB/s | bw at the time | % of bw | rows/s vs 1 row | compute ceiling of that ratio |',
-  );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| type | matrix (N out × K in) | rows | time / call | weights GB/s | bw at the time | % of bw | rows/s vs 1 row |');
+  console.log('|---|---|---|---|---|---|---|---|');
 
   const perToken: Record<string, number> = {};
   for (const type of opts.types) {
@@ -170,20 +166,13 @@ function main(): void {
           call = (i) => f(ws[i], s.n, s.k, qs, d, m, out);
         }
         const r = measure(addon, copies, opts.rounds, bytes, call);
-        let ceiling = '';
         if (m === 1) {
           oneRow = r.seconds;
           perToken[type] += LAYERS * s.perLayer * r.seconds;
-        } else {
-          // The compute ceiling: the same call on one copy of the weights, which the caches then
-          // serve, so memory cannot be what limits it; against a 1-row call that streams at the full
-          // measured bandwidth, this is the best rows/s ratio the kernel's arithmetic allows here.
-          const cached = measure(addon, 1, opts.rounds * 4, bytes, () => call(0));
-          ceiling = `${((m * (bytes / (r.bw * 1e9))) / cached.seconds).toFixed(1)}× (${fmtTime(cached.seconds)} from cache)`;
         }
         const speedup = m === 1 ? '1×' : `${((m * oneRow) / r.seconds).toFixed(1)}×`;
         console.log(
-          `| ${type.toUpperCase()} | ${s.name}: ${s.n}×${s.k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} | ${ceiling} |`,
+          `| ${type.toUpperCase()} | ${s.name}: ${s.n}×${s.k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} |`,
         );
       }
       ws.length = 0;
@@ -206,7 +195,7 @@ function main(): void {
       if (m === 1) oneRow = outputSeconds = r.seconds;
       const speedup = m === 1 ? '1×' : `${((m * oneRow) / r.seconds).toFixed(1)}×`;
       console.log(
-        `| F16 | output: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} | |`,
+        `| F16 | output: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} |`,
       );
     }
   }
