@@ -51,7 +51,7 @@ export function cleanEnv(extra = {}) {
 export function run(cmd, args, { cwd, env, timeoutMs = 300_000, input } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const child = spawn(cmd, args, { cwd, env: env ?? cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env: env ?? cleanEnv(), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -68,7 +68,12 @@ export function run(cmd, args, { cwd, env, timeoutMs = 300_000, input } = {}) {
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, ms: Date.now() - t0 });
     });
-    child.stdin.end(input ?? '');
+    if (child.stdin) {
+      // a child that exits without reading its input closes the pipe: that is its exit status's
+      // business (reported through 'close'), not a failure of the write
+      child.stdin.on('error', () => {});
+      child.stdin.end(input);
+    }
   });
 }
 
