@@ -41,26 +41,33 @@ export function packTq1Byte(q0: number, q1: number, q2: number, q3: number, q4: 
   return Math.floor((v * 256 + 242) / 243);
 }
 
+/** The 256 codes (0..2, element order) of the block at src[p..p+54), into codes[0..256). */
+export function decodeTQ1_0Codes(src: Uint8Array, p: number, codes: Uint8Array): void {
+  for (let m = 0; m < 32; m++) {
+    const t = 5 * src[p + m];
+    for (let n = 0; n < 5; n++) codes[32 * n + m] = TRIT_TABLE[t + n];
+  }
+  for (let m = 0; m < 16; m++) {
+    const t = 5 * src[p + 32 + m];
+    for (let n = 0; n < 5; n++) codes[160 + 16 * n + m] = TRIT_TABLE[t + n];
+  }
+  for (let j = 0; j < 4; j++) {
+    const t = 5 * src[p + QH + j];
+    for (let n = 0; n < 4; n++) codes[240 + 4 * n + j] = TRIT_TABLE[t + n];
+  }
+}
+
 /** Decodes `count` values (a multiple of 256) from whole blocks at src[0..]. */
 export function dequantizeTQ1_0(src: Uint8Array, out: Float32Array, count: number): void {
   const f16 = f16ToF32Table();
   const blocks = count / TQ1_0_BLOCK_SIZE;
+  const codes = new Uint8Array(TQ1_0_BLOCK_SIZE);
   for (let b = 0; b < blocks; b++) {
     const p = b * TQ1_0_BLOCK_BYTES;
     const d = f16[src[p + D] | (src[p + D + 1] << 8)];
     const o = b * TQ1_0_BLOCK_SIZE;
-    for (let m = 0; m < 32; m++) {
-      const t = 5 * src[p + m];
-      for (let n = 0; n < 5; n++) out[o + 32 * n + m] = (TRIT_TABLE[t + n] - 1) * d;
-    }
-    for (let m = 0; m < 16; m++) {
-      const t = 5 * src[p + 32 + m];
-      for (let n = 0; n < 5; n++) out[o + 160 + 16 * n + m] = (TRIT_TABLE[t + n] - 1) * d;
-    }
-    for (let j = 0; j < 4; j++) {
-      const t = 5 * src[p + QH + j];
-      for (let n = 0; n < 4; n++) out[o + 240 + 4 * n + j] = (TRIT_TABLE[t + n] - 1) * d;
-    }
+    decodeTQ1_0Codes(src, p, codes);
+    for (let i = 0; i < TQ1_0_BLOCK_SIZE; i++) out[o + i] = (codes[i] - 1) * d;
   }
 }
 

@@ -9,8 +9,8 @@
  * lanes by element index alone (lane k sums elements e with (e mod 32) >> 2 == k), so a TQ2_0 dot
  * of the repacked block equals the TQ1_0 dot of the original.
  */
-import { tq1Trit, TQ1_0_BLOCK_BYTES } from './TQ1_0';
-import { TQ2_0_BLOCK_BYTES } from './TQ2_0';
+import { decodeTQ1_0Codes, TQ1_0_BLOCK_BYTES } from './TQ1_0';
+import { encodeTQ2_0Block, TQ2_0_BLOCK_BYTES } from './TQ2_0';
 
 /** Repacks `count` values (a multiple of 256) of TQ1_0 blocks into a new TQ2_0 buffer. */
 export function repackTq1_0AsTq2_0(src: Uint8Array, count: number): Uint8Array {
@@ -21,18 +21,14 @@ export function repackTq1_0AsTq2_0(src: Uint8Array, count: number): Uint8Array {
   }
   const dst = new Uint8Array(blocks * TQ2_0_BLOCK_BYTES);
   const codes = new Uint8Array(256);
+  const trits = new Int8Array(256);
   for (let b = 0; b < blocks; b++) {
     const p = b * TQ1_0_BLOCK_BYTES;
-    for (let m = 0; m < 32; m++) for (let n = 0; n < 5; n++) codes[32 * n + m] = tq1Trit(src[p + m], n);
-    for (let m = 0; m < 16; m++) for (let n = 0; n < 5; n++) codes[160 + 16 * n + m] = tq1Trit(src[p + 32 + m], n);
-    for (let j = 0; j < 4; j++) for (let n = 0; n < 4; n++) codes[240 + 4 * n + j] = tq1Trit(src[p + 48 + j], n);
     const o = b * TQ2_0_BLOCK_BYTES;
-    for (let c = 0; c < 2; c++) {
-      for (let j = 0; j < 32; j++) {
-        const e = 128 * c + j;
-        dst[o + 32 * c + j] = codes[e] | (codes[e + 32] << 2) | (codes[e + 64] << 4) | (codes[e + 96] << 6);
-      }
-    }
+    decodeTQ1_0Codes(src, p, codes);
+    for (let i = 0; i < 256; i++) trits[i] = codes[i] - 1;
+    encodeTQ2_0Block(trits, 0, 0, dst, o);
+    // the scale's f16 bits as they are (a round trip through f32 would canonicalise NaN payloads)
     dst[o + 64] = src[p + 52];
     dst[o + 65] = src[p + 53];
   }
