@@ -36,6 +36,10 @@ const active = new Map<number, Sequence>();
 let order: number[] = [];
 let cursor = 0;
 let looping = false;
+/** Whether the next round runs a prefill chunk (rounds alternate while both kinds of work wait). */
+let prefillTurn = false;
+/** Where the next decode batch starts when more sequences decode than one batch holds. */
+let decodeCursor = 0;
 
 function send(m: WorkerToMain): void {
   port.postMessage(m);
@@ -148,7 +152,6 @@ function loop(): void {
   setImmediate(loop);
 }
 
-let prefillTurn = false;
 
 function isDecoding(s: Sequence): boolean {
   return s.prefilled >= s.req.promptIds.length;
@@ -241,7 +244,6 @@ function decodeRound(decoding: number[]): void {
   });
 }
 
-let decodeCursor = 0;
 
 /** Samples the next token of a sequence from its logits, reports it and ends the sequence on a stop. */
 function emit(seq: number, s: Sequence, logits: Float32Array, batch: number, prefillMs?: number): void {

@@ -46,7 +46,6 @@ class Workspace {
 export class ForwardPass {
   private readonly linear: Linear;
   private readonly ws: Workspace;
-  private readonly lastNormed: Float32Array;
   /** llama.cpp's kq_scale: 1.0f / sqrtf(float(head_dim)), both steps in f32. */
   private readonly attnScale: number;
 
@@ -59,7 +58,6 @@ export class ForwardPass {
     const chunk = options.maxChunkTokens ?? 64;
     this.linear = new Linear(kernels);
     this.ws = new Workspace(chunk, c.embeddingLength, c.headCountKv * c.headDim, c.feedForwardLength);
-    this.lastNormed = new Float32Array(c.embeddingLength);
     this.attnScale = Math.fround(1 / Math.fround(Math.sqrt(c.headDim)));
   }
 
@@ -97,7 +95,7 @@ export class ForwardPass {
     this.checkCapacity(cache, tokens.length);
     const ids = tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
     this.chunk(cache, ids);
-    return wantLogits ? this.logitsOfLast(ids.length) : undefined;
+    return wantLogits ? this.logitsOfRows(ids.length - 1, 1)[0] : undefined;
   }
 
   private checkCapacity(cache: KvCache, count: number): void {
@@ -127,7 +125,7 @@ export class ForwardPass {
       for (let i = 0; i < B; i++) this.attendOne(caches[i], l, i, kk, vv, q, attn, positions[i], 1);
     });
     for (const cache of caches) cache.length++;
-    return this.logitsOfRows(B);
+    return this.logitsOfRows(0, B);
   }
 
   private chunk(cache: KvCache, ids: Int32Array): void {
@@ -221,30 +219,18 @@ export class ForwardPass {
     }
   }
 
-  private logitsOfLast(rowsInLastChunk: number): Float32Array {
-    return this.logitsOfRow(rowsInLastChunk - 1);
-  }
-
-  /** Logits of workspace rows 0..B-1, the output matrix applied to all of them in one call. */
-  private logitsOfRows(B: number): Float32Array[] {
+  /**
+   * Logits of workspace rows first..first+count-1 (final norm, then the output matrix applied to
+   * all of them in one call), each a new array.
+   */
+  private logitsOfRows(first: number, count: number): Float32Array[] {
     const c = this.weights.config;
     const D = c.embeddingLength;
     const V = this.weights.output.rows;
-    const normed = this.ws.normed.subarray(0, B * D);
-    this.kernels.rmsNorm(this.ws.x.subarray(0, B * D), B, D, this.weights.outputNorm, c.rmsNormEps, normed);
-    const all = new Float32Array(B * V);
-    this.linear.apply({ kind: 'float', ...this.weights.output }, normed, B, all);
-    return Array.from({ length: B }, (_, i) => all.slice(i * V, (i + 1) * V));
-  }
-
-  /** Logits of one row of the workspace (final norm, then the output matrix), a new array. */
-  private logitsOfRow(row: number): Float32Array {
-    const c = this.weights.config;
-    const D = c.embeddingLength;
-    const h = this.ws.x.subarray(row * D, (row + 1) * D);
-    this.kernels.rmsNorm(h, 1, D, this.weights.outputNorm, c.rmsNormEps, this.lastNormed);
-    const logits = new Float32Array(this.weights.output.rows);
-    this.linear.apply({ kind: 'float', ...this.weights.output }, this.lastNormed, 1, logits);
-    return logits;
+    const normed = this.ws.normed.subarray(0, count * D);
+    this.kernels.rmsNorm(this.ws.x.subarray(first * D, (first + count) * D), count, D, this.weights.outputNorm, c.rmsNormEps, normed);
+    const all = new Float32Array(count * V);
+    this.linear.apply({ kind: 'float', ...this.weights.output }, normed, count, all);
+    return count === 1 ? [all] : Array.from({ length: count }, (_, i) => all.slice(i * V, (i + 1) * V));
   }
 }
