@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace bitnet {

@@ -28,6 +28,9 @@ static KernelTable make_table() {
   t.matmul_float[W_Q4_K] = matmul_quant_simd<dequant_row_q4_k>;
   t.matmul_float[W_Q6_K] = matmul_quant_simd<dequant_row_q6_k>;
   t.attention_head = attention_head;
+  t.softmax_row = softmax_row;
+  t.silu_mul = silu_mul;
+  t.relu_sqr_mul = relu_sqr_mul;
   t.stream_read = stream_read;
   return t;
 }

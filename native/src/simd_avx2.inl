@@ -50,6 +50,28 @@ static inline __m256 tq_lane_epilogue(__m256 acc, __m256i lanes, const int32_t* 
 // prefetch this far ahead of the current position, across row ends.
 constexpr size_t PF = 8192;
 
+/**
+ * Cache blocking for several activation rows (prefill chunks, batched decode): a panel of weight rows
+ * (about 16 KB, which stays in L2) is swept once per group of up to 4 activation rows, and the group
+ * (4·K bytes) stays in L1 while the panel's rows pass over it. Sweeping all M activation rows past
+ * each weight row instead reads M·K bytes from L2 for every weight row. tile(n, m, RM) computes
+ * weight row n against activation rows m .. m+RM−1 (RM a std::integral_constant: 4, 2 or 1).
+ */
+template <class Tile>
+static inline void panel_tiles(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, Tile&& tile) {
+  const int64_t np = std::max<int64_t>(4, (int64_t)(16384 / a.row_bytes));
+  for (int64_t p = n0; p < n1; p += np) {
+    const int64_t pe = std::min(n1, p + np);
+    int64_t m = 0;
+    for (; m + 4 <= a.M; m += 4)
+      for (int64_t n = p; n < pe; ++n) tile(n, m, std::integral_constant<int, 4>{});
+    for (; m + 2 <= a.M; m += 2)
+      for (int64_t n = p; n < pe; ++n) tile(n, m, std::integral_constant<int, 2>{});
+    for (; m < a.M; ++m)
+      for (int64_t n = p; n < pe; ++n) tile(n, m, std::integral_constant<int, 1>{});
+  }
+}
+
 // ---- I2_S × int8 -------------------------------------------------------------------------------------
 
 /** RN consecutive weight rows from n × RM activation rows from m; all of K. */
@@ -154,13 +176,7 @@ static void matmul_i2s_i8(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) i2s_rows_x1<1>(a, n, 0);
     return;
   }
-  // One weight row at a time; several activation rows share each decoded weight block.
-  for (int64_t n = n0; n < n1; ++n) {
-    int64_t m = 0;
-    for (; m + 4 <= a.M; m += 4) i2s_tile<1, 4>(a, n, m);
-    for (; m + 2 <= a.M; m += 2) i2s_tile<1, 2>(a, n, m);
-    for (; m < a.M; ++m) i2s_tile<1, 1>(a, n, m);
-  }
+  panel_tiles(a, n0, n1, [&](int64_t n, int64_t m, auto rm) { i2s_tile<1, decltype(rm)::value>(a, n, m); });
 }
 
 // ---- TQ2_0 × Q8_K --------------------------------------------------------------------------------------
@@ -249,12 +265,7 @@ static void matmul_tq2_0_q8k(const TernaryMatmulArgs& a, int64_t n0, int64_t n1)
     for (int64_t n = n0; n < n1; ++n) tq2_row1(a, n, 0);
     return;
   }
-  for (int64_t n = n0; n < n1; ++n) {
-    int64_t m = 0;
-    for (; m + 4 <= a.M; m += 4) tq2_row<4>(a, n, m);
-    for (; m + 2 <= a.M; m += 2) tq2_row<2>(a, n, m);
-    for (; m < a.M; ++m) tq2_row<1>(a, n, m);
-  }
+  panel_tiles(a, n0, n1, [&](int64_t n, int64_t m, auto rm) { tq2_row<decltype(rm)::value>(a, n, m); });
 }
 
 // ---- TQ1_0 × Q8_K --------------------------------------------------------------------------------------
@@ -608,6 +619,86 @@ static void quantize_q8k_row(const float* x, int64_t K, int8_t* q, float* d, int
   }
 }
 
+// ---- element-wise: ggml's AVX2 arithmetic, 8 lanes at a time -------------------------------------------
+
+/** ggml_v_expf on 8 lanes. A vector with any lane outside the fast range (|n| > 126) goes through the
+ *  one-lane function, which gives every lane the same value the vector code does (lanes are independent). */
+static inline __m256 v_expf8(__m256 x) {
+  const __m256 r = _mm256_set1_ps(0x1.8p23f);
+  const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+  const __m256 n = _mm256_sub_ps(z, r);
+  const __m256 big = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), n), _mm256_set1_ps(126.0f), _CMP_GT_OQ);
+  if (_mm256_movemask_ps(big)) {
+    alignas(32) float v[8];
+    _mm256_store_ps(v, x);
+    for (int l = 0; l < 8; ++l) v[l] = ggml_v_expf1(v[l]);
+    return _mm256_load_ps(v);
+  }
+  const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+  const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+  const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1.0f))));
+  const __m256 u = _mm256_mul_ps(b, b);
+  const __m256 j = _mm256_fmadd_ps(
+      _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+                      _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+      u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+  return _mm256_fmadd_ps(j, k, k);
+}
+
+/** silu_mul_ref 8 lanes at a time: x / (1 + v_expf(0 − x)) · up. */
+static void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(gate + i);
+    const __m256 s = _mm256_div_ps(x, _mm256_add_ps(one, v_expf8(_mm256_sub_ps(zero, x))));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
+  }
+  silu_mul_ref(gate + i, up + i, out + i, n - i);
+}
+
+/** relu_sqr_mul_ref without its branch: max(g, +0) (a NaN or −0 gate gives +0, as `g > 0 ? g : 0`), squared, times up. */
+static void relu_sqr_mul(const float* gate, const float* up, float* out, int64_t n) {
+  const __m256 zero = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_max_ps(_mm256_loadu_ps(gate + i), zero);
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(g, g), _mm256_loadu_ps(up + i)));
+  }
+  relu_sqr_mul_ref(gate + i, up + i, out + i, n - i);
+}
+
+/** softmax_row_ref vectorized: the same max (NaNs skipped), the same 8-lane groups summed in a double. */
+static void softmax_row(float* x, int64_t n) {
+  if (n <= 0) return;
+  const int64_t n8 = n & ~(int64_t)7;
+  __m256 vmx = _mm256_set1_ps(-INFINITY);
+  for (int64_t i = 0; i < n8; i += 8) vmx = _mm256_max_ps(_mm256_loadu_ps(x + i), vmx);  // a NaN x keeps vmx
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, vmx);
+  float mx = -INFINITY;
+  for (int l = 0; l < 8; ++l)
+    if (lanes[l] > mx) mx = lanes[l];
+  for (int64_t i = n8; i < n; ++i)
+    if (x[i] > mx) mx = x[i];
+  const __m256 vm = _mm256_set1_ps(mx);
+  double sum = 0;
+  for (int64_t c = 0; c < n8; c += 8) {
+    const __m256 e = v_expf8(_mm256_sub_ps(_mm256_loadu_ps(x + c), vm));
+    _mm256_storeu_ps(x + c, e);
+    sum += (double)hsum_f32(e);
+  }
+  if (n8 < n) {
+    float e[8] = {0};
+    for (int64_t i = n8; i < n; ++i) x[i] = e[i - n8] = ggml_v_expf1(x[i] - mx);
+    sum += (double)ggml_hsum8(e);
+  }
+  const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
+  for (int64_t i = 0; i < n8; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+  const float inv1 = (float)(1.0 / sum);
+  for (int64_t i = n8; i < n; ++i) x[i] *= inv1;
+}
+
 // ---- attention: attention_head_ref's arithmetic (llama.cpp's non-flash path), vectorized --------------
 
 /** Lane-wise GGML_F32x8_REDUCE tree over 32 accumulator rows (acc[32][D]) → out[D] (= ggml_reduce_f16_acc per d). */
@@ -659,7 +750,7 @@ static void attention_head(const AttentionArgs& a, int64_t t, int64_t h, float* 
     }
     scores[p] = s * a.scale;
   }
-  softmax_row_ref(scores, visible);
+  softmax_row(scores, visible);
   // KQV: lane = position mod 8 (tinyBLAS) or mod 32 (vec_dot_f16), vectorized across the head dimension.
   const int64_t L = batch ? 8 : 32;
   alignas(32) float acc[32 * 256];
