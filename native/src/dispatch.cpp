@@ -333,27 +333,52 @@ void softmax(float* x, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r) t.softmax_row(x + r * cols, cols);
 }
 
+/** The calling thread's attention scratch, grown as needed and kept: a decode step calls attention
+ *  once per layer, and a fresh allocation of this size would fault its pages in every time. */
+static float* attention_scratch(size_t floats) {
+  struct Buffer {
+    float* p = nullptr;
+    size_t cap = 0;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer buf;
+  if (buf.cap < floats) {
+    float* p = static_cast<float*>(std::aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64));
+    if (!p) throw std::runtime_error("attention: cannot allocate " + std::to_string(floats * sizeof(float)) + " bytes of scratch");
+    std::free(buf.p);
+    buf.p = p;
+    buf.cap = floats;
+  }
+  return buf.p;
+}
+
 void attention(const AttentionArgs& a) {
   const KernelTable& t = table();
-  const int64_t items = a.tokens * a.heads;
-  if (items == 0) return;
+  if (a.tokens == 0 || a.heads == 0) return;
+  // Tasks: (kv head, block of up to 16 tokens); each converts its keys and values once for all of
+  // its rows. Small (short-context decode) calls stay on the calling thread.
+  const int64_t TB = 16;
+  const int64_t blocks = (a.tokens + TB - 1) / TB;
+  const int64_t tasks = a.kvHeads * blocks;
   const int64_t maxVisible = a.startPos + a.tokens;
-  // Small (short-context decode) calls stay on the calling thread.
-  const bool inline_run = items * maxVisible * a.headDim < (1 << 16);
-  const int threads = inline_run ? 1 : ThreadPool::instance().size();
-  std::vector<float> scratch((size_t)(threads * maxVisible));
-  if (inline_run) {
-    for (int64_t i = 0; i < items; ++i) t.attention_head(a, i / a.heads, i % a.heads, scratch.data());
+  const bool inline_run = a.tokens * a.heads * maxVisible * a.headDim < (1 << 16);
+  const int threads = inline_run ? 1 : (int)std::min<int64_t>(ThreadPool::instance().size(), tasks);
+  const size_t per_slot = ((size_t)attention_scratch_floats(a, a.tokens) + 7) / 8 * 8;
+  float* scratch = attention_scratch(per_slot * (size_t)threads);
+  auto run_task = [&](int64_t i, float* s) {
+    const int64_t kvh = i % a.kvHeads, b = i / a.kvHeads;
+    t.attention_group(a, b * TB, std::min(a.tokens, (b + 1) * TB), kvh, s);
+  };
+  if (threads == 1) {
+    for (int64_t i = 0; i < tasks; ++i) run_task(i, scratch);
     return;
   }
-  // Scratch per thread slot: tasks are claimed dynamically, so index scratch by a slot counter.
-  std::atomic<int> slots{0};
-  const int64_t per = (items + threads - 1) / threads;
-  ThreadPool::instance().parallel_for(threads, [&](int64_t task) {
-    const int slot = slots.fetch_add(1);
-    float* s = scratch.data() + (size_t)slot * (size_t)maxVisible;
-    const int64_t i0 = task * per, i1 = std::min(items, i0 + per);
-    for (int64_t i = i0; i < i1; ++i) t.attention_head(a, i / a.heads, i % a.heads, s);
+  // One scratch slot per thread; the threads claim tasks one at a time.
+  std::atomic<int64_t> next{0};
+  std::atomic<int> slot_ids{0};
+  ThreadPool::instance().parallel_for(threads, [&](int64_t) {
+    float* s = scratch + (size_t)slot_ids.fetch_add(1) * per_slot;
+    for (int64_t i; (i = next.fetch_add(1)) < tasks;) run_task(i, s);
   });
 }
 

@@ -78,8 +78,9 @@ struct KernelTable {
   void (*rms_norm_row)(const float* x, int64_t n, const float* w, float eps, float* out);
   void (*rope_neox_token)(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase);
   void (*softmax_row)(float* x, int64_t n);
-  /** One (token, head) of causal GQA attention; scratch holds startPos + tokens floats. */
-  void (*attention_head)(const AttentionArgs& a, int64_t t, int64_t h, float* scratch);
+  /** Causal GQA attention of tokens [t0, t1) × the query heads reading kv head kvh; scratch holds
+   *  attention_scratch_floats(a, t1) floats, 32-byte aligned. */
+  void (*attention_group)(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh, float* scratch);
   void (*relu_sqr_mul)(const float* gate, const float* up, float* out, int64_t n);
   void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
   void (*add)(const float* a, const float* b, float* out, int64_t n);
@@ -87,6 +88,13 @@ struct KernelTable {
   /** Streams n bytes (n % 64 == 0) with this ISA's widest loads; returns a checksum (bandwidth probe). */
   uint64_t (*stream_read)(const uint8_t* p, size_t n);
 };
+
+/** Scratch floats attention_group needs for a block ending at token t1: f32 keys and transposed
+ *  values of every position the block sees, and one row of scores (positions padded to 32). */
+inline int64_t attention_scratch_floats(const AttentionArgs& a, int64_t t1) {
+  const int64_t vis = a.startPos + t1, vp = (vis + 31) / 32 * 32;
+  return vis * a.headDim + a.headDim * vp + vp;
+}
 
 // Defined by each ISA translation unit.
 const KernelTable* kernel_table_generic();

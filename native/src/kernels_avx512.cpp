@@ -327,7 +327,7 @@ static KernelTable make_table() {
   t.matmul_float[W_Q8_0] = matmul_quant_simd<dequant_row_q8_0>;
   t.matmul_float[W_Q4_K] = matmul_quant_simd<dequant_row_q4_k>;
   t.matmul_float[W_Q6_K] = matmul_quant_simd<dequant_row_q6_k>;
-  t.attention_head = attention_head;
+  t.attention_group = attention_group;
   t.softmax_row = softmax_row;
   t.silu_mul = silu_mul;
   t.relu_sqr_mul = relu_sqr_mul;

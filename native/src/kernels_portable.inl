@@ -430,6 +430,13 @@ static void attention_head_ref(const AttentionArgs& a, int64_t t, int64_t h, flo
   }
 }
 
+/** Tokens [t0, t1) × the query heads of kv head kvh, one attention_head_ref at a time. */
+static void attention_group_ref(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh, float* scratch) {
+  const int64_t G = a.heads / a.kvHeads;
+  for (int64_t t = t0; t < t1; ++t)
+    for (int64_t g = 0; g < G; ++g) attention_head_ref(a, t, kvh * G + g, scratch);
+}
+
 static void relu_sqr_mul_ref(const float* gate, const float* up, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i] > 0 ? gate[i] : 0.0f;
@@ -484,7 +491,7 @@ static KernelTable portable_table(const char* isa) {
   t.rms_norm_row = rms_norm_row_ref;
   t.rope_neox_token = rope_neox_token_ref;
   t.softmax_row = softmax_row_ref;
-  t.attention_head = attention_head_ref;
+  t.attention_group = attention_group_ref;
   t.relu_sqr_mul = relu_sqr_mul_ref;
   t.silu_mul = silu_mul_ref;
   t.add = add_ref;

@@ -617,6 +617,9 @@ describeNative.each(cases.length > 0 ? cases : [['no addon', { label: 'none', ad
         { tokens: 3, heads: 2, kvHeads: 1, headDim: 12, startPos: 2, capacity: 8 },
         { tokens: 1, heads: 4, kvHeads: 1, headDim: 128, startPos: 200, capacity: 256 },
         { tokens: 2, heads: 2, kvHeads: 2, headDim: 96, startPos: 0, capacity: 2 },
+        // several 16-token blocks per kv head (prefill), with partial 8- and 32-position chunks
+        { tokens: 37, heads: 8, kvHeads: 2, headDim: 64, startPos: 3, capacity: 48 },
+        { tokens: 1, heads: 20, kvHeads: 5, headDim: 128, startPos: 270, capacity: 300 },
       ]) {
         const shape: AttentionShape = { ...s, scale: 1 / Math.sqrt(s.headDim) };
         const q = randomFloats(next, s.tokens * s.heads * s.headDim, 2);
