@@ -382,6 +382,31 @@ Napi::Value ReluSqrMul(const Napi::CallbackInfo& info) { return Binary(info, rel
 Napi::Value SiluMul(const Napi::CallbackInfo& info) { return Binary(info, silu_mul, "siluMul", "gate", "up"); }
 Napi::Value Add(const Napi::CallbackInfo& info) { return Binary(info, add, "add", "a", "b"); }
 
+Napi::Value Scale(const Napi::CallbackInfo& info) {
+  const char* fn = "scale";
+  return guarded(info, fn, [&] {
+    need_args(info, 3, fn);
+    auto x = typed<const float>(info, 0, napi_float32_array, fn, "x");
+    const float s = (float)number(info, 1, fn, "s");
+    auto out = typed<float>(info, 2, napi_float32_array, fn, "out");
+    need(x, (int64_t)out.length, fn, "x", "out.length");
+    scale(x.data, s, out.data, (int64_t)out.length);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value ToF16(const Napi::CallbackInfo& info) {
+  const char* fn = "toF16";
+  return guarded(info, fn, [&] {
+    need_args(info, 2, fn);
+    auto x = typed<const float>(info, 0, napi_float32_array, fn, "x");
+    auto out = typed<uint16_t>(info, 1, napi_uint16_array, fn, "out");
+    need(x, (int64_t)out.length, fn, "x", "out.length");
+    to_f16(x.data, out.data, (int64_t)out.length);
+    return info.Env().Undefined();
+  });
+}
+
 // ---- information and test hooks -----------------------------------------------------------------
 
 Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
@@ -464,6 +489,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reluSqrMul", Napi::Function::New(env, ReluSqrMul));
   exports.Set("siluMul", Napi::Function::New(env, SiluMul));
   exports.Set("add", Napi::Function::New(env, Add));
+  exports.Set("scale", Napi::Function::New(env, Scale));
+  exports.Set("toF16", Napi::Function::New(env, ToF16));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs));
   exports.Set("selectedIsa", Napi::Function::New(env, SelectedIsa));
   exports.Set("availableIsas", Napi::Function::New(env, AvailableIsas));

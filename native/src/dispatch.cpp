@@ -385,6 +385,8 @@ void attention(const AttentionArgs& a) {
 void relu_sqr_mul(const float* gate, const float* up, float* out, int64_t n) { table().relu_sqr_mul(gate, up, out, n); }
 void silu_mul(const float* gate, const float* up, float* out, int64_t n) { table().silu_mul(gate, up, out, n); }
 void add(const float* a, const float* b, float* out, int64_t n) { table().add(a, b, out, n); }
+void scale(const float* x, float s, float* out, int64_t n) { table().scale(x, s, out, n); }
+void to_f16(const float* x, uint16_t* out, int64_t n) { table().to_f16(x, out, n); }
 
 double read_bandwidth(size_t bytes, int passes) {
   const KernelTable& t = table();

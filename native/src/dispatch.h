@@ -51,6 +51,8 @@ void attention(const AttentionArgs& a);
 void relu_sqr_mul(const float* gate, const float* up, float* out, int64_t n);
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 void add(const float* a, const float* b, float* out, int64_t n);
+void scale(const float* x, float s, float* out, int64_t n);
+void to_f16(const float* x, uint16_t* out, int64_t n);
 
 /** Bytes of one weight row of K values (I2_S: K/4, without the tensor trailer). */
 size_t row_bytes(int kind, int64_t K);

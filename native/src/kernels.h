@@ -84,6 +84,8 @@ struct KernelTable {
   void (*relu_sqr_mul)(const float* gate, const float* up, float* out, int64_t n);
   void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
   void (*add)(const float* a, const float* b, float* out, int64_t n);
+  void (*scale)(const float* x, float s, float* out, int64_t n);
+  void (*to_f16)(const float* x, uint16_t* out, int64_t n);
 
   /** Streams n bytes (n % 64 == 0) with this ISA's widest loads; returns a checksum (bandwidth probe). */
   uint64_t (*stream_read)(const uint8_t* p, size_t n);

@@ -331,6 +331,8 @@ static KernelTable make_table() {
   t.softmax_row = softmax_row;
   t.silu_mul = silu_mul;
   t.relu_sqr_mul = relu_sqr_mul;
+  t.scale = scale;
+  t.to_f16 = to_f16;
   t.stream_read = stream_read512;
   return t;
 }

@@ -454,6 +454,14 @@ static void add_ref(const float* a, const float* b, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
+static void scale_ref(const float* x, float s, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * s;
+}
+
+static void to_f16_ref(const float* x, uint16_t* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = f32_to_f16(x[i]);
+}
+
 static uint64_t stream_read_ref(const uint8_t* p, size_t n) {
   uint64_t acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   for (size_t i = 0; i < n; i += 64) {
@@ -495,6 +503,8 @@ static KernelTable portable_table(const char* isa) {
   t.relu_sqr_mul = relu_sqr_mul_ref;
   t.silu_mul = silu_mul_ref;
   t.add = add_ref;
+  t.scale = scale_ref;
+  t.to_f16 = to_f16_ref;
   t.stream_read = stream_read_ref;
   return t;
 }

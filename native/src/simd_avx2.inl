@@ -668,6 +668,21 @@ static void relu_sqr_mul(const float* gate, const float* up, float* out, int64_t
   relu_sqr_mul_ref(gate + i, up + i, out + i, n - i);
 }
 
+static void scale(const float* x, float s, float* out, int64_t n) {
+  const __m256 f = _mm256_set1_ps(s);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), f));
+  scale_ref(x + i, s, out + i, n - i);
+}
+
+/** F16C's round-to-nearest-even conversion, the same as f32_to_f16 for every non-NaN input. */
+static void to_f16(const float* x, uint16_t* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128((__m128i*)(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  to_f16_ref(x + i, out + i, n - i);
+}
+
 /** softmax_row_ref vectorized: the same max (NaNs skipped), the same 8-lane groups summed in a double. */
 static void softmax_row(float* x, int64_t n) {
   if (n <= 0) return;

@@ -1,4 +1,3 @@
-import { f32ToF16 } from '@bitnet/models';
 import type { Kernels } from '@bitnet/kernels';
 import type { BitnetWeights } from '../model/BitnetWeights';
 import type { KvCache } from '../model/KvCache';
@@ -149,10 +148,9 @@ export class ForwardPass {
     const values = cache.values[l];
     const base = start * kvDim;
     const src = row * kvDim;
-    for (let i = 0; i < T * kvDim; i++) {
-      keys[base + i] = f32ToF16(kk[src + i]);
-      values[base + i] = f32ToF16(vv[src + i]);
-    }
+    const n = T * kvDim;
+    this.kernels.toF16(kk.subarray(src, src + n), keys.subarray(base, base + n));
+    this.kernels.toF16(vv.subarray(src, src + n), values.subarray(base, base + n));
     this.kernels.attention(
       q.subarray(row * D, (row + T) * D),
       keys,

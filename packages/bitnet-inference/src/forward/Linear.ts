@@ -42,10 +42,7 @@ export class Linear {
       }
       k.matmulFloat(w, input, rows, ys);
     }
-    if (scale !== 1) {
-      const s = Math.fround(scale);
-      for (let i = 0; i < ys.length; i++) ys[i] = ys[i] * s;
-    }
+    if (scale !== 1) k.scale(ys, scale, ys);
   }
 
   private buffer<T>(cache: Map<string, T>, rows: number, cols: number, alloc: (r: number, c: number) => T): T {

@@ -113,6 +113,12 @@ const BAD: Case[] = [
   ['siluMul', (k) => k.siluMul(f32(4), f32(4), f32(3)), 'out'],
   ['add', (k) => k.add(f32(0), f32(0), f32(0)), 'a.length'],
   ['add', (k) => { const x = f32(8); k.add(x.subarray(0, 4), f32(4), x.subarray(2, 6)); }, 'out'],
+  ['scale', (k) => k.scale(f32(4), NaN, f32(4)), 's'],
+  ['scale', (k) => k.scale(f32(4), 2, f32(5)), 'out'],
+  ['scale', (k) => k.scale(f32(0), 2, f32(0)), 'x.length'],
+  ['toF16', (k) => k.toF16(f32(4), new Uint16Array(3)), 'out'],
+  ['toF16', (k) => k.toF16(f32(4), new Int16Array(4) as unknown as Uint16Array), 'out'],
+  ['toF16', (k) => k.toF16(new Float64Array(4) as unknown as Float32Array, new Uint16Array(4)), 'x'],
 ];
 
 describe('CheckedKernels', () => {
@@ -157,9 +163,11 @@ describe('CheckedKernels', () => {
     k.reluSqrMul(x, x, x);
     k.siluMul(x, f32(512), x);
     k.add(x, x, x);
+    k.scale(x, 0.5, x);
+    k.toF16(x, new Uint16Array(512));
     expect(calls).toEqual([
       'quantizeI8PerToken', 'matmulI2sI8', 'quantizeQ8K', 'matmulTq2_0Q8K', 'matmulTq1_0Q8K', 'matmulFloat', 'getRows',
-      'rmsNorm', 'ropeNeox', 'softmax', 'attention', 'reluSqrMul', 'siluMul', 'add',
+      'rmsNorm', 'ropeNeox', 'softmax', 'attention', 'reluSqrMul', 'siluMul', 'add', 'scale', 'toF16',
     ]);
   });
 

@@ -196,6 +196,23 @@ export class CheckedKernels implements Kernels {
     this.inner.add(a, b, out);
   }
 
+  scale(x: Float32Array, s: number, out: Float32Array): void {
+    checkArray('scale', 'x', x, 'Float32Array');
+    checkSize('scale', 'x.length', x.length);
+    checkFinite('scale', 's', s);
+    checkArray('scale', 'out', out, 'Float32Array', x.length);
+    checkNoOverlap('scale', 'out', out, 'x', x, true);
+    this.inner.scale(x, s, out);
+  }
+
+  toF16(x: Float32Array, out: Uint16Array): void {
+    checkArray('toF16', 'x', x, 'Float32Array');
+    checkSize('toF16', 'x.length', x.length);
+    checkArray('toF16', 'out', out, 'Uint16Array', x.length);
+    checkNoOverlap('toF16', 'out', out, 'x', x);
+    this.inner.toF16(x, out);
+  }
+
   private checkElementwise(k: string, aName: string, a: Float32Array, bName: string, b: Float32Array, out: Float32Array): void {
     checkArray(k, aName, a, 'Float32Array');
     checkSize(k, `${aName}.length`, a.length);

@@ -168,4 +168,11 @@ export interface Kernels {
   siluMul(gate: Float32Array, up: Float32Array, out: Float32Array): void;
   /** out = a + b. */
   add(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** out = x · fround(s), one f32 multiply per element (ggml_mul by a one-element tensor). */
+  scale(x: Float32Array, s: number, out: Float32Array): void;
+  /**
+   * out[i] = the f16 bits of x[i] rounded to nearest, ties to even (as F16C and ggml's f32→f16 store
+   * into a KV cache): overflow gives ±Inf, small values f16 subnormals or ±0; a NaN gives a NaN.
+   */
+  toF16(x: Float32Array, out: Uint16Array): void;
 }

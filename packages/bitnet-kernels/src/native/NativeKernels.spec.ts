@@ -543,6 +543,12 @@ describeNative.each(cases.length > 0 ? cases : [['no addon', { label: 'none', ad
         expectClose(sm, smWant, Array.from(smWant, (v) => Math.max(v, 1e-30)), 1e-5, 'softmax');
 
         const up = randomFloats(next, n, 2);
+        const sc = new Float32Array(n);
+        k.scale(x, 1.7, sc);
+        expect(sc).toEqual(Float32Array.from(x, (v) => Math.fround(v * Math.fround(1.7))));
+        const h = new Uint16Array(n);
+        k.toF16(x, h);
+        expect(h).toEqual(Uint16Array.from(x, (v) => f32ToF16(v)));
         const ops: Array<['reluSqrMul' | 'siluMul' | 'add', (g: number, u: number) => number]> = [
           ['reluSqrMul', (g, u) => Math.max(g, 0) ** 2 * u],
           ['siluMul', (g, u) => (g / (1 + Math.exp(-g))) * u],

@@ -90,6 +90,14 @@ export class NativeKernels implements Kernels {
   add(a: Float32Array, b: Float32Array, out: Float32Array): void {
     this.addon.add(a, b, out);
   }
+
+  scale(x: Float32Array, s: number, out: Float32Array): void {
+    this.addon.scale(x, s, out);
+  }
+
+  toF16(x: Float32Array, out: Uint16Array): void {
+    this.addon.toF16(x, out);
+  }
 }
 
 /** What cpuid + xgetbv found, or undefined when the native addon is not in use (TS kernels). */

@@ -57,6 +57,8 @@ export interface NativeAddon {
   reluSqrMul(gate: Float32Array, up: Float32Array, out: Float32Array): void;
   siluMul(gate: Float32Array, up: Float32Array, out: Float32Array): void;
   add(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  scale(x: Float32Array, s: number, out: Float32Array): void;
+  toF16(x: Float32Array, out: Uint16Array): void;
 
   cpuFeatures(): CpuFeatures;
   /** The instruction set whose kernels run (chosen once at load; BITNET_ISA overrides). */

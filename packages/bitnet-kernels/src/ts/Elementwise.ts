@@ -2,6 +2,7 @@
  * Element-wise kernels, each f32 operation rounded as ggml does it. They read element i before
  * writing element i, so `out` may be one of the inputs.
  */
+import { f32ToF16 } from '@bitnet/models';
 import { vSilu } from './GgmlF32';
 
 const fround = Math.fround;
@@ -26,4 +27,15 @@ export function siluMul(gate: Float32Array, up: Float32Array, out: Float32Array)
 /** out = a + b. */
 export function add(a: Float32Array, b: Float32Array, out: Float32Array): void {
   for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
+}
+
+/** out = x · fround(s). */
+export function scale(x: Float32Array, s: number, out: Float32Array): void {
+  const f = fround(s);
+  for (let i = 0; i < out.length; i++) out[i] = x[i] * f;
+}
+
+/** out = f16 bits of x, rounded to nearest even. */
+export function toF16(x: Float32Array, out: Uint16Array): void {
+  for (let i = 0; i < out.length; i++) out[i] = f32ToF16(x[i]);
 }

@@ -6,7 +6,7 @@
 import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { quantizeI8PerToken, quantizeQ8K } from './ActivationQuant';
 import { attention, softmax } from './Attention';
-import { add, reluSqrMul, siluMul } from './Elementwise';
+import { add, reluSqrMul, scale, siluMul, toF16 } from './Elementwise';
 import { getRows, matmulFloat } from './FloatMatmul';
 import { rmsNorm } from './Norm';
 import { ropeNeox } from './Rope';
@@ -70,5 +70,13 @@ export class TsKernels implements Kernels {
 
   add(a: Float32Array, b: Float32Array, out: Float32Array): void {
     add(a, b, out);
+  }
+
+  scale(x: Float32Array, s: number, out: Float32Array): void {
+    scale(x, s, out);
+  }
+
+  toF16(x: Float32Array, out: Uint16Array): void {
+    toF16(x, out);
   }
 }
