@@ -29,6 +29,8 @@ static KernelTable make_table() {
   t.matmul_float[W_Q6_K] = matmul_quant_simd<dequant_row_q6_k>;
   t.attention_head = attention_head;
   t.stream_read = stream_read;
+  t.quantize_q8_0_row = quantize_q8_0_row;
+  t.matmul_q8_0_q8_0 = matmul_q8_0_q8_0;
   return t;
 }
 
