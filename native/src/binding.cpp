@@ -188,6 +188,48 @@ Napi::Value QuantizeQ8K(const Napi::CallbackInfo& info) {
   });
 }
 
+// quantizeQ8_0(x, rows, cols, qs: Int8Array, d: Float32Array)
+Napi::Value QuantizeQ8_0(const Napi::CallbackInfo& info) {
+  const char* fn = "quantizeQ8_0";
+  return guarded(info, fn, [&] {
+    need_args(info, 5, fn);
+    auto x = typed<const float>(info, 0, napi_float32_array, fn, "x");
+    const int64_t rows = integer(info, 1, fn, "rows", 0, kMaxDim), cols = integer(info, 2, fn, "cols", 0, kMaxDim);
+    if (cols % 32) range_error(std::string(fn) + ": cols = " + std::to_string(cols) + " is not a multiple of 32");
+    auto qs = typed<int8_t>(info, 3, napi_int8_array, fn, "qs");
+    auto d = typed<float>(info, 4, napi_float32_array, fn, "d");
+    const int64_t n = mul({rows, cols});
+    need(x, n, fn, "x", "rows × cols");
+    need(qs, n, fn, "qs", "rows × cols");
+    need(d, n / 32, fn, "d", "rows × cols/32");
+    quantize_q8_0(x.data, rows, cols, qs.data, d.data);
+    return info.Env().Undefined();
+  });
+}
+
+// matmulQ8_0Q8_0(w: Uint8Array, N, K, qs: Int8Array, d: Float32Array, M, out)
+Napi::Value MatmulQ8_0Q8_0(const Napi::CallbackInfo& info) {
+  const char* fn = "matmulQ8_0Q8_0";
+  return guarded(info, fn, [&] {
+    need_args(info, 7, fn);
+    auto w = typed<const uint8_t>(info, 0, napi_uint8_array, fn, "w.data");
+    const int64_t N = integer(info, 1, fn, "N (w.rows)", 0, kMaxDim);
+    // Integer lanes are per 32-block (at most 4·128·127 in magnitude): no bound on K beyond kMaxDim.
+    const int64_t K = integer(info, 2, fn, "K (w.cols)", 0, kMaxDim);
+    if (K % 32) range_error(std::string(fn) + ": K = " + std::to_string(K) + " is not a multiple of 32");
+    auto qs = typed<const int8_t>(info, 3, napi_int8_array, fn, "a.qs");
+    auto d = typed<const float>(info, 4, napi_float32_array, fn, "a.d");
+    const int64_t M = integer(info, 5, fn, "M (a.rows)", 0, kMaxDim);
+    auto out = typed<float>(info, 6, napi_float32_array, fn, "out");
+    need(w, mul({N, (int64_t)row_bytes(W_Q8_0, K)}), fn, "w.data", "N rows of K/32 blocks");
+    need(qs, mul({M, K}), fn, "a.qs", "rows × K");
+    need(d, mul({M, K / 32}), fn, "a.d", "rows × K/32");
+    need(out, mul({M, N}), fn, "out", "rows × N");
+    matmul_q8_0_q8_0(w.data, N, K, qs.data, d.data, M, out.data);
+    return info.Env().Undefined();
+  });
+}
+
 // matmulI2sI8(w: Uint8Array, N, K, qs: Int8Array, scales: Float32Array, sums: Int32Array, M, out: Float32Array)
 Napi::Value MatmulI2sI8(const Napi::CallbackInfo& info) {
   const char* fn = "matmulI2sI8";
@@ -480,6 +522,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("matmulI2sI8", Napi::Function::New(env, MatmulI2sI8));
   exports.Set("matmulTq2_0Q8K", Napi::Function::New(env, MatmulTq2));
   exports.Set("matmulTq1_0Q8K", Napi::Function::New(env, MatmulTq1));
+  exports.Set("quantizeQ8_0", Napi::Function::New(env, QuantizeQ8_0));
+  exports.Set("matmulQ8_0Q8_0", Napi::Function::New(env, MatmulQ8_0Q8_0));
   exports.Set("matmulFloat", Napi::Function::New(env, MatmulFloat));
   exports.Set("getRows", Napi::Function::New(env, GetRows));
   exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm));

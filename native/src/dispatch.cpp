@@ -296,6 +296,26 @@ void matmul_tq_q8k(int kind, const uint8_t* w, int64_t N, int64_t K, const int8_
   split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) { fn(a, n0, n1); });
 }
 
+void quantize_q8_0(const float* x, int64_t rows, int64_t cols, int8_t* q, float* d) {
+  const KernelTable& t = table();
+  for_rows(rows, cols, [&](int64_t r) { t.quantize_q8_0_row(x + r * cols, cols, q + r * cols, d + r * (cols / QK8_0)); });
+}
+
+void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out) {
+  const KernelTable& t = table();
+  if (M == 0 || N == 0) return;
+  Q8_0MatmulArgs a{};
+  a.w = w;
+  a.row_bytes = row_bytes(W_Q8_0, K);
+  a.K = K;
+  a.N = N;
+  a.M = M;
+  a.q = q;
+  a.d = d;
+  a.out = out;
+  split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) { t.matmul_q8_0_q8_0(a, n0, n1); });
+}
+
 void matmul_float(int kind, const uint8_t* w, int64_t N, int64_t K, const float* x, int64_t M, float* out) {
   const KernelTable& t = table();
   if (M == 0 || N == 0) return;

@@ -40,6 +40,8 @@ void matmul_i2s_i8(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, cons
                    int64_t M, float* out);
 /** kind: W_TQ1_0 or W_TQ2_0. */
 void matmul_tq_q8k(int kind, const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out);
+void quantize_q8_0(const float* x, int64_t rows, int64_t cols, int8_t* q, float* d);
+void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out);
 /** kind: W_F32 .. W_Q6_K. */
 void matmul_float(int kind, const uint8_t* w, int64_t N, int64_t K, const float* x, int64_t M, float* out);
 /** kind: any WeightKind; ids already checked to be in [0, N). */

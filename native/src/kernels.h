@@ -36,6 +36,17 @@ struct FloatMatmulArgs {
 };
 using FloatMatmulFn = void (*)(const FloatMatmulArgs&, int64_t n0, int64_t n1);
 
+/** Q8_0 weights × Q8_0 activations. Output rows [n0, n1) of all M activation rows. */
+struct Q8_0MatmulArgs {
+  const uint8_t* w;   // Q8_0 blocks as in the GGUF (row n starts at w + n * row_bytes)
+  size_t row_bytes;   // K/32·34
+  int64_t K, N, M;    // K a multiple of 32
+  const int8_t* q;    // M × K int8 activations (each in [-127, 127])
+  const float* d;     // M × K/32 activation block scales (f16 values)
+  float* out;         // M × N
+};
+using Q8_0MatmulFn = void (*)(const Q8_0MatmulArgs&, int64_t n0, int64_t n1);
+
 /** Dequantize one row of K values (scale: the I2_S tensor scale, unused otherwise). */
 using DequantRowFn = void (*)(const uint8_t* src, float* out, int64_t K, float scale);
 
@@ -89,6 +100,10 @@ struct KernelTable {
 
   /** Streams n bytes (n % 64 == 0) with this ISA's widest loads; returns a checksum (bandwidth probe). */
   uint64_t (*stream_read)(const uint8_t* p, size_t n);
+
+  /** Q8_0 activations of one row (K % 32 == 0): K int8 and K/32 scales. */
+  void (*quantize_q8_0_row)(const float* x, int64_t K, int8_t* q, float* d);
+  Q8_0MatmulFn matmul_q8_0_q8_0;
 };
 
 /** Scratch floats attention_group needs for a block ending at token t1: f32 keys and transposed

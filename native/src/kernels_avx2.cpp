@@ -34,6 +34,8 @@ static KernelTable make_table() {
   t.scale = scale;
   t.to_f16 = to_f16;
   t.stream_read = stream_read;
+  t.quantize_q8_0_row = quantize_q8_0_row;
+  t.matmul_q8_0_q8_0 = matmul_q8_0_q8_0;
   return t;
 }
 

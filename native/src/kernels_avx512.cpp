@@ -334,6 +334,10 @@ static KernelTable make_table() {
   t.scale = scale;
   t.to_f16 = to_f16;
   t.stream_read = stream_read512;
+  // Q8_0 × Q8_0: the AVX2 bodies (simd_avx2.inl) compiled with these flags; the kernel is bound by
+  // memory bandwidth, and 256-bit vpmaddubsw reproduces ggml's lanes directly.
+  t.quantize_q8_0_row = quantize_q8_0_row;
+  t.matmul_q8_0_q8_0 = matmul_q8_0_q8_0;
   return t;
 }
 

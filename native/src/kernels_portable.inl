@@ -62,6 +62,22 @@ static void quantize_q8k_row_ref(const float* x, int64_t K, int8_t* q, float* d,
   }
 }
 
+/** llama.cpp's x86 quantize_row_q8_0, per 32-block: d = f16(amax / 127), id = 127 / amax (0 for a
+ *  zero block), q = nearest_int(x·id) (in [−127, 127] for finite x). */
+static void quantize_q8_0_row_ref(const float* x, int64_t K, int8_t* q, float* d) {
+  for (int64_t b = 0; b < K / QK8_0; ++b) {
+    const float* xb = x + b * QK8_0;
+    float amax = 0;
+    for (int j = 0; j < QK8_0; ++j) {
+      const float ax = std::fabs(xb[j]);
+      if (ax > amax) amax = ax;
+    }
+    d[b] = f16_round(amax / 127.f);
+    const float id = amax > 0 ? 127.f / amax : 0.0f;
+    for (int j = 0; j < QK8_0; ++j) q[b * QK8_0 + j] = (int8_t)nearest_int(xb[j] * id);
+  }
+}
+
 // ---- ternary dot products (exact integers) ---------------------------------------------------------
 
 /** Σ_k code[k]·q[k] over one I2_S row (codes 0..3 as stored). */
@@ -202,6 +218,32 @@ static void matmul_tq1_0_q8k_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t
   for (int64_t n = n0; n < n1; ++n)
     for (int64_t m = 0; m < a.M; ++m)
       a.out[m * a.N + n] = vec_dot_tq1_0_q8k_ref(a.K, a.w + n * a.row_bytes, a.q + m * a.K, a.scale + m * nb, a.sum + m * nb * 8);
+}
+
+// ---- Q8_0 × Q8_0: ggml_vec_dot_q8_0_q8_0 (AVX2) ------------------------------------------------------
+// Per 32-block, 8 exact integer lanes: lane k = Σ qw·qa over elements 4k .. 4k+3. Each lane becomes f32
+// and is accumulated across blocks with fmaf(lane, d_b, acc_k), d_b = fround(dw_b·da_b); then ggml_hsum8.
+
+static float vec_dot_q8_0_q8_0_ref(int64_t K, const uint8_t* w, const int8_t* q, const float* da) {
+  float acc[8] = {0};
+  for (int64_t b = 0; b < K / QK8_0; ++b) {
+    const uint8_t* wb = w + b * Q8_0_BYTES;
+    const int8_t* qb = q + b * QK8_0;
+    const float d = f16_to_f32(load_u16(wb)) * da[b];
+    for (int k = 0; k < 8; ++k) {
+      int32_t lane = 0;
+      for (int j = 4 * k; j < 4 * k + 4; ++j) lane += (int32_t)(int8_t)wb[2 + j] * qb[j];
+      acc[k] = std::fmaf((float)lane, d, acc[k]);
+    }
+  }
+  return ggml_hsum8(acc);
+}
+
+static void matmul_q8_0_q8_0_ref(const Q8_0MatmulArgs& a, int64_t n0, int64_t n1) {
+  const int64_t nb = a.K / QK8_0;
+  for (int64_t n = n0; n < n1; ++n)
+    for (int64_t m = 0; m < a.M; ++m)
+      a.out[m * a.N + n] = vec_dot_q8_0_q8_0_ref(a.K, a.w + n * a.row_bytes, a.q + m * a.K, a.d + m * nb);
 }
 
 // ---- dequantization of one row (bit-identical to the TS codecs of @bitnet/models) -------------------
@@ -506,5 +548,7 @@ static KernelTable portable_table(const char* isa) {
   t.scale = scale_ref;
   t.to_f16 = to_f16_ref;
   t.stream_read = stream_read_ref;
+  t.quantize_q8_0_row = quantize_q8_0_row_ref;
+  t.matmul_q8_0_q8_0 = matmul_q8_0_q8_0_ref;
   return t;
 }

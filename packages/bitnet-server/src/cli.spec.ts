@@ -26,6 +26,17 @@ describe('options', () => {
     expect(() => parseServerOptions(['--bogus'], {})).toThrow(/bogus/);
   });
 
+  it('--output-q8 / BITNET_OUTPUT_Q8: off by default, on from the flag or the environment, bad values named', () => {
+    expect(parseServerOptions([], {}).outputQ8).toBe(false);
+    expect(parseServerOptions(['--output-q8'], {}).outputQ8).toBe(true);
+    expect(parseServerOptions([], { BITNET_OUTPUT_Q8: '1' }).outputQ8).toBe(true);
+    expect(parseServerOptions([], { BITNET_OUTPUT_Q8: 'true' }).outputQ8).toBe(true);
+    expect(parseServerOptions([], { BITNET_OUTPUT_Q8: '0' }).outputQ8).toBe(false);
+    expect(parseServerOptions([], { BITNET_OUTPUT_Q8: '' }).outputQ8).toBe(false);
+    expect(parseServerOptions(['--output-q8'], { BITNET_OUTPUT_Q8: '0' }).outputQ8).toBe(true);
+    expect(() => parseServerOptions([], { BITNET_OUTPUT_Q8: 'yes please' })).toThrow(/BITNET_OUTPUT_Q8: expected 1 or 0/);
+  });
+
   it('the bin refuses bad options (exit 2) and names --model / BITNET_MODEL when there is no model', () => {
     const bad = spawnSync(process.execPath, [bin, '--port', 'x'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);

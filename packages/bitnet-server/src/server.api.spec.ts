@@ -41,6 +41,7 @@ describe('health and metrics', () => {
       version: '0.1.0',
       model: { architecture: 'bitnet-b1.58', quantization: 'I2_S', context_length: 2048, file: 'tiny.gguf' },
       streams: { active: 0, queued: 0, max_concurrent: 1, max_queue: 1 },
+      output: { type: 'exact', matrix: 'F16' },
     });
     expect(h.model.parameters).toBeGreaterThan(100_000);
     expect(h.uptime_seconds).toBeGreaterThanOrEqual(0);

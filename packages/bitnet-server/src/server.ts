@@ -75,8 +75,12 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
   if (options.threads !== undefined) process.env.BITNET_THREADS = String(options.threads); // read by the model thread's kernels
   const t0 = performance.now();
   const { model, chatFormat } = describeModel(modelPath);
-  const engine = await InferenceEngine.load(modelPath, { maxChunkTokens: options.prefillChunk, computeNice: options.computeNice });
-  log.info('model loaded', { path: modelPath, arch: model.architecture, quant: model.quantization, kernels: engine.loadInfo.kernels, ms: Math.round(performance.now() - t0) });
+  const engine = await InferenceEngine.load(modelPath, {
+    maxChunkTokens: options.prefillChunk,
+    computeNice: options.computeNice,
+    outputType: options.outputQ8 ? 'q8_0' : 'exact',
+  });
+  log.info('model loaded', { path: modelPath, arch: model.architecture, quant: model.quantization, kernels: engine.loadInfo.kernels, output: engine.loadInfo.outputMatrixType, ms: Math.round(performance.now() - t0) });
   const startedAt = Date.now();
   let service!: GenerationService;
   const metrics = new ServerMetrics({

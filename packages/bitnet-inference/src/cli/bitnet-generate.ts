@@ -1,12 +1,13 @@
 /**
- * bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--json]
+ * bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--output-q8] [--json]
  * Streams generated text to stdout (the bundled default model when --model is omitted); with --json one JSON line per token and a summary line.
+ * --output-q8 holds the output (logits) matrix as Q8_0 (EngineOptions.outputType 'q8_0'): faster decode, slightly inexact logits.
  */
 import { parseArgs } from 'node:util';
 import { InferenceEngine } from '../engine/InferenceEngine';
 import { InferenceError } from '../errors/InferenceError';
 
-const USAGE = 'usage: bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P] [--json]';
+const USAGE = 'usage: bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P] [--output-q8] [--json]';
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -20,7 +21,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     args: argv,
     options: {
       model: { type: 'string' }, prompt: { type: 'string' }, 'max-tokens': { type: 'string' }, temperature: { type: 'string' },
-      seed: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+      seed: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, 'output-q8': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -28,7 +29,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     return 0;
   }
   if (values.prompt === undefined) throw new InferenceError('invalid_config', `--prompt is required\n${USAGE}`);
-  const engine = await InferenceEngine.load(values.model);
+  const engine = await InferenceEngine.load(values.model, { outputType: values['output-q8'] ? 'q8_0' : 'exact' });
   try {
     const gen = {
       maxNewTokens: num('max-tokens', values['max-tokens']) ?? 64,
@@ -59,6 +60,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
           finish_reason: finish,
           prefill_tok_s: t.prefillTokensPerSecond,
           decode_tok_s: t.decodeTokensPerSecond,
+          output_type: engine.loadInfo.outputType,
         }) + '\n',
       );
     } else {

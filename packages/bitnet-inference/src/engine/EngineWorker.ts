@@ -7,7 +7,7 @@
  */
 import * as os from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { GgufFile } from '@bitnet/models';
+import { GgufFile, ggmlTypeName } from '@bitnet/models';
 import { createKernels, kernelBackend } from '@bitnet/kernels';
 import { ForwardPass } from '../forward/ForwardPass';
 import { loadBitnetWeights } from '../model/BitnetWeights';
@@ -64,13 +64,22 @@ port.on('message', (m: MainToWorker) => {
         const file = GgufFile.open(m.path);
         let weights;
         try {
-          weights = loadBitnetWeights(file, { repackTq1_0: m.repackTq1_0 });
+          weights = loadBitnetWeights(file, { repackTq1_0: m.repackTq1_0, outputType: m.outputType });
         } finally {
           file.close();
         }
         const kernels = createKernels();
         forward = new ForwardPass(weights, kernels, { maxChunkTokens: m.maxChunkTokens });
-        send({ type: 'loaded', config: weights.config, kernels: kernelBackend().name, isa: kernels.isa, weightBytes: weights.bytes, loadMs: performance.now() - t0 });
+        send({
+          type: 'loaded',
+          config: weights.config,
+          kernels: kernelBackend().name,
+          isa: kernels.isa,
+          weightBytes: weights.bytes,
+          outputType: weights.outputType,
+          outputMatrixType: ggmlTypeName(weights.output.type),
+          loadMs: performance.now() - t0,
+        });
       } catch (e) {
         send({ type: 'load-error', message: (e as Error).message, name: (e as Error).name });
       }

@@ -17,6 +17,12 @@ export interface EngineOptions {
   /** Hold TQ1_0 weights in the faster 2-bit TQ2_0 layout (default true; see LoadWeightsOptions). */
   repackTq1_0?: boolean;
   /**
+   * 'q8_0': hold an F32/F16/BF16 output (logits) matrix as Q8_0, re-encoded at load — about half the
+   * bytes read per token for a small loss of exactness (see LoadWeightsOptions.outputType; a tied
+   * embedding is then looked up in the same copy). Default 'exact'.
+   */
+  outputType?: 'exact' | 'q8_0';
+  /**
    * Lowers the scheduling priority of the model thread and the native kernel threads by this many
    * nice steps (0..19, Linux: per thread; default 0). A server sets it so that its event loop
    * answers at once while every core computes tokens; throughput is unchanged when nothing else runs.
@@ -85,6 +91,8 @@ export class InferenceEngine {
    */
   static async load(modelPath?: string, options: EngineOptions = {}): Promise<InferenceEngine> {
     const nice = options.computeNice ?? 0;
+    const outputType = options.outputType ?? 'exact';
+    if (outputType !== 'exact' && outputType !== 'q8_0') throw new ConfigError('outputType', "'exact' or 'q8_0'");
     if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new ConfigError('computeNice', 'an integer from 0 to 19');
     const resolved = path.resolve(modelPath || defaultModelPath());
     if (!modelPath && !fs.existsSync(resolved)) {
@@ -105,7 +113,7 @@ export class InferenceEngine {
       };
       worker.on('message', onMessage);
       worker.once('error', (e) => reject(new InferenceError('model_load', `model thread failed: ${e.message}`, [], { cause: e })));
-      const req: MainToWorker = { type: 'load', path: resolved, maxChunkTokens: options.maxChunkTokens ?? 64, kernels: options.kernels ?? process.env.BITNET_KERNELS, repackTq1_0: options.repackTq1_0 ?? true, computeNice: options.computeNice ?? 0 };
+      const req: MainToWorker = { type: 'load', path: resolved, maxChunkTokens: options.maxChunkTokens ?? 64, kernels: options.kernels ?? process.env.BITNET_KERNELS, repackTq1_0: options.repackTq1_0 ?? true, outputType, computeNice: options.computeNice ?? 0 };
       worker.postMessage(req);
     }).catch(async (e) => {
       await worker.terminate();

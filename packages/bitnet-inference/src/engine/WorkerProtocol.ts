@@ -8,6 +8,8 @@ export interface WorkerLoadRequest {
   maxChunkTokens: number;
   /** Hold TQ1_0 matrices as TQ2_0 (LoadWeightsOptions.repackTq1_0). */
   repackTq1_0: boolean;
+  /** How the output matrix is held (LoadWeightsOptions.outputType). */
+  outputType: 'exact' | 'q8_0';
   /** Nice increment for the model thread and its kernel threads (EngineOptions.computeNice). */
   computeNice: number;
   /** BITNET_KERNELS for the worker ('auto' | 'native' | 'ts'). */
@@ -47,6 +49,9 @@ export interface WorkerLoaded {
   kernels: string;
   isa: string;
   weightBytes: number;
+  /** How the output matrix is held ('q8_0' only when it was re-encoded at load) and its type name. */
+  outputType: 'exact' | 'q8_0';
+  outputMatrixType: string;
   loadMs: number;
 }
 

@@ -129,6 +129,19 @@ describe('bitnet-perplexity', () => {
     expect(j.perplexity).toBeLessThan(rec.heldoutPpl * 3);
   });
 
+  it('--output-q8 scores with the Q8_0 output matrix: reported, and within 1% of the exact perplexity', async () => {
+    const run = async (extra: string[]) => {
+      let out = '';
+      expect(await perplexityCli(['--file', HELDOUT, '--max-windows', '2', '--json', ...extra], (s) => (out += s))).toBe(0);
+      return JSON.parse(out);
+    };
+    const [exact, q8] = [await run([]), await run(['--output-q8'])];
+    expect([exact.output_type, q8.output_type]).toEqual(['exact', 'q8_0']);
+    expect(q8.tokens).toBe(exact.tokens);
+    expect(q8.perplexity).not.toBe(exact.perplexity);
+    expect(Math.abs(q8.perplexity / exact.perplexity - 1)).toBeLessThan(0.01);
+  });
+
   it('prints plain text without --json', async () => {
     let out = '';
     await perplexityCli(['--file', HELDOUT, '--max-windows', '1', '--window', '32'], (s) => (out += s));

@@ -12,7 +12,7 @@
 import { GgufFile, Tokenizer, createTokenizer } from '@bitnet/models';
 import { createKernels } from '@bitnet/kernels';
 import { ForwardPass } from '../forward/ForwardPass';
-import { BitnetWeights, loadBitnetWeights } from '../model/BitnetWeights';
+import { BitnetWeights, LoadWeightsOptions, loadBitnetWeights } from '../model/BitnetWeights';
 import { KvCache } from '../model/KvCache';
 
 export interface PerplexityOptions {
@@ -45,10 +45,11 @@ export class PerplexityEvaluator {
     private readonly forward: ForwardPass,
   ) {}
 
-  static load(modelPath: string): PerplexityEvaluator {
+  /** Loads a model; `options` as loadBitnetWeights (e.g. outputType 'q8_0'). */
+  static load(modelPath: string, options: LoadWeightsOptions = {}): PerplexityEvaluator {
     const file = GgufFile.open(modelPath);
     try {
-      const weights = loadBitnetWeights(file);
+      const weights = loadBitnetWeights(file, options);
       const tokenizer = createTokenizer(file.metadata);
       return new PerplexityEvaluator(weights, tokenizer, new ForwardPass(weights, createKernels(), { maxChunkTokens: 1 }));
     } finally {

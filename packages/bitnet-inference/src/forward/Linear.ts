@@ -1,16 +1,18 @@
 import { GgmlType, f32ToBf16, bf16ToF32, f32ToF16, f16ToF32 } from '@bitnet/models';
-import { I8Activations, Kernels, Q8KActivations, allocI8Activations, allocQ8KActivations } from '@bitnet/kernels';
+import { I8Activations, Kernels, Q8_0Activations, Q8KActivations, allocI8Activations, allocQ8_0Activations, allocQ8KActivations } from '@bitnet/kernels';
 import type { WeightMatrix } from '../model/BitnetWeights';
 
 /**
  * y = W·x for any weight type, quantizing activations the way the reference engine of each format
- * does: per token int8 for I2_S (bitnet.cpp), Q8_K blocks for TQ1_0/TQ2_0 (llama.cpp), f16/bf16
- * rounding of x for F16/BF16 weights (ggml's vec_dot types). Other float types take f32 x.
+ * does: per token int8 for I2_S (bitnet.cpp), Q8_K blocks for TQ1_0/TQ2_0 (llama.cpp), Q8_0 blocks for
+ * Q8_0 weights (llama.cpp; e.g. the output matrix with outputType 'q8_0'), f16/bf16 rounding of x for
+ * F16/BF16 weights (ggml's vec_dot types). Other float types take f32 x.
  * Activation buffers are reused per (rows, cols).
  */
 export class Linear {
   private readonly i8 = new Map<string, I8Activations>();
   private readonly q8k = new Map<string, Q8KActivations>();
+  private readonly q8_0 = new Map<string, Q8_0Activations>();
   private rounded = new Float32Array(0);
 
   constructor(private readonly kernels: Kernels) {}
@@ -32,6 +34,10 @@ export class Linear {
         if (w.type === GgmlType.TQ2_0) k.matmulTq2_0Q8K(w, a, ys);
         else k.matmulTq1_0Q8K(w, a, ys);
       }
+    } else if (w.type === GgmlType.Q8_0) {
+      const a = this.buffer(this.q8_0, rows, w.cols, allocQ8_0Activations);
+      k.quantizeQ8_0(xs, rows, w.cols, a);
+      k.matmulQ8_0Q8_0(w, a, ys);
     } else {
       let input = xs;
       if (w.type === GgmlType.F16 || w.type === GgmlType.BF16) {

@@ -6,6 +6,9 @@ import {
   LayerMatmul,
   ModelConfig,
   ModelTensors,
+  dequantizeRows,
+  ggmlTypeName,
+  quantizeQ8_0,
   readModelConfig,
   repackTq1_0AsTq2_0,
   resolveModelTensors,
@@ -36,12 +39,24 @@ export interface BitnetWeights {
   tensors: ModelTensors;
   tokenEmbedding: WeightMatrix;
   outputNorm: Float32Array;
-  /** The output projection (the embedding itself when tied). */
+  /** The output projection (the embedding itself when tied, also when re-encoded to Q8_0). */
   output: FloatMatrix;
+  /** How the output matrix is held: as in the file ('exact') or re-encoded to Q8_0 at load ('q8_0'). */
+  outputType: OutputType;
+  /** The output matrix's type in the file (before any re-encoding). */
+  outputFileType: GgmlType;
   layers: LayerWeights[];
   /** Bytes of tensor data held. */
   bytes: number;
 }
+
+/**
+ * How the output (logits) matrix is held. 'exact': as in the file (the default). 'q8_0': an F32, F16 or
+ * BF16 output matrix is re-encoded to Q8_0 at load (34 bytes per 32 values instead of 64 for F16) and
+ * applied with Q8_0 activations (matmulQ8_0Q8_0, llama.cpp's Q8_0 arithmetic): about half the bytes
+ * read per token, at a small cost in exactness. Other types (Q8_0 already, k-quants) stay as they are.
+ */
+export type OutputType = 'exact' | 'q8_0';
 
 const TERNARY = new Set<number>([GgmlType.I2_S, GgmlType.TQ1_0, GgmlType.TQ2_0]);
 
@@ -53,6 +68,41 @@ export interface LoadWeightsOptions {
    * compact layout (22% less memory for those matrices).
    */
   repackTq1_0?: boolean;
+  /**
+   * 'q8_0': hold an F32/F16/BF16 output matrix as Q8_0 (see OutputType). Default 'exact'. When the
+   * output is tied to the token embedding, the input embeddings are then looked up in the same Q8_0
+   * copy (one copy in memory, about half of the F16 matrix); `exactTiedEmbeddings` keeps the file's
+   * matrix for the lookup as well, at the cost of holding both.
+   */
+  outputType?: OutputType;
+  /** With outputType 'q8_0' and a tied output: also keep the exact embedding matrix (default false). */
+  exactTiedEmbeddings?: boolean;
+}
+
+/** Types re-encoded to Q8_0 by outputType 'q8_0'. */
+const REENCODED_TO_Q8_0 = new Set<number>([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
+
+/** Bytes of source data converted per piece when re-encoding a matrix (bounds the transient memory). */
+const REENCODE_CHUNK_BYTES = 8 << 20;
+
+/**
+ * Re-encodes a float matrix of the file to Q8_0 (the @bitnet/models encoder, ggml's
+ * quantize_row_q8_0_ref), reading it a few MB at a time so that the full-precision matrix is never
+ * held whole.
+ */
+function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo): Uint8Array {
+  const K = t.dims[0];
+  const N = t.dims[1];
+  const srcRowBytes = t.byteSize / N;
+  const dstRowBytes = (K / 32) * 34;
+  const out = new Uint8Array(N * dstRowBytes);
+  const rowsPerChunk = Math.max(1, Math.floor(REENCODE_CHUNK_BYTES / srcRowBytes));
+  for (let r0 = 0; r0 < N; r0 += rowsPerChunk) {
+    const count = Math.min(rowsPerChunk, N - r0);
+    const src = file.tensorDataRange(t, r0 * srcRowBytes, count * srcRowBytes);
+    out.set(quantizeQ8_0(dequantizeRows(t.type, src, K, 0, count)), r0 * dstRowBytes);
+  }
+  return out;
 }
 
 /**
@@ -61,6 +111,8 @@ export interface LoadWeightsOptions {
  */
 export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = {}): BitnetWeights {
   const repack = options.repackTq1_0 ?? true;
+  const outputType = options.outputType ?? 'exact';
+  if (outputType !== 'exact' && outputType !== 'q8_0') throw new Error(`outputType must be 'exact' or 'q8_0', got ${String(outputType)}`);
   const config = readModelConfig(file.metadata);
   const tensors = resolveModelTensors(config, file.tensors);
   let bytes = 0;
@@ -88,9 +140,22 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
     new Uint8Array(out.buffer).set(d.subarray(0, out.byteLength));
     return out;
   };
-  const tokenEmbedding = matrix(tensors.tokenEmbedding);
-  const output = tensors.tiedOutput ? tokenEmbedding : matrix(tensors.output);
-  if (output.kind !== 'float') throw new Error(`the output matrix '${tensors.output.name}' must be a float or k-quant type`);
+  const outInfo = tensors.tiedOutput ? tensors.tokenEmbedding : tensors.output;
+  if (TERNARY.has(outInfo.type)) throw new Error(`the output matrix '${outInfo.name}' must be a float or k-quant type`);
+  // Q8_0 needs whole 32-blocks per row; any other shape keeps the exact matrix.
+  const toQ8 = outputType === 'q8_0' && REENCODED_TO_Q8_0.has(outInfo.type) && outInfo.dims[0] % 32 === 0;
+  let tokenEmbedding: WeightMatrix;
+  let output: WeightMatrix;
+  if (toQ8) {
+    const q8 = reencodeQ8_0(file, outInfo);
+    bytes += q8.length;
+    output = { kind: 'float', type: GgmlType.Q8_0, data: q8, rows: outInfo.dims[1], cols: outInfo.dims[0] };
+    tokenEmbedding = tensors.tiedOutput && !options.exactTiedEmbeddings ? output : matrix(tensors.tokenEmbedding);
+  } else {
+    tokenEmbedding = matrix(tensors.tokenEmbedding);
+    output = tensors.tiedOutput ? tokenEmbedding : matrix(tensors.output);
+  }
+  if (output.kind !== 'float') throw new Error(`the output matrix '${outInfo.name}' must be a float or k-quant type (it is ${ggmlTypeName(outInfo.type)})`);
   const layers = tensors.layers.map((l) => {
     const scales = {} as Record<LayerMatmul, number>;
     for (const m of LAYER_MATMULS) scales[m] = l.scales[m] ? f32(l.scales[m]!)[0] : 1;
@@ -110,5 +175,15 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
     };
   });
   const { kind: _kind, ...outputMatrix } = output;
-  return { config, tensors, tokenEmbedding, outputNorm: f32(tensors.outputNorm), output: outputMatrix as FloatMatrix, layers, bytes };
+  return {
+    config,
+    tensors,
+    tokenEmbedding,
+    outputNorm: f32(tensors.outputNorm),
+    output: outputMatrix as FloatMatrix,
+    outputType: toQ8 ? 'q8_0' : 'exact',
+    outputFileType: outInfo.type,
+    layers,
+    bytes,
+  };
 }

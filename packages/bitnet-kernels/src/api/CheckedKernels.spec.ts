@@ -2,10 +2,10 @@ import * as vm from 'node:vm';
 import { GgmlType } from '@bitnet/models';
 import { attentionCase, floatCase, ternaryCase } from '../testing/kernelCases';
 import { TsKernels } from '../ts/TsKernels';
-import { allocI8Activations, allocQ8KActivations } from './Activations';
+import { allocI8Activations, allocQ8_0Activations, allocQ8KActivations } from './Activations';
 import { CheckedKernels } from './CheckedKernels';
 import { KernelArgumentError } from './KernelArgumentError';
-import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8KActivations, TernaryMatrix } from './Kernels';
+import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
 
 /** Kernels that only count calls: a rejected call must never reach the implementation. */
 function countingKernels(): { kernels: Kernels; calls: string[] } {
@@ -35,6 +35,7 @@ const patched = <T extends object>(o: T, patch: Partial<Record<keyof T, unknown>
 const f32 = (n: number) => new Float32Array(n);
 const i8 = (cols = 256): I8Activations => allocI8Activations(2, cols);
 const q8k = (cols = 512): Q8KActivations => allocQ8KActivations(2, cols);
+const q80 = (cols = 64): Q8_0Activations => allocQ8_0Activations(2, cols);
 const shape = (patch: Partial<AttentionShape>): AttentionShape => ({ ...att.shape, ...patch });
 
 type Case = [string, (k: Kernels) => void, string];
@@ -52,6 +53,10 @@ const BAD: Case[] = [
   ['quantizeQ8K', (k) => k.quantizeQ8K(f32(1024), 2, 512, patched(q8k(), { bsums: new Int16Array(63) })), 'out.bsums'],
   ['quantizeQ8K', (k) => k.quantizeQ8K(f32(1024), 2, 512, patched(q8k(), { d: f32(3) })), 'out.d'],
   ['quantizeQ8K', (k) => { const x = f32(1024); k.quantizeQ8K(x, 2, 512, patched(q8k(), { d: x.subarray(0, 4) })); }, 'out.d'],
+  ['quantizeQ8_0', (k) => k.quantizeQ8_0(f32(2 * 48), 2, 48, allocQ8_0Activations(2, 64)), 'cols'],
+  ['quantizeQ8_0', (k) => k.quantizeQ8_0(f32(128), 2, 64, patched(q80(), { d: f32(3) })), 'out.d'],
+  ['quantizeQ8_0', (k) => k.quantizeQ8_0(f32(128), 2, 64, patched(q80(), { qs: new Uint8Array(128) })), 'out.qs'],
+  ['quantizeQ8_0', (k) => { const x = f32(128); k.quantizeQ8_0(x, 2, 64, patched(q80(), { d: x.subarray(0, 4) })); }, 'out.d'],
   // ternary matmuls
   ['matmulI2sI8', (k) => k.matmulI2sI8(tq2, i8(512), f32(6)), 'w.type'],
   ['matmulI2sI8', (k) => k.matmulI2sI8(patched(i2s, { cols: 200 }), i8(200), f32(6)), 'w.cols'],
@@ -67,6 +72,13 @@ const BAD: Case[] = [
   ['matmulTq1_0Q8K', (k) => k.matmulTq1_0Q8K(patched(tq1, { data: new Uint8Array(tq1.data.length + 1) }), q8k(), f32(6)), 'w.data'],
   ['matmulTq1_0Q8K', (k) => k.matmulTq1_0Q8K(tq1, allocQ8KActivations(2, 256), f32(6)), 'a.cols'],
   ['matmulTq1_0Q8K', (k) => k.matmulTq1_0Q8K(tq1, patched(q8k(), { rows: 0 }), f32(0)), 'a.rows'],
+  // Q8_0 × Q8_0
+  ['matmulQ8_0Q8_0', (k) => k.matmulQ8_0Q8_0(f16, q80(), f32(8)), 'w.type'],
+  ['matmulQ8_0Q8_0', (k) => k.matmulQ8_0Q8_0(patched(q8, { data: q8.data.subarray(1) }), q80(), f32(8)), 'w.data'],
+  ['matmulQ8_0Q8_0', (k) => k.matmulQ8_0Q8_0(q8, q80(96), f32(8)), 'a.cols'],
+  ['matmulQ8_0Q8_0', (k) => k.matmulQ8_0Q8_0(q8, patched(q80(), { d: f32(5) }), f32(8)), 'a.d'],
+  ['matmulQ8_0Q8_0', (k) => k.matmulQ8_0Q8_0(q8, q80(), f32(9)), 'out'],
+  ['matmulQ8_0Q8_0', (k) => { const buf = f32(12); k.matmulQ8_0Q8_0(q8, patched(q80(), { d: buf.subarray(0, 4) }), buf.subarray(2, 10)); }, 'out'],
   // float matmul and getRows
   ['matmulFloat', (k) => k.matmulFloat(i2s as unknown as FloatMatrix, f32(512), 2, f32(6)), 'w.type'],
   ['matmulFloat', (k) => k.matmulFloat(patched(q8, { cols: 48 }), f32(96), 2, f32(8)), 'w.cols'],
@@ -154,6 +166,9 @@ describe('CheckedKernels', () => {
     k.quantizeQ8K(f32(1024), 2, 512, aq);
     k.matmulTq2_0Q8K(tq2, aq, f32(6));
     k.matmulTq1_0Q8K(tq1, aq, f32(6));
+    const a80 = q80();
+    k.quantizeQ8_0(f32(128).fill(0.25), 2, 64, a80);
+    k.matmulQ8_0Q8_0(q8, a80, f32(8));
     k.matmulFloat(f16, f32(128), 2, f32(8));
     k.getRows(f16, Int32Array.of(3, 0), f32(128));
     k.rmsNorm(x, 2, 256, f32(256), 1e-5, x);
@@ -166,7 +181,8 @@ describe('CheckedKernels', () => {
     k.scale(x, 0.5, x);
     k.toF16(x, new Uint16Array(512));
     expect(calls).toEqual([
-      'quantizeI8PerToken', 'matmulI2sI8', 'quantizeQ8K', 'matmulTq2_0Q8K', 'matmulTq1_0Q8K', 'matmulFloat', 'getRows',
+      'quantizeI8PerToken', 'matmulI2sI8', 'quantizeQ8K', 'matmulTq2_0Q8K', 'matmulTq1_0Q8K', 'quantizeQ8_0', 'matmulQ8_0Q8_0',
+      'matmulFloat', 'getRows',
       'rmsNorm', 'ropeNeox', 'softmax', 'attention', 'reluSqrMul', 'siluMul', 'add', 'scale', 'toF16',
     ]);
   });
@@ -187,5 +203,8 @@ describe('CheckedKernels', () => {
     expect([b.rows, b.cols, b.qs.length, b.d.length, b.bsums.length]).toEqual([2, 768, 1536, 6, 96]);
     expect(() => allocQ8KActivations(2, 100)).toThrow(/^allocQ8KActivations: cols 100 is not a multiple of the Q8_K block size 256$/);
     expect(() => allocI8Activations(0, 128)).toThrow(KernelArgumentError);
+    const c = allocQ8_0Activations(3, 96);
+    expect([c.rows, c.cols, c.qs.length, c.d.length]).toEqual([3, 96, 288, 9]);
+    expect(() => allocQ8_0Activations(1, 48)).toThrow(/^allocQ8_0Activations: cols 48 is not a multiple of the Q8_0 block size 32$/);
   });
 });

@@ -13,13 +13,14 @@ import {
   checkI8Activations,
   checkMatrix,
   checkNoOverlap,
+  checkQ8_0Activations,
   checkQ8KActivations,
   checkSize,
   fail,
   FLOAT_TYPES,
   TERNARY_TYPES,
 } from './argumentChecks';
-import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8KActivations, TernaryMatrix } from './Kernels';
+import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
 
 const ALL_TYPES = [...FLOAT_TYPES, ...TERNARY_TYPES];
 
@@ -59,6 +60,18 @@ export class CheckedKernels implements Kernels {
     this.inner.quantizeQ8K(x, rows, cols, out);
   }
 
+  quantizeQ8_0(x: Float32Array, rows: number, cols: number, out: Q8_0Activations): void {
+    const k = 'quantizeQ8_0';
+    checkSize(k, 'rows', rows);
+    checkSize(k, 'cols', cols);
+    if (cols % 32 !== 0) fail(k, 'cols', `${cols} is not a multiple of the Q8_0 block size 32`);
+    checkArray(k, 'x', x, 'Float32Array', rows * cols);
+    checkQ8_0Activations(k, 'out', out, rows, cols);
+    checkNoOverlap(k, 'out.qs', out.qs, 'x', x);
+    checkNoOverlap(k, 'out.d', out.d, 'x', x);
+    this.inner.quantizeQ8_0(x, rows, cols, out);
+  }
+
   matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array): void {
     const k = 'matmulI2sI8';
     checkMatrix(k, 'w', w, [GgmlType.I2_S]);
@@ -89,6 +102,17 @@ export class CheckedKernels implements Kernels {
     checkNoOverlap(k, 'out', out, 'a.qs', a.qs);
     checkNoOverlap(k, 'out', out, 'a.d', a.d);
     checkNoOverlap(k, 'out', out, 'a.bsums', a.bsums);
+  }
+
+  matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array): void {
+    const k = 'matmulQ8_0Q8_0';
+    checkMatrix(k, 'w', w, [GgmlType.Q8_0]);
+    checkQ8_0Activations(k, 'a', a, undefined, w.cols);
+    checkArray(k, 'out', out, 'Float32Array', a.rows * w.rows);
+    checkNoOverlap(k, 'out', out, 'w.data', w.data);
+    checkNoOverlap(k, 'out', out, 'a.qs', a.qs);
+    checkNoOverlap(k, 'out', out, 'a.d', a.d);
+    this.inner.matmulQ8_0Q8_0(w, a, out);
   }
 
   matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out: Float32Array): void {

@@ -11,7 +11,8 @@
  * - f32 rounding is explicit: `fround` below means rounding to the nearest f32 (Math.fround / a C float),
  *   `f16(v)` rounding to the nearest f16 value (ties to even).
  * - `nearestInt(v)` rounds ties to even (ggml's nearest_int, the 1.5·2^23 trick).
- * - Ternary kernels are bit-exact between implementations: integer sums are exact and the float
+ * - Ternary kernels, the activation quantizers and matmulQ8_0Q8_0 are bit-exact between implementations:
+ *   integer sums are exact and the float
  *   epilogue is evaluated in the fixed order written here. Float kernels agree within 1e-5 relative.
  * - `fmaf(a, b, c)` is a·b + c rounded once to f32. Where a kernel says "as ggml", it reproduces the
  *   f32 arithmetic of llama.cpp's x86 CPU backend as node-llama-cpp 3.22.1 ships it (the `haswell`
@@ -53,6 +54,22 @@ export interface Q8KActivations {
   d: Float32Array;
   /** rows × cols/16: sum of each 16 consecutive q (0 for a zero block). Kernels may rely on it. */
   bsums: Int16Array;
+}
+
+/**
+ * ggml Q8_0 activations for Q8_0 weights (block_q8_0 as llama.cpp's x86 quantize_row_q8_0 writes it):
+ * blocks of 32 per row, each with its own scale. For each block, with amax = max |x| over its 32 values:
+ *   d = f16(fround(amax / 127)),  id = amax > 0 ? fround(127 / amax) : 0,  q = nearestInt(fround(x · id)).
+ * For finite x every q is in [−127, 127] (|x · id| ≤ 127 up to one f32 rounding); non-finite x give
+ * unspecified q and d. Note that q is rounded with id, not with 1/d: d is the f16 of the exact scale.
+ */
+export interface Q8_0Activations {
+  rows: number;
+  cols: number; // multiple of 32
+  /** rows × cols int8. */
+  qs: Int8Array;
+  /** rows × cols/32 block scales d: f16 values, held as f32. */
+  d: Float32Array;
 }
 
 /** A ternary weight matrix in its file layout. */
@@ -98,6 +115,8 @@ export interface Kernels {
   quantizeI8PerToken(x: Float32Array, rows: number, cols: number, out: I8Activations): void;
   /** x: rows × cols f32 (cols % 256 == 0) → Q8_K blocks (see Q8KActivations). */
   quantizeQ8K(x: Float32Array, rows: number, cols: number, out: Q8KActivations): void;
+  /** x: rows × cols f32 (cols % 32 == 0) → Q8_0 blocks (see Q8_0Activations). */
+  quantizeQ8_0(x: Float32Array, rows: number, cols: number, out: Q8_0Activations): void;
 
   /**
    * I2_S × per-token int8. With codes c ∈ {0,1,2} (weight = c − 1) and ws the tensor's f32 scale:
@@ -118,6 +137,19 @@ export interface Kernels {
    */
   matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void;
   matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void;
+  /**
+   * Q8_0 weights × Q8_0 activations, as ggml_vec_dot_q8_0_q8_0 (AVX2). With qw_e / qa_e the int8 weight /
+   * activation of element e of a 32-block b, dw_b the block's f16 weight scale and da_b = a.d[m, b], each
+   * block gives 8 exact integer lanes, k = 0..7:
+   *   L_{b,k} = Σ_{e = 4k}^{4k+3} qw_e·qa_e
+   * (ggml: vpmaddubsw of |qw| and sign(qw)·qa, widened by vpmaddwd). Then, with d_b = fround(dw_b · da_b):
+   *   acc_k = 0; for b in order: acc_k = fmaf(L_{b,k}, d_b, acc_k);
+   *   out[m,n] = ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7))   (hsum_float_8, each + in f32).
+   * Bit-exact between implementations. Weight quants may be any int8; activation quants must be in
+   * [−127, 127], as quantizeQ8_0 writes them for finite x (a −128 activation makes the result
+   * unspecified: the sign trick negates it to itself).
+   */
+  matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array): void;
 
   /**
    * out[m,n] = Σ_k dequant(W)[n,k] · x[m,k] for F32/F16/BF16/Q8_0/Q4_K/Q6_K weights (f32 accumulate; within 1e-5 rel).

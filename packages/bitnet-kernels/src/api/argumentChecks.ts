@@ -4,7 +4,7 @@
  * so arrays from another realm (Node Buffers seen from a jest sandbox) pass.
  */
 import { GgmlType, ggmlTensorByteSize, ggmlTypeName, ggmlTypeTraits } from '@bitnet/models';
-import type { FloatMatrix, I8Activations, Q8KActivations, TernaryMatrix } from './Kernels';
+import type { FloatMatrix, I8Activations, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
 import { KernelArgumentError } from './KernelArgumentError';
 
 export type TypedArrayName = 'Float32Array' | 'Int8Array' | 'Int16Array' | 'Int32Array' | 'Uint8Array' | 'Uint16Array';
@@ -97,5 +97,19 @@ export function checkQ8KActivations(kernel: string, name: string, a: unknown, ro
   checkArray(kernel, `${name}.qs`, act.qs, 'Int8Array', r * c);
   checkArray(kernel, `${name}.d`, act.d, 'Float32Array', (r * c) / 256);
   checkArray(kernel, `${name}.bsums`, act.bsums, 'Int16Array', (r * c) / 16);
+  return act;
+}
+
+/** Q8_0 activations of `rows` × `cols` (cols a multiple of 32). */
+export function checkQ8_0Activations(kernel: string, name: string, a: unknown, rows?: number, cols?: number): Q8_0Activations {
+  if (typeof a !== 'object' || a === null) fail(kernel, name, `must be a Q8_0Activations object, got ${String(a)}`);
+  const act = a as Q8_0Activations;
+  const r = checkSize(kernel, `${name}.rows`, act.rows);
+  const c = checkSize(kernel, `${name}.cols`, act.cols);
+  if (rows !== undefined && r !== rows) fail(kernel, `${name}.rows`, `is ${r}, ${rows} expected`);
+  if (cols !== undefined && c !== cols) fail(kernel, `${name}.cols`, `is ${c}, ${cols} expected`);
+  if (c % 32 !== 0) fail(kernel, `${name}.cols`, `${c} is not a multiple of the Q8_0 block size 32`);
+  checkArray(kernel, `${name}.qs`, act.qs, 'Int8Array', r * c);
+  checkArray(kernel, `${name}.d`, act.d, 'Float32Array', (r * c) / 32);
   return act;
 }

@@ -15,7 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dequantize, f32ToF16, f16ToF32, GgmlType, quantize } from '@bitnet/models';
-import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8KActivations, TernaryMatrix } from '../api/Kernels';
+import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { kernelBackend, requestedKernelMode } from '../backend/KernelBackend';
 import type { NativeAddon } from './addon';
 import { NativeKernels } from './NativeKernels';
@@ -256,6 +256,57 @@ function refMatmulTQ(w: TernaryMatrix, a: Q8KActivations): Float32Array {
   return out;
 }
 
+/** Q8_0 activations as the contract writes them: d = f16(amax/127), q = nearestInt(fround(x · fround(127/amax))). */
+function refQuantizeQ8_0(x: Float32Array, rows: number, cols: number): Q8_0Activations {
+  const n = rows * cols;
+  const out: Q8_0Activations = { rows, cols, qs: new Int8Array(n), d: new Float32Array(n / 32) };
+  for (let b = 0; b < n / 32; b++) {
+    let amax = 0;
+    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[b * 32 + j]));
+    out.d[b] = f16ToF32(f32ToF16(fround(amax / 127)));
+    const id = amax > 0 ? fround(127 / amax) : 0;
+    for (let j = 0; j < 32; j++) out.qs[b * 32 + j] = nearestInt(fround(x[b * 32 + j] * id));
+  }
+  return out;
+}
+
+/** A Q8_0 matrix with random f16 scales and int8 quants over the whole range (−128 included). */
+function makeQ8_0(next: () => number, N: number, K: number): FloatMatrix {
+  const blocks = (N * K) / 32;
+  const data = new Uint8Array(blocks * 34);
+  for (let b = 0; b < blocks; b++) {
+    putF16(data, b * 34, next);
+    for (let j = 0; j < 32; j++) data[b * 34 + 2 + j] = int(next, 256);
+  }
+  return { type: GgmlType.Q8_0, data, rows: N, cols: K };
+}
+
+/** ggml_vec_dot_q8_0_q8_0 (AVX2) as the contract writes it: 8 lanes of 4 products per block, f32 FMA by d_b, hsum_float_8. */
+function refMatmulQ8_0(w: FloatMatrix, a: Q8_0Activations): Float32Array {
+  const N = w.rows;
+  const K = w.cols;
+  const nb = K / 32;
+  const out = new Float32Array(a.rows * N);
+  for (let n = 0; n < N; n++) {
+    for (let m = 0; m < a.rows; m++) {
+      const acc = [0, 0, 0, 0, 0, 0, 0, 0];
+      for (let b = 0; b < nb; b++) {
+        const p = (n * nb + b) * 34;
+        const d = fround(f16ToF32(w.data[p] | (w.data[p + 1] << 8)) * a.d[m * nb + b]);
+        for (let k = 0; k < 8; k++) {
+          let lane = 0;
+          for (let j = 4 * k; j < 4 * k + 4; j++) lane += ((w.data[p + 2 + j] << 24) >> 24) * a.qs[m * K + b * 32 + j];
+          // lane·d is exact in a double (|lane| < 2^16, d an f32); one rounding of the sum is fmaf's.
+          acc[k] = fround(lane * d + acc[k]);
+        }
+      }
+      const h = [0, 1, 2, 3].map((i) => fround(acc[i] + acc[i + 4]));
+      out[m * N + n] = fround(fround(h[0] + h[2]) + fround(h[1] + h[3]));
+    }
+  }
+  return out;
+}
+
 /** out and Σ|w·x| per output, in double, from the @bitnet/models dequantizer. */
 function refMatmulFloat(w: FloatMatrix, x: Float32Array, M: number): { out: Float64Array; mag: Float64Array } {
   const W = dequantize(w.type, w.data, w.rows * w.cols);
@@ -447,6 +498,86 @@ describeNative.each(cases.length > 0 ? cases : [['no addon', { label: 'none', ad
           }
         }
       }
+    });
+
+    it('quantizeQ8_0: bit-exact with generic, the contract and the TS kernels (zero blocks, exact halves)', () => {
+      const next = rng(18);
+      for (const [rows, cols] of [[1, 32], [3, 96], [2, 2560], [5, 160], [1, 6912]]) {
+        const x = randomFloats(next, rows * cols, 4);
+        x.fill(0, 32, 64 < x.length ? 64 : 32); // an all-zero block (when there is a second one)
+        x[0] = 127; // amax 127: id = 1, so the halves below are exact ties (to even)
+        x[1] = 2.5;
+        x[2] = -3.5;
+        const alloc = (): Q8_0Activations => ({ rows, cols, qs: new Int8Array(rows * cols), d: new Float32Array((rows * cols) / 32) });
+        const got = alloc();
+        const g = alloc();
+        k.quantizeQ8_0(x, rows, cols, got);
+        generic(() => k.quantizeQ8_0(x, rows, cols, g));
+        const want = refQuantizeQ8_0(x, rows, cols);
+        expect(got.qs[1]).toBe(2);
+        expect(got.qs[2]).toBe(-4);
+        for (const other of [g, want]) {
+          expect(got.qs).toEqual(other.qs);
+          expect(got.d).toEqual(other.d);
+        }
+        if (tsKernels) {
+          const t = alloc();
+          tsKernels.quantizeQ8_0(x, rows, cols, t);
+          expect(got.qs).toEqual(t.qs);
+          expect(got.d).toEqual(t.d);
+        }
+      }
+    });
+
+    it('matmulQ8_0Q8_0: bit-exact with generic, the contract and the TS kernels (odd rows, multi-row activations, extreme quants)', () => {
+      const next = rng(19);
+      const shapes: Array<[number, number, number]> = [
+        // N, K, M
+        [1, 32, 1],
+        [3, 64, 2],
+        [7, 96, 3],
+        [17, 2560, 1],
+        [33, 160, 5],
+        [64, 2560, 8],
+        [9, 2560, 7],
+        [1001, 2560, 1], // decode, on the thread pool, an odd row count
+        [513, 512, 3], // batched rows on the thread pool
+      ];
+      for (const [N, K, M] of shapes) {
+        const w = makeQ8_0(next, N, K);
+        const x = randomFloats(next, M * K, 3);
+        const a = refQuantizeQ8_0(x, M, K);
+        if (M > 1) {
+          // extreme activations: every quant ±127 in row 1 (and weights stay random, −128 included)
+          for (let j = K; j < 2 * K; j++) a.qs[j] = next() < 0.5 ? -127 : 127;
+        }
+        const got = new Float32Array(M * N);
+        k.matmulQ8_0Q8_0(w, a, got);
+        const g = new Float32Array(M * N);
+        generic(() => k.matmulQ8_0Q8_0(w, a, g));
+        expect(got).toEqual(g);
+        expect(got).toEqual(refMatmulQ8_0(w, a));
+        if (tsKernels) {
+          const t = new Float32Array(M * N);
+          tsKernels.matmulQ8_0Q8_0(w, a, t);
+          expect(got).toEqual(t);
+        }
+      }
+    });
+
+    it('matmulQ8_0Q8_0 after quantizeQ8_0: close to the f32 product of the dequantized weights', () => {
+      const next = rng(20);
+      const [N, K, M] = [40, 2560, 2];
+      const w: FloatMatrix = { type: GgmlType.Q8_0, data: quantize(GgmlType.Q8_0, randomFloats(next, N * K, 1), K), rows: N, cols: K };
+      const x = randomFloats(next, M * K, 2);
+      const a: Q8_0Activations = { rows: M, cols: K, qs: new Int8Array(M * K), d: new Float32Array((M * K) / 32) };
+      k.quantizeQ8_0(x, M, K, a);
+      const got = new Float32Array(M * N);
+      k.matmulQ8_0Q8_0(w, a, got);
+      const { out, mag } = refMatmulFloat(w, x, M);
+      // Activation rounding: each |x − q·d| ≤ d/2 ≤ amax/254 (+ the f16 rounding of d, 2^-11 relative),
+      // so the error is at most ~0.5% of Σ|w|·amax per block; random signs keep it far below.
+      expectClose(got, out, mag, 5e-3, `Q8_0×Q8_0 ${N}×${K}×${M} vs f32 x`);
     });
 
     const floatTypes = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K] as const;

@@ -9,7 +9,7 @@
  * CheckedKernels, which validates the whole contract. Every call is synchronous; the pool threads
  * never call into JS.
  */
-import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8KActivations, TernaryMatrix } from '../api/Kernels';
+import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { kernelBackend, nativeAddon } from '../backend/KernelBackend';
 import type { CpuFeatures, NativeAddon, NativeIsa } from './addon';
 
@@ -42,6 +42,10 @@ export class NativeKernels implements Kernels {
     this.addon.quantizeQ8K(x, rows, cols, out.qs, out.d, out.bsums);
   }
 
+  quantizeQ8_0(x: Float32Array, rows: number, cols: number, out: Q8_0Activations): void {
+    this.addon.quantizeQ8_0(x, rows, cols, out.qs, out.d);
+  }
+
   matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array): void {
     this.addon.matmulI2sI8(w.data, w.rows, w.cols, a.qs, a.scales, a.sums, a.rows, out);
   }
@@ -52,6 +56,10 @@ export class NativeKernels implements Kernels {
 
   matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
     this.addon.matmulTq1_0Q8K(w.data, w.rows, w.cols, a.qs, a.d, a.rows, out);
+  }
+
+  matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array): void {
+    this.addon.matmulQ8_0Q8_0(w.data, w.rows, w.cols, a.qs, a.d, a.rows, out);
   }
 
   matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out: Float32Array): void {

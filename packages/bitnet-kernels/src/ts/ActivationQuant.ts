@@ -3,9 +3,11 @@
  * - per token for I2_S (bitnet.cpp's quantize_row_i8_s): one scale and one Σq per row;
  * - Q8_K blocks of 256 for TQ1_0 / TQ2_0 (llama.cpp's quantize_row_q8_K_ref): a scale per block and
  *   the sum of every 16 quants.
- * Both round with nearestInt (ties to even), every f32 operation rounded with Math.fround.
+ * - Q8_0 blocks of 32 for Q8_0 weights (llama.cpp's x86 quantize_row_q8_0): an f16 scale per block.
+ * All round with nearestInt (ties to even), every f32 operation rounded with Math.fround.
  */
-import type { I8Activations, Q8KActivations } from '../api/Kernels';
+import { f16ToF32, f32ToF16 } from '@bitnet/models';
+import type { I8Activations, Q8_0Activations, Q8KActivations } from '../api/Kernels';
 
 const fround = Math.fround;
 
@@ -101,5 +103,24 @@ export function quantizeQ8K(x: Float32Array, rows: number, cols: number, out: Q8
       bsums[b * 16 + g] = sum;
     }
     d[b] = fround(1 / iscale);
+  }
+}
+
+const QK8_0 = 32;
+
+/** x: rows × cols (cols % 32 == 0) → Q8_0 blocks (Q8_0Activations): d = f16(amax / 127), q = nearestInt(x · 127 / amax). */
+export function quantizeQ8_0(x: Float32Array, rows: number, cols: number, out: Q8_0Activations): void {
+  const { qs, d } = out;
+  const blocks = (rows * cols) / QK8_0; // rows are whole blocks
+  for (let b = 0; b < blocks; b++) {
+    const o = b * QK8_0;
+    let amax = 0;
+    for (let j = o; j < o + QK8_0; j++) {
+      const a = Math.abs(x[j]);
+      if (a > amax) amax = a;
+    }
+    d[b] = f16ToF32(f32ToF16(fround(amax / 127)));
+    const id = amax > 0 ? fround(127 / amax) : 0;
+    for (let j = o; j < o + QK8_0; j++) qs[j] = nearestInt(fround(x[j] * id));
   }
 }

@@ -3,12 +3,13 @@
  * native path is tested against. Each kernel lives in the file named after what it does; this class
  * only routes. It does not validate arguments: wrap it in CheckedKernels (createKernels does).
  */
-import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8KActivations, TernaryMatrix } from '../api/Kernels';
-import { quantizeI8PerToken, quantizeQ8K } from './ActivationQuant';
+import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
+import { quantizeI8PerToken, quantizeQ8_0, quantizeQ8K } from './ActivationQuant';
 import { attention, softmax } from './Attention';
 import { add, reluSqrMul, scale, siluMul, toF16 } from './Elementwise';
 import { getRows, matmulFloat } from './FloatMatmul';
 import { rmsNorm } from './Norm';
+import { matmulQ8_0Q8_0 } from './Q8_0Matmul';
 import { ropeNeox } from './Rope';
 import { matmulI2sI8, matmulTq1_0Q8K, matmulTq2_0Q8K } from './TernaryMatmul';
 
@@ -24,6 +25,10 @@ export class TsKernels implements Kernels {
     quantizeQ8K(x, rows, cols, out);
   }
 
+  quantizeQ8_0(x: Float32Array, rows: number, cols: number, out: Q8_0Activations): void {
+    quantizeQ8_0(x, rows, cols, out);
+  }
+
   matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array): void {
     matmulI2sI8(w, a, out);
   }
@@ -34,6 +39,10 @@ export class TsKernels implements Kernels {
 
   matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
     matmulTq1_0Q8K(w, a, out);
+  }
+
+  matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array): void {
+    matmulQ8_0Q8_0(w, a, out);
   }
 
   matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out: Float32Array): void {

@@ -78,6 +78,18 @@ export class GgufFile {
     return this.source.read(this.dataOffset + t.offset, t.byteSize);
   }
 
+  /**
+   * Bytes [start, start + length) of one tensor's data, for converting a large tensor piece by piece
+   * without holding all of it (a view for in-memory files, a fresh buffer for files on disk).
+   */
+  tensorDataRange(nameOrInfo: string | GgufTensorInfo, start: number, length: number): Uint8Array {
+    const t = typeof nameOrInfo === 'string' ? this.tensor(nameOrInfo) : nameOrInfo;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > t.byteSize) {
+      throw new RangeError(`bytes ${start}..${start + length} are outside tensor '${t.name}' (${t.byteSize} bytes)`);
+    }
+    return this.source.read(this.dataOffset + t.offset + start, length);
+  }
+
   /** Total bytes of tensor data. */
   get tensorBytes(): number {
     return this.tensors.reduce((s, t) => s + t.byteSize, 0);
