@@ -181,11 +181,15 @@ static void matmul_i2s_i8(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
 
 // ---- TQ2_0 × Q8_K --------------------------------------------------------------------------------------
 
-/** One TQ2_0 weight row n × RM activation rows from m; per block, tq_lane_epilogue. */
+/**
+ * One TQ2_0 weight row n × RM activation rows from m; per block, tq_lane_epilogue. The weight fields
+ * are masked in place in two scale classes (see tq2_block_dot) once per block and shared by the RM
+ * rows; each row keeps its ×1 and ×4 16-bit sums apart until the block's lanes are widened.
+ */
 template <int RM>
 static inline void tq2_row(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
   const int64_t nb = a.K / QK_K;
-  const __m256i m3 = _mm256_set1_epi8(3);
+  const __m256i m03 = _mm256_set1_epi8(0x03), m0c = _mm256_set1_epi8(0x0c);
   const __m256i ones = _mm256_set1_epi16(1);
   const uint8_t* w = a.w + n * a.row_bytes;
   const int8_t* q[RM];
@@ -196,27 +200,23 @@ static inline void tq2_row(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
     const uint8_t* wb = w + b * TQ2_0_BYTES;
     _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
     _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_T0);
-    __m256i s16[RM];
-    for (int i = 0; i < RM; ++i) s16[i] = _mm256_setzero_si256();
+    __m256i s1[RM], s4[RM];
+    for (int i = 0; i < RM; ++i) s1[i] = s4[i] = _mm256_setzero_si256();
     for (int c = 0; c < 2; ++c) {
-      const __m256i wv = load256(wb + 32 * c);
-      // value j + 32n + 128c: bits 2n of qs[32c + j]
-      const __m256i f0 = _mm256_and_si256(wv, m3);
-      const __m256i f1 = _mm256_and_si256(_mm256_srli_epi16(wv, 2), m3);
-      const __m256i f2 = _mm256_and_si256(_mm256_srli_epi16(wv, 4), m3);
-      const __m256i f3 = _mm256_and_si256(_mm256_srli_epi16(wv, 6), m3);
+      const __m256i wv = load256(wb + 32 * c), h = _mm256_srli_epi16(wv, 4);
+      const __m256i fa = _mm256_and_si256(wv, m03), fb = _mm256_and_si256(wv, m0c);
+      const __m256i fc = _mm256_and_si256(h, m03), fd = _mm256_and_si256(h, m0c);
       for (int i = 0; i < RM; ++i) {
         const int8_t* qb = q[i] + b * QK_K + 128 * c;
-        __m256i t = _mm256_add_epi16(_mm256_maddubs_epi16(f0, load256(qb)), _mm256_maddubs_epi16(f1, load256(qb + 32)));
-        t = _mm256_add_epi16(t, _mm256_maddubs_epi16(f2, load256(qb + 64)));
-        t = _mm256_add_epi16(t, _mm256_maddubs_epi16(f3, load256(qb + 96)));
-        s16[i] = _mm256_add_epi16(s16[i], t);
+        s1[i] = _mm256_add_epi16(s1[i], _mm256_add_epi16(_mm256_maddubs_epi16(fa, load256(qb)), _mm256_maddubs_epi16(fc, load256(qb + 64))));
+        s4[i] = _mm256_add_epi16(s4[i], _mm256_add_epi16(_mm256_maddubs_epi16(fb, load256(qb + 32)), _mm256_maddubs_epi16(fd, load256(qb + 96))));
       }
     }
     const float dw = _cvtsh_ss(load_u16(wb + 64));
     for (int i = 0; i < RM; ++i) {
       const int64_t blk = (m + i) * nb + b;
-      acc[i] = tq_lane_epilogue(acc[i], _mm256_madd_epi16(s16[i], ones), a.sum + blk * 8, dw, a.scale[blk]);
+      const __m256i lanes = _mm256_madd_epi16(_mm256_add_epi16(s1[i], _mm256_srai_epi16(s4[i], 2)), ones);
+      acc[i] = tq_lane_epilogue(acc[i], lanes, a.sum + blk * 8, dw, a.scale[blk]);
     }
   }
   for (int i = 0; i < RM; ++i) a.out[(m + i) * a.N + n] = hsum_f32(acc[i]);
