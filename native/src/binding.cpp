@@ -437,6 +437,21 @@ Napi::Value Scale(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value RepackTq1_0AsTq2_0(const Napi::CallbackInfo& info) {
+  const char* fn = "repackTq1_0AsTq2_0";
+  return guarded(info, fn, [&] {
+    need_args(info, 2, fn);
+    auto src = typed<const uint8_t>(info, 0, napi_uint8_array, fn, "src");
+    auto dst = typed<uint8_t>(info, 1, napi_uint8_array, fn, "dst");
+    // 66 / 54: bytes of a TQ2_0 / TQ1_0 block of 256 values
+    if (dst.length % 66) range_error(std::string(fn) + ": dst.length is not a whole number of TQ2_0 blocks");
+    const int64_t blocks = (int64_t)(dst.length / 66);
+    need(src, blocks * 54, fn, "src", "54 bytes per block of dst");
+    repack_tq1_0_as_tq2_0(src.data, blocks, dst.data);
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value ToF16(const Napi::CallbackInfo& info) {
   const char* fn = "toF16";
   return guarded(info, fn, [&] {
@@ -535,6 +550,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("add", Napi::Function::New(env, Add));
   exports.Set("scale", Napi::Function::New(env, Scale));
   exports.Set("toF16", Napi::Function::New(env, ToF16));
+  exports.Set("repackTq1_0AsTq2_0", Napi::Function::New(env, RepackTq1_0AsTq2_0));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs));
   exports.Set("selectedIsa", Napi::Function::New(env, SelectedIsa));
   exports.Set("availableIsas", Napi::Function::New(env, AvailableIsas));

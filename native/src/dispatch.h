@@ -53,6 +53,8 @@ void attention(const AttentionArgs& a);
 void relu_sqr_mul(const float* gate, const float* up, float* out, int64_t n);
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 void add(const float* a, const float* b, float* out, int64_t n);
+/** TQ1_0 → TQ2_0, block for block: the same trits and f16 scale bytes (on the thread pool). */
+void repack_tq1_0_as_tq2_0(const uint8_t* src, int64_t blocks, uint8_t* dst);
 void scale(const float* x, float s, float* out, int64_t n);
 void to_f16(const float* x, uint16_t* out, int64_t n);
 

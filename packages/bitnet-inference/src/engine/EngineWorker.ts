@@ -61,14 +61,14 @@ port.on('message', (m: MainToWorker) => {
             // not permitted or not supported: run at the inherited priority
           }
         }
+        const kernels = createKernels();
         const file = GgufFile.open(m.path);
         let weights;
         try {
-          weights = loadBitnetWeights(file, { repackTq1_0: m.repackTq1_0, outputType: m.outputType });
+          weights = loadBitnetWeights(file, { repackTq1_0: m.repackTq1_0, outputType: m.outputType, kernels });
         } finally {
           file.close();
         }
-        const kernels = createKernels();
         forward = new ForwardPass(weights, kernels, { maxChunkTokens: m.maxChunkTokens });
         send({
           type: 'loaded',

@@ -14,10 +14,10 @@ describe('loadBitnetWeights: TQ1_0 held as TQ2_0', () => {
   const file = path.join(dir, 'tq1.gguf');
   buildSyntheticModel({ arch: 'bitnet', quant: 'tq1_0', dim: 256, ff: 512, layers: 2, heads: 4, kvHeads: 1, vocab, seed: 5, contextLength: 64 }).writeFile(file);
 
-  function load(repackTq1_0: boolean) {
+  function load(repackTq1_0: boolean, kernels?: ReturnType<typeof createKernels>) {
     const f = GgufFile.open(file);
     try {
-      return loadBitnetWeights(f, { repackTq1_0 });
+      return loadBitnetWeights(f, { repackTq1_0, kernels });
     } finally {
       f.close();
     }
@@ -30,6 +30,11 @@ describe('loadBitnetWeights: TQ1_0 held as TQ2_0', () => {
     expect(compact.layers[0].ffnDown.type).toBe(GgmlType.TQ1_0);
     expect(fast.layers[0].ffnDown.data.length).toBe((compact.layers[0].ffnDown.data.length / 54) * 66);
     expect(fast.bytes).toBeGreaterThan(compact.bytes);
+    // the kernels' repack (native when the addon is in use) writes the same bytes as the reference
+    const viaKernels = load(true, createKernels());
+    expect(viaKernels.layers[0].ffnDown.type).toBe(GgmlType.TQ2_0);
+    viaKernels.layers.forEach((l, i) => expect(Buffer.from(l.ffnDown.data).equals(Buffer.from(fast.layers[i].ffnDown.data))).toBe(true));
+    expect(Buffer.from(viaKernels.layers[1].attnQ.data).equals(Buffer.from(fast.layers[1].attnQ.data))).toBe(true);
   });
 
   it('gives bit-identical logits either way', () => {

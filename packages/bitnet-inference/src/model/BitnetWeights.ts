@@ -13,7 +13,7 @@ import {
   repackTq1_0AsTq2_0,
   resolveModelTensors,
 } from '@bitnet/models';
-import type { FloatMatrix, TernaryMatrix } from '@bitnet/kernels';
+import type { FloatMatrix, Kernels, TernaryMatrix } from '@bitnet/kernels';
 
 /** A projection weight: ternary (integer kernels) or float/k-quant (f32 kernels). */
 export type WeightMatrix = ({ kind: 'ternary' } & TernaryMatrix) | ({ kind: 'float' } & FloatMatrix);
@@ -77,6 +77,11 @@ export interface LoadWeightsOptions {
   outputType?: OutputType;
   /** With outputType 'q8_0' and a tied output: also keep the exact embedding matrix (default false). */
   exactTiedEmbeddings?: boolean;
+  /**
+   * Kernels that do load-time conversions (the TQ1_0 repack: the native one converts a 2B model in a
+   * fraction of a second, the @bitnet/models reference takes many seconds). Default: that reference.
+   */
+  kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0'>;
 }
 
 /** Types re-encoded to Q8_0 by outputType 'q8_0'. */
@@ -124,7 +129,13 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   const matrix = (t: GgufTensorInfo): WeightMatrix => {
     if (t.type === GgmlType.TQ1_0 && repack) {
       const packed = file.tensorData(t);
-      const d = repackTq1_0AsTq2_0(packed, t.elementCount);
+      let d: Uint8Array;
+      if (options.kernels) {
+        d = new Uint8Array((t.elementCount / 256) * 66);
+        options.kernels.repackTq1_0AsTq2_0(packed, d);
+      } else {
+        d = repackTq1_0AsTq2_0(packed, t.elementCount);
+      }
       bytes += d.length;
       return { kind: 'ternary', type: GgmlType.TQ2_0, data: d, rows: t.dims[1], cols: t.dims[0] };
     }

@@ -229,6 +229,17 @@ export class CheckedKernels implements Kernels {
     this.inner.scale(x, s, out);
   }
 
+  repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void {
+    const k = 'repackTq1_0AsTq2_0';
+    checkArray(k, 'dst', dst, 'Uint8Array');
+    if (dst.length % 66 !== 0) fail(k, 'dst', `length ${dst.length} is not a whole number of 66-byte TQ2_0 blocks`);
+    checkArray(k, 'src', src, 'Uint8Array');
+    const need = (dst.length / 66) * 54;
+    if (src.length < need) fail(k, 'src', `holds ${src.length} bytes; ${dst.length / 66} TQ1_0 blocks need ${need}`);
+    checkNoOverlap(k, 'dst', dst, 'src', src);
+    this.inner.repackTq1_0AsTq2_0(src, dst);
+  }
+
   toF16(x: Float32Array, out: Uint16Array): void {
     checkArray('toF16', 'x', x, 'Float32Array');
     checkSize('toF16', 'x.length', x.length);

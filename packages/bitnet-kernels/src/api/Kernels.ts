@@ -207,4 +207,10 @@ export interface Kernels {
    * into a KV cache): overflow gives ±Inf, small values f16 subnormals or ±0; a NaN gives a NaN.
    */
   toF16(x: Float32Array, out: Uint16Array): void;
+  /**
+   * Load-time conversion: the TQ1_0 blocks of `src` rewritten as TQ2_0 blocks into `dst` (66 bytes per
+   * block; src holds at least 54 per block): the same trits and the same f16 scale bytes, exactly
+   * as @bitnet/models' repackTq1_0AsTq2_0.
+   */
+  repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void;
 }

@@ -14,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { dequantize, f32ToF16, f16ToF32, GgmlType, quantize } from '@bitnet/models';
+import { dequantize, f32ToF16, f16ToF32, GgmlType, quantize, repackTq1_0AsTq2_0 } from '@bitnet/models';
 import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { kernelBackend, requestedKernelMode } from '../backend/KernelBackend';
 import type { NativeAddon } from './addon';
@@ -708,6 +708,17 @@ describeNative.each(cases.length > 0 ? cases : [['no addon', { label: 'none', ad
           expect(got).toEqual(t);
         }
       }
+    });
+
+    it('repackTq1_0AsTq2_0: the same bytes as the @bitnet/models reference, for every byte value, on the thread pool', () => {
+      const next = rng(31);
+      for (const blocks of [1, 3, 40_000]) {
+        const src = Uint8Array.from({ length: blocks * 54 + 5 }, () => Math.floor(next() * 256));
+        const dst = new Uint8Array(blocks * 66);
+        k.repackTq1_0AsTq2_0(src, dst);
+        expect(Buffer.from(dst).equals(Buffer.from(repackTq1_0AsTq2_0(src, blocks * 256)))).toBe(true);
+      }
+      expect(() => k.repackTq1_0AsTq2_0(new Uint8Array(53), new Uint8Array(66))).toThrow(/src/);
     });
 
     it('ropeNeox: within 1e-5 of a reference with the f32 angles of ggml, generic and TS (partial rotary dims, large positions)', () => {

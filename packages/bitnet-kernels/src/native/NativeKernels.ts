@@ -106,6 +106,10 @@ export class NativeKernels implements Kernels {
   toF16(x: Float32Array, out: Uint16Array): void {
     this.addon.toF16(x, out);
   }
+
+  repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void {
+    this.addon.repackTq1_0AsTq2_0(src, dst);
+  }
 }
 
 /** What cpuid + xgetbv found, or undefined when the native addon is not in use (TS kernels). */

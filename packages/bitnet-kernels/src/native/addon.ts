@@ -61,6 +61,7 @@ export interface NativeAddon {
   add(a: Float32Array, b: Float32Array, out: Float32Array): void;
   scale(x: Float32Array, s: number, out: Float32Array): void;
   toF16(x: Float32Array, out: Uint16Array): void;
+  repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void;
 
   cpuFeatures(): CpuFeatures;
   /** The instruction set whose kernels run (chosen once at load; BITNET_ISA overrides). */

@@ -3,6 +3,7 @@
  * native path is tested against. Each kernel lives in the file named after what it does; this class
  * only routes. It does not validate arguments: wrap it in CheckedKernels (createKernels does).
  */
+import { repackTq1_0AsTq2_0 } from '@bitnet/models';
 import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { quantizeI8PerToken, quantizeQ8_0, quantizeQ8K } from './ActivationQuant';
 import { attention, softmax } from './Attention';
@@ -87,5 +88,9 @@ export class TsKernels implements Kernels {
 
   toF16(x: Float32Array, out: Uint16Array): void {
     toF16(x, out);
+  }
+
+  repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void {
+    dst.set(repackTq1_0AsTq2_0(src, (dst.length / 66) * 256));
   }
 }
