@@ -74,7 +74,7 @@ async function main(opts: BenchOptions): Promise<void> {
       const tm = performance.now();
       log(`${engine} ${m.type}: measuring …`);
       try {
-        const r = await runChild({ engine, type: m.type, file: m.file, threads: opts.threads, workload });
+        const r = await runChild({ engine, type: m.type, file: m.file, threads: opts.threads, computeNice: opts.computeNice, workload });
         results.push(r);
         log(`${engine} ${m.type}: done in ${((performance.now() - tm) / 1000).toFixed(0)} s (decode ${r.decode.tokS.toFixed(1)} tok/s)`);
       } catch (e) {

@@ -38,17 +38,23 @@ function countBatches(context: LlamaContext): BatchCounter | undefined {
   const decodeBatch = native.decodeBatch as () => Promise<void>;
   let pending = new Set<number>();
   let tokens = 0;
-  native.addToBatch = (seq: number, first: number, ids: Uint32Array, ...rest: unknown[]) => {
-    pending.add(seq);
-    tokens += ids.length;
-    return addToBatch.call(native, seq, first, ids, ...rest);
-  };
-  native.decodeBatch = () => {
-    counter.calls.push({ sequences: pending.size, tokens });
-    pending = new Set();
-    tokens = 0;
-    return decodeBatch.call(native);
-  };
+  // the native methods are read-only inherited properties: shadow them with own properties
+  const wrap = (name: string, fn: unknown) => Object.defineProperty(native, name, { value: fn, configurable: true, writable: true });
+  try {
+    wrap('addToBatch', (seq: number, first: number, ids: Uint32Array, ...rest: unknown[]) => {
+      pending.add(seq);
+      tokens += ids.length;
+      return addToBatch.call(native, seq, first, ids, ...rest);
+    });
+    wrap('decodeBatch', () => {
+      counter.calls.push({ sequences: pending.size, tokens });
+      pending = new Set();
+      tokens = 0;
+      return decodeBatch.call(native);
+    });
+  } catch {
+    return undefined;
+  }
   return counter;
 }
 

@@ -35,7 +35,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
   };
 
   const t0 = performance.now();
-  const engine = await InferenceEngine.load(req.file, { kernels: 'native' });
+  const engine = await InferenceEngine.load(req.file, { kernels: 'native', computeNice: req.computeNice });
   const loadMs = performance.now() - t0;
   try {
     const tw = performance.now();
@@ -82,7 +82,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       ...rates,
       streams,
       peakRssBytes: peakRssBytes(),
-      backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}`,
+      backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice ? `, computeNice ${req.computeNice}` : ''}`,
       notes,
     };
   } finally {

@@ -39,11 +39,13 @@ export interface BenchOptions {
   output: boolean;
   /** Threads of both engines. */
   threads: number;
+  /** EngineOptions.computeNice of our engine (0 = the engine's default). */
+  computeNice: number;
   help: boolean;
 }
 
 export const USAGE = `usage: inference-bench [--quick] [--engines ours,llama] [--types i2_s,tq2_0,tq1_0] [--dir DIR]
-                       [--tmp-models] [--threads N] [--no-output]
+                       [--tmp-models] [--threads N] [--compute-nice N] [--no-output]
 
   --quick        fewer tokens (checks the harness; the numbers mean little)
   --engines      which engines to measure (default ours,llama)
@@ -51,6 +53,7 @@ export const USAGE = `usage: inference-bench [--quick] [--engines ours,llama] [-
   --dir          where the ~1.2 GB models are made and reused (default $BITNET_BENCH_DIR or <tmpdir>/bitnet-ts-bench)
   --tmp-models   reuse /tmp/bitnet-ts-bench-2b4t-{i2_s,tq2_0}.gguf of an earlier models bench if their header matches
   --threads      compute threads of both engines (default 2)
+  --compute-nice our engine's computeNice (0..19; default 0, the engine's default)
   --no-output    print the table only; do not write tools/bench/results/inference-bench.*`;
 
 export class UsageError extends Error {}
@@ -75,6 +78,7 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     tmpModels: false,
     output: true,
     threads: 2,
+    computeNice: 0,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -118,6 +122,13 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
         const n = Number(v);
         if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--threads must be an integer from 1 to 256, got '${v}'`);
         o.threads = n;
+        break;
+      }
+      case '--compute-nice': {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 19) throw new UsageError(`--compute-nice must be an integer from 0 to 19, got '${v}'`);
+        o.computeNice = n;
         break;
       }
       case '--no-output':

@@ -11,6 +11,8 @@ export interface ChildRequest {
   type: ModelType;
   file: string;
   threads: number;
+  /** Ours only: EngineOptions.computeNice. */
+  computeNice: number;
   workload: Workload;
 }
 
