@@ -8,6 +8,7 @@
  * show that this really happens, the context's native addToBatch/decodeBatch calls are counted:
  * each decode call reports how many distinct sequences its batch held.
  */
+import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, ms, peakRssBytes, promptIds, singleStreamRates, streamSeed } from './workload';
@@ -74,6 +75,7 @@ async function context(model: LlamaModel, threads: number, sequences: number, co
 
 export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
   const w = req.workload;
+  const loadAtStart = os.loadavg()[0];
   const { getLlama, LlamaLogLevel } = await importEsm('node-llama-cpp');
   const llama: Llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false });
 
@@ -137,6 +139,7 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
       ...rates,
       streams,
       peakRssBytes: peakRssBytes(),
+      loadAverage: [loadAtStart, os.loadavg()[0]],
       backend: `node-llama-cpp ${llamaVersion(llama)}`,
       notes: [],
     };

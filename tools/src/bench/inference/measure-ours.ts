@@ -2,6 +2,7 @@
  * Measurement child for our engine: InferenceEngine on the native kernels (threads from
  * BITNET_THREADS, which the parent sets), prompts passed as token ids through startSequence.
  */
+import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GENERATION_PRESETS, InferenceEngine } from '@bitnet/inference';
 import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, ms, peakRssBytes, promptIds, singleStreamRates, streamSeed } from './workload';
@@ -28,6 +29,7 @@ function run(engine: InferenceEngine, ids: number[], maxNewTokens: number): Prom
 
 export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
   const w = req.workload;
+  const loadAtStart = os.loadavg()[0];
   const notes: string[] = [];
   const early = (what: string, r: Run, want: number) => {
     // The engine always stops at end-of-generation ids (it has no "ignore EOS" option); say so when it happens.
@@ -82,6 +84,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       ...rates,
       streams,
       peakRssBytes: peakRssBytes(),
+      loadAverage: [loadAtStart, os.loadavg()[0]],
       backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice ? `, computeNice ${req.computeNice}` : ''}`,
       notes,
     };

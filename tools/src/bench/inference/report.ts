@@ -100,7 +100,7 @@ function mdTable(head: string[], rows: string[][]): string {
 /** The per-(engine, file) numbers. */
 export function resultsTable(results: ChildResult[]): string {
   const counts = [...new Set(results.flatMap((r) => r.streams.map((s) => s.streams)))].sort((a, b) => a - b);
-  const head = ['engine', 'file', 'load s', 'TTFT ms', 'prefill tok/s', 'decode tok/s', ...counts.map((n) => `aggregate ×${n} tok/s`), 'decode batch ×' + counts.join('/×'), 'peak RSS GB', 'event loop max / p99 ms (×' + counts[counts.length - 1] + ')'];
+  const head = ['engine', 'file', 'load s', 'TTFT ms', 'prefill tok/s', 'decode tok/s', ...counts.map((n) => `aggregate ×${n} tok/s`), 'decode batch ×' + counts.join('/×') + ' mean (max)', 'peak RSS GB', 'event loop max / p99 ms (×' + counts[counts.length - 1] + ')', 'load avg start→end'];
   const rows = results.map((r) => {
     const last = r.streams.find((s) => s.streams === counts[counts.length - 1]);
     return [
@@ -111,9 +111,13 @@ export function resultsTable(results: ChildResult[]): string {
       fmt(r.prefill.tokS),
       fmt(r.decode.tokS),
       ...counts.map((n) => fmt(aggregate(r, n))),
-      counts.map((n) => fmt(r.streams.find((s) => s.streams === n)?.meanDecodeBatch)).join(' / '),
+      counts
+        .map((n) => r.streams.find((s) => s.streams === n))
+        .map((s) => (s ? `${fmt(s.meanDecodeBatch)} (${s.maxDecodeBatch})` : '—'))
+        .join(' / '),
       fmt(r.peakRssBytes / 1e9, 2),
       last ? `${fmt(last.eventLoop.maxMs)} / ${fmt(last.eventLoop.p99Ms)}` : '—',
+      r.loadAverage ? `${fmt(r.loadAverage[0], 2)} → ${fmt(r.loadAverage[1], 2)}` : '—',
     ];
   });
   return mdTable(head, rows);
@@ -185,7 +189,8 @@ export function renderMarkdown(r: ReportInput): string {
     '',
     resultsTable(r.results),
     '',
-    '"decode batch": mean sequences per batched decode step while the streams ran (ours: engine counters; llama.cpp: counted at its decode calls) — N means all N streams advanced together.',
+    '"load avg": the one-minute load average when the measurement process started and ended; the measurement itself adds about 2 on its own (two compute threads), more means other work shared the cores. ' +
+      '"decode batch": mean sequences per batched decode step while the streams ran (ours: engine counters; llama.cpp: counted at its decode calls) — N means all N streams advanced together.',
     '',
     '## Against the targets',
     '',

@@ -46,6 +46,8 @@ export interface ChildResult {
   peakRssBytes: number;
   /** Kernel ISA (ours) or the llama.cpp CPU build that was loaded. */
   backend: string;
+  /** One-minute load average of the machine when the child started and when it ended (other work on the cores shows here). */
+  loadAverage: [number, number];
   /** Things the reader should know (e.g. a stream that stopped at an end-of-generation token). */
   notes: string[];
 }
