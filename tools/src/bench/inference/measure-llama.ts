@@ -11,7 +11,7 @@
 import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
-import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, ms, peakRssBytes, promptIds, singleStreamRates, streamSeed } from './workload';
+import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, contentionSince, cpuSnapshot, majorFaults, ms, peakRssBytes, promptIds, singleStreamRates, streamSeed } from './workload';
 
 type Llama = NodeLlamaCpp.Llama;
 type LlamaModel = NodeLlamaCpp.LlamaModel;
@@ -31,7 +31,7 @@ interface BatchCounter {
  * Wraps the context's native batch calls (internal `_ctx` object of node-llama-cpp 3.x) to count
  * sequences per decode. Missing internals only lose the count, never the measurement.
  */
-function countBatches(context: LlamaContext): BatchCounter | undefined {
+export function countBatches(context: LlamaContext): BatchCounter | undefined {
   const native = (context as unknown as { _ctx?: Record<string, unknown> })._ctx;
   if (!native || typeof native.addToBatch !== 'function' || typeof native.decodeBatch !== 'function') return undefined;
   const counter: BatchCounter = { calls: [] };
@@ -76,6 +76,7 @@ async function context(model: LlamaModel, threads: number, sequences: number, co
 export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
   const w = req.workload;
   const loadAtStart = os.loadavg()[0];
+  const cpuAtStart = cpuSnapshot();
   const { getLlama, LlamaLogLevel } = await importEsm('node-llama-cpp');
   const llama: Llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false });
 
@@ -88,6 +89,7 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
     const tw = performance.now();
     await run(seq, promptIds(8, SEED_WARMUP), 2);
     const warmupMs = performance.now() - tw;
+    const faultsAfterWarmup = majorFaults();
     await seq.clearHistory();
 
     const prompt = promptIds(w.promptTokens, SEED_PROMPT);
@@ -139,7 +141,9 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
       ...rates,
       streams,
       peakRssBytes: peakRssBytes(),
+      majorFaults: majorFaults() - faultsAfterWarmup,
       loadAverage: [loadAtStart, os.loadavg()[0]],
+      contention: contentionSince(cpuAtStart, os.cpus().length),
       backend: `node-llama-cpp ${llamaVersion(llama)}`,
       notes: [],
     };

@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GENERATION_PRESETS, InferenceEngine } from '@bitnet/inference';
-import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, ms, peakRssBytes, promptIds, singleStreamRates, streamSeed } from './workload';
+import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, contentionSince, cpuSnapshot, majorFaults, ms, peakRssBytes, promptIds, singleStreamRates, streamSeed } from './workload';
 
 interface Run {
   /** performance.now() at each token's arrival on the main thread. */
@@ -30,6 +30,7 @@ function run(engine: InferenceEngine, ids: number[], maxNewTokens: number): Prom
 export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
   const w = req.workload;
   const loadAtStart = os.loadavg()[0];
+  const cpuAtStart = cpuSnapshot();
   const notes: string[] = [];
   const early = (what: string, r: Run, want: number) => {
     // The engine always stops at end-of-generation ids (it has no "ignore EOS" option); say so when it happens.
@@ -43,6 +44,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
     const tw = performance.now();
     await run(engine, promptIds(8, SEED_WARMUP), 2);
     const warmupMs = performance.now() - tw;
+    const faultsAfterWarmup = majorFaults();
 
     const prompt = promptIds(w.promptTokens, SEED_PROMPT);
     const ts = performance.now();
@@ -84,7 +86,9 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       ...rates,
       streams,
       peakRssBytes: peakRssBytes(),
+      majorFaults: majorFaults() - faultsAfterWarmup,
       loadAverage: [loadAtStart, os.loadavg()[0]],
+      contention: contentionSince(cpuAtStart, os.cpus().length),
       backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice ? `, computeNice ${req.computeNice}` : ''}`,
       notes,
     };

@@ -24,6 +24,8 @@ function result(engine: 'ours' | 'llama', type: 'i2_s' | 'tq2_0' | 'tq1_0', spee
     streams,
     peakRssBytes: 1.2e9,
     loadAverage: [0.5, 1.25],
+    majorFaults: 3,
+    contention: { othersPct: 0.4, stealPct: 12.25 },
     backend: 'test',
     notes: [],
     ...extra,
@@ -77,8 +79,8 @@ describe('Markdown', () => {
   it('renders one row per measurement', () => {
     const t = resultsTable(results).split('\n');
     expect(t).toHaveLength(4);
-    expect(t[0]).toBe('| engine | file | load s | TTFT ms | prefill tok/s | decode tok/s | aggregate ×4 tok/s | aggregate ×8 tok/s | decode batch ×4/×8 mean (max) | peak RSS GB | event loop max / p99 ms (×8) | load avg start→end |');
-    expect(t[2]).toBe('| bitnet-ts | I2_S | 2.00 | 4267 | 60.0 | 20.0 | 80.0 | 160.0 | 4.0 (4) / 8.0 (8) | 1.20 | 12.0 / 10.5 | 0.50 → 1.25 |');
+    expect(t[0]).toBe('| engine | file | load s | TTFT ms | prefill tok/s | decode tok/s | aggregate ×4 tok/s | aggregate ×8 tok/s | decode batch ×4/×8 mean (max) | peak RSS GB | event loop max / p99 ms (×8) | CPU taken by others / steal % | major faults |');
+    expect(t[2]).toBe('| bitnet-ts | I2_S | 2.00 | 4267 | 60.0 | 20.0 | 80.0 | 160.0 | 4.0 (4) / 8.0 (8) | 1.20 | 12.0 / 10.5 | 0.4 / 12.3 | 3 |');
     expect(t[3]).toContain('| llama.cpp | TQ2_0 |');
   });
 

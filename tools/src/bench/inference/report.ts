@@ -100,7 +100,7 @@ function mdTable(head: string[], rows: string[][]): string {
 /** The per-(engine, file) numbers. */
 export function resultsTable(results: ChildResult[]): string {
   const counts = [...new Set(results.flatMap((r) => r.streams.map((s) => s.streams)))].sort((a, b) => a - b);
-  const head = ['engine', 'file', 'load s', 'TTFT ms', 'prefill tok/s', 'decode tok/s', ...counts.map((n) => `aggregate ×${n} tok/s`), 'decode batch ×' + counts.join('/×') + ' mean (max)', 'peak RSS GB', 'event loop max / p99 ms (×' + counts[counts.length - 1] + ')', 'load avg start→end'];
+  const head = ['engine', 'file', 'load s', 'TTFT ms', 'prefill tok/s', 'decode tok/s', ...counts.map((n) => `aggregate ×${n} tok/s`), 'decode batch ×' + counts.join('/×') + ' mean (max)', 'peak RSS GB', 'event loop max / p99 ms (×' + counts[counts.length - 1] + ')', 'CPU taken by others / steal %', 'major faults'];
   const rows = results.map((r) => {
     const last = r.streams.find((s) => s.streams === counts[counts.length - 1]);
     return [
@@ -117,7 +117,8 @@ export function resultsTable(results: ChildResult[]): string {
         .join(' / '),
       fmt(r.peakRssBytes / 1e9, 2),
       last ? `${fmt(last.eventLoop.maxMs)} / ${fmt(last.eventLoop.p99Ms)}` : '—',
-      r.loadAverage ? `${fmt(r.loadAverage[0], 2)} → ${fmt(r.loadAverage[1], 2)}` : '—',
+      r.contention ? `${fmt(r.contention.othersPct)} / ${fmt(r.contention.stealPct)}` : '—',
+      r.majorFaults === undefined ? '—' : String(r.majorFaults),
     ];
   });
   return mdTable(head, rows);
@@ -189,8 +190,9 @@ export function renderMarkdown(r: ReportInput): string {
     '',
     resultsTable(r.results),
     '',
-    '"load avg": the one-minute load average when the measurement process started and ended; the measurement itself adds about 2 on its own (two compute threads), more means other work shared the cores. ' +
-      '"decode batch": mean sequences per batched decode step while the streams ran (ours: engine counters; llama.cpp: counted at its decode calls) — N means all N streams advanced together.',
+    '"CPU taken by others / steal": share of all cores\' time that other processes used, and that the hypervisor withheld (steal), while the measurement process ran; above a few percent that row is disturbed. "major faults": pages read from disk after the warm-up (mapped weights the OS had dropped). ' +
+      '"decode batch": mean sequences per batched decode step while the streams ran (ours: engine counters; llama.cpp: counted at its decode calls) — N means all N streams advanced together. ' +
+      'node-llama-cpp puts all N prompts into one decode call, then dispatches each decode as soon as some sequences have their next token, so about N−1 of the N streams share a call (the one left out rotates).',
     '',
     '## Against the targets',
     '',

@@ -48,6 +48,13 @@ export interface ChildResult {
   backend: string;
   /** One-minute load average of the machine when the child started and when it ended (other work on the cores shows here). */
   loadAverage: [number, number];
+  /**
+   * CPU time other processes (and the hypervisor: steal) took from the machine while this child ran,
+   * as a share of all its cores' time: how much the measurement was disturbed. NaN without /proc/stat.
+   */
+  contention: { othersPct: number; stealPct: number };
+  /** Major page faults (pages read from disk) of the child after the warm-up: mapped weights the OS had dropped. */
+  majorFaults: number;
   /** Things the reader should know (e.g. a stream that stopped at an end-of-generation token). */
   notes: string[];
 }
@@ -107,3 +114,39 @@ export function singleStreamRates(startMs: number, tokenTimes: number[], promptT
 }
 
 export const ms = (ns: number) => ns / 1e6;
+
+export const majorFaults = () => process.resourceUsage().majorPageFault;
+
+/** Busy and steal jiffies of the whole machine (/proc/stat), this process's CPU time and the clock. */
+export interface CpuSnapshot {
+  busy: number;
+  steal: number;
+  ownUs: number;
+  at: number;
+}
+
+const USER_HZ = 100;
+
+export function cpuSnapshot(): CpuSnapshot {
+  let busy = NaN;
+  let steal = NaN;
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal ...
+    busy = f[0] + f[1] + f[2] + f[5] + f[6];
+    steal = f[7];
+  } catch {
+    // not Linux
+  }
+  const u = process.cpuUsage();
+  return { busy, steal, ownUs: u.user + u.system, at: performance.now() };
+}
+
+/** Shares of all cores' time since `start` used by other processes and lost to steal, in percent. */
+export function contentionSince(start: CpuSnapshot, cores: number): { othersPct: number; stealPct: number } {
+  const end = cpuSnapshot();
+  const capacity = ((end.at - start.at) / 1000) * cores;
+  const ownSeconds = (end.ownUs - start.ownUs) / 1e6;
+  const others = (end.busy - start.busy) / USER_HZ - ownSeconds;
+  return { othersPct: Math.max(0, (others / capacity) * 100), stealPct: ((end.steal - start.steal) / USER_HZ / capacity) * 100 };
+}
