@@ -1,0 +1,98 @@
+/**
+ * Measurement child for our engine: InferenceEngine on the native kernels (threads from
+ * BITNET_THREADS, which the parent sets), prompts passed as token ids through startSequence.
+ */
+import * as os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { GENERATION_PRESETS, InferenceEngine } from '@bitnet/inference';
+import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, contentionSince, cpuSnapshot, majorFaults, ms, peakRssBytes, promptIds, singleStreamRates, streamSeed } from './workload';
+
+interface Run {
+  /** performance.now() at each token's arrival on the main thread. */
+  times: number[];
+  reason: string;
+  doneAt: number;
+}
+
+/** Runs one sequence from ids to its end (greedy). */
+function run(engine: InferenceEngine, ids: number[], maxNewTokens: number): Promise<Run> {
+  const { generation, streaming } = InferenceEngine.configs({ ...GENERATION_PRESETS.greedy, maxNewTokens });
+  return new Promise((resolve, reject) => {
+    const times: number[] = [];
+    engine.startSequence(ids, generation, streaming, {
+      token: () => times.push(performance.now()),
+      done: (reason) => resolve({ times, reason, doneAt: performance.now() }),
+      error: reject,
+    });
+  });
+}
+
+export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
+  const w = req.workload;
+  const loadAtStart = os.loadavg()[0];
+  const cpuAtStart = cpuSnapshot();
+  const notes: string[] = [];
+  const early = (what: string, r: Run, want: number) => {
+    // The engine always stops at end-of-generation ids (it has no "ignore EOS" option); say so when it happens.
+    if (r.times.length < want) notes.push(`${what}: stopped after ${r.times.length} of ${want} tokens (${r.reason})`);
+  };
+
+  const t0 = performance.now();
+  const engine = await InferenceEngine.load(req.file, { kernels: 'native', computeNice: req.computeNice });
+  const loadMs = performance.now() - t0;
+  try {
+    const tw = performance.now();
+    await run(engine, promptIds(8, SEED_WARMUP), 2);
+    const warmupMs = performance.now() - tw;
+    const faultsAfterWarmup = majorFaults();
+
+    const prompt = promptIds(w.promptTokens, SEED_PROMPT);
+    const ts = performance.now();
+    const single = await run(engine, prompt, w.newTokens);
+    early('single stream', single, w.newTokens);
+    const rates = singleStreamRates(ts, single.times, prompt.length);
+
+    const streams: StreamsResult[] = [];
+    for (const n of w.streamCounts) {
+      const prompts = Array.from({ length: n }, (_, i) => promptIds(w.streamPromptTokens, streamSeed(n, i)));
+      const before = engine.schedulingStats;
+      const eld = monitorEventLoopDelay({ resolution: 10 });
+      eld.enable();
+      const start = performance.now();
+      const runs = await Promise.all(prompts.map((p) => run(engine, p, w.streamNewTokens)));
+      const wallMs = Math.max(...runs.map((r) => r.doneAt)) - start;
+      eld.disable();
+      const after = engine.schedulingStats;
+      runs.forEach((r, i) => early(`${n} streams, stream ${i}`, r, w.streamNewTokens));
+      const total = runs.reduce((s, r) => s + r.times.length, 0);
+      const steps = after.decodeSteps - before.decodeSteps;
+      streams.push({
+        streams: n,
+        promptTokensEach: w.streamPromptTokens,
+        newTokensEach: w.streamNewTokens,
+        totalNewTokens: total,
+        wallMs,
+        aggregateTokS: (total / wallMs) * 1000,
+        meanDecodeBatch: steps > 0 ? (after.decodeTokens - before.decodeTokens) / steps : 0,
+        maxDecodeBatch: after.maxDecodeBatch,
+        eventLoop: { maxMs: ms(eld.max), p99Ms: ms(eld.percentile(99)), meanMs: ms(eld.mean) },
+      });
+    }
+    return {
+      engine: 'ours',
+      type: req.type,
+      loadMs,
+      warmupMs,
+      ...rates,
+      streams,
+      peakRssBytes: peakRssBytes(),
+      majorFaults: majorFaults() - faultsAfterWarmup,
+      loadAverage: [loadAtStart, os.loadavg()[0]],
+      contention: contentionSince(cpuAtStart, os.cpus().length),
+      backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice ? `, computeNice ${req.computeNice}` : ''}`,
+      notes,
+    };
+  } finally {
+    await engine.close();
+  }
+}

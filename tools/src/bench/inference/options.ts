@@ -1,0 +1,150 @@
+/**
+ * Command line of the inference bench (pure: no I/O, so the spec can check every error message).
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export type Engine = 'ours' | 'llama';
+export type ModelType = 'i2_s' | 'tq2_0' | 'tq1_0';
+
+export const ENGINES: readonly Engine[] = ['ours', 'llama'];
+export const MODEL_TYPES: readonly ModelType[] = ['i2_s', 'tq2_0', 'tq1_0'];
+
+/** How much work one measurement does; `--quick` shrinks it to check the harness. */
+export interface Workload {
+  /** Prompt length of the single-stream run (prefill, TTFT). */
+  promptTokens: number;
+  /** New tokens of the single-stream run (the first one ends the prefill; the rest time decode). */
+  newTokens: number;
+  /** Prompt length of each concurrent stream. */
+  streamPromptTokens: number;
+  /** New tokens of each concurrent stream. */
+  streamNewTokens: number;
+  /** Concurrency levels of the aggregate runs. */
+  streamCounts: number[];
+}
+
+export const FULL_WORKLOAD: Workload = { promptTokens: 256, newTokens: 64, streamPromptTokens: 32, streamNewTokens: 64, streamCounts: [4, 8] };
+export const QUICK_WORKLOAD: Workload = { promptTokens: 32, newTokens: 8, streamPromptTokens: 8, streamNewTokens: 8, streamCounts: [4, 8] };
+
+export interface BenchOptions {
+  quick: boolean;
+  engines: Engine[];
+  types: ModelType[];
+  /** Where the 2B4T-shaped models are made and kept. */
+  dir: string;
+  /** Use the older /tmp/bitnet-ts-bench-2b4t-<type>.gguf files (I2_S, TQ2_0) when present. */
+  tmpModels: boolean;
+  /** Write tools/bench/results/inference-bench.{md,json,png}. */
+  output: boolean;
+  /** Threads of both engines. */
+  threads: number;
+  /** EngineOptions.computeNice of our engine (0 = the engine's default). */
+  computeNice: number;
+  help: boolean;
+}
+
+export const USAGE = `usage: inference-bench [--quick] [--engines ours,llama] [--types i2_s,tq2_0,tq1_0] [--dir DIR]
+                       [--tmp-models] [--threads N] [--compute-nice N] [--no-output]
+
+  --quick        fewer tokens (checks the harness; the numbers mean little)
+  --engines      which engines to measure (default ours,llama)
+  --types        which model files (default i2_s,tq2_0,tq1_0; llama.cpp cannot load I2_S and skips it)
+  --dir          where the ~1.2 GB models are made and reused (default $BITNET_BENCH_DIR or <tmpdir>/bitnet-ts-bench)
+  --tmp-models   reuse /tmp/bitnet-ts-bench-2b4t-{i2_s,tq2_0}.gguf of an earlier models bench if their header matches
+  --threads      compute threads of both engines (default 2)
+  --compute-nice our engine's computeNice (0..19; default 0, the engine's default)
+  --no-output    print the table only; do not write tools/bench/results/inference-bench.*`;
+
+export class UsageError extends Error {}
+
+function list<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
+  const items = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0);
+  if (items.length === 0) throw new UsageError(`${flag} needs at least one of ${allowed.join(', ')}`);
+  for (const item of items) {
+    if (!allowed.includes(item as T)) throw new UsageError(`${flag}: unknown value '${item}' (expected one of ${allowed.join(', ')})`);
+  }
+  // keep the canonical order, drop repeats
+  return allowed.filter((a) => items.includes(a));
+}
+
+/** Parses argv (without node and the script); throws UsageError with a clear message on bad input. */
+export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const o: BenchOptions = {
+    quick: false,
+    engines: [...ENGINES],
+    types: [...MODEL_TYPES],
+    dir: env.BITNET_BENCH_DIR || path.join(os.tmpdir(), 'bitnet-ts-bench'),
+    tmpModels: false,
+    output: true,
+    threads: 2,
+    computeNice: 0,
+    help: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+      i++;
+      return v;
+    };
+    const noValue = () => {
+      if (inline !== undefined) throw new UsageError(`${flag} takes no value`);
+    };
+    switch (flag) {
+      case '--quick':
+        noValue();
+        o.quick = true;
+        break;
+      case '--engines':
+        o.engines = list('--engines', value(), ENGINES);
+        break;
+      case '--types':
+        o.types = list('--types', value(), MODEL_TYPES);
+        break;
+      case '--dir': {
+        const d = value();
+        if (d.trim() === '') throw new UsageError('--dir must not be empty');
+        o.dir = path.resolve(d);
+        break;
+      }
+      case '--tmp-models':
+        noValue();
+        o.tmpModels = true;
+        break;
+      case '--threads': {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--threads must be an integer from 1 to 256, got '${v}'`);
+        o.threads = n;
+        break;
+      }
+      case '--compute-nice': {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 19) throw new UsageError(`--compute-nice must be an integer from 0 to 19, got '${v}'`);
+        o.computeNice = n;
+        break;
+      }
+      case '--no-output':
+        noValue();
+        o.output = false;
+        break;
+      case '--help':
+      case '-h':
+        o.help = true;
+        break;
+      default:
+        throw new UsageError(`unknown argument '${arg}'`);
+    }
+  }
+  if (o.engines.length === 1 && o.engines[0] === 'llama' && o.types.length === 1 && o.types[0] === 'i2_s') {
+    throw new UsageError('llama.cpp cannot load I2_S: with --engines llama pick --types tq2_0 and/or tq1_0');
+  }
+  return o;
+}

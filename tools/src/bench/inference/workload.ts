@@ -1,0 +1,152 @@
+/**
+ * What a measurement child is asked to do and what it reports, plus the prompts: fixed token ids
+ * (BOS, then a seeded pseudo-random run of ordinary LLaMA-3 vocabulary ids), handed as ids to both
+ * engines so they read exactly the same tokens.
+ */
+import * as fs from 'node:fs';
+import type { Engine, ModelType, Workload } from './options';
+
+export interface ChildRequest {
+  engine: Engine;
+  type: ModelType;
+  file: string;
+  threads: number;
+  /** Ours only: EngineOptions.computeNice. */
+  computeNice: number;
+  workload: Workload;
+}
+
+export interface StreamsResult {
+  streams: number;
+  promptTokensEach: number;
+  newTokensEach: number;
+  /** New tokens actually produced by all streams. */
+  totalNewTokens: number;
+  /** Submit to the last stream's completion. */
+  wallMs: number;
+  aggregateTokS: number;
+  /** Sequences per batched decode call (ours: the engine's scheduling counters; llama.cpp: counted at its decode calls). */
+  meanDecodeBatch: number;
+  maxDecodeBatch: number;
+  /** Main-thread event-loop delay while the streams ran (monitorEventLoopDelay, 10 ms resolution). */
+  eventLoop: { maxMs: number; p99Ms: number; meanMs: number };
+}
+
+export interface ChildResult {
+  engine: Engine;
+  type: ModelType;
+  /** Start until ready to generate (ours: InferenceEngine.load; llama.cpp: loadModel + createContext). */
+  loadMs: number;
+  /** A short generation run before the measurements (pages in weights, starts thread pools). */
+  warmupMs: number;
+  prefill: { promptTokens: number; ttftMs: number; tokS: number };
+  decode: { tokens: number; ms: number; tokS: number };
+  streams: StreamsResult[];
+  /** VmHWM of the child at the end. */
+  peakRssBytes: number;
+  /** Kernel ISA (ours) or the llama.cpp CPU build that was loaded. */
+  backend: string;
+  /** One-minute load average of the machine when the child started and when it ended (other work on the cores shows here). */
+  loadAverage: [number, number];
+  /**
+   * CPU time other processes (and the hypervisor: steal) took from the machine while this child ran,
+   * as a share of all its cores' time: how much the measurement was disturbed. NaN without /proc/stat.
+   */
+  contention: { othersPct: number; stealPct: number };
+  /** Major page faults (pages read from disk) of the child after the warm-up: mapped weights the OS had dropped. */
+  majorFaults: number;
+  /** Things the reader should know (e.g. a stream that stopped at an end-of-generation token). */
+  notes: string[];
+}
+
+export const BOS_ID = 128000;
+/** Ordinary (non-special) ids of the LLaMA-3 vocabulary are 0..127999; stay clear of the byte tokens at the start. */
+const ID_LOW = 256;
+const ID_HIGH = 128000;
+
+/** A small seeded generator (xorshift32): the same seed gives the same ids on every machine. */
+function xorshift32(seed: number): () => number {
+  let s = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
+}
+
+/** `length` prompt ids: BOS, then pseudo-random ordinary ids from this seed. */
+export function promptIds(length: number, seed: number): number[] {
+  if (!Number.isInteger(length) || length < 1) throw new Error(`prompt length must be a positive integer, got ${length}`);
+  const next = xorshift32(seed * 2654435761 + 1);
+  const ids = [BOS_ID];
+  while (ids.length < length) ids.push(ID_LOW + (next() % (ID_HIGH - ID_LOW)));
+  return ids;
+}
+
+/** Seeds: the warm-up prompt, the long prompt, and stream i of the concurrent runs. */
+export const SEED_WARMUP = 7;
+export const SEED_PROMPT = 1;
+export const streamSeed = (streams: number, i: number) => 1000 * streams + i;
+
+/** Peak resident set size of this process (Linux VmHWM), or 0 where /proc is missing. */
+export function peakRssBytes(): number {
+  try {
+    const m = /VmHWM:\s*(\d+)\s*kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Rates from the arrival times of one sequence's tokens (first token ends the prefill). */
+export function singleStreamRates(startMs: number, tokenTimes: number[], promptTokens: number): Pick<ChildResult, 'prefill' | 'decode'> {
+  if (tokenTimes.length === 0) throw new Error('the single-stream run produced no token');
+  const ttftMs = tokenTimes[0] - startMs;
+  const decodeTokens = tokenTimes.length - 1;
+  const decodeMs = tokenTimes[tokenTimes.length - 1] - tokenTimes[0];
+  return {
+    prefill: { promptTokens, ttftMs, tokS: (promptTokens / ttftMs) * 1000 },
+    decode: { tokens: decodeTokens, ms: decodeMs, tokS: decodeMs > 0 ? (decodeTokens / decodeMs) * 1000 : 0 },
+  };
+}
+
+export const ms = (ns: number) => ns / 1e6;
+
+export const majorFaults = () => process.resourceUsage().majorPageFault;
+
+/** Busy and steal jiffies of the whole machine (/proc/stat), this process's CPU time and the clock. */
+export interface CpuSnapshot {
+  busy: number;
+  steal: number;
+  ownUs: number;
+  at: number;
+}
+
+const USER_HZ = 100;
+
+export function cpuSnapshot(): CpuSnapshot {
+  let busy = NaN;
+  let steal = NaN;
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal ...
+    busy = f[0] + f[1] + f[2] + f[5] + f[6];
+    steal = f[7];
+  } catch {
+    // not Linux
+  }
+  const u = process.cpuUsage();
+  return { busy, steal, ownUs: u.user + u.system, at: performance.now() };
+}
+
+/** Shares of all cores' time since `start` used by other processes and lost to steal, in percent. */
+export function contentionSince(start: CpuSnapshot, cores: number): { othersPct: number; stealPct: number } {
+  const end = cpuSnapshot();
+  const capacity = ((end.at - start.at) / 1000) * cores;
+  const ownSeconds = (end.ownUs - start.ownUs) / 1e6;
+  const others = (end.busy - start.busy) / USER_HZ - ownSeconds;
+  return { othersPct: Math.max(0, (others / capacity) * 100), stealPct: ((end.steal - start.steal) / USER_HZ / capacity) * 100 };
+}
