@@ -587,7 +587,7 @@ describeNative.each(cases.length > 0 ? cases : [['no addon', { label: 'none', ad
       const next = rng(16 + type);
       const shapes: Array<[number, number, number]> =
         blockOf(type) === 1
-          ? [[1, 1, 1], [3, 7, 2], [5, 33, 3], [17, 256, 1], [64, 2560, 8], [2000, 512, 1]]
+          ? [[1, 1, 1], [3, 7, 2], [5, 33, 3], [17, 256, 1], [64, 2560, 8], [2000, 512, 1], [13, 1100, 5]]
           : [[1, 256, 1], [3, 512, 2], [9, 768, 5], [64, 2560, 8], [1000, 256, 2]];
       for (const [N, K, M] of shapes) {
         if (K % blockOf(type)) continue;
