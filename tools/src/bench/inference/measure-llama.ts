@@ -11,7 +11,7 @@
 import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
-import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, contentionSince, cpuSnapshot, majorFaults, ms, peakRssBytes, promptIds, singleStreamRates, streamSeed } from './workload';
+import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, contentionSince, cpuSnapshot, ELD_RESOLUTION_MS, eventLoopDelay, majorFaults, ms, peakRssBytes, promptIds, singleStreamRates, streamSeed } from './workload';
 
 type Llama = NodeLlamaCpp.Llama;
 type LlamaModel = NodeLlamaCpp.LlamaModel;
@@ -105,7 +105,7 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
         const seqs = Array.from({ length: n }, () => ctx.getSequence());
         const counter = countBatches(ctx);
         const prompts = seqs.map((_, i) => promptIds(w.streamPromptTokens, streamSeed(n, i)));
-        const eld = monitorEventLoopDelay({ resolution: 10 });
+        const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
         eld.enable();
         const start = performance.now();
         const runs = await Promise.all(seqs.map(async (s, i) => {
@@ -126,7 +126,7 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
           aggregateTokS: (total / wallMs) * 1000,
           meanDecodeBatch: decodeSizes.length ? decodeSizes.reduce((a, b) => a + b, 0) / decodeSizes.length : 0,
           maxDecodeBatch: decodeSizes.length ? Math.max(...decodeSizes) : 0,
-          eventLoop: { maxMs: ms(eld.max), p99Ms: ms(eld.percentile(99)), meanMs: ms(eld.mean) },
+          eventLoop: eventLoopDelay(eld),
         });
         if (!counter) streams[streams.length - 1].meanDecodeBatch = NaN;
       } finally {

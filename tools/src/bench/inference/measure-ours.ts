@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GENERATION_PRESETS, InferenceEngine } from '@bitnet/inference';
-import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, contentionSince, cpuSnapshot, majorFaults, ms, peakRssBytes, promptIds, singleStreamRates, streamSeed } from './workload';
+import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, contentionSince, cpuSnapshot, ELD_RESOLUTION_MS, eventLoopDelay, majorFaults, ms, peakRssBytes, promptIds, singleStreamRates, streamSeed } from './workload';
 
 interface Run {
   /** performance.now() at each token's arrival on the main thread. */
@@ -56,7 +56,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
     for (const n of w.streamCounts) {
       const prompts = Array.from({ length: n }, (_, i) => promptIds(w.streamPromptTokens, streamSeed(n, i)));
       const before = engine.schedulingStats;
-      const eld = monitorEventLoopDelay({ resolution: 10 });
+      const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
       eld.enable();
       const start = performance.now();
       const runs = await Promise.all(prompts.map((p) => run(engine, p, w.streamNewTokens)));
@@ -75,7 +75,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
         aggregateTokS: (total / wallMs) * 1000,
         meanDecodeBatch: steps > 0 ? (after.decodeTokens - before.decodeTokens) / steps : 0,
         maxDecodeBatch: after.maxDecodeBatch,
-        eventLoop: { maxMs: ms(eld.max), p99Ms: ms(eld.percentile(99)), meanMs: ms(eld.mean) },
+        eventLoop: eventLoopDelay(eld),
       });
     }
     return {

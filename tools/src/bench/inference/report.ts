@@ -184,6 +184,7 @@ export function renderMarkdown(r: ReportInput): string {
       `Single stream: ${w.promptTokens}-token prompt (prefill tok/s = prompt / time to first token), then ${w.newTokens} new tokens (decode tok/s over the ${w.newTokens - 1} after the first). ` +
       `Concurrent streams: each its own ${w.streamPromptTokens}-token prompt and ${w.streamNewTokens} new tokens, all submitted at once; aggregate = all new tokens / (submit → last completion). ` +
       'Each (engine, file) runs in its own Node process after a short warm-up generation; peak RSS is its VmHWM. ' +
+      'Event-loop delay: how late a 10 ms timer on the main thread fired while the 8 streams ran (monitorEventLoopDelay reading − its 10 ms resolution). ' +
       'llama.cpp load = loadModel + createContext (mmap); ours = InferenceEngine.load (weights read into memory).',
     '',
     '## Measurements',

@@ -28,8 +28,9 @@ export interface StreamsResult {
   /** Sequences per batched decode call (ours: the engine's scheduling counters; llama.cpp: counted at its decode calls). */
   meanDecodeBatch: number;
   maxDecodeBatch: number;
-  /** Main-thread event-loop delay while the streams ran (monitorEventLoopDelay, 10 ms resolution). */
-  eventLoop: { maxMs: number; p99Ms: number; meanMs: number };
+  /** Main-thread event-loop delay while the streams ran: see eventLoopDelay. */
+  /** Lateness of a 10 ms timer on the main thread (reading − resolution), and the raw reading. */
+  eventLoop: { maxMs: number; p99Ms: number; meanMs: number; rawMaxMs?: number; resolutionMs?: number };
 }
 
 export interface ChildResult {
@@ -149,4 +150,17 @@ export function contentionSince(start: CpuSnapshot, cores: number): { othersPct:
   const ownSeconds = (end.ownUs - start.ownUs) / 1e6;
   const others = (end.busy - start.busy) / USER_HZ - ownSeconds;
   return { othersPct: Math.max(0, (others / capacity) * 100), stealPct: ((end.steal - start.steal) / USER_HZ / capacity) * 100 };
+}
+
+/** Timer interval of the event-loop delay monitor (monitorEventLoopDelay's resolution). */
+export const ELD_RESOLUTION_MS = 10;
+
+/**
+ * The event-loop figures of a monitorEventLoopDelay histogram. Node records each whole timer interval
+ * (an idle loop reads about the resolution), so the delay is the reading minus the resolution: how
+ * late the timer fired because the loop was busy.
+ */
+export function eventLoopDelay(h: { max: number; mean: number; percentile(p: number): number }): StreamsResult['eventLoop'] {
+  const late = (ns: number): number => Math.max(0, ns / 1e6 - ELD_RESOLUTION_MS);
+  return { maxMs: late(h.max), p99Ms: late(h.percentile(99)), meanMs: late(h.mean), rawMaxMs: h.max / 1e6, resolutionMs: ELD_RESOLUTION_MS };
 }
