@@ -30,7 +30,7 @@ const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 /** Child mode: one measurement, its result as one prefixed JSON line on stdout. */
 async function child(requestJson: string): Promise<void> {
   const req = JSON.parse(requestJson) as ChildRequest;
-  const result = req.engine === 'ours' ? await measureOurs(req) : await measureLlama(req);
+  const result = req.engine === 'llama' ? await measureLlama(req) : await measureOurs(req);
   process.stdout.write(`\n${RESULT_PREFIX}${JSON.stringify(result)}\n`);
 }
 
@@ -59,8 +59,9 @@ async function main(opts: BenchOptions): Promise<void> {
   // the parent probes the bandwidth with our pool: same thread count as the children
   process.env.BITNET_THREADS = String(opts.threads);
 
-  const wanted = opts.types.filter((t) => opts.engines.includes('ours') || t !== 'i2_s');
-  if (opts.engines.includes('llama') && opts.types.includes('i2_s') && !opts.engines.includes('ours')) log('llama.cpp cannot load I2_S: skipping it');
+  const oursAny = opts.engines.some((e) => e !== 'llama');
+  const wanted = opts.types.filter((t) => oursAny || t !== 'i2_s');
+  if (opts.engines.includes('llama') && opts.types.includes('i2_s') && !oursAny) log('llama.cpp cannot load I2_S: skipping it');
   const models: BenchModel[] = wanted.map((t) => ensureModel(t, opts.dir, opts.tmpModels, log));
 
   const machine = machineInfo();

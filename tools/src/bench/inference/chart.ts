@@ -4,7 +4,7 @@
  * absolute bounds (load, peak RSS, event-loop delay) as text underneath.
  */
 import type { Comparison } from './report';
-import { fmt } from './report';
+import { engineLabel, fmt } from './report';
 import { Canvas, Rgb } from './png';
 
 const INK: Rgb = [30, 30, 30];
@@ -26,7 +26,7 @@ export interface ChartInfo {
   date: string;
 }
 
-const pairLabel = (c: Comparison) => `BITNET-TS ${c.ours.toUpperCase()} VS LLAMA.CPP ${c.llama ? c.llama.toUpperCase() : '-'}`;
+const pairLabel = (c: Comparison) => `${engineLabel(c.engine).toUpperCase()} ${c.ours.toUpperCase()} VS LLAMA.CPP ${c.llama ? c.llama.toUpperCase() : '-'}`;
 
 export function renderChart(comparisons: Comparison[], info: ChartInfo): Buffer {
   const W = 960;
@@ -107,8 +107,9 @@ export function renderChart(comparisons: Comparison[], info: ChartInfo): Buffer 
         return { text: `${label} ${fmt(k.value, k.target.key === 'eventLoop' ? 1 : 2)} ${unit} (≤ ${k.target.value} ${unit} ${state})`, met: k.met };
       });
     let x = left;
-    cv.text(x, y, `${c.ours.toUpperCase()}:`, INK, 1);
-    x += 60;
+    const who = `${c.ours.toUpperCase()}${c.engine === 'ours-q8' ? ' Q8_0 OUT' : ''}:`;
+    cv.text(x, y, who, INK, 1);
+    x += Math.max(60, Canvas.textWidth(who) + 12);
     for (const p of parts) {
       cv.text(x, y, p.text, p.met === false ? TARGET : p.met ? MET : INK, 1);
       x += Canvas.textWidth(p.text) + 24;

@@ -38,7 +38,8 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
   };
 
   const t0 = performance.now();
-  const engine = await InferenceEngine.load(req.file, { kernels: 'native', computeNice: req.computeNice });
+  const outputType = req.engine === 'ours-q8' ? 'q8_0' : 'exact';
+  const engine = await InferenceEngine.load(req.file, { kernels: 'native', computeNice: req.computeNice, outputType });
   const loadMs = performance.now() - t0;
   try {
     const tw = performance.now();
@@ -79,7 +80,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       });
     }
     return {
-      engine: 'ours',
+      engine: req.engine,
       type: req.type,
       loadMs,
       warmupMs,
@@ -89,7 +90,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       majorFaults: majorFaults() - faultsAfterWarmup,
       loadAverage: [loadAtStart, os.loadavg()[0]],
       contention: contentionSince(cpuAtStart, os.cpus().length),
-      backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice ? `, computeNice ${req.computeNice}` : ''}`,
+      backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice ? `, computeNice ${req.computeNice}` : ''}${outputType === 'q8_0' ? ', Q8_0 output matrix' : ''}`,
       notes,
     };
   } finally {

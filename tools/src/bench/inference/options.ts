@@ -4,10 +4,13 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export type Engine = 'ours' | 'llama';
+/** 'ours-q8': our engine with outputType 'q8_0' (the optional lower-precision output matrix). */
+export type Engine = 'ours' | 'ours-q8' | 'llama';
 export type ModelType = 'i2_s' | 'tq2_0' | 'tq1_0';
 
-export const ENGINES: readonly Engine[] = ['ours', 'llama'];
+export const ENGINES: readonly Engine[] = ['ours', 'ours-q8', 'llama'];
+/** Measured when --engines is not given. */
+export const DEFAULT_ENGINES: readonly Engine[] = ['ours', 'ours-q8', 'llama'];
 export const MODEL_TYPES: readonly ModelType[] = ['i2_s', 'tq2_0', 'tq1_0'];
 
 /** How much work one measurement does; `--quick` shrinks it to check the harness. */
@@ -44,11 +47,11 @@ export interface BenchOptions {
   help: boolean;
 }
 
-export const USAGE = `usage: inference-bench [--quick] [--engines ours,llama] [--types i2_s,tq2_0,tq1_0] [--dir DIR]
+export const USAGE = `usage: inference-bench [--quick] [--engines ours,ours-q8,llama] [--types i2_s,tq2_0,tq1_0] [--dir DIR]
                        [--tmp-models] [--threads N] [--compute-nice N] [--no-output]
 
   --quick        fewer tokens (checks the harness; the numbers mean little)
-  --engines      which engines to measure (default ours,llama)
+  --engines      which engines to measure (default all three; ours-q8 = ours with the optional Q8_0 output matrix)
   --types        which model files (default i2_s,tq2_0,tq1_0; llama.cpp cannot load I2_S and skips it)
   --dir          where the ~1.2 GB models are made and reused (default $BITNET_BENCH_DIR or <tmpdir>/bitnet-ts-bench)
   --tmp-models   reuse /tmp/bitnet-ts-bench-2b4t-{i2_s,tq2_0}.gguf of an earlier models bench if their header matches
@@ -72,7 +75,7 @@ function list<T extends string>(flag: string, value: string, allowed: readonly T
 export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const o: BenchOptions = {
     quick: false,
-    engines: [...ENGINES],
+    engines: [...DEFAULT_ENGINES],
     types: [...MODEL_TYPES],
     dir: env.BITNET_BENCH_DIR || path.join(os.tmpdir(), 'bitnet-ts-bench'),
     tmpModels: false,

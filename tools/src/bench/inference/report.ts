@@ -50,7 +50,14 @@ export function llamaCounterpart(type: ModelType): ModelType {
   return type === 'i2_s' ? 'tq2_0' : type;
 }
 
+/** How a result of ours is named in the tables. */
+export function engineLabel(engine: string): string {
+  return engine === 'llama' ? 'llama.cpp' : engine === 'ours-q8' ? 'bitnet-ts (Q8_0 output)' : 'bitnet-ts';
+}
+
 export interface Comparison {
+  /** 'ours' or 'ours-q8'. */
+  engine: string;
   ours: ModelType;
   llama: ModelType | undefined;
   checks: Check[];
@@ -62,11 +69,12 @@ const aggregate = (r: ChildResult | undefined, n: number) => r?.streams.find((s)
 export function compare(results: ChildResult[]): Comparison[] {
   const find = (engine: string, type: ModelType) => results.find((r) => r.engine === engine && r.type === type);
   const out: Comparison[] = [];
-  for (const o of results.filter((r) => r.engine === 'ours')) {
+  for (const o of results.filter((r) => r.engine !== 'llama')) {
     const lt = llamaCounterpart(o.type);
     const l = find('llama', lt);
     const eight = o.streams.find((s) => s.streams === 8);
     out.push({
+      engine: o.engine,
       ours: o.type,
       llama: l ? lt : undefined,
       checks: [
@@ -104,7 +112,7 @@ export function resultsTable(results: ChildResult[]): string {
   const rows = results.map((r) => {
     const last = r.streams.find((s) => s.streams === counts[counts.length - 1]);
     return [
-      r.engine === 'ours' ? 'bitnet-ts' : 'llama.cpp',
+      engineLabel(r.engine),
       r.type.toUpperCase(),
       fmt(r.loadMs / 1000, 2),
       fmt(r.prefill.ttftMs, 0),
@@ -128,7 +136,8 @@ export function resultsTable(results: ChildResult[]): string {
 export function targetsTable(comparisons: Comparison[]): string {
   const rows: string[][] = [];
   for (const c of comparisons) {
-    const pair = c.llama ? `bitnet-ts ${c.ours.toUpperCase()} vs llama.cpp ${c.llama.toUpperCase()}${c.ours !== c.llama ? ' (llama.cpp cannot load I2_S)' : ''}` : `bitnet-ts ${c.ours.toUpperCase()} (no llama.cpp run)`;
+    const me = `${engineLabel(c.engine)} ${c.ours.toUpperCase()}`;
+    const pair = c.llama ? `${me} vs llama.cpp ${c.llama.toUpperCase()}${c.ours !== c.llama ? ' (llama.cpp cannot load I2_S)' : ''}` : `${me} (no llama.cpp run)`;
     for (const k of c.checks) {
       const isRatio = k.target.kind === 'ratio-min';
       rows.push([
