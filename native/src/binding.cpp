@@ -452,6 +452,20 @@ Napi::Value RepackTq1_0AsTq2_0(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value EncodeQ8_0(const Napi::CallbackInfo& info) {
+  const char* fn = "encodeQ8_0";
+  return guarded(info, fn, [&] {
+    need_args(info, 2, fn);
+    auto x = typed<const float>(info, 0, napi_float32_array, fn, "x");
+    auto out = typed<uint8_t>(info, 1, napi_uint8_array, fn, "out");
+    if (x.length % 32) range_error(std::string(fn) + ": x.length is not a multiple of 32");
+    const int64_t blocks = (int64_t)(x.length / 32);
+    need(out, blocks * 34, fn, "out", "34 bytes per 32 values");
+    encode_q8_0(x.data, blocks, out.data);
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value ToF16(const Napi::CallbackInfo& info) {
   const char* fn = "toF16";
   return guarded(info, fn, [&] {
@@ -551,6 +565,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scale", Napi::Function::New(env, Scale));
   exports.Set("toF16", Napi::Function::New(env, ToF16));
   exports.Set("repackTq1_0AsTq2_0", Napi::Function::New(env, RepackTq1_0AsTq2_0));
+  exports.Set("encodeQ8_0", Napi::Function::New(env, EncodeQ8_0));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs));
   exports.Set("selectedIsa", Napi::Function::New(env, SelectedIsa));
   exports.Set("availableIsas", Napi::Function::New(env, AvailableIsas));

@@ -55,6 +55,8 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 void add(const float* a, const float* b, float* out, int64_t n);
 /** TQ1_0 → TQ2_0, block for block: the same trits and f16 scale bytes (on the thread pool). */
 void repack_tq1_0_as_tq2_0(const uint8_t* src, int64_t blocks, uint8_t* dst);
+/** Q8_0 blocks (34 bytes per 32 values) of x, as ggml's quantize_row_q8_0_ref (on the thread pool). */
+void encode_q8_0(const float* x, int64_t blocks, uint8_t* out);
 void scale(const float* x, float s, float* out, int64_t n);
 void to_f16(const float* x, uint16_t* out, int64_t n);
 

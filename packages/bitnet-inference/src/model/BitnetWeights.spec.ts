@@ -76,6 +76,9 @@ describe("loadBitnetWeights: outputType 'q8_0' on the bundled KJV model (tied F1
     expect(q8.bytes).toBe(exact.bytes - exact.output.data.length + q8.output.data.length);
     const both = load({ outputType: 'q8_0', exactTiedEmbeddings: true });
     expect([both.tokenEmbedding.type, both.output.type]).toEqual([GgmlType.F16, GgmlType.Q8_0]);
+    // the kernels' re-encode (native when the addon is in use) writes the same bytes as the reference
+    const viaKernels = load({ outputType: 'q8_0', kernels: createKernels() });
+    expect(Buffer.from(viaKernels.output.data).equals(Buffer.from(q8.output.data))).toBe(true);
   });
 
   it('keeps the logits close: cosine >= 0.999 and the same greedy tokens over 48 steps', () => {

@@ -78,10 +78,11 @@ export interface LoadWeightsOptions {
   /** With outputType 'q8_0' and a tied output: also keep the exact embedding matrix (default false). */
   exactTiedEmbeddings?: boolean;
   /**
-   * Kernels that do load-time conversions (the TQ1_0 repack: the native one converts a 2B model in a
-   * fraction of a second, the @bitnet/models reference takes many seconds). Default: that reference.
+   * Kernels that do the load-time conversions (the TQ1_0 repack, the Q8_0 re-encode of the output):
+   * the native ones convert a 2B model in a fraction of a second where the @bitnet/models references
+   * take many seconds. They write the same bytes. Default: the references.
    */
-  kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0'>;
+  kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0' | 'encodeQ8_0' | 'getRows'>;
 }
 
 /** Types re-encoded to Q8_0 by outputType 'q8_0'. */
@@ -95,17 +96,25 @@ const REENCODE_CHUNK_BYTES = 8 << 20;
  * quantize_row_q8_0_ref), reading it a few MB at a time so that the full-precision matrix is never
  * held whole.
  */
-function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo): Uint8Array {
+function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo, kernels?: LoadWeightsOptions['kernels']): Uint8Array {
   const K = t.dims[0];
   const N = t.dims[1];
   const srcRowBytes = t.byteSize / N;
   const dstRowBytes = (K / 32) * 34;
   const out = new Uint8Array(N * dstRowBytes);
   const rowsPerChunk = Math.max(1, Math.floor(REENCODE_CHUNK_BYTES / srcRowBytes));
+  const values = kernels ? new Float32Array(Math.min(rowsPerChunk, N) * K) : undefined;
+  const ids = kernels ? Int32Array.from({ length: Math.min(rowsPerChunk, N) }, (_, i) => i) : undefined;
   for (let r0 = 0; r0 < N; r0 += rowsPerChunk) {
     const count = Math.min(rowsPerChunk, N - r0);
     const src = file.tensorDataRange(t, r0 * srcRowBytes, count * srcRowBytes);
-    out.set(quantizeQ8_0(dequantizeRows(t.type, src, K, 0, count)), r0 * dstRowBytes);
+    if (kernels && values && ids) {
+      const x = values.subarray(0, count * K);
+      kernels.getRows({ type: t.type as FloatMatrix['type'], data: src, rows: count, cols: K }, ids.subarray(0, count), x);
+      kernels.encodeQ8_0(x, out.subarray(r0 * dstRowBytes, (r0 + count) * dstRowBytes));
+    } else {
+      out.set(quantizeQ8_0(dequantizeRows(t.type, src, K, 0, count)), r0 * dstRowBytes);
+    }
   }
   return out;
 }
@@ -158,7 +167,7 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   let tokenEmbedding: WeightMatrix;
   let output: WeightMatrix;
   if (toQ8) {
-    const q8 = reencodeQ8_0(file, outInfo);
+    const q8 = reencodeQ8_0(file, outInfo, options.kernels);
     bytes += q8.length;
     output = { kind: 'float', type: GgmlType.Q8_0, data: q8, rows: outInfo.dims[1], cols: outInfo.dims[0] };
     tokenEmbedding = tensors.tiedOutput && !options.exactTiedEmbeddings ? output : matrix(tensors.tokenEmbedding);

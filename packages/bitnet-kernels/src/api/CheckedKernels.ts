@@ -240,6 +240,16 @@ export class CheckedKernels implements Kernels {
     this.inner.repackTq1_0AsTq2_0(src, dst);
   }
 
+  encodeQ8_0(x: Float32Array, out: Uint8Array): void {
+    const k = 'encodeQ8_0';
+    checkArray(k, 'x', x, 'Float32Array');
+    checkSize(k, 'x.length', x.length);
+    if (x.length % 32 !== 0) fail(k, 'x', `length ${x.length} is not a multiple of 32`);
+    checkArray(k, 'out', out, 'Uint8Array', (x.length / 32) * 34);
+    checkNoOverlap(k, 'out', out, 'x', x);
+    this.inner.encodeQ8_0(x, out);
+  }
+
   toF16(x: Float32Array, out: Uint16Array): void {
     checkArray('toF16', 'x', x, 'Float32Array');
     checkSize('toF16', 'x.length', x.length);

@@ -213,4 +213,12 @@ export interface Kernels {
    * as @bitnet/models' repackTq1_0AsTq2_0.
    */
   repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void;
+  /**
+   * Load-time conversion: `x` (a multiple of 32 values) as Q8_0 blocks in the file layout (34 bytes per
+   * 32 values: f16 d, then 32 int8), exactly as @bitnet/models' quantizeQ8_0 (ggml's
+   * quantize_row_q8_0_ref): amax = max |x|, d = fround(amax / 127), id = d ≠ 0 ? fround(1 / d) : 0,
+   * q = round half away from zero (fround(x · id)); d is stored as f16 (nearest, ties to even).
+   * Finite x only (a NaN block gives unspecified bytes).
+   */
+  encodeQ8_0(x: Float32Array, out: Uint8Array): void;
 }

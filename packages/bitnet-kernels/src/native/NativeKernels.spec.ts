@@ -14,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { dequantize, f32ToF16, f16ToF32, GgmlType, quantize, repackTq1_0AsTq2_0 } from '@bitnet/models';
+import { dequantize, f32ToF16, f16ToF32, GgmlType, quantize, quantizeQ8_0, repackTq1_0AsTq2_0 } from '@bitnet/models';
 import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { kernelBackend, requestedKernelMode } from '../backend/KernelBackend';
 import type { NativeAddon } from './addon';
@@ -719,6 +719,19 @@ describeNative.each(cases.length > 0 ? cases : [['no addon', { label: 'none', ad
         expect(Buffer.from(dst).equals(Buffer.from(repackTq1_0AsTq2_0(src, blocks * 256)))).toBe(true);
       }
       expect(() => k.repackTq1_0AsTq2_0(new Uint8Array(53), new Uint8Array(66))).toThrow(/src/);
+    });
+
+    it('encodeQ8_0: the same bytes as the @bitnet/models encoder (ties, zero blocks, ±amax), on the thread pool', () => {
+      const next = rng(32);
+      for (const blocks of [1, 5, 20_000]) {
+        const x = randomFloats(next, blocks * 32, 3);
+        x.fill(0, 32, 64); // a zero block (d = 0)
+        if (blocks > 2) x.set([0.5, -0.5, 1.5, -2.5, 127, -127], 64); // amax 127: d = 1, ties at ±0.5, 1.5, −2.5
+        const out = new Uint8Array(blocks * 34);
+        k.encodeQ8_0(x, out);
+        expect(Buffer.from(out).equals(Buffer.from(quantizeQ8_0(x)))).toBe(true);
+      }
+      expect(() => k.encodeQ8_0(new Float32Array(33), new Uint8Array(68))).toThrow(/x/);
     });
 
     it('ropeNeox: within 1e-5 of a reference with the f32 angles of ggml, generic and TS (partial rotary dims, large positions)', () => {

@@ -110,6 +110,10 @@ export class NativeKernels implements Kernels {
   repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void {
     this.addon.repackTq1_0AsTq2_0(src, dst);
   }
+
+  encodeQ8_0(x: Float32Array, out: Uint8Array): void {
+    this.addon.encodeQ8_0(x, out);
+  }
 }
 
 /** What cpuid + xgetbv found, or undefined when the native addon is not in use (TS kernels). */

@@ -62,6 +62,7 @@ export interface NativeAddon {
   scale(x: Float32Array, s: number, out: Float32Array): void;
   toF16(x: Float32Array, out: Uint16Array): void;
   repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void;
+  encodeQ8_0(x: Float32Array, out: Uint8Array): void;
 
   cpuFeatures(): CpuFeatures;
   /** The instruction set whose kernels run (chosen once at load; BITNET_ISA overrides). */

@@ -3,7 +3,7 @@
  * native path is tested against. Each kernel lives in the file named after what it does; this class
  * only routes. It does not validate arguments: wrap it in CheckedKernels (createKernels does).
  */
-import { repackTq1_0AsTq2_0 } from '@bitnet/models';
+import { quantizeQ8_0 as encodeQ8_0Blocks, repackTq1_0AsTq2_0 } from '@bitnet/models';
 import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { quantizeI8PerToken, quantizeQ8_0, quantizeQ8K } from './ActivationQuant';
 import { attention, softmax } from './Attention';
@@ -92,5 +92,9 @@ export class TsKernels implements Kernels {
 
   repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void {
     dst.set(repackTq1_0AsTq2_0(src, (dst.length / 66) * 256));
+  }
+
+  encodeQ8_0(x: Float32Array, out: Uint8Array): void {
+    out.set(encodeQ8_0Blocks(x));
   }
 }
