@@ -90,7 +90,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       majorFaults: majorFaults() - faultsAfterWarmup,
       loadAverage: [loadAtStart, os.loadavg()[0]],
       contention: contentionSince(cpuAtStart, os.cpus().length),
-      backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice ? `, computeNice ${req.computeNice}` : ''}${outputType === 'q8_0' ? ', Q8_0 output matrix' : ''}`,
+      backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice !== undefined ? `, computeNice ${req.computeNice}` : ''}${outputType === 'q8_0' ? ', Q8_0 output matrix' : ''}`,
       notes,
     };
   } finally {

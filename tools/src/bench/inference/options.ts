@@ -42,8 +42,8 @@ export interface BenchOptions {
   output: boolean;
   /** Threads of both engines. */
   threads: number;
-  /** EngineOptions.computeNice of our engine (0 = the engine's default). */
-  computeNice: number;
+  /** EngineOptions.computeNice of our engine (undefined: the engine's default). */
+  computeNice?: number;
   help: boolean;
 }
 
@@ -56,7 +56,7 @@ export const USAGE = `usage: inference-bench [--quick] [--engines ours,ours-q8,l
   --dir          where the ~1.2 GB models are made and reused (default $BITNET_BENCH_DIR or <tmpdir>/bitnet-ts-bench)
   --tmp-models   reuse /tmp/bitnet-ts-bench-2b4t-{i2_s,tq2_0}.gguf of an earlier models bench if their header matches
   --threads      compute threads of both engines (default 2)
-  --compute-nice our engine's computeNice (0..19; default 0, the engine's default)
+  --compute-nice our engine's computeNice (0..19; default: the engine's default, 5)
   --no-output    print the table only; do not write tools/bench/results/inference-bench.*`;
 
 export class UsageError extends Error {}
@@ -81,7 +81,7 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     tmpModels: false,
     output: true,
     threads: 2,
-    computeNice: 0,
+    computeNice: undefined,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {

@@ -12,7 +12,7 @@ export interface ChildRequest {
   file: string;
   threads: number;
   /** Ours only: EngineOptions.computeNice. */
-  computeNice: number;
+  computeNice?: number;
   workload: Workload;
 }
 
