@@ -11,7 +11,7 @@
 import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
-import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, contentionSince, cpuSnapshot, ELD_RESOLUTION_MS, eventLoopDelay, majorFaults, ms, peakRssBytes, promptIds, singleStreamRates, streamSeed } from './workload';
+import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult } from './workload';
 
 type Llama = NodeLlamaCpp.Llama;
 type LlamaModel = NodeLlamaCpp.LlamaModel;
@@ -117,18 +117,11 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
         const total = runs.reduce((s, r) => s + r.t.length, 0);
         // decode steps are the calls with one token per sequence (prompt batches carry many tokens per sequence)
         const decodeSizes = (counter?.calls ?? []).filter((c) => c.tokens === c.sequences).map((c) => c.sequences);
-        streams.push({
-          streams: n,
-          promptTokensEach: w.streamPromptTokens,
-          newTokensEach: w.streamNewTokens,
-          totalNewTokens: total,
-          wallMs,
-          aggregateTokS: (total / wallMs) * 1000,
-          meanDecodeBatch: decodeSizes.length ? decodeSizes.reduce((a, b) => a + b, 0) / decodeSizes.length : 0,
-          maxDecodeBatch: decodeSizes.length ? Math.max(...decodeSizes) : 0,
-          eventLoop: eventLoopDelay(eld),
-        });
-        if (!counter) streams[streams.length - 1].meanDecodeBatch = NaN;
+        // without the counter (node-llama-cpp internals changed) the batch sizes are unknown
+        const batch = !counter
+          ? { mean: NaN, max: 0 }
+          : { mean: decodeSizes.length ? decodeSizes.reduce((a, b) => a + b, 0) / decodeSizes.length : 0, max: decodeSizes.length ? Math.max(...decodeSizes) : 0 };
+        streams.push(streamsResult(n, w, total, wallMs, batch, eld));
       } finally {
         await ctx.dispose();
       }
@@ -140,10 +133,7 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
       warmupMs,
       ...rates,
       streams,
-      peakRssBytes: peakRssBytes(),
-      majorFaults: majorFaults() - faultsAfterWarmup,
-      loadAverage: [loadAtStart, os.loadavg()[0]],
-      contention: contentionSince(cpuAtStart, os.cpus().length),
+      ...processFigures(loadAtStart, cpuAtStart, faultsAfterWarmup),
       backend: `node-llama-cpp ${llamaVersion(llama)}`,
       notes: [],
     };

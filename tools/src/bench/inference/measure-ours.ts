@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GENERATION_PRESETS, InferenceEngine } from '@bitnet/inference';
-import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, contentionSince, cpuSnapshot, ELD_RESOLUTION_MS, eventLoopDelay, majorFaults, ms, peakRssBytes, promptIds, singleStreamRates, streamSeed } from './workload';
+import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult } from './workload';
 
 interface Run {
   /** performance.now() at each token's arrival on the main thread. */
@@ -67,17 +67,8 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       runs.forEach((r, i) => early(`${n} streams, stream ${i}`, r, w.streamNewTokens));
       const total = runs.reduce((s, r) => s + r.times.length, 0);
       const steps = after.decodeSteps - before.decodeSteps;
-      streams.push({
-        streams: n,
-        promptTokensEach: w.streamPromptTokens,
-        newTokensEach: w.streamNewTokens,
-        totalNewTokens: total,
-        wallMs,
-        aggregateTokS: (total / wallMs) * 1000,
-        meanDecodeBatch: steps > 0 ? (after.decodeTokens - before.decodeTokens) / steps : 0,
-        maxDecodeBatch: after.maxDecodeBatch,
-        eventLoop: eventLoopDelay(eld),
-      });
+      const batch = { mean: steps > 0 ? (after.decodeTokens - before.decodeTokens) / steps : 0, max: after.maxDecodeBatch };
+      streams.push(streamsResult(n, w, total, wallMs, batch, eld));
     }
     return {
       engine: req.engine,
@@ -86,10 +77,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       warmupMs,
       ...rates,
       streams,
-      peakRssBytes: peakRssBytes(),
-      majorFaults: majorFaults() - faultsAfterWarmup,
-      loadAverage: [loadAtStart, os.loadavg()[0]],
-      contention: contentionSince(cpuAtStart, os.cpus().length),
+      ...processFigures(loadAtStart, cpuAtStart, faultsAfterWarmup),
       backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice !== undefined ? `, computeNice ${req.computeNice}` : ''}${outputType === 'q8_0' ? ', Q8_0 output matrix' : ''}`,
       notes,
     };

@@ -4,6 +4,7 @@
  * engines so they read exactly the same tokens.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import type { Engine, ModelType, Workload } from './options';
 
 export interface ChildRequest {
@@ -163,4 +164,37 @@ export const ELD_RESOLUTION_MS = 10;
 export function eventLoopDelay(h: { max: number; mean: number; percentile(p: number): number }): StreamsResult['eventLoop'] {
   const late = (ns: number): number => Math.max(0, ns / 1e6 - ELD_RESOLUTION_MS);
   return { maxMs: late(h.max), p99Ms: late(h.percentile(99)), meanMs: late(h.mean), rawMaxMs: h.max / 1e6, resolutionMs: ELD_RESOLUTION_MS };
+}
+
+/** One aggregate run of `n` streams as the report reads it. */
+export function streamsResult(
+  n: number,
+  w: Pick<Workload, 'streamPromptTokens' | 'streamNewTokens'>,
+  totalNewTokens: number,
+  wallMs: number,
+  batch: { mean: number; max: number },
+  eld: Parameters<typeof eventLoopDelay>[0],
+): StreamsResult {
+  return {
+    streams: n,
+    promptTokensEach: w.streamPromptTokens,
+    newTokensEach: w.streamNewTokens,
+    totalNewTokens,
+    wallMs,
+    aggregateTokS: (totalNewTokens / wallMs) * 1000,
+    meanDecodeBatch: batch.mean,
+    maxDecodeBatch: batch.max,
+    eventLoop: eventLoopDelay(eld),
+  };
+}
+
+/** The process figures a measurement child ends with, against the load and CPU times it started with
+ *  and its major faults after the warm-up. */
+export function processFigures(loadAtStart: number, cpuAtStart: CpuSnapshot, faultsAfterWarmup: number): Pick<ChildResult, 'peakRssBytes' | 'majorFaults' | 'loadAverage' | 'contention'> {
+  return {
+    peakRssBytes: peakRssBytes(),
+    majorFaults: majorFaults() - faultsAfterWarmup,
+    loadAverage: [loadAtStart, os.loadavg()[0]],
+    contention: contentionSince(cpuAtStart, os.cpus().length),
+  };
 }
