@@ -446,13 +446,14 @@ void repack_block(const RepackTables& T, const uint8_t* s, uint8_t* d) {
 
 }  // namespace
 
-void repack_tq1_0_as_tq2_0(const uint8_t* src, int64_t blocks, uint8_t* dst) {
-  static const RepackTables tables;
+/** Runs fn(b) for every block of a load-time conversion, 16384 blocks per pool task. */
+template <class F>
+static void for_blocks(int64_t blocks, F&& fn) {
   const int64_t per_task = 1 << 14;
   const int64_t tasks = (blocks + per_task - 1) / per_task;
   auto run = [&](int64_t t) {
     const int64_t b1 = std::min(blocks, (t + 1) * per_task);
-    for (int64_t b = t * per_task; b < b1; ++b) repack_block(tables, src + b * TQ1_0_BYTES, dst + b * TQ2_0_BYTES);
+    for (int64_t b = t * per_task; b < b1; ++b) fn(b);
   };
   if (tasks <= 1) {
     for (int64_t t = 0; t < tasks; ++t) run(t);
@@ -461,29 +462,24 @@ void repack_tq1_0_as_tq2_0(const uint8_t* src, int64_t blocks, uint8_t* dst) {
   ThreadPool::instance().parallel_for(tasks, [&](int64_t t) { run(t); });
 }
 
+void repack_tq1_0_as_tq2_0(const uint8_t* src, int64_t blocks, uint8_t* dst) {
+  static const RepackTables tables;
+  for_blocks(blocks, [&](int64_t b) { repack_block(tables, src + b * TQ1_0_BYTES, dst + b * TQ2_0_BYTES); });
+}
+
 void encode_q8_0(const float* x, int64_t blocks, uint8_t* out) {
-  const int64_t per_task = 1 << 14;
-  const int64_t tasks = (blocks + per_task - 1) / per_task;
-  auto run = [&](int64_t t) {
-    const int64_t b1 = std::min(blocks, (t + 1) * per_task);
-    for (int64_t b = t * per_task; b < b1; ++b) {
-      const float* v = x + b * 32;
-      uint8_t* o = out + b * 34;
-      float amax = 0.0f;
-      for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(v[j]));
-      const float d = amax / 127.0f;
-      const float id = d != 0.0f ? 1.0f / d : 0.0f;
-      const uint16_t h = f32_to_f16(d);
-      o[0] = (uint8_t)(h & 0xff);
-      o[1] = (uint8_t)(h >> 8);
-      for (int j = 0; j < 32; ++j) o[2 + j] = (uint8_t)(int8_t)std::round(v[j] * id);
-    }
-  };
-  if (tasks <= 1) {
-    for (int64_t t = 0; t < tasks; ++t) run(t);
-    return;
-  }
-  ThreadPool::instance().parallel_for(tasks, [&](int64_t t) { run(t); });
+  for_blocks(blocks, [&](int64_t b) {
+    const float* v = x + b * 32;
+    uint8_t* o = out + b * 34;
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(v[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const uint16_t h = f32_to_f16(d);
+    o[0] = (uint8_t)(h & 0xff);
+    o[1] = (uint8_t)(h >> 8);
+    for (int j = 0; j < 32; ++j) o[2 + j] = (uint8_t)(int8_t)std::round(v[j] * id);
+  });
 }
 
 double read_bandwidth(size_t bytes, int passes) {
