@@ -315,29 +315,15 @@ static uint64_t stream_read512(const uint8_t* p, size_t n) {
 }
 
 static KernelTable make_table() {
-  KernelTable t = portable_table("avx512");
-  t.quantize_i8_row = quantize_i8_row;
-  t.quantize_q8k_row = quantize_q8k_row;
+  // The AVX2 bodies (simd_avx2.inl) compiled with these flags, except where 512 bits pay. TQ1_0 keeps
+  // the 256-bit unpack + vpmaddubsw; F16 stays ggml_vec_dot_f16 (AVX2) exactly; Q8_0 × Q8_0 is bound by
+  // memory bandwidth, and 256-bit vpmaddubsw reproduces ggml's lanes directly.
+  KernelTable t = avx2_table("avx512");
   t.matmul_i2s_i8 = matmul_i2s_i8_512;
   t.matmul_tq2_0_q8k = matmul_tq2_0_q8k_512;
-  t.matmul_tq1_0_q8k = matmul_tq1_0_q8k;  // 256-bit unpack + vpmaddubsw (simd_avx2.inl)
   t.matmul_float[W_F32] = matmul_float512<Load512F32>;
-  t.matmul_float[W_F16] = matmul_f16_ggml;  // ggml_vec_dot_f16 (AVX2) exactly
   t.matmul_float[W_BF16] = matmul_float512<Load512BF16>;
-  t.matmul_float[W_Q8_0] = matmul_quant_simd<dequant_row_q8_0>;
-  t.matmul_float[W_Q4_K] = matmul_quant_simd<dequant_row_q4_k>;
-  t.matmul_float[W_Q6_K] = matmul_quant_simd<dequant_row_q6_k>;
-  t.attention_group = attention_group;
-  t.softmax_row = softmax_row;
-  t.silu_mul = silu_mul;
-  t.relu_sqr_mul = relu_sqr_mul;
-  t.scale = scale;
-  t.to_f16 = to_f16;
   t.stream_read = stream_read512;
-  // Q8_0 × Q8_0: the AVX2 bodies (simd_avx2.inl) compiled with these flags; the kernel is bound by
-  // memory bandwidth, and 256-bit vpmaddubsw reproduces ggml's lanes directly.
-  t.quantize_q8_0_row = quantize_q8_0_row;
-  t.matmul_q8_0_q8_0 = matmul_q8_0_q8_0;
   return t;
 }
 

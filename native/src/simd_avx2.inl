@@ -1019,3 +1019,32 @@ static void matmul_q8_0_q8_0(const Q8_0MatmulArgs& a, int64_t n0, int64_t n1) {
     for (; m < a.M; ++m) q8_0_row<1>(a, n, m);
   }
 }
+
+// ---- the table of these bodies --------------------------------------------------------------------------
+
+/** The portable table with every entry that has an AVX2 body here; the AVX-512 TU starts from it and
+ *  replaces the entries it widens to 512 bits. */
+static KernelTable avx2_table(const char* isa) {
+  KernelTable t = portable_table(isa);
+  t.quantize_i8_row = quantize_i8_row;
+  t.quantize_q8k_row = quantize_q8k_row;
+  t.quantize_q8_0_row = quantize_q8_0_row;
+  t.matmul_i2s_i8 = matmul_i2s_i8;
+  t.matmul_tq2_0_q8k = matmul_tq2_0_q8k;
+  t.matmul_tq1_0_q8k = matmul_tq1_0_q8k;
+  t.matmul_q8_0_q8_0 = matmul_q8_0_q8_0;
+  t.matmul_float[W_F32] = matmul_float_simd<LoadF32>;
+  t.matmul_float[W_F16] = matmul_f16_ggml;  // ggml_vec_dot_f16 (AVX2) exactly
+  t.matmul_float[W_BF16] = matmul_float_simd<LoadBF16>;
+  t.matmul_float[W_Q8_0] = matmul_quant_simd<dequant_row_q8_0>;
+  t.matmul_float[W_Q4_K] = matmul_quant_simd<dequant_row_q4_k>;
+  t.matmul_float[W_Q6_K] = matmul_quant_simd<dequant_row_q6_k>;
+  t.attention_group = attention_group;
+  t.softmax_row = softmax_row;
+  t.silu_mul = silu_mul;
+  t.relu_sqr_mul = relu_sqr_mul;
+  t.scale = scale;
+  t.to_f16 = to_f16;
+  t.stream_read = stream_read;
+  return t;
+}
