@@ -95,6 +95,32 @@ describe('StreamDecoder', () => {
     expect(chunks.join('')).toBe(spm.decode(ids));
   });
 
+  it('pending: true exactly while an unfinished character is held (what flush would turn into U+FFFD)', () => {
+    const byteId = (b: number) => llama3.tokenId(byteToChar(b)) as number;
+    // bytes near the UTF-8 boundaries: ASCII, continuation bytes, every kind of lead byte, invalid leads
+    const interesting = [0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff];
+    let seed = 99;
+    const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    let seenPending = 0;
+    for (let trial = 0; trial < 400; trial++) {
+      const bytes = Array.from({ length: 1 + Math.floor(next() * 8) }, () => interesting[Math.floor(next() * interesting.length)]);
+      const stream = llama3.createStreamDecoder();
+      bytes.forEach((b, i) => {
+        stream.push(byteId(b));
+        // an independent check: a fresh decoder fed the same prefix, flushed, ends in U+FFFD only if bytes were held
+        const probe = llama3.createStreamDecoder();
+        const streamed = bytes.slice(0, i + 1).map((x) => probe.push(byteId(x))).join('');
+        const tail = probe.flush();
+        expect({ bytes: bytes.slice(0, i + 1), pending: stream.pending }).toEqual({ bytes: bytes.slice(0, i + 1), pending: tail !== '' });
+        expect(streamed + tail).toBe(new TextDecoder().decode(Uint8Array.from(bytes.slice(0, i + 1))));
+        if (stream.pending) seenPending++;
+      });
+      stream.flush();
+      expect(stream.pending).toBe(false);
+    }
+    expect(seenPending).toBeGreaterThan(100);
+  });
+
   it('rejects ids outside the vocabulary', () => {
     expect(() => llama3.createStreamDecoder().push(128256)).toThrow(/out of range/);
     expect(() => llama3.decode([-1])).toThrow(/out of range/);

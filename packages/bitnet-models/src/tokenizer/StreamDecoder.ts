@@ -7,6 +7,7 @@
  * a one-shot decode would produce them; a sequence still unfinished at flush() becomes U+FFFD there.
  * The concatenation of everything push() and flush() return equals Tokenizer.decode(ids) with the
  * same skipSpecial setting, and no chunk ever holds half a code point (or half a surrogate pair).
+ * `pending` tells whether bytes of an unfinished character are held (then flush() returns U+FFFD).
  */
 import type { Vocabulary } from './Vocabulary';
 
@@ -19,6 +20,8 @@ export class StreamDecoder {
   private decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   private first = true;
   private readonly special: boolean;
+  /** Where the bytes pushed so far stand in UTF-8 (mirrors what the TextDecoder holds). */
+  private readonly utf8 = new Utf8Position();
 
   constructor(
     private readonly vocab: Vocabulary,
@@ -31,7 +34,13 @@ export class StreamDecoder {
   push(id: number): string {
     const piece = pieceWithLeadingSpaceRule(this.vocab, id, this.first, this.special);
     this.first = false;
+    this.utf8.push(piece);
     return this.decoder.decode(piece, { stream: true });
+  }
+
+  /** Whether the bytes so far end inside a character (held back; U+FFFD if the sequence ends here). */
+  get pending(): boolean {
+    return this.utf8.inside;
   }
 
   /** End of the sequence: returns whatever was held back (as U+FFFD) and starts a new sequence. */
@@ -39,7 +48,55 @@ export class StreamDecoder {
     const rest = this.decoder.decode();
     this.decoder = new TextDecoder('utf-8', { ignoreBOM: true });
     this.first = true;
+    this.utf8.reset();
     return rest;
+  }
+}
+
+/**
+ * Follows a byte stream through the WHATWG UTF-8 decoding rules (those of TextDecoder) far enough
+ * to know whether it currently ends inside a well-formed-so-far multi-byte sequence. A byte that
+ * cannot continue the current sequence ends it (U+FFFD) and is then looked at afresh.
+ */
+class Utf8Position {
+  private missing = 0;
+  private low = 0x80;
+  private high = 0xbf;
+
+  get inside(): boolean {
+    return this.missing > 0;
+  }
+
+  reset(): void {
+    this.missing = 0;
+    this.low = 0x80;
+    this.high = 0xbf;
+  }
+
+  push(bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i];
+      if (this.missing > 0) {
+        const fits = b >= this.low && b <= this.high;
+        this.low = 0x80;
+        this.high = 0xbf;
+        if (fits) {
+          this.missing--;
+          continue;
+        }
+        this.missing = 0;
+      }
+      if (b >= 0xc2 && b <= 0xdf) this.missing = 1;
+      else if (b >= 0xe0 && b <= 0xef) {
+        this.missing = 2;
+        if (b === 0xe0) this.low = 0xa0;
+        else if (b === 0xed) this.high = 0x9f;
+      } else if (b >= 0xf0 && b <= 0xf4) {
+        this.missing = 3;
+        if (b === 0xf0) this.low = 0x90;
+        else if (b === 0xf4) this.high = 0x8f;
+      }
+    }
   }
 }
 
