@@ -4,6 +4,7 @@ import { InferenceError } from '../errors/InferenceError';
 import { logger } from '../logging/Logger';
 import { createTokenStream } from '../streaming/createTokenStream';
 import type { FinishReason, StreamResponse } from '../streaming/StreamBuffer';
+import type { TokenPiece } from '../streaming/TokenPieces';
 import type { TokenStream } from '../streaming/TokenStream';
 import type { InferenceEngine, TestHooks } from './InferenceEngine';
 
@@ -36,6 +37,8 @@ export interface GenerateOptions {
 export interface GenerationResult {
   text: string;
   tokenIds: number[];
+  /** One per generated id, in order, with its own share of `text` (see StreamResponse.pieces). */
+  pieces: TokenPiece[];
   promptIds: number[];
   finishReason: FinishReason;
   timings: GenerationTimings;
@@ -147,11 +150,13 @@ function emptyTimings(promptTokens: number): GenerationTimings {
 export async function collectGeneration(stream: GenerationStream): Promise<GenerationResult> {
   let text = '';
   const tokenIds: number[] = [];
+  const pieces: TokenPiece[] = [];
   let finishReason: FinishReason = 'error';
   for await (const r of stream as AsyncIterable<StreamResponse>) {
     text += r.text;
     tokenIds.push(...r.tokenIds);
+    pieces.push(...r.pieces);
     if (r.finishReason) finishReason = r.finishReason;
   }
-  return { text, tokenIds, promptIds: [...stream.promptIds], finishReason, timings: stream.timings() };
+  return { text, tokenIds, pieces, promptIds: [...stream.promptIds], finishReason, timings: stream.timings() };
 }

@@ -50,6 +50,8 @@ function harness(options: Partial<Omit<StreamBufferOptions, 'onResponse'>> = {})
 }
 
 const enc = (s: string) => tok.encode(s, { addBos: false });
+/** Pieces of ids that each decode to whole characters: every id's text is its own decoding. */
+const own = (ids: number[]) => ids.map((id) => ({ id, text: tok.decode([id]) }));
 const byteIds = (s: string) => [...new TextEncoder().encode(s)].map((b) => tok.tokenId(byteToChar(b)) as number);
 
 describe('StreamBuffer', () => {
@@ -76,7 +78,7 @@ describe('StreamBuffer', () => {
       h.buffer.push(ids[1]);
       expect(h.responses).toEqual([]);
       h.buffer.push(ids[2]);
-      expect(h.responses).toEqual([{ text: tok.decode(ids.slice(0, 3)), tokenIds: ids.slice(0, 3) }]);
+      expect(h.responses).toEqual([{ text: tok.decode(ids.slice(0, 3)), tokenIds: ids.slice(0, 3), pieces: own(ids.slice(0, 3)) }]);
       // the size flush cleared the timer: nothing more comes by time alone
       jest.advanceTimersByTime(1000);
       expect(h.responses).toHaveLength(1);
@@ -92,7 +94,7 @@ describe('StreamBuffer', () => {
       jest.advanceTimersByTime(19);
       expect(h.responses).toEqual([]);
       jest.advanceTimersByTime(1);
-      expect(h.responses).toEqual([{ text: ' hello world', tokenIds: [a, b] }]);
+      expect(h.responses).toEqual([{ text: ' hello world', tokenIds: [a, b], pieces: own([a, b]) }]);
       jest.advanceTimersByTime(500);
       expect(h.responses).toHaveLength(1); // no empty responses while idle
     });
@@ -110,8 +112,8 @@ describe('StreamBuffer', () => {
       expect(h.responses).toHaveLength(1);
       jest.advanceTimersByTime(1); // t=110 = 60 + 50
       expect(h.responses).toEqual([
-        { text: ' a b', tokenIds: ids.slice(0, 2) },
-        { text: ' c', tokenIds: [ids[2]] },
+        { text: ' a b', tokenIds: ids.slice(0, 2), pieces: own(ids.slice(0, 2)) },
+        { text: ' c', tokenIds: [ids[2]], pieces: own([ids[2]]) },
       ]);
       // timer flush, then a new id: again 50 ms from that id
       jest.advanceTimersByTime(5);
@@ -119,7 +121,7 @@ describe('StreamBuffer', () => {
       jest.advanceTimersByTime(49);
       expect(h.responses).toHaveLength(2);
       jest.advanceTimersByTime(1);
-      expect(h.responses[2]).toEqual({ text: ' d', tokenIds: [ids[3]] });
+      expect(h.responses[2]).toEqual({ text: ' d', tokenIds: [ids[3]], pieces: own([ids[3]]) });
     });
 
     it('finish delivers what is pending with the finish reason, and clears the timer', () => {
@@ -127,7 +129,7 @@ describe('StreamBuffer', () => {
       const ids = enc('The end.');
       ids.forEach((id) => h.buffer.push(id));
       h.buffer.finish('max_tokens');
-      expect(h.responses).toEqual([{ text: 'The end.', tokenIds: ids, finishReason: 'max_tokens' }]);
+      expect(h.responses).toEqual([{ text: 'The end.', tokenIds: ids, pieces: own(ids), finishReason: 'max_tokens' }]);
       jest.advanceTimersByTime(1000);
       expect(h.responses).toHaveLength(1);
       expect(h.buffer.closed).toBe(true);
@@ -140,8 +142,8 @@ describe('StreamBuffer', () => {
       expect(h.buffer.push(id)).toBe(true);
       h.buffer.finish('eos');
       expect(h.responses).toEqual([
-        { text: 'x', tokenIds: [id] },
-        { text: '', tokenIds: [], finishReason: 'eos' },
+        { text: 'x', tokenIds: [id], pieces: [{ id, text: 'x' }] },
+        { text: '', tokenIds: [], pieces: [], finishReason: 'eos' },
       ]);
       expect(h.buffer.push(id)).toBe(false);
       h.buffer.finish('max_tokens');
@@ -159,7 +161,7 @@ describe('StreamBuffer', () => {
       expect(() => h.buffer.push(128256)).toThrow();
       expect(h.buffer.tokenCount).toBe(0);
       h.buffer.finish('eos');
-      expect(h.responses).toEqual([{ text: '', tokenIds: [], finishReason: 'eos' }]);
+      expect(h.responses).toEqual([{ text: '', tokenIds: [], pieces: [], finishReason: 'eos' }]);
       expect(() => harness({ stopSequences: [''] })).toThrow(ConfigError);
     });
   });
@@ -172,7 +174,11 @@ describe('StreamBuffer', () => {
     ])('%s: ids are reported at once, the text only when the character is complete', (ch, ids) => {
       const h = harness({ streaming: { bufferSize: 1, flushIntervalMs: 50 } });
       ids.forEach((id) => h.buffer.push(id));
-      expect(h.responses).toEqual(ids.map((id, i) => ({ text: i === ids.length - 1 ? ch : '', tokenIds: [id] })));
+      // the ids before the last get '' and the one completing the character gets it; each piece waits
+      // for the next id (the last id could yet get the U+FFFD of an unfinished character)
+      const last = ids.length - 1;
+      const pieces = (i: number) => [...(i > 0 ? [{ id: ids[i - 1], text: '' }] : []), ...(i === last ? [{ id: ids[i], text: ch }] : [])];
+      expect(h.responses).toEqual(ids.map((id, i) => ({ text: i === last ? ch : '', tokenIds: [id], pieces: pieces(i) })));
     });
 
     it('a timer flush inside a character reports the ids without text', () => {
@@ -183,8 +189,8 @@ describe('StreamBuffer', () => {
       h.buffer.push(SMILE[1]);
       jest.advanceTimersByTime(50);
       expect(h.responses).toEqual([
-        { text: ' hi', tokenIds: [...hi, SMILE[0]] },
-        { text: '🙂', tokenIds: [SMILE[1]] },
+        { text: ' hi', tokenIds: [...hi, SMILE[0]], pieces: own(hi) },
+        { text: '🙂', tokenIds: [SMILE[1]], pieces: [{ id: SMILE[0], text: '' }, { id: SMILE[1], text: '🙂' }] },
       ]);
     });
 
@@ -194,7 +200,9 @@ describe('StreamBuffer', () => {
       h.buffer.push(CJK_ASTRAL[1]);
       h.buffer.finish('max_tokens');
       expect(tok.decode(CJK_ASTRAL.slice(0, 2))).toBe('\ufffd');
-      expect(h.responses).toEqual([{ text: '\ufffd', tokenIds: CJK_ASTRAL.slice(0, 2), finishReason: 'max_tokens' }]);
+      expect(h.responses).toEqual([
+        { text: '\ufffd', tokenIds: CJK_ASTRAL.slice(0, 2), pieces: [{ id: CJK_ASTRAL[0], text: '' }, { id: CJK_ASTRAL[1], text: '\ufffd' }], finishReason: 'max_tokens' },
+      ]);
     });
   });
 
@@ -217,7 +225,11 @@ describe('StreamBuffer', () => {
       expect(h.text()).toBe('Sure, here it is.');
       expect(h.ids()).toEqual(ids.slice(0, stopEnd + 1)); // the ids of the stop string are reported
       expect(h.responses.every((r) => !r.text.includes('\n'))).toBe(true); // not even its beginning
-      expect(h.responses.at(-1)).toEqual({ text: '', tokenIds: [ids[stopEnd]], finishReason: 'stop_sequence' });
+      // the ids of the stop string get their share of the text before it: '.' of '.\n\n', then nothing
+      expect(tok.decode([ids[stopStart]])).toBe('.\n\n');
+      const held = ids.slice(stopStart, stopEnd + 1).map((id, i) => ({ id, text: i === 0 ? '.' : '' }));
+      expect(h.responses.at(-1)).toEqual({ text: '', tokenIds: [ids[stopEnd]], pieces: held, finishReason: 'stop_sequence' });
+      expect(h.responses.flatMap((r) => r.pieces)).toEqual([...own(ids.slice(0, stopStart)), ...held]);
       expect(h.responses.filter((r) => r.finishReason)).toHaveLength(1);
       expect(h.stops).toEqual([{ sequence: '\n\nUser:', tokenId: ids[stopEnd] }]);
       expect(h.buffer.finishReason).toBe('stop_sequence');
@@ -233,6 +245,8 @@ describe('StreamBuffer', () => {
       expect(ids.map((id) => tok.decode([id]))).toEqual(['Sure', '.\n\n', 'Use', ' the', ' force', '.']);
       // '\n\n' and then '\n\nUse' are held back; ' the' rules the stop string out and releases them
       expect(h.responses.map((r) => r.text)).toEqual(['Sure', '.', '', '\n\nUse the', ' force', '.']);
+      // '.\n\n' and 'Use' wait until their text is out, then each gets its own
+      expect(h.responses.map((r) => r.pieces)).toEqual([own(ids.slice(0, 1)), [], [], own(ids.slice(1, 4)), own([ids[4]]), own([ids[5]])]);
       h.buffer.finish('eos');
       expect(h.text()).toBe(text);
       expect(h.stops).toEqual([]);
@@ -244,8 +258,10 @@ describe('StreamBuffer', () => {
       const ids = enc('done ###');
       ids.forEach((id) => h.buffer.push(id));
       expect(h.text()).toBe('done ');
-      expect(h.responses.at(-1)).toEqual({ text: ' ', tokenIds: [ids.at(-1)] }); // ' ###' is one token: '###' is held
+      expect(h.responses.at(-1)).toEqual({ text: ' ', tokenIds: [ids.at(-1)], pieces: [] }); // ' ###' is one token: '###' is held
       h.buffer.finish('max_tokens');
+      expect(h.responses.at(-1)?.pieces).toEqual([{ id: ids.at(-1), text: ' ###' }]);
+      expect(h.responses.flatMap((r) => r.pieces)).toEqual(own(ids));
       expect(h.text()).toBe('done ###');
       expect(h.ids()).toEqual(ids);
     });
@@ -257,6 +273,10 @@ describe('StreamBuffer', () => {
       for (const id of ids) if (!h.buffer.push(id)) break;
       expect(h.text()).toBe('xx ');
       expect(h.responses.at(-1)?.finishReason).toBe('stop_sequence');
+      // ' STOP' keeps its ' ', the text before the stop string
+      const pieces = h.responses.flatMap((r) => r.pieces);
+      expect(pieces.map((p) => p.id)).toEqual(h.ids());
+      expect(pieces.at(-1)).toEqual({ id: h.ids().at(-1), text: ' ' });
     });
 
     it('matches a stop string made of multi-byte characters split across tokens', () => {
@@ -265,6 +285,7 @@ describe('StreamBuffer', () => {
       for (const id of ids) if (!h.buffer.push(id)) break;
       expect(h.text()).toBe('ok ');
       expect(h.ids()).toEqual([...enc('ok '), ...SMILE, ...DRAGON]);
+      expect(h.responses.flatMap((r) => r.pieces)).toEqual([...own(enc('ok ')), ...[...SMILE, ...DRAGON].map((id) => ({ id, text: '' }))]);
     });
   });
 
@@ -277,7 +298,7 @@ describe('StreamBuffer', () => {
       h.buffer.finish('end_of_turn');
       expect(h.text()).toBe('assistantHi!');
       expect(h.ids()).toEqual(ids());
-      expect(h.responses[0]).toEqual({ text: '', tokenIds: [START_HEADER] });
+      expect(h.responses[0]).toEqual({ text: '', tokenIds: [START_HEADER], pieces: [{ id: START_HEADER, text: '' }] });
     });
 
     it('false: their text is streamed too (and can match a stop string)', () => {
@@ -299,7 +320,7 @@ describe('StreamBuffer', () => {
       ids.forEach((id) => h.buffer.push(id));
       const err = new InferenceError('token_timeout', 'step took too long', ['raise tokenTimeoutMs']);
       h.buffer.fail(err);
-      expect(h.responses).toEqual([{ text: 'partial\ufffd', tokenIds: ids, finishReason: 'error' }]);
+      expect(h.responses).toEqual([{ text: 'partial\ufffd', tokenIds: ids, pieces: [...own(enc('partial')), { id: SMILE[0], text: '\ufffd' }], finishReason: 'error' }]);
       expect(h.errors).toEqual([err]);
       expect(h.errors[0]).toBe(err);
       expect(h.buffer.push(1)).toBe(false);
@@ -414,11 +435,15 @@ describe('StreamBuffer', () => {
           const got = {
             ids: responses.flatMap((r) => r.tokenIds),
             text: responses.map((r) => r.text).join(''),
+            pieceIds: responses.flatMap((r) => r.pieces.map((p) => p.id)),
+            pieceText: responses.flatMap((r) => r.pieces.map((p) => p.text)).join(''),
             finishReasons: responses.map((r) => r.finishReason).filter((x) => x !== undefined),
           };
           const want = {
             ids: expected.stop === undefined ? ids : accepted,
             text: expected.text,
+            pieceIds: expected.stop === undefined ? ids : accepted,
+            pieceText: expected.text,
             finishReasons: [expected.stop === undefined ? reasons[n % reasons.length] : 'stop_sequence'],
           };
           const problems: string[] = [];

@@ -16,6 +16,13 @@
  * back (an unfinished UTF-8 character, a possible beginning of a stop string) comes in a later
  * response, so a response may carry ids and no text.
  *
+ * It also holds `pieces`: the generated ids whose own share of the text is known by then, each with
+ * that share (see TokenPieces). A piece comes in the response that carries its id, or in a later one
+ * when its text was still held back: the id of a token that only begins a multi-byte character, or
+ * whose text might begin a stop string, or the last id while its bytes end inside a character (an
+ * unfinished character becomes U+FFFD at the end, and that U+FFFD is the last id's). Responses
+ * group pieces but never split one.
+ *
  * When a stop string completes, the buffer finishes by itself: the final response (finishReason
  * 'stop_sequence') carries the pending ids — including the id that completed the stop string — and
  * the text before the stop string; then `onStop` is called so the engine stops. `fail(error)` flushes
@@ -35,24 +42,35 @@
  *     U+FFFD produced by splitting a UTF-8 sequence across tokens (U+FFFD appears only where
  *     decode() of all the ids has it too).
  *  4. exactly one response carries finishReason, and it is the last.
+ *  5. concat(responses.pieces) ids == concat(responses.tokenIds), and their texts concatenated ==
+ *     concat(responses.text); a piece never comes before the response that carries its id. Each
+ *     id's text is what the decoder gave for it, cut to the text before a stop string, plus the
+ *     end-of-stream U+FFFD for the last id.
  */
 import type { Tokenizer } from '@bitnet/models';
 import type { StreamingConfig } from '../config/StreamingConfig';
 import { ConfigError, InferenceError } from '../errors/InferenceError';
 import { logger } from '../logging/Logger';
 import { StopSequenceMatcher } from './StopSequenceMatcher';
+import { type TokenPiece, TokenPieces } from './TokenPieces';
 
 /** Why a stream ended. */
 export type FinishReason = 'eos' | 'end_of_turn' | 'stop_token' | 'stop_sequence' | 'max_tokens' | 'cancelled' | 'error';
 
 export const FINISH_REASONS: readonly FinishReason[] = ['eos', 'end_of_turn', 'stop_token', 'stop_sequence', 'max_tokens', 'cancelled', 'error'];
 
-/** One chunk of a stream: text and the ids it came from. */
+/** One chunk of a stream: text, the ids it came from, and which id produced which text. */
 export interface StreamResponse {
   /** Text safe to show now (possibly ''). */
   text: string;
   /** The ids generated since the previous response (possibly empty in the final response). */
   tokenIds: number[];
+  /**
+   * The generated tokens whose share of the text became known since the previous response, in
+   * order, each with that share. Over a whole stream the pieces' ids are exactly the tokenIds and
+   * their texts concatenate to exactly the text; a piece may come in a later response than its id.
+   */
+  pieces: TokenPiece[];
   /** Set on the last response only. */
   finishReason?: FinishReason;
 }
@@ -99,6 +117,7 @@ export class StreamBuffer {
   readonly flushIntervalMs: number;
   private readonly decoder: ReturnType<StreamTokenizer['createStreamDecoder']>;
   private readonly matcher: StopSequenceMatcher;
+  private readonly pieces = new TokenPieces();
   private pendingIds: number[] = [];
   private pendingText = '';
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -152,9 +171,10 @@ export class StreamBuffer {
     const text = this.decoder.push(id); // throws (changing nothing) for an id outside the vocabulary
     this.accepted++;
     this.pendingIds.push(id);
+    this.pieces.add(id, text);
     if (log.enabled('trace')) log.trace('push', { id, pending: this.pendingIds.length });
     const match = this.matcher.push(text);
-    this.pendingText += match.text;
+    this.emit(match.text);
     if (match.stop !== undefined) {
       log.debug('stop sequence matched', { sequence: match.stop, id });
       this.end('stop_sequence');
@@ -203,23 +223,33 @@ export class StreamBuffer {
     }
   }
 
+  /** Text let out: it goes into the next response, and the ledger learns it is shown. */
+  private emit(text: string): void {
+    if (text === '') return;
+    this.pendingText += text;
+    this.pieces.shown(text);
+  }
+
   private flush(why: 'size' | 'timer'): void {
     this.clearTimer();
-    this.deliver({ text: this.pendingText, tokenIds: this.pendingIds }, why);
+    this.deliver({ text: this.pendingText, tokenIds: this.pendingIds, pieces: this.pieces.settle(this.decoder.pending) }, why);
   }
 
   private end(reason: FinishReason): void {
     this.clearTimer();
+    let leftover = '';
     if (reason !== 'stop_sequence') {
       // Whatever the decoder held (an unfinished UTF-8 sequence becomes U+FFFD, as in decode())
-      // may still complete a stop string; otherwise the matcher's held text is plain text.
-      const match = this.matcher.push(this.decoder.flush());
-      this.pendingText += match.text;
+      // may still complete a stop string; otherwise the matcher's held text is plain text. That
+      // U+FFFD is the last id's text.
+      leftover = this.decoder.flush();
+      const match = this.matcher.push(leftover);
+      this.emit(match.text);
       if (match.stop !== undefined) reason = 'stop_sequence';
-      else this.pendingText += this.matcher.flush();
+      else this.emit(this.matcher.flush());
     }
     this.ended = reason;
-    this.deliver({ text: this.pendingText, tokenIds: this.pendingIds, finishReason: reason }, 'end');
+    this.deliver({ text: this.pendingText, tokenIds: this.pendingIds, pieces: this.pieces.finish(leftover), finishReason: reason }, 'end');
   }
 
   private deliver(response: StreamResponse, why: 'size' | 'timer' | 'end'): void {

@@ -5,8 +5,11 @@ import { createTokenStream } from './createTokenStream';
 import type { StreamResponse } from './StreamBuffer';
 import { TokenStream } from './TokenStream';
 
-const r = (text: string, ids: number[], finishReason?: StreamResponse['finishReason']): StreamResponse =>
-  finishReason === undefined ? { text, tokenIds: ids } : { text, tokenIds: ids, finishReason };
+/** A response whose last id carries all the text (TokenStream only passes responses through). */
+const r = (text: string, ids: number[], finishReason?: StreamResponse['finishReason']): StreamResponse => {
+  const pieces = ids.map((id, i) => ({ id, text: i === ids.length - 1 ? text : '' }));
+  return finishReason === undefined ? { text, tokenIds: ids, pieces } : { text, tokenIds: ids, pieces, finishReason };
+};
 
 async function collect(stream: AsyncIterable<StreamResponse>): Promise<{ responses: StreamResponse[]; error?: unknown }> {
   const responses: StreamResponse[] = [];
@@ -250,7 +253,8 @@ describe('createTokenStream (StreamBuffer → TokenStream)', () => {
     expect(buffer.push(ids[3])).toBe(false);
     await jest.runAllTimersAsync();
     const { responses } = await done;
-    expect(responses).toEqual([{ text: ' one two three', tokenIds: ids.slice(0, 3), finishReason: 'cancelled' }]);
+    const own = (xs: number[]) => xs.map((id) => ({ id, text: tok.decode([id]) }));
+    expect(responses).toEqual([{ text: ' one two three', tokenIds: ids.slice(0, 3), pieces: own(ids.slice(0, 3)), finishReason: 'cancelled' }]);
   });
 
   it('abort and break cancel through the same path; cancellable false does not', async () => {
@@ -260,7 +264,8 @@ describe('createTokenStream (StreamBuffer → TokenStream)', () => {
     a.buffer.push(tok.encode('x', { addBos: false })[0]);
     ac.abort();
     expect(onCancel).toHaveBeenCalledTimes(1);
-    expect((await collect(a.stream)).responses).toEqual([{ text: 'x', tokenIds: [tok.encode('x', { addBos: false })[0]], finishReason: 'cancelled' }]);
+    const x = tok.encode('x', { addBos: false })[0];
+    expect((await collect(a.stream)).responses).toEqual([{ text: 'x', tokenIds: [x], pieces: [{ id: x, text: 'x' }], finishReason: 'cancelled' }]);
 
     const pre = new AbortController();
     pre.abort();
@@ -298,6 +303,8 @@ describe('createTokenStream (StreamBuffer → TokenStream)', () => {
     expect(responses.map((x) => x.text).join('')).toBe('Done.');
     expect(responses.flatMap((x) => x.tokenIds)).toEqual(ids.slice(0, pushed));
     expect(responses.at(-1)?.finishReason).toBe('stop_sequence');
+    expect(responses.flatMap((x) => x.pieces).map((p) => p.id)).toEqual(ids.slice(0, pushed));
+    expect(responses.flatMap((x) => x.pieces).map((p) => p.text).join('')).toBe('Done.');
     expect(stream.cancel()).toBe(false);
   });
 
@@ -310,8 +317,8 @@ describe('createTokenStream (StreamBuffer → TokenStream)', () => {
     const { responses, error } = await collect(stream);
     expect(error).toBe(err);
     expect(responses).toEqual([
-      { text: ' a b', tokenIds: ids.slice(0, 2) },
-      { text: ' c', tokenIds: ids.slice(2), finishReason: 'error' },
+      { text: ' a b', tokenIds: ids.slice(0, 2), pieces: ids.slice(0, 2).map((id) => ({ id, text: tok.decode([id]) })) },
+      { text: ' c', tokenIds: ids.slice(2), pieces: [{ id: ids[2], text: ' c' }], finishReason: 'error' },
     ]);
   });
 });

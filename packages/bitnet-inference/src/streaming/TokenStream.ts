@@ -143,7 +143,7 @@ export class TokenStream implements AsyncIterable<StreamResponse>, AsyncIterator
     } catch (e) {
       log.warn('onCancel hook threw', { error: String(e) });
     }
-    if (this.state === 'open') this.enqueue({ text: '', tokenIds: [], finishReason: 'cancelled' });
+    if (this.state === 'open') this.enqueue({ text: '', tokenIds: [], pieces: [], finishReason: 'cancelled' });
     return true;
   }
 
