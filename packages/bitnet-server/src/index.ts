@@ -1,4 +1,3 @@
-export { formatSseEvent, type SseEvent } from './sse/SseEvent';
 export { startServer, resolveModelPath, type BitnetServer } from './server';
 export { parseServerOptions, DEFAULT_OPTIONS, OptionsError, USAGE, type ServerOptions } from './ServerOptions';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './Logger';
@@ -7,7 +6,6 @@ export type { ServerContext, ModelInfo } from './http/common';
 export { HttpError } from './http/HttpError';
 export { ServerMetrics } from './http/Metrics';
 export { Admission, type Slot } from './stream/Admission';
-export { GenerationService, type GenerationOutcome, type CompletionReason } from './stream/GenerationService';
+export { GenerationService, type GenerationOutcome, type CompletionReason, type TokenInfo } from './stream/GenerationService';
 export { StreamLog, StreamLogStore, type LoggedEvent } from './stream/StreamLog';
-export { TokenAttribution, type TokenPiece } from './stream/TokenAttribution';
 export { main } from './cli';

@@ -1,9 +1,16 @@
-import { type FinishReason, type GenerationConfig, type InferenceEngine, InferenceError, type StreamingConfig, toInferenceError } from '@bitnet/inference';
+import {
+  type FinishReason,
+  type GenerationConfig,
+  type InferenceEngine,
+  InferenceError,
+  type StreamingConfig,
+  type TokenPiece,
+  toInferenceError,
+} from '@bitnet/inference';
 import { HttpError } from '../http/HttpError';
 import type { ServerMetrics } from '../http/Metrics';
 import type { Logger } from '../Logger';
 import { Admission, type Slot } from './Admission';
-import { type TokenPiece, TokenAttribution } from './TokenAttribution';
 
 /** Why a generation ended, as the `complete` event's completion_reason says. */
 export type CompletionReason = Exclude<FinishReason, 'cancelled' | 'error'> | 'client_disconnected' | 'server_shutdown' | 'cancelled' | 'error';
@@ -43,7 +50,7 @@ export interface RunHooks {
   onQueued?(): void;
   /** The request got its slot and generation starts (prefill). */
   onStarted?(): void;
-  /** One generated token with its text. */
+  /** One generated token with its text, as soon as the engine's stream settles that text (a piece). */
   onToken?(t: TokenInfo): void;
 }
 
@@ -53,7 +60,7 @@ export const SHUTDOWN = 'server_shutdown';
 
 /**
  * Runs generations for every route: prompt checks, admission (bounded slots and queue),
- * the engine stream, per-token attribution, metrics.
+ * the engine stream (whose responses carry each token's own text: `pieces`), metrics.
  */
 export class GenerationService {
   readonly admission: Admission;
@@ -172,11 +179,10 @@ export class GenerationService {
       const stream = this.engine.generateStreamWithConfig(prompt, gen, streaming, { signal });
       outcome.promptTokens = stream.promptIds.length;
       this.metrics.promptTokens.inc({}, stream.promptIds.length);
-      const attribution = new TokenAttribution(this.engine.tokenizer, gen.skipSpecialTokens);
       let finish: FinishReason | undefined;
       try {
         for await (const r of stream) {
-          for (const piece of attribution.push(r)) {
+          for (const piece of r.pieces) {
             const now = performance.now();
             if (outcome.generatedTokens === 0) {
               firstAt = now;
@@ -187,14 +193,13 @@ export class GenerationService {
             outcome.tokenIds.push(piece.id);
             outcome.text += piece.text;
             this.metrics.tokens.inc();
-            hooks.onToken?.({ ...piece, index, position: outcome.promptTokens + index, cumulativeMs: now - startedAt });
+            hooks.onToken?.({ id: piece.id, text: piece.text, index, position: outcome.promptTokens + index, cumulativeMs: now - startedAt });
           }
           if (r.finishReason) finish = r.finishReason;
         }
       } catch (e) {
         outcome.error = toInferenceError(e);
       }
-      if (attribution.orphanText) this.log.warn('text without a token to carry it', { chars: attribution.orphanText.length });
       if (outcome.error) {
         outcome.reason = 'error';
         outcome.finishReason = 'error';

@@ -13,7 +13,9 @@ type Listener = (e: LoggedEvent) => void;
 
 /**
  * The events of one generation, kept (up to a bound) after they were sent so that a client that
- * reconnects with `Last-Event-ID` gets exactly the events it missed.
+ * reconnects with `Last-Event-ID` gets exactly the events it missed. Its `token` events are the
+ * engine stream's pieces as they came (one per generated id, with that id's text), so a replay
+ * gives back the same ids and texts as the live stream.
  */
 export class StreamLog {
   readonly events: LoggedEvent[] = [];
