@@ -223,6 +223,7 @@ describe('OpenAI compatibility', () => {
     });
     let text = '';
     const ids: number[] = [];
+    const deltas: Array<{ id: number; text: string }> = [];
     let finish: string | null = null;
     let usage;
     for await (const chunk of stream) {
@@ -230,7 +231,9 @@ describe('OpenAI compatibility', () => {
       const c = chunk.choices[0];
       if (!c) continue;
       text += c.delta.content ?? '';
-      ids.push(...(((c as unknown as { token_ids?: number[] }).token_ids) ?? []));
+      const tokenIds = (c as unknown as { token_ids?: number[] }).token_ids ?? [];
+      ids.push(...tokenIds);
+      if (tokenIds.length === 1) deltas.push({ id: tokenIds[0], text: c.delta.content ?? '' });
       if (c.finish_reason) finish = c.finish_reason;
     }
     expect(ids.length).toBeGreaterThan(0);
@@ -242,6 +245,8 @@ describe('OpenAI compatibility', () => {
       const expected = await reference.generate(prompt, { maxNewTokens: 12, temperature: 0.9, seed: 4, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1 });
       expect(ids).toEqual(expected.tokenIds);
       expect(text).toBe(expected.text);
+      // one delta per token, carrying that token's piece
+      expect(deltas).toEqual(expected.pieces);
     }
     // non-streaming
     const done = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 12, temperature: 0.9, seed: 4 });

@@ -62,6 +62,8 @@ describe('streaming', () => {
       // one event per generated token, ids equal to the engine's, texts concatenating to its text
       expect({ prompt: c.prompt, ids: tokens.map((t) => t.token_id) }).toEqual({ prompt: c.prompt, ids: expected.tokenIds });
       expect(tokens.map((t) => t.token).join('')).toBe(expected.text);
+      // each event's text is that token's piece, the same as the engine gives with its own buffering
+      expect(tokens.map((t) => ({ id: t.token_id, text: t.token }))).toEqual(expected.pieces);
       tokens.forEach((t, i) => expect(t.position).toBe(expected.promptIds.length + i));
       for (let i = 1; i < tokens.length; i++) expect(tokens[i].cumulative_time_ms).toBeGreaterThanOrEqual(tokens[i - 1].cumulative_time_ms);
       // every event has an id <stream>:<n>, n = 1, 2, 3, ...
@@ -228,6 +230,9 @@ describe('streaming', () => {
     const resumed = await postSse(`${url}/v1/stream`, undefined, { headers: { 'Last-Event-ID': full.events[k - 1].id! } });
     expect(resumed.status).toBe(200);
     expect(resumed.events).toEqual(full.events.slice(k));
+    // the logged token events are the engine's pieces
+    const greedy = await reference.generate('Replay me', { maxNewTokens: 30, temperature: 0 });
+    expect(tokenEvents(full).map((t) => ({ id: t.token_id, text: t.token }))).toEqual(greedy.pieces);
 
     // a dropped connection: the events after the last one received, up to the final event
     const drop = new AbortController();

@@ -95,6 +95,24 @@ describe('StreamDecoder', () => {
     expect(chunks.join('')).toBe(spm.decode(ids));
   });
 
+  it('pending follows characters across tokens: complete, unfinished, broken by a bad byte', () => {
+    const stream = llama3.createStreamDecoder();
+    const pending = (bytes: number[]) => {
+      for (const b of bytes) stream.push(llama3.tokenId(byteToChar(b)) as number);
+      return stream.pending;
+    };
+    expect(pending([0x41])).toBe(false);
+    expect(pending([0xe2])).toBe(true);
+    expect(pending([0x82])).toBe(true);
+    expect(pending([0xac])).toBe(false); // € done
+    expect(pending([0xf0, 0x9f, 0x99])).toBe(true);
+    expect(pending([0x82])).toBe(false); // 🙂 done
+    expect(pending([0xe0, 0x80])).toBe(false); // 0x80 cannot follow 0xE0: U+FFFD at once, nothing held
+    expect(pending([0xc3, 0xc3])).toBe(true); // the second lead byte begins a character of its own
+    expect(stream.flush()).toBe('\ufffd');
+    expect(stream.pending).toBe(false);
+  });
+
   it('pending: true exactly while an unfinished character is held (what flush would turn into U+FFFD)', () => {
     const byteId = (b: number) => llama3.tokenId(byteToChar(b)) as number;
     // bytes near the UTF-8 boundaries: ASCII, continuation bytes, every kind of lead byte, invalid leads
