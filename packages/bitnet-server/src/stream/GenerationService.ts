@@ -1,12 +1,4 @@
-import {
-  type FinishReason,
-  type GenerationConfig,
-  type InferenceEngine,
-  InferenceError,
-  type StreamingConfig,
-  type TokenPiece,
-  toInferenceError,
-} from '@bitnet/inference';
+import { type FinishReason, type GenerationConfig, type InferenceEngine, InferenceError, type StreamingConfig, type TokenPiece, toInferenceError } from '@bitnet/inference';
 import { HttpError } from '../http/HttpError';
 import type { ServerMetrics } from '../http/Metrics';
 import type { Logger } from '../Logger';
