@@ -1,7 +1,8 @@
 import { TokenizerError } from '../errors';
 import { GgufMetadata, gguf } from '../gguf/GgufMetadata';
 import { llama3Metadata } from '../testing/llama3Vocab';
-import { createTokenizer, type Tokenizer } from '../tokenizer/Tokenizer';
+import { createTokenizer } from '../tokenizer/createTokenizer';
+import type { Tokenizer } from '../tokenizer/Tokenizer';
 import { applyChatTemplate, detectChatFormat, encodeChat, type ChatMessage } from './ChatTemplate';
 
 const conversation: ChatMessage[] = [

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSyntheticModel } from '../synthetic/SyntheticModel';
 import { smallByteVocab } from '../synthetic/SyntheticVocab';
-import { createTokenizer } from '../tokenizer/Tokenizer';
+import { createTokenizer } from '../tokenizer/createTokenizer';
 import { GgufFile } from '../gguf/GgufFile';
 import { main } from './bitnet-gguf';
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BitnetModelError } from '../errors';
 import { GgufFile } from '../gguf/GgufFile';
-import { createTokenizer } from '../tokenizer/Tokenizer';
+import { createTokenizer } from '../tokenizer/createTokenizer';
 import { describeGguf, formatGgufInfo } from './GgufInfo';
 
 const USAGE = `usage:

@@ -6,7 +6,8 @@
 import { llama3Metadata, llama3TokenizerJs } from '../testing/llama3Vocab';
 import { llamaCppGolden } from '../testing/llamaCppGolden';
 import { tokenizerCorpus } from '../testing/tokenizerCorpus';
-import { createTokenizer, type Tokenizer } from './Tokenizer';
+import { createTokenizer } from './createTokenizer';
+import type { Tokenizer } from './Tokenizer';
 import { FLAG_UNDEFINED, codePointFlags, toWellFormed } from './UnicodeFlags';
 
 const golden = llamaCppGolden().llama3;

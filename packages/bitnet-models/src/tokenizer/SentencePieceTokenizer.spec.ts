@@ -2,7 +2,7 @@ import { TokenizerError } from '../errors';
 import { GgufMetadata, gguf } from '../gguf/GgufMetadata';
 import { llamaCppGolden } from '../testing/llamaCppGolden';
 import { spmMetadata } from '../testing/spmVocab';
-import { createTokenizer } from './Tokenizer';
+import { createTokenizer } from './createTokenizer';
 
 // Ids of the fixture vocabulary (testing/spmVocab.ts): byte token <0xNN> is 3 + NN.
 const UNK = 0, BOS = 1, EOS = 2;

@@ -2,7 +2,8 @@ import { llama3Metadata } from '../testing/llama3Vocab';
 import { spmMetadata } from '../testing/spmVocab';
 import { tokenizerCorpus } from '../testing/tokenizerCorpus';
 import { byteToChar } from './ByteLevel';
-import { createTokenizer, type Tokenizer } from './Tokenizer';
+import { createTokenizer } from './createTokenizer';
+import type { Tokenizer } from './Tokenizer';
 
 /** A chunk must never start or end inside a surrogate pair (i.e. hold half a code point). */
 function expectWholeCodePoints(chunk: string): void {

@@ -1,7 +1,7 @@
 import { TokenizerError } from '../errors';
 import { GgufMetadata, gguf } from '../gguf/GgufMetadata';
 import type { GgufValue } from '../gguf/GgufTypes';
-import { createTokenizer } from './Tokenizer';
+import { createTokenizer } from './createTokenizer';
 import { tokenizerDataFromMetadata } from './TokenizerData';
 
 /** A tiny byte-level BPE vocabulary: "a", "b", "ab", "Ġ", "Ġab", then two control tokens. */

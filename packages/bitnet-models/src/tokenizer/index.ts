@@ -13,8 +13,8 @@
  * - lstrip/rstrip attributes llama.cpp sets for a few model families by name (phi-3, jina, modern-bert)
  *   are not applied; FIM token ids from tokenizer.ggml.fim_* keys are not read.
  */
-export type { CreateTokenizerOptions, DecodeOptions, EncodeOptions, Tokenizer } from './Tokenizer';
-export { createTokenizer, createTokenizerFromData, isLlama3Vocabulary } from './Tokenizer';
+export type { DecodeOptions, EncodeOptions, Tokenizer } from './Tokenizer';
+export { createTokenizer, createTokenizerFromData, isLlama3Vocabulary, type CreateTokenizerOptions } from './createTokenizer';
 export type { TokenizerData } from './TokenizerData';
 export { TOKENIZER_KEYS, TokenType, tokenizerDataFromMetadata } from './TokenizerData';
 export { StreamDecoder, type StreamDecoderOptions } from './StreamDecoder';
