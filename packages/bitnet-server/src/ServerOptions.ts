@@ -6,7 +6,7 @@ export interface ServerOptions {
   host: string;
   /** GGUF path; undefined = the bundled default model (see resolveModelPath in server.ts). */
   model?: string;
-  /** Kernel threads (BITNET_THREADS for the model thread's pool). */
+  /** Kernel threads of the model thread's pool (EngineOptions.threads); undefined = one per core. */
   threads?: number;
   maxConcurrent: number;
   maxQueue: number;
@@ -73,7 +73,7 @@ export class OptionsError extends Error {
 
 const INT_OPTIONS: Record<string, { key: keyof ServerOptions; env: string[]; min: number; max: number }> = {
   port: { key: 'port', env: ['BITNET_PORT', 'PORT'], min: 0, max: 65535 },
-  threads: { key: 'threads', env: ['BITNET_THREADS'], min: 1, max: 1024 },
+  threads: { key: 'threads', env: ['BITNET_THREADS'], min: 1, max: 256 },
   'max-concurrent': { key: 'maxConcurrent', env: ['BITNET_MAX_CONCURRENT'], min: 1, max: 1024 },
   'max-queue': { key: 'maxQueue', env: ['BITNET_MAX_QUEUE'], min: 0, max: 100_000 },
   'max-body-bytes': { key: 'maxBodyBytes', env: ['BITNET_MAX_BODY_BYTES'], min: 64, max: 64 * 1024 * 1024 },

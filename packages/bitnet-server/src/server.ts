@@ -2,8 +2,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { InferenceEngine, defaultModelPath, hasDefaultModel, summarizeModel } from '@bitnet/inference';
-import { type ChatFormat, GgufFile, detectChatFormat } from '@bitnet/models';
+import { InferenceEngine, defaultModelPath, hasDefaultModel } from '@bitnet/inference';
 import { createApp } from './http/app';
 import type { ModelInfo, ServerContext } from './http/common';
 import { ServerMetrics } from './http/Metrics';
@@ -42,28 +41,18 @@ function packageVersion(): string {
   }
 }
 
-function describeModel(modelPath: string): { model: ModelInfo; chatFormat: ChatFormat } {
-  const s = summarizeModel(modelPath);
-  const file = GgufFile.open(modelPath);
-  let chatFormat: ChatFormat | undefined;
-  try {
-    chatFormat = detectChatFormat(file.metadata);
-  } finally {
-    file.close();
-  }
-  const base = path.basename(modelPath).replace(/\.gguf$/i, '');
+/** The /health and /v1/models description of the model, from what the engine read at load. */
+function describeModel(engine: InferenceEngine): ModelInfo {
+  const m = engine.model;
   return {
-    model: {
-      id: base,
-      name: s.config.name ?? base,
-      architecture: s.config.architectureName,
-      quantization: s.projectionType,
-      parameters: s.parameters,
-      context_length: s.config.contextLength,
-      vocab_size: s.config.vocabSize,
-      file: path.basename(modelPath),
-    },
-    chatFormat: chatFormat ?? 'bitnet',
+    id: path.basename(m.path).replace(/\.gguf$/i, ''),
+    name: m.name,
+    architecture: m.architecture,
+    quantization: m.quantization,
+    parameters: m.parameters,
+    context_length: m.contextLength,
+    vocab_size: m.vocabSize,
+    file: path.basename(m.path),
   };
 }
 
@@ -72,15 +61,24 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
   const options: ServerOptions = { ...DEFAULT_OPTIONS, ...partial };
   const log = logger ?? createLogger(options.logLevel);
   const modelPath = resolveModelPath(options.model);
-  if (options.threads !== undefined) process.env.BITNET_THREADS = String(options.threads); // read by the model thread's kernels
   const t0 = performance.now();
-  const { model, chatFormat } = describeModel(modelPath);
   const engine = await InferenceEngine.load(modelPath, {
     maxChunkTokens: options.prefillChunk,
     computeNice: options.computeNice,
     outputType: options.outputQ8 ? 'q8_0' : 'exact',
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
   });
-  log.info('model loaded', { path: modelPath, arch: model.architecture, quant: model.quantization, kernels: engine.loadInfo.kernels, output: engine.loadInfo.outputMatrixType, ms: Math.round(performance.now() - t0) });
+  const model = describeModel(engine);
+  const chatFormat = engine.model.chatFormat ?? 'bitnet';
+  log.info('model loaded', {
+    path: modelPath,
+    arch: model.architecture,
+    quant: model.quantization,
+    kernels: engine.loadInfo.kernels,
+    threads: engine.loadInfo.threads,
+    output: engine.loadInfo.outputMatrixType,
+    ms: Math.round(performance.now() - t0),
+  });
   const startedAt = Date.now();
   let service!: GenerationService;
   const metrics = new ServerMetrics({

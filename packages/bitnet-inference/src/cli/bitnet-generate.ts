@@ -1,13 +1,14 @@
 /**
- * bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--output-q8] [--json]
+ * bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--threads N] [--output-q8] [--json]
  * Streams generated text to stdout (the bundled default model when --model is omitted); with --json one JSON line per token and a summary line.
+ * --threads sets the kernel threads (EngineOptions.threads; default BITNET_THREADS, else one per core).
  * --output-q8 holds the output (logits) matrix as Q8_0 (EngineOptions.outputType 'q8_0'): faster decode, slightly inexact logits.
  */
 import { parseArgs } from 'node:util';
 import { InferenceEngine } from '../engine/InferenceEngine';
 import { InferenceError } from '../errors/InferenceError';
 
-const USAGE = 'usage: bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P] [--output-q8] [--json]';
+const USAGE = 'usage: bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P] [--threads N] [--output-q8] [--json]';
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -21,7 +22,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     args: argv,
     options: {
       model: { type: 'string' }, prompt: { type: 'string' }, 'max-tokens': { type: 'string' }, temperature: { type: 'string' },
-      seed: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, 'output-q8': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+      seed: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, threads: { type: 'string' }, 'output-q8': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -29,7 +30,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     return 0;
   }
   if (values.prompt === undefined) throw new InferenceError('invalid_config', `--prompt is required\n${USAGE}`);
-  const engine = await InferenceEngine.load(values.model, { outputType: values['output-q8'] ? 'q8_0' : 'exact' });
+  const threads = num('threads', values.threads);
+  const engine = await InferenceEngine.load(values.model, { outputType: values['output-q8'] ? 'q8_0' : 'exact', ...(threads !== undefined ? { threads } : {}) });
   try {
     const gen = {
       maxNewTokens: num('max-tokens', values['max-tokens']) ?? 64,
@@ -39,7 +41,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       ...(values['top-p'] !== undefined ? { topP: num('top-p', values['top-p']) } : {}),
     };
     const promptIds = engine.encodePrompt(values.prompt);
-    const stream = engine.generateStreamWithConfig(values.prompt, gen, { bufferSize: 1, flushIntervalMs: 60_000 });
+    const stream = engine.generateStreamWithConfig(promptIds, gen, { bufferSize: 1, flushIntervalMs: 60_000 });
     const ids: number[] = [];
     let finish = 'unknown';
     for await (const r of stream) {

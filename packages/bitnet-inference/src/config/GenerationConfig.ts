@@ -1,3 +1,4 @@
+import { checkKnownKeys } from '../errors/checkKeys';
 import { ConfigError } from '../errors/InferenceError';
 
 /** How tokens are chosen and when generation stops. */
@@ -46,8 +47,24 @@ export const GENERATION_PRESETS = Object.freeze({
 
 export type GenerationPreset = keyof typeof GENERATION_PRESETS;
 
+/** Every GenerationConfig key (an options object with any other key is rejected). */
+export const GENERATION_CONFIG_KEYS: readonly (keyof GenerationConfig)[] = Object.freeze([
+  'maxNewTokens',
+  'temperature',
+  'topK',
+  'topP',
+  'minP',
+  'repetitionPenalty',
+  'stopSequences',
+  'stopTokenIds',
+  'seed',
+  'skipSpecialTokens',
+  'addBos',
+]);
+
 /** A full config from defaults, an optional preset, and overrides; validated. */
 export function generationConfig(overrides: Partial<GenerationConfig> = {}, preset?: GenerationPreset): GenerationConfig {
+  checkKnownKeys(overrides, GENERATION_CONFIG_KEYS, 'GenerationConfig', { bufferSize: 'StreamingConfig', flushIntervalMs: 'StreamingConfig', maxRetries: 'StreamingConfig', tokenTimeoutMs: 'StreamingConfig', cancellable: 'StreamingConfig', signal: 'GenerateOptions' });
   const merged = { ...DEFAULT_GENERATION_CONFIG, ...(preset ? GENERATION_PRESETS[preset] : {}), ...overrides } as GenerationConfig;
   validateGenerationConfig(merged);
   return merged;

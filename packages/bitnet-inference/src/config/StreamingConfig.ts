@@ -1,3 +1,4 @@
+import { checkKnownKeys } from '../errors/checkKeys';
 import { ConfigError } from '../errors/InferenceError';
 
 /** How generated tokens are grouped into responses and how steps are guarded. */
@@ -29,7 +30,11 @@ export const STREAMING_PRESETS = Object.freeze({
 
 export type StreamingPreset = keyof typeof STREAMING_PRESETS;
 
+/** Every StreamingConfig key (an options object with any other key is rejected). */
+export const STREAMING_CONFIG_KEYS: readonly (keyof StreamingConfig)[] = Object.freeze(['bufferSize', 'flushIntervalMs', 'maxRetries', 'tokenTimeoutMs', 'cancellable']);
+
 export function streamingConfig(overrides: Partial<StreamingConfig> = {}, preset?: StreamingPreset): StreamingConfig {
+  checkKnownKeys(overrides, STREAMING_CONFIG_KEYS, 'StreamingConfig', { maxNewTokens: 'GenerationConfig', signal: 'GenerateOptions' });
   const merged = { ...DEFAULT_STREAMING_CONFIG, ...(preset ? STREAMING_PRESETS[preset] : {}), ...overrides } as StreamingConfig;
   validateStreamingConfig(merged);
   return merged;

@@ -1,12 +1,14 @@
 import { GenerationConfig, generationConfig } from '../config/GenerationConfig';
 import { StreamingConfig, streamingConfig } from '../config/StreamingConfig';
+import { checkKnownKeys } from '../errors/checkKeys';
 import { InferenceError } from '../errors/InferenceError';
 import { logger } from '../logging/Logger';
 import { createTokenStream } from '../streaming/createTokenStream';
 import type { FinishReason, StreamResponse } from '../streaming/StreamBuffer';
 import type { TokenPiece } from '../streaming/TokenPieces';
 import type { TokenStream } from '../streaming/TokenStream';
-import type { InferenceEngine, TestHooks } from './InferenceEngine';
+import type { FaultPlan } from './protocol';
+import type { SequenceHost } from './types';
 
 const log = logger('bitnet_inference::engine');
 
@@ -29,10 +31,14 @@ export type GenerationStream = TokenStream & {
 };
 
 export interface GenerateOptions {
+  /** Aborting it cancels the generation (the stream ends with finishReason 'cancelled'). */
   signal?: AbortSignal;
-  /** Test hooks (retries, timeouts); not for production use. */
-  testHooks?: TestHooks;
 }
+
+const GENERATE_OPTION_KEYS: readonly (keyof GenerateOptions)[] = ['signal'];
+
+/** A prompt: text (tokenized with the model's tokenizer) or token ids. */
+export type Prompt = string | readonly number[];
 
 export interface GenerationResult {
   text: string;
@@ -45,21 +51,23 @@ export interface GenerationResult {
 }
 
 /**
- * Starts a generation on the engine: validates the configs, tokenizes, checks the context, then
- * routes the worker's tokens through a StreamBuffer into a TokenStream. A step that produces no
- * token within tokenTimeoutMs ends the stream with a token_timeout error and stops the sequence.
+ * Starts a generation on the engine: validates the options, tokenizes (unless given ids), checks
+ * the context, then routes the worker's tokens through a StreamBuffer into a TokenStream. A step
+ * that produces no token within tokenTimeoutMs ends the stream with a token_timeout error and stops
+ * the sequence. `faults` is for tests only (see src/testing).
  */
 export function startGeneration(
-  engine: InferenceEngine,
-  prompt: string,
+  engine: SequenceHost,
+  prompt: Prompt,
   config: Partial<GenerationConfig> = {},
   streaming: Partial<StreamingConfig> = {},
   options: GenerateOptions = {},
+  faults?: FaultPlan,
 ): GenerationStream {
-  if (typeof prompt !== 'string') throw new InferenceError('invalid_config', 'prompt: must be a string', ['pass the prompt as a string']);
+  checkKnownKeys(options, GENERATE_OPTION_KEYS, 'GenerateOptions', { maxNewTokens: 'GenerationConfig', max_tokens: 'GenerationConfig (maxNewTokens)', bufferSize: 'StreamingConfig' });
   const gen = generationConfig(config);
   const sc = streamingConfig(streaming);
-  const promptIds = engine.encodePrompt(prompt, gen);
+  const promptIds = engine.promptIds(prompt, gen);
   const generatedIds: number[] = [];
   const t0 = performance.now();
   let firstTokenAt = 0;
@@ -124,7 +132,7 @@ export function startGeneration(
       stopTimer();
       buffer.fail(err);
     },
-  }, options.testHooks);
+  }, faults);
   armTimer();
   const timings = (): GenerationTimings => {
     const n = generatedIds.length;

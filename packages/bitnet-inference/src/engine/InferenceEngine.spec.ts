@@ -9,6 +9,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { buildSyntheticModel, smallByteVocab } from '@bitnet/models';
 import { InferenceError } from '../errors/InferenceError';
 import type { StreamResponse } from '../streaming/StreamBuffer';
+import { generateToEndWithFaults, generateWithFaults, loadEngineForTests } from '../testing/engine';
 import { InferenceEngine } from './InferenceEngine';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-engine-'));
@@ -17,7 +18,8 @@ let engine: InferenceEngine;
 
 beforeAll(async () => {
   buildSyntheticModel({ arch: 'bitnet', quant: 'tq2_0', dim: 256, ff: 512, layers: 2, heads: 4, kvHeads: 2, vocab: smallByteVocab(), seed: 9, contextLength: 512 }).writeFile(modelPath);
-  engine = await InferenceEngine.load(modelPath, { maxChunkTokens: 16 });
+  // loaded for tests: the retry and timeout cases below inject faults into the model thread
+  engine = await loadEngineForTests(modelPath, { maxChunkTokens: 16 });
 });
 afterAll(async () => {
   await engine?.close();
@@ -95,7 +97,7 @@ describe('stopping, cancelling and errors', () => {
     const ac = new AbortController();
     const long = 'word '.repeat(120);
     // prefill takes several steps (chunks of 16); steps 1-3 stall 40 ms each so the abort lands inside it
-    const stream = engine.generateStreamWithConfig(long, { maxNewTokens: 50 }, {}, { signal: ac.signal, testHooks: { stallSteps: [1, 2, 3], stallMs: 40 } });
+    const stream = generateWithFaults(engine, long, { maxNewTokens: 50 }, {}, { signal: ac.signal }, { stallSteps: [1, 2, 3], stallMs: 40 });
     setTimeout(() => ac.abort(), 10);
     const t0 = performance.now();
     const rs = await drain(stream);
@@ -139,14 +141,14 @@ describe('stopping, cancelling and errors', () => {
 
   it('retries transient step failures up to maxRetries, then reports a typed error', async () => {
     const clean = await engine.generate('Retry', { maxNewTokens: 8, temperature: 0 });
-    const retried = await engine.generate('Retry', { maxNewTokens: 8, temperature: 0 }, { testHooks: { failSteps: [0, 3] } });
+    const retried = await generateToEndWithFaults(engine, 'Retry', { maxNewTokens: 8, temperature: 0 }, { failSteps: [0, 3] });
     expect(retried.tokenIds).toEqual(clean.tokenIds);
-    const stream = engine.generateStreamWithConfig('Retry', { maxNewTokens: 8, temperature: 0 }, { maxRetries: 0 }, { testHooks: { failSteps: [2] } });
+    const stream = generateWithFaults(engine, 'Retry', { maxNewTokens: 8, temperature: 0 }, { maxRetries: 0 }, {}, { failSteps: [2] });
     await expect(drain(stream)).rejects.toMatchObject({ type: 'generation_failed' });
   });
 
   it('a step slower than tokenTimeoutMs is a token_timeout error', async () => {
-    const stream = engine.generateStreamWithConfig('Slow', { maxNewTokens: 5 }, { tokenTimeoutMs: 50 }, { testHooks: { stallSteps: [2], stallMs: 300 } });
+    const stream = generateWithFaults(engine, 'Slow', { maxNewTokens: 5 }, { tokenTimeoutMs: 50 }, {}, { stallSteps: [2], stallMs: 300 });
     await expect(drain(stream)).rejects.toMatchObject({ type: 'token_timeout' });
   });
 });

@@ -1,13 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { GgufFile, ModelConfig, Tokenizer, createTokenizer } from '@bitnet/models';
+import { type ChatFormat, GgufFile, type ModelConfig, type ModelSummary, type Tokenizer, createTokenizer, detectChatFormat, summarizeGguf } from '@bitnet/models';
 import { GenerationConfig, generationConfig } from '../config/GenerationConfig';
 import { StreamingConfig, streamingConfig } from '../config/StreamingConfig';
-import { ConfigError, InferenceError } from '../errors/InferenceError';
-import type { MainToWorker, WorkerLoaded, WorkerToMain } from './WorkerProtocol';
+import { checkKnownKeys } from '../errors/checkKeys';
+import { ConfigError, ContextOverflowError, InferenceError } from '../errors/InferenceError';
 import { defaultModelPath } from './DefaultModel';
-import { GenerateOptions, GenerationResult, GenerationStream, collectGeneration, startGeneration } from './Generation';
+import { type GenerateOptions, type GenerationResult, type GenerationStream, type Prompt, collectGeneration, startGeneration } from './Generation';
+import { kernelEnvironment } from './kernels';
+import type { FaultPlan, MainToWorker, StopIdReason, WorkerLoaded, WorkerToMain } from './protocol';
+import type { SequenceHost, SequenceListener } from './types';
+
+export type { SequenceListener } from './types';
 
 /** EngineOptions.computeNice when it is not given. */
 export const DEFAULT_COMPUTE_NICE = 5;
@@ -17,6 +22,12 @@ export interface EngineOptions {
   maxChunkTokens?: number;
   /** Kernels for the model thread: 'native' | 'ts' | 'auto' (default: BITNET_KERNELS or auto). */
   kernels?: 'native' | 'ts' | 'auto';
+  /**
+   * Threads of the native kernel pool, the model thread included (default: BITNET_THREADS, else one
+   * per core). The pool is shared by the whole process: every engine of a process must ask for the
+   * same count (load rejects another one); `loadInfo.threads` reports the pool's size.
+   */
+  threads?: number;
   /** Hold TQ1_0 weights in the faster 2-bit TQ2_0 layout (default true; see LoadWeightsOptions). */
   repackTq1_0?: boolean;
   /**
@@ -34,24 +45,34 @@ export interface EngineOptions {
   computeNice?: number;
 }
 
-/** Test hooks that make the model thread misbehave on purpose (retries, timeouts). */
-export interface TestHooks {
-  /** Step numbers (per sequence, from 0) that fail once with a transient error. */
-  failSteps?: number[];
-  /** Step numbers that stall for stallMs before running. */
-  stallSteps?: number[];
-  stallMs?: number;
+const ENGINE_OPTION_KEYS: readonly (keyof EngineOptions)[] = ['maxChunkTokens', 'kernels', 'threads', 'repackTq1_0', 'outputType', 'computeNice'];
+
+/** What the engine loaded: read once from the GGUF header on the main thread. */
+export interface ModelInfo {
+  /** Absolute path of the file. */
+  path: string;
+  /** general.name, or the file name without .gguf. */
+  name: string;
+  /** The architecture as the file names it. */
+  architecture: string;
+  /** GGML type of the projection matrices (or 'mixed'). */
+  quantization: string;
+  parameters: number;
+  contextLength: number;
+  vocabSize: number;
+  fileBytes: number;
+  tiedOutput: boolean;
+  /** The chat format the metadata asks for (undefined: the file names none). */
+  chatFormat: ChatFormat | undefined;
+  /** Special token ids (undefined when the vocabulary has none); endOfGeneration: every id that ends a generation. */
+  special: { bos?: number; eos?: number; eot?: number; endOfGeneration: readonly number[]; addBos: boolean };
+  config: ModelConfig;
+  summary: ModelSummary;
 }
 
-/** Per-token events of one sequence, as the worker reports them. */
-export interface SequenceListener {
-  token(id: number, prefillMs?: number): void;
-  progress?(done: number, total: number): void;
-  done(reason: 'eos' | 'end_of_turn' | 'stop_token' | 'max_tokens' | 'cancelled', decodeMs: number): void;
-  error(err: InferenceError): void;
-}
+/** What the model thread reports after loading it. */
+export type EngineLoadInfo = Omit<WorkerLoaded, 'type' | 'config'>;
 
-/** Where the compiled worker lives: beside this file once built, or in dist when run from sources (tests). */
 /** See InferenceEngine.schedulingStats. */
 export interface EngineSchedulingStats {
   /** Batched decode steps run (each produces one token for every sequence in it). */
@@ -60,6 +81,12 @@ export interface EngineSchedulingStats {
   maxDecodeBatch: number;
 }
 
+/** Internal load settings (tests reach them through src/testing, never through EngineOptions). */
+export interface EngineInternals {
+  faultInjection?: boolean;
+}
+
+/** Where the compiled worker lives: beside this file once built, or in dist when run from sources (tests). */
 function workerPath(): string {
   const beside = path.join(__dirname, 'EngineWorker.js');
   if (fs.existsSync(beside)) return beside;
@@ -68,56 +95,148 @@ function workerPath(): string {
   throw new InferenceError('model_load', `the engine worker script is missing (looked for ${beside} and ${built}); build @bitnet/inference first`);
 }
 
+const closedError = () => new InferenceError('engine_closed', 'the engine is closed', ['load the engine again']);
+
+/** Reads the header once: tokenizer, summary, chat format. Every failure is a model_load InferenceError. */
+function readModel(resolved: string): { tokenizer: Tokenizer; model: ModelInfo } {
+  let file: GgufFile;
+  try {
+    file = GgufFile.open(resolved);
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new InferenceError('model_load', missing ? `no model file at ${resolved}` : `cannot read ${resolved}: ${(e as Error).message}`, [missing ? 'check the path' : 'check the file with `bitnet-gguf info`'], { cause: e });
+  }
+  try {
+    const summary = summarizeGguf(file, resolved);
+    const tokenizer = createTokenizer(file.metadata);
+    const base = path.basename(resolved).replace(/\.gguf$/i, '');
+    const c = summary.config;
+    const model: ModelInfo = {
+      path: resolved,
+      name: c.name ?? base,
+      architecture: c.architectureName,
+      quantization: summary.projectionType,
+      parameters: summary.parameters,
+      contextLength: c.contextLength,
+      vocabSize: c.vocabSize,
+      fileBytes: summary.fileBytes,
+      tiedOutput: summary.tiedOutput,
+      chatFormat: detectChatFormat(file.metadata),
+      special: { bos: tokenizer.bosId, eos: tokenizer.eosId, eot: tokenizer.eotId, endOfGeneration: tokenizer.endOfGenerationIds, addBos: tokenizer.addBos },
+      config: c,
+      summary,
+    };
+    return { tokenizer, model };
+  } catch (e) {
+    throw new InferenceError('model_load', `${resolved} is not a model this engine runs: ${(e as Error).message}`, ['check the file with `bitnet-gguf info`'], { cause: e });
+  } finally {
+    file.close();
+  }
+}
+
+function checkEngineOptions(options: EngineOptions): { outputType: 'exact' | 'q8_0'; nice: number } {
+  checkKnownKeys(options, ENGINE_OPTION_KEYS, 'EngineOptions');
+  const nice = options.computeNice ?? DEFAULT_COMPUTE_NICE;
+  const outputType = options.outputType ?? 'exact';
+  if (outputType !== 'exact' && outputType !== 'q8_0') throw new ConfigError('outputType', "'exact' or 'q8_0'");
+  if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new ConfigError('computeNice', 'an integer from 0 to 19');
+  const t = options.threads;
+  if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > 256)) throw new ConfigError('threads', `must be an integer from 1 to 256, got ${JSON.stringify(t)}`);
+  const k = options.kernels;
+  if (k !== undefined && k !== 'native' && k !== 'ts' && k !== 'auto') throw new ConfigError('kernels', `must be 'native', 'ts' or 'auto', got ${JSON.stringify(k)}`);
+  const chunk = options.maxChunkTokens;
+  if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1)) throw new ConfigError('maxChunkTokens', `must be a positive integer, got ${JSON.stringify(chunk)}`);
+  return { outputType, nice };
+}
+
+/** The kernel mode from the option, else BITNET_KERNELS (read here, once, on the main thread). */
+function kernelMode(option: EngineOptions['kernels']): 'native' | 'ts' | 'auto' {
+  if (option) return option;
+  const v = (process.env.BITNET_KERNELS ?? '').trim().toLowerCase();
+  if (v === 'native' || v === 'cpu') return 'native';
+  if (v === 'ts' || v === 'typescript') return 'ts';
+  if (v === '' || v === 'auto') return 'auto';
+  throw new ConfigError('kernels', `BITNET_KERNELS='${process.env.BITNET_KERNELS}' is not one of native, ts, auto`);
+}
+
 /**
  * Loads a BitNet GGUF and generates from it. The model and every forward pass live in a worker
  * thread; this object (main thread) tokenizes, validates and routes each sequence's tokens.
+ * An engine with nothing in flight does not keep the process alive; `close()` ends it for good.
  */
-export class InferenceEngine {
+export class InferenceEngine implements SequenceHost {
   private nextSeq = 1;
   private readonly listeners = new Map<number, SequenceListener>();
   private closed = false;
+  private closing: Promise<void> | undefined;
+  private readonly exited: Promise<void>;
+  private readonly sched: EngineSchedulingStats = { decodeSteps: 0, decodeTokens: 0, maxDecodeBatch: 0 };
 
   private constructor(
     private readonly worker: Worker,
-    readonly modelPath: string,
-    readonly config: ModelConfig,
+    /** The model as read from the file's header. */
+    readonly model: ModelInfo,
     readonly tokenizer: Tokenizer,
-    readonly loadInfo: Omit<WorkerLoaded, 'type' | 'config'>,
+    /** What the model thread loaded and runs (kernels, ISA, pool threads, weight bytes, ...). */
+    readonly loadInfo: EngineLoadInfo,
   ) {
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (m: WorkerToMain) => this.onMessage(m));
     worker.on('error', (e) => this.failAll(new InferenceError('generation_failed', `model thread crashed: ${e.message}`, ['reload the engine'], { cause: e })));
-    worker.on('exit', () => this.failAll(new InferenceError('engine_closed', 'the model thread has exited', ['load the engine again'])));
+    worker.on('exit', () => {
+      this.closed = true;
+      this.failAll(new InferenceError('engine_closed', 'the model thread has exited', ['load the engine again']));
+    });
+    worker.unref(); // idle: referenced again while sequences are in flight
+  }
+
+  /** Absolute path of the model file. */
+  get modelPath(): string {
+    return this.model.path;
+  }
+
+  /** The model's hyperparameters. */
+  get config(): ModelConfig {
+    return this.model.config;
   }
 
   /**
-   * Loads a model (the worker reads the weights; this thread reads only the tokenizer metadata).
-   * Without a path, loads the bundled default model (defaultModelPath()).
+   * Loads a model: this thread reads the file's header once (tokenizer, summary, chat format), the
+   * worker reads the weights. Without a path, loads the bundled default model (defaultModelPath()).
+   * Every failure is an InferenceError: 'invalid_config' (a ConfigError) for bad options,
+   * 'model_load' for a missing, malformed or truncated file.
    */
-  static async load(modelPath?: string, options: EngineOptions = {}): Promise<InferenceEngine> {
-    const nice = options.computeNice ?? DEFAULT_COMPUTE_NICE;
-    const outputType = options.outputType ?? 'exact';
-    if (outputType !== 'exact' && outputType !== 'q8_0') throw new ConfigError('outputType', "'exact' or 'q8_0'");
-    if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new ConfigError('computeNice', 'an integer from 0 to 19');
+  static load(modelPath?: string, options: EngineOptions = {}): Promise<InferenceEngine> {
+    return InferenceEngine.open(modelPath, options, {});
+  }
+
+  /** @internal load with test-only settings (see src/testing). */
+  static async open(modelPath: string | undefined, options: EngineOptions, internals: EngineInternals): Promise<InferenceEngine> {
+    const { outputType, nice } = checkEngineOptions(options);
+    const kernels = { mode: kernelMode(options.kernels), threads: options.threads };
     const resolved = path.resolve(modelPath || defaultModelPath());
     if (!modelPath && !fs.existsSync(resolved)) {
       throw new InferenceError('model_load', `no model path given and the bundled default model is missing (${resolved})`, ['pass the path of a BitNet GGUF file']);
     }
-    const file = GgufFile.open(resolved);
-    let tokenizer: Tokenizer;
-    try {
-      tokenizer = createTokenizer(file.metadata);
-    } finally {
-      file.close();
-    }
-    const worker = new Worker(workerPath());
+    const { tokenizer, model } = readModel(resolved);
+    const worker = new Worker(workerPath(), { env: kernelEnvironment(kernels) });
     const loaded = await new Promise<WorkerLoaded>((resolve, reject) => {
-      const onMessage = (m: WorkerToMain) => {
+      worker.on('message', (m: WorkerToMain) => {
         if (m.type === 'loaded') resolve(m);
         else if (m.type === 'load-error') reject(new InferenceError('model_load', `cannot load ${resolved}: ${m.message}`, ['check the file with `bitnet-gguf info`']));
-      };
-      worker.on('message', onMessage);
+      });
       worker.once('error', (e) => reject(new InferenceError('model_load', `model thread failed: ${e.message}`, [], { cause: e })));
-      const req: MainToWorker = { type: 'load', path: resolved, maxChunkTokens: options.maxChunkTokens ?? 64, kernels: options.kernels ?? process.env.BITNET_KERNELS, repackTq1_0: options.repackTq1_0 ?? true, outputType, computeNice: nice };
+      worker.once('exit', (code) => reject(new InferenceError('model_load', `the model thread exited while loading (code ${code})`)));
+      const req: MainToWorker = {
+        type: 'load',
+        path: resolved,
+        maxChunkTokens: options.maxChunkTokens ?? 64,
+        kernels,
+        repackTq1_0: options.repackTq1_0 ?? true,
+        outputType,
+        computeNice: nice,
+        faultInjection: internals.faultInjection === true,
+      };
       worker.postMessage(req);
     }).catch(async (e) => {
       await worker.terminate();
@@ -125,8 +244,9 @@ export class InferenceEngine {
     });
     worker.removeAllListeners('message');
     worker.removeAllListeners('error');
-    const { type: _t, config, ...info } = loaded;
-    return new InferenceEngine(worker, resolved, config, tokenizer, info);
+    worker.removeAllListeners('exit');
+    const { type: _t, config: _c, ...info } = loaded;
+    return new InferenceEngine(worker, model, tokenizer, info);
   }
 
   /** Tokenizes a prompt as generation does (BOS per config / the model's add_bos_token; special tokens parsed). */
@@ -134,26 +254,39 @@ export class InferenceEngine {
     return this.tokenizer.encode(prompt, { addBos: config.addBos ?? this.tokenizer.addBos, parseSpecial: true });
   }
 
+  /** Prompt ids of a text (encodePrompt) or of ids (checked against the vocabulary, taken as they are). */
+  promptIds(prompt: Prompt, config: Pick<GenerationConfig, 'addBos'> = {}): number[] {
+    if (typeof prompt === 'string') return this.encodePrompt(prompt, config);
+    if (!Array.isArray(prompt)) throw new ConfigError('prompt', 'must be a string or an array of token ids');
+    const vocab = this.model.vocabSize;
+    const bad = prompt.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
+    if (bad >= 0) throw new ConfigError('prompt', `token id ${JSON.stringify(prompt[bad])} at index ${bad} is not in the vocabulary (0..${vocab - 1})`);
+    return [...prompt];
+  }
+
+  /**
+   * Throws ContextOverflowError (type 'context_overflow') when `promptTokens` plus `maxNewTokens`
+   * do not fit the context. Generation checks this itself; callers may check first.
+   */
+  checkContext(promptTokens: number, maxNewTokens: number): void {
+    const ctx = this.model.contextLength;
+    if (promptTokens + maxNewTokens > ctx) throw new ContextOverflowError(promptTokens, maxNewTokens, ctx);
+  }
+
   /**
    * Starts one sequence on the model thread. Checks the context before any work.
-   * Returns the sequence id (for cancel) and the prompt ids.
+   * Returns the sequence id (for cancel).
    */
-  startSequence(promptIds: number[], config: GenerationConfig, streaming: StreamingConfig, listener: SequenceListener, hooks: TestHooks = {}): number {
-    if (this.closed) throw new InferenceError('engine_closed', 'the engine is closed', ['load the engine again']);
+  startSequence(promptIds: number[], config: GenerationConfig, streaming: StreamingConfig, listener: SequenceListener, faults?: FaultPlan): number {
+    if (this.closed) throw closedError();
     if (promptIds.length === 0) throw new InferenceError('invalid_config', 'the prompt has no tokens', ['pass a non-empty prompt or enable addBos']);
-    const total = promptIds.length + config.maxNewTokens;
-    if (total > this.config.contextLength) {
-      throw new InferenceError(
-        'context_overflow',
-        `prompt (${promptIds.length} tokens) + maxNewTokens (${config.maxNewTokens}) = ${total} exceeds the context length ${this.config.contextLength}`,
-        ['shorten the prompt', `lower maxNewTokens to at most ${Math.max(0, this.config.contextLength - promptIds.length)}`],
-      );
-    }
+    this.checkContext(promptIds.length, config.maxNewTokens);
     const t = this.tokenizer;
-    const stopIds = new Map<number, 'eos' | 'end_of_turn' | 'stop_token'>();
+    const stopIds = new Map<number, StopIdReason>();
     for (const id of config.stopTokenIds) stopIds.set(id, 'stop_token');
     for (const id of t.endOfGenerationIds) stopIds.set(id, id === t.eosId ? 'eos' : 'end_of_turn');
     const seq = this.nextSeq++;
+    if (this.listeners.size === 0) this.worker.ref();
     this.listeners.set(seq, listener);
     this.post({
       type: 'start',
@@ -163,21 +296,24 @@ export class InferenceEngine {
       sampling: { temperature: config.temperature, topK: config.topK, topP: config.topP, minP: config.minP, repetitionPenalty: config.repetitionPenalty, seed: config.seed },
       stopIds: [...stopIds.entries()],
       maxRetries: streaming.maxRetries,
-      failSteps: hooks.failSteps,
-      stallSteps: hooks.stallSteps,
-      stallMs: hooks.stallMs,
+      faults,
     });
     return seq;
   }
 
   /** Stops a sequence; the model thread sees it before its next step. */
   cancelSequence(seq: number): void {
-    if (this.listeners.has(seq)) this.post({ type: 'cancel', seq });
+    if (this.listeners.has(seq) && !this.closing) this.post({ type: 'cancel', seq });
   }
 
   /** Number of sequences in flight. */
   get activeSequences(): number {
     return this.listeners.size;
+  }
+
+  /** Whether close() was called or the model thread has gone. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /**
@@ -188,18 +324,31 @@ export class InferenceEngine {
     return { ...this.sched, decodeSteps: Math.round(this.sched.decodeSteps) };
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Drains and stops: sequences in flight end with finishReason 'cancelled', the model thread answers
+   * and exits, then this resolves. Later calls reject with InferenceError('engine_closed').
+   */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
     this.closed = true;
-    this.failAll(new InferenceError('engine_closed', 'the engine was closed', ['load the engine again']));
-    await this.worker.terminate();
+    this.worker.ref();
+    this.post({ type: 'close' });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => {
+      // a model thread stuck in a step longer than this is stopped the hard way
+      timer = setTimeout(() => void this.worker.terminate().then(() => resolve()), 10_000);
+      timer.unref();
+    });
+    this.closing = Promise.race([this.exited, late]).then(() => {
+      clearTimeout(timer);
+      this.failAll(closedError());
+    });
+    return this.closing;
   }
 
   private post(m: MainToWorker): void {
     this.worker.postMessage(m);
   }
-
-  private readonly sched: EngineSchedulingStats = { decodeSteps: 0, decodeTokens: 0, maxDecodeBatch: 0 };
 
   private onMessage(m: WorkerToMain): void {
     if (!('seq' in m)) return;
@@ -218,14 +367,19 @@ export class InferenceEngine {
         l.progress?.(m.done, m.total);
         break;
       case 'done':
-        this.listeners.delete(m.seq);
+        this.forget(m.seq);
         l.done(m.reason, m.decodeMs);
         break;
       case 'error':
-        this.listeners.delete(m.seq);
+        this.forget(m.seq);
         l.error(new InferenceError('generation_failed', `generation failed after ${m.retries} retries: ${m.message}`, ['retry the request', 'check the model file']));
         break;
     }
+  }
+
+  private forget(seq: number): void {
+    this.listeners.delete(seq);
+    if (this.listeners.size === 0 && !this.closing) this.worker.unref();
   }
 
   private failAll(err: InferenceError): void {
@@ -234,23 +388,25 @@ export class InferenceEngine {
     for (const l of ls) l.error(err);
   }
 
-  /** Streams a generation with default streaming settings. */
-  generateStream(prompt: string, config: Partial<GenerationConfig> = {}, options: GenerateOptions = {}): GenerationStream {
+  private assertOpen(): void {
+    if (this.closed) throw closedError();
+  }
+
+  /** Streams a generation with default streaming settings. The prompt is text or token ids. */
+  generateStream(prompt: Prompt, config: Partial<GenerationConfig> = {}, options: GenerateOptions = {}): GenerationStream {
+    this.assertOpen();
     return startGeneration(this, prompt, config, {}, options);
   }
 
   /** Streams a generation: responses of `{ text, tokenIds }` flushed by size or by timer. */
-  generateStreamWithConfig(
-    prompt: string,
-    config: Partial<GenerationConfig> = {},
-    streaming: Partial<StreamingConfig> = {},
-    options: GenerateOptions = {},
-  ): GenerationStream {
+  generateStreamWithConfig(prompt: Prompt, config: Partial<GenerationConfig> = {}, streaming: Partial<StreamingConfig> = {}, options: GenerateOptions = {}): GenerationStream {
+    this.assertOpen();
     return startGeneration(this, prompt, config, streaming, options);
   }
 
   /** Generates to the end: text, token ids, finish reason and timings. */
-  async generate(prompt: string, config: Partial<GenerationConfig> = {}, options: GenerateOptions = {}): Promise<GenerationResult> {
+  async generate(prompt: Prompt, config: Partial<GenerationConfig> = {}, options: GenerateOptions = {}): Promise<GenerationResult> {
+    this.assertOpen();
     return collectGeneration(startGeneration(this, prompt, config, { bufferSize: 4096, flushIntervalMs: 60_000, tokenTimeoutMs: 600_000 }, options));
   }
 
@@ -258,4 +414,17 @@ export class InferenceEngine {
   static configs(gen?: Partial<GenerationConfig>, stream?: Partial<StreamingConfig>): { generation: GenerationConfig; streaming: StreamingConfig } {
     return { generation: generationConfig(gen), streaming: streamingConfig(stream) };
   }
+}
+
+/** @internal a generation with test-only faults (see src/testing). */
+export function startGenerationWithFaults(
+  engine: InferenceEngine,
+  prompt: Prompt,
+  config: Partial<GenerationConfig>,
+  streaming: Partial<StreamingConfig>,
+  options: GenerateOptions,
+  faults: FaultPlan,
+): GenerationStream {
+  if (engine.isClosed) throw closedError();
+  return startGeneration(engine, prompt, config, streaming, options, faults);
 }

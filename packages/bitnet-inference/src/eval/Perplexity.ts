@@ -10,7 +10,7 @@
  * float64 log-softmax of each step's f32 logits.
  */
 import { GgufFile, Tokenizer, createTokenizer } from '@bitnet/models';
-import { createKernels } from '@bitnet/kernels';
+import { kernelEnvironment, openKernels } from '../engine/kernels';
 import { ForwardPass } from '../forward/ForwardPass';
 import { BitnetWeights, LoadWeightsOptions, loadBitnetWeights } from '../model/BitnetWeights';
 import { KvCache } from '../model/KvCache';
@@ -45,13 +45,20 @@ export class PerplexityEvaluator {
     private readonly forward: ForwardPass,
   ) {}
 
-  /** Loads a model; `options` as loadBitnetWeights (e.g. outputType 'q8_0'). */
-  static load(modelPath: string, options: LoadWeightsOptions = {}): PerplexityEvaluator {
+  /**
+   * Loads a model; `options` as loadBitnetWeights (e.g. outputType 'q8_0'), plus `threads`: the
+   * kernel pool's size (as EngineOptions.threads; this thread runs the kernels).
+   */
+  static load(modelPath: string, options: Omit<LoadWeightsOptions, 'kernels'> & { threads?: number } = {}): PerplexityEvaluator {
+    const { threads, ...weightOptions } = options;
+    const settings = { mode: 'auto' as const, threads };
+    kernelEnvironment(settings);
+    const { kernels } = openKernels(settings);
     const file = GgufFile.open(modelPath);
     try {
-      const weights = loadBitnetWeights(file, options);
+      const weights = loadBitnetWeights(file, weightOptions);
       const tokenizer = createTokenizer(file.metadata);
-      return new PerplexityEvaluator(weights, tokenizer, new ForwardPass(weights, createKernels(), { maxChunkTokens: 1 }));
+      return new PerplexityEvaluator(weights, tokenizer, new ForwardPass(weights, kernels, { maxChunkTokens: 1 }));
     } finally {
       file.close();
     }

@@ -49,7 +49,7 @@
  */
 import type { Tokenizer } from '@bitnet/models';
 import type { StreamingConfig } from '../config/StreamingConfig';
-import { ConfigError, InferenceError } from '../errors/InferenceError';
+import { ConfigError, InferenceError, toInferenceError } from '../errors/InferenceError';
 import { logger } from '../logging/Logger';
 import { StopSequenceMatcher } from './StopSequenceMatcher';
 import { type TokenPiece, TokenPieces } from './TokenPieces';
@@ -103,14 +103,8 @@ export interface StreamBufferOptions {
 
 const log = logger('bitnet_inference::streaming');
 
-/** An InferenceError for anything thrown (non-InferenceErrors become 'generation_failed'). */
-export function toInferenceError(error: unknown): InferenceError {
-  if (error instanceof InferenceError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new InferenceError('generation_failed', `generation failed: ${message}`, ['retry the request', 'check the model file and the engine logs'], {
-    cause: error,
-  });
-}
+/** Moved to errors/; re-exported here so existing imports keep working. */
+export { toInferenceError };
 
 export class StreamBuffer {
   readonly bufferSize: number;

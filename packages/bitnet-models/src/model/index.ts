@@ -1,2 +1,3 @@
 export * from './ModelConfig';
 export * from './ModelTensors';
+export * from './ModelSummary';

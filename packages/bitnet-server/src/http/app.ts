@@ -110,7 +110,7 @@ export function createApp(ctx: ServerContext): express.Express {
     const resume = StreamLogStore.parseEventId(req.get('last-event-id'));
     if (resume) return replay(ctx, req, res, resume);
     const r = parseStreamRequest(req.body, { maxPromptChars: maxPromptChars(ctx), defaultMaxTokens: options.defaultMaxTokens, tokenTimeoutMs: options.tokenTimeoutMs });
-    service.checkPrompt(r.prompt, r.generation);
+    const promptIds = service.checkPrompt(r.prompt, r.generation);
     const ticket = service.admit();
     const signal = requestSignal(service, res);
     const streamLog = logs.create();
@@ -123,7 +123,7 @@ export function createApp(ctx: ServerContext): express.Express {
     }
     const s = session;
     const send = (e: LoggedEvent) => ssePush(s, e.event, e.data, e.id);
-    const outcome = await service.run(ticket, r.prompt, r.generation, r.streaming, signal, startedAt, {
+    const outcome = await service.run(ticket, promptIds, r.generation, r.streaming, signal, startedAt, {
       onQueued: () => sseComment(s, `queued (${service.admission.queuedCount} waiting)`),
       onStarted: () => sseComment(s, 'generating'),
       onToken: (t) => send(streamLog.append('token', { token: t.text, token_id: t.id, cumulative_time_ms: round(t.cumulativeMs), position: t.position })),

@@ -129,7 +129,7 @@ export function registerOpenAiRoutes(app: Express, ctx: ServerContext, json: Req
     const startedAt = performance.now();
     const r = kind === 'chat' ? parseChat(req.body, ctx) : parseCompletion(req.body, ctx);
     const { service, options } = ctx;
-    service.checkPrompt(r.prompt, r.generation);
+    const promptIds = service.checkPrompt(r.prompt, r.generation);
     const ticket = service.admit();
     const signal = requestSignal(service, res);
     const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('base64url')}`;
@@ -139,7 +139,7 @@ export function registerOpenAiRoutes(app: Express, ctx: ServerContext, json: Req
     const streaming = engineConfigs({}, { bufferSize: 1, flushIntervalMs: 50, tokenTimeoutMs: options.tokenTimeoutMs }).streaming;
 
     if (!r.stream) {
-      const o = await service.run(ticket, r.prompt, r.generation, streaming, signal, startedAt);
+      const o = await service.run(ticket, promptIds, r.generation, streaming, signal, startedAt);
       if (o.error || !o.completedNormally) throw outcomeError(o);
       const choice =
         kind === 'chat'
@@ -167,7 +167,7 @@ export function registerOpenAiRoutes(app: Express, ctx: ServerContext, json: Req
       ...extra,
     });
     if (kind === 'chat') sseData(s, chunk({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }));
-    const o = await service.run(ticket, r.prompt, r.generation, streaming, signal, startedAt, {
+    const o = await service.run(ticket, promptIds, r.generation, streaming, signal, startedAt, {
       onToken: (t) =>
         sseData(
           s,

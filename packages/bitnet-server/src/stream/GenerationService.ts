@@ -1,4 +1,4 @@
-import { type FinishReason, type GenerationConfig, type InferenceEngine, InferenceError, type StreamingConfig, type TokenPiece, toInferenceError } from '@bitnet/inference';
+import { ContextOverflowError, type FinishReason, type GenerationConfig, type InferenceEngine, InferenceError, type StreamingConfig, type TokenPiece, toInferenceError } from '@bitnet/inference';
 import { HttpError } from '../http/HttpError';
 import type { ServerMetrics } from '../http/Metrics';
 import type { Logger } from '../Logger';
@@ -32,6 +32,27 @@ export interface GenerationOutcome {
   text: string;
   tokenIds: number[];
   error?: InferenceError;
+}
+
+/**
+ * The 400 for a prompt that does not fit: `prompt_too_long` when the prompt alone fills the context,
+ * `context_overflow` when the prompt plus max_tokens does not fit.
+ */
+function contextOverflowError(e: ContextOverflowError): HttpError {
+  const { promptTokens: n, maxTokens, contextLength: ctx } = e;
+  if (n >= ctx) {
+    return new HttpError(400, 'prompt_too_long', `the prompt has ${n} tokens; the model's context holds ${ctx} (prompt and generated tokens together)`, {
+      param: 'prompt',
+      prompt_tokens: n,
+      context_length: ctx,
+    });
+  }
+  return new HttpError(
+    400,
+    'context_overflow',
+    `the prompt has ${n} tokens and max_tokens is ${maxTokens}: ${n + maxTokens} exceeds the context length ${ctx}; lower max_tokens to at most ${ctx - n}`,
+    { param: 'max_tokens', prompt_tokens: n, max_tokens: maxTokens, context_length: ctx },
+  );
 }
 
 /** Whether a request may start now, must wait, or (thrown) is refused. */
@@ -91,25 +112,18 @@ export class GenerationService {
     return { controller, done: () => this.inFlight.delete(controller) };
   }
 
-  /** Tokenizes the prompt and checks it against the context (400 with both counts). */
+  /**
+   * Tokenizes the prompt — the only time a request's prompt is tokenized: run() takes these ids —
+   * and checks it against the context (the engine's ContextOverflowError becomes a 400 with the counts).
+   */
   checkPrompt(prompt: string, gen: GenerationConfig): number[] {
     const ids = this.engine.encodePrompt(prompt, gen);
-    const ctx = this.engine.config.contextLength;
     if (ids.length === 0) throw new HttpError(400, 'invalid_request_error', 'the prompt has no tokens', { param: 'prompt', code: 'empty_prompt' });
-    if (ids.length >= ctx) {
-      throw new HttpError(400, 'prompt_too_long', `the prompt has ${ids.length} tokens; the model's context holds ${ctx} (prompt and generated tokens together)`, {
-        param: 'prompt',
-        prompt_tokens: ids.length,
-        context_length: ctx,
-      });
-    }
-    if (ids.length + gen.maxNewTokens > ctx) {
-      throw new HttpError(
-        400,
-        'context_overflow',
-        `the prompt has ${ids.length} tokens and max_tokens is ${gen.maxNewTokens}: ${ids.length + gen.maxNewTokens} exceeds the context length ${ctx}; lower max_tokens to at most ${ctx - ids.length}`,
-        { param: 'max_tokens', prompt_tokens: ids.length, max_tokens: gen.maxNewTokens, context_length: ctx },
-      );
+    try {
+      this.engine.checkContext(ids.length, gen.maxNewTokens);
+    } catch (e) {
+      if (e instanceof ContextOverflowError) throw contextOverflowError(e);
+      throw e;
     }
     return ids;
   }
@@ -131,7 +145,8 @@ export class GenerationService {
    */
   async run(
     ticket: Ticket,
-    prompt: string,
+    /** Prompt ids from checkPrompt (text is tokenized by the engine). */
+    prompt: string | readonly number[],
     gen: GenerationConfig,
     streaming: StreamingConfig,
     signal: AbortSignal,

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ModelConfigError, buildSyntheticModel, smallByteVocab } from '@bitnet/models';
+import { ModelConfigError } from '../errors';
+import { buildSyntheticModel, smallByteVocab } from '../synthetic';
 import { summarizeModel } from './ModelSummary';
 
 describe('summarizeModel', () => {

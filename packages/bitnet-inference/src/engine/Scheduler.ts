@@ -1,0 +1,281 @@
+/**
+ * Decides what the model thread computes next, over an abstract forward pass (so it is tested
+ * without a Worker or a model, see Scheduler.spec.ts).
+ *
+ * Every round runs either one batched decode step — one token for each sequence past its prompt
+ * (continuous batching: a sequence joins once its prompt is in and leaves when it finishes or is
+ * cancelled; with more decoding sequences than one batch holds, the batch rotates) — or one prefill
+ * chunk of the next sequence still reading its prompt (round robin). While both kinds of work wait
+ * the two kinds alternate, so a long prompt neither waits for nor stalls the running streams.
+ *
+ * A step that throws counts as one failed attempt of each sequence in it; the step is run again on
+ * a later round, and a sequence whose step failed more than its maxRetries times in a row ends with
+ * an `error` message. Cancellation is seen between rounds.
+ */
+import type { FaultPlan, SamplingParams, SequenceEnd, SequenceMessage, WorkerStartRequest } from './protocol';
+
+/** What the scheduler needs of a forward pass; `C` is its per-sequence cache. */
+export interface ForwardModel<C> {
+  /** Most tokens one prefill step takes, and most sequences one decode step takes. */
+  readonly maxChunkTokens: number;
+  newCache(capacity: number): C;
+  /** Appends `ids` to the cache; returns the logits of the last one when `last` is true. */
+  prefill(cache: C, ids: number[], last: boolean): Float32Array | undefined;
+  /** One token for each cache; returns each one's logits. */
+  decodeBatch(caches: C[], lastIds: number[]): Float32Array[];
+}
+
+/** Chooses tokens for one sequence. */
+export interface TokenSampler {
+  observe(ids: readonly number[]): void;
+  sample(logits: Float32Array): number;
+}
+
+/** Test-only: runs before each step of a sequence; may throw (a failing step) or take long (a stall). */
+export interface FaultInjector {
+  beforeStep(req: WorkerStartRequest, step: number): void;
+  /** The sequence has ended (forget its state). */
+  forget?(seq: number): void;
+}
+
+export interface SchedulerOptions<C> {
+  forward: ForwardModel<C>;
+  sampler: (params: SamplingParams) => TokenSampler;
+  /** Receives every per-sequence message, in order. */
+  send: (m: SequenceMessage) => void;
+  /** Fault injection (tests only); none by default. */
+  faults?: FaultInjector;
+  /** Runs the next round later (default setImmediate, so messages in between are seen); null = never by itself, call runRound(). */
+  defer?: ((next: () => void) => void) | null;
+  /** Milliseconds clock (default performance.now). */
+  now?: () => number;
+}
+
+interface Sequence<C> {
+  req: WorkerStartRequest;
+  cache: C;
+  sampler: TokenSampler;
+  prefilled: number;
+  generated: number;
+  last: number;
+  step: number;
+  retries: number;
+  failuresInStep: number;
+  started: number;
+  decodeStart: number;
+}
+
+export class Scheduler<C> {
+  private readonly forward: ForwardModel<C>;
+  private readonly send: (m: SequenceMessage) => void;
+  private readonly now: () => number;
+  private readonly defer: ((next: () => void) => void) | null;
+  private readonly active = new Map<number, Sequence<C>>();
+  /** Sequences in arrival order. */
+  private order: number[] = [];
+  /** Round robin position among the sequences in prefill. */
+  private prefillCursor = 0;
+  /** Where the next decode batch starts when more sequences decode than one batch holds. */
+  private decodeCursor = 0;
+  /** Whether the last round ran a decode step (the next one prefers prefill when both wait). */
+  private decodedLast = false;
+  private scheduled = false;
+  private closed = false;
+
+  constructor(private readonly options: SchedulerOptions<C>) {
+    this.forward = options.forward;
+    this.send = options.send;
+    this.now = options.now ?? (() => performance.now());
+    this.defer = options.defer === undefined ? (f) => setImmediate(f) : options.defer;
+  }
+
+  /** Sequences in flight. */
+  get size(): number {
+    return this.active.size;
+  }
+
+  /** Adds a sequence; its first step runs on a later round. */
+  start(req: WorkerStartRequest): void {
+    if (this.closed) {
+      this.send({ type: 'error', seq: req.seq, message: 'the engine is closing', retries: 0 });
+      return;
+    }
+    const sampler = this.options.sampler(req.sampling);
+    sampler.observe(req.promptIds);
+    this.active.set(req.seq, {
+      req,
+      cache: this.forward.newCache(req.promptIds.length + req.maxNewTokens),
+      sampler,
+      prefilled: 0,
+      generated: 0,
+      last: -1,
+      step: 0,
+      retries: 0,
+      failuresInStep: 0,
+      started: this.now(),
+      decodeStart: 0,
+    });
+    this.order.push(req.seq);
+    this.schedule();
+  }
+
+  /** Ends a sequence with 'cancelled' (no-op when it has already ended). */
+  cancel(seq: number): void {
+    const s = this.active.get(seq);
+    if (s) this.finish(seq, s, 'cancelled');
+  }
+
+  /** Cancels everything in flight and refuses new sequences. */
+  close(): void {
+    this.closed = true;
+    for (const seq of [...this.order]) this.cancel(seq);
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.defer === null) return;
+    this.scheduled = true;
+    this.defer(() => {
+      this.scheduled = false;
+      if (this.runRound()) this.schedule();
+    });
+  }
+
+  /** Runs one round (a decode step or a prefill chunk). Returns whether work remains. */
+  runRound(): boolean {
+    if (this.order.length === 0) return false;
+    const decoding: number[] = [];
+    const prefilling: number[] = [];
+    for (const seq of this.order) (this.isDecoding(this.active.get(seq)!) ? decoding : prefilling).push(seq);
+    const decode = decoding.length > 0 && (!this.decodedLast || prefilling.length === 0);
+    if (decode) {
+      this.decodeRound(decoding);
+    } else {
+      this.prefillCursor %= prefilling.length;
+      const seq = prefilling[this.prefillCursor++];
+      this.guarded([seq], () => this.prefillStep(seq, this.active.get(seq)!));
+    }
+    this.decodedLast = decode;
+    return this.order.length > 0;
+  }
+
+  private isDecoding(s: Sequence<C>): boolean {
+    return s.prefilled >= s.req.promptIds.length;
+  }
+
+  /** Runs `work`; a throw is one failed attempt of each of `seqs`. */
+  private guarded(seqs: number[], work: () => void): void {
+    try {
+      work();
+      for (const seq of seqs) {
+        const s = this.active.get(seq);
+        if (s) s.failuresInStep = 0;
+      }
+    } catch (e) {
+      for (const seq of seqs) this.fail(seq, e as Error);
+    }
+  }
+
+  private fail(seq: number, e: Error): void {
+    const s = this.active.get(seq);
+    if (!s) return;
+    s.failuresInStep++;
+    s.retries++;
+    if (s.failuresInStep > s.req.maxRetries) {
+      this.remove(seq);
+      this.send({ type: 'error', seq, message: e.message, retries: s.retries });
+    }
+  }
+
+  private prefillStep(seq: number, s: Sequence<C>): void {
+    this.options.faults?.beforeStep(s.req, s.step);
+    const prompt = s.req.promptIds;
+    const end = Math.min(prompt.length, s.prefilled + this.forward.maxChunkTokens);
+    const logits = this.forward.prefill(s.cache, prompt.slice(s.prefilled, end), end === prompt.length);
+    s.prefilled = end;
+    s.step++;
+    if (!logits) {
+      this.send({ type: 'progress', seq, done: end, total: prompt.length });
+      return;
+    }
+    const prefillMs = this.now() - s.started;
+    s.decodeStart = this.now();
+    this.emit(seq, s, logits, 0, prefillMs);
+  }
+
+  /** One batched decode step for up to maxChunkTokens decoding sequences (rotating when there are more). */
+  private decodeRound(decoding: number[]): void {
+    const max = this.forward.maxChunkTokens;
+    const first = this.decodeCursor % decoding.length;
+    const picked = decoding.length <= max ? decoding : [...decoding.slice(first), ...decoding.slice(0, first)].slice(0, max);
+    this.decodeCursor = first + picked.length;
+    const batch: number[] = [];
+    for (const seq of picked) {
+      try {
+        this.options.faults?.beforeStep(this.active.get(seq)!.req, this.active.get(seq)!.step);
+        batch.push(seq);
+      } catch (e) {
+        this.fail(seq, e as Error);
+      }
+    }
+    if (batch.length === 0) return;
+    const seqs = batch.map((seq) => this.active.get(seq)!);
+    this.guarded(batch, () => {
+      const logits = this.forward.decodeBatch(
+        seqs.map((s) => s.cache),
+        seqs.map((s) => s.last),
+      );
+      for (let i = 0; i < batch.length; i++) {
+        seqs[i].step++;
+        this.emit(batch[i], seqs[i], logits[i], batch.length);
+      }
+    });
+  }
+
+  /** Samples the next token of a sequence, reports it and ends the sequence on a stop. */
+  private emit(seq: number, s: Sequence<C>, logits: Float32Array, batch: number, prefillMs?: number): void {
+    const id = s.sampler.sample(logits);
+    s.last = id;
+    s.generated++;
+    this.send({ type: 'token', seq, id, prefillMs, batch });
+    const stop = s.req.stopIds.find(([x]) => x === id);
+    if (stop) this.finish(seq, s, stop[1]);
+    else if (s.generated >= s.req.maxNewTokens) this.finish(seq, s, 'max_tokens');
+  }
+
+  private finish(seq: number, s: Sequence<C>, reason: SequenceEnd): void {
+    this.remove(seq);
+    this.send({ type: 'done', seq, reason, decodeMs: s.decodeStart ? this.now() - s.decodeStart : 0, retries: s.retries });
+  }
+
+  private remove(seq: number): void {
+    this.active.delete(seq);
+    this.order = this.order.filter((x) => x !== seq);
+    this.options.faults?.forget?.(seq);
+  }
+}
+
+/**
+ * The fault injector the worker uses when loaded with faultInjection: each start request's
+ * FaultPlan — a step in failSteps throws once, a step in stallSteps busy-waits stallMs first.
+ */
+export class PlannedFaults implements FaultInjector {
+  private readonly pending = new Map<number, Set<number>>();
+
+  beforeStep(req: WorkerStartRequest, step: number): void {
+    const plan: FaultPlan | undefined = req.faults;
+    if (!plan) return;
+    let left = this.pending.get(req.seq);
+    if (!left) this.pending.set(req.seq, (left = new Set(plan.failSteps ?? [])));
+    if (left.delete(step)) throw new Error(`injected transient failure at step ${step}`);
+    if (plan.stallSteps?.includes(step)) {
+      const until = performance.now() + (plan.stallMs ?? 0);
+      while (performance.now() < until) {
+        // a step that takes too long, on purpose
+      }
+    }
+  }
+
+  forget(seq: number): void {
+    this.pending.delete(seq);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The messages between InferenceEngine (main thread) and EngineWorker (the model thread).
+ *
+ * main → worker: `load` once, then any number of `start` / `cancel`, then `close`.
+ * worker → main: `loaded` or `load-error`; per sequence any number of `progress` / `token`, then
+ * exactly one `done` or `error`; after `close`, a `done` (cancelled) for every sequence still in
+ * flight, then `closed`, and the worker exits by itself.
+ */
+import type { ModelConfig } from '@bitnet/models';
+import type { FinishReason } from '../streaming/StreamBuffer';
+
+/** Why the model thread ended a sequence (stop strings and errors are decided on the main thread). */
+export type SequenceEnd = Exclude<FinishReason, 'stop_sequence' | 'error'>;
+
+/** The reasons a stop id can carry. */
+export type StopIdReason = Extract<FinishReason, 'eos' | 'end_of_turn' | 'stop_token'>;
+
+/** Which kernels the model thread runs, and how many threads their pool has. */
+export interface KernelSettings {
+  mode: 'native' | 'ts' | 'auto';
+  /** Threads of the native pool (the model thread included); undefined = one per core. */
+  threads?: number;
+}
+
+/**
+ * Test-only faults of one sequence, by its step number (0-based: prefill chunks and decode steps
+ * count alike). Honoured only by a worker loaded with `faultInjection` (see src/testing).
+ */
+export interface FaultPlan {
+  /** Steps that fail once with a transient error before running. */
+  failSteps?: number[];
+  /** Steps that first stall (busy) for stallMs. */
+  stallSteps?: number[];
+  stallMs?: number;
+}
+
+export interface WorkerLoadRequest {
+  type: 'load';
+  path: string;
+  /** Most tokens one prefill step processes. */
+  maxChunkTokens: number;
+  /** Hold TQ1_0 matrices as TQ2_0 (LoadWeightsOptions.repackTq1_0). */
+  repackTq1_0: boolean;
+  /** How the output matrix is held (LoadWeightsOptions.outputType). */
+  outputType: 'exact' | 'q8_0';
+  /** Nice increment for the model thread and its kernel threads (EngineOptions.computeNice). */
+  computeNice: number;
+  kernels: KernelSettings;
+  /** Accept `faults` on start requests (tests only). */
+  faultInjection: boolean;
+}
+
+export interface SamplingParams {
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repetitionPenalty: number;
+  seed: number;
+}
+
+export interface WorkerStartRequest {
+  type: 'start';
+  seq: number;
+  promptIds: number[];
+  maxNewTokens: number;
+  sampling: SamplingParams;
+  /** Ids that end generation, with the reason reported for each. */
+  stopIds: Array<[number, StopIdReason]>;
+  maxRetries: number;
+  /** Ignored unless the worker was loaded with faultInjection. */
+  faults?: FaultPlan;
+}
+
+export type MainToWorker = WorkerLoadRequest | WorkerStartRequest | { type: 'cancel'; seq: number } | { type: 'close' };
+
+export interface WorkerLoaded {
+  type: 'loaded';
+  config: ModelConfig;
+  kernels: string;
+  isa: string;
+  /** Threads of the kernel pool (1 for the TypeScript kernels). */
+  threads: number;
+  weightBytes: number;
+  /** How the output matrix is held ('q8_0' only when it was re-encoded at load) and its type name. */
+  outputType: 'exact' | 'q8_0';
+  outputMatrixType: string;
+  loadMs: number;
+}
+
+/** What the scheduler reports per sequence (everything the worker sends except load and close answers). */
+export type SequenceMessage =
+  /** A prefill chunk finished (keeps the step timer alive during long prompts). */
+  | { type: 'progress'; seq: number; done: number; total: number }
+  /** `batch`: how many sequences the decode step that produced it ran (0 for a prompt's first token). */
+  | { type: 'token'; seq: number; id: number; prefillMs?: number; batch: number }
+  | { type: 'done'; seq: number; reason: SequenceEnd; decodeMs: number; retries: number }
+  | { type: 'error'; seq: number; message: string; retries: number };
+
+export type WorkerToMain = WorkerLoaded | { type: 'load-error'; message: string; name: string } | SequenceMessage | { type: 'closed' };

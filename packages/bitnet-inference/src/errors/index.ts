@@ -1,0 +1,2 @@
+export { InferenceError, ConfigError, ContextOverflowError, toInferenceError, type InferenceErrorType } from './InferenceError';
+export { checkKnownKeys, closestName, editDistance } from './checkKeys';
