@@ -99,12 +99,12 @@ const closedError = () => new InferenceError('engine_closed', 'the engine is clo
 
 /** Reads the header once: tokenizer, summary, chat format. Every failure is a model_load InferenceError. */
 function readModel(resolved: string): { tokenizer: Tokenizer; model: ModelInfo } {
+  if (!fs.existsSync(resolved)) throw new InferenceError('model_load', `no model file at ${resolved}`, ['check the path']);
   let file: GgufFile;
   try {
     file = GgufFile.open(resolved);
   } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new InferenceError('model_load', missing ? `no model file at ${resolved}` : `cannot read ${resolved}: ${(e as Error).message}`, [missing ? 'check the path' : 'check the file with `bitnet-gguf info`'], { cause: e });
+    throw new InferenceError('model_load', `cannot read ${resolved}: ${(e as Error).message}`, ['check the file with `bitnet-gguf info`'], { cause: e });
   }
   try {
     const summary = summarizeGguf(file, resolved);
