@@ -1,4 +1,4 @@
-import { ContextOverflowError, type FinishReason, type GenerationConfig, type InferenceEngine, InferenceError, type StreamingConfig, type TokenPiece, toInferenceError } from '@bitnet/inference';
+import { ContextOverflowError, FINISH_REASONS, type FinishReason, type GenerationConfig, type InferenceEngine, InferenceError, type StreamingConfig, type TokenPiece, toInferenceError } from '@bitnet/inference';
 import { HttpError } from '../http/HttpError';
 import type { ServerMetrics } from '../http/Metrics';
 import type { Logger } from '../Logger';
@@ -7,7 +7,8 @@ import { Admission, type Slot } from './Admission';
 /** Why a generation ended, as the `complete` event's completion_reason says. */
 export type CompletionReason = Exclude<FinishReason, 'cancelled' | 'error'> | 'client_disconnected' | 'server_shutdown' | 'cancelled' | 'error';
 
-const NORMAL: ReadonlySet<string> = new Set(['eos', 'end_of_turn', 'stop_token', 'stop_sequence', 'max_tokens']);
+/** Finish reasons of a generation that ran to its natural end. */
+const NORMAL: ReadonlySet<string> = new Set(FINISH_REASONS.filter((r) => r !== 'cancelled' && r !== 'error'));
 
 export interface TokenInfo extends TokenPiece {
   /** Position of the token in the sequence (prompt tokens count from 0). */
