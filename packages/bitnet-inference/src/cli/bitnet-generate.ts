@@ -63,6 +63,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
           prefill_tok_s: t.prefillTokensPerSecond,
           decode_tok_s: t.decodeTokensPerSecond,
           output_type: engine.loadInfo.outputType,
+          threads: engine.loadInfo.threads,
         }) + '\n',
       );
     } else {

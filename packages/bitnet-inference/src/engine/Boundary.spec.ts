@@ -84,7 +84,7 @@ describe('load', () => {
   it('rejects an unknown option naming the closest valid one', async () => {
     const e = await rejection(InferenceEngine.load(modelPath, { thread: 2 } as never));
     expect(e).toBeInstanceOf(ConfigError);
-    expect(e.message).toMatch(/thread: is not a EngineOptions option; did you mean 'threads'\?/);
+    expect(e.message).toMatch(/thread: is not an option of EngineOptions; did you mean 'threads'\?/);
     await expect(InferenceEngine.load(modelPath, { threads: 0 })).rejects.toThrow(/threads: must be an integer from 1 to 256/);
   });
 });
@@ -102,7 +102,7 @@ describe('generation options and prompts', () => {
   it('unknown streaming and generate options are rejected too', () => {
     expect(() => engine.generateStreamWithConfig('x', {}, { buffer_size: 2 } as never)).toThrow(/buffer_size: .*did you mean 'bufferSize'/);
     expect(() => engine.generateStream('x', {}, { signl: undefined } as never)).toThrow(/signl: .*did you mean 'signal'/);
-    expect(() => engine.generateStream('x', { bufferSize: 2 } as never)).toThrow(/bufferSize: is not a GenerationConfig option \(it belongs to StreamingConfig\)/);
+    expect(() => engine.generateStream('x', { bufferSize: 2 } as never)).toThrow(/bufferSize: is not an option of GenerationConfig \(it belongs to StreamingConfig\)/);
   });
 
   it('takes a prompt as token ids, with the same result as its text', async () => {
@@ -139,6 +139,27 @@ describe('threads', () => {
     expect(r.stderr.replace(/.*BITNET_TS_KERNELS.*\n?|.*node --trace-warnings.*\n?/g, '')).toBe('');
     const out = JSON.parse(r.stdout.trim());
     expect(out.threads).toBe(out.kernels === 'native' ? threads : 1);
+  });
+
+  it('--threads on the CLIs', async () => {
+    const bin = (name: string) => path.resolve(__dirname, '../../bin', name);
+    const text = path.join(dir, 'text.txt');
+    fs.writeFileSync(text, 'And God said, Let there be light: and there was light.\n');
+    const run = (file: string, args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = execFile(process.execPath, [file, ...args], { timeout: 60_000, encoding: 'utf8' }, (_e, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
+      });
+    const g = await run(bin('bitnet-generate.js'), ['--model', modelPath, '--prompt', 'In the beginning', '--max-tokens', '2', '--threads', '1', '--json']);
+    expect(g.code).toBe(0);
+    const summary = JSON.parse(g.stdout.trim().split('\n').pop()!);
+    expect(summary.ids).toHaveLength(2);
+    expect(summary.threads).toBe(1);
+    const p = await run(bin('bitnet-perplexity.js'), ['--model', modelPath, '--file', text, '--threads', '1', '--max-windows', '1', '--json']);
+    expect(p.code).toBe(0);
+    expect(JSON.parse(p.stdout).perplexity).toBeGreaterThan(1);
+    const bad = await run(bin('bitnet-generate.js'), ['--model', modelPath, '--prompt', 'x', '--threads', '0']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/threads: must be an integer from 1 to 256/);
   });
 });
 

@@ -251,13 +251,17 @@ export class InferenceEngine implements SequenceHost {
 
   /** Tokenizes a prompt as generation does (BOS per config / the model's add_bos_token; special tokens parsed). */
   encodePrompt(prompt: string, config: Pick<GenerationConfig, 'addBos'> = {}): number[] {
-    return this.tokenizer.encode(prompt, { addBos: config.addBos ?? this.tokenizer.addBos, parseSpecial: true });
+    if (typeof prompt !== 'string') throw new ConfigError('prompt', 'must be a string or an array of token ids');
+    try {
+      return this.tokenizer.encode(prompt, { addBos: config.addBos ?? this.tokenizer.addBos, parseSpecial: true });
+    } catch (e) {
+      throw new InferenceError('invalid_config', `the prompt cannot be tokenized: ${(e as Error).message}`, ['check the prompt text'], { cause: e });
+    }
   }
 
   /** Prompt ids of a text (encodePrompt) or of ids (checked against the vocabulary, taken as they are). */
   promptIds(prompt: Prompt, config: Pick<GenerationConfig, 'addBos'> = {}): number[] {
-    if (typeof prompt === 'string') return this.encodePrompt(prompt, config);
-    if (!Array.isArray(prompt)) throw new ConfigError('prompt', 'must be a string or an array of token ids');
+    if (!Array.isArray(prompt)) return this.encodePrompt(prompt as string, config);
     const vocab = this.model.vocabSize;
     const bad = prompt.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
     if (bad >= 0) throw new ConfigError('prompt', `token id ${JSON.stringify(prompt[bad])} at index ${bad} is not in the vocabulary (0..${vocab - 1})`);

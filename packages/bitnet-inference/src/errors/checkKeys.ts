@@ -39,8 +39,8 @@ export function checkKnownKeys(options: object | undefined, valid: readonly stri
   for (const key of Object.keys(options)) {
     if (valid.includes(key)) continue;
     const other = elsewhere[key];
-    if (other) throw new ConfigError(key, `is not a ${what} option (it belongs to ${other})`);
+    if (other) throw new ConfigError(key, `is not an option of ${what} (it belongs to ${other})`);
     const near = closestName(key, valid);
-    throw new ConfigError(key, `is not a ${what} option${near ? `; did you mean '${near}'?` : ` (valid: ${valid.join(', ')})`}`, near);
+    throw new ConfigError(key, `is not an option of ${what}${near ? `; did you mean '${near}'?` : ` (valid: ${valid.join(', ')})`}`, near);
   }
 }
