@@ -5,8 +5,9 @@
  * Interim: today's `createKernels()` takes no settings — it reads the mode from BITNET_KERNELS,
  * and the native pool sizes itself from BITNET_THREADS in the process environment when it starts.
  * Until `createKernels({ mode, threads })` exists, `kernelEnvironment` (main thread, before any
- * kernel runs) puts the settings where today's kernels look for them. Then `openKernels` calls
- * `createKernels(settings)` and `kernelEnvironment` goes away.
+ * kernel runs) puts the settings where today's kernels look for them. Once it exists, the merge is
+ * this file alone: `createKernels()` below becomes `createKernels(settings)`, and
+ * `kernelEnvironment` returns `process.env` unchanged (or goes, with its two callers).
  */
 import { type Kernels, createKernels, kernelBackend } from '@bitnet/kernels';
 import { InferenceError } from '../errors/InferenceError';
@@ -25,16 +26,24 @@ export interface OpenedKernels {
 export function openKernels(settings: KernelSettings): OpenedKernels {
   const kernels = createKernels();
   const backend = kernelBackend();
-  const threads = backend.addon ? backend.addon.threads() : 1;
+  const threads = backend.name === 'native' ? poolThreads(kernels, backend.addon) : 1;
   if (settings.mode !== 'auto' && backend.name !== settings.mode) {
     throw new InferenceError('model_load', `the ${settings.mode} kernels were asked for but the ${backend.name} kernels run (${backend.fallbackReason ?? 'chosen earlier in this process'})`);
   }
-  if (settings.threads !== undefined && backend.addon && threads !== settings.threads) {
+  if (settings.threads !== undefined && backend.name === 'native' && threads !== settings.threads) {
     throw new InferenceError('model_load', `${settings.threads} kernel threads were asked for, but this process's kernel pool already runs ${threads}`, [
       'use one thread count per process',
     ]);
   }
   return { kernels, backend: backend.name, isa: kernels.isa, threads };
+}
+
+/** The native pool's size, as the native kernels report it (`threads`; CheckedKernels keeps them as `inner`), else as the addon does. */
+function poolThreads(kernels: Kernels, addon: { threads(): number } | undefined): number {
+  const k = kernels as Kernels & { threads?: number; inner?: { threads?: number } };
+  const n = k.threads ?? k.inner?.threads ?? addon?.threads();
+  if (typeof n !== 'number') throw new InferenceError('model_load', 'the native kernels do not report their thread count');
+  return n;
 }
 
 /**
