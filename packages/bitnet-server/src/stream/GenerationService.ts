@@ -1,4 +1,4 @@
-import { ContextOverflowError, FINISH_REASONS, type FinishReason, type GenerationConfig, type InferenceEngine, InferenceError, type StreamingConfig, type TokenPiece, toInferenceError } from '@bitnet/inference';
+import { ContextOverflowError, FINISH_REASONS, type FinishReason, type GenerationConfig, type GenerationTimings, type InferenceEngine, InferenceError, type StreamingConfig, type TokenPiece, toInferenceError } from '@bitnet/inference';
 import { HttpError } from '../http/HttpError';
 import type { ServerMetrics } from '../http/Metrics';
 import type { Logger } from '../Logger';
@@ -168,7 +168,8 @@ export class GenerationService {
       tokenIds: [],
     };
     let slot: Slot | undefined = ticket.slot;
-    let firstAt = 0;
+    /** The engine's own timings of this generation (tokens/s is computed there, once). */
+    let timings: (() => GenerationTimings) | undefined;
     try {
       if (!slot) {
         hooks.onQueued?.();
@@ -185,6 +186,7 @@ export class GenerationService {
       if (signal.aborted) return this.end(outcome, startedAt, signal);
       hooks.onStarted?.();
       const stream = this.engine.generateStreamWithConfig(prompt, gen, streaming, { signal });
+      timings = () => stream.timings();
       outcome.promptTokens = stream.promptIds.length;
       this.metrics.promptTokens.inc({}, stream.promptIds.length);
       let finish: FinishReason | undefined;
@@ -193,7 +195,6 @@ export class GenerationService {
           for (const piece of r.pieces) {
             const now = performance.now();
             if (outcome.generatedTokens === 0) {
-              firstAt = now;
               outcome.timeToFirstTokenMs = now - startedAt;
               this.metrics.ttft.observe((now - startedAt) / 1000);
             }
@@ -212,18 +213,18 @@ export class GenerationService {
         outcome.reason = 'error';
         outcome.finishReason = 'error';
       } else if (finish === 'cancelled' || finish === undefined) {
-        return this.end(outcome, startedAt, signal, firstAt);
+        return this.end(outcome, startedAt, signal, timings);
       } else {
         outcome.reason = finish;
         outcome.completedNormally = NORMAL.has(finish);
         outcome.finishReason = finish === 'max_tokens' ? 'length' : 'stop';
       }
-      return this.end(outcome, startedAt, signal, firstAt);
+      return this.end(outcome, startedAt, signal, timings);
     } catch (e) {
       outcome.error = toInferenceError(e);
       outcome.reason = 'error';
       outcome.finishReason = 'error';
-      return this.end(outcome, startedAt, signal, firstAt);
+      return this.end(outcome, startedAt, signal, timings);
     } finally {
       if (slot) {
         slot.release();
@@ -232,11 +233,10 @@ export class GenerationService {
     }
   }
 
-  private end(o: GenerationOutcome, startedAt: number, signal: AbortSignal, firstAt = 0): GenerationOutcome {
+  private end(o: GenerationOutcome, startedAt: number, signal: AbortSignal, timings?: () => GenerationTimings): GenerationOutcome {
     const now = performance.now();
     o.totalTimeMs = now - startedAt;
-    const decodeMs = firstAt ? now - firstAt : 0;
-    o.tokensPerSecond = o.generatedTokens > 1 && decodeMs > 0 ? ((o.generatedTokens - 1) / decodeMs) * 1000 : 0;
+    o.tokensPerSecond = timings ? timings().decodeTokensPerSecond : 0;
     if (!o.error && o.reason === 'cancelled') {
       const why = signal.aborted ? String(signal.reason) : 'cancelled';
       o.reason = why === SHUTDOWN ? 'server_shutdown' : why === CLIENT_GONE ? 'client_disconnected' : 'cancelled';
