@@ -110,6 +110,8 @@ export interface Kernels {
   readonly name: 'native' | 'ts';
   /** The instruction set in use: 'generic' | 'avx2' | 'avx512' for native, 'ts' for the fallback. */
   readonly isa: string;
+  /** Threads a kernel call runs on, the calling thread included: the native pool's size, 1 for the TypeScript kernels. */
+  readonly threads: number;
 
   /** x: rows × cols f32 → per-token int8 (see I8Activations). */
   quantizeI8PerToken(x: Float32Array, rows: number, cols: number, out: I8Activations): void;
@@ -215,10 +217,10 @@ export interface Kernels {
   repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void;
   /**
    * Load-time conversion: `x` (a multiple of 32 values) as Q8_0 blocks in the file layout (34 bytes per
-   * 32 values: f16 d, then 32 int8), exactly as @bitnet/models' quantizeQ8_0 (ggml's
+   * 32 values: f16 d, then 32 int8), exactly as @bitnet/models' encodeQ8_0Blocks (ggml's
    * quantize_row_q8_0_ref): amax = max |x|, d = fround(amax / 127), id = d ≠ 0 ? fround(1 / d) : 0,
    * q = round half away from zero (fround(x · id)); d is stored as f16 (nearest, ties to even).
    * Finite x only (a NaN block gives unspecified bytes).
    */
-  encodeQ8_0(x: Float32Array, out: Uint8Array): void;
+  encodeQ8_0Blocks(x: Float32Array, out: Uint8Array): void;
 }
