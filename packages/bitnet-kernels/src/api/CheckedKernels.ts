@@ -35,6 +35,10 @@ export class CheckedKernels implements Kernels {
     return this.inner.isa;
   }
 
+  get threads(): number {
+    return this.inner.threads;
+  }
+
   quantizeI8PerToken(x: Float32Array, rows: number, cols: number, out: I8Activations): void {
     const k = 'quantizeI8PerToken';
     checkSize(k, 'rows', rows);
@@ -240,14 +244,14 @@ export class CheckedKernels implements Kernels {
     this.inner.repackTq1_0AsTq2_0(src, dst);
   }
 
-  encodeQ8_0(x: Float32Array, out: Uint8Array): void {
-    const k = 'encodeQ8_0';
+  encodeQ8_0Blocks(x: Float32Array, out: Uint8Array): void {
+    const k = 'encodeQ8_0Blocks';
     checkArray(k, 'x', x, 'Float32Array');
     checkSize(k, 'x.length', x.length);
     if (x.length % 32 !== 0) fail(k, 'x', `length ${x.length} is not a multiple of 32`);
     checkArray(k, 'out', out, 'Uint8Array', (x.length / 32) * 34);
     checkNoOverlap(k, 'out', out, 'x', x);
-    this.inner.encodeQ8_0(x, out);
+    this.inner.encodeQ8_0Blocks(x, out);
   }
 
   toF16(x: Float32Array, out: Uint16Array): void {

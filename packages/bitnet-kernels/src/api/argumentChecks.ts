@@ -50,8 +50,7 @@ export function checkNoOverlap(kernel: string, outName: string, out: ArrayBuffer
   fail(kernel, outName, `overlaps ${inName}${allowSame ? ' (it may only be the very same array)' : ''}`);
 }
 
-export const TERNARY_TYPES: readonly TernaryMatrix['type'][] = [GgmlType.I2_S, GgmlType.TQ1_0, GgmlType.TQ2_0];
-export const FLOAT_TYPES: readonly FloatMatrix['type'][] = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K];
+export { FLOAT_TYPES, TERNARY_TYPES } from './TensorKernels';
 
 /** A matrix object of one of `types`, whole blocks per row, data exactly the tensor's byte size. */
 export function checkMatrix(kernel: string, name: string, w: unknown, types: readonly GgmlType[]): void {
