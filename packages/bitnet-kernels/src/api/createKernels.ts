@@ -44,7 +44,7 @@ function checkSettings(settings: unknown): { mode: KernelMode; threads?: number 
 }
 
 /** Gives the native pool `threads` threads, or fails when this addon build cannot and its pool is another size. */
-function sizePool(addon: NativeAddon, threads: number): void {
+export function sizeNativePool(addon: Pick<NativeAddon, 'threads' | 'setThreads'>, threads: number): void {
   if (typeof addon.setThreads === 'function') {
     addon.setThreads(threads);
     return;
@@ -70,6 +70,6 @@ export function createKernels(settings: KernelSettings = {}): Kernels {
   const { mode, threads } = checkSettings(settings);
   const { addon } = resolveBackend(mode);
   if (!addon) return new CheckedKernels(new TsKernels());
-  if (threads !== undefined) sizePool(addon, threads);
+  if (threads !== undefined) sizeNativePool(addon, threads);
   return new CheckedKernels(loadNativeKernels(addon));
 }
