@@ -1,6 +1,7 @@
 /**
  * The native kernels, every instruction set this machine can run (see testing/kernelIsaVariants.ts):
- * the ISA each variant reports, the load-time conversions (TQ1_0 → TQ2_0 repack, Q8_0 block encoder) and the skip without an addon.
+ * the ISA each variant reports, the load-time conversions (TQ1_0 → TQ2_0 repack, Q8_0 block encoder)
+ * and the skip without an addon.
  */
 import { encodeQ8_0Blocks, repackTq1_0AsTq2_0 } from '@bitnet/models';
 import { rng } from '@bitnet/models/testing';

@@ -1,6 +1,7 @@
 /**
  * The native kernels, every instruction set this machine can run (see testing/kernelIsaVariants.ts):
- * the Q8_0 activation quantizer, Q8_0 × Q8_0, matmulFloat for every float type and getRows for every type.
+ * the Q8_0 activation quantizer, Q8_0 × Q8_0, matmulFloat for every float type and getRows for every
+ * type.
  */
 import { dequantize, GgmlType, quantize } from '@bitnet/models';
 import { rng } from '@bitnet/models/testing';

@@ -1,6 +1,8 @@
 /**
  * The native kernels, every instruction set this machine can run (see testing/kernelIsaVariants.ts):
- * the activation quantizers of the ternary kernels and the ternary matmuls (I2_S, TQ2_0, TQ1_0): bit-exact with the generic kernels, the references and the TS kernels on odd, tiny and large shapes, every code pattern and extreme activations.
+ * the activation quantizers of the ternary kernels and the ternary matmuls (I2_S, TQ2_0, TQ1_0):
+ * bit-exact with the generic kernels, the references and the TS kernels on odd, tiny and large
+ * shapes, every code pattern and extreme activations.
  */
 import { rng } from '@bitnet/models/testing';
 import type { I8Activations, Q8KActivations } from '../api/Kernels';
