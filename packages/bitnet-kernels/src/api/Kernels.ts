@@ -28,7 +28,7 @@
  * - "Within 1e-5 relative" for a sum of products (matmulFloat, attention's p·v) is relative to the sum
  *   of the absolute terms, Σ|w·x|: a dot product may cancel to ~0.
  */
-import type { GgmlType } from '@bitnet/models';
+import type { FloatType, TernaryType } from './TensorKernels';
 
 /** Per-token int8 activations for I2_S (bitnet.cpp's quantize_row_i8_s). */
 export interface I8Activations {
@@ -74,7 +74,8 @@ export interface Q8_0Activations {
 
 /** A ternary weight matrix in its file layout. */
 export interface TernaryMatrix {
-  type: GgmlType.I2_S | GgmlType.TQ1_0 | GgmlType.TQ2_0;
+  /** A ternary type of the tensor-type table (TensorKernels.ts): I2_S, TQ1_0, TQ2_0. */
+  type: TernaryType;
   /** The tensor's bytes exactly as in the GGUF (for I2_S including the f32 scale and padding after the packed codes). */
   data: Uint8Array;
   /** N: output features (ne[1]). */
@@ -85,7 +86,8 @@ export interface TernaryMatrix {
 
 /** A float or k-quant matrix (output projection, embeddings). */
 export interface FloatMatrix {
-  type: GgmlType.F32 | GgmlType.F16 | GgmlType.BF16 | GgmlType.Q8_0 | GgmlType.Q4_K | GgmlType.Q6_K;
+  /** A float or k-quant type of the tensor-type table (TensorKernels.ts): F32, F16, BF16, Q8_0, Q4_K, Q6_K. */
+  type: FloatType;
   data: Uint8Array;
   rows: number;
   cols: number;

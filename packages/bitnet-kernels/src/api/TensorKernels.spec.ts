@@ -1,6 +1,7 @@
 import { GgmlType, ggmlTypeTraits } from '@bitnet/models';
 import { TsKernels } from '../ts/TsKernels';
 import { ACTIVATION_FORMATS } from './ActivationFormats';
+import type { FloatMatrix, TernaryMatrix } from './Kernels';
 import { FLOAT_TYPES, TENSOR_KERNELS, TERNARY_TYPES, tensorKernel } from './TensorKernels';
 
 describe('tensor-type table', () => {
@@ -29,5 +30,15 @@ describe('tensor-type table', () => {
     expect(TERNARY_TYPES).toEqual([GgmlType.I2_S, GgmlType.TQ1_0, GgmlType.TQ2_0]);
     expect(FLOAT_TYPES).toEqual([GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K]);
     expect(() => tensorKernel(GgmlType.Q4_0)).toThrow(/no kernel multiplies Q4_0/);
+  });
+
+  it('gives the contract its matrix types (a compile-time check)', () => {
+    const ternary: TernaryMatrix['type'][] = [GgmlType.I2_S, GgmlType.TQ1_0, GgmlType.TQ2_0];
+    const float: FloatMatrix['type'][] = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K];
+    // @ts-expect-error F16 is not a ternary type
+    const notTernary: TernaryMatrix['type'] = GgmlType.F16;
+    // @ts-expect-error I2_S is not a float type
+    const notFloat: FloatMatrix['type'] = GgmlType.I2_S;
+    expect([ternary, float, notTernary, notFloat]).toEqual([TERNARY_TYPES, FLOAT_TYPES, GgmlType.F16, GgmlType.I2_S]);
   });
 });
