@@ -1,12 +1,19 @@
-export { kernelBackend, requestedKernelMode, resetKernelBackendForTests, KernelUnavailableError } from './backend/KernelBackend';
-export type { KernelBackendInfo, KernelMode } from './backend/KernelBackend';
+/**
+ * @bitnet/kernels: the Kernels contract, createKernels (the only way to get kernels: always
+ * argument-checked), the activation buffers they take, and the errors they throw. Test hooks (the
+ * unchecked implementations, the raw addon, the backend reset, the ISA override) are in
+ * @bitnet/kernels/testing, never here.
+ */
 export type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from './api/Kernels';
-export { CheckedKernels } from './api/CheckedKernels';
-export { KernelArgumentError } from './api/KernelArgumentError';
+export { createKernels, MAX_KERNEL_THREADS } from './api/createKernels';
+export type { KernelSettings } from './api/createKernels';
 export { allocI8Activations, allocQ8_0Activations, allocQ8KActivations } from './api/Activations';
-export { createKernels } from './api/createKernels';
-export { TsKernels } from './ts/TsKernels';
 export { nearestInt, quantizeActivationsPerToken, roundHalfAwayFromZero } from './ts/ActivationQuant';
-export { NativeKernels, cpuFeatures, selectedIsa } from './native/NativeKernels';
-export type { CpuFeatures, NativeAddon, NativeIsa } from './native/addon';
-export { nativeAddon } from './backend/KernelBackend';
+export { KernelArgumentError } from './api/KernelArgumentError';
+export { KernelUnavailableError, kernelBackend, requestedKernelMode, cpuFeatures, selectedIsa } from './backend/KernelBackend';
+export type { KernelBackendInfo, KernelMode } from './backend/KernelBackend';
+export type { CpuFeatures, NativeIsa } from './native/addon';
+export { FLOAT_TYPES, TENSOR_KERNELS, TENSOR_TYPES, TERNARY_TYPES, tensorKernel } from './api/TensorKernels';
+export type { FloatType, MatmulKernelName, TensorKernel, TernaryType } from './api/TensorKernels';
+export { ACTIVATION_FORMATS } from './api/ActivationFormats';
+export type { ActivationFormat, ActivationFormatSpec, PreparedActivations } from './api/ActivationFormats';

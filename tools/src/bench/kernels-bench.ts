@@ -17,8 +17,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { kernelBackend } from '@bitnet/kernels';
-
-type NativeAddon = NonNullable<ReturnType<typeof kernelBackend>['addon']>;
+import { defaultModeAddon, type NativeAddon } from '@bitnet/kernels/testing';
 type Ternary = 'i2_s' | 'tq2_0' | 'tq1_0';
 
 const GiB = 1 << 30;
@@ -115,12 +114,12 @@ const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 function main(): void {
   const opts = args();
   const backend = kernelBackend();
-  if (!backend.addon) {
+  const addon = defaultModeAddon();
+  if (!addon) {
     console.error(`bench: the native addon is not in use (${backend.fallbackReason}). Build it: npx nx run bitnet-kernels:build-native`);
     process.exitCode = 1;
     return;
   }
-  const addon = backend.addon;
   const threads = addon.threads();
   const load = os.loadavg()[0];
   const bwStart = addon.readBandwidth(GiB, 3);

@@ -8,7 +8,7 @@ import {
   ModelTensors,
   dequantizeRows,
   ggmlTypeName,
-  quantizeQ8_0,
+  encodeQ8_0Blocks,
   readModelConfig,
   repackTq1_0AsTq2_0,
   resolveModelTensors,
@@ -82,7 +82,7 @@ export interface LoadWeightsOptions {
    * the native ones convert a 2B model in a fraction of a second where the @bitnet/models references
    * take many seconds. They write the same bytes. Default: the references.
    */
-  kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0' | 'encodeQ8_0' | 'getRows'>;
+  kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0' | 'encodeQ8_0Blocks' | 'getRows'>;
 }
 
 /** Types re-encoded to Q8_0 by outputType 'q8_0'. */
@@ -111,9 +111,9 @@ function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo, kernels?: LoadWeightsOp
     if (kernels && values && ids) {
       const x = values.subarray(0, count * K);
       kernels.getRows({ type: t.type as FloatMatrix['type'], data: src, rows: count, cols: K }, ids.subarray(0, count), x);
-      kernels.encodeQ8_0(x, out.subarray(r0 * dstRowBytes, (r0 + count) * dstRowBytes));
+      kernels.encodeQ8_0Blocks(x, out.subarray(r0 * dstRowBytes, (r0 + count) * dstRowBytes));
     } else {
-      out.set(quantizeQ8_0(dequantizeRows(t.type, src, K, 0, count)), r0 * dstRowBytes);
+      out.set(encodeQ8_0Blocks(dequantizeRows(t.type, src, K, 0, count)), r0 * dstRowBytes);
     }
   }
   return out;

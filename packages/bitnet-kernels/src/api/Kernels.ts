@@ -28,7 +28,7 @@
  * - "Within 1e-5 relative" for a sum of products (matmulFloat, attention's p·v) is relative to the sum
  *   of the absolute terms, Σ|w·x|: a dot product may cancel to ~0.
  */
-import type { GgmlType } from '@bitnet/models';
+import type { FloatType, TernaryType } from './TensorKernels';
 
 /** Per-token int8 activations for I2_S (bitnet.cpp's quantize_row_i8_s). */
 export interface I8Activations {
@@ -74,7 +74,8 @@ export interface Q8_0Activations {
 
 /** A ternary weight matrix in its file layout. */
 export interface TernaryMatrix {
-  type: GgmlType.I2_S | GgmlType.TQ1_0 | GgmlType.TQ2_0;
+  /** A ternary type of the tensor-type table (TensorKernels.ts): I2_S, TQ1_0, TQ2_0. */
+  type: TernaryType;
   /** The tensor's bytes exactly as in the GGUF (for I2_S including the f32 scale and padding after the packed codes). */
   data: Uint8Array;
   /** N: output features (ne[1]). */
@@ -85,7 +86,8 @@ export interface TernaryMatrix {
 
 /** A float or k-quant matrix (output projection, embeddings). */
 export interface FloatMatrix {
-  type: GgmlType.F32 | GgmlType.F16 | GgmlType.BF16 | GgmlType.Q8_0 | GgmlType.Q4_K | GgmlType.Q6_K;
+  /** A float or k-quant type of the tensor-type table (TensorKernels.ts): F32, F16, BF16, Q8_0, Q4_K, Q6_K. */
+  type: FloatType;
   data: Uint8Array;
   rows: number;
   cols: number;
@@ -110,6 +112,8 @@ export interface Kernels {
   readonly name: 'native' | 'ts';
   /** The instruction set in use: 'generic' | 'avx2' | 'avx512' for native, 'ts' for the fallback. */
   readonly isa: string;
+  /** Threads a kernel call runs on, the calling thread included: the native pool's size, 1 for the TypeScript kernels. */
+  readonly threads: number;
 
   /** x: rows × cols f32 → per-token int8 (see I8Activations). */
   quantizeI8PerToken(x: Float32Array, rows: number, cols: number, out: I8Activations): void;
@@ -215,10 +219,10 @@ export interface Kernels {
   repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void;
   /**
    * Load-time conversion: `x` (a multiple of 32 values) as Q8_0 blocks in the file layout (34 bytes per
-   * 32 values: f16 d, then 32 int8), exactly as @bitnet/models' quantizeQ8_0 (ggml's
+   * 32 values: f16 d, then 32 int8), exactly as @bitnet/models' encodeQ8_0Blocks (ggml's
    * quantize_row_q8_0_ref): amax = max |x|, d = fround(amax / 127), id = d ≠ 0 ? fround(1 / d) : 0,
    * q = round half away from zero (fround(x · id)); d is stored as f16 (nearest, ties to even).
    * Finite x only (a NaN block gives unspecified bytes).
    */
-  encodeQ8_0(x: Float32Array, out: Uint8Array): void;
+  encodeQ8_0Blocks(x: Float32Array, out: Uint8Array): void;
 }

@@ -1,6 +1,20 @@
-import { kernelBackend } from '../backend/KernelBackend';
+import { KernelUnavailableError, kernelBackend, requestedKernelMode } from '../backend/KernelBackend';
+import { defaultModeAddon, nativeAddon } from '../testing';
 import { CheckedKernels } from './CheckedKernels';
-import { createKernels } from './createKernels';
+import { createKernels, sizeNativePool } from './createKernels';
+import { KernelArgumentError } from './KernelArgumentError';
+
+/** The addon the default mode uses (none with -c ts). */
+const addon = requestedKernelMode() === 'ts' ? undefined : defaultModeAddon();
+/** Whether the addon is built and loads, whatever the default mode. */
+function addonAvailable(): boolean {
+  try {
+    nativeAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('createKernels', () => {
   it('returns checked kernels of the backend KernelBackend picked', () => {
@@ -9,5 +23,64 @@ describe('createKernels', () => {
     expect(kernels.name).toBe(kernelBackend().name);
     if (kernels.name === 'ts') expect(kernels.isa).toBe('ts');
     else expect(['generic', 'avx2', 'avx512']).toContain(kernels.isa);
+  });
+
+  it('takes the mode as an argument, whatever BITNET_KERNELS says, and never writes process.env', () => {
+    const env = { ...process.env };
+    const ts = createKernels({ mode: 'ts' });
+    expect([ts.name, ts.isa, ts.threads]).toEqual(['ts', 'ts', 1]);
+    const available = addonAvailable();
+    if (available) expect(createKernels({ mode: 'native' }).name).toBe('native');
+    else expect(() => createKernels({ mode: 'native' })).toThrow(KernelUnavailableError);
+    expect(createKernels({ mode: 'auto' }).name).toBe(available ? 'native' : 'ts');
+    expect(process.env).toEqual(env);
+  });
+
+  it('rejects unknown settings and bad values, naming them', () => {
+    const bad = (settings: unknown) => {
+      try {
+        createKernels(settings as never);
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('expected a throw');
+    };
+    expect((bad({ thread: 2 }) as KernelArgumentError).argument).toBe('settings.thread');
+    expect((bad({ threads: 0 }) as KernelArgumentError).argument).toBe('settings.threads');
+    expect((bad({ threads: 1.5 }) as KernelArgumentError).argument).toBe('settings.threads');
+    expect(bad({ mode: 'gpu' })).toBeInstanceOf(KernelUnavailableError);
+    expect(bad({ mode: 'gpu' }).message).toMatch(/not one of native, ts, auto/);
+  });
+
+  const withAddon = addon ? it : it.skip;
+  withAddon('threads: 1 gives a native pool of one thread (when the addon can resize its pool)', () => {
+    const a = addon!;
+    const before = a.threads();
+    if (typeof a.setThreads !== 'function') {
+      // An addon without setThreads: only its current pool size can be asked for.
+      expect(createKernels({ mode: 'native', threads: before }).threads).toBe(before);
+      if (before !== 1) expect(() => createKernels({ mode: 'native', threads: 1 })).toThrow(/no setThreads/);
+      return;
+    }
+    try {
+      const k = createKernels({ mode: 'native', threads: 1 });
+      expect(k.threads).toBe(1);
+      expect(a.threads()).toBe(1);
+      const out = new Float32Array(4);
+      k.add(Float32Array.of(1, 2, 3, 4), Float32Array.of(1, 1, 1, 1), out);
+      expect(Array.from(out)).toEqual([2, 3, 4, 5]);
+    } finally {
+      a.setThreads(before);
+    }
+    expect(a.threads()).toBe(before);
+  });
+
+  it('sizes the pool through the addon\'s setThreads when it has one, else accepts only the current size', () => {
+    const calls: number[] = [];
+    sizeNativePool({ threads: () => 4, setThreads: (n) => (calls.push(n), 4) }, 1);
+    expect(calls).toEqual([1]);
+    expect(() => sizeNativePool({ threads: () => 4 }, 4)).not.toThrow();
+    expect(() => sizeNativePool({ threads: () => 4 }, 1)).toThrow(KernelUnavailableError);
+    expect(() => sizeNativePool({ threads: () => 4 }, 1)).toThrow(/threads: 1 was asked for, but this build of the native addon has no setThreads and its pool has 4 threads/);
   });
 });

@@ -1,4 +1,4 @@
-import { kernelBackend, requestedKernelMode } from './KernelBackend';
+import { kernelBackend, KernelUnavailableError, parseKernelMode, requestedKernelMode } from './KernelBackend';
 
 describe('kernel backend selection', () => {
   it('honours the mode the test configuration asked for', () => {
@@ -14,5 +14,17 @@ describe('kernel backend selection', () => {
     expect(requestedKernelMode({ BITNET_KERNELS: 'TS' })).toBe('ts');
     expect(requestedKernelMode({})).toBe('auto');
     expect(() => requestedKernelMode({ BITNET_KERNELS: 'gpu' })).toThrow(/not one of/);
+  });
+
+  it('takes the mode as an argument: ts never loads the addon, the default comes from BITNET_KERNELS', () => {
+    expect(kernelBackend('ts')).toEqual({ name: 'ts', requested: 'ts', fallbackReason: expect.any(String), isa: 'ts' });
+    expect(kernelBackend().requested).toBe(requestedKernelMode());
+    expect(parseKernelMode(' CPU ')).toBe('native');
+    expect(() => parseKernelMode('gpu', 'mode')).toThrow(KernelUnavailableError);
+    expect(() => parseKernelMode('gpu', 'mode')).toThrow("mode='gpu' is not one of native, ts, auto");
+  });
+
+  it('reports no addon object in the public backend info', () => {
+    expect(Object.keys(kernelBackend())).not.toContain('addon');
   });
 });

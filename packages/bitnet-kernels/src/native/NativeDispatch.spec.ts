@@ -9,13 +9,14 @@ import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { GgmlType } from '@bitnet/models';
 import type { TernaryMatrix } from '../api/Kernels';
-import { kernelBackend, requestedKernelMode } from '../backend/KernelBackend';
+import { cpuFeatures, kernelBackend, requestedKernelMode, selectedIsa } from '../backend/KernelBackend';
+import { defaultModeAddon } from '../testing';
 import type { NativeAddon, NativeIsa } from './addon';
-import { cpuFeatures, NativeKernels, selectedIsa } from './NativeKernels';
+import { NativeKernels } from './NativeKernels';
 
 const mode = requestedKernelMode();
 const backend = mode === 'ts' ? undefined : kernelBackend(); // -c cpu without the addon: throws, loudly
-const addon = backend?.addon;
+const addon = mode === 'ts' ? undefined : defaultModeAddon();
 const addonPath = backend?.addonPath;
 const describeNative = addon ? describe : describe.skip;
 

@@ -1,25 +1,23 @@
 /**
- * The native kernels: the Kernels contract (../api/Kernels.ts) over the C++ addon
+ * The native kernels, unchecked: the Kernels contract (../api/Kernels.ts) over the C++ addon
  * (build/Release/bitnet_kernels.node from the top-level native/ folder: one source per instruction
  * set behind a dispatch table chosen once at load by cpuid + xgetbv, BITNET_ISA to force one, and a
- * persistent native thread pool, BITNET_THREADS to size it).
+ * persistent native thread pool, sized by createKernels({ threads }) or, by default, BITNET_THREADS).
  *
  * No argument validation here beyond what the addon itself checks for memory safety (types, integer
  * ranges, lengths against shapes → TypeError / RangeError): createKernels wraps this class in
  * CheckedKernels, which validates the whole contract. Every call is synchronous; the pool threads
- * never call into JS.
+ * never call into JS. Public only through @bitnet/kernels/testing.
  */
 import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
-import { kernelBackend, nativeAddon } from '../backend/KernelBackend';
-import type { CpuFeatures, NativeAddon, NativeIsa } from './addon';
-
-export type { CpuFeatures, NativeAddon, NativeIsa } from './addon';
+import { nativeAddon } from '../backend/KernelBackend';
+import type { NativeAddon } from './addon';
 
 export class NativeKernels implements Kernels {
   readonly name = 'native' as const;
   private readonly addon: NativeAddon;
 
-  /** Uses the addon KernelBackend loaded (throws KernelUnavailableError when it is not in use). */
+  /** Uses the given addon, by default the one KernelBackend loaded (throws KernelUnavailableError when there is none). */
   constructor(addon: NativeAddon = nativeAddon()) {
     this.addon = addon;
   }
@@ -111,18 +109,7 @@ export class NativeKernels implements Kernels {
     this.addon.repackTq1_0AsTq2_0(src, dst);
   }
 
-  encodeQ8_0(x: Float32Array, out: Uint8Array): void {
+  encodeQ8_0Blocks(x: Float32Array, out: Uint8Array): void {
     this.addon.encodeQ8_0(x, out);
   }
-}
-
-/** What cpuid + xgetbv found, or undefined when the native addon is not in use (TS kernels). */
-export function cpuFeatures(): CpuFeatures | undefined {
-  return kernelBackend().addon?.cpuFeatures();
-}
-
-/** The instruction set of the kernels in use: 'generic' | 'avx2' | 'avx512', or 'ts' for the fallback. */
-export function selectedIsa(): NativeIsa | 'ts' {
-  const addon = kernelBackend().addon;
-  return addon ? addon.selectedIsa() : 'ts';
 }

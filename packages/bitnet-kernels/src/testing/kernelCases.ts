@@ -9,7 +9,9 @@
 import { f32ToF16, f16ToF32, GgmlType, ggmlTypeTraits, quantize, quantizeTernary, SeededRandom } from '@bitnet/models';
 import type { AttentionShape, FloatMatrix, I8Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 
-export { FLOAT_TYPES, TERNARY_TYPES } from '../api/argumentChecks';
+const fround = Math.fround;
+
+export { FLOAT_TYPES, TERNARY_TYPES } from '../api/TensorKernels';
 
 export type TernaryType = TernaryMatrix['type'];
 export type FloatType = FloatMatrix['type'];
@@ -235,3 +237,102 @@ export function randomF32(n: number, seed: number, scale = 1): Float32Array {
   for (let i = 0; i < n; i++) v[i] = rng.normal() * scale;
   return v;
 }
+
+// ---- raw inputs driven by a uniform generator `next` (rng of @bitnet/models/testing) ----------------
+// Bytes and codes straight into the file layouts, without the quantizers: every code pattern ('valid'
+// trits, the largest code everywhere, or 'any' byte, stray code 3 included) and extreme activations.
+
+export const int = (next: () => number, n: number) => Math.floor(next() * n);
+
+export function randomFloats(next: () => number, n: number, scale = 2): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = (next() - 0.5) * 2 * scale;
+  return x;
+}
+
+/** A random finite f16 with a moderate exponent (|v| ~ 2^-6 .. 2^2), as little-endian bytes at p. */
+export function putF16(data: Uint8Array, p: number, next: () => number): void {
+  const h = ((int(next, 2) << 15) | ((9 + int(next, 8)) << 10) | int(next, 1024)) & 0xffff;
+  data[p] = h & 0xff;
+  data[p + 1] = h >> 8;
+}
+
+export type CodeMode = 'valid' | 'any' | 'max';
+export function codeByte(next: () => number, codes: CodeMode): number {
+  if (codes === 'any') return int(next, 256);
+  let b = 0;
+  for (let f = 0; f < 4; f++) b |= (codes === 'max' ? 2 : int(next, 3)) << (2 * f);
+  return b;
+}
+
+export function makeI2S(next: () => number, N: number, K: number, codes: CodeMode = 'valid'): TernaryMatrix {
+  const packed = (N * K) / 4;
+  const data = new Uint8Array(packed + 32);
+  for (let i = 0; i < packed; i++) data[i] = codeByte(next, codes);
+  new DataView(data.buffer).setFloat32(packed, fround(0.25 + next()), true);
+  return { type: GgmlType.I2_S, data, rows: N, cols: K };
+}
+
+export function makeTQ2(next: () => number, N: number, K: number, codes: CodeMode = 'valid'): TernaryMatrix {
+  const blocks = (N * K) / 256;
+  const data = new Uint8Array(blocks * 66);
+  for (let b = 0; b < blocks; b++) {
+    for (let j = 0; j < 64; j++) data[b * 66 + j] = codeByte(next, codes);
+    putF16(data, b * 66 + 64, next);
+  }
+  return { type: GgmlType.TQ2_0, data, rows: N, cols: K };
+}
+
+export function makeTQ1(next: () => number, N: number, K: number, codes: CodeMode = 'valid'): TernaryMatrix {
+  const blocks = (N * K) / 256;
+  const data = new Uint8Array(blocks * 54);
+  for (let b = 0; b < blocks; b++) {
+    // 'max': every trit 2 (v = 242 → ceil(242·256/243) = 255); otherwise any byte (all decode to trits)
+    for (let j = 0; j < 52; j++) data[b * 54 + j] = codes === 'max' ? 255 : int(next, 256);
+    putF16(data, b * 54 + 52, next);
+  }
+  return { type: GgmlType.TQ1_0, data, rows: N, cols: K };
+}
+
+export type ActMode = 'random' | 'extreme' | 'zero-rows';
+export function makeI8(next: () => number, M: number, K: number, how: ActMode): I8Activations {
+  const qs = new Int8Array(M * K);
+  const scales = new Float32Array(M);
+  const sums = new Int32Array(M);
+  for (let m = 0; m < M; m++) {
+    let s = 0;
+    for (let k = 0; k < K; k++) {
+      const v = how === 'extreme' ? (next() < 0.5 ? -128 : 127) : how === 'zero-rows' && m % 2 === 0 ? 0 : int(next, 256) - 128;
+      qs[m * K + k] = v;
+      s += v;
+    }
+    sums[m] = s;
+    scales[m] = fround(1 + next() * 100);
+  }
+  return { rows: M, cols: K, qs, scales, sums };
+}
+
+export function makeQ8K(next: () => number, M: number, K: number, how: ActMode): Q8KActivations {
+  const i8 = makeI8(next, M, K, how);
+  const d = new Float32Array((M * K) / 256);
+  for (let i = 0; i < d.length; i++) d[i] = fround((next() - 0.5) * 0.05);
+  const bsums = new Int16Array((M * K) / 16);
+  for (let g = 0; g < bsums.length; g++) {
+    let s = 0;
+    for (let j = 0; j < 16; j++) s += i8.qs[g * 16 + j];
+    bsums[g] = s;
+  }
+  return { rows: M, cols: K, qs: i8.qs, d, bsums };
+}
+
+/** A Q8_0 matrix with random f16 scales and int8 quants over the whole range (−128 included). */
+export function makeQ8_0(next: () => number, N: number, K: number): FloatMatrix {
+  const blocks = (N * K) / 32;
+  const data = new Uint8Array(blocks * 34);
+  for (let b = 0; b < blocks; b++) {
+    putF16(data, b * 34, next);
+    for (let j = 0; j < 32; j++) data[b * 34 + 2 + j] = int(next, 256);
+  }
+  return { type: GgmlType.Q8_0, data, rows: N, cols: K };
+}
+

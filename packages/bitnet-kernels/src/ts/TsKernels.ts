@@ -3,7 +3,7 @@
  * native path is tested against. Each kernel lives in the file named after what it does; this class
  * only routes. It does not validate arguments: wrap it in CheckedKernels (createKernels does).
  */
-import { quantizeQ8_0 as encodeQ8_0Blocks, repackTq1_0AsTq2_0 } from '@bitnet/models';
+import { encodeQ8_0Blocks, repackTq1_0AsTq2_0 } from '@bitnet/models';
 import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { quantizeI8PerToken, quantizeQ8_0, quantizeQ8K } from './ActivationQuant';
 import { attention, softmax } from './Attention';
@@ -17,6 +17,7 @@ import { matmulI2sI8, matmulTq1_0Q8K, matmulTq2_0Q8K } from './TernaryMatmul';
 export class TsKernels implements Kernels {
   readonly name = 'ts' as const;
   readonly isa = 'ts';
+  readonly threads = 1;
 
   quantizeI8PerToken(x: Float32Array, rows: number, cols: number, out: I8Activations): void {
     quantizeI8PerToken(x, rows, cols, out);
@@ -94,7 +95,7 @@ export class TsKernels implements Kernels {
     dst.set(repackTq1_0AsTq2_0(src, (dst.length / 66) * 256));
   }
 
-  encodeQ8_0(x: Float32Array, out: Uint8Array): void {
+  encodeQ8_0Blocks(x: Float32Array, out: Uint8Array): void {
     out.set(encodeQ8_0Blocks(x));
   }
 }

@@ -7,7 +7,7 @@ import { dequantizeBf16, dequantizeF16, dequantizeF32, quantizeBf16, quantizeF16
 import { dequantizeI2SBlocks, dequantizeI2_S, encodeI2_S, quantizeI2_S, readI2SScale } from './codecs/I2_S';
 import { dequantizeQ4_K, quantizeQ4_K } from './codecs/Q4_K';
 import { dequantizeQ6_K, quantizeQ6_K } from './codecs/Q6_K';
-import { dequantizeQ8_0, quantizeQ8_0 } from './codecs/Q8_0';
+import { dequantizeQ8_0, encodeQ8_0Blocks } from './codecs/Q8_0';
 import { dequantizeTQ1_0, encodeTQ1_0Block, quantizeTQ1_0, TQ1_0_BLOCK_BYTES } from './codecs/TQ1_0';
 import { dequantizeTQ2_0, encodeTQ2_0Block, quantizeTQ2_0, TQ2_0_BLOCK_BYTES } from './codecs/TQ2_0';
 import { findInvalidTrit } from './codecs/ternary';
@@ -34,7 +34,7 @@ const CODECS = new Map<number, Codec>([
   codec(GgmlType.F32, dequantizeF32, quantizeF32),
   codec(GgmlType.F16, dequantizeF16, quantizeF16),
   codec(GgmlType.BF16, dequantizeBf16, quantizeBf16),
-  codec(GgmlType.Q8_0, dequantizeQ8_0, quantizeQ8_0),
+  codec(GgmlType.Q8_0, dequantizeQ8_0, encodeQ8_0Blocks),
   codec(GgmlType.Q4_K, dequantizeQ4_K, quantizeQ4_K),
   codec(GgmlType.Q6_K, dequantizeQ6_K, quantizeQ6_K),
   codec(GgmlType.TQ1_0, dequantizeTQ1_0, quantizeTQ1_0),

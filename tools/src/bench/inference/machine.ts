@@ -1,7 +1,7 @@
 /** What machine the bench ran on: CPU, ISA flags, our kernels' ISA, memory read bandwidth. */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { kernelBackend } from '@bitnet/kernels';
+import { defaultModeAddon } from '@bitnet/kernels/testing';
 import type { MachineInfo } from './report';
 
 const GiB = 1 << 30;
@@ -17,13 +17,13 @@ export function machineInfo(): MachineInfo {
   } catch {
     // not Linux: the model from os.cpus() and no flags
   }
-  const backend = kernelBackend();
+  const addon = defaultModeAddon();
   let bandwidthGBs: number | undefined;
   let kernelIsa = 'ts (native addon not in use)';
-  if (backend.addon) {
-    kernelIsa = `native ${backend.addon.selectedIsa()}`;
+  if (addon) {
+    kernelIsa = `native ${addon.selectedIsa()}`;
     try {
-      bandwidthGBs = backend.addon.readBandwidth(GiB, 3);
+      bandwidthGBs = addon.readBandwidth(GiB, 3);
     } catch {
       bandwidthGBs = undefined;
     }

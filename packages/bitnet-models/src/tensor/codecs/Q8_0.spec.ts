@@ -1,5 +1,5 @@
 import { f16ToF32, f32ToF16 } from '../f16';
-import { dequantizeQ8_0, Q8_0_BLOCK_BYTES, quantizeQ8_0 } from './Q8_0';
+import { dequantizeQ8_0, Q8_0_BLOCK_BYTES, encodeQ8_0Blocks } from './Q8_0';
 import { rng } from '../../testing/uniform';
 
 
@@ -18,7 +18,7 @@ describe('Q8_0', () => {
   it('quantizes like quantize_row_q8_0_ref: d = amax/127, halves away from zero', () => {
     const values = new Float32Array(32);
     values.set([127, -127, 2.5, -2.5, 0.5, -0.49, 3.49, -100.5]);
-    const bytes = quantizeQ8_0(values);
+    const bytes = encodeQ8_0Blocks(values);
     expect(bytes[0] | (bytes[1] << 8)).toBe(0x3c00); // d = 1
     const q = Array.from(bytes.subarray(2, 10)).map((b) => (b << 24) >> 24);
     expect(q).toEqual([127, -127, 3, -3, 1, 0, 3, -101]);
@@ -29,7 +29,7 @@ describe('Q8_0', () => {
     const n = 32 * 200;
     const values = new Float32Array(n);
     for (let i = 0; i < n; i++) values[i] = (next() * 2 - 1) * 10 ** Math.floor(next() * 6 - 3);
-    const bytes = quantizeQ8_0(values);
+    const bytes = encodeQ8_0Blocks(values);
     expect(bytes.length).toBe(200 * Q8_0_BLOCK_BYTES);
     const out = new Float32Array(n);
     dequantizeQ8_0(bytes, out, n);

@@ -25,8 +25,8 @@ export function dequantizeQ8_0(src: Uint8Array, out: Float32Array, count: number
   }
 }
 
-/** Encodes values (length a multiple of 32) into Q8_0 blocks. */
-export function quantizeQ8_0(values: Float32Array): Uint8Array {
+/** Encodes values (length a multiple of 32) as Q8_0 blocks in the file layout (the weight encoder; the kernels' quantizeQ8_0 is the activation quantizer). */
+export function encodeQ8_0Blocks(values: Float32Array): Uint8Array {
   const blocks = values.length / Q8_0_BLOCK_SIZE;
   const out = new Uint8Array(blocks * Q8_0_BLOCK_BYTES);
   const fround = Math.fround;

@@ -1,0 +1,65 @@
+/**
+ * Linear looks its kernel and activation format up in the kernels' tensor-type table; for every
+ * type in it, the result must be what the explicit per-type calls give (per-token int8 for I2_S,
+ * Q8_K for TQ1_0/TQ2_0, Q8_0 for Q8_0, f16/bf16-rounded x for F16/BF16, f32 x otherwise).
+ */
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, GgmlType, quantize, quantizeTernary, SeededRandom } from '@bitnet/models';
+import { allocI8Activations, allocQ8_0Activations, allocQ8KActivations, createKernels, FloatMatrix, Kernels, TENSOR_KERNELS, TernaryMatrix } from '@bitnet/kernels';
+import type { WeightMatrix } from '../model/BitnetWeights';
+import { Linear } from './Linear';
+
+const N = 5;
+const K = 512;
+const M = 3;
+
+function weights(type: GgmlType, rng: SeededRandom): WeightMatrix {
+  const entry = TENSOR_KERNELS.get(type)!;
+  if (entry.kind === 'ternary') {
+    const trits = Int8Array.from({ length: N * K }, () => rng.int(3) - 1);
+    const scales = type === GgmlType.I2_S ? 0.75 : Float32Array.from({ length: (N * K) / 256 }, () => 0.5 + rng.next());
+    return { kind: 'ternary', type: type as TernaryMatrix['type'], data: quantizeTernary(type as TernaryMatrix['type'], trits, scales, K), rows: N, cols: K };
+  }
+  const values = Float32Array.from({ length: N * K }, () => rng.normal());
+  return { kind: 'float', type: type as FloatMatrix['type'], data: quantize(type, values, K), rows: N, cols: K };
+}
+
+/** The per-type calls Linear made before the table. */
+function explicit(k: Kernels, w: WeightMatrix, x: Float32Array, out: Float32Array): void {
+  if (w.type === GgmlType.I2_S) {
+    const a = allocI8Activations(M, K);
+    k.quantizeI8PerToken(x, M, K, a);
+    k.matmulI2sI8(w as TernaryMatrix, a, out);
+  } else if (w.type === GgmlType.TQ1_0 || w.type === GgmlType.TQ2_0) {
+    const a = allocQ8KActivations(M, K);
+    k.quantizeQ8K(x, M, K, a);
+    if (w.type === GgmlType.TQ2_0) k.matmulTq2_0Q8K(w as TernaryMatrix, a, out);
+    else k.matmulTq1_0Q8K(w as TernaryMatrix, a, out);
+  } else if (w.type === GgmlType.Q8_0) {
+    const a = allocQ8_0Activations(M, K);
+    k.quantizeQ8_0(x, M, K, a);
+    k.matmulQ8_0Q8_0(w as FloatMatrix, a, out);
+  } else {
+    const round = w.type === GgmlType.F16 ? (v: number) => f16ToF32(f32ToF16(v)) : w.type === GgmlType.BF16 ? (v: number) => bf16ToF32(f32ToBf16(v)) : (v: number) => v;
+    k.matmulFloat(w as FloatMatrix, Float32Array.from(x, round), M, out);
+  }
+}
+
+describe('Linear', () => {
+  const kernels = createKernels();
+  it.each([...TENSOR_KERNELS.values()].map((e) => [e.name, e.type] as const))('%s: the table gives the explicit per-type result, twice (reused buffers), and scales', (_name, type) => {
+    const rng = new SeededRandom(type + 1);
+    const w = weights(type, rng);
+    const x = Float32Array.from({ length: M * K }, () => rng.normal() * 2);
+    const want = new Float32Array(M * N);
+    explicit(kernels, w, x, want);
+    const linear = new Linear(kernels);
+    for (let round = 0; round < 2; round++) {
+      const got = new Float32Array(M * N);
+      linear.apply(w, x, M, got);
+      expect(got).toEqual(want);
+    }
+    const scaled = new Float32Array(M * N);
+    linear.apply(w, x, M, scaled, 0.5);
+    expect(scaled).toEqual(Float32Array.from(want, (v) => Math.fround(v * 0.5)));
+  });
+});

@@ -1,0 +1,274 @@
+/**
+ * The argument shapes of every kernel, declared once: which arguments are objects, matrices of
+ * which ggml types, integers (and their minimum), relations between them, finite numbers, typed
+ * arrays (element type and the exact length the integers imply), per-element conditions and the
+ * outputs that must not share memory with inputs. CheckedKernels checks every call against this
+ * table (checkKernelArgs); the native binding keeps only what it needs for memory safety.
+ *
+ * Names are paths into the call's named arguments: 'w.data', 'a.cols', 'shape.kvHeads'; an integer
+ * named '<array>.length' is that array's length (its element type is checked first).
+ */
+import { GgmlType, ggmlTensorByteSize, ggmlTypeName } from '@bitnet/models';
+import type { TypedArrayName } from './argumentChecks';
+import type { Kernels } from './Kernels';
+import { FLOAT_TYPES, TENSOR_KERNELS, TERNARY_TYPES } from './TensorKernels';
+
+/** The integers of a call (and each matrix's type id, as '<matrix>.type'), by name. */
+export type Sizes = Readonly<Record<string, number>>;
+
+export interface ArrayShape {
+  kind: TypedArrayName;
+  /** The exact length, from the integers; absent: any length. */
+  length?: (s: Sizes) => number;
+  /** A minimum length instead (an input that may hold more than is read). */
+  atLeast?: (s: Sizes) => number;
+  /** The problem to report for a wrong length, when the generic wording is not clear enough. */
+  problem?: (got: number, want: number, s: Sizes) => string;
+}
+
+export interface SizeRule {
+  /** The argument blamed when the rule does not hold. */
+  arg: string;
+  holds: (s: Sizes) => boolean;
+  problem: (s: Sizes) => string;
+}
+
+export interface ElementRule {
+  array: string;
+  /** undefined when element v is fine, else what is wrong with it. */
+  problem: (v: number, s: Sizes) => string | undefined;
+}
+
+export interface KernelArgShape {
+  /** Arguments that must be objects, with what they are. */
+  objects?: Record<string, string>;
+  /** Matrix arguments and the ggml types each accepts. */
+  matrices?: Record<string, readonly GgmlType[]>;
+  /** Integers in check order, with their minimum. */
+  sizes?: Record<string, number>;
+  rules?: SizeRule[];
+  /** Finite numbers, with an optional lower bound (inclusive unless `above`). */
+  numbers?: Record<string, { min?: number; above?: boolean }>;
+  arrays?: Record<string, ArrayShape>;
+  elements?: ElementRule[];
+  /** [output, input, the very same array allowed (in place)] pairs that must not share memory. */
+  disjoint?: Array<[string, string, boolean?]>;
+}
+
+/** Every kernel of the contract. */
+export type KernelName = Exclude<keyof Kernels, 'name' | 'isa' | 'threads'>;
+
+// ---- building blocks ----------------------------------------------------------------------------------
+
+function merge(...parts: KernelArgShape[]): KernelArgShape {
+  const out: Required<KernelArgShape> = { objects: {}, matrices: {}, sizes: {}, rules: [], numbers: {}, arrays: {}, elements: [], disjoint: [] };
+  for (const p of parts) {
+    Object.assign(out.objects, p.objects);
+    Object.assign(out.matrices, p.matrices);
+    Object.assign(out.sizes, p.sizes);
+    Object.assign(out.numbers, p.numbers);
+    Object.assign(out.arrays, p.arrays);
+    out.rules.push(...(p.rules ?? []));
+    out.elements.push(...(p.elements ?? []));
+    out.disjoint.push(...(p.disjoint ?? []));
+  }
+  return out;
+}
+
+const multipleOf = (arg: string, n: number, what: string): SizeRule => ({
+  arg,
+  holds: (s) => s[arg] % n === 0,
+  problem: (s) => `${s[arg]} is not a multiple of ${what} ${n}`,
+});
+
+const equals = (arg: string, other: string): SizeRule => ({
+  arg,
+  holds: (s) => s[arg] === s[other],
+  problem: (s) => `is ${s[arg]}, ${s[other]} expected`,
+});
+
+const f32 = (length?: (s: Sizes) => number): ArrayShape => ({ kind: 'Float32Array', length });
+
+/** A matrix argument: one of `types`, whole blocks per row, data exactly the tensor's byte size. */
+function matrix(name: string, types: readonly GgmlType[]): KernelArgShape {
+  const rows = `${name}.rows`;
+  const cols = `${name}.cols`;
+  const type = `${name}.type`;
+  const bytes = (s: Sizes) => ggmlTensorByteSize(s[type], [s[cols], s[rows]]) ?? -1;
+  return {
+    objects: { [name]: 'a matrix object' },
+    matrices: { [name]: types },
+    sizes: { [rows]: 1, [cols]: 1 },
+    rules: [
+      {
+        arg: cols,
+        holds: (s) => s[cols] % TENSOR_KERNELS.get(s[type])!.blockSize === 0,
+        problem: (s) => `${s[cols]} is not a multiple of the ${ggmlTypeName(s[type])} block size ${TENSOR_KERNELS.get(s[type])!.blockSize}`,
+      },
+    ],
+    arrays: {
+      [`${name}.data`]: {
+        kind: 'Uint8Array',
+        length: bytes,
+        problem: (got, want, s) => `has ${got} bytes; a ${ggmlTypeName(s[type])} matrix of ${s[rows]} rows × ${s[cols]} cols takes ${want}`,
+      },
+    },
+  };
+}
+
+/** Activations object `name` (I8, Q8_K or Q8_0), its rows and cols and arrays; `block` the block size of `blockName` (1: none). */
+function activations(name: string, what: string, blockName: string, block: number, arrays: Record<string, (rows: number, cols: number) => number>): KernelArgShape {
+  const rows = `${name}.rows`;
+  const cols = `${name}.cols`;
+  const arrayShapes: Record<string, ArrayShape> = {};
+  for (const [field, len] of Object.entries(arrays)) {
+    const kind: TypedArrayName = field === 'qs' ? 'Int8Array' : field === 'sums' ? 'Int32Array' : field === 'bsums' ? 'Int16Array' : 'Float32Array';
+    arrayShapes[`${name}.${field}`] = { kind, length: (s) => len(s[rows], s[cols]) };
+  }
+  return {
+    objects: { [name]: `a ${what} object` },
+    sizes: { [rows]: 1, [cols]: 1 },
+    rules: block > 1 ? [multipleOf(cols, block, `the ${blockName} block size`)] : [],
+    arrays: arrayShapes,
+  };
+}
+
+const i8Acts = (name: string) => activations(name, 'I8Activations', '', 1, { qs: (r, c) => r * c, scales: (r) => r, sums: (r) => r });
+const q8kActs = (name: string) => activations(name, 'Q8KActivations', 'Q8_K', 256, { qs: (r, c) => r * c, d: (r, c) => (r * c) / 256, bsums: (r, c) => (r * c) / 16 });
+const q8_0Acts = (name: string) => activations(name, 'Q8_0Activations', 'Q8_0', 32, { qs: (r, c) => r * c, d: (r, c) => (r * c) / 32 });
+
+/** Every array of activations object `name`. */
+const actArrays = (shape: KernelArgShape, name: string) => Object.keys(shape.arrays ?? {}).filter((a) => a.startsWith(`${name}.`));
+
+/** quantize*(x, rows, cols, out): x is rows × cols, `out` activations of the same sizes. */
+function quantizer(acts: KernelArgShape, block: number, blockName: string): KernelArgShape {
+  return merge(
+    { sizes: { rows: 1, cols: 1 }, rules: block > 1 ? [multipleOf('cols', block, `the ${blockName} block size`)] : [] },
+    acts,
+    {
+      rules: [equals('out.rows', 'rows'), equals('out.cols', 'cols')],
+      arrays: { x: f32((s) => s.rows * s.cols) },
+      disjoint: actArrays(acts, 'out').map((a) => [a, 'x'] as [string, string]),
+    },
+  );
+}
+
+/** matmul*(w, a, out): w of `type`, `a` activations with a.cols == w.cols, out a.rows × w.rows. */
+function integerMatmul(type: GgmlType, acts: KernelArgShape): KernelArgShape {
+  return merge(matrix('w', [type]), acts, {
+    rules: [equals('a.cols', 'w.cols')],
+    arrays: { out: f32((s) => s['a.rows'] * s['w.rows']) },
+    disjoint: [['out', 'w.data'], ...actArrays(acts, 'a').map((a) => ['out', a] as [string, string])],
+  });
+}
+
+/** (a, b, out) element-wise: equal lengths, out may be a or b themselves. */
+function elementwise(a: string, b: string): KernelArgShape {
+  const n = `${a}.length`;
+  return {
+    sizes: { [n]: 1 },
+    arrays: { [a]: f32(), [b]: f32((s) => s[n]), out: f32((s) => s[n]) },
+    disjoint: [['out', a, true], ['out', b, true]],
+  };
+}
+
+// ---- the table ----------------------------------------------------------------------------------------
+
+export const KERNEL_ARGS: { readonly [K in KernelName]: KernelArgShape } = {
+  quantizeI8PerToken: quantizer(i8Acts('out'), 1, ''),
+  quantizeQ8K: quantizer(q8kActs('out'), 256, 'Q8_K'),
+  quantizeQ8_0: quantizer(q8_0Acts('out'), 32, 'Q8_0'),
+  matmulI2sI8: integerMatmul(GgmlType.I2_S, i8Acts('a')),
+  matmulTq2_0Q8K: integerMatmul(GgmlType.TQ2_0, q8kActs('a')),
+  matmulTq1_0Q8K: integerMatmul(GgmlType.TQ1_0, q8kActs('a')),
+  matmulQ8_0Q8_0: integerMatmul(GgmlType.Q8_0, q8_0Acts('a')),
+  matmulFloat: merge(matrix('w', FLOAT_TYPES), {
+    sizes: { xRows: 1 },
+    arrays: { x: f32((s) => s.xRows * s['w.cols']), out: f32((s) => s.xRows * s['w.rows']) },
+    disjoint: [['out', 'x'], ['out', 'w.data']],
+  }),
+  getRows: merge(matrix('w', [...FLOAT_TYPES, ...TERNARY_TYPES]), {
+    sizes: { 'ids.length': 1 },
+    arrays: { ids: { kind: 'Int32Array' }, out: f32((s) => s['ids.length'] * s['w.cols']) },
+    elements: [{ array: 'ids', problem: (v, s) => (v < 0 || v >= s['w.rows'] ? `is ${v}, outside the matrix's rows 0..${s['w.rows'] - 1}` : undefined) }],
+    disjoint: [['out', 'w.data'], ['out', 'ids']],
+  }),
+  rmsNorm: {
+    sizes: { rows: 1, cols: 1 },
+    numbers: { eps: { min: 0 } },
+    arrays: { x: f32((s) => s.rows * s.cols), weight: f32((s) => s.cols), out: f32((s) => s.rows * s.cols) },
+    disjoint: [['out', 'x', true], ['out', 'weight']],
+  },
+  ropeNeox: {
+    sizes: { tokens: 1, heads: 1, headDim: 1, ropeDim: 2 },
+    rules: [
+      { arg: 'ropeDim', holds: (s) => s.ropeDim % 2 === 0, problem: (s) => `${s.ropeDim} is odd; NEOX RoPE rotates pairs` },
+      { arg: 'ropeDim', holds: (s) => s.ropeDim <= s.headDim, problem: (s) => `${s.ropeDim} is larger than headDim ${s.headDim}` },
+    ],
+    numbers: { freqBase: { min: 0, above: true } },
+    arrays: { x: f32((s) => s.tokens * s.heads * s.headDim), positions: { kind: 'Int32Array', length: (s) => s.tokens } },
+    elements: [{ array: 'positions', problem: (v) => (v < 0 ? `is ${v}, positions are >= 0` : undefined) }],
+    disjoint: [['x', 'positions']],
+  },
+  softmax: {
+    sizes: { rows: 1, cols: 1 },
+    arrays: { x: f32((s) => s.rows * s.cols) },
+  },
+  attention: {
+    objects: { shape: 'an AttentionShape object' },
+    sizes: { 'shape.tokens': 1, 'shape.heads': 1, 'shape.kvHeads': 1, 'shape.headDim': 1, 'shape.startPos': 0, 'shape.capacity': 1 },
+    rules: [
+      {
+        arg: 'shape.kvHeads',
+        holds: (s) => s['shape.heads'] % s['shape.kvHeads'] === 0,
+        problem: (s) => `${s['shape.kvHeads']} does not divide shape.heads ${s['shape.heads']}`,
+      },
+      {
+        arg: 'shape.capacity',
+        holds: (s) => s['shape.startPos'] + s['shape.tokens'] <= s['shape.capacity'],
+        problem: (s) => `${s['shape.capacity']} is less than shape.startPos + shape.tokens = ${s['shape.startPos']} + ${s['shape.tokens']}`,
+      },
+    ],
+    numbers: { 'shape.scale': {} },
+    arrays: {
+      q: f32((s) => s['shape.tokens'] * s['shape.heads'] * s['shape.headDim']),
+      kCache: { kind: 'Uint16Array', length: (s) => s['shape.capacity'] * s['shape.kvHeads'] * s['shape.headDim'] },
+      vCache: { kind: 'Uint16Array', length: (s) => s['shape.capacity'] * s['shape.kvHeads'] * s['shape.headDim'] },
+      out: f32((s) => s['shape.tokens'] * s['shape.heads'] * s['shape.headDim']),
+    },
+    disjoint: [['out', 'q'], ['out', 'kCache'], ['out', 'vCache']],
+  },
+  reluSqrMul: elementwise('gate', 'up'),
+  siluMul: elementwise('gate', 'up'),
+  add: elementwise('a', 'b'),
+  scale: {
+    sizes: { 'x.length': 1 },
+    numbers: { s: {} },
+    arrays: { x: f32(), out: f32((s) => s['x.length']) },
+    disjoint: [['out', 'x', true]],
+  },
+  toF16: {
+    sizes: { 'x.length': 1 },
+    arrays: { x: f32(), out: { kind: 'Uint16Array', length: (s) => s['x.length'] } },
+    disjoint: [['out', 'x']],
+  },
+  repackTq1_0AsTq2_0: {
+    sizes: { 'dst.length': 0 },
+    rules: [{ arg: 'dst', holds: (s) => s['dst.length'] % 66 === 0, problem: (s) => `length ${s['dst.length']} is not a whole number of 66-byte TQ2_0 blocks` }],
+    arrays: {
+      dst: { kind: 'Uint8Array' },
+      src: {
+        kind: 'Uint8Array',
+        atLeast: (s) => (s['dst.length'] / 66) * 54,
+        problem: (got, want, s) => `holds ${got} bytes; ${s['dst.length'] / 66} TQ1_0 blocks need ${want}`,
+      },
+    },
+    disjoint: [['dst', 'src']],
+  },
+  encodeQ8_0Blocks: {
+    sizes: { 'x.length': 1 },
+    rules: [{ arg: 'x', holds: (s) => s['x.length'] % 32 === 0, problem: (s) => `length ${s['x.length']} is not a multiple of 32` }],
+    arrays: { x: f32(), out: { kind: 'Uint8Array', length: (s) => (s['x.length'] / 32) * 34 } },
+    disjoint: [['out', 'x']],
+  },
+};

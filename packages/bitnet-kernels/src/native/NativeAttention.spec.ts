@@ -1,0 +1,78 @@
+/**
+ * The native kernels, every instruction set this machine can run (see testing/kernelIsaVariants.ts):
+ * causal GQA attention over an f16 cache.
+ */
+import { f32ToF16, f16ToF32 } from '@bitnet/models';
+import { rng } from '@bitnet/models/testing';
+import type { AttentionShape } from '../api/Kernels';
+import { randomFloats } from '../testing/kernelCases';
+import { describeNativeIsas, tsKernels } from '../testing/kernelIsaVariants';
+import { expectClose } from '../testing/kernelReferences';
+
+describeNativeIsas('native attention', ({ k, generic }) => {
+  it('attention: causal GQA over an f16 cache, against a reference with ggml\'s f16 roundings, generic and TS', () => {
+    const next = rng(20);
+    for (const s of [
+      { tokens: 1, heads: 1, kvHeads: 1, headDim: 8, startPos: 0, capacity: 1 },
+      { tokens: 1, heads: 4, kvHeads: 2, headDim: 64, startPos: 37, capacity: 64 },
+      { tokens: 5, heads: 20, kvHeads: 5, headDim: 128, startPos: 300, capacity: 320 },
+      { tokens: 3, heads: 2, kvHeads: 1, headDim: 12, startPos: 2, capacity: 8 },
+      { tokens: 1, heads: 4, kvHeads: 1, headDim: 128, startPos: 200, capacity: 256 },
+      { tokens: 2, heads: 2, kvHeads: 2, headDim: 96, startPos: 0, capacity: 2 },
+      // several 16-token blocks per kv head (prefill), with partial 8- and 32-position chunks
+      { tokens: 37, heads: 8, kvHeads: 2, headDim: 64, startPos: 3, capacity: 48 },
+      { tokens: 1, heads: 20, kvHeads: 5, headDim: 128, startPos: 270, capacity: 300 },
+    ]) {
+      const shape: AttentionShape = { ...s, scale: 1 / Math.sqrt(s.headDim) };
+      const q = randomFloats(next, s.tokens * s.heads * s.headDim, 2);
+      const cacheLen = s.capacity * s.kvHeads * s.headDim;
+      const kc = Uint16Array.from({ length: cacheLen }, () => f32ToF16((next() - 0.5) * 4));
+      const vc = Uint16Array.from({ length: cacheLen }, () => f32ToF16((next() - 0.5) * 4));
+      const got = new Float32Array(q.length);
+      k.attention(q, kc, vc, shape, got);
+      // Reference: the contract in double, with the f16 roundings of q and of p; and Σ p·|v| as the scale.
+      const want = new Float64Array(q.length);
+      const mag = new Float64Array(q.length);
+      const D = s.headDim;
+      for (let t = 0; t < s.tokens; t++)
+        for (let h = 0; h < s.heads; h++) {
+          const kvh = Math.floor(h / (s.heads / s.kvHeads));
+          const vis = s.startPos + t + 1;
+          const sc: number[] = [];
+          for (let p = 0; p < vis; p++) {
+            let d = 0;
+            for (let i = 0; i < D; i++) d += f16ToF32(f32ToF16(q[(t * s.heads + h) * D + i])) * f16ToF32(kc[(p * s.kvHeads + kvh) * D + i]);
+            sc.push(d * shape.scale);
+          }
+          const mx = Math.max(...sc);
+          const e = sc.map((v) => Math.exp(v - mx));
+          const sum = e.reduce((x, y) => x + y, 0);
+          for (let p = 0; p < vis; p++) {
+            const w = f16ToF32(f32ToF16(e[p] / sum));
+            for (let i = 0; i < D; i++) {
+              const v = f16ToF32(vc[(p * s.kvHeads + kvh) * D + i]);
+              want[(t * s.heads + h) * D + i] += w * v;
+              mag[(t * s.heads + h) * D + i] += (e[p] / sum) * Math.abs(v);
+            }
+          }
+        }
+      // An f16 rounding of p may land on the other side of a tie when the sums differ in their last
+      // bits: that moves one term by at most 2^-11 of p·|v|, hence 5e-4 of Σ p·|v|.
+      expectClose(got, want, mag, 5e-4, 'attention vs reference');
+      const g = new Float32Array(q.length);
+      generic(() => k.attention(q, kc, vc, shape, g));
+      expectClose(got, g, mag, 5e-4, 'attention vs generic');
+      expect(got).toEqual(g); // llama.cpp's arithmetic exactly in every implementation
+      if (tsKernels) {
+        const t = new Float32Array(q.length);
+        tsKernels.attention(q, kc, vc, shape, t);
+        expectClose(got, t, mag, 5e-4, 'attention vs TS');
+        expect(got).toEqual(t);
+      }
+      // out may be q itself
+      const qq = Float32Array.from(q);
+      k.attention(qq, kc, vc, shape, qq);
+      expect(qq).toEqual(got);
+    }
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * The native kernels, every instruction set this machine can run (see testing/kernelIsaVariants.ts):
+ * the activation quantizers of the ternary kernels and the ternary matmuls (I2_S, TQ2_0, TQ1_0):
+ * bit-exact with the generic kernels, the references and the TS kernels on odd, tiny and large
+ * shapes, every code pattern and extreme activations.
+ */
+import { rng } from '@bitnet/models/testing';
+import type { I8Activations, Q8KActivations } from '../api/Kernels';
+import { randomFloats, makeI2S, makeTQ2, makeTQ1, makeI8, makeQ8K, type CodeMode, type ActMode } from '../testing/kernelCases';
+import { describeNativeIsas, tsKernels } from '../testing/kernelIsaVariants';
+import { refQuantizeI8, refQuantizeQ8K, refMatmulI2S, refMatmulTQ } from '../testing/kernelReferences';
+
+const TERNARY_SHAPES: Array<[number, number, number]> = [
+  // N, K, M
+  [1, 256, 1],
+  [1, 512, 3],
+  [5, 256, 1],
+  [17, 768, 4],
+  [33, 1280, 5],
+  [64, 2560, 8],
+  [9, 2560, 1], // decode paths: groups of 8 blocks + a remainder
+  [4, 6912, 1],
+  [300, 2048, 1], // decode, on the thread pool
+  [1024, 1024, 2], // large enough for the thread pool
+  [200, 512, 7], // two weight panels, activation groups of 4, 2 and 1
+];
+const I2S_SHAPES: Array<[number, number, number]> = [[1, 128, 1], [3, 384, 2], [7, 640, 9], ...TERNARY_SHAPES];
+
+describeNativeIsas('native ternary kernels', ({ k, generic }) => {
+  it('quantizeI8PerToken: bit-exact with generic, the contract and the TS kernels', () => {
+    const next = rng(11);
+    for (const [rows, cols] of [[1, 1], [1, 7], [3, 128], [2, 2560], [5, 6912], [4, 33]]) {
+      const x = randomFloats(next, rows * cols, 3);
+      if (rows > 2) x.fill(0, 0, cols); // an all-zero row: s = 127 / 1e-5
+      const got: I8Activations = { rows, cols, qs: new Int8Array(rows * cols), scales: new Float32Array(rows), sums: new Int32Array(rows) };
+      k.quantizeI8PerToken(x, rows, cols, got);
+      const g: I8Activations = { rows, cols, qs: new Int8Array(rows * cols), scales: new Float32Array(rows), sums: new Int32Array(rows) };
+      generic(() => k.quantizeI8PerToken(x, rows, cols, g));
+      const want = refQuantizeI8(x, rows, cols);
+      expect(got.qs).toEqual(g.qs);
+      expect(got.scales).toEqual(g.scales);
+      expect(got.sums).toEqual(g.sums);
+      expect(got.qs).toEqual(want.qs);
+      expect(got.scales).toEqual(want.scales);
+      expect(got.sums).toEqual(want.sums);
+      if (tsKernels) {
+        const t: I8Activations = { rows, cols, qs: new Int8Array(rows * cols), scales: new Float32Array(rows), sums: new Int32Array(rows) };
+        tsKernels.quantizeI8PerToken(x, rows, cols, t);
+        expect(got.qs).toEqual(t.qs);
+        expect(got.scales).toEqual(t.scales);
+        expect(got.sums).toEqual(t.sums);
+      }
+    }
+  });
+
+  it('quantizeQ8K: bit-exact with generic, the contract and the TS kernels (zero blocks, ties of |max|)', () => {
+    const next = rng(12);
+    for (const [rows, cols] of [[1, 256], [3, 512], [2, 2560], [1, 6912]]) {
+      const x = randomFloats(next, rows * cols, 5);
+      x.fill(0, 256, 512 < x.length ? 512 : 256); // an all-zero block (when there is a second one)
+      x[10] = 7;
+      x[20] = -7; // equal |max|: the first one (+7) gives the sign
+      const alloc = (): Q8KActivations => ({ rows, cols, qs: new Int8Array(rows * cols), d: new Float32Array((rows * cols) / 256), bsums: new Int16Array((rows * cols) / 16) });
+      const got = alloc();
+      const g = alloc();
+      k.quantizeQ8K(x, rows, cols, got);
+      generic(() => k.quantizeQ8K(x, rows, cols, g));
+      const want = refQuantizeQ8K(x, rows, cols);
+      for (const other of [g, want]) {
+        expect(got.qs).toEqual(other.qs);
+        expect(got.d).toEqual(other.d);
+        expect(got.bsums).toEqual(other.bsums);
+      }
+      if (tsKernels) {
+        const t = alloc();
+        tsKernels.quantizeQ8K(x, rows, cols, t);
+        expect(got.qs).toEqual(t.qs);
+        expect(got.d).toEqual(t.d);
+        expect(got.bsums).toEqual(t.bsums);
+      }
+    }
+  });
+
+  const actModes: ActMode[] = ['random', 'extreme', 'zero-rows'];
+
+  it('matmulI2sI8: bit-exact on odd, tiny and large shapes, extreme activations and all code patterns', () => {
+    const next = rng(13);
+    for (const [N, K, M] of I2S_SHAPES) {
+      const big = N * K * M > 1 << 18; // big shapes: one pattern (the JS references are slow)
+      for (const codes of (big ? ['any'] : ['valid', 'max', 'any']) as CodeMode[]) {
+        const w = makeI2S(next, N, K, codes);
+        for (const how of big ? (['random'] as ActMode[]) : actModes) {
+          const a = makeI8(next, M, K, how);
+          const got = new Float32Array(M * N);
+          k.matmulI2sI8(w, a, got);
+          const g = new Float32Array(M * N);
+          generic(() => k.matmulI2sI8(w, a, g));
+          expect(got).toEqual(g);
+          expect(got).toEqual(refMatmulI2S(w, a));
+          if (tsKernels) {
+            const t = new Float32Array(M * N);
+            tsKernels.matmulI2sI8(w, a, t);
+            expect(got).toEqual(t);
+          }
+        }
+      }
+    }
+  });
+
+  it.each([
+    ['matmulTq2_0Q8K', makeTQ2],
+    ['matmulTq1_0Q8K', makeTQ1],
+  ] as const)('%s: bit-exact on odd, tiny and large shapes, extreme activations and all code patterns', (fn, make) => {
+    const next = rng(fn === 'matmulTq2_0Q8K' ? 14 : 15);
+    for (const [N, K, M] of TERNARY_SHAPES) {
+      const big = N * K * M > 1 << 18;
+      for (const codes of (big ? ['any'] : ['valid', 'max', 'any']) as CodeMode[]) {
+        const w = make(next, N, K, codes);
+        for (const how of big ? (['random'] as ActMode[]) : actModes) {
+          const a = makeQ8K(next, M, K, how);
+          const got = new Float32Array(M * N);
+          k[fn](w, a, got);
+          const g = new Float32Array(M * N);
+          generic(() => k[fn](w, a, g));
+          expect(got).toEqual(g);
+          expect(got).toEqual(refMatmulTQ(w, a));
+          if (tsKernels) {
+            const t = new Float32Array(M * N);
+            tsKernels[fn](w, a, t);
+            expect(got).toEqual(t);
+          }
+        }
+      }
+    }
+  });
+
+});
