@@ -53,7 +53,7 @@ describe('bin', () => {
     // options through environment variables this time
     const srv = await spawnServerBin([], { BITNET_MODEL: modelPath, BITNET_MAX_CONCURRENT: '2', BITNET_PREFILL_CHUNK: '4' });
     try {
-      const health = await (await fetch(`${srv.url}/health`)).json();
+      const health = (await (await fetch(`${srv.url}/health`)).json()) as { streams: { max_concurrent: number } };
       expect(health.streams.max_concurrent).toBe(2);
       let sent = false;
       // greedy from this prompt runs to max_tokens on the test model: the stream is open at SIGTERM

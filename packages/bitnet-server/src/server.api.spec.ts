@@ -35,7 +35,7 @@ async function stillServing(base = url, headers: Record<string, string> = {}): P
 
 describe('health and metrics', () => {
   it('GET /health, /health/live, /health/ready describe the server and the model', async () => {
-    const h = await (await fetch(`${url}/health`)).json();
+    const h = (await (await fetch(`${url}/health`)).json()) as { model: { parameters: number }; uptime_seconds: number };
     expect(h).toMatchObject({
       status: 'ok',
       version: '0.1.0',
@@ -85,7 +85,7 @@ describe('bad input: a JSON error with the right status, and the server keeps se
   it('415 for another content type', async () => {
     const res = await fetch(`${url}/v1/stream`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'prompt=hi' });
     expect(res.status).toBe(415);
-    expect((await res.json()).error.type).toBe('unsupported_media_type');
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBe('unsupported_media_type');
     await stillServing();
   });
 

@@ -112,7 +112,7 @@ describe('streaming', () => {
       while (probing) {
         const t0 = performance.now();
         const res = await fetch(`${url}/health`);
-        const h = await res.json();
+        const h = (await res.json()) as { status: string };
         latencies.push(performance.now() - t0);
         expect(h.status).toBe('ok');
         await new Promise((r) => setTimeout(r, 10));

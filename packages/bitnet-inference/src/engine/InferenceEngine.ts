@@ -8,7 +8,6 @@ import { checkKnownKeys } from '../errors/checkKeys';
 import { ConfigError, ContextOverflowError, InferenceError } from '../errors/InferenceError';
 import { defaultModelPath } from './DefaultModel';
 import { type GenerateOptions, type GenerationResult, type GenerationStream, type Prompt, collectGeneration, startGeneration } from './Generation';
-import { kernelEnvironment } from './kernels';
 import type { FaultPlan, MainToWorker, StopIdReason, WorkerLoaded, WorkerToMain } from './protocol';
 import type { SequenceHost, SequenceListener } from './types';
 
@@ -219,7 +218,7 @@ export class InferenceEngine implements SequenceHost {
       throw new InferenceError('model_load', `no model path given and the bundled default model is missing (${resolved})`, ['pass the path of a BitNet GGUF file']);
     }
     const { tokenizer, model } = readModel(resolved);
-    const worker = new Worker(workerPath(), { env: kernelEnvironment(kernels) });
+    const worker = new Worker(workerPath());
     const loaded = await new Promise<WorkerLoaded>((resolve, reject) => {
       worker.on('message', (m: WorkerToMain) => {
         if (m.type === 'loaded') resolve(m);

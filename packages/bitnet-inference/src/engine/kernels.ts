@@ -1,13 +1,8 @@
 /**
  * Where the engine obtains its kernels: `openKernels` is the one call into @bitnet/kernels (the
- * model thread's, and the in-process evaluator's).
- *
- * Interim: today's `createKernels()` takes no settings — it reads the mode from BITNET_KERNELS,
- * and the native pool sizes itself from BITNET_THREADS in the process environment when it starts.
- * Until `createKernels({ mode, threads })` exists, `kernelEnvironment` (main thread, before any
- * kernel runs) puts the settings where today's kernels look for them. Once it exists, the merge is
- * this file alone: `createKernels()` below becomes `createKernels(settings)`, and
- * `kernelEnvironment` returns `process.env` unchanged (or goes, with its two callers).
+ * model thread's, and the in-process evaluator's). The settings travel as arguments:
+ * `createKernels({ mode, threads })` picks the backend and sizes the native pool; nothing is written
+ * to `process.env`.
  */
 import { type Kernels, createKernels, kernelBackend } from '@bitnet/kernels';
 import { InferenceError } from '../errors/InferenceError';
@@ -22,36 +17,14 @@ export interface OpenedKernels {
   threads: number;
 }
 
-/** Creates the kernels for these settings and reports what runs; a pool of another size is an error. */
+/** Creates the kernels for these settings and reports what runs. */
 export function openKernels(settings: KernelSettings): OpenedKernels {
-  const kernels = createKernels();
-  const backend = kernelBackend();
-  const threads = backend.name === 'native' ? poolThreads(kernels, backend.addon) : 1;
-  if (settings.mode !== 'auto' && backend.name !== settings.mode) {
-    throw new InferenceError('model_load', `the ${settings.mode} kernels were asked for but the ${backend.name} kernels run (${backend.fallbackReason ?? 'chosen earlier in this process'})`);
+  let kernels: Kernels;
+  try {
+    kernels = createKernels({ mode: settings.mode, ...(settings.threads !== undefined ? { threads: settings.threads } : {}) });
+  } catch (e) {
+    throw new InferenceError('model_load', `cannot create the ${settings.mode} kernels: ${(e as Error).message}`, ['build the native addon, or load with kernels: "ts"'], { cause: e });
   }
-  if (settings.threads !== undefined && backend.name === 'native' && threads !== settings.threads) {
-    throw new InferenceError('model_load', `${settings.threads} kernel threads were asked for, but this process's kernel pool already runs ${threads}`, [
-      'use one thread count per process',
-    ]);
-  }
-  return { kernels, backend: backend.name, isa: kernels.isa, threads };
-}
-
-/** The native pool's size, as the native kernels report it (`threads`; CheckedKernels keeps them as `inner`), else as the addon does. */
-function poolThreads(kernels: Kernels, addon: { threads(): number } | undefined): number {
-  const k = kernels as Kernels & { threads?: number; inner?: { threads?: number } };
-  const n = k.threads ?? k.inner?.threads ?? addon?.threads();
-  if (typeof n !== 'number') throw new InferenceError('model_load', 'the native kernels do not report their thread count');
-  return n;
-}
-
-/**
- * Interim (see the top of this file): the environment a model thread starts with, so that today's
- * kernels see `settings`. The native pool reads the real process environment, which only the main
- * thread can set: BITNET_THREADS is written there when a thread count is given.
- */
-export function kernelEnvironment(settings: KernelSettings): NodeJS.ProcessEnv {
-  if (settings.threads !== undefined) process.env.BITNET_THREADS = String(settings.threads);
-  return { ...process.env, BITNET_KERNELS: settings.mode };
+  const backend = kernelBackend(settings.mode);
+  return { kernels, backend: backend.name, isa: kernels.isa, threads: kernels.threads };
 }

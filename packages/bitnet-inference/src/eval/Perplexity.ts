@@ -10,7 +10,7 @@
  * float64 log-softmax of each step's f32 logits.
  */
 import { GgufFile, Tokenizer, createTokenizer } from '@bitnet/models';
-import { kernelEnvironment, openKernels } from '../engine/kernels';
+import { openKernels } from '../engine/kernels';
 import { ForwardPass } from '../forward/ForwardPass';
 import { BitnetWeights, LoadWeightsOptions, loadBitnetWeights } from '../model/BitnetWeights';
 import { KvCache } from '../model/KvCache';
@@ -52,7 +52,6 @@ export class PerplexityEvaluator {
   static load(modelPath: string, options: Omit<LoadWeightsOptions, 'kernels'> & { threads?: number } = {}): PerplexityEvaluator {
     const { threads, ...weightOptions } = options;
     const settings = { mode: 'auto' as const, threads };
-    kernelEnvironment(settings);
     const { kernels } = openKernels(settings);
     const file = GgufFile.open(modelPath);
     try {

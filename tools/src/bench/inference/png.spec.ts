@@ -61,7 +61,7 @@ describe('PNG encoder', () => {
 
   it('the chart is a valid PNG', () => {
     const checks = Object.values(TARGETS).map((t) => check(t, t.kind === 'ratio-min' ? 1.2 : t.value / 2, 1, 1));
-    const png = renderChart([{ ours: 'i2_s', llama: 'tq2_0', checks }], { quick: false, cpu: 'Test CPU', date: '2025-01-01' });
+    const png = renderChart([{ engine: 'ours', ours: 'i2_s', llama: 'tq2_0', checks }], { quick: false, cpu: 'Test CPU', date: '2025-01-01' });
     const cs = chunks(png);
     expect(cs.every((x) => x.crcOk)).toBe(true);
     expect(cs[0].data.readUInt32BE(0)).toBe(960);
