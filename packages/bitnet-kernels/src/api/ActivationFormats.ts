@@ -5,6 +5,7 @@
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '@bitnet/models';
 import { allocI8Activations, allocQ8_0Activations, allocQ8KActivations } from './Activations';
 import type { I8Activations, Kernels, Q8_0Activations, Q8KActivations } from './Kernels';
+import type { ActivationFormat } from './TensorTypes';
 
 /**
  * How the f32 input rows are prepared for a type's kernel:
@@ -14,7 +15,7 @@ import type { I8Activations, Kernels, Q8_0Activations, Q8KActivations } from './
  * - 'f16' / 'bf16': x rounded to f16 / bf16 values (held as f32), as ggml's vec_dot types do;
  * - 'f32': x as it is.
  */
-export type ActivationFormat = 'i8' | 'q8_k' | 'q8_0' | 'f16' | 'bf16' | 'f32';
+export type { ActivationFormat };
 
 /** What a kernel takes as its right-hand side: quantized activations, or f32 rows. */
 export type PreparedActivations = I8Activations | Q8KActivations | Q8_0Activations | Float32Array;

@@ -28,7 +28,7 @@
  * - "Within 1e-5 relative" for a sum of products (matmulFloat, attention's p·v) is relative to the sum
  *   of the absolute terms, Σ|w·x|: a dot product may cancel to ~0.
  */
-import type { FloatType, TernaryType } from './TensorKernels';
+import type { FloatType, TernaryType } from './TensorTypes';
 
 /** Per-token int8 activations for I2_S (bitnet.cpp's quantize_row_i8_s). */
 export interface I8Activations {
