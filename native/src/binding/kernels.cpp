@@ -49,8 +49,9 @@ Napi::Value QuantizeQ8K(const Napi::CallbackInfo& info) {
     const int64_t n = mul({rows, cols});
     need(x, n, fn, "x", "rows × cols");
     need(qs, n, fn, "qs", "rows × cols");
+    // Row r's scales start at r·(cols/256), its block sums at r·(cols/16) (whole blocks of each row only).
     need(d, mul({rows, cols / 256}), fn, "d", "rows × cols/256");
-    need(bs, mul({rows, cols / 256 * 16}), fn, "bsums", "rows × cols/16");
+    need(bs, mul({rows, cols / 16}), fn, "bsums", "rows × cols/16");
     quantize_q8k(x.data, rows, cols, qs.data, d.data, bs.data);
     return info.Env().Undefined();
   });

@@ -67,16 +67,6 @@ static inline void i2s_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
 }
 
 /**
- * RN I2_S weight rows × one activation row (decode). The rows share each load of the activations,
- * and the four 2-bit fields are masked in place in two scale classes instead of being shifted down
- * one by one: with h = w >> 4 (16-bit shift), `h & 0x0C` = 4·code of q[0..32), `h & 0x03` = code
- * of q[32..64), `w & 0x0C` = 4·code of q[64..96), `w & 0x03` = code of q[96..128): one shift and
- * four ANDs per 128 values instead of three shifts and four ANDs. The ×4 class is summed apart
- * and divided by 4 (exact: every 16-bit lane of it is a multiple of 4) when widened. 16-bit sums:
- * a ×4-class pair is at most 2·12·128 = 3072 (stray code 3 included), two per block, so four
- * blocks (24576) fit before widening, and the ×1 class plus a quarter of the ×4 class fits too.
- */
-/**
  * One I2_S weight row × one activation row (decode), its 8 int32 lanes (their sum is the row's dot).
  * The four 2-bit fields are masked in place in two scale classes instead of being shifted down one
  * by one: with h = w >> 4 (16-bit shift), `h & 0x0C` = 4·code of q[0..32), `h & 0x03` = code of

@@ -61,7 +61,7 @@ static inline void tq2_row(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
 
 /**
  * One TQ2_0 block × one activation row: its 8 int32 lanes (lane k: Σ q·a over elements with
- * (e mod 32) >> 2 == k). Fields are masked in place in two scale classes (as in i2s_rows_x1): with
+ * (e mod 32) >> 2 == k). Fields are masked in place in two scale classes (as in i2s_row_lanes): with
  * h = w >> 4, `w & 3` → q[0..32), `w & 0x0C` = 4·code → q[32..64), `h & 3` → q[64..96), `h & 0x0C`
  * → q[96..128) of each 128-half; the ×4 class (at most 4·2·12·128 = 12288 per 16-bit lane) is
  * divided by 4 exactly before widening. Every 16-bit lane holds the same integer as the plain
