@@ -28,12 +28,12 @@ void matmul_i2s_i8_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 void matmul_tq2_0_q8k_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 void matmul_tq1_0_q8k_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 void matmul_q8_0_q8_0_ref(const Q8_0MatmulArgs& a, int64_t n0, int64_t n1);
-void matmul_f32_ref(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
+extern const FloatMatmulFn matmul_f32_ref;
 void matmul_f16_ref(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
-void matmul_bf16_ref(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
-void matmul_q8_0_f32_ref(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
-void matmul_q4_k_f32_ref(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
-void matmul_q6_k_f32_ref(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
+extern const FloatMatmulFn matmul_bf16_ref;
+extern const FloatMatmulFn matmul_q8_0_f32_ref;
+extern const FloatMatmulFn matmul_q4_k_f32_ref;
+extern const FloatMatmulFn matmul_q6_k_f32_ref;
 
 // elementwise.cpp
 void rms_norm_row_ref(const float* x, int64_t n, const float* w, float eps, float* out);

@@ -1,4 +1,4 @@
-// AVX2 element-wise kernels and softmax (ggml's AVX2 arithmetic, 8 lanes at a time), and the
+// AVX2 element-wise kernels, RoPE and softmax (ggml's AVX2 arithmetic, 8 lanes at a time), and the
 // bandwidth probe's 256-bit reader.
 #include <algorithm>
 #include <cmath>
@@ -40,6 +40,46 @@ static inline __m256 v_expf8(__m256 x) {
                       _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
       u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
   return _mm256_fmadd_ps(j, k, k);
+}
+
+/** rope_neox_token_ref with the rotation 8 dimensions at a time: the same angles (f32 θ chain, libm
+ *  sincosf), the same two roundings per value — fmaf(x0, c, −(x1·s)) and fmaf(x0, s, x1·c). */
+void rope_neox_token(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase) {
+  const int64_t half = ropeDim / 2;
+  constexpr int64_t kMaxHalf = 512;
+  if (half > kMaxHalf) {
+    ref::rope_neox_token_ref(x, heads, headDim, ropeDim, pos, freqBase);
+    return;
+  }
+  alignas(32) float cs[kMaxHalf], sn[kMaxHalf];
+  const float scale = powf((float)freqBase, -2.0f / (float)ropeDim);
+  float theta = (float)pos;
+  for (int64_t i = 0; i < half; ++i) {
+    sincosf(theta, &sn[i], &cs[i]);
+    theta = theta * scale;
+  }
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (int64_t h = 0; h < heads; ++h) {
+    float* v = x + h * headDim;
+    int64_t i = 0;
+    for (; i + 8 <= half; i += 8) {
+      const __m256 x0 = _mm256_loadu_ps(v + i), x1 = _mm256_loadu_ps(v + i + half);
+      const __m256 c = _mm256_load_ps(cs + i), s = _mm256_load_ps(sn + i);
+      _mm256_storeu_ps(v + i, _mm256_fmadd_ps(x0, c, _mm256_xor_ps(_mm256_mul_ps(x1, s), sign)));
+      _mm256_storeu_ps(v + i + half, _mm256_fmadd_ps(x0, s, _mm256_mul_ps(x1, c)));
+    }
+    for (; i < half; ++i) {
+      const float x0 = v[i], x1 = v[i + half];
+      v[i] = std::fmaf(x0, cs[i], -(x1 * sn[i]));
+      v[i + half] = std::fmaf(x0, sn[i], x1 * cs[i]);
+    }
+  }
+}
+
+void add(const float* a, const float* b, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+  ref::add_ref(a + i, b + i, out + i, n - i);
 }
 
 /** silu_mul_ref 8 lanes at a time: x / (1 + v_expf(0 − x)) · up. */

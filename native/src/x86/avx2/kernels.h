@@ -21,12 +21,12 @@ void matmul_tq1_0_q8k(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 void matmul_q8_0_q8_0(const Q8_0MatmulArgs& a, int64_t n0, int64_t n1);
 
 // float_matmul.cpp
-void matmul_f32(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
+extern const FloatMatmulFn matmul_f32;
 void matmul_f16(const FloatMatmulArgs& a, int64_t n0, int64_t n1);  // ggml_vec_dot_f16 (AVX2) exactly
-void matmul_bf16(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
-void matmul_q8_0_f32(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
-void matmul_q4_k_f32(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
-void matmul_q6_k_f32(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
+extern const FloatMatmulFn matmul_bf16;
+extern const FloatMatmulFn matmul_q8_0_f32;
+extern const FloatMatmulFn matmul_q4_k_f32;
+extern const FloatMatmulFn matmul_q6_k_f32;
 
 // quantize.cpp
 void quantize_i8_row(const float* x, int64_t K, int8_t* q, float* scale, int32_t* sum);
@@ -39,6 +39,8 @@ void relu_sqr_mul(const float* gate, const float* up, float* out, int64_t n);
 void scale(const float* x, float s, float* out, int64_t n);
 void to_f16(const float* x, uint16_t* out, int64_t n);
 void softmax_row(float* x, int64_t n);
+void rope_neox_token(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase);
+void add(const float* a, const float* b, float* out, int64_t n);
 uint64_t stream_read(const uint8_t* p, size_t n);
 
 // attention.cpp

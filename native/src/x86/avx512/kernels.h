@@ -18,8 +18,11 @@ void matmul_i2s_i8_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 
 // float_matmul.cpp
-void matmul_f32_512(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
-void matmul_bf16_512(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
+extern const FloatMatmulFn matmul_f32_512;
+extern const FloatMatmulFn matmul_bf16_512;
+extern const FloatMatmulFn matmul_q8_0_f32;
+extern const FloatMatmulFn matmul_q4_k_f32;
+extern const FloatMatmulFn matmul_q6_k_f32;
 
 }  // namespace avx512
 }  // namespace bitnet
