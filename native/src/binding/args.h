@@ -153,6 +153,5 @@ inline void need_args(const Napi::CallbackInfo& info, size_t n, const char* fn) 
   if (info.Length() < n) type_error(std::string(fn) + ": expected " + std::to_string(n) + " arguments, got " + std::to_string(info.Length()));
 }
 
-
 }  // namespace binding
 }  // namespace bitnet

@@ -16,17 +16,17 @@ namespace bitnet {
 namespace {
 
 
-void dequant_row_f32(const uint8_t* src, float* out, int64_t K, float) { std::memcpy(out, src, (size_t)K * 4); }
+[[maybe_unused]] void dequant_row_f32(const uint8_t* src, float* out, int64_t K, float) { std::memcpy(out, src, (size_t)K * 4); }
 
-void dequant_row_f16(const uint8_t* src, float* out, int64_t K, float) {
+[[maybe_unused]] void dequant_row_f16(const uint8_t* src, float* out, int64_t K, float) {
   for (int64_t i = 0; i < K; ++i) out[i] = f16_to_f32(load_u16(src + 2 * i));
 }
 
-void dequant_row_bf16(const uint8_t* src, float* out, int64_t K, float) {
+[[maybe_unused]] void dequant_row_bf16(const uint8_t* src, float* out, int64_t K, float) {
   for (int64_t i = 0; i < K; ++i) out[i] = bf16_to_f32(load_u16(src + 2 * i));
 }
 
-void dequant_row_q8_0(const uint8_t* src, float* out, int64_t K, float) {
+[[maybe_unused]] void dequant_row_q8_0(const uint8_t* src, float* out, int64_t K, float) {
   for (int64_t b = 0; b < K / QK8_0; ++b) {
     const uint8_t* p = src + b * Q8_0_BYTES;
     const float d = f16_to_f32(load_u16(p));
@@ -34,7 +34,7 @@ void dequant_row_q8_0(const uint8_t* src, float* out, int64_t K, float) {
   }
 }
 
-void dequant_row_q4_k(const uint8_t* src, float* out, int64_t K, float) {
+[[maybe_unused]] void dequant_row_q4_k(const uint8_t* src, float* out, int64_t K, float) {
   for (int64_t b = 0; b < K / QK_K; ++b) {
     const uint8_t* p = src + b * Q4_K_BYTES;
     const float d = f16_to_f32(load_u16(p));
@@ -54,7 +54,7 @@ void dequant_row_q4_k(const uint8_t* src, float* out, int64_t K, float) {
   }
 }
 
-void dequant_row_q6_k(const uint8_t* src, float* out, int64_t K, float) {
+[[maybe_unused]] void dequant_row_q6_k(const uint8_t* src, float* out, int64_t K, float) {
   for (int64_t b = 0; b < K / QK_K; ++b) {
     const uint8_t* p = src + b * Q6_K_BYTES;
     const float d = f16_to_f32(load_u16(p + 208));
@@ -79,7 +79,7 @@ void dequant_row_q6_k(const uint8_t* src, float* out, int64_t K, float) {
   }
 }
 
-void dequant_row_tq2_0(const uint8_t* src, float* out, int64_t K, float) {
+[[maybe_unused]] void dequant_row_tq2_0(const uint8_t* src, float* out, int64_t K, float) {
   for (int64_t b = 0; b < K / QK_K; ++b) {
     const uint8_t* p = src + b * TQ2_0_BYTES;
     const float d = f16_to_f32(load_u16(p + 64));
@@ -89,7 +89,7 @@ void dequant_row_tq2_0(const uint8_t* src, float* out, int64_t K, float) {
   }
 }
 
-void dequant_row_tq1_0(const uint8_t* src, float* out, int64_t K, float) {
+[[maybe_unused]] void dequant_row_tq1_0(const uint8_t* src, float* out, int64_t K, float) {
   for (int64_t b = 0; b < K / QK_K; ++b) {
     const uint8_t* p = src + b * TQ1_0_BYTES;
     const float d = f16_to_f32(load_u16(p + 52));
@@ -103,7 +103,7 @@ void dequant_row_tq1_0(const uint8_t* src, float* out, int64_t K, float) {
   }
 }
 
-void dequant_row_i2s(const uint8_t* src, float* out, int64_t K, float scale) {
+[[maybe_unused]] void dequant_row_i2s(const uint8_t* src, float* out, int64_t K, float scale) {
   const float wv[4] = {-scale, 0.0f * scale, scale, 2 * scale};
   for (int64_t b = 0; b < K / QK_I2S; ++b)
     for (int g = 0; g < 4; ++g)
