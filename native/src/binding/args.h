@@ -92,7 +92,7 @@ inline int64_t mul(std::initializer_list<int64_t> f) {
     p *= (long double)x;
     r *= x;
   }
-  if (p > (long double)(int64_t{1} << 52)) range_error("shape too large");
+  if (p > (long double)(int64_t{1} << 52)) range_error("the shape is too large (a product of its dimensions exceeds 2^52)");
   return r;
 }
 
@@ -137,8 +137,10 @@ inline Napi::Value guarded(const Napi::CallbackInfo& info, const char* fn, F&& b
   try {
     return body();
   } catch (const ArgError& e) {
-    if (e.range) Napi::RangeError::New(env, e.message).ThrowAsJavaScriptException();
-    else Napi::TypeError::New(env, e.message).ThrowAsJavaScriptException();
+    // Messages name the function; the few helpers that cannot (mul) get it here.
+    const std::string msg = e.message.rfind(std::string(fn) + ":", 0) == 0 ? e.message : std::string(fn) + ": " + e.message;
+    if (e.range) Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
+    else Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
   } catch (const Napi::Error& e) {
     e.ThrowAsJavaScriptException();
   } catch (const std::exception& e) {
