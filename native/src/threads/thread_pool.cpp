@@ -1,4 +1,4 @@
-#include "threadpool.h"
+#include "thread_pool.h"
 
 #include <chrono>
 #include <cstdlib>

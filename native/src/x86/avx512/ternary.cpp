@@ -1,76 +1,24 @@
-// AVX-512 kernels (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni
-// -mavx512bf16 -mfma -mf16c). Selected when the CPU has all of these and the OS saves ZMM/opmask
-// state. Ternary matmuls use 512-bit vpdpbusd (u8 codes × s8 activations, exact int32
-// accumulation); everything else comes from the AVX2 bodies (simd_avx2.inl) or the portable code,
-// compiled with these flags.
+// AVX-512 ternary matmuls: I2_S × int8 and TQ2_0 × Q8_K with 512-bit vpdpbusd (u8 codes × s8
+// activations, exact int32 accumulation). TQ1_0 keeps the AVX2 kernel (its 256-bit unpack is the cost).
 //
 // I2_S: each 2-bit field is masked in place (w & 0xC0, 0x30, 0x0C, 0x03 — no shifts) into its own
 // accumulator, and the four are scaled by 1/64, 1/16, 1/4, 1 at the end (exact: every term is a
 // multiple of its scale; K ≤ 2^18 keeps |Σ| < 2^31). Activations are repacked once per call so that
 // one 64-byte load feeds one vpdpbusd against two 32-byte weight blocks.
-//
-// BITNET_AVX512_EMULATED (test-only build, see CMakeLists.txt): the same code is compiled for AVX2
-// with SIMDe implementing the AVX-512 intrinsics, so machines without AVX-512 can test it.
-#if defined(BITNET_AVX512_EMULATED)
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/x86/avx512.h>
-#include <simde/x86/f16c.h>
-#include <simde/x86/fma.h>
-#else
-#include <immintrin.h>
-#endif
-
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
-#include "common.h"
+#include "../../core/ggml_math.h"
+#include "../../core/kernel_table.h"
+#include "../../core/scalar.h"
+#include "../avx2/kernels.h"
+#include "../avx2/simd.h"
 #include "kernels.h"
+#include "simd512.h"
 
 namespace bitnet {
 namespace avx512 {
-namespace {
-#include "kernels_portable.inl"
-#include "simd_avx2.inl"
-
-// ---- 512-bit helpers (a few are missing from SIMDe 0.7: composed from 256-bit halves there) ----------
-
-static inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
-
-static inline __m256i fold512(__m512i v) {
-  return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
-}
-static inline int32_t hsum512_i32(__m512i v) { return hsum_i32(fold512(v)); }
-
-static inline float hsum512_ps(__m512 v) {
-  const __m512i b = _mm512_castps_si512(v);
-  return hsum_f32(_mm256_add_ps(_mm256_castsi256_ps(_mm512_castsi512_si256(b)), _mm256_castsi256_ps(_mm512_extracti64x4_epi64(b, 1))));
-}
-
-static inline __m512i join256(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
-
-static inline __m512 cvtph512(__m256i h) {
-#if defined(BITNET_AVX512_EMULATED)
-  const __m256 lo = _mm256_cvtph_ps(_mm256_castsi256_si128(h)), hi = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
-  return _mm512_castsi512_ps(join256(_mm256_castps_si256(lo), _mm256_castps_si256(hi)));
-#else
-  return _mm512_cvtph_ps(h);
-#endif
-}
-
-static inline __m512i cvtepu16_512(__m256i h) {
-#if defined(BITNET_AVX512_EMULATED)
-  return join256(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(h)), _mm256_cvtepu16_epi32(_mm256_extracti128_si256(h, 1)));
-#else
-  return _mm512_cvtepu16_epi32(h);
-#endif
-}
-
-/** Scratch that lives for one kernel call on one thread (activations repacked for zmm loads). */
-struct Scratch {
-  int8_t* p = nullptr;
-  explicit Scratch(size_t n) { p = static_cast<int8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64 + 64)); }
-  ~Scratch() { std::free(p); }
-};
 
 // ---- I2_S × int8 -------------------------------------------------------------------------------------
 
@@ -129,7 +77,7 @@ static inline void i2s_row512(const TernaryMatmulArgs& a, int64_t n, int64_t m, 
   }
 }
 
-static void matmul_i2s_i8_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
+void matmul_i2s_i8_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
   Scratch s((size_t)(a.M * a.K));
   for (int64_t m = 0; m < a.M; ++m) repack_i2s_row(a.q + m * a.K, a.K, s.p + m * a.K);
   for (int64_t n = n0; n < n1; ++n) {
@@ -203,7 +151,7 @@ static inline void tq2_row512_1(const TernaryMatmulArgs& a, int64_t n, const int
   a.out[n] = hsum_f32(acc);
 }
 
-static void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
+void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
   Scratch s((size_t)(a.M * a.K));
   if (a.M == 1) {
     repack_tq2_row(a.q, a.K, s.p);
@@ -218,121 +166,5 @@ static void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t
   }
 }
 
-// ---- float weights × f32 activations (zmm) ----------------------------------------------------------------
-
-struct Load512F32 {
-  static inline __m512 load16(const uint8_t* row, int64_t k) { return _mm512_loadu_ps((const float*)row + k); }
-  static inline float load1(const uint8_t* row, int64_t k) { return ((const float*)row)[k]; }
-  static constexpr int kBytes = 4;
-};
-struct Load512F16 {
-  static inline __m512 load16(const uint8_t* row, int64_t k) { return cvtph512(load256(row + 2 * k)); }
-  static inline float load1(const uint8_t* row, int64_t k) { return f16_to_f32(load_u16(row + 2 * k)); }
-  static constexpr int kBytes = 2;
-};
-struct Load512BF16 {
-  static inline __m512 load16(const uint8_t* row, int64_t k) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(cvtepu16_512(load256(row + 2 * k)), 16));
-  }
-  static inline float load1(const uint8_t* row, int64_t k) { return bf16_to_f32(load_u16(row + 2 * k)); }
-  static constexpr int kBytes = 2;
-};
-
-template <class L, int RN, int RM>
-static inline void float_tile512(const uint8_t* const* w, const float* const* x, int64_t K, float (*res)[RN]) {
-  __m512 acc[RN][RM];
-  for (int r = 0; r < RN; ++r)
-    for (int i = 0; i < RM; ++i) acc[r][i] = _mm512_setzero_ps();
-  int64_t k = 0;
-  for (; k + 16 <= K; k += 16) {
-    if ((k & 31) == 0)
-      for (int r = 0; r < RN; ++r) _mm_prefetch((const char*)(w[r] + k * L::kBytes + 1536), _MM_HINT_T0);
-    __m512 xv[RM];
-    for (int i = 0; i < RM; ++i) xv[i] = _mm512_loadu_ps(x[i] + k);
-    for (int r = 0; r < RN; ++r) {
-      const __m512 wv = L::load16(w[r], k);
-      for (int i = 0; i < RM; ++i) acc[r][i] = _mm512_fmadd_ps(wv, xv[i], acc[r][i]);
-    }
-  }
-  for (int r = 0; r < RN; ++r)
-    for (int i = 0; i < RM; ++i) {
-      float s = hsum512_ps(acc[r][i]);
-      for (int64_t kk = k; kk < K; ++kk) s += L::load1(w[r], kk) * x[i][kk];
-      res[i][r] = s;
-    }
-}
-
-template <class L, int RN, int RM>
-static void float_rows512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
-  const uint8_t* w[RN];
-  const float* x[RM];
-  int64_t n = n0;
-  for (; n + RN <= n1; n += RN) {
-    for (int r = 0; r < RN; ++r) w[r] = a.w + (n + r) * a.row_bytes;
-    int64_t m = 0;
-    for (; m + RM <= a.M; m += RM) {
-      float res[RM][RN];
-      for (int i = 0; i < RM; ++i) x[i] = a.x + (m + i) * a.K;
-      float_tile512<L, RN, RM>(w, x, a.K, res);
-      for (int i = 0; i < RM; ++i)
-        for (int r = 0; r < RN; ++r) a.out[(m + i) * a.N + n + r] = res[i][r];
-    }
-    for (; m < a.M; ++m) {
-      float res[1][RN];
-      x[0] = a.x + m * a.K;
-      float_tile512<L, RN, 1>(w, x, a.K, res);
-      for (int r = 0; r < RN; ++r) a.out[m * a.N + n + r] = res[0][r];
-    }
-  }
-  for (; n < n1; ++n) {
-    w[0] = a.w + n * a.row_bytes;
-    for (int64_t m = 0; m < a.M; ++m) {
-      float res[1][1];
-      x[0] = a.x + m * a.K;
-      float_tile512<L, 1, 1>(w, x, a.K, res);
-      a.out[m * a.N + n] = res[0][0];
-    }
-  }
-}
-
-template <class L>
-static void matmul_float512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
-  if (a.M == 1) float_rows512<L, 4, 1>(a, n0, n1);
-  else if (a.M < 4) float_rows512<L, 4, 2>(a, n0, n1);
-  else float_rows512<L, 2, 4>(a, n0, n1);
-}
-
-static uint64_t stream_read512(const uint8_t* p, size_t n) {
-  __m512i a0 = _mm512_setzero_si512(), a1 = a0;
-  size_t i = 0;
-  for (; i + 128 <= n; i += 128) {
-    a0 = _mm512_xor_si512(a0, _mm512_load_si512((const void*)(p + i)));
-    a1 = _mm512_xor_si512(a1, _mm512_load_si512((const void*)(p + i + 64)));
-  }
-  const __m256i x = fold512(_mm512_xor_si512(a0, a1));
-  return (uint64_t)_mm256_extract_epi64(x, 0) ^ (uint64_t)_mm256_extract_epi64(x, 1) ^ (uint64_t)_mm256_extract_epi64(x, 2) ^
-         (uint64_t)_mm256_extract_epi64(x, 3) ^ (i < n ? stream_read(p + i, n - i) : 0);
-}
-
-static KernelTable make_table() {
-  // The AVX2 bodies (simd_avx2.inl) compiled with these flags, except where 512 bits pay. TQ1_0 keeps
-  // the 256-bit unpack + vpmaddubsw; F16 stays ggml_vec_dot_f16 (AVX2) exactly; Q8_0 × Q8_0 is bound by
-  // memory bandwidth, and 256-bit vpmaddubsw reproduces ggml's lanes directly.
-  KernelTable t = avx2_table("avx512");
-  t.matmul_i2s_i8 = matmul_i2s_i8_512;
-  t.matmul_tq2_0_q8k = matmul_tq2_0_q8k_512;
-  t.matmul_float[W_F32] = matmul_float512<Load512F32>;
-  t.matmul_float[W_BF16] = matmul_float512<Load512BF16>;
-  t.stream_read = stream_read512;
-  return t;
-}
-
-}  // namespace
 }  // namespace avx512
-
-const KernelTable* kernel_table_avx512() {
-  static const KernelTable t = avx512::make_table();
-  return &t;
-}
-
 }  // namespace bitnet

@@ -1,13 +1,16 @@
-// The dispatch table: one instance per instruction set (kernels_generic.cpp, kernels_avx2.cpp,
-// kernels_avx512.cpp), each TU compiled with its own flags. The drivers in dispatch.cpp split work
-// across the thread pool and call these per range of output rows; nothing here touches Node-API.
+// The kernel table: one instance per instruction set (ref/table.cpp, x86/avx2/table.cpp,
+// x86/avx512/table.cpp), each filled with kernels compiled with that set's flags. The drivers in
+// threads/drivers.cpp split work across the thread pool and call these per range of output rows;
+// nothing here touches Node-API.
 //
-// Semantics are those of packages/bitnet-kernels/src/api/Kernels.ts. Callers (binding.cpp) have
-// already checked every buffer length against the shapes, so kernels trust their arguments.
+// Semantics are those of packages/bitnet-kernels/src/api/Kernels.ts. The binding has checked every
+// buffer length against the shapes before a driver runs, so kernels trust their arguments.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+
+#include "tensor_types.h"
 
 namespace bitnet {
 
@@ -59,18 +62,12 @@ struct AttentionArgs {
   float scale;
 };
 
-/** Indices of DequantRowFn / FloatMatmulFn slots. */
-enum WeightKind : int {
-  W_F32 = 0,
-  W_F16,
-  W_BF16,
-  W_Q8_0,
-  W_Q4_K,
-  W_Q6_K,
-  W_TQ1_0,
-  W_TQ2_0,
-  W_I2_S,
-  W_COUNT
+/** The kernels of one tensor type (nullptr: none for this type). */
+struct TypeKernels {
+  DequantRowFn dequant_row;         // getRows
+  FloatMatmulFn matmul_f32;         // weights × f32 activations (ActivationFormat::F32 and any type offering it)
+  TernaryMatmulFn matmul_ternary;   // I2_S × I8_PER_TOKEN, TQ1_0 / TQ2_0 × Q8_K
+  Q8_0MatmulFn matmul_q8_0;         // Q8_0 × Q8_0
 };
 
 struct KernelTable {
@@ -78,13 +75,10 @@ struct KernelTable {
 
   void (*quantize_i8_row)(const float* x, int64_t K, int8_t* q, float* scale, int32_t* sum);
   void (*quantize_q8k_row)(const float* x, int64_t K, int8_t* q, float* d, int16_t* bsums);
+  void (*quantize_q8_0_row)(const float* x, int64_t K, int8_t* q, float* d);  // K % 32 == 0
 
-  TernaryMatmulFn matmul_i2s_i8;
-  TernaryMatmulFn matmul_tq2_0_q8k;
-  TernaryMatmulFn matmul_tq1_0_q8k;
-
-  FloatMatmulFn matmul_float[6];  // W_F32 .. W_Q6_K, f32 activations
-  DequantRowFn dequant_row[W_COUNT];
+  /** Row kernels of each tensor type, indexed by ggml type id (see tensor_types.h). */
+  TypeKernels types[kTypeSlots];
 
   void (*rms_norm_row)(const float* x, int64_t n, const float* w, float eps, float* out);
   void (*rope_neox_token)(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase);
@@ -100,10 +94,6 @@ struct KernelTable {
 
   /** Streams n bytes (n % 64 == 0) with this ISA's widest loads; returns a checksum (bandwidth probe). */
   uint64_t (*stream_read)(const uint8_t* p, size_t n);
-
-  /** Q8_0 activations of one row (K % 32 == 0): K int8 and K/32 scales. */
-  void (*quantize_q8_0_row)(const float* x, int64_t K, int8_t* q, float* d);
-  Q8_0MatmulFn matmul_q8_0_q8_0;
 };
 
 /** Scratch floats attention_group needs for a block ending at token t1: f32 keys and transposed
@@ -113,9 +103,9 @@ inline int64_t attention_scratch_floats(const AttentionArgs& a, int64_t t1) {
   return vis * a.headDim + a.headDim * vp + vp;
 }
 
-// Defined by each ISA translation unit.
-const KernelTable* kernel_table_generic();
-const KernelTable* kernel_table_avx2();
-const KernelTable* kernel_table_avx512();
+// One per instruction set, each defined in that set's folder.
+const KernelTable* kernel_table_generic();  // ref/table.cpp
+const KernelTable* kernel_table_avx2();     // x86/avx2/table.cpp
+const KernelTable* kernel_table_avx512();   // x86/avx512/table.cpp
 
 }  // namespace bitnet

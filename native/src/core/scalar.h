@@ -1,9 +1,10 @@
-// Shared scalar helpers and block layouts of @bitnet/kernels' native addon.
+// Scalar helpers shared by the kernels: f16/bf16/f32 bit conversions, ggml's rounding trick and the
+// bit layouts inside TQ1_0 and Q4_K blocks.
 //
-// This header is included by every kernel translation unit, each compiled with its own instruction
-// set flags. Everything here therefore has internal linkage (static / anonymous namespace): an
-// inline function with external linkage would be emitted once per TU and the linker would keep one
-// arbitrary copy — possibly the AVX-512 one — for all of them.
+// Included by kernel sources compiled with different instruction set flags, so everything here has
+// internal linkage (static / anonymous namespace). With external linkage an inline function would be
+// emitted in each object and the linker would keep one arbitrary copy — maybe the AVX-512 one — for
+// every caller, including the generic path.
 #pragma once
 
 #include <cmath>
@@ -14,18 +15,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "tensor_types.h"
+
 namespace bitnet {
 namespace {
-
-// ---- block geometry (ggml / bitnet.cpp) -------------------------------------------------------
-constexpr int64_t QK_K = 256;          // TQ1_0, TQ2_0, Q4_K, Q6_K, Q8_K super-block
-constexpr int64_t QK_I2S = 128;        // I2_S block: 128 values in 32 bytes
-constexpr int64_t QK8_0 = 32;
-constexpr size_t TQ1_0_BYTES = 54;     // qs[48], qh[4], f16 d
-constexpr size_t TQ2_0_BYTES = 66;     // qs[64], f16 d
-constexpr size_t Q8_0_BYTES = 34;      // f16 d, qs[32]
-constexpr size_t Q4_K_BYTES = 144;     // f16 d, f16 dmin, scales[12], qs[128]
-constexpr size_t Q6_K_BYTES = 210;     // ql[128], qh[64], scales[16], f16 d
 
 // ---- scalar conversions ----------------------------------------------------------------------
 static inline float f32_from_bits(uint32_t u) {

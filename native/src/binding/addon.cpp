@@ -1,0 +1,29 @@
+// The Node-API module (node-addon-api, Node-API 8): selects the kernel table and starts the thread
+// pool at load, then exports the kernel functions and the information / test hooks.
+#include <napi.h>
+
+#include <exception>
+#include <string>
+
+#include "../dispatch/dispatch.h"
+#include "../threads/thread_pool.h"
+#include "binding.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  try {
+    bitnet::init_dispatch();
+    bitnet::ThreadPool::instance();
+  } catch (const std::exception& e) {
+    Napi::Error::New(env, std::string("@bitnet/kernels native addon: ") + e.what()).ThrowAsJavaScriptException();
+    return exports;
+  }
+  bitnet::binding::register_kernels(env, exports);
+  bitnet::binding::register_info(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(bitnet_kernels, Init)

@@ -1,0 +1,14 @@
+// The addon's JS surface, registered by each part of the binding (the names, argument order and
+// meaning are those packages/bitnet-kernels/src/native/addon.ts declares).
+#pragma once
+
+#include <napi.h>
+
+namespace bitnet {
+namespace binding {
+
+void register_kernels(Napi::Env env, Napi::Object exports);  // kernels.cpp
+void register_info(Napi::Env env, Napi::Object exports);     // info.cpp
+
+}  // namespace binding
+}  // namespace bitnet

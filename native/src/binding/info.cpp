@@ -1,0 +1,95 @@
+// What the addon reports about the machine and its dispatch, and the test hooks: CPU features, the
+// instruction sets, the thread count, switching the table, the bandwidth probe.
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "../dispatch/bandwidth.h"
+#include "../dispatch/dispatch.h"
+#include "../threads/thread_pool.h"
+#include "args.h"
+#include "binding.h"
+
+namespace bitnet {
+namespace binding {
+
+namespace {
+
+Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const CpuFeatures& f = cpu_features();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("vendor", f.vendor);
+  o.Set("sse2", f.sse2);
+  o.Set("avx", f.avx);
+  o.Set("avx2", f.avx2);
+  o.Set("fma", f.fma);
+  o.Set("f16c", f.f16c);
+  o.Set("avx512f", f.avx512f);
+  o.Set("avx512bw", f.avx512bw);
+  o.Set("avx512vl", f.avx512vl);
+  o.Set("avx512dq", f.avx512dq);
+  o.Set("avx512vnni", f.avx512vnni);
+  o.Set("avx512bf16", f.avx512bf16);
+  o.Set("osxsave", f.osxsave);
+  o.Set("osYmm", f.os_ymm);
+  o.Set("osZmm", f.os_zmm);
+  return o;
+}
+
+Napi::Array StringArray(Napi::Env env, const std::vector<std::string>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a.Set((uint32_t)i, v[i]);
+  return a;
+}
+
+Napi::Value SelectedIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), table().isa); }
+Napi::Value AvailableIsas(const Napi::CallbackInfo& info) { return StringArray(info.Env(), available_isas()); }
+Napi::Value CompiledIsas(const Napi::CallbackInfo& info) { return StringArray(info.Env(), compiled_isas()); }
+Napi::Value Threads(const Napi::CallbackInfo& info) {
+  return guarded(info, "threads", [&]() -> Napi::Value { return Napi::Number::New(info.Env(), ThreadPool::instance().size()); });
+}
+
+// setIsaForTests(name): switches the kernels of the whole process; returns the previous ISA.
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  const char* fn = "setIsaForTests";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    need_args(info, 1, fn);
+    if (!info[0].IsString()) type_error(std::string(fn) + ": name must be a string");
+    const std::string prev = table().isa;
+    set_isa(info[0].As<Napi::String>().Utf8Value());
+    return Napi::String::New(info.Env(), prev);
+  });
+}
+
+// readBandwidth(bytes, passes): GB/s of streaming reads with all pool threads (best of passes).
+Napi::Value ReadBandwidth(const Napi::CallbackInfo& info) {
+  const char* fn = "readBandwidth";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    need_args(info, 2, fn);
+    const int64_t bytes = integer(info, 0, fn, "bytes", 1 << 20, int64_t{1} << 36);
+    const int64_t passes = integer(info, 1, fn, "passes", 1, 1000);
+    return Napi::Number::New(info.Env(), read_bandwidth((size_t)bytes, (int)passes) / 1e9);
+  });
+}
+
+}  // namespace
+
+void register_info(Napi::Env env, Napi::Object exports) {
+  exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs));
+  exports.Set("selectedIsa", Napi::Function::New(env, SelectedIsa));
+  exports.Set("availableIsas", Napi::Function::New(env, AvailableIsas));
+  exports.Set("compiledIsas", Napi::Function::New(env, CompiledIsas));
+  exports.Set("threads", Napi::Function::New(env, Threads));
+  exports.Set("setIsaForTests", Napi::Function::New(env, SetIsa));
+  exports.Set("readBandwidth", Napi::Function::New(env, ReadBandwidth));
+#if defined(BITNET_AVX512_EMULATED)
+  exports.Set("avx512Emulated", Napi::Boolean::New(env, true));  // test-only build (SIMDe)
+#else
+  exports.Set("avx512Emulated", Napi::Boolean::New(env, false));
+#endif
+}
+
+}  // namespace binding
+}  // namespace bitnet

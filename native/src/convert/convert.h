@@ -1,0 +1,13 @@
+// Load-time conversions of whole tensors, on the thread pool.
+#pragma once
+
+#include <cstdint>
+
+namespace bitnet {
+
+/** TQ1_0 → TQ2_0, block for block: the same trits and f16 scale bytes. */
+void repack_tq1_0_as_tq2_0(const uint8_t* src, int64_t blocks, uint8_t* dst);
+/** Q8_0 blocks (34 bytes per 32 values) of x, as ggml's quantize_row_q8_0_ref. */
+void encode_q8_0(const float* x, int64_t blocks, uint8_t* out);
+
+}  // namespace bitnet

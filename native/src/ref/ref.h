@@ -1,0 +1,55 @@
+// The portable reference kernels: plain C++ compiled once, without instruction set flags. They are
+// the "generic" table (table.cpp) and the definition every SIMD kernel is tested against bit for bit;
+// SIMD kernels also call a few of them for tails and rare cases. Semantics:
+// packages/bitnet-kernels/src/api/Kernels.ts.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../core/kernel_table.h"
+
+namespace bitnet {
+namespace ref {
+
+/** The reference table, named `isa`. */
+KernelTable table(const char* isa);
+
+// quantize.cpp
+/** bitnet.cpp's quantize_row_i8_s: s = fround(127 / max(1e-5, max|x|)), q = clamp(nearest_int(x·s)), sum = Σq. */
+void quantize_i8_row_ref(const float* x, int64_t K, int8_t* q, float* scale, int32_t* sum);
+/** llama.cpp's quantize_row_q8_K_ref, per 256-block. */
+void quantize_q8k_row_ref(const float* x, int64_t K, int8_t* q, float* d, int16_t* bsums);
+/** llama.cpp's x86 quantize_row_q8_0, per 32-block. */
+void quantize_q8_0_row_ref(const float* x, int64_t K, int8_t* q, float* d);
+
+// matmul.cpp
+void matmul_i2s_i8_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
+void matmul_tq2_0_q8k_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
+void matmul_tq1_0_q8k_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
+void matmul_q8_0_q8_0_ref(const Q8_0MatmulArgs& a, int64_t n0, int64_t n1);
+extern const FloatMatmulFn matmul_f32_ref;
+void matmul_f16_ref(const FloatMatmulArgs& a, int64_t n0, int64_t n1);
+extern const FloatMatmulFn matmul_bf16_ref;
+extern const FloatMatmulFn matmul_q8_0_f32_ref;
+extern const FloatMatmulFn matmul_q4_k_f32_ref;
+extern const FloatMatmulFn matmul_q6_k_f32_ref;
+
+// elementwise.cpp
+void rms_norm_row_ref(const float* x, int64_t n, const float* w, float eps, float* out);
+void rope_neox_token_ref(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase);
+void softmax_row_ref(float* x, int64_t n);
+void relu_sqr_mul_ref(const float* gate, const float* up, float* out, int64_t n);
+void silu_mul_ref(const float* gate, const float* up, float* out, int64_t n);
+void add_ref(const float* a, const float* b, float* out, int64_t n);
+void scale_ref(const float* x, float s, float* out, int64_t n);
+void to_f16_ref(const float* x, uint16_t* out, int64_t n);
+uint64_t stream_read_ref(const uint8_t* p, size_t n);
+
+// attention.cpp
+/** One (token t, head h) of llama.cpp's non-flash attention; scores: startPos + t + 1 floats. */
+void attention_head_ref(const AttentionArgs& a, int64_t t, int64_t h, float* scores);
+void attention_group_ref(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh, float* scratch);
+
+}  // namespace ref
+}  // namespace bitnet

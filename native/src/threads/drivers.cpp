@@ -1,0 +1,192 @@
+// The drivers the binding calls: each splits one kernel call over the thread pool (by output rows,
+// rows or tasks) and runs the selected table's kernels on the parts. Every buffer has been checked by
+// the binding; nothing here touches Node-API.
+#include "drivers.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../core/scalar.h"
+#include "../dispatch/dispatch.h"
+#include "parallel.h"
+#include "thread_pool.h"
+
+namespace bitnet {
+
+void quantize_i8_per_token(const float* x, int64_t rows, int64_t cols, int8_t* q, float* scales, int32_t* sums) {
+  const KernelTable& t = table();
+  for_rows(rows, cols, [&](int64_t r) { t.quantize_i8_row(x + r * cols, cols, q + r * cols, scales + r, sums + r); });
+}
+
+void quantize_q8k(const float* x, int64_t rows, int64_t cols, int8_t* q, float* d, int16_t* bsums) {
+  const KernelTable& t = table();
+  for_rows(rows, cols, [&](int64_t r) {
+    t.quantize_q8k_row(x + r * cols, cols, q + r * cols, d + r * (cols / QK_K), bsums + r * (cols / 16));
+  });
+}
+
+void matmul_i2s_i8(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* scales, const int32_t* sums,
+                   int64_t M, float* out) {
+  const KernelTable& t = table();
+  TernaryMatmulArgs a{};
+  a.w = w;
+  a.row_bytes = (size_t)K / 4;
+  a.K = K;
+  a.N = N;
+  a.M = M;
+  a.q = q;
+  a.scale = scales;
+  a.sum = sums;
+  a.wscale = load_f32(w + (size_t)N * (size_t)K / 4);
+  a.out = out;
+  if (M == 0 || N == 0) return;
+  const TernaryMatmulFn fn = t.types[GGML_I2_S].matmul_ternary;
+  split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) { fn(a, n0, n1); });
+}
+
+void matmul_tq_q8k(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out) {
+  const KernelTable& t = table();
+  if (M == 0 || N == 0) return;
+  // Exact Σq of every 32-value group (8 per 256-block: what ggml's lane k of a block subtracts, its
+  // bsums[2k] + bsums[2k+1]), from the int8 values themselves (bsums are not trusted).
+  const int64_t ng = M * K / 32;
+  std::vector<int32_t> gsum((size_t)ng);
+  for (int64_t i = 0; i < ng; ++i) {
+    int32_t s = 0;
+    const int8_t* p = q + i * 32;
+    for (int j = 0; j < 32; ++j) s += p[j];
+    gsum[(size_t)i] = s;
+  }
+  TernaryMatmulArgs a{};
+  a.w = w;
+  a.row_bytes = row_bytes(type, K);
+  a.K = K;
+  a.N = N;
+  a.M = M;
+  a.q = q;
+  a.scale = d;
+  a.sum = gsum.data();
+  a.out = out;
+  const TernaryMatmulFn fn = t.types[type.id].matmul_ternary;
+  split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) { fn(a, n0, n1); });
+}
+
+void quantize_q8_0(const float* x, int64_t rows, int64_t cols, int8_t* q, float* d) {
+  const KernelTable& t = table();
+  for_rows(rows, cols, [&](int64_t r) { t.quantize_q8_0_row(x + r * cols, cols, q + r * cols, d + r * (cols / QK8_0)); });
+}
+
+void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out) {
+  const KernelTable& t = table();
+  if (M == 0 || N == 0) return;
+  Q8_0MatmulArgs a{};
+  a.w = w;
+  a.row_bytes = (size_t)(K / QK8_0) * Q8_0_BYTES;
+  a.K = K;
+  a.N = N;
+  a.M = M;
+  a.q = q;
+  a.d = d;
+  a.out = out;
+  const Q8_0MatmulFn fn = t.types[GGML_Q8_0].matmul_q8_0;
+  split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) { fn(a, n0, n1); });
+}
+
+void matmul_float(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const float* x, int64_t M, float* out) {
+  const KernelTable& t = table();
+  if (M == 0 || N == 0) return;
+  FloatMatmulArgs a{};
+  a.w = w;
+  a.row_bytes = row_bytes(type, K);
+  a.K = K;
+  a.N = N;
+  a.M = M;
+  a.x = x;
+  a.out = out;
+  const FloatMatmulFn fn = t.types[type.id].matmul_f32;
+  split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) { fn(a, n0, n1); });
+}
+
+void get_rows(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const int32_t* ids, int64_t count, float* out) {
+  const DequantRowFn dequant = table().types[type.id].dequant_row;
+  const size_t rb = row_bytes(type, K);
+  // A tensor trailer starts with the tensor's f32 scale (I2_S); other types have none.
+  const float scale = type.trailer_bytes >= 4 ? load_f32(w + (size_t)N * rb) : 0.0f;
+  for (int64_t i = 0; i < count; ++i) dequant(w + (size_t)ids[i] * rb, out + i * K, K, scale);
+}
+
+void rms_norm(const float* x, int64_t rows, int64_t cols, const float* w, float eps, float* out) {
+  const KernelTable& t = table();
+  for_rows(rows, cols, [&](int64_t r) { t.rms_norm_row(x + r * cols, cols, w, eps, out + r * cols); });
+}
+
+void rope_neox(float* x, int64_t tokens, int64_t heads, int64_t headDim, int64_t ropeDim, const int32_t* positions, double freqBase) {
+  const KernelTable& t = table();
+  for (int64_t i = 0; i < tokens; ++i) t.rope_neox_token(x + i * heads * headDim, heads, headDim, ropeDim, positions[i], freqBase);
+}
+
+void softmax(float* x, int64_t rows, int64_t cols) {
+  const KernelTable& t = table();
+  for (int64_t r = 0; r < rows; ++r) t.softmax_row(x + r * cols, cols);
+}
+
+/** The calling thread's attention scratch, grown as needed and kept: a decode step calls attention
+ *  once per layer, and a fresh allocation of this size would fault its pages in every time. */
+static float* attention_scratch(size_t floats) {
+  struct Buffer {
+    float* p = nullptr;
+    size_t cap = 0;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer buf;
+  if (buf.cap < floats) {
+    float* p = static_cast<float*>(std::aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64));
+    if (!p) throw std::runtime_error("attention: cannot allocate " + std::to_string(floats * sizeof(float)) + " bytes of scratch");
+    std::free(buf.p);
+    buf.p = p;
+    buf.cap = floats;
+  }
+  return buf.p;
+}
+
+void attention(const AttentionArgs& a) {
+  const KernelTable& t = table();
+  if (a.tokens == 0 || a.heads == 0) return;
+  // Tasks: (kv head, block of up to 16 tokens); each converts its keys and values once for all of
+  // its rows. Small (short-context decode) calls stay on the calling thread.
+  const int64_t TB = 16;
+  const int64_t blocks = (a.tokens + TB - 1) / TB;
+  const int64_t tasks = a.kvHeads * blocks;
+  const int64_t maxVisible = a.startPos + a.tokens;
+  const bool inline_run = a.tokens * a.heads * maxVisible * a.headDim < (1 << 16);
+  const int threads = inline_run ? 1 : (int)std::min<int64_t>(ThreadPool::instance().size(), tasks);
+  const size_t per_slot = ((size_t)attention_scratch_floats(a, a.tokens) + 7) / 8 * 8;
+  float* scratch = attention_scratch(per_slot * (size_t)threads);
+  auto run_task = [&](int64_t i, float* s) {
+    const int64_t kvh = i % a.kvHeads, b = i / a.kvHeads;
+    t.attention_group(a, b * TB, std::min(a.tokens, (b + 1) * TB), kvh, s);
+  };
+  if (threads == 1) {
+    for (int64_t i = 0; i < tasks; ++i) run_task(i, scratch);
+    return;
+  }
+  // One scratch slot per thread; the threads claim tasks one at a time.
+  std::atomic<int64_t> next{0};
+  std::atomic<int> slot_ids{0};
+  ThreadPool::instance().parallel_for(threads, [&](int64_t) {
+    float* s = scratch + (size_t)slot_ids.fetch_add(1) * per_slot;
+    for (int64_t i; (i = next.fetch_add(1)) < tasks;) run_task(i, s);
+  });
+}
+
+void relu_sqr_mul(const float* gate, const float* up, float* out, int64_t n) { table().relu_sqr_mul(gate, up, out, n); }
+void silu_mul(const float* gate, const float* up, float* out, int64_t n) { table().silu_mul(gate, up, out, n); }
+void add(const float* a, const float* b, float* out, int64_t n) { table().add(a, b, out, n); }
+void scale(const float* x, float s, float* out, int64_t n) { table().scale(x, s, out, n); }
+void to_f16(const float* x, uint16_t* out, int64_t n) { table().to_f16(x, out, n); }
+
+}  // namespace bitnet

@@ -1,0 +1,38 @@
+// The kernel entry points the binding calls: each runs the selected table's kernels over the thread
+// pool. Every buffer has been checked by the caller (binding/) against the shapes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../core/kernel_table.h"
+#include "../core/tensor_types.h"
+
+namespace bitnet {
+
+void quantize_i8_per_token(const float* x, int64_t rows, int64_t cols, int8_t* q, float* scales, int32_t* sums);
+void quantize_q8k(const float* x, int64_t rows, int64_t cols, int8_t* q, float* d, int16_t* bsums);
+void quantize_q8_0(const float* x, int64_t rows, int64_t cols, int8_t* q, float* d);
+
+void matmul_i2s_i8(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* scales, const int32_t* sums,
+                   int64_t M, float* out);
+/** type: TQ1_0 or TQ2_0 (a type whose kernels have a matmul_ternary over Q8_K activations). */
+void matmul_tq_q8k(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M,
+                   float* out);
+void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out);
+/** type: one whose kernels have a matmul_f32. */
+void matmul_float(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const float* x, int64_t M, float* out);
+/** type: one whose kernels have a dequant_row; ids already checked to be in [0, N). */
+void get_rows(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const int32_t* ids, int64_t count, float* out);
+
+void rms_norm(const float* x, int64_t rows, int64_t cols, const float* w, float eps, float* out);
+void rope_neox(float* x, int64_t tokens, int64_t heads, int64_t headDim, int64_t ropeDim, const int32_t* positions, double freqBase);
+void softmax(float* x, int64_t rows, int64_t cols);
+void attention(const AttentionArgs& a);
+void relu_sqr_mul(const float* gate, const float* up, float* out, int64_t n);
+void silu_mul(const float* gate, const float* up, float* out, int64_t n);
+void add(const float* a, const float* b, float* out, int64_t n);
+void scale(const float* x, float s, float* out, int64_t n);
+void to_f16(const float* x, uint16_t* out, int64_t n);
+
+}  // namespace bitnet

@@ -1,0 +1,28 @@
+// The AVX-512 kernels (each source in this folder is compiled with -mavx512f -mavx512bw -mavx512vl
+// -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c). Selected when the CPU has all of these and the
+// OS saves ZMM/opmask state. Everything not here comes from the AVX2 table.
+//
+// BITNET_AVX512_EMULATED (test-only build, see CMakeLists.txt): these sources are compiled for AVX2
+// with SIMDe implementing the AVX-512 intrinsics, so machines without AVX-512 can test them.
+#pragma once
+
+#include <cstdint>
+
+#include "../../core/kernel_table.h"
+
+namespace bitnet {
+namespace avx512 {
+
+// ternary.cpp
+void matmul_i2s_i8_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
+void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
+
+// float_matmul.cpp
+extern const FloatMatmulFn matmul_f32_512;
+extern const FloatMatmulFn matmul_bf16_512;
+extern const FloatMatmulFn matmul_q8_0_f32;
+extern const FloatMatmulFn matmul_q4_k_f32;
+extern const FloatMatmulFn matmul_q6_k_f32;
+
+}  // namespace avx512
+}  // namespace bitnet

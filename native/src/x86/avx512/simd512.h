@@ -1,0 +1,55 @@
+// Header-only 512-bit helpers of the AVX-512 kernel sources (a few intrinsics are missing from
+// SIMDe 0.7, so the emulated build composes them from 256-bit halves). Internal linkage.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+
+#include "../avx2/simd.h"
+#include "../intrin.h"
+
+namespace bitnet {
+namespace {
+
+// ---- 512-bit helpers (a few are missing from SIMDe 0.7: composed from 256-bit halves there) ----------
+
+inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
+
+inline __m256i fold512(__m512i v) {
+  return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+inline int32_t hsum512_i32(__m512i v) { return hsum_i32(fold512(v)); }
+
+inline float hsum512_ps(__m512 v) {
+  const __m512i b = _mm512_castps_si512(v);
+  return hsum_f32(_mm256_add_ps(_mm256_castsi256_ps(_mm512_castsi512_si256(b)), _mm256_castsi256_ps(_mm512_extracti64x4_epi64(b, 1))));
+}
+
+inline __m512i join256(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+
+inline __m512 cvtph512(__m256i h) {
+#if defined(BITNET_AVX512_EMULATED)
+  const __m256 lo = _mm256_cvtph_ps(_mm256_castsi256_si128(h)), hi = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
+  return _mm512_castsi512_ps(join256(_mm256_castps_si256(lo), _mm256_castps_si256(hi)));
+#else
+  return _mm512_cvtph_ps(h);
+#endif
+}
+
+inline __m512i cvtepu16_512(__m256i h) {
+#if defined(BITNET_AVX512_EMULATED)
+  return join256(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(h)), _mm256_cvtepu16_epi32(_mm256_extracti128_si256(h, 1)));
+#else
+  return _mm512_cvtepu16_epi32(h);
+#endif
+}
+
+/** Scratch that lives for one kernel call on one thread (activations repacked for zmm loads). */
+struct Scratch {
+  int8_t* p = nullptr;
+  explicit Scratch(size_t n) { p = static_cast<int8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64 + 64)); }
+  ~Scratch() { std::free(p); }
+};
+
+}  // namespace
+}  // namespace bitnet
