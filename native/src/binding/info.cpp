@@ -51,6 +51,16 @@ Napi::Value Threads(const Napi::CallbackInfo& info) {
   return guarded(info, "threads", [&]() -> Napi::Value { return Napi::Number::New(info.Env(), ThreadPool::instance().size()); });
 }
 
+// setThreads(n): gives the process-wide pool n threads (the caller included); returns the previous size.
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  const char* fn = "setThreads";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    need_args(info, 1, fn);
+    const int64_t n = integer(info, 0, fn, "n", 1, 256);
+    return Napi::Number::New(info.Env(), ThreadPool::set_threads((int)n));
+  });
+}
+
 // setIsaForTests(name): switches the kernels of the whole process; returns the previous ISA.
 Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   const char* fn = "setIsaForTests";
@@ -82,6 +92,7 @@ void register_info(Napi::Env env, Napi::Object exports) {
   exports.Set("availableIsas", Napi::Function::New(env, AvailableIsas));
   exports.Set("compiledIsas", Napi::Function::New(env, CompiledIsas));
   exports.Set("threads", Napi::Function::New(env, Threads));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setIsaForTests", Napi::Function::New(env, SetIsa));
   exports.Set("readBandwidth", Napi::Function::New(env, ReadBandwidth));
 #if defined(BITNET_AVX512_EMULATED)

@@ -49,9 +49,23 @@ int configured_threads() {
   return cores_available();
 }
 
+namespace {
+/** The size set_threads asked for before the pool existed (0: none). */
+std::atomic<int> g_requested_threads{0};
+}  // namespace
+
 ThreadPool& ThreadPool::instance() {
-  static ThreadPool pool(configured_threads());
+  static ThreadPool pool(g_requested_threads.load() > 0 ? g_requested_threads.load() : configured_threads());
   return pool;
+}
+
+int ThreadPool::set_threads(int threads) {
+  if (threads < 1 || threads > 256) throw std::invalid_argument("thread count must be from 1 to 256, got " + std::to_string(threads));
+  g_requested_threads.store(threads);
+  ThreadPool& pool = instance();
+  const int previous = pool.size();
+  pool.resize(threads);
+  return previous;
 }
 
 ThreadPool::ThreadPool(int threads) {
@@ -59,7 +73,7 @@ ThreadPool::ThreadPool(int threads) {
   // back, and a sleeping worker takes tens of microseconds to wake.
   spin_ns_ = 2000000;  // 2 ms
   if (const char* s = std::getenv("BITNET_SPIN_US")) spin_ns_ = std::strtoll(s, nullptr, 10) * 1000;
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_main(i); });
+  start_workers(threads);
 }
 
 namespace {
@@ -68,15 +82,33 @@ constexpr uint64_t kInside = kClosed - 1;
 inline uint64_t job_of(uint64_t s) { return s >> 32; }
 }  // namespace
 
-ThreadPool::~ThreadPool() {
+void ThreadPool::start_workers(int threads) {
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_main(i); });
+  size_.store(threads, std::memory_order_release);
+}
+
+void ThreadPool::stop_workers() {
   stop_.store(true);
   {
+    // A new job number, already closed with nobody inside: every worker wakes, sees stop_ and
+    // returns; workers started afterwards skip it as a job that is over.
     std::lock_guard<std::mutex> lk(sleep_mutex_);
-    state_.fetch_add(uint64_t{1} << 32);
+    state_.store(((job_of(state_.load(std::memory_order_relaxed)) + 1) << 32) | kClosed, std::memory_order_release);
   }
   sleep_cv_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
+  stop_.store(false);
 }
+
+void ThreadPool::resize(int threads) {
+  std::lock_guard<std::mutex> job(job_mutex_);  // waits for the job in flight
+  if (threads == size()) return;
+  stop_workers();
+  start_workers(threads);
+}
+
+ThreadPool::~ThreadPool() { stop_workers(); }
 
 void ThreadPool::work_on_current_job() {
   for (;;) {

@@ -1,5 +1,5 @@
-// A persistent thread pool for the kernels: threads = cores (BITNET_THREADS overrides), the calling
-// thread takes part, idle workers spin briefly then sleep, and one job runs at a time (a mutex), so
+// A persistent thread pool for the kernels: threads = cores (BITNET_THREADS or set_threads overrides),
+// the calling thread takes part, idle workers spin briefly then sleep, and one job runs at a time (a mutex), so
 // calls made concurrently from several JS threads queue up instead of oversubscribing the cores.
 // Pool threads only ever run kernel code: never Node-API, never JS.
 #pragma once
@@ -16,11 +16,18 @@ namespace bitnet {
 
 class ThreadPool {
  public:
-  /** The process-wide pool, created on first use. */
+  /** The process-wide pool, created on first use (size: set_threads, else configured_threads()). */
   static ThreadPool& instance();
 
+  /**
+   * Gives the process-wide pool `threads` threads, the caller included (1..256): creates it at that
+   * size when no kernel has run yet, else waits for the job in flight and replaces its workers (new
+   * workers inherit the calling thread's scheduling priority). Returns the previous size.
+   */
+  static int set_threads(int threads);
+
   /** Threads that run a job, the caller included. */
-  int size() const { return (int)workers_.size() + 1; }
+  int size() const { return size_.load(std::memory_order_acquire); }
 
   /**
    * Runs task(i, ctx) for every i in [0, ntasks) on the pool and the calling thread, and returns
@@ -42,11 +49,15 @@ class ThreadPool {
 
  private:
   explicit ThreadPool(int threads);
+  void resize(int threads);
+  void start_workers(int threads);
+  void stop_workers();
   void worker_main(int index);
   void work_on_current_job();
 
   std::vector<std::thread> workers_;
-  std::mutex job_mutex_;  // one job at a time
+  std::atomic<int> size_{1};
+  std::mutex job_mutex_;  // one job at a time (and no resize while one runs)
 
   // Current job (written by the caller before the generation bump, read by workers after it).
   TaskFn task_ = nullptr;

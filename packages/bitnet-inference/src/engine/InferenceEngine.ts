@@ -23,8 +23,8 @@ export interface EngineOptions {
   kernels?: 'native' | 'ts' | 'auto';
   /**
    * Threads of the native kernel pool, the model thread included (default: BITNET_THREADS, else one
-   * per core). The pool is shared by the whole process: every engine of a process must ask for the
-   * same count (load rejects another one); `loadInfo.threads` reports the pool's size.
+   * per core). The pool is shared by the whole process: an engine loaded with `threads` resizes it
+   * for every engine of the process; `loadInfo.threads` reports its size at load.
    */
   threads?: number;
   /** Hold TQ1_0 weights in the faster 2-bit TQ2_0 layout (default true; see LoadWeightsOptions). */

@@ -1,7 +1,7 @@
 import { KernelUnavailableError, kernelBackend, requestedKernelMode } from '../backend/KernelBackend';
 import { defaultModeAddon, nativeAddon } from '../testing';
 import { CheckedKernels } from './CheckedKernels';
-import { createKernels, sizeNativePool } from './createKernels';
+import { createKernels } from './createKernels';
 import { KernelArgumentError } from './KernelArgumentError';
 
 /** The addon the default mode uses (none with -c ts). */
@@ -53,15 +53,9 @@ describe('createKernels', () => {
   });
 
   const withAddon = addon ? it : it.skip;
-  withAddon('threads: 1 gives a native pool of one thread (when the addon can resize its pool)', () => {
+  withAddon('threads: 1 gives a native pool of one thread; threads: 3 a pool of three', () => {
     const a = addon!;
     const before = a.threads();
-    if (typeof a.setThreads !== 'function') {
-      // An addon without setThreads: only its current pool size can be asked for.
-      expect(createKernels({ mode: 'native', threads: before }).threads).toBe(before);
-      if (before !== 1) expect(() => createKernels({ mode: 'native', threads: 1 })).toThrow(/no setThreads/);
-      return;
-    }
     try {
       const k = createKernels({ mode: 'native', threads: 1 });
       expect(k.threads).toBe(1);
@@ -69,18 +63,22 @@ describe('createKernels', () => {
       const out = new Float32Array(4);
       k.add(Float32Array.of(1, 2, 3, 4), Float32Array.of(1, 1, 1, 1), out);
       expect(Array.from(out)).toEqual([2, 3, 4, 5]);
+      const k3 = createKernels({ mode: 'native', threads: 3 });
+      expect(k3.threads).toBe(3);
+      expect(a.threads()).toBe(3);
+      // a job large enough to be split across the three threads still computes every row
+      const x = Float32Array.from({ length: 1 << 16 }, (_, i) => i);
+      const sum = new Float32Array(x.length);
+      k3.add(x, x, sum);
+      expect(sum.every((v, i) => v === 2 * i)).toBe(true);
     } finally {
       a.setThreads(before);
     }
     expect(a.threads()).toBe(before);
   });
 
-  it('sizes the pool through the addon\'s setThreads when it has one, else accepts only the current size', () => {
-    const calls: number[] = [];
-    sizeNativePool({ threads: () => 4, setThreads: (n) => (calls.push(n), 4) }, 1);
-    expect(calls).toEqual([1]);
-    expect(() => sizeNativePool({ threads: () => 4 }, 4)).not.toThrow();
-    expect(() => sizeNativePool({ threads: () => 4 }, 1)).toThrow(KernelUnavailableError);
-    expect(() => sizeNativePool({ threads: () => 4 }, 1)).toThrow(/threads: 1 was asked for, but this build of the native addon has no setThreads and its pool has 4 threads/);
+  withAddon('the addon refuses a thread count outside 1..256, naming it', () => {
+    expect(() => addon!.setThreads(0)).toThrow(/setThreads.*\bn\b/);
+    expect(() => addon!.setThreads(257)).toThrow(/setThreads: n = 257/);
   });
 });

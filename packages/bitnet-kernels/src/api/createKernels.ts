@@ -4,7 +4,7 @@
  * (BITNET_KERNELS, and BITNET_THREADS read by the addon itself) are only the defaults for what is
  * not passed, and nothing here writes to process.env.
  */
-import { parseKernelMode, requestedKernelMode, resolveBackend, KernelUnavailableError } from '../backend/KernelBackend';
+import { parseKernelMode, requestedKernelMode, resolveBackend } from '../backend/KernelBackend';
 import type { KernelMode } from '../backend/KernelBackend';
 import type { NativeAddon } from '../native/addon';
 import { TsKernels } from '../ts/TsKernels';
@@ -43,21 +43,6 @@ function checkSettings(settings: unknown): { mode: KernelMode; threads?: number 
   return { mode, threads: t };
 }
 
-/** Gives the native pool `threads` threads, or fails when this addon build cannot and its pool is another size. */
-export function sizeNativePool(addon: Pick<NativeAddon, 'threads' | 'setThreads'>, threads: number): void {
-  if (typeof addon.setThreads === 'function') {
-    addon.setThreads(threads);
-    return;
-  }
-  const current = addon.threads();
-  if (current !== threads) {
-    throw new KernelUnavailableError(
-      `threads: ${threads} was asked for, but this build of the native addon has no setThreads and its pool has ${current} threads ` +
-        '(rebuild the addon, or set BITNET_THREADS before the process starts)',
-    );
-  }
-}
-
 /** Loads ../native/NativeKernels only when the native backend is chosen. */
 function loadNativeKernels(addon: NativeAddon): Kernels {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -70,6 +55,6 @@ export function createKernels(settings: KernelSettings = {}): Kernels {
   const { mode, threads } = checkSettings(settings);
   const { addon } = resolveBackend(mode);
   if (!addon) return new CheckedKernels(new TsKernels());
-  if (threads !== undefined) sizeNativePool(addon, threads);
+  if (threads !== undefined) addon.setThreads(threads);
   return new CheckedKernels(loadNativeKernels(addon));
 }

@@ -73,12 +73,8 @@ export interface NativeAddon {
   compiledIsas(): NativeIsa[];
   /** Threads of the native pool (the calling thread included). */
   threads(): number;
-  /**
-   * Resizes the process-wide pool to `n` threads, the calling thread included (1..256), creating it
-   * if no kernel has run yet; returns the previous size. Optional: addons built before it existed
-   * lack it (createKernels checks with typeof).
-   */
-  setThreads?(n: number): number;
+  /** Gives the process-wide pool n threads (1..256, the caller included); returns the previous size. */
+  setThreads(n: number): number;
   /** Test hook: switches the kernels of the whole process; returns the previous ISA. */
   setIsaForTests(isa: string): NativeIsa;
   /** GB/s of streaming reads of a fresh `bytes` buffer by every pool thread (best of `passes`). */
