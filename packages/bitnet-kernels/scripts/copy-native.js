@@ -8,7 +8,7 @@
  *   node scripts/copy-native.js clean  (postpack) removes ./native again
  *
  * The copy is git-ignored and removed after packing, so the workspace never builds from a stale
- * copy. The SIMDe-emulated test-only sources (native/src/emu) are left out.
+ * copy.
  */
 'use strict';
 const fs = require('node:fs');
@@ -17,14 +17,12 @@ const path = require('node:path');
 const pkgRoot = path.resolve(__dirname, '..');
 const from = path.resolve(pkgRoot, '../../native');
 const to = path.join(pkgRoot, 'native');
-const SKIP = new Set([path.join('src', 'emu')]);
 
 function copyDir(src, dst, rel = '') {
   fs.mkdirSync(dst, { recursive: true });
   let n = 0;
   for (const e of fs.readdirSync(src, { withFileTypes: true })) {
     const r = path.join(rel, e.name);
-    if (SKIP.has(r)) continue;
     if (e.isDirectory()) n += copyDir(path.join(src, e.name), path.join(dst, e.name), r);
     else if (e.isFile()) {
       fs.copyFileSync(path.join(src, e.name), path.join(dst, e.name));

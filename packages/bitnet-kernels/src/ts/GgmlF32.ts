@@ -1,7 +1,7 @@
 /**
  * f32 arithmetic of ggml's x86 CPU backend (llama.cpp as bundled in node-llama-cpp 3.22.1, the
  * `haswell` variant: AVX2 + FMA + F16C), emulated exactly in JavaScript doubles. Shared by the
- * TypeScript kernels; the native portable kernels (native/src/kernels_portable.inl) implement the same
+ * TypeScript kernels; the native portable kernels (native/src/ref/ with core/ggml_math.h) implement the same
  * functions with C's fmaf. Each function names the ggml code it reproduces; see api/Kernels.ts.
  */
 
