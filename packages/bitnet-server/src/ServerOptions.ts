@@ -68,6 +68,8 @@ bytes read per token (faster decode on large vocabularies) for slightly inexact 
 which output type is in use.
 --cors-origin lets pages from ORIGIN (scheme://host[:port], or *) call the API: repeat it or separate
 origins with commas. Off by default.
+Logs are JSON lines (pino) on stderr at --log-level; BITNET_LOG=target=level adds the engine's own
+records to the same stream.
 Without --model the model bundled with @bitnet/inference is served.`;
 
 export class OptionsError extends Error {
