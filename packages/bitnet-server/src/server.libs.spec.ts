@@ -102,7 +102,7 @@ describe('/metrics through prom-client', () => {
     expect(families.get('bitnet_event_loop_delay_seconds')!.samples).toBe(4);
   });
 
-  it('two servers in one process keep separate registries', async () => {
+  it('two servers in one process keep separate registries (and the engine log stream returns to the first)', async () => {
     const other = await startTestServer(modelPath);
     try {
       const text = await (await fetch(`${other.url}/metrics`)).text();
@@ -111,6 +111,8 @@ describe('/metrics through prom-client', () => {
     } finally {
       await other.close();
     }
+    engineLogger('bitnet_inference::libs_spec').warn('after the second server stopped');
+    expect(logLines.some((l) => l.includes('after the second server stopped'))).toBe(true);
   });
 });
 
