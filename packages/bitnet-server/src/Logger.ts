@@ -1,29 +1,46 @@
-/** Levels in increasing verbosity. */
+import pino from 'pino';
+import type { DestinationStream } from 'pino';
+import { type LogRecord, type LogSink, logSink, setLogSink } from '@bitnet/inference';
+
+/** The server's --log-level values, least verbose first. */
 export const LOG_LEVELS = ['silent', 'error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export interface Logger {
-  readonly level: LogLevel;
-  error(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  debug(msg: string, fields?: Record<string, unknown>): void;
+/** The server's logger: pino, one JSON object per line. */
+export type Logger = pino.Logger;
+
+/**
+ * A pino logger at `level` writing JSON lines to stderr (stdout carries the CLI's own lines, such as
+ * `bitnet-server listening on URL`), or to `destination` when one is given (tests).
+ */
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  const options: pino.LoggerOptions = { level, base: { name: 'bitnet_server', pid: process.pid } };
+  return pino(options, destination ?? pino.destination({ dest: 2, sync: true }));
 }
 
-/** One line per record on stderr: `<ISO time> <LEVEL> bitnet_server: msg key=value ...`. */
-export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
-  const rank = LOG_LEVELS.indexOf(level);
-  const emit = (lv: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (LOG_LEVELS.indexOf(lv) > rank) return;
-    let line = `${new Date().toISOString()} ${lv.toUpperCase()} bitnet_server: ${msg}`;
-    for (const [k, v] of Object.entries(fields ?? {})) if (v !== undefined) line += ` ${k}=${typeof v === 'string' ? JSON.stringify(v) : String(v)}`;
-    write(line + '\n');
+/** The engine sinks of the servers running in this process, oldest first, and what was there before them. */
+const engineSinks: LogSink[] = [];
+let sinkBeforeServers: LogSink | undefined;
+
+/**
+ * Routes the engine's module logging (`BITNET_LOG=target=level`, which still decides what the
+ * engine emits) into `log`, so that the process writes one stream: each record becomes a pino line
+ * with its `target` and fields. `--log-level silent` silences these too. The newest server's logger
+ * gets the records; the returned function (called when that server stops) hands them back to the
+ * previous server still running, or to whatever sink was in force before any.
+ */
+export function routeEngineLogs(log: Logger): () => void {
+  const engineLog = log.child({}, { level: log.level === 'silent' ? 'silent' : 'trace' });
+  const sink: LogSink = (_line: string, r: LogRecord) => {
+    engineLog[r.level]({ ...(r.fields ?? {}), target: r.target }, r.message);
   };
-  return {
-    level,
-    error: (m, f) => emit('error', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    info: (m, f) => emit('info', m, f),
-    debug: (m, f) => emit('debug', m, f),
+  if (engineSinks.length === 0) sinkBeforeServers = logSink();
+  engineSinks.push(sink);
+  setLogSink(sink);
+  return () => {
+    const i = engineSinks.indexOf(sink);
+    if (i < 0) return;
+    engineSinks.splice(i, 1);
+    if (logSink() === sink || engineSinks.length === 0) setLogSink(engineSinks[engineSinks.length - 1] ?? sinkBeforeServers);
   };
 }

@@ -28,6 +28,8 @@ export interface ServerOptions {
   computeNice: number;
   /** Hold the output (logits) matrix as Q8_0 (EngineOptions.outputType 'q8_0'): faster decode, slightly inexact logits. */
   outputQ8: boolean;
+  /** Origins allowed to call the API from a browser page (CORS); empty: no CORS headers at all. */
+  corsOrigins: string[];
 }
 
 export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'> = {
@@ -44,24 +46,30 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'
   shutdownTimeoutMs: 5000,
   computeNice: 5,
   outputQ8: false,
+  corsOrigins: [],
 };
 
 export const USAGE = `usage: bitnet-server [--model M] [--port 8080] [--host 127.0.0.1] [--threads N]
                      [--max-concurrent 4] [--max-queue 16] [--api-key KEY] [--log-level info]
                      [--max-body-bytes 1048576] [--default-max-tokens 128] [--keep-alive-ms 5000]
                      [--token-timeout-ms 30000] [--prefill-chunk 64] [--shutdown-timeout-ms 5000]
-                     [--compute-nice 5] [--output-q8]
+                     [--compute-nice 5] [--output-q8] [--cors-origin ORIGIN ...]
 
 Every option has an environment variable: BITNET_MODEL, BITNET_PORT (or PORT), BITNET_HOST,
 BITNET_THREADS, BITNET_MAX_CONCURRENT, BITNET_MAX_QUEUE, BITNET_API_KEY, BITNET_LOG_LEVEL,
 BITNET_MAX_BODY_BYTES, BITNET_DEFAULT_MAX_TOKENS, BITNET_KEEP_ALIVE_MS, BITNET_TOKEN_TIMEOUT_MS,
-BITNET_PREFILL_CHUNK, BITNET_SHUTDOWN_TIMEOUT_MS, BITNET_COMPUTE_NICE, BITNET_OUTPUT_Q8 (1 or 0).
+BITNET_PREFILL_CHUNK, BITNET_SHUTDOWN_TIMEOUT_MS, BITNET_COMPUTE_NICE, BITNET_OUTPUT_Q8 (1 or 0),
+BITNET_CORS_ORIGIN (comma-separated).
 Command-line options win.
 --compute-nice lowers the priority of the model's threads (Linux nice steps) so that HTTP requests
 (/health, new streams) are answered at once while every core computes tokens.
 --output-q8 holds an F16/BF16/F32 output (logits) matrix as Q8_0, re-encoded at load: about half the
 bytes read per token (faster decode on large vocabularies) for slightly inexact logits; /health says
 which output type is in use.
+--cors-origin lets pages from ORIGIN (scheme://host[:port], or *) call the API: repeat it or separate
+origins with commas. Off by default.
+Logs are JSON lines (pino) on stderr at --log-level; BITNET_LOG=target=level adds the engine's own
+records to the same stream.
 Without --model the model bundled with @bitnet/inference is served.`;
 
 export class OptionsError extends Error {
@@ -87,7 +95,7 @@ const INT_OPTIONS: Record<string, { key: keyof ServerOptions; env: string[]; min
 
 /** Options from the command line, then the environment, then the defaults. */
 export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerOptions & { help: boolean } {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     const strings = Object.fromEntries(Object.keys(INT_OPTIONS).map((k) => [k, { type: 'string' as const }]));
     ({ values } = parseArgs({
@@ -99,6 +107,7 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
         'api-key': { type: 'string' },
         'log-level': { type: 'string' },
         'output-q8': { type: 'boolean' },
+        'cors-origin': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -133,5 +142,21 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
     if (v === '1' || v === 'true') out.outputQ8 = true;
     else if (v !== '0' && v !== 'false') throw new OptionsError(`BITNET_OUTPUT_Q8: expected 1 or 0, got ${JSON.stringify(env.BITNET_OUTPUT_Q8)}`);
   }
+  const corsFlags = values['cors-origin'] as string[] | undefined;
+  const corsRaw = corsFlags?.length ? corsFlags : env.BITNET_CORS_ORIGIN ? [env.BITNET_CORS_ORIGIN] : [];
+  const corsSource = corsFlags?.length ? '--cors-origin' : 'BITNET_CORS_ORIGIN';
+  out.corsOrigins = corsRaw.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  for (const origin of out.corsOrigins) {
+    if (origin !== '*' && !isOrigin(origin)) throw new OptionsError(`${corsSource}: ${JSON.stringify(origin)} is not an origin (scheme://host[:port], or *)`);
+  }
   return out;
+}
+
+function isOrigin(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === s;
+  } catch {
+    return false;
+  }
 }

@@ -1,10 +1,12 @@
 export { startServer, resolveModelPath, type BitnetServer } from './server';
 export { parseServerOptions, DEFAULT_OPTIONS, OptionsError, USAGE, type ServerOptions } from './ServerOptions';
-export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './Logger';
+export { createLogger, routeEngineLogs, LOG_LEVELS, type Logger, type LogLevel } from './Logger';
 export { createApp } from './http/app';
 export type { ServerContext, ModelInfo } from './http/common';
 export { HttpError } from './http/HttpError';
 export { ServerMetrics } from './http/Metrics';
+export { openApiDocument } from './http/openapi';
+export { streamRequestSchema, completionRequestSchema, chatRequestSchema } from './http/validation';
 export { Admission, type Slot } from './stream/Admission';
 export { GenerationService, type GenerationOutcome, type CompletionReason, type TokenInfo } from './stream/GenerationService';
 export { StreamLog, StreamLogStore, type LoggedEvent } from './stream/StreamLog';

@@ -60,8 +60,8 @@ describe('the server at the engine boundary', () => {
     // its own process: the kernel pool belongs to the process
     const srv = await spawnServerBin(['--threads', '1'], { BITNET_MODEL: modelPath, BITNET_LOG_LEVEL: 'info' });
     try {
-      const line = srv.stderr().split('\n').find((l) => l.includes('model loaded'))!;
-      expect(line).toMatch(/ threads=1\b/); // the pool's size as the model thread reports it
+      const line = srv.stderr().split('\n').find((l) => l.includes('"model loaded"'))!;
+      expect(JSON.parse(line)).toMatchObject({ msg: 'model loaded', threads: 1 }); // the pool's size as the model thread reports it
       const r = await postSse(`${srv.url}/v1/stream`, { prompt: 'x', max_tokens: 2, seed: 1 });
       expect(r.events[r.events.length - 1].event).toBe('complete');
     } finally {

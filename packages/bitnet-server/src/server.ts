@@ -6,7 +6,7 @@ import { InferenceEngine, defaultModelPath, hasDefaultModel } from '@bitnet/infe
 import { createApp } from './http/app';
 import type { ModelInfo, ServerContext } from './http/common';
 import { ServerMetrics } from './http/Metrics';
-import { type Logger, createLogger } from './Logger';
+import { type Logger, createLogger, routeEngineLogs } from './Logger';
 import { DEFAULT_OPTIONS, OptionsError, type ServerOptions } from './ServerOptions';
 import { GenerationService } from './stream/GenerationService';
 import { StreamLogStore } from './stream/StreamLog';
@@ -60,25 +60,35 @@ function describeModel(engine: InferenceEngine): ModelInfo {
 export async function startServer(partial: Partial<ServerOptions> = {}, logger?: Logger): Promise<BitnetServer> {
   const options: ServerOptions = { ...DEFAULT_OPTIONS, ...partial };
   const log = logger ?? createLogger(options.logLevel);
+  const restoreEngineLogs = routeEngineLogs(log);
   const modelPath = resolveModelPath(options.model);
   const t0 = performance.now();
-  const engine = await InferenceEngine.load(modelPath, {
-    maxChunkTokens: options.prefillChunk,
-    computeNice: options.computeNice,
-    outputType: options.outputQ8 ? 'q8_0' : 'exact',
-    ...(options.threads !== undefined ? { threads: options.threads } : {}),
-  });
+  let engine: InferenceEngine;
+  try {
+    engine = await InferenceEngine.load(modelPath, {
+      maxChunkTokens: options.prefillChunk,
+      computeNice: options.computeNice,
+      outputType: options.outputQ8 ? 'q8_0' : 'exact',
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    });
+  } catch (e) {
+    restoreEngineLogs();
+    throw e;
+  }
   const model = describeModel(engine);
   const chatFormat = engine.model.chatFormat ?? 'bitnet';
-  log.info('model loaded', {
-    path: modelPath,
-    arch: model.architecture,
-    quant: model.quantization,
-    kernels: engine.loadInfo.kernels,
-    threads: engine.loadInfo.threads,
-    output: engine.loadInfo.outputMatrixType,
-    ms: Math.round(performance.now() - t0),
-  });
+  log.info(
+    {
+      path: modelPath,
+      arch: model.architecture,
+      quant: model.quantization,
+      kernels: engine.loadInfo.kernels,
+      threads: engine.loadInfo.threads,
+      output: engine.loadInfo.outputMatrixType,
+      ms: Math.round(performance.now() - t0),
+    },
+    'model loaded',
+  );
   const startedAt = Date.now();
   let service!: GenerationService;
   const metrics = new ServerMetrics({
@@ -103,17 +113,22 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
     });
   } catch (e) {
     await engine.close();
+    metrics.stop();
+    restoreEngineLogs();
     throw e;
   }
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${host}:${port}`;
-  log.info('listening', { url, max_concurrent: options.maxConcurrent, max_queue: options.maxQueue, api_key: options.apiKey ? 'required' : 'none' });
+  log.info(
+    { url, max_concurrent: options.maxConcurrent, max_queue: options.maxQueue, api_key: options.apiKey ? 'required' : 'none', cors_origins: options.corsOrigins },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      log.info('shutting down', { active: service.admission.activeCount, queued: service.admission.queuedCount });
+      log.info({ active: service.admission.activeCount, queued: service.admission.queuedCount }, 'shutting down');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       service.beginShutdown(); // open streams get their final event and end
       server.closeIdleConnections();
@@ -124,6 +139,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
       await engine.close();
       metrics.stop();
       log.info('stopped');
+      restoreEngineLogs();
     })());
   return { url, port, context, http: server, close };
 }

@@ -1,4 +1,4 @@
-import { configureLogging, formatLogRecord, levelFor, logDirectives, logger, parseLogSpec, type LogRecord } from './Logger';
+import { configureLogging, logSink, setLogSink, formatLogRecord, levelFor, logDirectives, logger, parseLogSpec, type LogRecord } from './Logger';
 
 function capture(spec: string, format?: (r: LogRecord) => string): { lines: string[]; records: LogRecord[] } {
   const lines: string[] = [];
@@ -165,6 +165,28 @@ describe('logging', () => {
       configureLogging('t=info');
       logger('t').info('hello', { n: 1 });
       expect(write).toHaveBeenCalledWith('[INFO] t: hello {"n":1}\n');
+    } finally {
+      write.mockRestore();
+    }
+  });
+
+  it('setLogSink swaps where records go and keeps the filter', () => {
+    configureLogging({ spec: 'a=debug', sink: () => undefined });
+    const got: Array<[string, LogRecord]> = [];
+    const mine = (line: string, record: LogRecord) => void got.push([line, record]);
+    const before = setLogSink(mine);
+    expect(logSink()).toBe(mine);
+    logger('a::b').debug('routed', { n: 2 });
+    logger('a').trace('filtered out');
+    expect(got).toEqual([['[DEBUG] a::b: routed {"n":2}', { level: 'debug', target: 'a::b', message: 'routed', fields: { n: 2 }, plain: false }]]);
+    expect(setLogSink(before)).toBe(mine);
+    logger('a').info('not mine');
+    expect(got).toHaveLength(1);
+    const write = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      setLogSink(undefined); // back to stderr
+      logger('a').warn('to stderr');
+      expect(write).toHaveBeenCalledWith('[WARN] a: to stderr\n');
     } finally {
       write.mockRestore();
     }

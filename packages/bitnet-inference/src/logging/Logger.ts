@@ -200,6 +200,23 @@ export function configureLogging(options: string | LoggingOptions = {}): ParsedL
   return parsed;
 }
 
+/**
+ * Points every logger at `sink` (undefined: back to stderr) and keeps the filter and the formatter as
+ * they are. A host with its own log stream (the HTTP server's pino logger) uses it so that the
+ * process writes one stream. Returns the sink that was in force before.
+ */
+export function setLogSink(sink?: LogSink): LogSink {
+  const s = currentState();
+  const previous = s.sink;
+  state = { ...s, sink: sink ?? stderrSink };
+  return previous;
+}
+
+/** The sink records go to now. */
+export function logSink(): LogSink {
+  return currentState().sink;
+}
+
 /** The directives currently in force. */
 export function logDirectives(): readonly LogDirective[] {
   return currentState().directives;

@@ -6,6 +6,8 @@ export {
   levelFor,
   logDirectives,
   logger,
+  logSink,
+  setLogSink,
   parseLogSpec,
   type LogDirective,
   type LogFields,

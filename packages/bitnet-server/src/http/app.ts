@@ -1,9 +1,13 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
 import type { GenerationOutcome } from '../stream/GenerationService';
 import { type ServerContext, abandon, requestSignal, maxPromptChars, requireJson } from './common';
 import { type LoggedEvent, StreamLogStore } from '../stream/StreamLog';
 import { HttpError, sendError } from './HttpError';
+import { openApiDocument } from './openapi';
 import { registerOpenAiRoutes } from './openai';
 import { openSse, sseComment, ssePush } from './sse';
 import { parseStreamRequest } from './validation';
@@ -44,16 +48,52 @@ export function createApp(ctx: ServerContext): express.Express {
   app.set('etag', false);
   const json = express.json({ limit: options.maxBodyBytes, strict: true, type: () => true });
 
-  // request counting and logging
+  // a request id per request (the client's X-Request-Id when it sends a sensible one), echoed in the
+  // response and carried by every log line of the request
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (req: IncomingMessage, res: ServerResponse) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // a finished request is a debug line; server errors are logged where they happen
+      customLogLevel: () => 'debug',
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+
+  // request counting
   app.use((req, res, next) => {
-    const t0 = performance.now();
     res.on('close', () => {
       const route = req.route?.path ?? 'unmatched';
       metrics.requests.inc({ route: String(route), method: req.method, status: String(res.statusCode) });
-      log.debug('request', { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - t0) });
     });
     next();
   });
+
+  // CORS for the origins given with --cors-origin (none by default): preflights get 204 with the
+  // allowed methods and headers; a request from any other origin gets no CORS header at all
+  if (options.corsOrigins.length > 0) {
+    const allowed = new Set(options.corsOrigins);
+    app.use(
+      cors({
+        origin: (origin, done) => done(null, origin !== undefined && (allowed.has('*') || allowed.has(origin))),
+        methods: ['GET', 'POST', 'OPTIONS'],
+        allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'Last-Event-ID', 'X-Request-Id'],
+        exposedHeaders: ['X-Stream-Id', 'X-Request-Id', 'Retry-After'],
+        maxAge: 600,
+        optionsSuccessStatus: 204,
+      }),
+    );
+  }
+
+  app.get('/openapi.json', (_req, res) => void res.json(openApiDocument({ version: ctx.version, apiKey: !!options.apiKey })));
 
   // health: never behind the API key, answered without touching the engine
   const health = () => ({
@@ -91,8 +131,9 @@ export function createApp(ctx: ServerContext): express.Express {
     });
   }
 
-  app.get('/metrics', (_req, res) => {
-    res.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render());
+  app.get('/metrics', async (_req, res) => {
+    const text = await metrics.render();
+    res.set('Content-Type', metrics.contentType).send(text);
   });
 
   app.get('/v1/models', (_req, res) => {
@@ -140,7 +181,7 @@ export function createApp(ctx: ServerContext): express.Express {
   // every error is JSON, without stack traces
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toHttpError(err);
-    if (e.status >= 500) log.error('request failed', { path: req.path, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    if (e.status >= 500) (req.log ?? log).error({ path: req.path, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }, 'request failed');
     metrics.errors.inc({ type: e.type });
     if (res.headersSent) {
       res.end();
@@ -150,6 +191,9 @@ export function createApp(ctx: ServerContext): express.Express {
   });
   return app;
 }
+
+/** Request ids taken from clients: short and printable. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 function hasBody(req: Request): boolean {
   return req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;

@@ -11,7 +11,7 @@ import { type GenerationOutcome, SHUTDOWN } from '../stream/GenerationService';
 import { type ServerContext, abandon, requestSignal, maxPromptChars, requireJson } from './common';
 import { HttpError, invalidField } from './HttpError';
 import { openSse, sseData } from './sse';
-import { type Body, engineConfigs, optBoolean, optNumber, optStop, randomSeed, requireObject } from './validation';
+import { type ChatBody, type CompletionBody, chatRequestSchema, checkChars, completionRequestSchema, engineConfigs, given, parseBody, randomSeed, stopList } from './validation';
 
 interface OpenAiRequest {
   prompt: string;
@@ -20,93 +20,39 @@ interface OpenAiRequest {
   includeUsage: boolean;
 }
 
-/** Fields OpenAI defines that this server cannot honour unless they have their neutral value. */
-function rejectUnsupported(body: Body): void {
-  const n = optNumber(body, 'n', { int: true });
-  if (n !== undefined && n !== 1) throw invalidField('n', 'only 1 is supported');
-  for (const f of ['presence_penalty', 'frequency_penalty']) {
-    const v = optNumber(body, f);
-    if (v !== undefined && v !== 0) throw invalidField(f, 'only 0 is supported (use repetition_penalty)');
-  }
-  if (body.logprobs !== undefined && body.logprobs !== null && body.logprobs !== false) throw invalidField('logprobs', 'is not supported');
-  if (body.echo !== undefined && body.echo !== false) throw invalidField('echo', 'is not supported');
-  if (body.best_of !== undefined && body.best_of !== null && body.best_of !== 1) throw invalidField('best_of', 'only 1 is supported');
-  if (body.tools !== undefined && body.tools !== null && !(Array.isArray(body.tools) && body.tools.length === 0)) throw invalidField('tools', 'are not supported');
-  if (body.model !== undefined && typeof body.model !== 'string') throw invalidField('model', 'must be a string');
-}
-
-function common(body: Body, prompt: string, maxTokens: number | undefined, defaultMaxTokens: number): OpenAiRequest {
-  rejectUnsupported(body);
-  const stream = optBoolean(body, 'stream') ?? false;
-  let includeUsage = false;
-  const so = body.stream_options;
-  if (so !== undefined && so !== null) {
-    if (typeof so !== 'object' || Array.isArray(so)) throw invalidField('stream_options', 'must be an object');
-    includeUsage = optBoolean(so as Body, 'include_usage') ?? false;
-  }
+/** What both routes share: sampling with OpenAI's defaults, stream and stream_options. */
+function common(body: CompletionBody | ChatBody, prompt: string, maxTokens: number | undefined, defaultMaxTokens: number): OpenAiRequest {
   const gen: Partial<GenerationConfig> = {
     maxNewTokens: maxTokens ?? defaultMaxTokens,
-    temperature: optNumber(body, 'temperature', { min: 0, max: 2 }) ?? 1,
-    topP: optNumber(body, 'top_p') ?? 1,
-    topK: optNumber(body, 'top_k', { int: true, min: 0 }) ?? 0,
-    minP: optNumber(body, 'min_p') ?? 0,
-    repetitionPenalty: optNumber(body, 'repetition_penalty') ?? 1,
-    seed: optNumber(body, 'seed', { int: true, min: 0, max: 0xffffffff }) ?? randomSeed(),
-    stopSequences: optStop(body) ?? [],
+    temperature: given(body.temperature) ?? 1,
+    topP: given(body.top_p) ?? 1,
+    topK: given(body.top_k) ?? 0,
+    minP: given(body.min_p) ?? 0,
+    repetitionPenalty: given(body.repetition_penalty) ?? 1,
+    seed: given(body.seed) ?? randomSeed(),
+    stopSequences: stopList(body.stop) ?? [],
   };
-  return { prompt, generation: engineConfigs(gen, {}).generation, stream, includeUsage };
+  const includeUsage = body.stream_options?.include_usage ?? false;
+  return { prompt, generation: engineConfigs(gen, {}).generation, stream: body.stream ?? false, includeUsage };
 }
 
 function parseCompletion(raw: unknown, ctx: ServerContext): OpenAiRequest {
-  const body = requireObject(raw);
-  let prompt = body.prompt;
-  if (Array.isArray(prompt)) {
-    if (prompt.length !== 1 || typeof prompt[0] !== 'string') throw invalidField('prompt', 'must be a string or an array of exactly one string');
-    prompt = prompt[0];
-  }
-  if (prompt === undefined || prompt === null) throw invalidField('prompt', 'is required');
-  if (typeof prompt !== 'string') throw invalidField('prompt', 'must be a string');
+  const body = parseBody(completionRequestSchema, raw);
+  const prompt = typeof body.prompt === 'string' ? body.prompt : body.prompt[0];
   if (prompt.length === 0) throw invalidField('prompt', 'must not be empty');
-  checkChars('prompt', prompt.length, ctx);
-  const maxTokens = optNumber(body, 'max_tokens', { int: true, min: 1 });
-  return common(body, prompt, maxTokens, 16);
+  checkChars('prompt', prompt.length, maxPromptChars(ctx));
+  return common(body, prompt, given(body.max_tokens), 16);
 }
 
 function parseChat(raw: unknown, ctx: ServerContext): OpenAiRequest {
-  const body = requireObject(raw);
-  const messages = body.messages;
-  if (messages === undefined || messages === null) throw invalidField('messages', 'is required');
-  if (!Array.isArray(messages) || messages.length === 0) throw invalidField('messages', 'must be a non-empty array');
-  const chat: ChatMessage[] = messages.map((m, i) => {
-    if (m === null || typeof m !== 'object') throw invalidField(`messages[${i}]`, 'must be an object');
-    const role = (m as Body).role;
-    if (role !== 'system' && role !== 'user' && role !== 'assistant' && role !== 'developer') {
-      throw invalidField(`messages[${i}].role`, "must be 'system', 'developer', 'user' or 'assistant'");
-    }
-    let content = (m as Body).content;
-    if (Array.isArray(content)) {
-      // [{ type: 'text', text }] parts
-      content = content
-        .map((p, j) => {
-          if (p === null || typeof p !== 'object' || (p as Body).type !== 'text' || typeof (p as Body).text !== 'string') {
-            throw invalidField(`messages[${i}].content[${j}]`, "only { type: 'text', text } parts are supported");
-          }
-          return (p as Body).text as string;
-        })
-        .join('');
-    }
-    if (typeof content !== 'string') throw invalidField(`messages[${i}].content`, 'must be a string or an array of text parts');
-    return { role: role === 'developer' ? 'system' : role, content };
-  });
+  const body = parseBody(chatRequestSchema, raw);
+  const chat: ChatMessage[] = body.messages.map((m) => ({
+    role: m.role === 'developer' ? 'system' : m.role,
+    content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
+  }));
   const prompt = applyChatTemplate(chat, ctx.chatFormat);
-  checkChars('messages', prompt.length, ctx);
-  const maxTokens = optNumber(body, 'max_completion_tokens', { int: true, min: 1 }) ?? optNumber(body, 'max_tokens', { int: true, min: 1 });
-  return common(body, prompt, maxTokens, ctx.options.defaultMaxTokens);
-}
-
-function checkChars(field: string, n: number, ctx: ServerContext): void {
-  const max = maxPromptChars(ctx);
-  if (n > max) throw new HttpError(400, 'prompt_too_long', `${field} has ${n} characters; at most ${max} are accepted`, { param: field, prompt_characters: n, max_characters: max });
+  checkChars('messages', prompt.length, maxPromptChars(ctx));
+  return common(body, prompt, given(body.max_completion_tokens) ?? given(body.max_tokens), ctx.options.defaultMaxTokens);
 }
 
 const STATUS_BY_ERROR: Partial<Record<InferenceErrorType, number>> = { token_timeout: 504, overloaded: 503, engine_closed: 503, invalid_config: 422, context_overflow: 400 };

@@ -1,3 +1,11 @@
+/**
+ * Request bodies: zod schemas (the single description of every field, also the source of
+ * /openapi.json) and the step that turns zod's first issue into the server's 422 contract:
+ * `{ error: { type: 'invalid_request_error', param: <field>, message: '<field>: <rule>', rule, code: 'invalid_field' } }`.
+ * Ranges that belong to the engine (top_p, min_p, repetition_penalty) stay the engine's: its
+ * ConfigError is mapped to the same 422.
+ */
+import { z } from 'zod';
 import { ConfigError, type GenerationConfig, type StreamingConfig, generationConfig, streamingConfig } from '@bitnet/inference';
 import { HttpError, invalidField } from './HttpError';
 
@@ -15,56 +23,201 @@ const FIELD_NAMES: Record<string, string> = {
   flushIntervalMs: 'flush_interval_ms',
 };
 
-export type Body = Record<string, unknown>;
+type Issue = z.core.$ZodIssue;
 
-/** The JSON body must be an object. */
-export function requireObject(body: unknown): Body {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+const show = (v: unknown) => JSON.stringify(v);
+const kind = (v: unknown) => (Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : typeof v);
+
+/** A number field; null counts as absent. */
+function num(o: { int?: boolean; min?: number; max?: number; rangeRule?: string; description?: string } = {}) {
+  let s: z.ZodNumber = z.number({ error: (iss) => `must be a number, got ${show(iss.input)}` });
+  if (o.int) s = s.int({ error: (iss) => `must be an integer, got ${iss.input}` });
+  if (o.min !== undefined) s = s.min(o.min, { error: (iss) => o.rangeRule ?? `must be >= ${o.min}, got ${iss.input}` });
+  if (o.max !== undefined) s = s.max(o.max, { error: (iss) => o.rangeRule ?? `must be <= ${o.max}, got ${iss.input}` });
+  if (o.description) s = s.describe(o.description);
+  return s.nullish();
+}
+
+const bool = (description: string) => z.boolean({ error: (iss) => `must be a boolean, got ${show(iss.input)}` }).describe(description).nullish();
+
+const stop = z
+  .union([z.string(), z.array(z.string())], { error: 'must be a string or an array of strings' })
+  .describe('Stop strings: generation ends before the first one and leaves it out')
+  .nullish();
+
+const sampling = {
+  temperature: num({ min: 0, description: 'Sampling temperature; 0 is greedy' }),
+  top_k: num({ int: true, min: 0, description: 'Keep the k most likely tokens (0: all)' }),
+  top_p: num({ description: 'Nucleus sampling: the smallest set of tokens whose probability reaches top_p, in (0, 1]' }),
+  min_p: num({ description: 'Drop tokens below min_p times the most likely one, in [0, 1)' }),
+  repetition_penalty: num({ description: 'Penalty on tokens already present, in (0, 10]; 1 is none' }),
+  seed: num({ int: true, min: 0, max: 0xffffffff, description: 'Sampler seed (random when absent)' }),
+  stop,
+};
+
+const maxTokens = (description: string) => num({ int: true, min: 1, description });
+
+/** POST /v1/stream */
+export const streamRequestSchema = z
+  .strictObject({
+    prompt: z
+      .string({ error: (iss) => (iss.input === undefined || iss.input === null ? 'is required' : `must be a string, got ${kind(iss.input)}`) })
+      .min(1, { error: 'must not be empty' })
+      .describe('The text to continue'),
+    max_tokens: maxTokens('Most tokens to generate (default: --default-max-tokens)'),
+    ...sampling,
+    buffer_size: num({ int: true, min: 1, description: 'Tokens per SSE write (default 1)' }),
+    flush_interval_ms: num({ int: true, min: 1, description: 'Longest a buffered token waits, in ms (default 50)' }),
+    detailed_errors: bool('Add recovery_hints to error events'),
+  })
+  .describe('A generation streamed as server-sent events: token, complete, error');
+
+/** Fields OpenAI defines that the server accepts only with their neutral value. */
+const openAiNeutral = {
+  model: z.string({ error: 'must be a string' }).describe('Ignored: the server serves one model').optional(),
+  n: num({ int: true, min: 1, max: 1, rangeRule: 'only 1 is supported' }),
+  presence_penalty: num({ min: 0, max: 0, rangeRule: 'only 0 is supported (use repetition_penalty)' }),
+  frequency_penalty: num({ min: 0, max: 0, rangeRule: 'only 0 is supported (use repetition_penalty)' }),
+  logprobs: z.literal(false, { error: 'is not supported' }).nullish(),
+  echo: z.literal(false, { error: 'is not supported' }).optional(),
+  best_of: z.literal(1, { error: 'only 1 is supported' }).nullish(),
+  tools: z.array(z.unknown(), { error: 'are not supported' }).max(0, { error: 'are not supported' }).nullish(),
+  stream: bool('Answer as server-sent events (data: chunks, then data: [DONE])'),
+  stream_options: z
+    .looseObject({ include_usage: bool('Send a last chunk with the usage') }, { error: 'must be an object' })
+    .nullish(),
+  // sent by OpenAI clients out of habit: accepted and ignored
+  user: z.string({ error: 'must be a string' }).describe('Accepted and ignored').nullish(),
+};
+
+const openAiSampling = {
+  ...sampling,
+  temperature: num({ min: 0, max: 2, description: 'Sampling temperature, 0 to 2 (default 1)' }),
+};
+
+/** POST /v1/completions */
+export const completionRequestSchema = z
+  .strictObject({
+    prompt: z
+      .union([z.string(), z.array(z.string()).length(1)], {
+        error: (iss) =>
+          iss.input === undefined || iss.input === null ? 'is required' : Array.isArray(iss.input) ? 'must be a string or an array of exactly one string' : 'must be a string',
+      })
+      .describe('The text to continue (a string, or an array holding one string)'),
+    max_tokens: maxTokens('Most tokens to generate (default 16)'),
+    ...openAiSampling,
+    ...openAiNeutral,
+  })
+  .describe('OpenAI-compatible text completion');
+
+const PART_RULE = "only { type: 'text', text } parts are supported";
+const textPart = z.looseObject({ type: z.literal('text', { error: PART_RULE }), text: z.string({ error: PART_RULE }) }, { error: PART_RULE });
+
+const chatMessage = z.looseObject(
+  {
+    role: z.enum(['system', 'developer', 'user', 'assistant'], { error: "must be 'system', 'developer', 'user' or 'assistant'" }),
+    content: z.union([z.string(), z.array(textPart)], { error: 'must be a string or an array of text parts' }),
+  },
+  { error: 'must be an object' },
+);
+
+/** POST /v1/chat/completions */
+export const chatRequestSchema = z
+  .strictObject({
+    messages: z
+      .array(chatMessage, { error: (iss) => (iss.input === undefined || iss.input === null ? 'is required' : 'must be a non-empty array') })
+      .min(1, { error: 'must be a non-empty array' })
+      .describe("The conversation, written with the model's chat template"),
+    max_completion_tokens: maxTokens('Most tokens to generate (default: --default-max-tokens)'),
+    max_tokens: maxTokens('Older name of max_completion_tokens'),
+    ...openAiSampling,
+    ...openAiNeutral,
+  })
+  .describe('OpenAI-compatible chat completion');
+
+export type StreamBody = z.output<typeof streamRequestSchema>;
+export type CompletionBody = z.output<typeof completionRequestSchema>;
+export type ChatBody = z.output<typeof chatRequestSchema>;
+
+/** Edit distance (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/** The known name nearest to `name` (ties: the first in declaration order). */
+export function closestField(name: string, known: readonly string[]): string {
+  let best = known[0];
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k.toLowerCase());
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best;
+}
+
+/** `messages[0].content[1]`: the path as a client would write it. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  return out;
+}
+
+/**
+ * The issue to report for a failed union. A union reports at its own field ('stop: must be a string
+ * or an array of strings'), except a message content array with a bad part, which names the part
+ * (`messages[0].content[1]`) as it always has.
+ */
+function unionIssue(issue: Issue & { code: 'invalid_union' }): Issue {
+  for (const option of issue.errors) {
+    const inner = option.find((i) => i.message === PART_RULE);
+    if (inner) return { ...inner, path: [...issue.path, ...inner.path] } as Issue;
+  }
+  return issue;
+}
+
+/** zod's result as the 422 the server has always answered (unknown fields first: they explain the rest). */
+function toHttpError(issues: readonly Issue[], known: readonly string[]): HttpError {
+  const unknown = issues.find((i) => i.code === 'unrecognized_keys' && i.path.length === 0) as (Issue & { keys: string[] }) | undefined;
+  if (unknown) {
+    const field = unknown.keys[0];
+    return invalidField(field, `is not a known field; did you mean '${closestField(field, known)}'?`);
+  }
+  let issue = issues[0];
+  if (issue.code === 'invalid_union') issue = unionIssue(issue);
+  const path = [...issue.path];
+  // a text part's own fields report at the part
+  if (issue.message === PART_RULE && (path[path.length - 1] === 'type' || path[path.length - 1] === 'text')) path.pop();
+  return invalidField(fieldPath(path), issue.message);
+}
+
+/** The JSON body must be an object (400 otherwise), then match `schema` (422 otherwise). */
+export function parseBody<S extends z.ZodObject>(schema: S, raw: unknown): z.output<S> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new HttpError(400, 'invalid_request_error', 'the request body must be a JSON object', { code: 'invalid_body' });
   }
-  return body as Body;
+  const r = schema.safeParse(raw);
+  if (!r.success) throw toHttpError(r.error.issues, Object.keys(schema.shape));
+  return r.data;
 }
 
-export function optNumber(body: Body, field: string, rule?: { int?: boolean; min?: number; max?: number }): number | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidField(field, `must be a number, got ${JSON.stringify(v)}`);
-  if (rule?.int && !Number.isInteger(v)) throw invalidField(field, `must be an integer, got ${v}`);
-  if (rule?.min !== undefined && v < rule.min) throw invalidField(field, `must be >= ${rule.min}, got ${v}`);
-  if (rule?.max !== undefined && v > rule.max) throw invalidField(field, `must be <= ${rule.max}, got ${v}`);
-  return v;
+/** A string field over the character bound: 400 prompt_too_long (checked before tokenizing). */
+export function checkChars(field: string, n: number, max: number): void {
+  if (n > max) throw new HttpError(400, 'prompt_too_long', `${field} has ${n} characters; at most ${max} are accepted`, { param: field, prompt_characters: n, max_characters: max });
 }
 
-export function optBoolean(body: Body, field: string): boolean | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw invalidField(field, `must be a boolean, got ${JSON.stringify(v)}`);
-  return v;
+/** `stop` as a list. */
+export function stopList(v: string | string[] | null | undefined): string[] | undefined {
+  return v === undefined || v === null ? undefined : typeof v === 'string' ? [v] : v;
 }
 
-export function requireString(body: Body, field: string, maxChars: number): string {
-  const v = body[field];
-  if (v === undefined || v === null) throw invalidField(field, 'is required');
-  if (typeof v !== 'string') throw invalidField(field, `must be a string, got ${typeof v === 'object' ? (Array.isArray(v) ? 'an array' : 'an object') : typeof v}`);
-  if (v.length === 0) throw invalidField(field, 'must not be empty');
-  if (v.length > maxChars) {
-    throw new HttpError(400, 'prompt_too_long', `${field} has ${v.length} characters; at most ${maxChars} are accepted`, {
-      param: field,
-      prompt_characters: v.length,
-      max_characters: maxChars,
-    });
-  }
-  return v;
-}
-
-/** `stop`: a string or an array of strings (OpenAI's form). */
-export function optStop(body: Body, field = 'stop'): string[] | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return [v];
-  if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
-  throw invalidField(field, 'must be a string or an array of strings');
-}
+/** null and undefined alike: absent. */
+export const given = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
 /** A random sampler seed (used when the request gives none; the complete event reports it). */
 export function randomSeed(): number {
@@ -93,30 +246,27 @@ export interface StreamRequest {
 }
 
 export function parseStreamRequest(raw: unknown, limits: { maxPromptChars: number; defaultMaxTokens: number; tokenTimeoutMs: number }): StreamRequest {
-  const body = requireObject(raw);
-  const prompt = requireString(body, 'prompt', limits.maxPromptChars);
+  const b = parseBody(streamRequestSchema, raw);
+  checkChars('prompt', b.prompt.length, limits.maxPromptChars);
   const gen: Partial<GenerationConfig> = {
-    maxNewTokens: optNumber(body, 'max_tokens', { int: true, min: 1 }) ?? limits.defaultMaxTokens,
-    seed: optNumber(body, 'seed', { int: true, min: 0, max: 0xffffffff }) ?? randomSeed(),
+    maxNewTokens: given(b.max_tokens) ?? limits.defaultMaxTokens,
+    seed: given(b.seed) ?? randomSeed(),
   };
-  const t = optNumber(body, 'temperature', { min: 0 });
-  if (t !== undefined) gen.temperature = t;
-  const k = optNumber(body, 'top_k', { int: true, min: 0 });
-  if (k !== undefined) gen.topK = k;
-  const p = optNumber(body, 'top_p');
-  if (p !== undefined) gen.topP = p;
-  const mp = optNumber(body, 'min_p');
-  if (mp !== undefined) gen.minP = mp;
-  const rp = optNumber(body, 'repetition_penalty');
-  if (rp !== undefined) gen.repetitionPenalty = rp;
-  const stop = optStop(body);
-  if (stop !== undefined) gen.stopSequences = stop;
-  const stream: Partial<StreamingConfig> = { bufferSize: 1, flushIntervalMs: 50, tokenTimeoutMs: limits.tokenTimeoutMs };
-  const bs = optNumber(body, 'buffer_size', { int: true, min: 1 });
-  if (bs !== undefined) stream.bufferSize = bs;
-  const fi = optNumber(body, 'flush_interval_ms', { int: true, min: 1 });
-  if (fi !== undefined) stream.flushIntervalMs = fi;
-  const detailedErrors = optBoolean(body, 'detailed_errors') ?? false;
+  const optional: Array<[keyof GenerationConfig, number | null | undefined]> = [
+    ['temperature', b.temperature],
+    ['topK', b.top_k],
+    ['topP', b.top_p],
+    ['minP', b.min_p],
+    ['repetitionPenalty', b.repetition_penalty],
+  ];
+  for (const [key, v] of optional) if (v !== undefined && v !== null) (gen as Record<string, unknown>)[key] = v;
+  const stopSequences = stopList(b.stop);
+  if (stopSequences !== undefined) gen.stopSequences = stopSequences;
+  const stream: Partial<StreamingConfig> = {
+    bufferSize: given(b.buffer_size) ?? 1,
+    flushIntervalMs: given(b.flush_interval_ms) ?? 50,
+    tokenTimeoutMs: limits.tokenTimeoutMs,
+  };
   const { generation, streaming } = engineConfigs(gen, stream);
-  return { prompt, generation, streaming, detailedErrors };
+  return { prompt: b.prompt, generation, streaming, detailedErrors: b.detailed_errors ?? false };
 }

@@ -246,13 +246,10 @@ export class GenerationService {
     if (o.error) this.metrics.errors.inc({ type: o.error.type });
     this.metrics.streams.inc({ completion_reason: o.reason });
     this.metrics.latency.observe(o.totalTimeMs / 1000);
-    this.log.info('generation ended', {
-      reason: o.reason,
-      prompt_tokens: o.promptTokens,
-      tokens: o.generatedTokens,
-      ms: Math.round(o.totalTimeMs),
-      error: o.error?.type,
-    });
+    this.log.info(
+      { reason: o.reason, prompt_tokens: o.promptTokens, tokens: o.generatedTokens, ms: Math.round(o.totalTimeMs), error: o.error?.type },
+      'generation ended',
+    );
     return o;
   }
 }
