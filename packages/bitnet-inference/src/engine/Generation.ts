@@ -33,9 +33,11 @@ export type GenerationStream = TokenStream & {
 export interface GenerateOptions {
   /** Aborting it cancels the generation (the stream ends with finishReason 'cancelled'). */
   signal?: AbortSignal;
+  /** Called after each prefill chunk with the prompt tokens processed so far and the prompt's length. */
+  onPromptProgress?: (done: number, total: number) => void;
 }
 
-const GENERATE_OPTION_KEYS: readonly (keyof GenerateOptions)[] = ['signal'];
+const GENERATE_OPTION_KEYS: readonly (keyof GenerateOptions)[] = ['signal', 'onPromptProgress'];
 
 /** A prompt: text (tokenized with the model's tokenizer) or token ids. */
 export type Prompt = string | readonly number[];
@@ -121,8 +123,10 @@ export function startGeneration(
       buffer.push(id);
       if (!buffer.closed) armTimer();
     },
-    progress: () => {
-      if (!buffer.closed) armTimer();
+    progress: (done, total) => {
+      if (buffer.closed) return;
+      armTimer();
+      options.onPromptProgress?.(done, total);
     },
     done: (reason) => {
       stopTimer();

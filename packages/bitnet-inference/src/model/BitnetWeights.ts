@@ -83,6 +83,12 @@ export interface LoadWeightsOptions {
    * take many seconds. They write the same bytes. Default: the references.
    */
   kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0' | 'encodeQ8_0Blocks' | 'getRows'>;
+  /**
+   * Called as the load goes: after the embedding and output matrices and after each layer, with the
+   * bytes of tensor data read so far and the total bytes of tensor data in the file (the last call
+   * reports done = total).
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Types re-encoded to Q8_0 by outputType 'q8_0'. */
@@ -130,13 +136,18 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   const config = readModelConfig(file.metadata);
   const tensors = resolveModelTensors(config, file.tensors);
   let bytes = 0;
+  const totalFileBytes = file.tensors.reduce((n, t) => n + t.byteSize, 0);
+  let read = 0;
+  const report = () => options.onProgress?.(Math.min(read, totalFileBytes), totalFileBytes);
   const data = (t: GgufTensorInfo): Uint8Array => {
+    read += t.byteSize;
     const d = file.tensorData(t);
     bytes += d.length;
     return d;
   };
   const matrix = (t: GgufTensorInfo): WeightMatrix => {
     if (t.type === GgmlType.TQ1_0 && repack) {
+      read += t.byteSize;
       const packed = file.tensorData(t);
       let d: Uint8Array;
       if (options.kernels) {
@@ -168,6 +179,7 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   let output: WeightMatrix;
   if (toQ8) {
     const q8 = reencodeQ8_0(file, outInfo, options.kernels);
+    read += outInfo.byteSize;
     bytes += q8.length;
     output = { kind: 'float', type: GgmlType.Q8_0, data: q8, rows: outInfo.dims[1], cols: outInfo.dims[0] };
     tokenEmbedding = tensors.tiedOutput && !options.exactTiedEmbeddings ? output : matrix(tensors.tokenEmbedding);
@@ -176,10 +188,11 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
     output = tensors.tiedOutput ? tokenEmbedding : matrix(tensors.output);
   }
   if (output.kind !== 'float') throw new Error(`the output matrix '${outInfo.name}' must be a float or k-quant type (it is ${ggmlTypeName(outInfo.type)})`);
+  report();
   const layers = tensors.layers.map((l) => {
     const scales = {} as Record<LayerMatmul, number>;
     for (const m of LAYER_MATMULS) scales[m] = l.scales[m] ? f32(l.scales[m]!)[0] : 1;
-    return {
+    const layer = {
       attnNorm: f32(l.attnNorm),
       attnQ: matrix(l.attnQ),
       attnK: matrix(l.attnK),
@@ -193,7 +206,11 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
       ffnDown: matrix(l.ffnDown),
       scales,
     };
+    report();
+    return layer;
   });
+  read = totalFileBytes;
+  report();
   const { kind: _kind, ...outputMatrix } = output;
   return {
     config,
