@@ -33,7 +33,10 @@ export type GenerationStream = TokenStream & {
 export interface GenerateOptions {
   /** Aborting it cancels the generation (the stream ends with finishReason 'cancelled'). */
   signal?: AbortSignal;
-  /** Called after each prefill chunk with the prompt tokens processed so far and the prompt's length. */
+  /**
+   * Called with the prompt tokens processed so far and the prompt's length: once with 0 at the start,
+   * after each prefill chunk, and with the whole length when the first token arrives.
+   */
   onPromptProgress?: (done: number, total: number) => void;
 }
 
@@ -112,10 +115,15 @@ export function startGeneration(
       );
     }, sc.tokenTimeoutMs);
   };
+  options.onPromptProgress?.(0, promptIds.length);
   seq = engine.startSequence(promptIds, gen, sc, {
     token: (id) => {
       const now = performance.now();
-      if (generatedIds.length === 0) firstTokenAt = now;
+      if (generatedIds.length === 0) {
+        firstTokenAt = now;
+        // the last prefill chunk yields the first token rather than a progress message
+        if (!buffer.closed) options.onPromptProgress?.(promptIds.length, promptIds.length);
+      }
       lastTokenAt = now;
       if (buffer.closed) return;
       generatedIds.push(id);
