@@ -12,6 +12,7 @@ import type { SequenceHost } from './types';
 
 const log = logger('bitnet_inference::engine');
 
+/** How long a generation took, split into prefill and decode. */
 export interface GenerationTimings {
   promptTokens: number;
   generatedTokens: number;
@@ -27,9 +28,11 @@ export interface GenerationTimings {
 export type GenerationStream = TokenStream & {
   readonly promptIds: readonly number[];
   readonly generatedIds: readonly number[];
+  /** Token counts and rates measured so far (final once the stream has ended). */
   timings(): GenerationTimings;
 };
 
+/** Per-call options of a generation that are not sampling or streaming settings. */
 export interface GenerateOptions {
   /** Aborting it cancels the generation (the stream ends with finishReason 'cancelled'). */
   signal?: AbortSignal;
@@ -45,6 +48,7 @@ const GENERATE_OPTION_KEYS: readonly (keyof GenerateOptions)[] = ['signal', 'onP
 /** A prompt: text (tokenized with the model's tokenizer) or token ids. */
 export type Prompt = string | readonly number[];
 
+/** A whole generation, collected: what `InferenceEngine.generate` resolves to. */
 export interface GenerationResult {
   text: string;
   tokenIds: number[];

@@ -16,6 +16,7 @@ export type { SequenceListener } from './types';
 /** EngineOptions.computeNice when it is not given. */
 export const DEFAULT_COMPUTE_NICE = 5;
 
+/** How `InferenceEngine.load` loads and runs a model; unknown keys are `ConfigError`s. */
 export interface EngineOptions {
   /** Most prompt tokens one prefill step processes (default 64). */
   maxChunkTokens?: number;

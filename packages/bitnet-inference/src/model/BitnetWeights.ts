@@ -18,6 +18,7 @@ import type { FloatMatrix, Kernels, TernaryMatrix } from '@bitnet/kernels';
 /** A projection weight: ternary (integer kernels) or float/k-quant (f32 kernels). */
 export type WeightMatrix = ({ kind: 'ternary' } & TernaryMatrix) | ({ kind: 'float' } & FloatMatrix);
 
+/** The weights of one transformer layer. */
 export interface LayerWeights {
   attnNorm: Float32Array;
   attnQ: WeightMatrix;
@@ -34,6 +35,7 @@ export interface LayerWeights {
   scales: Record<LayerMatmul, number>;
 }
 
+/** Every weight of a model, in memory, as the forward pass reads them. */
 export interface BitnetWeights {
   config: ModelConfig;
   tensors: ModelTensors;
@@ -60,6 +62,7 @@ export type OutputType = 'exact' | 'q8_0';
 
 const TERNARY = new Set<number>([GgmlType.I2_S, GgmlType.TQ1_0, GgmlType.TQ2_0]);
 
+/** How `loadBitnetWeights` holds the weights it reads. */
 export interface LoadWeightsOptions {
   /**
    * Hold TQ1_0 matrices as TQ2_0 (the same trits and scales, 66 instead of 54 bytes per 256
