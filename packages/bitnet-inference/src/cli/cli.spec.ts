@@ -92,6 +92,34 @@ describe('bitnet-chat', () => {
     expect(errors.text()).toBe('');
   }, 60_000);
 
+  it('on a terminal: Ctrl-C stops the current reply and the chat goes on, Ctrl-D exits', async () => {
+    const input = new PassThrough() as PassThrough & { isTTY: boolean; setRawMode: (b: boolean) => void };
+    input.isTTY = true;
+    input.setRawMode = () => undefined;
+    const output = sink(true);
+    const errors = sink(true);
+    // keys are typed on the next turn of the event loop, as a terminal would deliver them
+    const type = (keys: string) => setImmediate(() => input.write(keys));
+    let chunks = 0;
+    let prompts = 0;
+    output.on('data', (d: Buffer) => {
+      const text = d.toString('utf8');
+      if (text === '> ') {
+        prompts++;
+        if (prompts === 1) type('In the beginning\r');
+        if (prompts === 2) type('And God said\r'); // after the stopped reply: the chat goes on
+        if (prompts === 3) type('\x04'); // Ctrl-D
+      } else if (prompts === 1 && ++chunks === 20) {
+        type('\x03'); // Ctrl-C while the first reply streams
+      }
+    });
+    const done = chatMain(['--max-tokens', '200', '--threads', '1', '--temperature', '0'], { input, output, errors, interactive: true });
+    expect(await done).toBe(0);
+    expect(prompts).toBe(3);
+    expect(output.text().match(/\[stopped\]/g)).toHaveLength(1);
+    expect(errors.text()).toMatch(/plain chat format/);
+  }, 60_000);
+
   it("`printf 'Hi\\n' | bitnet-chat` answers with the bundled model and exits 0", async () => {
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = execFile(process.execPath, [bin('bitnet-chat.js'), '--max-tokens', '8', '--threads', '1'], { timeout: 60_000, encoding: 'utf8' }, (_e, stdout, stderr) =>
