@@ -5,4 +5,4 @@ export * from './model';
 export * from './tokenizer';
 export * from './chat';
 export * from './synthetic';
-export { describeGguf, formatGgufInfo, type GgufInfo, type GgufInfoOptions } from './cli/GgufInfo';
+export { describeGguf, formatGgufInfo, type GgufInfo, type GgufInfoOptions, type ShortenedArray } from './cli/GgufInfo';

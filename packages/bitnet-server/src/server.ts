@@ -21,6 +21,7 @@ export function resolveModelPath(model?: string): string {
   throw new OptionsError(`no model to serve: pass --model PATH (or set BITNET_MODEL); the bundled default model ${defaultModelPath()} is missing`);
 }
 
+/** A running server: its address, its state and how to stop it. */
 export interface BitnetServer {
   readonly url: string;
   readonly port: number;

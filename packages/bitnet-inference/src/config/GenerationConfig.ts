@@ -26,6 +26,7 @@ export interface GenerationConfig {
   addBos?: boolean;
 }
 
+/** The generation settings used for every field a caller leaves out. */
 export const DEFAULT_GENERATION_CONFIG: Readonly<GenerationConfig> = Object.freeze({
   maxNewTokens: 128,
   temperature: 0.7,
@@ -39,12 +40,14 @@ export const DEFAULT_GENERATION_CONFIG: Readonly<GenerationConfig> = Object.free
   skipSpecialTokens: true,
 });
 
+/** Named sampling settings (greedy, balanced, creative) that `generationConfig` can start from. */
 export const GENERATION_PRESETS = Object.freeze({
   greedy: Object.freeze({ temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1 }),
   balanced: Object.freeze({ temperature: 0.7, topK: 40, topP: 0.9, minP: 0.05, repetitionPenalty: 1.1 }),
   creative: Object.freeze({ temperature: 1.0, topK: 100, topP: 0.95, minP: 0.02, repetitionPenalty: 1.05 }),
 });
 
+/** The name of one of `GENERATION_PRESETS`. */
 export type GenerationPreset = keyof typeof GENERATION_PRESETS;
 
 /** Every GenerationConfig key (an options object with any other key is rejected). */
@@ -74,6 +77,7 @@ function num(field: string, v: unknown, rule: (x: number) => boolean, text: stri
   if (typeof v !== 'number' || !Number.isFinite(v) || !rule(v)) throw new ConfigError(field, `must be ${text}, got ${JSON.stringify(v)}`);
 }
 
+/** Throws a `ConfigError` when a field of a complete config is out of range. */
 export function validateGenerationConfig(c: GenerationConfig): void {
   num('maxNewTokens', c.maxNewTokens, (x) => Number.isInteger(x) && x >= 1 && x <= 1_000_000, 'an integer from 1 to 1000000');
   num('temperature', c.temperature, (x) => x >= 0 && x <= 100, 'between 0 and 100');

@@ -15,6 +15,7 @@ export interface StreamingConfig {
   cancellable: boolean;
 }
 
+/** The streaming settings used for every field a caller leaves out. */
 export const DEFAULT_STREAMING_CONFIG: Readonly<StreamingConfig> = Object.freeze({
   bufferSize: 10,
   flushIntervalMs: 50,
@@ -23,16 +24,19 @@ export const DEFAULT_STREAMING_CONFIG: Readonly<StreamingConfig> = Object.freeze
   cancellable: true,
 });
 
+/** Named streaming settings that `streamingConfig` can start from. */
 export const STREAMING_PRESETS = Object.freeze({
   lowLatency: Object.freeze({ bufferSize: 1, flushIntervalMs: 10 }),
   highThroughput: Object.freeze({ bufferSize: 32, flushIntervalMs: 200 }),
 });
 
+/** The name of one of `STREAMING_PRESETS`. */
 export type StreamingPreset = keyof typeof STREAMING_PRESETS;
 
 /** Every StreamingConfig key (an options object with any other key is rejected). */
 export const STREAMING_CONFIG_KEYS: readonly (keyof StreamingConfig)[] = Object.freeze(['bufferSize', 'flushIntervalMs', 'maxRetries', 'tokenTimeoutMs', 'cancellable']);
 
+/** A complete streaming config: the defaults, then the preset, then `overrides`; unknown keys and bad values are `ConfigError`s. */
 export function streamingConfig(overrides: Partial<StreamingConfig> = {}, preset?: StreamingPreset): StreamingConfig {
   checkKnownKeys(overrides, STREAMING_CONFIG_KEYS, 'StreamingConfig', { maxNewTokens: 'GenerationConfig', signal: 'GenerateOptions' });
   const merged = { ...DEFAULT_STREAMING_CONFIG, ...(preset ? STREAMING_PRESETS[preset] : {}), ...overrides } as StreamingConfig;
@@ -40,6 +44,7 @@ export function streamingConfig(overrides: Partial<StreamingConfig> = {}, preset
   return merged;
 }
 
+/** Throws a `ConfigError` when a field of a complete config is out of range. */
 export function validateStreamingConfig(c: StreamingConfig): void {
   const int = (field: string, v: unknown, min: number, max: number) => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {

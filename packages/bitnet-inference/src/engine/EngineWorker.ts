@@ -37,7 +37,7 @@ function load(m: WorkerLoadRequest): void {
   const file = GgufFile.open(m.path);
   let weights;
   try {
-    weights = loadBitnetWeights(file, { repackTq1_0: m.repackTq1_0, outputType: m.outputType, kernels: opened.kernels });
+    weights = loadBitnetWeights(file, { repackTq1_0: m.repackTq1_0, outputType: m.outputType, kernels: opened.kernels, onProgress: (done, total) => send({ type: 'load-progress', done, total }) });
   } finally {
     file.close();
   }

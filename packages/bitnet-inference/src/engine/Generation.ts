@@ -12,6 +12,7 @@ import type { SequenceHost } from './types';
 
 const log = logger('bitnet_inference::engine');
 
+/** How long a generation took, split into prefill and decode. */
 export interface GenerationTimings {
   promptTokens: number;
   generatedTokens: number;
@@ -27,19 +28,27 @@ export interface GenerationTimings {
 export type GenerationStream = TokenStream & {
   readonly promptIds: readonly number[];
   readonly generatedIds: readonly number[];
+  /** Token counts and rates measured so far (final once the stream has ended). */
   timings(): GenerationTimings;
 };
 
+/** Per-call options of a generation that are not sampling or streaming settings. */
 export interface GenerateOptions {
   /** Aborting it cancels the generation (the stream ends with finishReason 'cancelled'). */
   signal?: AbortSignal;
+  /**
+   * Called with the prompt tokens processed so far and the prompt's length: once with 0 at the start,
+   * after each prefill chunk, and with the whole length when the first token arrives.
+   */
+  onPromptProgress?: (done: number, total: number) => void;
 }
 
-const GENERATE_OPTION_KEYS: readonly (keyof GenerateOptions)[] = ['signal'];
+const GENERATE_OPTION_KEYS: readonly (keyof GenerateOptions)[] = ['signal', 'onPromptProgress'];
 
 /** A prompt: text (tokenized with the model's tokenizer) or token ids. */
 export type Prompt = string | readonly number[];
 
+/** A whole generation, collected: what `InferenceEngine.generate` resolves to. */
 export interface GenerationResult {
   text: string;
   tokenIds: number[];
@@ -110,10 +119,15 @@ export function startGeneration(
       );
     }, sc.tokenTimeoutMs);
   };
+  options.onPromptProgress?.(0, promptIds.length);
   seq = engine.startSequence(promptIds, gen, sc, {
     token: (id) => {
       const now = performance.now();
-      if (generatedIds.length === 0) firstTokenAt = now;
+      if (generatedIds.length === 0) {
+        firstTokenAt = now;
+        // the last prefill chunk yields the first token rather than a progress message
+        if (!buffer.closed) options.onPromptProgress?.(promptIds.length, promptIds.length);
+      }
       lastTokenAt = now;
       if (buffer.closed) return;
       generatedIds.push(id);
@@ -121,8 +135,10 @@ export function startGeneration(
       buffer.push(id);
       if (!buffer.closed) armTimer();
     },
-    progress: () => {
-      if (!buffer.closed) armTimer();
+    progress: (done, total) => {
+      if (buffer.closed) return;
+      armTimer();
+      options.onPromptProgress?.(done, total);
     },
     done: (reason) => {
       stopTimer();

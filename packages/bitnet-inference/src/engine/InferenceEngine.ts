@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type ChatFormat, GgufFile, type ModelConfig, type ModelSummary, type Tokenizer, createTokenizer, detectChatFormat, summarizeGguf } from '@bitnet/models';
+import { type ChatFormat, GgufFile, type ModelConfig, type ModelSummary, type Tokenizer, createTokenizer, selectChatFormat, summarizeGguf } from '@bitnet/models';
 import { GenerationConfig, generationConfig } from '../config/GenerationConfig';
 import { StreamingConfig, streamingConfig } from '../config/StreamingConfig';
 import { checkKnownKeys } from '../errors/checkKeys';
@@ -16,6 +16,7 @@ export type { SequenceListener } from './types';
 /** EngineOptions.computeNice when it is not given. */
 export const DEFAULT_COMPUTE_NICE = 5;
 
+/** How `InferenceEngine.load` loads and runs a model; unknown keys are `ConfigError`s. */
 export interface EngineOptions {
   /** Most prompt tokens one prefill step processes (default 64). */
   maxChunkTokens?: number;
@@ -42,9 +43,14 @@ export interface EngineOptions {
    * cores); throughput is unchanged when nothing else runs. 0 keeps the caller's priority.
    */
   computeNice?: number;
+  /**
+   * Called while the model thread reads the weights, with the bytes of tensor data read so far and
+   * the file's total (a few calls per layer at most; the last one has done = total).
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
-const ENGINE_OPTION_KEYS: readonly (keyof EngineOptions)[] = ['maxChunkTokens', 'kernels', 'threads', 'repackTq1_0', 'outputType', 'computeNice'];
+const ENGINE_OPTION_KEYS: readonly (keyof EngineOptions)[] = ['maxChunkTokens', 'kernels', 'threads', 'repackTq1_0', 'outputType', 'computeNice', 'onProgress'];
 
 /** What the engine loaded: read once from the GGUF header on the main thread. */
 export interface ModelInfo {
@@ -61,8 +67,11 @@ export interface ModelInfo {
   vocabSize: number;
   fileBytes: number;
   tiedOutput: boolean;
-  /** The chat format the metadata asks for (undefined: the file names none). */
-  chatFormat: ChatFormat | undefined;
+  /**
+   * The chat format used with this model: the one the metadata asks for when the vocabulary has its
+   * special tokens, else 'plain' (see `selectChatFormat` in @bitnet/models).
+   */
+  chatFormat: ChatFormat;
   /** Special token ids (undefined when the vocabulary has none); endOfGeneration: every id that ends a generation. */
   special: { bos?: number; eos?: number; eot?: number; endOfGeneration: readonly number[]; addBos: boolean };
   config: ModelConfig;
@@ -120,7 +129,7 @@ function readModel(resolved: string): { tokenizer: Tokenizer; model: ModelInfo }
       vocabSize: c.vocabSize,
       fileBytes: summary.fileBytes,
       tiedOutput: summary.tiedOutput,
-      chatFormat: detectChatFormat(file.metadata),
+      chatFormat: selectChatFormat(file.metadata, tokenizer),
       special: { bos: tokenizer.bosId, eos: tokenizer.eosId, eot: tokenizer.eotId, endOfGeneration: tokenizer.endOfGenerationIds, addBos: tokenizer.addBos },
       config: c,
       summary,
@@ -143,6 +152,7 @@ function checkEngineOptions(options: EngineOptions): { outputType: 'exact' | 'q8
   if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > 256)) throw new ConfigError('threads', `must be an integer from 1 to 256, got ${JSON.stringify(t)}`);
   const k = options.kernels;
   if (k !== undefined && k !== 'native' && k !== 'ts' && k !== 'auto') throw new ConfigError('kernels', `must be 'native', 'ts' or 'auto', got ${JSON.stringify(k)}`);
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new ConfigError('onProgress', 'must be a function');
   const chunk = options.maxChunkTokens;
   if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1)) throw new ConfigError('maxChunkTokens', `must be a positive integer, got ${JSON.stringify(chunk)}`);
   return { outputType, nice };
@@ -222,6 +232,7 @@ export class InferenceEngine implements SequenceHost {
     const loaded = await new Promise<WorkerLoaded>((resolve, reject) => {
       worker.on('message', (m: WorkerToMain) => {
         if (m.type === 'loaded') resolve(m);
+        else if (m.type === 'load-progress') options.onProgress?.(m.done, m.total);
         else if (m.type === 'load-error') reject(new InferenceError('model_load', `cannot load ${resolved}: ${m.message}`, ['check the file with `bitnet-gguf info`']));
       });
       worker.once('error', (e) => reject(new InferenceError('model_load', `model thread failed: ${e.message}`, [], { cause: e })));

@@ -97,4 +97,8 @@ export type SequenceMessage =
   | { type: 'done'; seq: number; reason: SequenceEnd; decodeMs: number; retries: number }
   | { type: 'error'; seq: number; message: string; retries: number };
 
-export type WorkerToMain = WorkerLoaded | { type: 'load-error'; message: string; name: string } | SequenceMessage | { type: 'closed' };
+export type WorkerToMain =
+  | WorkerLoaded
+  | { type: 'load-error'; message: string; name: string }
+  /** While loading: bytes of tensor data read so far, of the file's total. */
+  | { type: 'load-progress'; done: number; total: number } | SequenceMessage | { type: 'closed' };

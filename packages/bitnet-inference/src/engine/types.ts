@@ -10,9 +10,13 @@ import type { FaultPlan, SequenceEnd } from './protocol';
 
 /** Per-token events of one sequence, as the model thread reports them. */
 export interface SequenceListener {
+  /** A token was generated (`prefillMs` is set on the first one). */
   token(id: number, prefillMs?: number): void;
+  /** A prefill chunk finished: `done` of `total` prompt tokens are processed. */
   progress?(done: number, total: number): void;
+  /** The sequence ended normally, for this reason. */
   done(reason: SequenceEnd, decodeMs: number): void;
+  /** The sequence failed (after its retries). */
   error(err: InferenceError): void;
 }
 

@@ -15,6 +15,7 @@ import { ForwardPass } from '../forward/ForwardPass';
 import { BitnetWeights, LoadWeightsOptions, loadBitnetWeights } from '../model/BitnetWeights';
 import { KvCache } from '../model/KvCache';
 
+/** How a text is cut into windows for a perplexity measurement. */
 export interface PerplexityOptions {
   /** Tokens per window (default: context length − 1, the most that fits after BOS). */
   window?: number;
@@ -24,6 +25,7 @@ export interface PerplexityOptions {
   onWindow?: (done: number, total: number) => void;
 }
 
+/** A perplexity measurement: the score and what it was computed over. */
 export interface PerplexityResult {
   /** Tokens scored (the text's tokens, or those of the first maxWindows windows). */
   tokens: number;
@@ -68,10 +70,12 @@ export class PerplexityEvaluator {
     return this.tokenizer.encode(text, { addBos: false, parseSpecial: false });
   }
 
+  /** Tokenizes `text` and measures the model's perplexity on it. */
   evaluate(text: string, options: PerplexityOptions = {}): PerplexityResult {
     return this.evaluateIds(this.encode(text), options);
   }
 
+  /** Measures the model's perplexity on these token ids. */
   evaluateIds(ids: readonly number[], options: PerplexityOptions = {}): PerplexityResult {
     const ctx = this.weights.config.contextLength;
     const window = options.window ?? ctx - 1;

@@ -3,6 +3,7 @@ import type { BitnetWeights } from '../model/BitnetWeights';
 import type { KvCache } from '../model/KvCache';
 import { Linear } from './Linear';
 
+/** Settings of a `ForwardPass`. */
 export interface ForwardOptions {
   /** Most tokens one pass processes at once; longer inputs are split into chunks (default 64). */
   maxChunkTokens?: number;

@@ -31,6 +31,7 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 /** A filter level: a LogLevel, or `off`. */
 export type LogFilterLevel = LogLevel | 'off';
 
+/** Every log level, most severe first. */
 export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace'];
 
 /** The env variable configureLogging() reads when no spec is given. */
@@ -39,6 +40,7 @@ export const LOG_ENV_VAR = 'BITNET_LOG';
 /** Fields attached to a message (written as one JSON object after the message). */
 export type LogFields = Record<string, unknown>;
 
+/** One log record, as handed to the formatter and the sink. */
 export interface LogRecord {
   readonly level: LogLevel;
   readonly target: string;
@@ -53,6 +55,7 @@ export type LogSink = (line: string, record: LogRecord) => void;
 /** Turns a record into the line given to the sink. */
 export type LogFormatter = (record: LogRecord) => string;
 
+/** Process-wide logging settings: the filter and where lines go. */
 export interface LoggingOptions {
   /** The filter spec; omitted or undefined: the value of BITNET_LOG ('' when unset). */
   spec?: string;
@@ -62,29 +65,39 @@ export interface LoggingOptions {
   format?: LogFormatter;
 }
 
+/** Options of one logger. */
 export interface LoggerOptions {
   /** Print lines without the target: `[DEBUG] message`. */
   plain?: boolean;
 }
 
+/** A logger for one target; records below the filter's level for that target are dropped. */
 export interface Logger {
   readonly target: string;
   /** Whether a message at `level` would be written (use to guard expensive messages). */
   enabled(level: LogLevel): boolean;
+  /** Writes a record at the given level. */
   log(level: LogLevel, message: string, fields?: LogFields): void;
+  /** Writes an error record. */
   error(message: string, fields?: LogFields): void;
+  /** Writes a warning record. */
   warn(message: string, fields?: LogFields): void;
+  /** Writes an info record. */
   info(message: string, fields?: LogFields): void;
+  /** Writes a debug record. */
   debug(message: string, fields?: LogFields): void;
+  /** Writes a trace record. */
   trace(message: string, fields?: LogFields): void;
 }
 
+/** One directive of a `BITNET_LOG` spec: a level for a target (or the default level). */
 export interface LogDirective {
   /** undefined: the default level (a bare level). */
   readonly target?: string;
   readonly level: LogFilterLevel;
 }
 
+/** A `BITNET_LOG` spec, parsed. */
 export interface ParsedLogSpec {
   readonly directives: readonly LogDirective[];
   /** Directives that could not be understood (ignored). */

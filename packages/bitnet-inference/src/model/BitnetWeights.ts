@@ -18,6 +18,7 @@ import type { FloatMatrix, Kernels, TernaryMatrix } from '@bitnet/kernels';
 /** A projection weight: ternary (integer kernels) or float/k-quant (f32 kernels). */
 export type WeightMatrix = ({ kind: 'ternary' } & TernaryMatrix) | ({ kind: 'float' } & FloatMatrix);
 
+/** The weights of one transformer layer. */
 export interface LayerWeights {
   attnNorm: Float32Array;
   attnQ: WeightMatrix;
@@ -34,6 +35,7 @@ export interface LayerWeights {
   scales: Record<LayerMatmul, number>;
 }
 
+/** Every weight of a model, in memory, as the forward pass reads them. */
 export interface BitnetWeights {
   config: ModelConfig;
   tensors: ModelTensors;
@@ -60,6 +62,7 @@ export type OutputType = 'exact' | 'q8_0';
 
 const TERNARY = new Set<number>([GgmlType.I2_S, GgmlType.TQ1_0, GgmlType.TQ2_0]);
 
+/** How `loadBitnetWeights` holds the weights it reads. */
 export interface LoadWeightsOptions {
   /**
    * Hold TQ1_0 matrices as TQ2_0 (the same trits and scales, 66 instead of 54 bytes per 256
@@ -83,6 +86,12 @@ export interface LoadWeightsOptions {
    * take many seconds. They write the same bytes. Default: the references.
    */
   kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0' | 'encodeQ8_0Blocks' | 'getRows'>;
+  /**
+   * Called as the load goes: after the embedding and output matrices and after each layer, with the
+   * bytes of tensor data read so far and the total bytes of tensor data in the file (the last call
+   * reports done = total).
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Types re-encoded to Q8_0 by outputType 'q8_0'. */
@@ -130,13 +139,18 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   const config = readModelConfig(file.metadata);
   const tensors = resolveModelTensors(config, file.tensors);
   let bytes = 0;
+  const totalFileBytes = file.tensors.reduce((n, t) => n + t.byteSize, 0);
+  let read = 0;
+  const report = () => options.onProgress?.(Math.min(read, totalFileBytes), totalFileBytes);
   const data = (t: GgufTensorInfo): Uint8Array => {
+    read += t.byteSize;
     const d = file.tensorData(t);
     bytes += d.length;
     return d;
   };
   const matrix = (t: GgufTensorInfo): WeightMatrix => {
     if (t.type === GgmlType.TQ1_0 && repack) {
+      read += t.byteSize;
       const packed = file.tensorData(t);
       let d: Uint8Array;
       if (options.kernels) {
@@ -168,6 +182,7 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   let output: WeightMatrix;
   if (toQ8) {
     const q8 = reencodeQ8_0(file, outInfo, options.kernels);
+    read += outInfo.byteSize;
     bytes += q8.length;
     output = { kind: 'float', type: GgmlType.Q8_0, data: q8, rows: outInfo.dims[1], cols: outInfo.dims[0] };
     tokenEmbedding = tensors.tiedOutput && !options.exactTiedEmbeddings ? output : matrix(tensors.tokenEmbedding);
@@ -176,10 +191,11 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
     output = tensors.tiedOutput ? tokenEmbedding : matrix(tensors.output);
   }
   if (output.kind !== 'float') throw new Error(`the output matrix '${outInfo.name}' must be a float or k-quant type (it is ${ggmlTypeName(outInfo.type)})`);
+  report();
   const layers = tensors.layers.map((l) => {
     const scales = {} as Record<LayerMatmul, number>;
     for (const m of LAYER_MATMULS) scales[m] = l.scales[m] ? f32(l.scales[m]!)[0] : 1;
-    return {
+    const layer = {
       attnNorm: f32(l.attnNorm),
       attnQ: matrix(l.attnQ),
       attnK: matrix(l.attnK),
@@ -193,7 +209,11 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
       ffnDown: matrix(l.ffnDown),
       scales,
     };
+    report();
+    return layer;
   });
+  read = totalFileBytes;
+  report();
   const { kind: _kind, ...outputMatrix } = output;
   return {
     config,

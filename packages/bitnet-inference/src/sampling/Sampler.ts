@@ -88,6 +88,7 @@ export class Sampler {
   }
 }
 
+/** The index of the largest value (the first one on ties). */
 export function argmax(a: Float32Array): number {
   let best = 0;
   for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;

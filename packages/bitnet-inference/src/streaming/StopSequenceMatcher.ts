@@ -20,6 +20,7 @@
  */
 import { ConfigError } from '../errors/InferenceError';
 
+/** Where a stop string was found in the text. */
 export interface StopMatch {
   /** Text that is safe to emit now (before the stop string, if one completed). */
   readonly text: string;
@@ -33,6 +34,7 @@ function isHigh(c: number): boolean {
   return c >= 0xd800 && c <= 0xdbff;
 }
 
+/** Finds stop strings in text that arrives piece by piece, and says how much text may be released safely. */
 export class StopSequenceMatcher {
   private readonly stops: readonly string[];
   private readonly maxLen: number;

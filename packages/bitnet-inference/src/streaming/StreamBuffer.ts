@@ -57,6 +57,7 @@ import { type TokenPiece, TokenPieces } from './TokenPieces';
 /** Why a stream ended. */
 export type FinishReason = 'eos' | 'end_of_turn' | 'stop_token' | 'stop_sequence' | 'max_tokens' | 'cancelled' | 'error';
 
+/** Every `FinishReason`. */
 export const FINISH_REASONS: readonly FinishReason[] = ['eos', 'end_of_turn', 'stop_token', 'stop_sequence', 'max_tokens', 'cancelled', 'error'];
 
 /** One chunk of a stream: text, the ids it came from, and which id produced which text. */
@@ -78,6 +79,7 @@ export interface StreamResponse {
 /** What StreamBuffer needs of a tokenizer. */
 export type StreamTokenizer = Pick<Tokenizer, 'createStreamDecoder'>;
 
+/** What ended a generation, when a stop token or stop string did. */
 export interface StopInfo {
   /** The stop string that completed. */
   readonly sequence: string;
@@ -85,6 +87,7 @@ export interface StopInfo {
   readonly tokenId: number;
 }
 
+/** Settings of a `StreamBuffer`. */
 export interface StreamBufferOptions {
   tokenizer: StreamTokenizer;
   /** bufferSize and flushIntervalMs; defaults 10 and 50 (DEFAULT_STREAMING_CONFIG). */
@@ -106,6 +109,7 @@ const log = logger('bitnet_inference::streaming');
 /** Moved to errors/; re-exported here so existing imports keep working. */
 export { toInferenceError };
 
+/** Turns generated ids into responses (text, ids, pieces): decodes, holds back partial characters and possible stop strings, groups by the buffering settings. */
 export class StreamBuffer {
   readonly bufferSize: number;
   readonly flushIntervalMs: number;

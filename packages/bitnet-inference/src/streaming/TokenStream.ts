@@ -29,6 +29,7 @@ import { logger } from '../logging/Logger';
 import type { StreamResponse } from './StreamBuffer';
 import { toInferenceError } from './StreamBuffer';
 
+/** Settings of a `TokenStream`. */
 export interface TokenStreamOptions {
   /** Whether cancel()/abort may stop the stream (StreamingConfig.cancellable). Default true. */
   cancellable?: boolean;
@@ -42,6 +43,7 @@ type Waiter = { resolve: (r: IteratorResult<StreamResponse>) => void; reject: (e
 
 const log = logger('bitnet_inference::streaming');
 
+/** The consumer side of a generation: an async iterable of responses that can be cancelled. */
 export class TokenStream implements AsyncIterable<StreamResponse>, AsyncIterator<StreamResponse> {
   readonly cancellable: boolean;
   private readonly queue: StreamResponse[] = [];
@@ -147,12 +149,14 @@ export class TokenStream implements AsyncIterable<StreamResponse>, AsyncIterator
     return true;
   }
 
+  /** The stream itself (it can be iterated once). */
   [Symbol.asyncIterator](): AsyncIterator<StreamResponse> {
     if (this.iterated) throw new Error('a TokenStream can be iterated only once');
     this.iterated = true;
     return this;
   }
 
+  /** The next response, waiting for it when none is queued. */
   next(): Promise<IteratorResult<StreamResponse>> {
     if (this.waiter !== undefined) return Promise.reject(new Error('TokenStream.next() called while a previous next() is pending'));
     const settled = this.take();

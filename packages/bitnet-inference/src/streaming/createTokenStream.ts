@@ -33,6 +33,7 @@ import type { StreamingConfig } from '../config/StreamingConfig';
 import { StreamBuffer, type StopInfo, type StreamTokenizer } from './StreamBuffer';
 import { TokenStream } from './TokenStream';
 
+/** What `createTokenStream` needs: the tokenizer, the stop rules and the streaming settings. */
 export interface CreateTokenStreamOptions {
   tokenizer: StreamTokenizer;
   /** stopSequences (default none) and skipSpecialTokens (default true). */
@@ -46,6 +47,7 @@ export interface CreateTokenStreamOptions {
   onStop?: (info: StopInfo) => void;
 }
 
+/** A buffer to push ids into and the stream that delivers its responses. */
 export interface TokenStreamPipeline {
   /** Give this to the consumer. */
   stream: TokenStream;
@@ -53,6 +55,7 @@ export interface TokenStreamPipeline {
   buffer: StreamBuffer;
 }
 
+/** Wires a `StreamBuffer` to a `TokenStream`: the producer pushes ids, the consumer iterates responses. */
 export function createTokenStream(options: CreateTokenStreamOptions): TokenStreamPipeline {
   let buffer: StreamBuffer | undefined;
   const stream = new TokenStream({

@@ -20,6 +20,7 @@ export type { ActivationFormat };
 /** What a kernel takes as its right-hand side: quantized activations, or f32 rows. */
 export type PreparedActivations = I8Activations | Q8KActivations | Q8_0Activations | Float32Array;
 
+/** How one activation format lays out its blocks. */
 export interface ActivationFormatSpec {
   readonly format: ActivationFormat;
   /** A reusable buffer for `rows` × `cols` activations, or undefined when x is used as it is. */
@@ -39,6 +40,7 @@ function rounded(round: (v: number) => number): Pick<ActivationFormatSpec, 'allo
   };
 }
 
+/** The layout of each activation format (block size and bytes). */
 export const ACTIVATION_FORMATS: { readonly [F in ActivationFormat]: ActivationFormatSpec } = {
   i8: {
     format: 'i8',

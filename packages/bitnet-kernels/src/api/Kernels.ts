@@ -140,6 +140,7 @@ export interface Kernels {
    *   out[m,n] = ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7))   (hsum_float_8, each + in f32).
    */
   matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void;
+  /** out = w × a for a TQ1_0 ternary matrix and Q8_K activations. */
   matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void;
   /**
    * Q8_0 weights × Q8_0 activations, as ggml_vec_dot_q8_0_q8_0 (AVX2). With qw_e / qa_e the int8 weight /

@@ -14,6 +14,7 @@ import { TENSOR_TYPES, type TensorTypeRow } from './TensorTypes';
 
 export { FLOAT_TYPES, TENSOR_TYPES, TERNARY_TYPES, type ActivationFormat, type FloatType, type MatmulKernelName, type TensorTypeRow, type TernaryType } from './TensorTypes';
 
+/** A tensor type's row of the type table, with the kernel that multiplies it. */
 export interface TensorKernel extends TensorTypeRow {
   /** out (rows × w.rows) = W · a, with `a` prepared in this type's activation format for `rows` rows. */
   matmul(kernels: Kernels, w: TernaryMatrix | FloatMatrix, a: PreparedActivations, rows: number, out: Float32Array): void;

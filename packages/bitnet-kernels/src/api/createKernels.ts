@@ -12,6 +12,7 @@ import { CheckedKernels } from './CheckedKernels';
 import { KernelArgumentError } from './KernelArgumentError';
 import type { Kernels } from './Kernels';
 
+/** Which kernels `createKernels` returns and how many threads they use. */
 export interface KernelSettings {
   /** 'native' (required, fails without the addon), 'ts', or 'auto' (native when built). Default: BITNET_KERNELS, else 'auto'. */
   mode?: KernelMode;
@@ -25,6 +26,7 @@ export interface KernelSettings {
 }
 
 const SETTING_KEYS: readonly string[] = ['mode', 'threads'] satisfies (keyof KernelSettings)[];
+/** The largest kernel pool size accepted. */
 export const MAX_KERNEL_THREADS = 256;
 
 function checkSettings(settings: unknown): { mode: KernelMode; threads?: number } {

@@ -5,6 +5,7 @@ import type { CpuFeatures, NativeAddon, NativeIsa } from '../native/addon';
 /** Which kernels to run: the native addon, the TypeScript fallback, or native when it is built. */
 export type KernelMode = 'native' | 'ts' | 'auto';
 
+/** Thrown when the native kernels are required but cannot be loaded. */
 export class KernelUnavailableError extends Error {
   readonly code = 'KERNELS_UNAVAILABLE';
   constructor(message: string, options?: { cause?: unknown }) {
@@ -13,6 +14,7 @@ export class KernelUnavailableError extends Error {
   }
 }
 
+/** Which backend was chosen, and why. */
 export interface KernelBackendInfo {
   /** The kernels in use. */
   name: 'native' | 'ts';

@@ -28,6 +28,7 @@ export interface CpuFeatures {
   osZmm: boolean;
 }
 
+/** The instruction sets the native addon has kernels for. */
 export type NativeIsa = 'generic' | 'avx2' | 'avx512';
 
 export interface NativeAddon {

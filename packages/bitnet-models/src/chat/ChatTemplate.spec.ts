@@ -3,7 +3,8 @@ import { GgufMetadata, gguf } from '../gguf/GgufMetadata';
 import { llama3Metadata } from '../testing/llama3Vocab';
 import { createTokenizer } from '../tokenizer/createTokenizer';
 import type { Tokenizer } from '../tokenizer/Tokenizer';
-import { applyChatTemplate, detectChatFormat, encodeChat, type ChatMessage } from './ChatTemplate';
+import { spmMetadata } from '../testing/spmVocab';
+import { applyChatTemplate, chatFormatFits, chatStopStrings, detectChatFormat, encodeChat, selectChatFormat, type ChatMessage } from './ChatTemplate';
 
 const conversation: ChatMessage[] = [
   { role: 'system', content: 'You are a helpful assistant.' },
@@ -37,6 +38,35 @@ describe('chat templates', () => {
         '<|start_header_id|>assistant<|end_header_id|>\n\n',
     );
     expect(applyChatTemplate([{ role: 'user', content: 'hi' }], 'llama3', { addGenerationPrompt: false })).toBe('<|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>');
+  });
+
+  it("renders the 'plain' fallback with ordinary text only", () => {
+    expect(applyChatTemplate(conversation, 'plain')).toBe('System: You are a helpful assistant.\nUser: What is 2+2?\nAssistant: 4\nUser:  And 3+3? \nAssistant:');
+    expect(applyChatTemplate([{ role: 'user', content: 'hi' }], 'plain', { addGenerationPrompt: false })).toBe('User: hi\n');
+    expect(chatStopStrings('plain')).toEqual(['\nUser:']);
+    expect(chatStopStrings('bitnet')).toEqual([]);
+  });
+
+  describe('selectChatFormat', () => {
+    it('keeps the detected format when the vocabulary has its special tokens', () => {
+      const md = llama3Metadata({});
+      const tok = createTokenizer(md);
+      expect(chatFormatFits(tok, 'bitnet')).toBe(true);
+      expect(chatFormatFits(tok, 'llama3')).toBe(true);
+      expect(selectChatFormat(md, tok)).toBe('bitnet');
+      expect(selectChatFormat(llama3Metadata({ architecture: 'llama' }), tok)).toBe('llama3');
+    });
+
+    it("falls back to 'plain' when the special tokens are missing or no format is named", () => {
+      const md = spmMetadata();
+      const tok = createTokenizer(md);
+      expect(chatFormatFits(tok, 'bitnet')).toBe(false);
+      expect(chatFormatFits(tok, 'plain')).toBe(true);
+      expect(selectChatFormat(md, tok)).toBe('plain'); // names no format
+      md.set('general.architecture', gguf.str('bitnet-b1.58'));
+      expect(detectChatFormat(md)).toBe('bitnet');
+      expect(selectChatFormat(md, tok)).toBe('plain'); // asks for 'bitnet', has no <|eot_id|>
+    });
   });
 
   it('rejects unknown roles and formats', () => {

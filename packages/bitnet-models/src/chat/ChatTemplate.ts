@@ -18,20 +18,33 @@
  * - 'llama3': llama.cpp's LLaMA-3 template: "<|start_header_id|>role<|end_header_id|>\n\n" + content
  *   with ASCII whitespace trimmed + "<|eot_id|>", generation prompt
  *   "<|start_header_id|>assistant<|end_header_id|>\n\n".
+ * - 'plain': the fallback for a model whose vocabulary lacks the special tokens its template needs
+ *   (the bundled KJV model has no <|eot_id|>). Ordinary text only, one message per line:
+ *   "<Role>: <content>\n" (role capitalised), generation prompt "Assistant:" (no trailing space: the
+ *   reply's first token carries its own). A reply ends at the model's end-of-generation token or at
+ *   the stop string "\nUser:" (`chatStopStrings('plain')`), where the model starts the next turn.
+ *     System: Be brief.\nUser: Hi\nAssistant: Hello!\nUser: Bye\nAssistant:
+ *   `selectChatFormat` picks it automatically.
  */
 import { TokenizerError } from '../errors';
 import type { GgufMetadata } from '../gguf/GgufMetadata';
 import type { Tokenizer } from '../tokenizer/Tokenizer';
 
+/** The author of a chat message. */
 export type ChatRole = 'system' | 'user' | 'assistant';
 
+/** One message of a conversation. */
 export interface ChatMessage {
+  /** Who wrote it. */
   readonly role: ChatRole;
+  /** Its text. */
   readonly content: string;
 }
 
-export type ChatFormat = 'bitnet' | 'bitnet-cpp' | 'llama3';
+/** A chat prompt format (see the module comment for what each renders). */
+export type ChatFormat = 'bitnet' | 'bitnet-cpp' | 'llama3' | 'plain';
 
+/** Options of `applyChatTemplate` and `encodeChat`. */
 export interface ApplyChatTemplateOptions {
   /** End with the assistant's turn header so the model writes the reply. Default true. */
   readonly addGenerationPrompt?: boolean;
@@ -79,8 +92,12 @@ export function applyChatTemplate(messages: readonly ChatMessage[], format: Chat
       for (const m of messages) out += `<|start_header_id|>${m.role}<|end_header_id|>\n\n${trimAsciiSpace(m.content)}<|eot_id|>`;
       if (addGenerationPrompt) out += '<|start_header_id|>assistant<|end_header_id|>\n\n';
       return out;
+    case 'plain':
+      for (const m of messages) out += `${capitalize(m.role)}: ${m.content}\n`;
+      if (addGenerationPrompt) out += 'Assistant:';
+      return out;
     default:
-      throw new TokenizerError(`unknown chat format ${JSON.stringify(format)}; expected 'bitnet', 'bitnet-cpp' or 'llama3'`);
+      throw new TokenizerError(`unknown chat format ${JSON.stringify(format)}; expected 'bitnet', 'bitnet-cpp', 'llama3' or 'plain'`);
   }
 }
 
@@ -107,4 +124,40 @@ export function detectChatFormat(md: GgufMetadata): ChatFormat | undefined {
 /** Render and tokenize a conversation (special tokens parsed, BOS per the model). */
 export function encodeChat(tokenizer: Tokenizer, messages: readonly ChatMessage[], format: ChatFormat, options: ApplyChatTemplateOptions = {}): number[] {
   return tokenizer.encode(applyChatTemplate(messages, format, options), { parseSpecial: true });
+}
+
+/** The special tokens each format writes into its prompts. */
+const FORMAT_TOKENS: Readonly<Record<ChatFormat, readonly string[]>> = {
+  bitnet: ['<|eot_id|>'],
+  'bitnet-cpp': ['<|eot_id|>'],
+  llama3: ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'],
+  plain: [],
+};
+
+/**
+ * Whether the tokenizer's vocabulary has every special token the format writes (a format whose
+ * tokens are missing would be tokenized as ordinary text, which the model never saw).
+ */
+export function chatFormatFits(tokenizer: Tokenizer, format: ChatFormat): boolean {
+  return FORMAT_TOKENS[format].every((t) => {
+    const id = tokenizer.tokenId(t);
+    return id !== undefined && tokenizer.isSpecial(id);
+  });
+}
+
+/**
+ * The chat format to use with a model: the one its metadata asks for (`detectChatFormat`) when the
+ * vocabulary has that format's special tokens, else `'plain'`.
+ */
+export function selectChatFormat(md: GgufMetadata, tokenizer: Tokenizer): ChatFormat {
+  const wanted = detectChatFormat(md);
+  return wanted !== undefined && chatFormatFits(tokenizer, wanted) ? wanted : 'plain';
+}
+
+/**
+ * Stop strings a reply in this format needs besides the model's end-of-generation tokens: for
+ * `'plain'`, "\nUser:" (the model going on to write the user's next turn); none for the others.
+ */
+export function chatStopStrings(format: ChatFormat): string[] {
+  return format === 'plain' ? ['\nUser:'] : [];
 }

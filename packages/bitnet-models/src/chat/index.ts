@@ -1,5 +1,8 @@
 export {
   applyChatTemplate,
+  chatFormatFits,
+  chatStopStrings,
+  selectChatFormat,
   detectChatFormat,
   encodeChat,
   type ApplyChatTemplateOptions,

@@ -6,11 +6,23 @@ import { ModelConfig, readModelConfig } from '../model/ModelConfig';
 import { resolveModelTensors } from '../model/ModelTensors';
 import { ggmlTypeName } from '../tensor/GgmlType';
 
+/** Options of `describeGguf`. */
 export interface GgufInfoOptions {
   /** Arrays longer than this are summarized (length + first items); default 16. Infinity for all. */
   maxArrayItems?: number;
 }
 
+/** The fields of a shortened metadata array in `GgufInfo.metadata`. */
+export interface ShortenedArray {
+  /** Element type (lower-case GGUF value type name). */
+  array: string;
+  /** How many items the array holds. */
+  length: number;
+  /** Its first items. */
+  first: unknown[];
+}
+
+/** What `describeGguf` reports about a file. */
 export interface GgufInfo {
   file?: string;
   version: number;
@@ -71,6 +83,10 @@ export function describeGguf(f: GgufFile, options: GgufInfoOptions = {}): GgufIn
   };
 }
 
+function isShortened(v: unknown): v is ShortenedArray {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && 'array' in v && 'length' in v && 'first' in v;
+}
+
 /** Human-readable rendering of describeGguf's result. */
 export function formatGgufInfo(info: GgufInfo): string {
   const lines: string[] = [];
@@ -92,7 +108,17 @@ export function formatGgufInfo(info: GgufInfo): string {
     );
   }
   lines.push('', 'metadata:');
-  for (const [k, v] of Object.entries(info.metadata)) lines.push(`  ${k} = ${JSON.stringify(v)}`);
+  let shortened = false;
+  for (const [k, v] of Object.entries(info.metadata)) {
+    if (isShortened(v)) {
+      shortened = true;
+      const shown = v.first.map((x) => JSON.stringify(x)).join(', ');
+      lines.push(`  ${k} = [${shown}, … ${v.length - v.first.length} more] (${v.array} × ${v.length})`);
+    } else {
+      lines.push(`  ${k} = ${JSON.stringify(v)}`);
+    }
+  }
+  if (shortened) lines.push('  (long arrays shortened; --full prints them whole)');
   lines.push('', 'tensors:');
   const nameW = Math.max(4, ...info.tensors.map((t) => t.name.length));
   lines.push(`  ${'name'.padEnd(nameW)}  ${'type'.padEnd(6)}  ${'shape'.padEnd(18)}  ${'bytes'.padStart(12)}  ${'offset'.padStart(12)}`);

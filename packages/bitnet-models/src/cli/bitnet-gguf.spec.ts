@@ -41,6 +41,20 @@ describe('bitnet-gguf CLI', () => {
     expect(text).toMatch(/blk\.1\.ffn_down\.weight +TQ2_0 +\[512, 256\]/);
   });
 
+  it('info shortens long arrays unless --full', () => {
+    const n = smallByteVocab().tokens.length;
+    const short = JSON.parse(run(['info', model, '--json']));
+    expect(short.metadata['tokenizer.ggml.tokens'].first).toHaveLength(8);
+    const text = run(['info', model]);
+    expect(text).toMatch(new RegExp(`tokenizer\\.ggml\\.tokens = \\[.*, … ${n - 8} more\\] \\(string × ${n}\\)`));
+    expect(text).toContain('--full prints them whole');
+    const full = JSON.parse(run(['info', model, '--json', '--full']));
+    expect(full.metadata['tokenizer.ggml.tokens']).toEqual(smallByteVocab().tokens);
+    const fullText = run(['info', model, '--full']);
+    expect(fullText).not.toContain('more] (');
+    expect(fullText.length).toBeGreaterThan(text.length);
+  });
+
   it('tokenize prints the ids of each input without BOS', () => {
     const inputs = ['Hello world', 'And God said', '', 'x<|eot_id|>y'];
     const file = path.join(dir, 'in.json');

@@ -6,6 +6,7 @@ export interface ByteSource {
   readonly size: number;
   /** Bytes [offset, offset+length); the caller guarantees the range is inside the source. */
   read(offset: number, length: number): Uint8Array;
+  /** Releases the underlying file (reads fail afterwards). */
   close(): void;
 }
 
@@ -17,6 +18,7 @@ export class BufferSource implements ByteSource {
   read(offset: number, length: number): Uint8Array {
     return this.bytes.subarray(offset, offset + length);
   }
+  /** Nothing to release for an in-memory buffer. */
   close(): void {}
 }
 
@@ -47,6 +49,7 @@ export class FileSource implements ByteSource {
     return out;
   }
 
+  /** Closes the file descriptor. */
   close(): void {
     if (this.fd !== undefined) {
       fs.closeSync(this.fd);

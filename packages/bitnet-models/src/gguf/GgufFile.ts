@@ -58,16 +58,19 @@ export class GgufFile {
     return this.metadata.optString('general.architecture');
   }
 
+  /** Whether the file holds a tensor of this name. */
   hasTensor(name: string): boolean {
     return this.byName.has(name);
   }
 
+  /** The tensor of this name; throws when there is none. */
   tensor(name: string): GgufTensorInfo {
     const t = this.byName.get(name);
     if (!t) throw new BitnetModelError('MISSING_TENSOR', `tensor '${name}' is not in the file`);
     return t;
   }
 
+  /** The tensor of this name, or undefined. */
   optTensor(name: string): GgufTensorInfo | undefined {
     return this.byName.get(name);
   }
@@ -95,6 +98,7 @@ export class GgufFile {
     return this.tensors.reduce((s, t) => s + t.byteSize, 0);
   }
 
+  /** Closes the file (tensor data can no longer be read). */
   close(): void {
     this.source.close();
   }

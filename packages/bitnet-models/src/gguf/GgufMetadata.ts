@@ -30,14 +30,17 @@ export class GgufMetadata {
     return this.map.size;
   }
 
+  /** Whether the key is present. */
   has(key: string): boolean {
     return this.map.has(key);
   }
 
+  /** Every key, in file order. */
   keys(): string[] {
     return [...this.map.keys()];
   }
 
+  /** Every key with its typed value, in file order. */
   entries(): IterableIterator<[string, GgufValue]> {
     return this.map.entries();
   }
@@ -47,18 +50,22 @@ export class GgufMetadata {
     return this.map.get(key);
   }
 
+  /** Sets (or replaces) a key's typed value. */
   set(key: string, value: GgufValue): void {
     this.map.set(key, value);
   }
 
+  /** Removes a key; true when it was present. */
   delete(key: string): boolean {
     return this.map.delete(key);
   }
 
+  /** The string at `key`; throws when missing or of another type. */
   getString(key: string): string {
     return this.required(key, this.optString(key));
   }
 
+  /** The string at `key`, or undefined when missing; throws when of another type. */
   optString(key: string): string | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
@@ -71,6 +78,7 @@ export class GgufMetadata {
     return this.required(key, this.optNumber(key));
   }
 
+  /** The number at `key`, or undefined when missing; throws when of another type. */
   optNumber(key: string): number | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
@@ -89,6 +97,7 @@ export class GgufMetadata {
     return this.required(key, this.optInteger(key));
   }
 
+  /** The integer at `key`, or undefined when missing; throws when not an integer. */
   optInteger(key: string): number | undefined {
     const n = this.optNumber(key);
     if (n === undefined) return undefined;
@@ -96,10 +105,12 @@ export class GgufMetadata {
     return n;
   }
 
+  /** The boolean at `key`; throws when missing or of another type. */
   getBool(key: string): boolean {
     return this.required(key, this.optBool(key));
   }
 
+  /** The boolean at `key`, or undefined when missing; throws when of another type. */
   optBool(key: string): boolean | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
@@ -107,10 +118,12 @@ export class GgufMetadata {
     return v.value;
   }
 
+  /** The string array at `key`; throws when missing or of another type. */
   getStringArray(key: string): string[] {
     return this.required(key, this.optStringArray(key));
   }
 
+  /** The string array at `key`, or undefined when missing; throws when of another type. */
   optStringArray(key: string): string[] | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
@@ -118,10 +131,12 @@ export class GgufMetadata {
     return v.value as string[];
   }
 
+  /** The numeric array at `key`; throws when missing or of another type. */
   getNumberArray(key: string): number[] {
     return this.required(key, this.optNumberArray(key));
   }
 
+  /** The numeric array at `key`, or undefined when missing; throws when of another type. */
   optNumberArray(key: string): number[] | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
@@ -152,6 +167,7 @@ function plainScalar(x: unknown): unknown {
   return x;
 }
 
+/** A metadata value as plain JavaScript (numbers, strings, booleans, bigints, arrays), without its GGUF type. */
 export function plainValue(v: GgufValue): unknown {
   if (v.type === GgufValueType.ARRAY) {
     if (v.elementType === GgufValueType.ARRAY) return (v.value as GgufArrayValue[]).map(plainValue);
@@ -162,20 +178,36 @@ export function plainValue(v: GgufValue): unknown {
 
 /** Helpers to build typed values for the writer. */
 export const gguf = {
+  /** A GGUF uint8. */
   u8: (value: number): GgufValue => ({ type: GgufValueType.UINT8, value }),
+  /** A GGUF int8. */
   i8: (value: number): GgufValue => ({ type: GgufValueType.INT8, value }),
+  /** A GGUF uint16. */
   u16: (value: number): GgufValue => ({ type: GgufValueType.UINT16, value }),
+  /** A GGUF int16. */
   i16: (value: number): GgufValue => ({ type: GgufValueType.INT16, value }),
+  /** A GGUF uint32. */
   u32: (value: number): GgufValue => ({ type: GgufValueType.UINT32, value }),
+  /** A GGUF int32. */
   i32: (value: number): GgufValue => ({ type: GgufValueType.INT32, value }),
+  /** A GGUF float32. */
   f32: (value: number): GgufValue => ({ type: GgufValueType.FLOAT32, value }),
+  /** A GGUF float64. */
   f64: (value: number): GgufValue => ({ type: GgufValueType.FLOAT64, value }),
+  /** A GGUF uint64 (held as a bigint). */
   u64: (value: bigint | number): GgufValue => ({ type: GgufValueType.UINT64, value: BigInt(value) }),
+  /** A GGUF int64 (held as a bigint). */
   i64: (value: bigint | number): GgufValue => ({ type: GgufValueType.INT64, value: BigInt(value) }),
+  /** A GGUF bool. */
   bool: (value: boolean): GgufValue => ({ type: GgufValueType.BOOL, value }),
+  /** A GGUF string. */
   str: (value: string): GgufValue => ({ type: GgufValueType.STRING, value }),
+  /** A GGUF array of strings. */
   strings: (value: string[]): GgufValue => ({ type: GgufValueType.ARRAY, elementType: GgufValueType.STRING, value }),
+  /** A GGUF array of int32. */
   i32s: (value: number[]): GgufValue => ({ type: GgufValueType.ARRAY, elementType: GgufValueType.INT32, value }),
+  /** A GGUF array of uint32. */
   u32s: (value: number[]): GgufValue => ({ type: GgufValueType.ARRAY, elementType: GgufValueType.UINT32, value }),
+  /** A GGUF array of float32. */
   f32s: (value: number[]): GgufValue => ({ type: GgufValueType.ARRAY, elementType: GgufValueType.FLOAT32, value }),
 };

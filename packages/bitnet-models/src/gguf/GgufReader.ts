@@ -21,6 +21,7 @@ const MIN_TENSOR_INFO_BYTES = 8 + 4 + 8 + 4 + 8;
 /** Smallest possible metadata entry: u64 key length, i32 type, one byte of value. */
 const MIN_KV_BYTES = 8 + 4 + 1;
 
+/** What the header of a GGUF file holds: version, metadata, tensor infos and where the data starts. */
 export interface GgufHeader {
   version: number;
   alignment: number;
@@ -32,6 +33,7 @@ export interface GgufHeader {
   fileSize: number;
 }
 
+/** How strictly a GGUF file is read. */
 export interface GgufReadOptions {
   /**
    * Accept tensors of known ggml types this project cannot compute with (IQ*, TL1, TL2, ...),

@@ -15,10 +15,14 @@ export enum GgufValueType {
   FLOAT64 = 12,
 }
 
+/** The first four bytes of a GGUF file ("GGUF") read as a little-endian u32. */
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as little-endian u32
+/** The tensor data alignment when `general.alignment` is absent. */
 export const GGUF_DEFAULT_ALIGNMENT = 32;
+/** The most dimensions a ggml tensor has. */
 export const GGML_MAX_DIMS = 4;
 
+/** The value types held as JavaScript numbers. */
 export type GgufNumberType =
   | GgufValueType.UINT8
   | GgufValueType.INT8
@@ -28,7 +32,9 @@ export type GgufNumberType =
   | GgufValueType.INT32
   | GgufValueType.FLOAT32
   | GgufValueType.FLOAT64;
+/** The 64-bit integer value types (held as bigints). */
 export type GgufBigIntType = GgufValueType.UINT64 | GgufValueType.INT64;
+/** Every value type except arrays. */
 export type GgufScalarType = GgufNumberType | GgufBigIntType | GgufValueType.BOOL | GgufValueType.STRING;
 
 /**
@@ -43,6 +49,7 @@ export type GgufValue =
   | { type: GgufValueType.STRING; value: string }
   | GgufArrayValue;
 
+/** An element of a nested GGUF array. */
 export type GgufArrayValue =
   | { type: GgufValueType.ARRAY; elementType: GgufNumberType; value: number[] }
   | { type: GgufValueType.ARRAY; elementType: GgufBigIntType; value: bigint[] }
@@ -81,6 +88,7 @@ export function ggufMinEncodedSize(type: GgufValueType): number {
   return 4 + 8; // ARRAY: i32 element type + u64 count
 }
 
+/** The name of a value type (`unknown(n)` for an id the format does not define). */
 export function ggufValueTypeName(type: number): string {
   return GgufValueType[type] ?? `unknown(${type})`;
 }

@@ -4,6 +4,7 @@ import { ggmlTensorByteSize, ggmlTypeName } from '../tensor/GgmlType';
 import { GgufMetadata } from './GgufMetadata';
 import { GGML_MAX_DIMS, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufArrayValue, GgufValue, GgufValueType } from './GgufTypes';
 
+/** Settings of a `GgufWriter`. */
 export interface GgufWriterOptions {
   /** GGUF version to write: 3 (default) or 2. */
   version?: 2 | 3;
@@ -84,6 +85,7 @@ export class GgufWriter {
     }
   }
 
+  /** Sets a metadata key of the file to write. */
   set(key: string, value: GgufValue): this {
     this.metadata.set(key, value);
     return this;

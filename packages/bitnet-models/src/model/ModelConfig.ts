@@ -11,10 +11,12 @@ export const ARCHITECTURE_ALIASES: Readonly<Record<string, BitnetArchitecture>> 
   bitnet: 'bitnet',
 };
 
+/** The activation of the feed-forward gate: squared ReLU (BitNet b1.58) or SiLU. */
 export type FfnActivation = 'relu2' | 'silu';
 /** How activations are quantized to int8 before a ternary matmul. */
 export type ActivationQuantization = 'per-token' | 'q8k-block';
 
+/** A model's hyperparameters, read from the GGUF metadata. */
 export interface ModelConfig {
   /** Family the graph follows. */
   architecture: BitnetArchitecture;

@@ -12,9 +12,12 @@ export const MATMUL_TYPES: readonly GgmlType[] = [
 export const EMBEDDING_TYPES: readonly GgmlType[] = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K];
 const NORM_TYPES: readonly GgmlType[] = [GgmlType.F32];
 
+/** The seven projection matrices of a layer, by their GGUF tensor name part. */
 export const LAYER_MATMULS = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
+/** One of `LAYER_MATMULS`. */
 export type LayerMatmul = (typeof LAYER_MATMULS)[number];
 
+/** The tensor infos of one layer. */
 export interface LayerTensors {
   attnNorm: GgufTensorInfo;
   attnQ: GgufTensorInfo;
@@ -31,6 +34,7 @@ export interface LayerTensors {
   scales: Partial<Record<LayerMatmul, GgufTensorInfo>>;
 }
 
+/** Every tensor a BitNet model needs, found and checked in a file's tensor list. */
 export interface ModelTensors {
   tokenEmbedding: GgufTensorInfo;
   outputNorm: GgufTensorInfo;

@@ -1,6 +1,7 @@
 import { BitnetModelError } from '../errors';
 import { SyntheticVocab, TOKEN_TYPE } from './SyntheticVocab';
 
+/** Options of the LLaMA-3 vocabulary for synthetic models. */
 export interface Llama3VocabOptions {
   /** `tokenizer.ggml.pre` to write; undefined leaves the key out, as in the released 2B4T file. */
   pre?: string;

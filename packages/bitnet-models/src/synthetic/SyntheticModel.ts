@@ -8,8 +8,10 @@ import { LAYER_MATMULS } from '../model/ModelTensors';
 import { SeededRandom } from './Random';
 import { SyntheticVocab } from './SyntheticVocab';
 
+/** The ternary types a synthetic model's projections can be written in. */
 export type TernaryQuant = 'i2_s' | 'tq1_0' | 'tq2_0';
 
+/** The shape, quantization, vocabulary and seed of a synthetic model. */
 export interface SyntheticModelOptions {
   /** `bitnet-b1.58` (ReLU², I2_S-style, bitnet.cpp) or `bitnet` (SiLU, `.scale` tensors, llama.cpp). */
   arch: 'bitnet-b1.58' | 'bitnet-25' | 'bitnet';

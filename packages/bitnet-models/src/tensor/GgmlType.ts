@@ -67,10 +67,12 @@ const TRAITS = new Map<number, GgmlTypeTraits>(SUPPORTED.map((t) => [t.type, t])
 /** Bytes that follow the packed values of an I2_S tensor: f32 scale + 28 bytes of padding. */
 export const I2S_TRAILER_BYTES = 32;
 
+/** The name of a ggml type id (e.g. "TQ2_0"). */
 export function ggmlTypeName(type: number): string {
   return GgmlType[type] ?? `unknown type ${type}`;
 }
 
+/** Whether this project reads and writes tensors of this type. */
 export function isSupportedGgmlType(type: number): boolean {
   return TRAITS.has(type);
 }
@@ -80,6 +82,7 @@ export function ggmlTypeTraits(type: number): GgmlTypeTraits | undefined {
   return TRAITS.get(type);
 }
 
+/** The traits of every type this project reads and writes. */
 export function supportedGgmlTypes(): readonly GgmlTypeTraits[] {
   return SUPPORTED;
 }

@@ -182,6 +182,7 @@ export function quantize(type: GgmlType, values: Float32Array, rowLength: number
   return c.encode(values);
 }
 
+/** The ggml types that hold ternary weights. */
 export type TernaryType = GgmlType.TQ1_0 | GgmlType.TQ2_0 | GgmlType.I2_S;
 
 /**

@@ -11,11 +11,13 @@
  */
 import type { Vocabulary } from './Vocabulary';
 
+/** Settings of a `StreamDecoder`. */
 export interface StreamDecoderOptions {
   /** Render control/unknown tokens (e.g. <|eot_id|>) as nothing. Default false: render their text. */
   readonly skipSpecial?: boolean;
 }
 
+/** Decodes ids one at a time to text, holding back bytes that end inside a UTF-8 character until the character is complete. */
 export class StreamDecoder {
   private decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   private first = true;

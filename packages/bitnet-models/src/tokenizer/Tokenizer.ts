@@ -40,6 +40,7 @@ export interface Tokenizer {
   readonly addEos: boolean;
   /** All ids that end generation (sorted). */
   readonly endOfGenerationIds: readonly number[];
+  /** The token ids of a text. */
   encode(text: string, options?: EncodeOptions): number[];
   /** Concatenated token bytes as UTF-8 (invalid sequences become U+FFFD). */
   decode(ids: readonly number[], options?: DecodeOptions): string;
@@ -49,10 +50,12 @@ export interface Tokenizer {
   tokenText(id: number): string;
   /** The token's GGUF token type (1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte). */
   tokenType(id: number): number;
+  /** The id of the vocabulary entry with exactly this text, or undefined. */
   tokenId(text: string): number | undefined;
   /** Control, user-defined or unknown token (llama.cpp may promote e.g. <|eot_id|> to control). */
   isSpecial(id: number): boolean;
   /** eos, eot (<|eot_id|>), eom and the other end-of-turn tokens llama.cpp stops on. */
   isEndOfGeneration(id: number): boolean;
+  /** A decoder for ids that arrive one at a time. */
   createStreamDecoder(options?: StreamDecoderOptions): StreamDecoder;
 }

@@ -37,6 +37,7 @@ export interface TokenizerData {
   readonly chatTemplate?: string;
 }
 
+/** The GGUF metadata keys a tokenizer is read from. */
 export const TOKENIZER_KEYS = {
   model: 'tokenizer.ggml.model',
   pre: 'tokenizer.ggml.pre',

@@ -12,6 +12,7 @@ import type { Tokenizer } from './Tokenizer';
 import { TOKENIZER_KEYS, tokenizerDataFromMetadata, type TokenizerData } from './TokenizerData';
 import { Vocabulary } from './Vocabulary';
 
+/** Options of `createTokenizer`. */
 export interface CreateTokenizerOptions {
   /**
    * Use this pre-tokenizer instead of tokenizer.ggml.pre (like llama.cpp's
@@ -61,6 +62,7 @@ export function createTokenizer(md: GgufMetadata, options: CreateTokenizerOption
   return createTokenizerFromData(tokenizerDataFromMetadata(md), options);
 }
 
+/** A tokenizer from vocabulary data already read from metadata. */
 export function createTokenizerFromData(data: TokenizerData, options: CreateTokenizerOptions = {}): Tokenizer {
   if (data.model === 'llama') {
     return new SentencePieceTokenizer(new Vocabulary(data, { byteLevel: false, addBosDefault: true }));

@@ -102,6 +102,7 @@ export function createApp(ctx: ServerContext): express.Express {
     uptime_seconds: Math.round((Date.now() - ctx.startedAt) / 100) / 10,
     version: ctx.version,
     kernels: ctx.engine.loadInfo.kernels,
+    chat_format: ctx.chatFormat,
     // how the output (logits) matrix is held: 'exact' (as in the file) or 'q8_0' (--output-q8), and its type
     output: { type: ctx.engine.loadInfo.outputType, matrix: ctx.engine.loadInfo.outputMatrixType },
     streams: {

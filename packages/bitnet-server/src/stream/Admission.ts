@@ -2,6 +2,7 @@ import { HttpError } from '../http/HttpError';
 
 /** A held generation slot; release() is idempotent. */
 export interface Slot {
+  /** Gives the slot back to the admission. */
   release(): void;
 }
 

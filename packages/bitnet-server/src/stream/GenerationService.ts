@@ -19,6 +19,7 @@ export interface TokenInfo extends TokenPiece {
   cumulativeMs: number;
 }
 
+/** How a generation ended: its tokens, timings, reason and error, if any. */
 export interface GenerationOutcome {
   reason: CompletionReason;
   completedNormally: boolean;

@@ -35,6 +35,7 @@ export class StreamLog {
     return this.ended;
   }
 
+  /** Records an event and returns it with its id. */
   append(event: LoggedEvent['event'], data: Record<string, unknown>): LoggedEvent {
     const seq = this.nextSeq++;
     const e: LoggedEvent = { id: `${this.id}:${seq}`, seq, event, data };
@@ -77,6 +78,7 @@ export class StreamLogStore {
     private readonly ttlMs = 5 * 60_000,
   ) {}
 
+  /** A new, empty stream log with a fresh id. */
   create(): StreamLog {
     this.prune();
     const log = new StreamLog(randomBytes(9).toString('base64url'), this.maxEventsPerStream);
@@ -84,6 +86,7 @@ export class StreamLogStore {
     return log;
   }
 
+  /** The log of a stream, while it is kept. */
   get(id: string): StreamLog | undefined {
     this.prune();
     return this.logs.get(id);

@@ -18,6 +18,7 @@ export function dequantizeF32(src: Uint8Array, out: Float32Array, count: number)
   for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
 }
 
+/** The little-endian F32 bytes of the values. */
 export function quantizeF32(values: Float32Array): Uint8Array {
   const out = new Uint8Array(values.length * 4);
   if (HOST_LITTLE_ENDIAN) {
@@ -29,20 +30,24 @@ export function quantizeF32(values: Float32Array): Uint8Array {
   return out;
 }
 
+/** Decodes `count` F16 values into `out`. */
 export function dequantizeF16(src: Uint8Array, out: Float32Array, count: number): void {
   decodeF16(src, out, count);
 }
 
+/** Encodes values as F16. */
 export function quantizeF16(values: Float32Array): Uint8Array {
   const out = new Uint8Array(values.length * 2);
   encodeF16(values, out, values.length);
   return out;
 }
 
+/** Decodes `count` BF16 values into `out`. */
 export function dequantizeBf16(src: Uint8Array, out: Float32Array, count: number): void {
   decodeBf16(src, out, count);
 }
 
+/** Encodes values as BF16. */
 export function quantizeBf16(values: Float32Array): Uint8Array {
   const out = new Uint8Array(values.length * 2);
   encodeBf16(values, out, values.length);

@@ -14,7 +14,9 @@ import { I2S_TRAILER_BYTES } from '../GgmlType';
 import { roundHalfAwayFromZero } from './rounding';
 import { absMax } from './ternary';
 
+/** Values in one I2_S block. */
 export const I2_S_BLOCK_SIZE = 128;
+/** Bytes of one I2_S block. */
 export const I2_S_BLOCK_BYTES = 32;
 
 /** Packed bytes + trailer of a tensor of `count` values (count a multiple of 128). */

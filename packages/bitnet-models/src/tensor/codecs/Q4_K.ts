@@ -23,7 +23,9 @@
 import { f16ToF32Table, writeF16 } from '../f16';
 import { roundClamp } from './rounding';
 
+/** Values in one Q4_K super-block. */
 export const Q4_K_BLOCK_SIZE = 256;
+/** Bytes of one Q4_K super-block. */
 export const Q4_K_BLOCK_BYTES = 144;
 
 const SUB = 32; // values per sub-block

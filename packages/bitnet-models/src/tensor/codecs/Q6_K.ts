@@ -22,7 +22,9 @@
 import { f16ToF32Table, writeF16 } from '../f16';
 import { roundClamp } from './rounding';
 
+/** Values in one Q6_K super-block. */
 export const Q6_K_BLOCK_SIZE = 256;
+/** Bytes of one Q6_K super-block. */
 export const Q6_K_BLOCK_BYTES = 210;
 
 const SUB = 16; // values per sub-block

@@ -7,7 +7,9 @@
 import { f16ToF32Table, writeF16 } from '../f16';
 import { roundHalfAwayFromZero } from './rounding';
 
+/** Values in one Q8_0 block. */
 export const Q8_0_BLOCK_SIZE = 32;
+/** Bytes of one Q8_0 block (an F16 scale and 32 int8 values). */
 export const Q8_0_BLOCK_BYTES = 34;
 
 /** Decodes `count` values (a multiple of 32) from whole blocks at src[0..]. */

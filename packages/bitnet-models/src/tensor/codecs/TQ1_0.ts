@@ -14,7 +14,9 @@
 import { f16ToF32Table, writeF16 } from '../f16';
 import { ternarizeBlock } from './ternary';
 
+/** Values in one TQ1_0 block. */
 export const TQ1_0_BLOCK_SIZE = 256;
+/** Bytes of one TQ1_0 block. */
 export const TQ1_0_BLOCK_BYTES = 54;
 
 const QH = 48;

@@ -9,7 +9,9 @@
 import { f16ToF32Table, writeF16 } from '../f16';
 import { ternarizeBlock } from './ternary';
 
+/** Values in one TQ2_0 block. */
 export const TQ2_0_BLOCK_SIZE = 256;
+/** Bytes of one TQ2_0 block. */
 export const TQ2_0_BLOCK_BYTES = 66;
 
 const D = 64;
