@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { type GenerationConfig, type InferenceErrorType } from '@bitnet/inference';
-import { type ChatMessage, applyChatTemplate } from '@bitnet/models';
+import { type ChatMessage, applyChatTemplate, chatStopStrings } from '@bitnet/models';
 import { type GenerationOutcome, SHUTDOWN } from '../stream/GenerationService';
 import { type ServerContext, abandon, requestSignal, maxPromptChars, requireJson } from './common';
 import { HttpError, invalidField } from './HttpError';
@@ -21,7 +21,7 @@ interface OpenAiRequest {
 }
 
 /** What both routes share: sampling with OpenAI's defaults, stream and stream_options. */
-function common(body: CompletionBody | ChatBody, prompt: string, maxTokens: number | undefined, defaultMaxTokens: number): OpenAiRequest {
+function common(body: CompletionBody | ChatBody, prompt: string, maxTokens: number | undefined, defaultMaxTokens: number, formatStops: string[] = []): OpenAiRequest {
   const gen: Partial<GenerationConfig> = {
     maxNewTokens: maxTokens ?? defaultMaxTokens,
     temperature: given(body.temperature) ?? 1,
@@ -30,7 +30,7 @@ function common(body: CompletionBody | ChatBody, prompt: string, maxTokens: numb
     minP: given(body.min_p) ?? 0,
     repetitionPenalty: given(body.repetition_penalty) ?? 1,
     seed: given(body.seed) ?? randomSeed(),
-    stopSequences: stopList(body.stop) ?? [],
+    stopSequences: [...(stopList(body.stop) ?? []), ...formatStops],
   };
   const includeUsage = body.stream_options?.include_usage ?? false;
   return { prompt, generation: engineConfigs(gen, {}).generation, stream: body.stream ?? false, includeUsage };
@@ -52,7 +52,8 @@ function parseChat(raw: unknown, ctx: ServerContext): OpenAiRequest {
   }));
   const prompt = applyChatTemplate(chat, ctx.chatFormat);
   checkChars('messages', prompt.length, maxPromptChars(ctx));
-  return common(body, prompt, given(body.max_completion_tokens) ?? given(body.max_tokens), ctx.options.defaultMaxTokens);
+  // the plain fallback format has no end-of-turn token: its next "User:" line ends the reply
+  return common(body, prompt, given(body.max_completion_tokens) ?? given(body.max_tokens), ctx.options.defaultMaxTokens, chatStopStrings(ctx.chatFormat));
 }
 
 const STATUS_BY_ERROR: Partial<Record<InferenceErrorType, number>> = { token_timeout: 504, overloaded: 503, engine_closed: 503, invalid_config: 422, context_overflow: 400 };
