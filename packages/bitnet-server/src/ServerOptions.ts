@@ -28,6 +28,8 @@ export interface ServerOptions {
   computeNice: number;
   /** Hold the output (logits) matrix as Q8_0 (EngineOptions.outputType 'q8_0'): faster decode, slightly inexact logits. */
   outputQ8: boolean;
+  /** Serve the browser playground at GET / (--no-playground, BITNET_PLAYGROUND=0 turn it off). */
+  playground: boolean;
 }
 
 export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'> = {
@@ -44,18 +46,20 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'
   shutdownTimeoutMs: 5000,
   computeNice: 5,
   outputQ8: false,
+  playground: true,
 };
 
 export const USAGE = `usage: bitnet-server [--model M] [--port 8080] [--host 127.0.0.1] [--threads N]
                      [--max-concurrent 4] [--max-queue 16] [--api-key KEY] [--log-level info]
                      [--max-body-bytes 1048576] [--default-max-tokens 128] [--keep-alive-ms 5000]
                      [--token-timeout-ms 30000] [--prefill-chunk 64] [--shutdown-timeout-ms 5000]
-                     [--compute-nice 5] [--output-q8]
+                     [--compute-nice 5] [--output-q8] [--no-playground]
 
 Every option has an environment variable: BITNET_MODEL, BITNET_PORT (or PORT), BITNET_HOST,
 BITNET_THREADS, BITNET_MAX_CONCURRENT, BITNET_MAX_QUEUE, BITNET_API_KEY, BITNET_LOG_LEVEL,
 BITNET_MAX_BODY_BYTES, BITNET_DEFAULT_MAX_TOKENS, BITNET_KEEP_ALIVE_MS, BITNET_TOKEN_TIMEOUT_MS,
-BITNET_PREFILL_CHUNK, BITNET_SHUTDOWN_TIMEOUT_MS, BITNET_COMPUTE_NICE, BITNET_OUTPUT_Q8 (1 or 0).
+BITNET_PREFILL_CHUNK, BITNET_SHUTDOWN_TIMEOUT_MS, BITNET_COMPUTE_NICE, BITNET_OUTPUT_Q8 (1 or 0),
+BITNET_PLAYGROUND (0 = --no-playground).
 Command-line options win.
 --compute-nice lowers the priority of the model's threads (Linux nice steps) so that HTTP requests
 (/health, new streams) are answered at once while every core computes tokens.
@@ -99,6 +103,7 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
         'api-key': { type: 'string' },
         'log-level': { type: 'string' },
         'output-q8': { type: 'boolean' },
+        'no-playground': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -133,5 +138,7 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
     if (v === '1' || v === 'true') out.outputQ8 = true;
     else if (v !== '0' && v !== 'false') throw new OptionsError(`BITNET_OUTPUT_Q8: expected 1 or 0, got ${JSON.stringify(env.BITNET_OUTPUT_Q8)}`);
   }
+  const pg = env.BITNET_PLAYGROUND?.trim().toLowerCase();
+  if (values['no-playground'] === true || pg === '0' || pg === 'false') out.playground = false;
   return out;
 }

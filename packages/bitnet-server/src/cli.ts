@@ -26,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   process.stdout.write(`bitnet-server listening on ${server.url}\n`);
+  if (options.playground) process.stdout.write(`playground: ${server.url}/\n`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
