@@ -210,6 +210,8 @@
         if (!isEventStream(res)) {
           return res.json().catch(function () { return null; }).then(function (b) { showError(res.status, b); final = { reason: 'error' }; });
         }
+        // the stream's id: a connection that breaks before its first event resumes from event 0
+        if (!lastId && res.headers.get('x-stream-id')) lastId = res.headers.get('x-stream-id') + ':0';
         return readSse(res, onEvent);
       }).catch(function (err) {
         if (signal.aborted) throw err;

@@ -1,10 +1,10 @@
 /**
  * Test support: a TCP relay in front of a server that can lose one response on the way. Armed with
  * `dropNext(prefix, tokens)`, it passes the response to the next request whose head starts with
- * `prefix` up to its `tokens`-th `token` event and a few bytes of the next one (a torn event), then
- * resets the browser's socket, while its connection to the
- * server stays open and keeps being read. To the browser it is a network drop in mid-stream; the
- * server sees nothing and keeps writing, as when a mobile link or a NAT loses a connection.
+ * `prefix` up to the end of its `tokens`-th token event and 10 bytes more (a torn event), then closes
+ * the browser's socket, while its connection to the server stays open and keeps being read. To the
+ * browser it is a connection lost in mid-stream; the server sees nothing and keeps writing, as when
+ * a mobile link or a NAT drops a connection without a word to the server.
  */
 import * as net from 'node:net';
 
@@ -50,7 +50,9 @@ export async function startDropProxy(target: { host: string; port: number }): Pr
       cutting.seen += d.toString('latin1');
       const end = tornAfter(cutting.seen, cutting.tokens);
       if (end === undefined) return void client.write(d);
-      client.write(d.subarray(0, Math.max(0, Math.min(d.length, end - before))), () => client.resetAndDestroy());
+      // FIN right after the torn bytes (a reset could discard bytes still in the send queue): the browser
+      // receives every byte written and then sees the response end in mid-chunk
+      client.end(d.subarray(0, Math.max(0, Math.min(d.length, end - before))));
       cut = true;
       drops++;
     });
