@@ -3,11 +3,13 @@
  * playwright-core (which never downloads a browser), against a real server on a small synthetic
  * model. The page's token ids are compared with a direct /v1/stream call with the same parameters.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type BrowserContext, type Page, type Request, chromium } from 'playwright-core';
 import { defaultModelPath } from '@bitnet/inference';
+import { parseServerOptions } from '../ServerOptions';
 import type { BitnetServer } from '../server';
 import { startDropProxy } from '../testing/dropProxy';
 import { postSse, startTestServer, tokenEvents, waitFor, writeTinyModel } from '../testing/harness';
@@ -218,7 +220,44 @@ describe('playground in headless Chromium', () => {
   });
 });
 
+/** Runs the built bin until it has printed where it listens; returns its first lines of output. */
+async function binBanner(args: string[], env: Record<string, string> = {}): Promise<string> {
+  const bin = path.resolve(__dirname, '../../bin/bitnet-server.js');
+  const proc = spawn(process.execPath, [bin, '--model', modelPath, '--port', '0', ...args], {
+    env: { ...process.env, BITNET_LOG_LEVEL: 'warn', BITNET_PLAYGROUND: '', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout!.on('data', (d) => {
+        out += d;
+        // the playground line, when there is one, comes in the same write as the listening line
+        if (/listening on \S+\n/.test(out)) resolve();
+      });
+      proc.on('exit', (code) => reject(new Error(`bitnet-server exited (${code}): ${out}`)));
+    });
+  } finally {
+    proc.kill('SIGTERM');
+  }
+  return out;
+}
+
 describe('--no-playground', () => {
+  it('--no-playground and BITNET_PLAYGROUND=0 turn it off', () => {
+    expect(parseServerOptions([], {}).playground).toBe(true);
+    expect(parseServerOptions(['--no-playground'], {}).playground).toBe(false);
+    expect(parseServerOptions([], { BITNET_PLAYGROUND: '0' }).playground).toBe(false);
+    expect(parseServerOptions([], { BITNET_PLAYGROUND: '1' }).playground).toBe(true);
+  });
+
+  it('bitnet-server prints the playground URL when it starts, and not with --no-playground', async () => {
+    const on = await binBanner([]);
+    const url = /listening on (\S+)/.exec(on)![1];
+    expect(on).toContain(`playground: ${url}/\n`);
+    expect(await binBanner(['--no-playground'])).not.toContain('playground');
+  });
+
   it('GET / is the JSON 404 when the playground is off', async () => {
     const off = await startTestServer(modelPath, { playground: false });
     try {
