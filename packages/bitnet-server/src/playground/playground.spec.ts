@@ -94,9 +94,10 @@ async function activeStreams(): Promise<number> {
 describe('playground in headless Chromium', () => {
   it('serves the page offline and shows the same token ids as a direct /v1/stream call', async () => {
     const offsite: string[] = [];
-    page.on('request', (r) => {
+    const watch = (r: Request) => {
       if (!r.url().startsWith(server.url)) offsite.push(r.url());
-    });
+    };
+    page.on('request', watch);
     await open();
     const params = { prompt: 'Through the storm', maxTokens: 48, temperature: '0.8', seed: '42' };
     await fill(params);
@@ -112,6 +113,7 @@ describe('playground in headless Chromium', () => {
     expect(await page.getAttribute(byId('output'), 'class')).toContain('show-ids');
     expect(await page.textContent(byId('tps'))).toMatch(/^\d+(\.\d+)?$/);
     expect(offsite).toEqual([]); // nothing fetched from anywhere else
+    page.off('request', watch);
 
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'playground.png'), fullPage: true });
