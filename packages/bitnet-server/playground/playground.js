@@ -26,12 +26,12 @@
       var items = [
         ['model', m.name || m.id], ['file', m.file], ['architecture', m.architecture], ['quantization', m.quantization],
         ['parameters', m.parameters != null ? (m.parameters / 1e6).toFixed(1) + ' M' : ''], ['context', m.context_length],
-        ['vocabulary', m.vocab_size], ['kernels', h.kernels], ['server', h.version],
+        ['vocabulary', m.vocab_size], ['chat format', h.chat_format || m.chat_format], ['kernels', h.kernels], ['server', h.version],
         ['streams', h.streams ? h.streams.active + ' active, ' + h.streams.queued + ' queued' : ''],
       ];
-      items.forEach(function (it, i) {
-        if (it[1] === undefined || it[1] === '') return;
-        if (i) card.appendChild(document.createTextNode(' · '));
+      items.forEach(function (it) {
+        if (it[1] === undefined || it[1] === null || it[1] === '') return;
+        if (card.firstChild) card.appendChild(document.createTextNode(' · '));
         card.appendChild(document.createTextNode(it[0] + ' '));
         var b = document.createElement('b');
         b.textContent = String(it[1]);

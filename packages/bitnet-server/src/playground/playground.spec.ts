@@ -208,8 +208,9 @@ describe('playground in headless Chromium', () => {
       expect({ status: await page.textContent(byId('status')), error: await page.textContent(byId('request-error')) }).toEqual({ status: direct.finish, error: '' });
       const resumed = proxy.heads.filter((h) => h.startsWith('post /v1/stream') && h.includes('\r\nlast-event-id: '));
       expect(resumed.length).toBeGreaterThanOrEqual(1);
-      // the first resume names the last complete event the page read: the 5th, not the torn 6th
-      expect(/\r\nlast-event-id: (\S+)/.exec(resumed[0])![1]).toMatch(/:5$/);
+      // the first resume names the last complete event the page read: at most the 5th, never the torn 6th
+      // (Chromium may fail the body before handing over everything that arrived; then it is an earlier one)
+      expect(/\r\nlast-event-id: (\S+)/.exec(resumed[0])![1]).toMatch(/:[0-5]$/);
       expect(await page.textContent(byId('resumes'))).toMatch(/resumed/);
       const ids = await pageTokenIds();
       expect(ids.length).toBe(direct.ids.length);
@@ -219,7 +220,7 @@ describe('playground in headless Chromium', () => {
     } finally {
       await proxy.close();
     }
-  });
+  }, 4 * WAIT);
 });
 
 /** Runs the built bin until it has printed where it listens; returns its first lines of output. */
