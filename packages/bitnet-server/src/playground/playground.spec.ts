@@ -92,6 +92,14 @@ async function activeStreams(): Promise<number> {
 }
 
 describe('playground in headless Chromium', () => {
+  // the page as each test left it, for whoever reads a failure
+  afterEach(async () => {
+    if (!page || page.isClosed()) return;
+    const name = (expect.getState().currentTestName ?? 'test').replace(/[^a-z0-9]+/gi, '-').slice(0, 80);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true }).catch(() => undefined);
+  });
+
   it('serves the page offline and shows the same token ids as a direct /v1/stream call', async () => {
     const offsite: string[] = [];
     const watch = (r: Request) => {
