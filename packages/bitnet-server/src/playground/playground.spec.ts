@@ -229,6 +229,28 @@ describe('playground in headless Chromium', () => {
       await proxy.close();
     }
   }, 4 * WAIT);
+  it('a drop the server notices: the resume gets the rest up to where it stopped, still nothing twice', async () => {
+    const proxy = await startDropProxy({ host: '127.0.0.1', port: server.port });
+    try {
+      await open(proxy.url);
+      await fill({ prompt: 'Go on and on', maxTokens: 2000, temperature: '0.8', seed: '5' });
+      proxy.dropNext('post /v1/stream', 5, true);
+      await page.click(byId('generate'));
+      await page.waitForFunction((sel) => document.querySelector(sel)!.textContent !== '', byId('status'), { timeout: 3 * WAIT });
+      expect(proxy.drops).toBe(1);
+      // the server stopped within a step of the disconnect (or, on a very slow machine, had finished)
+      const status = await page.textContent(byId('status'));
+      expect(['client_disconnected', 'length']).toContain(status);
+      const direct = await directIds(server.url, { prompt: 'Go on and on', max_tokens: 2000, temperature: 0.8, seed: 5 });
+      const ids = await pageTokenIds();
+      expect(ids.length).toBeGreaterThanOrEqual(5);
+      expect(ids).toEqual(direct.ids.slice(0, ids.length)); // what was generated, in order, once each
+      if (status === 'client_disconnected') expect(ids.length).toBeLessThan(2000);
+      await waitFor(async () => (await activeStreams()) === 0, WAIT, '/health to show no active stream', 50);
+    } finally {
+      await proxy.close();
+    }
+  }, 4 * WAIT);
 });
 
 /** Runs the built bin until it has printed where it listens; returns its first lines of output. */

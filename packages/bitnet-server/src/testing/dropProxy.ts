@@ -12,8 +12,11 @@ export interface DropProxy {
   url: string;
   /** The head (request line and headers) of each request that went through, lower-cased. */
   readonly heads: string[];
-  /** Cuts the response to the next request whose head starts with `prefix` (lower case) after `tokens` token events. */
-  dropNext(prefix: string, tokens: number): void;
+  /**
+   * Cuts the response to the next request whose head starts with `prefix` (lower case) after `tokens`
+   * token events. With `serverSees`, the connection to the server is closed too (the server notices).
+   */
+  dropNext(prefix: string, tokens: number, serverSees?: boolean): void;
   /** How many responses were cut. */
   readonly drops: number;
   close(): Promise<void>;
@@ -22,13 +25,13 @@ export interface DropProxy {
 export async function startDropProxy(target: { host: string; port: number }): Promise<DropProxy> {
   const sockets = new Set<net.Socket>();
   const heads: string[] = [];
-  let armed: { prefix: string; tokens: number } | undefined;
+  let armed: { prefix: string; tokens: number; serverSees: boolean } | undefined;
   let drops = 0;
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host);
     sockets.add(client).add(upstream);
     // the response being cut on this connection: token events to let through, what was seen so far
-    let cutting: { tokens: number; seen: string } | undefined;
+    let cutting: { tokens: number; seen: string; serverSees: boolean } | undefined;
     let cut = false;
     client.on('data', (d: Buffer) => {
       // the requests here are small: a chunk that starts with a method is a request head
@@ -37,7 +40,7 @@ export async function startDropProxy(target: { host: string; port: number }): Pr
         const head = text.split('\r\n\r\n')[0].toLowerCase();
         heads.push(head);
         if (armed && head.startsWith(armed.prefix)) {
-          cutting = { tokens: armed.tokens, seen: '' };
+          cutting = { tokens: armed.tokens, seen: '', serverSees: armed.serverSees };
           armed = undefined;
         }
       }
@@ -55,6 +58,7 @@ export async function startDropProxy(target: { host: string; port: number }): Pr
       client.end(d.subarray(0, Math.max(0, Math.min(d.length, end - before))));
       cut = true;
       drops++;
+      if (cutting.serverSees) upstream.destroy();
     });
     client.on('error', () => undefined);
     upstream.on('error', () => undefined);
@@ -72,8 +76,8 @@ export async function startDropProxy(target: { host: string; port: number }): Pr
   return {
     url: `http://127.0.0.1:${port}`,
     heads,
-    dropNext(prefix, tokens) {
-      armed = { prefix, tokens };
+    dropNext(prefix, tokens, serverSees = false) {
+      armed = { prefix, tokens, serverSees };
     },
     get drops() {
       return drops;
