@@ -257,6 +257,12 @@ describe('packages on a private registry', () => {
       assert.equal(tokens.map((t) => t.token).join(''), res.generated.text);
       tokens.forEach((t, i) => assert.equal(t.position, res.generated.promptIds.length + i));
       log(`server streamed ${tokens.length} tokens: ${JSON.stringify(tokens.map((t) => t.token).join(''))}`);
+      // the playground's files came with the package
+      for (const [file, type] of [['/', /^text\/html/], ['/playground.js', /^text\/javascript/], ['/playground.css', /^text\/css/]]) {
+        const page = await fetch(`${server.url}${file}`);
+        assert.equal(page.status, 200, `GET ${file}`);
+        assert.match(page.headers.get('content-type') ?? '', type);
+      }
     } finally {
       await server.stop();
     }

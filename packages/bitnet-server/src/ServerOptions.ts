@@ -30,6 +30,8 @@ export interface ServerOptions {
   outputQ8: boolean;
   /** Origins allowed to call the API from a browser page (CORS); empty: no CORS headers at all. */
   corsOrigins: string[];
+  /** Serve the browser playground at GET / (--no-playground, BITNET_PLAYGROUND=0 turn it off). */
+  playground: boolean;
 }
 
 export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'> = {
@@ -47,19 +49,20 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'
   computeNice: 5,
   outputQ8: false,
   corsOrigins: [],
+  playground: true,
 };
 
 export const USAGE = `usage: bitnet-server [--model M] [--port 8080] [--host 127.0.0.1] [--threads N]
                      [--max-concurrent 4] [--max-queue 16] [--api-key KEY] [--log-level info]
                      [--max-body-bytes 1048576] [--default-max-tokens 128] [--keep-alive-ms 5000]
                      [--token-timeout-ms 30000] [--prefill-chunk 64] [--shutdown-timeout-ms 5000]
-                     [--compute-nice 5] [--output-q8] [--cors-origin ORIGIN ...]
+                     [--compute-nice 5] [--output-q8] [--cors-origin ORIGIN ...] [--no-playground]
 
 Every option has an environment variable: BITNET_MODEL, BITNET_PORT (or PORT), BITNET_HOST,
 BITNET_THREADS, BITNET_MAX_CONCURRENT, BITNET_MAX_QUEUE, BITNET_API_KEY, BITNET_LOG_LEVEL,
 BITNET_MAX_BODY_BYTES, BITNET_DEFAULT_MAX_TOKENS, BITNET_KEEP_ALIVE_MS, BITNET_TOKEN_TIMEOUT_MS,
 BITNET_PREFILL_CHUNK, BITNET_SHUTDOWN_TIMEOUT_MS, BITNET_COMPUTE_NICE, BITNET_OUTPUT_Q8 (1 or 0),
-BITNET_CORS_ORIGIN (comma-separated).
+BITNET_CORS_ORIGIN (comma-separated), BITNET_PLAYGROUND (0 = --no-playground).
 Command-line options win.
 --compute-nice lowers the priority of the model's threads (Linux nice steps) so that HTTP requests
 (/health, new streams) are answered at once while every core computes tokens.
@@ -108,6 +111,7 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
         'log-level': { type: 'string' },
         'output-q8': { type: 'boolean' },
         'cors-origin': { type: 'string', multiple: true },
+        'no-playground': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -149,6 +153,8 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
   for (const origin of out.corsOrigins) {
     if (origin !== '*' && !isOrigin(origin)) throw new OptionsError(`${corsSource}: ${JSON.stringify(origin)} is not an origin (scheme://host[:port], or *)`);
   }
+  const pg = env.BITNET_PLAYGROUND?.trim().toLowerCase();
+  if (values['no-playground'] === true || pg === '0' || pg === 'false') out.playground = false;
   return out;
 }
 

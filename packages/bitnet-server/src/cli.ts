@@ -25,7 +25,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`bitnet-server: ${err.name}${err.type ? ` [${err.type}]` : ''}${err.code ? ` [${err.code}]` : ''}: ${err.message}\n`);
     return 1;
   }
-  process.stdout.write(`bitnet-server listening on ${server.url}\n`);
+  // one write, so that a reader of the first line also has the second
+  process.stdout.write(`bitnet-server listening on ${server.url}\n${options.playground ? `playground: ${server.url}/\n` : ''}`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {

@@ -11,6 +11,7 @@ import { openApiDocument } from './openapi';
 import { registerOpenAiRoutes } from './openai';
 import { openSse, sseComment, ssePush } from './sse';
 import { parseStreamRequest } from './validation';
+import { playgroundRouter } from '../playground/playground';
 
 function sameSecret(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
@@ -119,6 +120,8 @@ export function createApp(ctx: ServerContext): express.Express {
     const ready = !service.shuttingDown;
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'shutting_down', model: ctx.model.id });
   });
+
+  if (options.playground !== false) app.use(playgroundRouter()); // the browser page at GET / (open like /health; its API calls send the key)
 
   // API key for everything else
   if (options.apiKey) {
