@@ -4,6 +4,7 @@ import { type LogRecord, type LogSink, logSink, setLogSink } from '@bitnet/infer
 
 /** The server's --log-level values, least verbose first. */
 export const LOG_LEVELS = ['silent', 'error', 'warn', 'info', 'debug'] as const;
+/** One of LOG_LEVELS. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The server's logger: pino, one JSON object per line. */

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from './Logger';
 
+/** The server's settings: command line, then environment, then DEFAULT_OPTIONS (see parseServerOptions). */
 export interface ServerOptions {
   port: number;
   host: string;
@@ -34,6 +35,7 @@ export interface ServerOptions {
   playground: boolean;
 }
 
+/** Every setting's default (model, threads and apiKey have none: bundled model, one thread per core, no key). */
 export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'> = {
   port: 8080,
   host: '127.0.0.1',
@@ -52,6 +54,7 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'
   playground: true,
 };
 
+/** The `--help` text. */
 export const USAGE = `usage: bitnet-server [--model M] [--port 8080] [--host 127.0.0.1] [--threads N]
                      [--max-concurrent 4] [--max-queue 16] [--api-key KEY] [--log-level info]
                      [--max-body-bytes 1048576] [--default-max-tokens 128] [--keep-alive-ms 5000]
@@ -75,6 +78,7 @@ Logs are JSON lines (pino) on stderr at --log-level; BITNET_LOG=target=level add
 records to the same stream.
 Without --model the model bundled with @bitnet/inference is served.`;
 
+/** A command-line option or environment variable the server cannot use; the message names it. */
 export class OptionsError extends Error {
   constructor(message: string) {
     super(message);

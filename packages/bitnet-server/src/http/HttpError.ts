@@ -16,6 +16,7 @@ export class HttpError extends Error {
     this.name = 'HttpError';
   }
 
+  /** The JSON body sent for this error: `{ error: { type, message, code, ...details } }`. */
   toJSON(): { error: Record<string, unknown> } {
     return { error: { type: this.type, message: this.message, code: this.type, ...this.details } };
   }

@@ -42,6 +42,7 @@ export function errorPayload(o: GenerationOutcome, detailed: boolean): Record<st
   return out;
 }
 
+/** The express application: health, metrics, OpenAPI, the playground, the API key check, /v1/stream and the OpenAI routes. */
 export function createApp(ctx: ServerContext): express.Express {
   const { options, service, metrics, logs, log } = ctx;
   const app = express();

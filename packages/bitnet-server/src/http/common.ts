@@ -8,6 +8,7 @@ import type { StreamLogStore } from '../stream/StreamLog';
 import { HttpError } from './HttpError';
 import type { ServerMetrics } from './Metrics';
 
+/** The model as `/health` and `/v1/models` describe it (snake_case, as sent). */
 export interface ModelInfo {
   id: string;
   name: string;
@@ -19,6 +20,7 @@ export interface ModelInfo {
   file: string;
 }
 
+/** What every route handler shares: the engine, the generation service, metrics, replay logs, settings, logger, model. */
 export interface ServerContext {
   engine: InferenceEngine;
   service: GenerationService;

@@ -30,6 +30,7 @@ const bodyErrors = {
   '503': errorResponse('Shutting down'),
 };
 
+/** The OpenAPI 3.1 document of this server's routes, request bodies from the zod schemas (served at /openapi.json). */
 export function openApiDocument(o: { version: string; apiKey: boolean }): Json {
   const secured = o.apiKey ? [{ bearer: [] }, { apiKey: [] }] : [];
   const open = { security: [] };

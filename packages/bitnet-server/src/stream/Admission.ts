@@ -12,6 +12,23 @@ interface Waiter {
   since: number;
 }
 
+/** Admission decided at once: a slot is held now. */
+export interface Admitted {
+  /** The slot; release it when the generation ends. */
+  slot: Slot;
+  wait?: undefined;
+}
+
+/** Admission deferred: a place in the queue. */
+export interface Queued {
+  slot?: undefined;
+  /** Resolves with a slot when one frees up; rejects (and gives the place up) when `signal` aborts. */
+  wait: (signal: AbortSignal) => Promise<Slot>;
+}
+
+/** What `Admission.tryEnter()` gives: a slot now, or a place in the queue. */
+export type Ticket = Admitted | Queued;
+
 /**
  * Bounded concurrency with a bounded FIFO queue. `tryEnter()` decides at once (synchronously, before
  * any response is started) whether a request may run now, may wait, or is refused with 429; a waiting
@@ -40,7 +57,7 @@ export class Admission {
    * Reserve a place: a slot now (`{ slot }`), a place in the queue (`{ wait }`), or a 429 HttpError
    * with Retry-After when both are full.
    */
-  tryEnter(): { slot: Slot; wait?: undefined } | { slot?: undefined; wait: (signal: AbortSignal) => Promise<Slot> } {
+  tryEnter(): Ticket {
     if (this.active < this.maxConcurrent && this.queue.length === 0) return { slot: this.take() };
     if (this.queue.length >= this.maxQueue) {
       const retry = this.retryAfterSeconds();

@@ -2,7 +2,7 @@ import { ContextOverflowError, FINISH_REASONS, type FinishReason, type Generatio
 import { HttpError } from '../http/HttpError';
 import type { ServerMetrics } from '../http/Metrics';
 import type { Logger } from '../Logger';
-import { Admission, type Slot } from './Admission';
+import { Admission, type Slot, type Ticket } from './Admission';
 
 /** Why a generation ended, as the `complete` event's completion_reason says. */
 export type CompletionReason = Exclude<FinishReason, 'cancelled' | 'error'> | 'client_disconnected' | 'server_shutdown' | 'cancelled' | 'error';
@@ -58,7 +58,7 @@ function contextOverflowError(e: ContextOverflowError): HttpError {
 }
 
 /** Whether a request may start now, must wait, or (thrown) is refused. */
-export type Ticket = ReturnType<Admission['tryEnter']>;
+export type { Ticket };
 
 export interface RunHooks {
   /** The request waits for a slot (called once, before waiting). */
@@ -67,6 +67,14 @@ export interface RunHooks {
   onStarted?(): void;
   /** One generated token with its text, as soon as the engine's stream settles that text (a piece). */
   onToken?(t: TokenInfo): void;
+}
+
+/** One request's abort controller, as `GenerationService.requestController()` hands it out. */
+export interface RequestControl {
+  /** Aborted with CLIENT_GONE or SHUTDOWN. */
+  controller: AbortController;
+  /** The request has ended: the service forgets the controller. */
+  done: () => void;
 }
 
 /** Abort reasons the server uses. */
@@ -107,7 +115,7 @@ export class GenerationService {
    * beginShutdown(). (A plain controller per request: AbortSignal.any on a long-lived shutdown
    * signal keeps every request's signal alive in Node 20.)
    */
-  requestController(): { controller: AbortController; done: () => void } {
+  requestController(): RequestControl {
     const controller = new AbortController();
     if (this.stopping) controller.abort(SHUTDOWN);
     this.inFlight.add(controller);
