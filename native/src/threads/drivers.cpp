@@ -85,7 +85,7 @@ void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, c
   if (M == 0 || N == 0) return;
   Q8_0MatmulArgs a{};
   a.w = w;
-  a.row_bytes = (size_t)(K / QK8_0) * Q8_0_BYTES;
+  a.row_bytes = row_bytes(*tensor_type(GGML_Q8_0), K);
   a.K = K;
   a.N = N;
   a.M = M;

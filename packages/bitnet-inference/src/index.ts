@@ -6,6 +6,7 @@ export { Sampler, argmax } from './sampling/Sampler';
 export * from './config/GenerationConfig';
 export * from './config/StreamingConfig';
 export { InferenceError, ConfigError, ContextOverflowError, type InferenceErrorType } from './errors/InferenceError';
+export { editDistance } from './errors/checkKeys';
 export { InferenceEngine, DEFAULT_COMPUTE_NICE, type EngineOptions, type EngineLoadInfo, type EngineSchedulingStats, type ModelInfo, type SequenceListener } from './engine/InferenceEngine';
 export type { SequenceEnd, KernelSettings } from './engine/protocol';
 export { defaultModelPath, hasDefaultModel, DEFAULT_MODEL_FILE } from './engine/DefaultModel';

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { requestedKernelMode } from '@bitnet/kernels';
 import { type ChatFormat, GgufFile, type ModelConfig, type ModelSummary, type Tokenizer, createTokenizer, selectChatFormat, summarizeGguf } from '@bitnet/models';
 import { GenerationConfig, generationConfig } from '../config/GenerationConfig';
 import { StreamingConfig, streamingConfig } from '../config/StreamingConfig';
@@ -158,14 +159,14 @@ function checkEngineOptions(options: EngineOptions): { outputType: 'exact' | 'q8
   return { outputType, nice };
 }
 
-/** The kernel mode from the option, else BITNET_KERNELS (read here, once, on the main thread). */
+/** The kernel mode from the option, else BITNET_KERNELS (read here, once, on the main thread, by @bitnet/kernels' own parser). */
 function kernelMode(option: EngineOptions['kernels']): 'native' | 'ts' | 'auto' {
   if (option) return option;
-  const v = (process.env.BITNET_KERNELS ?? '').trim().toLowerCase();
-  if (v === 'native' || v === 'cpu') return 'native';
-  if (v === 'ts' || v === 'typescript') return 'ts';
-  if (v === '' || v === 'auto') return 'auto';
-  throw new ConfigError('kernels', `BITNET_KERNELS='${process.env.BITNET_KERNELS}' is not one of native, ts, auto`);
+  try {
+    return requestedKernelMode();
+  } catch (e) {
+    throw new ConfigError('kernels', (e as Error).message);
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
  * ConfigError is mapped to the same 422.
  */
 import { z } from 'zod';
-import { ConfigError, type GenerationConfig, type StreamingConfig, generationConfig, streamingConfig } from '@bitnet/inference';
+import { ConfigError, editDistance, type GenerationConfig, type StreamingConfig, generationConfig, streamingConfig } from '@bitnet/inference';
 import { HttpError, invalidField } from './HttpError';
 
 /** Request field ↔ config field, for error messages that name what the client sent. */
@@ -138,17 +138,6 @@ export const chatRequestSchema = z
 export type StreamBody = z.output<typeof streamRequestSchema>;
 export type CompletionBody = z.output<typeof completionRequestSchema>;
 export type ChatBody = z.output<typeof chatRequestSchema>;
-
-/** Edit distance (insertions, deletions, substitutions). */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length];
-}
 
 /** The known name nearest to `name` (ties: the first in declaration order). */
 export function closestField(name: string, known: readonly string[]): string {
