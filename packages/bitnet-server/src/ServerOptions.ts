@@ -33,10 +33,18 @@ export interface ServerOptions {
   corsOrigins: string[];
   /** Serve the browser playground at GET / (--no-playground, BITNET_PLAYGROUND=0 turn it off). */
   playground: boolean;
+  /**
+   * Redis that the replicas share (`redis://host:port`): /v1/stream streams are written there, so a
+   * reconnect to any replica replays them and revives them when their replica died. Undefined: streams
+   * are kept in this process only.
+   */
+  redisUrl?: string;
+  /** How long a replica's lease on a stream it generates lasts without renewal (failover happens after it expires). */
+  streamLeaseMs: number;
 }
 
 /** Every setting's default (model, threads and apiKey have none: bundled model, one thread per core, no key). */
-export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'> = {
+export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey' | 'redisUrl'> = {
   port: 8080,
   host: '127.0.0.1',
   maxConcurrent: 4,
@@ -52,6 +60,7 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'
   outputQ8: false,
   corsOrigins: [],
   playground: true,
+  streamLeaseMs: 3000,
 };
 
 /** The `--help` text. */
@@ -60,12 +69,14 @@ export const USAGE = `usage: bitnet-server [--model M] [--port 8080] [--host 127
                      [--max-body-bytes 1048576] [--default-max-tokens 128] [--keep-alive-ms 5000]
                      [--token-timeout-ms 30000] [--prefill-chunk 64] [--shutdown-timeout-ms 5000]
                      [--compute-nice 5] [--output-q8] [--cors-origin ORIGIN ...] [--no-playground]
+                     [--redis-url redis://HOST:PORT] [--stream-lease-ms 3000]
 
 Every option has an environment variable: BITNET_MODEL, BITNET_PORT (or PORT), BITNET_HOST,
 BITNET_THREADS, BITNET_MAX_CONCURRENT, BITNET_MAX_QUEUE, BITNET_API_KEY, BITNET_LOG_LEVEL,
 BITNET_MAX_BODY_BYTES, BITNET_DEFAULT_MAX_TOKENS, BITNET_KEEP_ALIVE_MS, BITNET_TOKEN_TIMEOUT_MS,
 BITNET_PREFILL_CHUNK, BITNET_SHUTDOWN_TIMEOUT_MS, BITNET_COMPUTE_NICE, BITNET_OUTPUT_Q8 (1 or 0),
-BITNET_CORS_ORIGIN (comma-separated), BITNET_PLAYGROUND (0 = --no-playground).
+BITNET_CORS_ORIGIN (comma-separated), BITNET_PLAYGROUND (0 = --no-playground), BITNET_REDIS_URL,
+BITNET_STREAM_LEASE_MS.
 Command-line options win.
 --compute-nice lowers the priority of the model's threads (Linux nice steps) so that HTTP requests
 (/health, new streams) are answered at once while every core computes tokens.
@@ -74,6 +85,11 @@ bytes read per token (faster decode on large vocabularies) for slightly inexact 
 which output type is in use.
 --cors-origin lets pages from ORIGIN (scheme://host[:port], or *) call the API: repeat it or separate
 origins with commas. Off by default.
+--redis-url makes replicas share their /v1/stream streams: a client that reconnects with
+Last-Event-ID to any replica gets the events it missed, then the rest of the stream — continued by
+that replica if the one generating it died (its lease, --stream-lease-ms, expired). If Redis is
+unreachable the server keeps serving with streams kept in this process, /health says "degraded",
+and it reconnects with backoff.
 Logs are JSON lines (pino) on stderr at --log-level; BITNET_LOG=target=level adds the engine's own
 records to the same stream.
 Without --model the model bundled with @bitnet/inference is served.`;
@@ -98,6 +114,7 @@ const INT_OPTIONS: Record<string, { key: keyof ServerOptions; env: string[]; min
   'prefill-chunk': { key: 'prefillChunk', env: ['BITNET_PREFILL_CHUNK'], min: 1, max: 4096 },
   'shutdown-timeout-ms': { key: 'shutdownTimeoutMs', env: ['BITNET_SHUTDOWN_TIMEOUT_MS'], min: 0, max: 600_000 },
   'compute-nice': { key: 'computeNice', env: ['BITNET_COMPUTE_NICE'], min: 0, max: 19 },
+  'stream-lease-ms': { key: 'streamLeaseMs', env: ['BITNET_STREAM_LEASE_MS'], min: 200, max: 600_000 },
 };
 
 /** Options from the command line, then the environment, then the defaults. */
@@ -112,6 +129,7 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
         model: { type: 'string', short: 'm' },
         host: { type: 'string' },
         'api-key': { type: 'string' },
+        'redis-url': { type: 'string' },
         'log-level': { type: 'string' },
         'output-q8': { type: 'boolean' },
         'cors-origin': { type: 'string', multiple: true },
@@ -139,6 +157,10 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
   out.model = str('model', 'BITNET_MODEL');
   out.host = str('host', 'BITNET_HOST') ?? out.host;
   out.apiKey = str('api-key', 'BITNET_API_KEY');
+  out.redisUrl = str('redis-url', 'BITNET_REDIS_URL');
+  if (out.redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(out.redisUrl)) {
+    throw new OptionsError(`${values['redis-url'] !== undefined ? '--redis-url' : 'BITNET_REDIS_URL'}: expected redis://host:port (or rediss://), got ${JSON.stringify(out.redisUrl)}`);
+  }
   const level = str('log-level', 'BITNET_LOG_LEVEL');
   if (level !== undefined) {
     if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new OptionsError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);

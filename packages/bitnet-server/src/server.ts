@@ -9,7 +9,10 @@ import { ServerMetrics } from './http/Metrics';
 import { type Logger, createLogger, routeEngineLogs } from './Logger';
 import { DEFAULT_OPTIONS, OptionsError, type ServerOptions } from './ServerOptions';
 import { GenerationService } from './stream/GenerationService';
-import { StreamLogStore } from './stream/StreamLog';
+import { MemoryStreamStore } from './stream/MemoryStreamStore';
+import { RedisStreamStore } from './stream/RedisStreamStore';
+import { ResumableStreams } from './stream/ResumableStreams';
+import type { StreamStore } from './stream/StreamStore';
 
 /**
  * The model to serve. THE single place that decides what happens without --model / BITNET_MODEL:
@@ -91,6 +94,14 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
     'model loaded',
   );
   const startedAt = Date.now();
+  let store: StreamStore;
+  if (options.redisUrl) {
+    store = await RedisStreamStore.connect(options.redisUrl, {
+      onStateChange: (reason) => (reason ? log.warn({ reason }, 'stream store degraded') : log.info('stream store connected to redis')),
+    });
+  } else {
+    store = new MemoryStreamStore();
+  }
   let service!: GenerationService;
   const metrics = new ServerMetrics({
     active: () => service.admission.activeCount,
@@ -98,9 +109,11 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
     engineSequences: () => engine.activeSequences,
     decodeBatch: () => engine.schedulingStats,
     uptimeSeconds: () => (Date.now() - startedAt) / 1000,
+    storeDegraded: () => (store.degradedReason() ? 1 : 0),
   });
   service = new GenerationService(engine, metrics, log, { maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue });
-  const context: ServerContext = { engine, service, metrics, logs: new StreamLogStore(), options, log, model, chatFormat, version: packageVersion(), startedAt };
+  const streams = new ResumableStreams(store, service, metrics, log, { leaseMs: options.streamLeaseMs });
+  const context: ServerContext = { engine, service, metrics, streams, options, log, model, chatFormat, version: packageVersion(), startedAt };
   const app = createApp(context);
   const server = http.createServer(app);
   server.keepAliveTimeout = 5000;
@@ -114,6 +127,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
     });
   } catch (e) {
     await engine.close();
+    await store.close();
     metrics.stop();
     restoreEngineLogs();
     throw e;
@@ -138,6 +152,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
       clearTimeout(timer);
       server.closeAllConnections();
       await engine.close();
+      await store.close();
       metrics.stop();
       log.info('stopped');
       restoreEngineLogs();

@@ -54,6 +54,12 @@ export class ServerMetrics {
   readonly ttft = new Histogram({ name: 'bitnet_time_to_first_token_seconds', help: 'Time from admission to the first generated token', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly latency = new Histogram({ name: 'bitnet_request_duration_seconds', help: 'Time from the request to the end of its generation', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly queueWait = new Histogram({ name: 'bitnet_queue_wait_seconds', help: 'Time a request waited for a generation slot', buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly generations = new Counter({
+    name: 'bitnet_stream_generations_total',
+    help: "Runs of /v1/stream generations on this replica, by start: 'new' (a request) or 'revived' (an interrupted stream continued after a reconnect or its replica's death)",
+    labelNames: ['start'] as const,
+    registers: [this.registry],
+  });
   private readonly loopDelay = eventLoopDelayMetric();
 
   constructor(live: {
@@ -62,6 +68,8 @@ export class ServerMetrics {
     engineSequences: () => number;
     decodeBatch?: () => { decodeSteps: number; decodeTokens: number; maxDecodeBatch: number };
     uptimeSeconds: () => number;
+    /** 1 while the stream store cannot reach Redis (streams kept in this replica only). */
+    storeDegraded?: () => number;
   }) {
     const batch = live.decodeBatch ?? (() => ({ decodeSteps: 0, decodeTokens: 0, maxDecodeBatch: 0 }));
     const gauge = (name: string, help: string, read: () => number) =>
@@ -82,6 +90,7 @@ export class ServerMetrics {
     });
     gauge('bitnet_decode_batch_max', 'Largest batched decode step since start', () => batch().maxDecodeBatch);
     gauge('bitnet_uptime_seconds', 'Seconds since the server started', live.uptimeSeconds);
+    gauge('bitnet_stream_store_degraded', '1 while the shared stream store (Redis) is unreachable and streams are kept in this replica only', live.storeDegraded ?? (() => 0));
     this.registry.registerMetric(this.loopDelay as unknown as Metric);
     collectDefaultMetrics({ register: this.registry });
   }

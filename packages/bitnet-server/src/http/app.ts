@@ -3,12 +3,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
-import type { GenerationOutcome } from '../stream/GenerationService';
-import { type ServerContext, abandon, requestSignal, maxPromptChars, requireJson } from './common';
-import { type LoggedEvent, StreamLogStore } from '../stream/StreamLog';
+import { abandonTicket } from '../stream/Admission';
+import type { StreamSink } from '../stream/ResumableStreams';
+import { type StoredRequest, parseEventId } from '../stream/StreamStore';
+import { type ServerContext, requestSignal, maxPromptChars, requireJson } from './common';
 import { HttpError, sendError } from './HttpError';
 import { openApiDocument } from './openapi';
 import { registerOpenAiRoutes } from './openai';
+import type { Session } from 'better-sse';
 import { openSse, sseComment, ssePush } from './sse';
 import { parseStreamRequest } from './validation';
 import { playgroundRouter } from '../playground/playground';
@@ -19,32 +21,9 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-const round = (ms: number) => Math.round(ms * 100) / 100;
-
-export function completePayload(o: GenerationOutcome): Record<string, unknown> {
-  return {
-    total_tokens: o.generatedTokens,
-    total_time_ms: round(o.totalTimeMs),
-    tokens_per_second: round(o.tokensPerSecond),
-    completed_normally: o.completedNormally,
-    completion_reason: o.reason,
-    prompt_tokens: o.promptTokens,
-    time_to_first_token_ms: o.timeToFirstTokenMs === null ? null : round(o.timeToFirstTokenMs),
-    finish_reason: o.finishReason,
-    seed: o.seed,
-  };
-}
-
-export function errorPayload(o: GenerationOutcome, detailed: boolean): Record<string, unknown> {
-  const e = o.error!;
-  const out: Record<string, unknown> = { error_type: e.type, message: e.message, tokens_before_error: o.generatedTokens };
-  if (detailed) out.recovery_hints = e.recoveryHints;
-  return out;
-}
-
 /** The express application: health, metrics, OpenAPI, the playground, the API key check, /v1/stream and the OpenAI routes. */
 export function createApp(ctx: ServerContext): express.Express {
-  const { options, service, metrics, logs, log } = ctx;
+  const { options, service, metrics, streams, log } = ctx;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -98,23 +77,29 @@ export function createApp(ctx: ServerContext): express.Express {
   app.get('/openapi.json', (_req, res) => void res.json(openApiDocument({ version: ctx.version, apiKey: !!options.apiKey })));
 
   // health: never behind the API key, answered without touching the engine
-  const health = () => ({
-    status: service.shuttingDown ? 'shutting_down' : 'ok',
-    model: ctx.model,
-    uptime_seconds: Math.round((Date.now() - ctx.startedAt) / 100) / 10,
-    version: ctx.version,
-    kernels: ctx.engine.loadInfo.kernels,
-    chat_format: ctx.chatFormat,
-    // how the output (logits) matrix is held: 'exact' (as in the file) or 'q8_0' (--output-q8), and its type
-    output: { type: ctx.engine.loadInfo.outputType, matrix: ctx.engine.loadInfo.outputMatrixType },
-    streams: {
-      active: service.admission.activeCount,
-      queued: service.admission.queuedCount,
-      max_concurrent: service.admission.maxConcurrent,
-      max_queue: service.admission.maxQueue,
-      engine_sequences: ctx.engine.activeSequences,
-    },
-  });
+  const health = () => {
+    const degraded = streams.store.degradedReason();
+    return {
+      status: service.shuttingDown ? 'shutting_down' : degraded ? 'degraded' : 'ok',
+      ...(degraded ? { degraded_reason: degraded } : {}),
+      model: ctx.model,
+      uptime_seconds: Math.round((Date.now() - ctx.startedAt) / 100) / 10,
+      version: ctx.version,
+      kernels: ctx.engine.loadInfo.kernels,
+      chat_format: ctx.chatFormat,
+      // how the output (logits) matrix is held: 'exact' (as in the file) or 'q8_0' (--output-q8), and its type
+      output: { type: ctx.engine.loadInfo.outputType, matrix: ctx.engine.loadInfo.outputMatrixType },
+      streams: {
+        active: service.admission.activeCount,
+        queued: service.admission.queuedCount,
+        max_concurrent: service.admission.maxConcurrent,
+        max_queue: service.admission.maxQueue,
+        engine_sequences: ctx.engine.activeSequences,
+      },
+      // where /v1/stream streams are kept for replay and revival: this process, or Redis shared by the replicas
+      stream_store: { kind: streams.store.kind, shared: streams.store.shared, replica: streams.replica },
+    };
+  };
   app.get('/health', (_req, res) => void res.status(service.shuttingDown ? 503 : 200).json(health()));
   app.get('/health/live', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/health/ready', (_req, res) => {
@@ -147,34 +132,29 @@ export function createApp(ctx: ServerContext): express.Express {
 
   // POST /v1/stream
   app.post('/v1/stream', (req, res, next) => {
-    // a reconnect may come without a body; anything else must be JSON
-    const resume = StreamLogStore.parseEventId(req.get('last-event-id'));
-    if (resume && !req.get('content-type') && !hasBody(req)) return void replay(ctx, req, res, resume).catch(next);
+    // a reconnect may come without a body, whatever its Content-Type; anything else must be JSON
+    const resume = parseEventId(req.get('last-event-id'));
+    if (resume && !hasBody(req)) return void reconnect(ctx, req, res, resume).catch(next);
     next();
   }, requireJson, json, async (req, res) => {
     const startedAt = performance.now();
-    const resume = StreamLogStore.parseEventId(req.get('last-event-id'));
-    if (resume) return replay(ctx, req, res, resume);
+    const resume = parseEventId(req.get('last-event-id'));
+    if (resume) return reconnect(ctx, req, res, resume);
     const r = parseStreamRequest(req.body, { maxPromptChars: maxPromptChars(ctx), defaultMaxTokens: options.defaultMaxTokens, tokenTimeoutMs: options.tokenTimeoutMs });
     const promptIds = service.checkPrompt(r.prompt, r.generation);
     const ticket = service.admit();
     const signal = requestSignal(service, res);
-    const streamLog = logs.create();
-    let session;
+    const request: StoredRequest = { promptIds, generation: r.generation, streaming: r.streaming, detailedErrors: r.detailedErrors, createdAt: Date.now() };
+    let session: Session;
+    let id: string;
     try {
-      session = await openSse(req, res, options.keepAliveMs, { 'X-Stream-Id': streamLog.id });
+      id = await streams.create(request);
+      session = await openSse(req, res, options.keepAliveMs, { 'X-Stream-Id': id });
     } catch (e) {
-      abandon(ticket);
+      abandonTicket(ticket);
       throw e;
     }
-    const s = session;
-    const send = (e: LoggedEvent) => ssePush(s, e.event, e.data, e.id);
-    const outcome = await service.run(ticket, promptIds, r.generation, r.streaming, signal, startedAt, {
-      onQueued: () => sseComment(s, `queued (${service.admission.queuedCount} waiting)`),
-      onStarted: () => sseComment(s, 'generating'),
-      onToken: (t) => send(streamLog.append('token', { token: t.text, token_id: t.id, cumulative_time_ms: round(t.cumulativeMs), position: t.position })),
-    });
-    send(outcome.error ? streamLog.append('error', errorPayload(outcome, r.detailedErrors)) : streamLog.append('complete', completePayload(outcome)));
+    await streams.serve(id, request, 0, [], sinkOf(session), signal, { ticket, startedAt });
     res.end();
   });
 
@@ -223,31 +203,24 @@ function toHttpError(err: unknown): HttpError {
   return new HttpError(500, 'internal_error', 'internal server error');
 }
 
-/** Last-Event-ID: send the events after the given one, then follow the stream if it is still running. */
-async function replay(ctx: ServerContext, req: Request, res: Response, at: { stream: string; seq: number }): Promise<void> {
-  const streamLog = ctx.logs.get(at.stream);
+/** Writes a stream's events and comments to one SSE session. */
+function sinkOf(session: Session): StreamSink {
+  return { send: (e) => ssePush(session, e.event, e.data, e.id), comment: (t) => sseComment(session, t) };
+}
+
+/**
+ * Last-Event-ID: the events after the given one (from this replica or, with a shared store, any
+ * replica), then the stream followed while its owner generates, or revived here when it has none.
+ */
+async function reconnect(ctx: ServerContext, req: Request, res: Response, at: { stream: string; seq: number }): Promise<void> {
+  const { streams } = ctx;
   const gone = () =>
     new HttpError(410, 'replay_unavailable', `the events after ${at.stream}:${at.seq} are no longer kept; start a new request`, { last_event_id: `${at.stream}:${at.seq}` });
-  if (!streamLog || !streamLog.after(at.seq)) throw gone();
-  const session = await openSse(req, res, ctx.options.keepAliveMs, { 'X-Stream-Id': streamLog.id });
-  const missed = streamLog.after(at.seq);
-  if (!missed) {
-    res.end();
-    return;
-  }
-  for (const e of missed) ssePush(session, e.event, e.data, e.id);
-  if (!streamLog.done) {
-    await new Promise<void>((resolve) => {
-      const stop = streamLog.subscribe((e) => {
-        ssePush(session, e.event, e.data, e.id);
-        if (e.event !== 'token') finish();
-      });
-      const finish = () => {
-        stop();
-        resolve();
-      };
-      res.on('close', finish);
-    });
-  }
+  const request = await streams.store.request(at.stream);
+  const missed = request ? await streams.store.read(at.stream, at.seq) : undefined;
+  if (!request || !missed) throw gone();
+  const signal = requestSignal(ctx.service, res);
+  const session = await openSse(req, res, ctx.options.keepAliveMs, { 'X-Stream-Id': at.stream });
+  await streams.serve(at.stream, request, at.seq, missed, sinkOf(session), signal);
   res.end();
 }

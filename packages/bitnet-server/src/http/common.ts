@@ -3,8 +3,8 @@ import type { ChatFormat } from '@bitnet/models';
 import type { InferenceEngine } from '@bitnet/inference';
 import type { Logger } from '../Logger';
 import type { ServerOptions } from '../ServerOptions';
-import { CLIENT_GONE, type GenerationService, type Ticket } from '../stream/GenerationService';
-import type { StreamLogStore } from '../stream/StreamLog';
+import { CLIENT_GONE, type GenerationService } from '../stream/GenerationService';
+import type { ResumableStreams } from '../stream/ResumableStreams';
 import { HttpError } from './HttpError';
 import type { ServerMetrics } from './Metrics';
 
@@ -20,12 +20,12 @@ export interface ModelInfo {
   file: string;
 }
 
-/** What every route handler shares: the engine, the generation service, metrics, replay logs, settings, logger, model. */
+/** What every route handler shares: the engine, the generation service, metrics, the resumable streams, settings, logger, model. */
 export interface ServerContext {
   engine: InferenceEngine;
   service: GenerationService;
   metrics: ServerMetrics;
-  logs: StreamLogStore;
+  streams: ResumableStreams;
   options: ServerOptions;
   log: Logger;
   model: ModelInfo;
@@ -34,11 +34,6 @@ export interface ServerContext {
   startedAt: number;
 }
 
-/** Releases a ticket that will not run (the response could not start). */
-export function abandon(ticket: Ticket): void {
-  if (ticket.slot) ticket.slot.release();
-  else ticket.wait(AbortSignal.abort('abandoned')).catch(() => undefined);
-}
 
 /**
  * The request's abort signal: aborted with CLIENT_GONE when the response closes before it ended,

@@ -8,7 +8,8 @@ import type { Express, Request, RequestHandler, Response } from 'express';
 import { type GenerationConfig, type InferenceErrorType } from '@bitnet/inference';
 import { type ChatMessage, applyChatTemplate, chatStopStrings } from '@bitnet/models';
 import { type GenerationOutcome, SHUTDOWN } from '../stream/GenerationService';
-import { type ServerContext, abandon, requestSignal, maxPromptChars, requireJson } from './common';
+import { abandonTicket } from '../stream/Admission';
+import { type ServerContext, requestSignal, maxPromptChars, requireJson } from './common';
 import { HttpError, invalidField } from './HttpError';
 import { openSse, sseData } from './sse';
 import { type ChatBody, type CompletionBody, chatRequestSchema, checkChars, completionRequestSchema, engineConfigs, given, parseBody, randomSeed, stopList } from './validation';
@@ -100,7 +101,7 @@ export function registerOpenAiRoutes(app: Express, ctx: ServerContext, json: Req
     try {
       session = await openSse(req, res, options.keepAliveMs);
     } catch (e) {
-      abandon(ticket);
+      abandonTicket(ticket);
       throw e;
     }
     const s = session;

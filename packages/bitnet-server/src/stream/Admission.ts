@@ -29,6 +29,12 @@ export interface Queued {
 /** What `Admission.tryEnter()` gives: a slot now, or a place in the queue. */
 export type Ticket = Admitted | Queued;
 
+/** Gives back a ticket that will not run (its slot, or its place in the queue). */
+export function abandonTicket(ticket: Ticket): void {
+  if (ticket.slot) ticket.slot.release();
+  else ticket.wait(AbortSignal.abort('abandoned')).catch(() => undefined);
+}
+
 /**
  * Bounded concurrency with a bounded FIFO queue. `tryEnter()` decides at once (synchronously, before
  * any response is started) whether a request may run now, may wait, or is refused with 429; a waiting

@@ -67,6 +67,20 @@ export interface RunHooks {
   onStarted?(): void;
   /** One generated token with its text, as soon as the engine's stream settles that text (a piece). */
   onToken?(t: TokenInfo): void;
+  /**
+   * Whether a generation stopped early for this abort reason will be continued later (revived):
+   * then the pieces the engine settles only because it stopped (text held back for a stop string or
+   * an unfinished character, cut short) are not reported — the continuation delivers them whole.
+   */
+  suspends?(reason: string): boolean;
+}
+
+/** A generation that continues an earlier run of the same request. */
+export interface RunOptions {
+  /** Ids the earlier run emitted (the engine prefills them after the prompt and restores the sampler). */
+  resume?: readonly number[];
+  /** Their text, concatenated. */
+  resumeText?: string;
 }
 
 /** One request's abort controller, as `GenerationService.requestController()` hands it out. */
@@ -162,19 +176,21 @@ export class GenerationService {
     signal: AbortSignal,
     startedAt: number,
     hooks: RunHooks = {},
+    options: RunOptions = {},
   ): Promise<GenerationOutcome> {
+    const resume = options.resume ?? [];
     const outcome: GenerationOutcome = {
       reason: 'cancelled',
       completedNormally: false,
       finishReason: 'cancelled',
       promptTokens: 0,
-      generatedTokens: 0,
+      generatedTokens: resume.length,
       totalTimeMs: 0,
       timeToFirstTokenMs: null,
       tokensPerSecond: 0,
       seed: gen.seed,
-      text: '',
-      tokenIds: [],
+      text: options.resumeText ?? '',
+      tokenIds: [...resume],
     };
     let slot: Slot | undefined = ticket.slot;
     /** The engine's own timings of this generation (tokens/s is computed there, once). */
@@ -194,16 +210,18 @@ export class GenerationService {
       }
       if (signal.aborted) return this.end(outcome, startedAt, signal);
       hooks.onStarted?.();
-      const stream = this.engine.generateStreamWithConfig(prompt, gen, streaming, { signal });
+      const stream = this.engine.generateStreamWithConfig(prompt, gen, streaming, resume.length > 0 ? { signal, resume } : { signal });
       timings = () => stream.timings();
       outcome.promptTokens = stream.promptIds.length;
       this.metrics.promptTokens.inc({}, stream.promptIds.length);
       let finish: FinishReason | undefined;
       try {
         for await (const r of stream) {
+          // a stop that will be continued: the last response's pieces were cut short by the stop
+          if (r.finishReason === 'cancelled' && signal.aborted && hooks.suspends?.(String(signal.reason))) break;
           for (const piece of r.pieces) {
             const now = performance.now();
-            if (outcome.generatedTokens === 0) {
+            if (outcome.timeToFirstTokenMs === null) {
               outcome.timeToFirstTokenMs = now - startedAt;
               this.metrics.ttft.observe((now - startedAt) / 1000);
             }
