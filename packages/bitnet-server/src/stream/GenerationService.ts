@@ -10,6 +10,7 @@ export type CompletionReason = Exclude<FinishReason, 'cancelled' | 'error'> | 'c
 /** Finish reasons of a generation that ran to its natural end. */
 const NORMAL: ReadonlySet<string> = new Set(FINISH_REASONS.filter((r) => r !== 'cancelled' && r !== 'error'));
 
+/** One generated token as the routes send it: its piece, where it sits, and when it came. */
 export interface TokenInfo extends TokenPiece {
   /** Position of the token in the sequence (prompt tokens count from 0). */
   position: number;
@@ -60,6 +61,7 @@ function contextOverflowError(e: ContextOverflowError): HttpError {
 /** Whether a request may start now, must wait, or (thrown) is refused. */
 export type { Ticket };
 
+/** What `GenerationService.run` tells its caller while a generation runs. */
 export interface RunHooks {
   /** The request waits for a slot (called once, before waiting). */
   onQueued?(): void;
