@@ -48,9 +48,10 @@ export function openApiDocument(o: { version: string; apiKey: boolean }): Json {
       '/': { get: { summary: 'The browser playground', ...open, responses: { '200': { description: 'The playground page', content: { 'text/html': { schema: { type: 'string' } } } } } } },
       '/v1/stream': {
         post: {
-          summary: 'Generate, streamed as token / complete / error events (Last-Event-ID resumes a stream)',
-          parameters: [{ name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' }, description: '`<stream>:<n>`: resend the events after n' }],
-          requestBody: jsonBody('StreamRequest'),
+          summary: 'Generate, streamed as token / complete / error events (Last-Event-ID resumes a stream: the missed events, then the rest, revived when its generation stopped)',
+          parameters: [{ name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' }, description: '`<stream>:<n>`: resend the events after n, then follow or revive the stream (the body may be absent, whatever the Content-Type)' }],
+          // optional: a reconnect with Last-Event-ID needs none
+          requestBody: { ...jsonBody('StreamRequest'), required: false },
           responses: {
             '200': { description: 'An event stream', headers: { 'X-Stream-Id': { schema: { type: 'string' } } }, content: { 'text/event-stream': { schema: { type: 'string' } } } },
             '410': errorResponse('The events to resend are no longer kept'),
