@@ -1,7 +1,7 @@
 import { GenerationConfig, generationConfig } from '../config/GenerationConfig';
 import { StreamingConfig, streamingConfig } from '../config/StreamingConfig';
 import { checkKnownKeys } from '../errors/checkKeys';
-import { InferenceError } from '../errors/InferenceError';
+import { ConfigError, InferenceError } from '../errors/InferenceError';
 import { logger } from '../logging/Logger';
 import { createTokenStream } from '../streaming/createTokenStream';
 import type { FinishReason, StreamResponse } from '../streaming/StreamBuffer';
@@ -24,9 +24,15 @@ export interface GenerationTimings {
   decodeTokensPerSecond: number;
 }
 
-/** A running generation: the response stream plus what it was asked and how fast it went. */
+/**
+ * A running generation: the response stream plus what it was asked and how fast it went. With
+ * `GenerateOptions.resume`, promptIds is still the prompt alone, while generatedIds and timings
+ * cover only the ids this stream generated (not the resumed ones).
+ */
 export type GenerationStream = TokenStream & {
+  /** The prompt's ids (without resumed ids). */
   readonly promptIds: readonly number[];
+  /** The ids this stream generated so far (after any resumed ids). */
   readonly generatedIds: readonly number[];
   /** Token counts and rates measured so far (final once the stream has ended). */
   timings(): GenerationTimings;
@@ -38,12 +44,43 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /**
    * Called with the prompt tokens processed so far and the prompt's length: once with 0 at the start,
-   * after each prefill chunk, and with the whole length when the first token arrives.
+   * after each prefill chunk, and with the whole length when the first token arrives. With `resume`,
+   * the resumed ids count as prompt tokens here (they are prefilled with it).
    */
   onPromptProgress?: (done: number, total: number) => void;
+  /**
+   * Continue an interrupted generation exactly: the ids an earlier run of this same generation (same
+   * prompt, same GenerationConfig including the seed, same streaming settings and stop strings)
+   * already delivered as pieces, in order. The prompt and these ids are prefilled together, the
+   * sampler takes the state it had after choosing them (its random draws and repetition window), and
+   * the stream decoder and stop-string matcher are primed with them; the stream then yields only the
+   * NEW ids and pieces — exactly the ids and texts of the earlier run's pieces after these (a
+   * character begun by the last resumed id is completed by the next piece), with the same
+   * finishReason. maxNewTokens still limits the whole generation (resumed ids included), so at most
+   * maxNewTokens - resume.length ids are generated. Pass the ids of pieces received, not tokenIds that
+   * came ahead of their pieces: text held back for those would be lost.
+   * @throws ConfigError('resume') unless every id is an integer in the vocabulary, none ends the
+   * generation (a stop id, end of generation, or a completed stop string) and there are fewer than
+   * maxNewTokens of them.
+   */
+  resume?: readonly number[];
 }
 
-const GENERATE_OPTION_KEYS: readonly (keyof GenerateOptions)[] = ['signal', 'onPromptProgress'];
+const GENERATE_OPTION_KEYS: readonly (keyof GenerateOptions)[] = ['signal', 'onPromptProgress', 'resume'];
+
+/** Checks GenerateOptions.resume against the vocabulary, the stop ids and maxNewTokens; returns a copy. */
+function resumeIds(engine: SequenceHost, resume: unknown, gen: GenerationConfig): number[] {
+  if (resume === undefined) return [];
+  if (!Array.isArray(resume)) throw new ConfigError('resume', 'must be an array of token ids');
+  const vocab = engine.tokenizer.vocabSize;
+  const bad = resume.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
+  if (bad >= 0) throw new ConfigError('resume', `token id ${JSON.stringify(resume[bad])} at index ${bad} is not in the vocabulary (0..${vocab - 1})`);
+  if (resume.length >= gen.maxNewTokens) throw new ConfigError('resume', `must hold fewer ids than maxNewTokens (${gen.maxNewTokens}), got ${resume.length}`);
+  const ends = new Set([...gen.stopTokenIds, ...engine.tokenizer.endOfGenerationIds]);
+  const stop = resume.findIndex((id) => ends.has(id));
+  if (stop >= 0) throw new ConfigError('resume', `id ${resume[stop]} at index ${stop} ends the generation: the earlier run ended there`);
+  return [...(resume as number[])];
+}
 
 /** A prompt: text (tokenized with the model's tokenizer) or token ids. */
 export type Prompt = string | readonly number[];
@@ -77,6 +114,9 @@ export function startGeneration(
   const gen = generationConfig(config);
   const sc = streamingConfig(streaming);
   const promptIds = engine.promptIds(prompt, gen);
+  const resume = resumeIds(engine, options.resume, gen);
+  /** Ids the model thread prefills (the resumed ids are prefilled with the prompt). */
+  const prefillTokens = promptIds.length + resume.length;
   const generatedIds: number[] = [];
   const t0 = performance.now();
   let firstTokenAt = 0;
@@ -92,6 +132,7 @@ export function startGeneration(
     generation: gen,
     streaming: sc,
     signal: options.signal,
+    resumeIds: resume,
     onCancel: () => {
       stopTimer();
       engine.cancelSequence(seq);
@@ -119,19 +160,19 @@ export function startGeneration(
       );
     }, sc.tokenTimeoutMs);
   };
-  options.onPromptProgress?.(0, promptIds.length);
-  seq = engine.startSequence(promptIds, gen, sc, {
+  options.onPromptProgress?.(0, prefillTokens);
+  seq = engine.startSequence(resume.length > 0 ? [...promptIds, ...resume] : promptIds, gen, sc, {
     token: (id) => {
       const now = performance.now();
       if (generatedIds.length === 0) {
         firstTokenAt = now;
         // the last prefill chunk yields the first token rather than a progress message
-        if (!buffer.closed) options.onPromptProgress?.(promptIds.length, promptIds.length);
+        if (!buffer.closed) options.onPromptProgress?.(prefillTokens, prefillTokens);
       }
       lastTokenAt = now;
       if (buffer.closed) return;
       generatedIds.push(id);
-      if (log.enabled('debug')) log.debug('token', { seq, id, position: promptIds.length + generatedIds.length - 1 });
+      if (log.enabled('debug')) log.debug('token', { seq, id, position: prefillTokens + generatedIds.length - 1 });
       buffer.push(id);
       if (!buffer.closed) armTimer();
     },
@@ -148,7 +189,7 @@ export function startGeneration(
       stopTimer();
       buffer.fail(err);
     },
-  }, faults);
+  }, faults, resume.length);
   armTimer();
   const timings = (): GenerationTimings => {
     const n = generatedIds.length;

@@ -289,13 +289,15 @@ export class InferenceEngine implements SequenceHost {
   }
 
   /**
-   * Starts one sequence on the model thread. Checks the context before any work.
-   * Returns the sequence id (for cancel).
+   * Starts one sequence on the model thread. Checks the context (the prompt plus maxNewTokens) before
+   * any work. `resumed`: how many ids at the end of promptIds an earlier run of the generation
+   * produced (they count towards maxNewTokens). Returns the sequence id (for cancel).
    */
-  startSequence(promptIds: number[], config: GenerationConfig, streaming: StreamingConfig, listener: SequenceListener, faults?: FaultPlan): number {
+  startSequence(promptIds: number[], config: GenerationConfig, streaming: StreamingConfig, listener: SequenceListener, faults?: FaultPlan, resumed = 0): number {
     if (this.closed) throw closedError();
-    if (promptIds.length === 0) throw new InferenceError('invalid_config', 'the prompt has no tokens', ['pass a non-empty prompt or enable addBos']);
-    this.checkContext(promptIds.length, config.maxNewTokens);
+    if (promptIds.length - resumed <= 0) throw new InferenceError('invalid_config', 'the prompt has no tokens', ['pass a non-empty prompt or enable addBos']);
+    if (!Number.isInteger(resumed) || resumed < 0 || resumed >= config.maxNewTokens) throw new ConfigError('resume', `must hold fewer ids than maxNewTokens (${config.maxNewTokens})`);
+    this.checkContext(promptIds.length - resumed, config.maxNewTokens);
     const t = this.tokenizer;
     const stopIds = new Map<number, StopIdReason>();
     for (const id of config.stopTokenIds) stopIds.set(id, 'stop_token');
@@ -307,6 +309,7 @@ export class InferenceEngine implements SequenceHost {
       type: 'start',
       seq,
       promptIds,
+      resumed,
       maxNewTokens: config.maxNewTokens,
       sampling: { temperature: config.temperature, topK: config.topK, topP: config.topP, minP: config.minP, repetitionPenalty: config.repetitionPenalty, seed: config.seed },
       stopIds: [...stopIds.entries()],

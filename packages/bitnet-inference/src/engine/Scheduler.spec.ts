@@ -59,7 +59,7 @@ function setup(opts: { maxChunkTokens?: number; faults?: FaultInjector; failDeco
   let t = 0;
   const scheduler = new Scheduler<FakeCache>({
     forward,
-    sampler: () => ({ observe: () => undefined, sample: (l) => l.indexOf(1) }),
+    sampler: () => ({ observe: () => undefined, replay: () => undefined, sample: (l) => l.indexOf(1) }),
     send: (m) => messages.push(m),
     faults: opts.faults,
     defer: null,
@@ -117,6 +117,32 @@ describe('Scheduler', () => {
     expect(s.caches[0].ids.length).toBe(10 + 2); // the last token is never fed back
     expect(s.scheduler.size).toBe(0);
     expect(s.scheduler.runRound()).toBe(false);
+  });
+
+  it('resumes a sequence: prompt and resumed ids in one prefill, the sampler replays them, and they count towards maxNewTokens', () => {
+    const full = setup({ maxChunkTokens: 4 });
+    const a = full.start('full', 6, 7);
+    full.runAll();
+    const ids = full.tokens(a);
+    expect(ids).toHaveLength(7);
+    const s = setup({ maxChunkTokens: 4 });
+    const replayed: number[][] = [];
+    const observed: number[][] = [];
+    const sch = new Scheduler<FakeCache>({
+      forward: (s.scheduler as unknown as { forward: ForwardModel<FakeCache> }).forward,
+      sampler: () => ({ observe: (x) => void observed.push([...x]), replay: (x) => void replayed.push([...x]), sample: (l) => l.indexOf(1) }),
+      send: (m) => s.messages.push(m),
+      defer: null,
+    });
+    const prompt = Array.from({ length: 6 }, (_, i) => (i * 7 + 1) % VOCAB);
+    sch.start({ type: 'start', seq: 1, promptIds: [...prompt, ...ids.slice(0, 3)], resumed: 3, maxNewTokens: 7, sampling: { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, seed: 1 }, stopIds: [[VOCAB - 1, 'eos']], maxRetries: 0 });
+    while (sch.runRound());
+    expect(s.tokens(1)).toEqual(ids.slice(3));
+    expect(observed).toEqual([prompt]);
+    expect(replayed).toEqual([ids.slice(0, 3)]);
+    expect(s.caches[0].capacity).toBe(6 + 7);
+    expect(s.calls.map((c) => (c.kind === 'prefill' ? `prefill ${c.ids.length}` : 'decode'))).toEqual(['prefill 4', 'prefill 4', 'prefill 1', 'decode', 'decode', 'decode']);
+    expect(s.end(1)).toMatchObject({ reason: 'max_tokens' });
   });
 
   it('ends a sequence on a stop id with its reason', () => {
@@ -255,7 +281,7 @@ describe('Scheduler', () => {
     const done = new Promise<void>((resolve) => {
       const sch = new Scheduler<number[]>({
         forward: { maxChunkTokens: 4, newCache: () => [], prefill: (_c, _ids, last) => (last ? oneHot(3) : undefined), decodeBatch: (cs) => cs.map(() => oneHot(3)) },
-        sampler: () => ({ observe: () => undefined, sample: (l) => l.indexOf(1) }),
+        sampler: () => ({ observe: () => undefined, replay: () => undefined, sample: (l) => l.indexOf(1) }),
         send: (m) => {
           messages.push(m);
           if (m.type === 'done') resolve();

@@ -27,7 +27,11 @@ export interface ForwardModel<C> {
 
 /** Chooses tokens for one sequence. */
 export interface TokenSampler {
+  /** Ids the repetition penalty considers (the prompt). */
   observe(ids: readonly number[]): void;
+  /** Takes the state sample() would leave after choosing `ids` (resumed ids), without logits. */
+  replay(ids: readonly number[]): void;
+  /** Chooses the next token. */
   sample(logits: Float32Array): number;
 }
 
@@ -101,13 +105,18 @@ export class Scheduler<C> {
       return;
     }
     const sampler = this.options.sampler(req.sampling);
-    sampler.observe(req.promptIds);
+    // A resumed sequence prefills prompt + resumed ids in one go; its sampler is brought to the state
+    // it had after choosing the resumed ids, and they count towards maxNewTokens.
+    const resumed = req.resumed ?? 0;
+    const promptEnd = req.promptIds.length - resumed;
+    sampler.observe(resumed > 0 ? req.promptIds.slice(0, promptEnd) : req.promptIds);
+    if (resumed > 0) sampler.replay(req.promptIds.slice(promptEnd));
     this.active.set(req.seq, {
       req,
-      cache: this.forward.newCache(req.promptIds.length + req.maxNewTokens),
+      cache: this.forward.newCache(promptEnd + req.maxNewTokens),
       sampler,
       prefilled: 0,
-      generated: 0,
+      generated: resumed,
       last: -1,
       step: 0,
       retries: 0,

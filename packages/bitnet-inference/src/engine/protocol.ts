@@ -62,7 +62,14 @@ export interface SamplingParams {
 export interface WorkerStartRequest {
   type: 'start';
   seq: number;
+  /** The ids to prefill: the prompt, then the `resumed` ids of a resumed generation. */
   promptIds: number[];
+  /**
+   * How many of promptIds (at its end) are ids an earlier run of this generation produced
+   * (GenerateOptions.resume; default 0): the sampler replays them and they count towards
+   * maxNewTokens, which stays the limit of the whole generation.
+   */
+  resumed?: number;
   maxNewTokens: number;
   sampling: SamplingParams;
   /** Ids that end generation, with the reason reported for each. */

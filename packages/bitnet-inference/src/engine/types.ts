@@ -25,7 +25,10 @@ export interface SequenceHost {
   readonly tokenizer: Tokenizer;
   /** Prompt ids from text or ids (ids are checked against the vocabulary); throws InferenceError. */
   promptIds(prompt: string | readonly number[], config: Pick<GenerationConfig, 'addBos'>): number[];
-  /** Throws InferenceError (engine_closed, context_overflow, ...) before any work. */
-  startSequence(promptIds: number[], config: GenerationConfig, streaming: StreamingConfig, listener: SequenceListener, faults?: FaultPlan): number;
+  /**
+   * Throws InferenceError (engine_closed, context_overflow, ...) before any work. `resumed`: how many
+   * ids at the end of promptIds an earlier run generated (GenerateOptions.resume; default 0).
+   */
+  startSequence(promptIds: number[], config: GenerationConfig, streaming: StreamingConfig, listener: SequenceListener, faults?: FaultPlan, resumed?: number): number;
   cancelSequence(seq: number): void;
 }

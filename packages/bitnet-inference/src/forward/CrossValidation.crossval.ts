@@ -5,8 +5,11 @@
  * Asserted (issue 4): the greedy ids of 64 tokens are identical on ≥ 9 of 10 prompts per model, and the
  * last prompt position's logits have cosine ≥ 0.999 on every prompt. The kernels reproduce the f32
  * arithmetic of ggml's x86 CPU backend (the `haswell` build node-llama-cpp loads on AVX2 machines)
- * operation for operation — see @bitnet/kernels' Kernels.ts — so the logits normally agree bit for bit
- * (max |Δlogit| 0); a machine where llama.cpp loads another CPU variant (AVX-512: different vector
+ * operation for operation — see @bitnet/kernels' Kernels.ts — so the decode steps' arithmetic is
+ * llama.cpp's bit for bit. The prompt is not: ForwardPass runs attention one query row at a time (the
+ * kernel's single-token formula) so that chunking never changes a row's bits, where llama.cpp uses its
+ * batch formula (tinyBLAS) for a prompt of ≥ 2 tokens, so the logits may differ from llama.cpp's in
+ * the last bits (the ids and cosine asserted here allow for that). A machine where llama.cpp loads another CPU variant (AVX-512: different vector
  * widths and reductions) would need that variant's arithmetic.
  */
 import { spawnSync } from 'node:child_process';

@@ -133,7 +133,14 @@ export class ForwardPass {
     const start = cache.length;
     const positions = this.ws.positions.subarray(0, T);
     for (let t = 0; t < T; t++) positions[t] = start + t;
-    this.layers(ids, positions, (l, kk, vv, q, attn) => this.attendOne(cache, l, 0, kk, vv, q, attn, start, T));
+    // Attention runs one query row at a time, exactly as a decode step runs it: the kernel's batch
+    // formula (tokens ≥ 2, llama.cpp's tinyBLAS) sums in another order, so a row's numbers would depend
+    // on the chunk it came in. Every other kernel computes each row on its own, so a token's logits are
+    // the same bit for bit however its prompt was chunked, and the same as when it was decoded (a
+    // resumed generation relies on it; see ChunkInvariance.spec.ts).
+    this.layers(ids, positions, (l, kk, vv, q, attn) => {
+      for (let t = 0; t < T; t++) this.attendOne(cache, l, t, kk, vv, q, attn, start + t, 1);
+    });
     cache.length = start + T;
   }
 

@@ -27,6 +27,19 @@ export class Sampler {
     }
   }
 
+  /**
+   * Brings this sampler to the state it would be in had it chosen `ids` itself with sample(): the
+   * same random draws consumed (exactly one per token when temperature > 0, none when greedy) and
+   * each id observed by the repetition penalty, in order. Used to resume a generation.
+   */
+  replay(ids: Iterable<number>): void {
+    for (const id of ids) {
+      // draw() takes exactly one rng.next() per token, whatever the logits
+      if (this.config.temperature !== 0) this.rng.next();
+      this.observe([id]);
+    }
+  }
+
   /** Chooses a token; `logits` is modified in place by the penalty. */
   sample(logits: Float32Array): number {
     const c = this.config;

@@ -102,6 +102,13 @@ export interface StreamBufferOptions {
   onError?: (error: InferenceError) => void;
   /** Called once when a stop string completed (after the final response): stop generating. */
   onStop?: (info: StopInfo) => void;
+  /**
+   * Ids an earlier run of this stream already produced and delivered as pieces (a resumed
+   * generation): they prime the decoder and the stop-string matcher and are never reported. Their
+   * text is dropped, including text the matcher still held back for them when it comes out later.
+   * @throws ConfigError('resume') when they complete a stop string (that run had ended there).
+   */
+  resumeIds?: readonly number[];
 }
 
 const log = logger('bitnet_inference::streaming');
@@ -122,6 +129,8 @@ export class StreamBuffer {
   private ended: FinishReason | undefined;
   private accepted = 0;
   private responses = 0;
+  /** Characters the matcher will still let out that belong to the resumed ids (dropped). */
+  private resumedHeld = 0;
 
   constructor(private readonly options: StreamBufferOptions) {
     this.bufferSize = options.streaming?.bufferSize ?? 10;
@@ -132,6 +141,27 @@ export class StreamBuffer {
     }
     this.decoder = options.tokenizer.createStreamDecoder({ skipSpecial: options.skipSpecialTokens ?? true });
     this.matcher = new StopSequenceMatcher(options.stopSequences ?? []);
+    if (options.resumeIds?.length) this.prime(options.resumeIds);
+  }
+
+  /**
+   * Feeds the resumed ids' text through the decoder and the matcher, discarding it, so that both are
+   * in the state the earlier run left them in. The decoder keeps the bytes of a character that the
+   * last resumed id began, so the next id completes it as before. The matcher, too, must see that
+   * text: it only ever searches the text it still holds plus new text (never text it has let out), so
+   * text the earlier run delivered cannot be part of a later match — but the resumed ids' text it
+   * held back as a possible beginning of a stop string can, exactly as in the earlier run (where a
+   * stop string may begin inside the last resumed ids: their pieces were then cut or ''). What it
+   * held is counted in `resumedHeld` and dropped when it comes out. (With ids of pieces delivered
+   * before the end, nothing is held: a piece is delivered once all of its text has been let out.)
+   */
+  private prime(ids: readonly number[]): void {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0) throw new ConfigError('resume', `token id must be a non-negative integer, got ${id}`);
+      const match = this.matcher.push(this.decoder.push(id));
+      if (match.stop !== undefined) throw new ConfigError('resume', `the resumed ids complete the stop string ${JSON.stringify(match.stop)}: that generation ended there`);
+    }
+    this.resumedHeld = this.matcher.pending.length;
   }
 
   /** Whether the stream has ended (push is ignored from now on). */
@@ -223,6 +253,12 @@ export class StreamBuffer {
 
   /** Text let out: it goes into the next response, and the ledger learns it is shown. */
   private emit(text: string): void {
+    if (this.resumedHeld > 0) {
+      // the first characters let out are the resumed ids' (delivered by the earlier run)
+      const drop = Math.min(this.resumedHeld, text.length);
+      this.resumedHeld -= drop;
+      text = text.slice(drop);
+    }
     if (text === '') return;
     this.pendingText += text;
     this.pieces.shown(text);

@@ -45,6 +45,8 @@ export interface CreateTokenStreamOptions {
   onCancel?: (reason: unknown) => void;
   /** A stop string completed (the stream has already ended): stop generating. */
   onStop?: (info: StopInfo) => void;
+  /** Ids an earlier run already delivered (a resumed generation): see StreamBufferOptions.resumeIds. */
+  resumeIds?: readonly number[];
 }
 
 /** A buffer to push ids into and the stream that delivers its responses. */
@@ -73,6 +75,7 @@ export function createTokenStream(options: CreateTokenStreamOptions): TokenStrea
     onResponse: (r) => stream.enqueue(r),
     onError: (e) => stream.fail(e),
     onStop: options.onStop,
+    resumeIds: options.resumeIds,
   });
   if (options.signal !== undefined) stream.attachSignal(options.signal);
   return { stream, buffer };
