@@ -167,6 +167,25 @@ describe('RedisStreamStore', () => {
       expect(await other.read(id, 0)).toEqual([1, 2, 3, 4, 5, 6].map((s) => ev(id, s)).concat(ev(id, 7, true)));
       expect(await admin.pttl(`bitnet:stream:${id}:events`)).toBeGreaterThan(0);
     });
+
+    it('writes its streams again when Redis restarts empty, even without new events', async () => {
+      const states: (string | undefined)[] = [];
+      const store = await connect(redis.url, { onStateChange: (r) => states.push(r) });
+      const id = await store.create(sampleRequest(), 'a', 10_000);
+      await appendRange(store, id, 'a', 1, 2);
+      expect(await store.append(id, ev(id, 3, true), 'a')).toBe(true);
+      await store.release(id, 'a'); // finished: no more writes
+      expect(states).toEqual([]); // no state change on the first connection
+      await redis.restart();
+      expect(await eventually(() => states.length >= 2 && store.degradedReason() === undefined)).toBe(true);
+      expect(states[0]).toMatch(/^redis unreachable/);
+      expect(states[states.length - 1]).toBeUndefined();
+      const seqs = async (): Promise<string[]> => (await admin.xrange(`bitnet:stream:${id}:events`, '-', '+').catch(() => [])).map(([e]) => e);
+      expect(await eventually(async () => (await seqs()).length === 3)).toBe(true);
+      expect(await seqs()).toEqual(['0-1', '0-2', '0-3']);
+      expect(JSON.parse((await admin.get(`bitnet:stream:${id}:request`))!)).toEqual(sampleRequest());
+      expect(await admin.get(`bitnet:stream:${id}:lease`)).toBeNull(); // it stays suspended/finished
+    });
   });
 });
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { MemoryStreamStore } from './MemoryStreamStore';
 import type { LoggedEvent, StoredRequest, StreamStore } from './StreamStore';
+import { ACQUIRE, APPEND, RELEASE, RENEW, unreachableReason, key, seqOf, toEvent, type Entry } from './redisStreamScripts';
 
 /** Options of {@link RedisStreamStore.connect}. */
 export interface RedisStreamStoreOptions {
@@ -30,52 +31,6 @@ interface Mirror {
   chain: Promise<void>;
 }
 
-// KEYS: events, request, lease. ARGV: seq, owner, leaseMs (0: do not take a free lease), ttlMs,
-// maxlen, event, data, gapOk. Returns {1, top} written (or already written by owner), {0, top}
-// refused (another writer), {-1, top} a gap (seq > top + 1), {-3, 0} the request is missing.
-const APPEND = `
-if redis.call('EXISTS', KEYS[2]) == 0 then return {-3, 0} end
-local holder = redis.call('GET', KEYS[3])
-if holder and holder ~= ARGV[2] then return {0, 0} end
-local seq = tonumber(ARGV[1])
-local top = 0
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if #last > 0 then top = tonumber(string.match(last[1][1], '^0%-(%d+)$')) end
-if seq <= top then
-  local e = redis.call('XRANGE', KEYS[1], '0-' .. seq, '0-' .. seq)
-  if #e > 0 then
-    local f = e[1][2]
-    for i = 1, #f, 2 do if f[i] == 'owner' and f[i + 1] == ARGV[2] then return {1, top} end end
-  end
-  return {0, top}
-end
-if seq ~= top + 1 and ARGV[8] ~= '1' then return {-1, top} end
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[5], '0-' .. seq, 'event', ARGV[6], 'data', ARGV[7], 'owner', ARGV[2])
-if not holder and ARGV[3] ~= '0' then redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return {1, seq}`;
-
-// KEYS: events, request, lease. ARGV: owner, leaseMs, ttlMs. 1 held (a free lease is taken again), 0 lost.
-const RENEW = `
-local holder = redis.call('GET', KEYS[3])
-if holder and holder ~= ARGV[1] then return 0 end
-if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return 1`;
-
-// KEYS: request, lease. ARGV: owner, leaseMs. 1 taken, 0 held by someone, -1 unknown stream.
-const ACQUIRE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-return 0`;
-
-// KEYS: lease. ARGV: owner.
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-
-type Entry = [string, string[]];
 
 /** What one round trip tells about a stream in Redis. */
 interface Snapshot {
@@ -106,6 +61,7 @@ export class RedisStreamStore implements StreamStore {
   private readonly pollMs: number;
   private reason: string | undefined = 'redis not connected yet; streams are kept in this replica only';
   private closed = false;
+  private reportedDown = false;
 
   private constructor(
     private readonly redis: Redis,
@@ -119,9 +75,9 @@ export class RedisStreamStore implements StreamStore {
       this.setReason(undefined);
       void this.flushAll();
     });
-    redis.on('error', (err: Error & { code?: string }) => this.setReason(describe(err)));
+    redis.on('error', (err: Error & { code?: string }) => this.setReason(unreachableReason(err)));
     redis.on('close', () => {
-      if (this.reason === undefined) this.setReason(describe(new Error('connection closed')));
+      if (this.reason === undefined) this.setReason(unreachableReason(new Error('connection closed')));
     });
   }
 
@@ -291,7 +247,10 @@ export class RedisStreamStore implements StreamStore {
   private setReason(reason: string | undefined): void {
     if (reason === this.reason) return;
     this.reason = reason;
-    if (!this.closed) this.options.onStateChange?.(reason);
+    // "works again" only after a reported outage (not on the first connection)
+    if (this.closed || (reason === undefined && !this.reportedDown)) return;
+    this.reportedDown = reason !== undefined;
+    this.options.onStateChange?.(reason);
   }
 
   /** Runs a Redis call; undefined when it failed (connection errors degrade the store, they are not thrown). */
@@ -316,10 +275,21 @@ export class RedisStreamStore implements StreamStore {
     return { known: known === 1, events: trimmed ? undefined : rest.map((e) => toEvent(id, e)), leaseFree: lease === null };
   }
 
+  /** After a (re)connection: checks what Redis still has of each local stream (it may have lost it) and writes the rest. */
   private async flushAll(): Promise<void> {
     for (const [id, m] of [...this.mirrors]) {
-      if (this.memory.has(id)) await this.flush(id, m);
-      else this.mirrors.delete(id);
+      if (!this.memory.has(id)) {
+        this.mirrors.delete(id);
+        continue;
+      }
+      m.chain = m.chain.then(async () => {
+        const last = await this.attempt(() => this.redis.xrevrange(key(id, 'events'), '+', '-', 'COUNT', 1));
+        const known = await this.attempt(() => this.redis.exists(key(id, 'request')));
+        if (!last || known === undefined) return;
+        if (known === 0) m.requestWritten = false;
+        m.redisTop = Math.min(m.redisTop, last.length ? seqOf(last[0][0]) : 0);
+      });
+      await this.flush(id, m);
     }
   }
 
@@ -368,26 +338,6 @@ export class RedisStreamStore implements StreamStore {
       }
     }
   }
-}
-
-function key(id: string, part: 'events' | 'request' | 'lease'): string {
-  return `bitnet:stream:${id}:${part}`;
-}
-
-function seqOf(entryId: string): number {
-  return Number(entryId.slice(entryId.indexOf('-') + 1));
-}
-
-function toEvent(id: string, [entryId, fields]: Entry): LoggedEvent {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
-  const seq = seqOf(entryId);
-  return { id: `${id}:${seq}`, seq, event: f.event as LoggedEvent['event'], data: JSON.parse(f.data ?? '{}') };
-}
-
-function describe(err: Error & { code?: string }): string {
-  const what = err.code && !err.message.includes(err.code) ? `${err.code} ${err.message}` : err.message;
-  return `redis unreachable (${what}); streams are kept in this replica only`;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
