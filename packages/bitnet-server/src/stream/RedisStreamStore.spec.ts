@@ -93,6 +93,21 @@ describe('RedisStreamStore', () => {
       expect((await r1.read(id, 0))?.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
     });
 
+    it('takes a stream back after another replica wrote more of it', async () => {
+      const r1 = await connect();
+      const r2 = await connect();
+      const id = await r1.create(sampleRequest(), 'r1', 10_000);
+      await appendRange(r1, id, 'r1', 1, 2);
+      await r1.release(id, 'r1');
+      expect(await r2.acquire(id, 'r2', 10_000)).toBe(true);
+      await appendRange(r2, id, 'r2', 3, 4);
+      await r2.release(id, 'r2');
+      expect(await r1.acquire(id, 'r1', 10_000)).toBe(true);
+      expect(await r1.append(id, ev(id, 5), 'r1')).toBe(true);
+      expect((await r1.read(id, 0))?.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect((await r2.read(id, 3))?.map((e) => e.seq)).toEqual([4, 5]);
+    });
+
     it('notices an expired lease of another replica within ~100 ms', async () => {
       const r1 = await connect();
       const r2 = await connect();

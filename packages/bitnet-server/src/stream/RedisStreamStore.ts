@@ -178,7 +178,10 @@ export class RedisStreamStore implements StreamStore {
     if (got === undefined || got === -1) return this.memory.acquire(id, owner, leaseMs);
     if (got !== 1) return false;
     const m = this.mirrors.get(id);
-    if (m && this.memory.takeLease(id, owner, leaseMs)) {
+    // the local copy is used when Redis has nothing it lacks (another replica may have written more)
+    const top = m && (await this.attempt(() => this.redis.xrevrange(key(id, 'events'), '+', '-', 'COUNT', 1)));
+    const redisTop = top ? (top.length ? seqOf(top[0][0]) : 0) : Infinity;
+    if (m && redisTop <= (this.memory.lastSeq(id) ?? -1) && this.memory.takeLease(id, owner, leaseMs)) {
       m.owner = owner;
       m.leaseMs = leaseMs;
       return true;
@@ -214,7 +217,8 @@ export class RedisStreamStore implements StreamStore {
       return 'held';
     }
     // not in Redis at all but kept here (Redis lost it): mirroring writes it again
-    if (local === 'held' && !(await this.attempt(() => this.redis.exists(key(id, 'request'))))) return 'held';
+    if (local === 'held' && (await this.attempt(() => this.redis.exists(key(id, 'request')))) === 0) return 'held';
+    await this.memory.release(id, owner); // another replica writes it now: waits here must poll Redis
     return 'lost';
   }
 
