@@ -165,7 +165,7 @@ describe('replicas sharing Redis', () => {
     const run = postSse(`${a.url}/v1/stream`, body, {
       onEvent: (e) => {
         events.push(e);
-        if (events.length === 5) stopped = redis.stop();
+        if (events.length === 5) stopped = redis.kill(); // SIGTERM; start() brings it back on the same port, empty
       },
     });
     await run;
@@ -194,6 +194,11 @@ describe('replicas sharing Redis', () => {
     const finished: Array<{ body: Req; events: SseEventRecord[]; connections: number }> = [];
     const t0 = Date.now();
     const DURATION = 30_000;
+    const watchdog = process.env.CHAOS_DEBUG
+      ? setTimeout(() => {
+          for (const [n, r] of [['A', a], ['B', b]] as const) console.error(`[chaos] ${n} alive=${r.alive}\n` + r.logLines().slice(-40).map((l) => JSON.stringify(l)).join('\n'));
+        }, 50_000)
+      : undefined;
     try {
       const restart = (async () => {
         await new Promise((r) => setTimeout(r, 12_000));

@@ -28,21 +28,25 @@ beforeAll(async () => {
   ({ dir, modelPath } = writeTinyModel());
   server = await startTestServer(modelPath, { maxConcurrent: 4, keepAliveMs: 100 });
   reference = await InferenceEngine.load(modelPath, { maxChunkTokens: TEST_PREFILL_CHUNK });
-  // a seed whose 5th generated token only begins a multi-byte character that the 6th completes:
-  // a client that drops after 5 token events holds half a character's bytes (as ids)
+  // a seed whose 5th generated token only begins a multi-byte character that the 6th completes
+  // (a client that drops after 5 token events holds half a character's bytes, as ids), and whose run
+  // is long (no end of text before 900 tokens), so the generation is still running when the drop is seen
   let seed = 1;
-  for (; seed < 2000; seed++) {
+  let free: GenerationResult | undefined;
+  for (; seed < 3000; seed++) {
     const head = await reference.generate(PROMPT, { ...SAMPLING, seed, maxNewTokens: 6 });
-    if (head.pieces.length === 6 && head.pieces[4].text === '' && MULTIBYTE.test(head.pieces[5].text)) break;
+    if (!(head.pieces.length === 6 && head.pieces[4].text === '' && MULTIBYTE.test(head.pieces[5].text))) continue;
+    free = await reference.generate(PROMPT, { ...SAMPLING, seed, maxNewTokens: MAX });
+    if (free.pieces.length > 900) break;
   }
-  expect(seed).toBeLessThan(2000);
+  expect(seed).toBeLessThan(3000);
   // a stop string taken from late in the uninterrupted output (first occurring there), so the run ends on it
-  const free = await reference.generate(PROMPT, { ...SAMPLING, seed, maxNewTokens: MAX });
+  const run = free!;
   let stop = '';
-  for (let j = 800, at = 0; j < free.pieces.length - 2 && !stop; j++) {
-    at = free.pieces.slice(0, j).reduce((n, p) => n + p.text.length, 0);
-    const s = free.pieces[j].text + free.pieces[j + 1].text;
-    if (s.length >= 2 && free.text.indexOf(s) === at) stop = s;
+  for (let j = 800, at = 0; j < run.pieces.length - 2 && !stop; j++) {
+    at = run.pieces.slice(0, j).reduce((n, p) => n + p.text.length, 0);
+    const s = run.pieces[j].text + run.pieces[j + 1].text;
+    if (s.length >= 2 && run.text.indexOf(s) === at) stop = s;
   }
   expect(stop).not.toBe('');
   solo = await reference.generate(PROMPT, { ...SAMPLING, seed, maxNewTokens: MAX, stopSequences: [stop] });

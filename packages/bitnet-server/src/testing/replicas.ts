@@ -3,20 +3,8 @@
  * sharing one Redis, on fixed free ports (so a load balancer's upstream list stays valid across a
  * restart), plus a client that reconnects with Last-Event-ID the way a browser would.
  */
-import * as net from 'node:net';
 import { type ServerProcess, type SseEventRecord, postSse, spawnServerBin } from './harness';
-
-/** A port nobody listens on now (the kernel's choice for port 0, released at once). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './redisServer';
 
 /** One replica: its process, its fixed port, and every line it logged (over restarts). */
 export class Replica {
@@ -113,6 +101,7 @@ export async function resumingStream(
     let seen = 0;
     const last = events[events.length - 1]?.id;
     connections++;
+    if (process.env.CHAOS_DEBUG) console.error(`[chaos] ${streamId || 'new'} conn ${connections} last=${last} drop=${n} at ${new Date().toISOString()}`);
     let r;
     try {
       r = await postSse(`${urls()}/v1/stream`, last ? undefined : body, {
