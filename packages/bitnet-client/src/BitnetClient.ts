@@ -80,7 +80,8 @@ const RETRYABLE = new Set([429, 502, 503, 504]);
  * ```ts
  * const client = new BitnetClient({ baseUrl: 'http://127.0.0.1:8080' });
  * const stream = client.stream({ prompt: 'In the beginning', max_tokens: 32 });
- * for await (const piece of stream) process.stdout.write(piece.text);
+ * let text = '';
+ * for await (const piece of stream) text += piece.text;
  * console.log(stream.complete?.finish_reason, stream.reconnects);
  * ```
  */
@@ -266,7 +267,7 @@ export class BitnetStream implements AsyncIterable<StreamPiece> {
         }
         failures++;
         if (failures > maxRetries) {
-          throw new BitnetConnectionError(`the stream could not be resumed: ${failures} failed attempts in a row (${errorText(cause)})`, attempts, cause);
+          throw new BitnetConnectionError(`gave up after ${failures} failed attempts in a row (${errorText(cause)})`, attempts, cause);
         }
         const delayMs = retryAfterMs ?? Math.min(maxDelayMs, initialDelayMs * 2 ** (failures - 1));
         this.options.onReconnect?.({ attempt: failures, lastEventId: this.lastEventId, delayMs, cause });
