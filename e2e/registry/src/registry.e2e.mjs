@@ -273,7 +273,7 @@ describe('packages on a private registry', () => {
       const script = (kind) => `
         ${kind === 'cjs' ? "const { BitnetClient, BitnetHttpError } = require('@bitnet/client');" : "import { BitnetClient, BitnetHttpError } from '@bitnet/client';"}
         (async () => {
-          const client = new BitnetClient({ baseUrl: process.argv[1] });
+          const client = new BitnetClient({ baseUrl: process.argv[2] });
           const stream = client.stream({ prompt: ${JSON.stringify(PROMPT)}, max_tokens: ${MAX_TOKENS}, temperature: 0, seed: 1 });
           const ids = [];
           let text = '';
