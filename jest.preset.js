@@ -20,7 +20,7 @@ function projectConfig(projectDir, displayName) {
     moduleFileExtensions: ['ts', 'js', 'json'],
     moduleNameMapper: {
       '^@bitnet/(models|kernels|inference)/testing$': path.join(root, 'packages/bitnet-$1/src/testing/index.ts'),
-      '^@bitnet/(models|kernels|inference|server)$': path.join(root, 'packages/bitnet-$1/src/index.ts'),
+      '^@bitnet/(models|kernels|inference|server|client)$': path.join(root, 'packages/bitnet-$1/src/index.ts'),
     },
     testTimeout: 120000,
   };

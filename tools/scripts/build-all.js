@@ -10,12 +10,15 @@ const projects = [
   'packages/bitnet-models/tsconfig.lib.json',
   'packages/bitnet-kernels/tsconfig.lib.json',
   'packages/bitnet-inference/tsconfig.lib.json',
+  'packages/bitnet-client/tsconfig.lib.json',
   'packages/bitnet-server/tsconfig.lib.json',
   'tools/tsconfig.json',
 ];
 for (const p of projects) {
   execFileSync(process.execPath, [tsc, '-p', p], { cwd: root, stdio: 'inherit' });
 }
+// the client's browser ES module (served by the server's playground)
+execFileSync(process.execPath, [path.join(root, 'packages/bitnet-client/scripts/build-browser.js')], { cwd: root, stdio: 'inherit' });
 
 // tsc does not set the executable bit; keep every declared bin executable.
 const fs = require('node:fs');

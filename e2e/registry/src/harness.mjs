@@ -12,11 +12,12 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** The four published packages, in dependency order. */
+/** The five published packages, in dependency order (the server depends on the client: its playground). */
 export const PACKAGES = [
   { name: '@bitnet/models', dir: 'packages/bitnet-models' },
   { name: '@bitnet/kernels', dir: 'packages/bitnet-kernels' },
   { name: '@bitnet/inference', dir: 'packages/bitnet-inference' },
+  { name: '@bitnet/client', dir: 'packages/bitnet-client' },
   { name: '@bitnet/server', dir: 'packages/bitnet-server' },
 ];
 

@@ -8,7 +8,8 @@
 //     TypeScript kernels, and generates the same tokens;
 //   - @bitnet/inference with the build denied (what npm does with unapproved install scripts):
 //     TypeScript kernels;
-//   - @bitnet/server: the installed bitnet-server with the embedded model, POST /v1/stream.
+//   - @bitnet/server: the installed bitnet-server with the embedded model, POST /v1/stream;
+//   - @bitnet/client in a project of its own: streams from that installed server (require and import).
 // Run with `npx nx run e2e-registry:e2e`. Everything it starts is stopped in after()/finally.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -257,12 +258,42 @@ describe('packages on a private registry', () => {
       assert.equal(tokens.map((t) => t.token).join(''), res.generated.text);
       tokens.forEach((t, i) => assert.equal(t.position, res.generated.promptIds.length + i));
       log(`server streamed ${tokens.length} tokens: ${JSON.stringify(tokens.map((t) => t.token).join(''))}`);
-      // the playground's files came with the package
-      for (const [file, type] of [['/', /^text\/html/], ['/playground.js', /^text\/javascript/], ['/playground.css', /^text\/css/]]) {
+      // the playground's files came with the package (the client's browser module with @bitnet/client)
+      for (const [file, type] of [['/', /^text\/html/], ['/playground.js', /^text\/javascript/], ['/playground.css', /^text\/css/], ['/playground/bitnet-client.mjs', /^text\/javascript/]]) {
         const page = await fetch(`${server.url}${file}`);
         assert.equal(page.status, 200, `GET ${file}`);
         assert.match(page.headers.get('content-type') ?? '', type);
       }
+      // @bitnet/client installed on its own, from the registry, streams from this server
+      const cc = consumer('client');
+      await install(cc, '@bitnet/client');
+      assertFromRegistry(cc);
+      const installed = fs.readdirSync(path.join(cc.dir, 'node_modules/@bitnet'));
+      assert.deepEqual(installed, ['client'], 'the client pulls in no other @bitnet package');
+      const script = (kind) => `
+        ${kind === 'cjs' ? "const { BitnetClient, BitnetHttpError } = require('@bitnet/client');" : "import { BitnetClient, BitnetHttpError } from '@bitnet/client';"}
+        (async () => {
+          const client = new BitnetClient({ baseUrl: process.argv[2] });
+          const stream = client.stream({ prompt: ${JSON.stringify(PROMPT)}, max_tokens: ${MAX_TOKENS}, temperature: 0, seed: 1 });
+          const ids = [];
+          let text = '';
+          for await (const p of stream) { ids.push(p.id); text += p.text; }
+          const bad = await client.stream({ prompt: '' }).collect().catch((e) => e);
+          console.log(JSON.stringify({ ids, text, complete: stream.complete, streamId: stream.streamId, model: (await client.health()).model.id,
+            bad: bad instanceof BitnetHttpError ? { status: bad.status, type: bad.type, param: bad.param } : String(bad) }));
+        })().catch((e) => { console.error(e); process.exit(1); });`;
+      for (const [kind, file] of [['cjs', 'stream.cjs'], ['esm', 'stream.mjs']]) {
+        fs.writeFileSync(path.join(cc.dir, file), script(kind));
+        const r = await runOk(process.execPath, [file, server.url], { cwd: cc.dir, env: cleanEnv(), timeoutMs: 2 * MINUTE });
+        const got = JSON.parse(r.stdout.trim().split('\n').pop());
+        assert.deepEqual(got.ids, tokens.map((t) => t.token_id), `${kind}: the client's ids are the server's`);
+        assert.equal(got.text, tokens.map((t) => t.token).join(''));
+        assert.equal(got.complete.total_tokens, tokens.length);
+        assert.ok(got.streamId);
+        assert.ok(got.model);
+        assert.deepEqual(got.bad, { status: 422, type: 'invalid_request_error', param: 'prompt' });
+      }
+      log(`@bitnet/client (require and import) streamed the same ${tokens.length} tokens`);
     } finally {
       await server.stop();
     }

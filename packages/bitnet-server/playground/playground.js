@@ -1,5 +1,9 @@
-// The bitnet-ts playground: plain browser JavaScript, no dependencies, served by @bitnet/server.
-// POST-based SSE cannot use EventSource, so responses are read with fetch and parsed here.
+// The bitnet-ts playground: plain browser JavaScript (an ES module), served by @bitnet/server.
+// /v1/stream goes through @bitnet/client (its browser module, served next to this file), which
+// reads the events and resumes a dropped connection with Last-Event-ID. The OpenAI chat route is
+// read here: POST-based SSE cannot use EventSource, so that response is parsed with fetch.
+import { BitnetClient, BitnetConnectionError, BitnetHttpError, BitnetStreamError } from './playground/bitnet-client.mjs';
+
 (function () {
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
@@ -12,6 +16,8 @@
   var INT_FIELDS = ['max_tokens', 'top_k', 'seed'];
   var NUM_FIELDS = ['temperature', 'top_p', 'min_p', 'repetition_penalty'];
   var MAX_RESUMES = 5;
+  // the page's own folder: the API is served next to it
+  var BASE_URL = new URL('.', location.href).href;
 
   var state = { controller: null, running: false, history: [] };
 
@@ -185,51 +191,36 @@
     refreshHealth();
   }
 
-  function delay(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
-
-  // ---- /v1/stream, resumed with Last-Event-ID after a dropped connection ----------------------
+  // ---- /v1/stream through @bitnet/client: a dropped connection resumes with Last-Event-ID -------
   function generateStream() {
     var signal = beginRun();
-    var body = samplingParams();
-    body.prompt = form.elements.prompt.value;
-    var lastId = null;
-    var lastSeq = 0;
-    var final = null;
-    function onEvent(e) {
-      var seq = e.id ? Number(e.id.slice(e.id.lastIndexOf(':') + 1)) : NaN;
-      if (seq <= lastSeq) return; // already shown (never expected: the server replays only what follows)
-      if (e.id) { lastId = e.id; lastSeq = seq; }
-      var d = JSON.parse(e.data);
-      if (e.event === 'token') addToken(d.token_id, d.token, d.position);
-      else if (e.event === 'complete') final = { reason: d.finish_reason, data: d };
-      else if (e.event === 'error') { final = { reason: 'error' }; $('request-error').textContent = d.error_type + ': ' + d.message; }
-    }
-    var init = { method: 'POST', headers: headers({ 'Content-Type': 'application/json' }), body: JSON.stringify(body), signal: signal };
-    function attempt() {
-      return fetch('v1/stream', init).then(function (res) {
-        if (!isEventStream(res)) {
-          return res.json().catch(function () { return null; }).then(function (b) { showError(res.status, b); final = { reason: 'error' }; });
-        }
-        // the stream's id: a connection that breaks before its first event resumes from event 0
-        if (!lastId && res.headers.get('x-stream-id')) lastId = res.headers.get('x-stream-id') + ':0';
-        return readSse(res, onEvent);
-      }).catch(function (err) {
-        if (signal.aborted) throw err;
-        // the connection broke: fall through to resume
-      }).then(function () {
-        if (final) return endRun(final.reason, final.data);
-        if (!lastId || run.resumes >= MAX_RESUMES) {
-          $('request-error').textContent = 'the connection was lost';
-          return endRun('error');
-        }
+    var request = samplingParams();
+    request.prompt = form.elements.prompt.value;
+    var key = form.elements.api_key.value.trim();
+    var client = new BitnetClient({ baseUrl: BASE_URL, apiKey: key || undefined, retry: { maxRetries: MAX_RESUMES, initialDelayMs: 100, maxDelayMs: 2000 } });
+    var stream = client.stream(request, {
+      signal: signal,
+      onReconnect: function () {
         run.resumes++;
         $('resumes').textContent = 'resumed ×' + run.resumes;
-        // no body: the server replays the events after lastId, then follows the generation
-        init = { method: 'POST', headers: headers({ 'Last-Event-ID': lastId }), signal: signal };
-        return delay(100 * run.resumes).then(attempt);
+      },
+    });
+    var iterator = stream[Symbol.asyncIterator]();
+    function next() {
+      return iterator.next().then(function (r) {
+        if (r.done) return endRun(stream.complete.finish_reason, stream.complete);
+        addToken(r.value.id, r.value.text, r.value.position);
+        return next();
       });
     }
-    return attempt().catch(function () { endRun('cancelled'); });
+    return next().catch(function (err) {
+      if (signal.aborted) return endRun('cancelled');
+      if (err instanceof BitnetHttpError) showError(err.status, err.body);
+      else if (err instanceof BitnetStreamError) $('request-error').textContent = err.error_type + ': ' + err.message;
+      else if (err instanceof BitnetConnectionError) $('request-error').textContent = 'the connection was lost';
+      else $('request-error').textContent = String(err && err.message || err);
+      endRun('error');
+    });
   }
 
   // ---- chat over /v1/chat/completions --------------------------------------------------------

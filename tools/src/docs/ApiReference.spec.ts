@@ -1,5 +1,5 @@
 /**
- * The API reference (`npx nx run tools:docs`, TypeDoc over the four packages' entry points, see
+ * The API reference (`npx nx run tools:docs`, TypeDoc over the five packages' entry points, see
  * typedoc.json) builds with no warning: every exported symbol has a TSDoc comment and every {@link}
  * resolves. TypeDoc runs with `--emit none` here, so the check writes nothing.
  */
@@ -23,7 +23,7 @@ describe('API reference', () => {
     const config = JSON.parse(fs.readFileSync(path.join(ROOT, 'typedoc.json'), 'utf8'));
     expect(config.treatWarningsAsErrors).toBe(true);
     expect(config.validation).toMatchObject({ notDocumented: true, invalidLink: true });
-    expect(config.entryPoints).toEqual(['models', 'kernels', 'inference', 'server'].map((p) => `packages/bitnet-${p}/src/index.ts`));
+    expect(config.entryPoints).toEqual(['models', 'kernels', 'inference', 'server', 'client'].map((p) => `packages/bitnet-${p}/src/index.ts`));
     const r = typedoc([]);
     expect(r.stdout + r.stderr).not.toMatch(/warning|error/i);
     expect(r.status).toBe(0);

@@ -3,6 +3,8 @@
  *  - no import cycles inside or across the packages (type-only imports count: a cycle of types is
  *    still a cycle a reader has to untangle), found by madge over the TypeScript sources;
  *  - imports flow one way, models → kernels → inference → server: no package imports one to its right;
+ *  - the client (@bitnet/client) is a layer of its own: it imports no other @bitnet package (the
+ *    server may depend on it), and its sources use nothing Node-only (it runs in browsers);
  *  - no source file over 600 lines in native/ or packages/<pkg>/src.
  */
 import * as fs from 'node:fs';
@@ -11,6 +13,8 @@ import madge from 'madge';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const ORDER = ['models', 'kernels', 'inference', 'server'] as const;
+/** Packages that stand alone: they import no other @bitnet package. */
+const STANDALONE = ['client'] as const;
 const MAX_LINES = 600;
 
 function walk(dir: string, keep: (file: string) => boolean, out: string[] = []): string[] {
@@ -27,7 +31,7 @@ function walk(dir: string, keep: (file: string) => boolean, out: string[] = []):
 }
 
 function sourceRoots(): string[] {
-  return ORDER.map((name) => path.join(ROOT, 'packages', `bitnet-${name}`, 'src'));
+  return [...ORDER, ...STANDALONE].map((name) => path.join(ROOT, 'packages', `bitnet-${name}`, 'src'));
 }
 
 describe('repository structure', () => {
@@ -49,7 +53,8 @@ describe('repository structure', () => {
   it('keeps imports one-way: no package imports a package to its right', () => {
     const offences: string[] = [];
     ORDER.forEach((name, i) => {
-      const right = ORDER.slice(i + 1);
+      // the server may use the standalone client; the layers under it may not
+      const right = [...ORDER.slice(i + 1), ...(name === 'server' ? [] : STANDALONE)];
       if (right.length === 0) return;
       const pattern = new RegExp(`from\\s+['"]@bitnet/(${right.join('|')})(/[^'"]*)?['"]|require\\(['"]@bitnet/(${right.join('|')})`);
       for (const file of walk(path.join(ROOT, 'packages', `bitnet-${name}`, 'src'), (f) => f.endsWith('.ts'))) {
@@ -57,6 +62,20 @@ describe('repository structure', () => {
         if (pattern.test(text)) offences.push(path.relative(ROOT, file));
       }
     });
+    expect(offences).toEqual([]);
+  });
+
+  it('keeps the client standalone: no @bitnet import, no Node-only import outside its specs', () => {
+    const offences: string[] = [];
+    for (const name of STANDALONE) {
+      const files = walk(path.join(ROOT, 'packages', `bitnet-${name}`, 'src'), (f) => f.endsWith('.ts'));
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) {
+        const text = fs.readFileSync(file, 'utf8');
+        if (/from\s+['"]@bitnet\/|require\(['"]@bitnet\//.test(text)) offences.push(`${path.relative(ROOT, file)}: imports a @bitnet package`);
+        if (!file.endsWith('.spec.ts') && /from\s+['"]node:|require\(['"]node:|\bprocess\.|\bBuffer\b/.test(text)) offences.push(`${path.relative(ROOT, file)}: Node-only`);
+      }
+    }
     expect(offences).toEqual([]);
   });
 

@@ -1,0 +1,131 @@
+/**
+ * The wire shapes of bitnet-server's API, as sent (snake_case): the POST /v1/stream request, its
+ * three server-sent events, and the small JSON answers of GET /health and GET /v1/models.
+ */
+
+/**
+ * The body of `POST /v1/stream` (the server's `streamRequestSchema`). Unknown fields are a 422; a
+ * `null` counts as absent.
+ */
+export interface StreamRequest {
+  /** The text to continue (required, not empty). */
+  prompt: string;
+  /** Most tokens to generate, >= 1 (default: the server's `--default-max-tokens`). */
+  max_tokens?: number | null;
+  /** Sampling temperature, >= 0; 0 is greedy. */
+  temperature?: number | null;
+  /** Keep the k most likely tokens, integer >= 0 (0: all). */
+  top_k?: number | null;
+  /** Nucleus sampling, in (0, 1]. */
+  top_p?: number | null;
+  /** Drop tokens below min_p times the most likely one, in [0, 1). */
+  min_p?: number | null;
+  /** Penalty on tokens already present, in (0, 10]; 1 is none. */
+  repetition_penalty?: number | null;
+  /** Stop strings: generation ends before the first one and leaves it out. */
+  stop?: string | string[] | null;
+  /** Sampler seed, an integer in [0, 2^32 - 1] (random when absent; the `complete` event reports it). */
+  seed?: number | null;
+  /** Add `recovery_hints` to `error` events. */
+  detailed_errors?: boolean | null;
+  /** Tokens per SSE write, >= 1 (default 1). */
+  buffer_size?: number | null;
+  /** Longest a buffered token waits, in ms, >= 1 (default 50). */
+  flush_interval_ms?: number | null;
+}
+
+/** The data of a `token` event: one generated token with its own share of the text. */
+export interface TokenEvent {
+  /** The token's text (texts of all token events concatenate to the generated text). */
+  token: string;
+  /** The token's id in the model's vocabulary. */
+  token_id: number;
+  /** Milliseconds since the request started. */
+  cumulative_time_ms: number;
+  /** The token's place in the sequence; prompt tokens count from 0. */
+  position: number;
+}
+
+/** Why a stream ended, as the `complete` event's `completion_reason` says. */
+export type CompletionReason = 'eos' | 'end_of_turn' | 'stop_token' | 'stop_sequence' | 'max_tokens' | 'client_disconnected' | 'server_shutdown';
+
+/** The data of the `complete` event: the last event of a stream that ended without an error. */
+export interface CompleteEvent {
+  /** Tokens generated. */
+  total_tokens: number;
+  /** Milliseconds from the request to the end. */
+  total_time_ms: number;
+  /** Generation speed. */
+  tokens_per_second: number;
+  /** False when the stream was cut short (client disconnected, server shutdown). */
+  completed_normally: boolean;
+  /** Why the generation ended. */
+  completion_reason: CompletionReason | (string & {});
+  /** Tokens in the prompt. */
+  prompt_tokens: number;
+  /** Milliseconds to the first token; null when none was generated. */
+  time_to_first_token_ms: number | null;
+  /** The OpenAI-style finish reason (`stop`, `length`, …). */
+  finish_reason: string;
+  /** The sampler seed used (the one sent, or the random one the server drew). */
+  seed: number;
+}
+
+/** The data of the `error` event: the generation failed after the stream had started. */
+export interface ErrorEvent {
+  /** A machine-readable error type. */
+  error_type: string;
+  /** What went wrong. */
+  message: string;
+  /** Tokens generated (and sent) before the error. */
+  tokens_before_error: number;
+  /** Present when the request set `detailed_errors: true`. */
+  recovery_hints?: string[];
+}
+
+/** `GET /health`: the server and the model it serves (fields this client does not know are kept). */
+export interface HealthResponse {
+  /** `ok`, or `shutting_down` (then with status 503). */
+  status: string;
+  /** The model served. */
+  model: {
+    id: string;
+    name: string;
+    architecture: string;
+    quantization: string;
+    parameters: number;
+    context_length: number;
+    vocab_size: number;
+    file: string;
+    [key: string]: unknown;
+  };
+  /** Seconds since the server started. */
+  uptime_seconds: number;
+  /** The server's version. */
+  version: string;
+  /** The kernels in use (`native` or `ts`). */
+  kernels: string;
+  /** Streams running and waiting. */
+  streams: { active: number; queued: number; max_concurrent: number; max_queue: number; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+/** One entry of `GET /v1/models`. */
+export interface ModelEntry {
+  /** The model's id. */
+  id: string;
+  /** Always `model`. */
+  object: 'model';
+  /** Seconds since the epoch at which the server started. */
+  created: number;
+  /** Always `bitnet-ts`. */
+  owned_by: string;
+}
+
+/** `GET /v1/models` (OpenAI's shape): the one model served. */
+export interface ModelList {
+  /** Always `list`. */
+  object: 'list';
+  /** The models (one). */
+  data: ModelEntry[];
+}
