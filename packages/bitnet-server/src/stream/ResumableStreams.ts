@@ -166,13 +166,37 @@ export class ResumableStreams {
     for (const e of tokens) if (e.seq > last) sink.send(e);
     if (!all) {
       // the stream's first events were dropped (longer than the store keeps): it cannot be revived
+      const tail = (await this.store.read(id, last)) ?? [];
+      const seq = (tail.length ? tail[tail.length - 1].seq : last) + 1;
+      for (const x of tail) sink.send(x);
       const e: LoggedEvent = {
-        id: `${id}:${last + 1}`,
-        seq: last + 1,
+        id: `${id}:${seq}`,
+        seq,
         event: 'error',
-        data: { error_type: 'replay_unavailable', message: 'the stream was interrupted and its first events are no longer kept, so it cannot be continued; start a new request', tokens_before_error: last },
+        data: { error_type: 'replay_unavailable', message: 'the stream was interrupted and its first events are no longer kept, so it cannot be continued; start a new request', tokens_before_error: seq - 1 },
       };
       abandonTicket(ticket);
+      if (await this.store.append(id, e, this.replica)) sink.send(e);
+      await this.store.release(id, this.replica);
+      return 'ended';
+    }
+    if (tokens.length >= request.generation.maxNewTokens) {
+      // every token was written, then the owner died before the last event: the stream ended at max_tokens
+      abandonTicket(ticket);
+      const o: GenerationOutcome = {
+        reason: 'max_tokens',
+        completedNormally: true,
+        finishReason: 'length',
+        promptTokens: request.promptIds.length,
+        generatedTokens: tokens.length,
+        totalTimeMs: 0,
+        timeToFirstTokenMs: null,
+        tokensPerSecond: 0,
+        seed: request.generation.seed,
+        text: '',
+        tokenIds: [],
+      };
+      const e: LoggedEvent = { id: `${id}:${tokens.length + 1}`, seq: tokens.length + 1, event: 'complete', data: completePayload(o) };
       if (await this.store.append(id, e, this.replica)) sink.send(e);
       await this.store.release(id, this.replica);
       return 'ended';
@@ -261,7 +285,8 @@ export class ResumableStreams {
       await writes();
       return 'lost';
     }
-    if (!outcome.error && signal.aborted && suspends(why)) {
+    // stopped early (not a generation that reached its end just before the abort): continue it later
+    if (!outcome.error && !outcome.completedNormally && signal.aborted && suspends(why)) {
       await writes();
       await this.store.release(id, this.replica);
       return 'suspended';

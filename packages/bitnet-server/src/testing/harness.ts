@@ -82,7 +82,11 @@ export async function postSse(url: string, body: unknown, o: SseOptions = {}): P
   });
   const decoder = new TextDecoder();
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) parser.feed(decoder.decode(chunk, { stream: true }));
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      parser.feed(decoder.decode(chunk, { stream: true }));
+      // stop reading at once when an event handler dropped the connection (do not wait for another chunk)
+      if (o.signal?.aborted) break;
+    }
   } catch (e) {
     if (!o.signal?.aborted) throw e;
   }
