@@ -73,9 +73,6 @@ export class Replica {
   }
 }
 
-/** Connections of resumingStream still open (for debugging a stuck test): key → description. */
-export const openConnections = new Map<object, string>();
-
 /** What a resuming client saw of one stream: every event once, in order, and how many connections it took. */
 export interface ResumedStream {
   events: SseEventRecord[];
@@ -104,10 +101,7 @@ export async function resumingStream(
     let seen = 0;
     const last = events[events.length - 1]?.id;
     connections++;
-    if (process.env.CHAOS_DEBUG) console.error(`[chaos] ${streamId || 'new'} conn ${connections} last=${last} drop=${n} at ${new Date().toISOString()}`);
     let r;
-    const key = {};
-    openConnections.set(key, `${streamId || 'new'} conn ${connections} last=${last} since ${new Date().toISOString()}`);
     try {
       r = await postSse(`${urls()}/v1/stream`, last ? undefined : body, {
         headers: last ? { 'Last-Event-ID': last } : {},
@@ -118,12 +112,10 @@ export async function resumingStream(
         },
       });
     } catch {
-      openConnections.delete(key);
       // connection refused or reset (a replica went away): reconnect
       await new Promise((res) => setTimeout(res, options.pauseMs ?? 100));
       continue;
     }
-    openConnections.delete(key);
     if (!streamId) streamId = r.headers.get('x-stream-id') ?? events[0]?.id?.split(':')[0] ?? '';
     if (r.status !== 200 && r.status !== 0) {
       if (r.status === 502 || r.status === 503 || r.status === 429) {
