@@ -85,8 +85,13 @@ export interface ErrorEvent {
 
 /** `GET /health`: the server and the model it serves (fields this client does not know are kept). */
 export interface HealthResponse {
-  /** `ok`, or `shutting_down` (then with status 503). */
+  /**
+   * `ok`; `degraded` when the server's shared stream store (Redis) is unreachable and its streams are kept
+   * in that replica only (`degraded_reason` says why); or `shutting_down` (then with status 503).
+   */
   status: string;
+  /** Why the server is degraded (only with status `degraded`). */
+  degraded_reason?: string;
   /** The model served. */
   model: {
     id: string;

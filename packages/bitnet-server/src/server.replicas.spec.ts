@@ -10,7 +10,7 @@ import Redis from 'ioredis';
 import { key } from './stream/redisStreamScripts';
 import { TEST_PREFILL_CHUNK, metric, postSse, type SseEventRecord, waitFor, writeTinyModel } from './testing/harness';
 import { startNginx } from './testing/nginx';
-import { startRedis } from './testing/redisServer';
+import { freePort, startRedis } from './testing/redisServer';
 import { Replica, resumingStream } from './testing/replicas';
 
 jest.setTimeout(180_000);
@@ -220,6 +220,27 @@ describe('replicas sharing Redis', () => {
     const first = await firstEvents(a.url, request(17), 5);
     const rest = await postSse(`${b.url}/v1/stream`, undefined, { headers: { 'Last-Event-ID': first[4].id! } });
     expectSolo([...first, ...rest.events], await soloOf(request(17)));
+  });
+
+  it('Redis down at start: the replica serves (in memory), /health says degraded, and it connects when Redis comes up', async () => {
+    const port = await freePort();
+    const c = await Replica.start(modelPath, `redis://127.0.0.1:${port}`, LEASE);
+    let late: Awaited<ReturnType<typeof startRedis>> | undefined;
+    try {
+      const health = async () => (await (await fetch(`${c.url}/health`)).json()) as { status: string; degraded_reason?: string };
+      expect(await health()).toMatchObject({ status: 'degraded', degraded_reason: expect.stringMatching(/redis/i) });
+      expect(await metric(c.url, 'bitnet_stream_store_degraded')).toBe(1);
+      // a stream, dropped and revived on the same replica, as without Redis
+      const first = await firstEvents(c.url, request(19), 5);
+      const rest = await postSse(`${c.url}/v1/stream`, undefined, { headers: { 'Last-Event-ID': first[4].id! } });
+      expectSolo([...first, ...rest.events], await soloOf(request(19)));
+      late = await startRedis({ port });
+      await waitFor(async () => (await health()).status === 'ok', 15_000, '/health to say ok once Redis is up', 100);
+      expect(c.alive).toBe(true);
+    } finally {
+      await c.kill();
+      await late?.stop();
+    }
   });
 
   it('2 replicas × 8 clients through nginx for 30 s, random drops, reconnects to either replica, one replica restart: every stream equals its solo run, none generated twice', async () => {
