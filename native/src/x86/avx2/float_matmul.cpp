@@ -64,27 +64,42 @@ static void matmul_float_simd(const FloatMatmulArgs& a, int64_t n0, int64_t n1) 
 
 
 
-/** F16 weights × f32 x: ggml_vec_dot_f16 (AVX2) exactly, as matmul_f16_ref (4 × 8 FMA lanes over
- *  K & ~31, the reduction, the tail in double). */
+/** RM activation rows against one F16 weight row: each row runs ggml_vec_dot_f16 (AVX2) exactly, as
+ *  matmul_f16_ref: its own 4 × 8 FMA lanes over K & ~31 (s0..s3 over k+0..7, +8..15, +16..23, +24..31),
+ *  the same reduction, the tail in double. Each converted weight vector is reused by the RM rows, but
+ *  no row's accumulators, their order or the reduction depend on RM: a row's bits are its 1-row bits. */
+template <int RM>
+static inline void f16_rows_tile(const uint8_t* w, const float* x, int64_t K, float* out, int64_t out_stride) {
+  const int64_t np = K & ~(int64_t)31;
+  __m256 s[RM][4];
+  for (int i = 0; i < RM; ++i)
+    for (int j = 0; j < 4; ++j) s[i][j] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < np; k += 32) {
+    _mm_prefetch((const char*)(w + 2 * k + 1024), _MM_HINT_T0);
+    for (int j = 0; j < 4; ++j) {
+      const __m256 wv = _mm256_cvtph_ps(load128(w + 2 * k + 16 * j));
+      for (int i = 0; i < RM; ++i) s[i][j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + i * K + k + 8 * j), s[i][j]);
+    }
+  }
+  for (int i = 0; i < RM; ++i) {
+    const float* xi = x + i * K;
+    double sum = f16_reduce_ggml(s[i][0], s[i][1], s[i][2], s[i][3]);
+    for (int64_t k = np; k < K; ++k) sum += (double)(f16_to_f32(load_u16(w + 2 * k)) * xi[k]);
+    out[i * out_stride] = (float)sum;
+  }
+}
+
+/** F16 weights × f32 x: ggml_vec_dot_f16 (AVX2) exactly for every row (f16_rows_tile), 3 activation
+ *  rows at a time (12 accumulators + the weight vector fill the 16 ymm registers). */
 void matmul_f16(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
-  const int64_t K = a.K, np = K & ~(int64_t)31;
+  const int64_t K = a.K;
   for (int64_t n = n0; n < n1; ++n) {
     const uint8_t* w = a.w + n * a.row_bytes;
     _mm_prefetch((const char*)(w + a.row_bytes), _MM_HINT_T0);
-    for (int64_t m = 0; m < a.M; ++m) {
-      const float* x = a.x + m * K;
-      __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-      for (int64_t k = 0; k < np; k += 32) {
-        _mm_prefetch((const char*)(w + 2 * k + 1024), _MM_HINT_T0);
-        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 * k)), _mm256_loadu_ps(x + k), s0);
-        s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 * k + 16)), _mm256_loadu_ps(x + k + 8), s1);
-        s2 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 * k + 32)), _mm256_loadu_ps(x + k + 16), s2);
-        s3 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 * k + 48)), _mm256_loadu_ps(x + k + 24), s3);
-      }
-      double sum = f16_reduce_ggml(s0, s1, s2, s3);
-      for (int64_t k = np; k < K; ++k) sum += (double)(f16_to_f32(load_u16(w + 2 * k)) * x[k]);
-      a.out[m * a.N + n] = (float)sum;
-    }
+    int64_t m = 0;
+    for (; m + 3 <= a.M; m += 3) f16_rows_tile<3>(w, a.x + m * K, K, a.out + m * a.N + n, a.N);
+    if (a.M - m == 2) f16_rows_tile<2>(w, a.x + m * K, K, a.out + m * a.N + n, a.N);
+    else if (a.M - m == 1) f16_rows_tile<1>(w, a.x + m * K, K, a.out + m * a.N + n, a.N);
   }
 }
 

@@ -105,11 +105,98 @@ static void matmul_float512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
   else float_rows512<L, 2, 4>(a, n0, n1);
 }
 
+// ---- F16 weights: ggml_vec_dot_f16 (AVX2) exactly, two ymm accumulators per zmm --------------------------
+//
+// The AVX2 kernel (avx2::matmul_f16, = matmul_f16_ref) gives each row four 8-lane accumulators s0..s3,
+// s_j lane l summing w·x at k + 8j + l for k = 0, 32, … < K & ~31, then f16_reduce_ggml(s0, s1, s2, s3)
+// and the tail in double. Here zmm A holds s0 | s1 (lanes 0..7 | 8..15 = k + 0..15) and zmm B holds
+// s2 | s3 (k + 16..31): every lane runs the same chain of fmaf on the same f16→f32 values, so splitting
+// A and B back into s0..s3 before the same reduction gives the AVX2 bits, for any number of rows.
+// A tile is RN weight rows × RM activation rows: each converted weight vector is used by RM rows and each
+// x vector by RN weight rows, but a row's own arithmetic never depends on the tile it is in.
+
+template <int RN, int RM>
+static inline void f16_tile512(const uint8_t* const* w, const float* x, int64_t K, float* out, int64_t out_stride) {
+  const int64_t np = K & ~(int64_t)31;
+  __m512 A[RN][RM], B[RN][RM];
+  for (int r = 0; r < RN; ++r)
+    for (int i = 0; i < RM; ++i) A[r][i] = B[r][i] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < np; k += 32) {
+    for (int r = 0; r < RN; ++r) _mm_prefetch((const char*)(w[r] + 2 * k + 1024), _MM_HINT_T0);
+    __m512 wa[RN], wb[RN];
+    for (int r = 0; r < RN; ++r) {
+      wa[r] = cvtph512(load256(w[r] + 2 * k));
+      wb[r] = cvtph512(load256(w[r] + 2 * k + 32));
+    }
+    for (int i = 0; i < RM; ++i) {
+      const __m512 xa = _mm512_loadu_ps(x + i * K + k), xb = _mm512_loadu_ps(x + i * K + k + 16);
+      for (int r = 0; r < RN; ++r) {
+        A[r][i] = _mm512_fmadd_ps(wa[r], xa, A[r][i]);
+        B[r][i] = _mm512_fmadd_ps(wb[r], xb, B[r][i]);
+      }
+    }
+  }
+  for (int r = 0; r < RN; ++r)
+    for (int i = 0; i < RM; ++i) {
+      const __m256 s0 = _mm512_castps512_ps256(A[r][i]);
+      const __m256 s1 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(A[r][i]), 1));
+      const __m256 s2 = _mm512_castps512_ps256(B[r][i]);
+      const __m256 s3 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(B[r][i]), 1));
+      const float* xi = x + i * K;
+      double sum = f16_reduce_ggml(s0, s1, s2, s3);
+      for (int64_t k = np; k < K; ++k) sum += (double)(f16_to_f32(load_u16(w[r] + 2 * k)) * xi[k]);
+      out[i * out_stride + r] = (float)sum;
+    }
+}
+
+/** The last 1..R rows of a column block, in one tile of exactly that many rows. */
+template <int RN, int R>
+static inline void f16_rest512(int64_t rest, const uint8_t* const* w, const float* x, int64_t K, float* out, int64_t out_stride) {
+  if constexpr (R >= 1) {
+    if (rest == R) f16_tile512<RN, R>(w, x, K, out, out_stride);
+    else f16_rest512<RN, R - 1>(rest, w, x, K, out, out_stride);
+  }
+}
+
+/** RN weight rows × all M activation rows: RM rows at a time, then the last 1..RM-1 rows in one tile. */
+template <int RN, int RM>
+static inline void f16_cols512(const FloatMatmulArgs& a, const uint8_t* const* w, int64_t n) {
+  const int64_t K = a.K;
+  int64_t m = 0;
+  for (; m + RM <= a.M; m += RM) f16_tile512<RN, RM>(w, a.x + m * K, K, a.out + m * a.N + n, a.N);
+  f16_rest512<RN, RM - 1>(a.M - m, w, a.x + m * K, K, a.out + m * a.N + n, a.N);
+}
+
+template <int RN, int RM>
+static void f16_rows512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
+  const uint8_t* w[RN];
+  int64_t n = n0;
+  for (; n + RN <= n1; n += RN) {
+    for (int r = 0; r < RN; ++r) w[r] = a.w + (n + r) * a.row_bytes;
+    _mm_prefetch((const char*)(w[RN - 1] + a.row_bytes), _MM_HINT_T0);
+    f16_cols512<RN, RM>(a, w, n);
+  }
+  for (; n < n1; ++n) {
+    w[0] = a.w + n * a.row_bytes;
+    f16_cols512<1, RM>(a, w, n);
+  }
+}
+
+/** One row: a weight row at a time (bound by memory; measured faster than 2 or 4 at a time on Zen 4).
+ *  Several rows: tiles of 4 weight rows × 2 activation rows (16 accumulators + 8 converted weight vectors
+ *  + 2 x vectors of the 32 zmm registers); on Zen 4 (2 vCPUs, noisy) it beat 3 × 4, 3 × 3, 2 × 4, 2 × 5,
+ *  2 × 6 and 1 × 8 for 8 rows and was within noise of the best for 4. */
+static void matmul_f16_512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
+  if (a.M == 1) f16_rows512<1, 1>(a, n0, n1);
+  else f16_rows512<4, 2>(a, n0, n1);
+}
+
 // The table entries are the template instances themselves (pointers, not wrappers calling them): the
 // compiler then builds each instance as one function, as it did when the table named them directly;
 // a wrapper let it inline the whole loop, measured a few percent slower for Q6_K.
 extern const FloatMatmulFn matmul_f32_512 = matmul_float512<Load512F32>;
 extern const FloatMatmulFn matmul_bf16_512 = matmul_float512<Load512BF16>;
+
 
 // Q8_0 / Q4_K / Q6_K: the AVX2 tables' dequantize-then-tile loop (same 8-lane arithmetic, same bits),
 // compiled here so that the row decoders vectorize with 512-bit registers.
@@ -118,4 +205,9 @@ extern const FloatMatmulFn matmul_q4_k_f32 = matmul_quant_simd<dequant_row_q4_k>
 extern const FloatMatmulFn matmul_q6_k_f32 = matmul_quant_simd<dequant_row_q6_k>;
 
 }  // namespace avx512
+
+// Declared where the AVX-512 table registers it (a block-scope extern there, in namespace bitnet).
+extern const FloatMatmulFn matmul_f16_512;
+extern const FloatMatmulFn matmul_f16_512 = avx512::matmul_f16_512;
+
 }  // namespace bitnet
