@@ -29,7 +29,7 @@ namespace avx512 {
 
 namespace {
 
-constexpr int TQ2_RMAX = 3;  // activation rows per TQ2_0 tile (4 × 3: 12 sums, 6 float accumulators)
+constexpr int TQ2_RMAX = 4;  // activation rows per TQ2_0 tile (4 × 4: 16 sums, 8 float accumulators; measured faster than 4 × 3 and 4 × 2)
 
 /** 2-bit field at bit SH of every byte (codes 0..3 as u8). */
 template <int SH>
@@ -132,14 +132,31 @@ inline void i2s_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m, const int
 
 // ---- TQ2_0 × Q8_K --------------------------------------------------------------------------------------
 
+/** [fold512(a) | fold512(b)]: lo = [a.q0 a.q1 b.q0 b.q1], hi = [a.q2 a.q3 b.q2 b.q3] (128-bit quarters). */
+inline __m512i fold512_pair(__m512i a, __m512i b) {
+#if defined(BITNET_AVX512_EMULATED)  // SIMDe 0.7 lacks _mm512_shuffle_i64x2
+  return join256(fold512(a), fold512(b));
+#else
+  return _mm512_add_epi32(_mm512_shuffle_i64x2(a, b, 0x44), _mm512_shuffle_i64x2(a, b, 0xEE));
+#endif
+}
+
+inline __m512 cvtepi32_512(__m512i v) {
+#if defined(BITNET_AVX512_EMULATED)  // SIMDe 0.7 lacks _mm512_cvtepi32_ps
+  return _mm512_castsi512_ps(join256(_mm256_castps_si256(_mm256_cvtepi32_ps(_mm512_castsi512_si256(v))),
+                                     _mm256_castps_si256(_mm256_cvtepi32_ps(_mm512_extracti64x4_epi64(v, 1)))));
+#else
+  return _mm512_cvtepi32_ps(v);
+#endif
+}
+
 inline float hsum_lo(__m512 v) { return hsum_f32(_mm512_castps512_ps256(v)); }
 inline float hsum_hi(__m512 v) { return hsum_f32(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(v), 1))); }
 
 /**
  * Weight rows n .. n+RN−1 (RN = 1 or even) × activation rows m .. m+RM−1 (qp: repack_tq2_row). Per
  * block, one vpdpbusd sum per output; the block's 8 lanes (fold of the 16) go through the lane
- * epilogue. For RN even, rows 2j and 2j+1 are folded together: lo = [r.q0 r.q1 r'.q0 r'.q1], hi =
- * [r.q2 r.q3 r'.q2 r'.q3] (128-bit quarters), lo + hi = [fold(r) | fold(r')].
+ * epilogue. For RN even, rows 2j and 2j+1 are folded together (fold512_pair) into one zmm.
  */
 template <int RN, int RM>
 inline void tq2_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m, const int8_t* qp) {
@@ -197,11 +214,9 @@ inline void tq2_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m, const int
         const __m512i g = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(a.sum + blk * 8)));
         const __m512 da = _mm512_set1_ps(a.scale[blk]);
         for (int j = 0; j < RP; ++j) {
-          const __m512i lo = _mm512_shuffle_i64x2(s[2 * j][i], s[2 * j + 1][i], 0x44);
-          const __m512i hi = _mm512_shuffle_i64x2(s[2 * j][i], s[2 * j + 1][i], 0xEE);
-          const __m512i l = _mm512_sub_epi32(_mm512_add_epi32(lo, hi), g);
+          const __m512i l = _mm512_sub_epi32(fold512_pair(s[2 * j][i], s[2 * j + 1][i]), g);
           // da·dw rounded to f32 per half, as _mm256_set1_ps(da * dw) of the lane epilogue
-          acc2[j][i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(l), _mm512_mul_ps(da, dw2[j]), acc2[j][i]);
+          acc2[j][i] = _mm512_fmadd_ps(cvtepi32_512(l), _mm512_mul_ps(da, dw2[j]), acc2[j][i]);
         }
       }
     }
