@@ -4,7 +4,8 @@
 // I2_S: each 2-bit field is masked in place (w & 0xC0, 0x30, 0x0C, 0x03 — no shifts) into its own
 // accumulator, and the four are scaled by 1/64, 1/16, 1/4, 1 at the end (exact: every term is a
 // multiple of its scale; K ≤ 2^18 keeps |Σ| < 2^31). Activations are repacked once per call so that
-// one 64-byte load feeds one vpdpbusd against two 32-byte weight blocks.
+// one 64-byte load feeds one vpdpbusd against two 32-byte weight blocks. Here: one activation row
+// (decode); several rows go to the register tiles of ternary_tiles.cpp on the same repacked layout.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
