@@ -4,7 +4,8 @@
 // I2_S: each 2-bit field is masked in place (w & 0xC0, 0x30, 0x0C, 0x03 — no shifts) into its own
 // accumulator, and the four are scaled by 1/64, 1/16, 1/4, 1 at the end (exact: every term is a
 // multiple of its scale; K ≤ 2^18 keeps |Σ| < 2^31). Activations are repacked once per call so that
-// one 64-byte load feeds one vpdpbusd against two 32-byte weight blocks.
+// one 64-byte load feeds one vpdpbusd against two 32-byte weight blocks. Here: one activation row
+// (decode); several rows go to the register tiles of ternary_tiles.cpp on the same repacked layout.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -80,11 +81,8 @@ static inline void i2s_row512(const TernaryMatmulArgs& a, int64_t n, int64_t m, 
 void matmul_i2s_i8_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
   Scratch s((size_t)(a.M * a.K));
   for (int64_t m = 0; m < a.M; ++m) repack_i2s_row(a.q + m * a.K, a.K, s.p + m * a.K);
-  for (int64_t n = n0; n < n1; ++n) {
-    int64_t m = 0;
-    for (; m + 4 <= a.M; m += 4) i2s_row512<4>(a, n, m, s.p);
-    for (; m < a.M; ++m) i2s_row512<1>(a, n, m, s.p);
-  }
+  if (a.M > 1) return i2s_tiles_512(a, n0, n1, s.p);  // ternary_tiles.cpp
+  for (int64_t n = n0; n < n1; ++n) i2s_row512<1>(a, n, 0, s.p);
 }
 
 // ---- TQ2_0 × Q8_K --------------------------------------------------------------------------------------
@@ -96,37 +94,6 @@ static inline void repack_tq2_row(const int8_t* q, int64_t K, int8_t* dst) {
       std::memcpy(dst + 256 * b + 64 * f, q + 256 * b + 32 * f, 32);
       std::memcpy(dst + 256 * b + 64 * f + 32, q + 256 * b + 128 + 32 * f, 32);
     }
-}
-
-template <int RM>
-static inline void tq2_row512(const TernaryMatmulArgs& a, int64_t n, int64_t m, const int8_t* qp) {
-  const int64_t nb = a.K / QK_K;
-  const uint8_t* w = a.w + n * a.row_bytes;
-  const __m512i m3 = _mm512_set1_epi8(3);
-  __m256 acc[RM];
-  for (int i = 0; i < RM; ++i) acc[i] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* wb = w + b * TQ2_0_BYTES;
-    _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
-    _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_T0);
-    const __m512i wv = load512(wb);  // qs[0..63]: byte 32c + j, field n at bits 2n
-    const __m512i f0 = _mm512_and_si512(wv, m3);
-    const __m512i f1 = _mm512_and_si512(_mm512_srli_epi16(wv, 2), m3);
-    const __m512i f2 = _mm512_and_si512(_mm512_srli_epi16(wv, 4), m3);
-    const __m512i f3 = _mm512_and_si512(_mm512_srli_epi16(wv, 6), m3);
-    const float dw = _cvtsh_ss(load_u16(wb + 64));
-    for (int i = 0; i < RM; ++i) {
-      const int8_t* qb = qp + (m + i) * a.K + 256 * b;
-      __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), f0, load512(qb));
-      s = _mm512_dpbusd_epi32(s, f1, load512(qb + 64));
-      s = _mm512_dpbusd_epi32(s, f2, load512(qb + 128));
-      s = _mm512_dpbusd_epi32(s, f3, load512(qb + 192));
-      // fold512: int32 lane k = bytes 4k..4k+3 of both halves = ggml's lane k (elements (e mod 32) >> 2 == k)
-      const int64_t blk = (m + i) * nb + b;
-      acc[i] = tq_lane_epilogue(acc[i], fold512(s), a.sum + blk * 8, dw, a.scale[blk]);
-    }
-  }
-  for (int i = 0; i < RM; ++i) a.out[(m + i) * a.N + n] = hsum_f32(acc[i]);
 }
 
 /** Decode: one row × one activation row (the shared AVX2 lane epilogue). */
@@ -159,11 +126,7 @@ void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
     return;
   }
   for (int64_t m = 0; m < a.M; ++m) repack_tq2_row(a.q + m * a.K, a.K, s.p + m * a.K);
-  for (int64_t n = n0; n < n1; ++n) {
-    int64_t m = 0;
-    for (; m + 4 <= a.M; m += 4) tq2_row512<4>(a, n, m, s.p);
-    for (; m < a.M; ++m) tq2_row512<1>(a, n, m, s.p);
-  }
+  tq2_tiles_512(a, n0, n1, s.p);  // ternary_tiles.cpp
 }
 
 }  // namespace avx512

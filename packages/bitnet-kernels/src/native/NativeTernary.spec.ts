@@ -134,4 +134,49 @@ describeNativeIsas('native ternary kernels', ({ k, generic }) => {
     }
   });
 
+  it('multi-row ternary matmuls: every row count 1..9 gives each row the one-row call\'s bits (batch invariance)', () => {
+    // Register tiles of several weight × activation rows (and their remainders) must not change a
+    // row's result: each row of an M-row call equals the same row called alone, and the generic kernel.
+    const next = rng(16);
+    const shapes: Array<[number, number]> = [[11, 384], [37, 768], [300, 256], [6, 2560]]; // N, K (I2_S: K % 256 = 128 too)
+    for (const [N, K] of shapes) {
+      const wI = makeI2S(next, N, K, 'any');
+      const tq = K % 256 === 0;
+      const wT = tq ? makeTQ2(next, N, K, 'any') : undefined;
+      const aI = makeI8(next, 9, K, 'random');
+      const aT = tq ? makeQ8K(next, 9, K, 'random') : undefined;
+      const oneI: Float32Array[] = [];
+      const oneT: Float32Array[] = [];
+      for (let r = 0; r < 9; r++) {
+        const o = new Float32Array(N);
+        k.matmulI2sI8(wI, { rows: 1, cols: K, qs: aI.qs.slice(r * K, (r + 1) * K), scales: aI.scales.slice(r, r + 1), sums: aI.sums.slice(r, r + 1) }, o);
+        oneI.push(o);
+        if (wT && aT) {
+          const t = new Float32Array(N);
+          const nb = K / 256;
+          k.matmulTq2_0Q8K(wT, { rows: 1, cols: K, qs: aT.qs.slice(r * K, (r + 1) * K), d: aT.d.slice(r * nb, (r + 1) * nb), bsums: aT.bsums.slice((r * K) / 16, ((r + 1) * K) / 16) }, t);
+          oneT.push(t);
+        }
+      }
+      for (let M = 1; M <= 9; M++) {
+        const a: I8Activations = { rows: M, cols: K, qs: aI.qs.slice(0, M * K), scales: aI.scales.slice(0, M), sums: aI.sums.slice(0, M) };
+        const got = new Float32Array(M * N);
+        k.matmulI2sI8(wI, a, got);
+        const g = new Float32Array(M * N);
+        generic(() => k.matmulI2sI8(wI, a, g));
+        expect(got).toEqual(g);
+        for (let r = 0; r < M; r++) expect(got.subarray(r * N, (r + 1) * N)).toEqual(oneI[r]);
+        if (wT && aT) {
+          const nb = K / 256;
+          const b: Q8KActivations = { rows: M, cols: K, qs: aT.qs.slice(0, M * K), d: aT.d.slice(0, M * nb), bsums: aT.bsums.slice(0, (M * K) / 16) };
+          const gotT = new Float32Array(M * N);
+          k.matmulTq2_0Q8K(wT, b, gotT);
+          const gT = new Float32Array(M * N);
+          generic(() => k.matmulTq2_0Q8K(wT, b, gT));
+          expect(gotT).toEqual(gT);
+          for (let r = 0; r < M; r++) expect(gotT.subarray(r * N, (r + 1) * N)).toEqual(oneT[r]);
+        }
+      }
+    }
+  });
 });
