@@ -186,7 +186,7 @@ static void f16_rows512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
  *  Several rows: tiles of 4 weight rows × 2 activation rows (16 accumulators + 8 converted weight vectors
  *  + 2 x vectors of the 32 zmm registers); on Zen 4 (2 vCPUs, noisy) it beat 3 × 4, 3 × 3, 2 × 4, 2 × 5,
  *  2 × 6 and 1 × 8 for 8 rows and was within noise of the best for 4. */
-static void matmul_f16_512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
+static void matmul_f16_tiles512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
   if (a.M == 1) f16_rows512<1, 1>(a, n0, n1);
   else f16_rows512<4, 2>(a, n0, n1);
 }
@@ -196,6 +196,7 @@ static void matmul_f16_512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
 // a wrapper let it inline the whole loop, measured a few percent slower for Q6_K.
 extern const FloatMatmulFn matmul_f32_512 = matmul_float512<Load512F32>;
 extern const FloatMatmulFn matmul_bf16_512 = matmul_float512<Load512BF16>;
+extern const FloatMatmulFn matmul_f16_512 = matmul_f16_tiles512;
 
 
 // Q8_0 / Q4_K / Q6_K: the AVX2 tables' dequantize-then-tile loop (same 8-lane arithmetic, same bits),
@@ -205,9 +206,5 @@ extern const FloatMatmulFn matmul_q4_k_f32 = matmul_quant_simd<dequant_row_q4_k>
 extern const FloatMatmulFn matmul_q6_k_f32 = matmul_quant_simd<dequant_row_q6_k>;
 
 }  // namespace avx512
-
-// Declared where the AVX-512 table registers it (a block-scope extern there, in namespace bitnet).
-extern const FloatMatmulFn matmul_f16_512;
-extern const FloatMatmulFn matmul_f16_512 = avx512::matmul_f16_512;
 
 }  // namespace bitnet

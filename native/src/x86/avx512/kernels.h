@@ -24,6 +24,7 @@ void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int
 // float_matmul.cpp
 extern const FloatMatmulFn matmul_f32_512;
 extern const FloatMatmulFn matmul_bf16_512;
+extern const FloatMatmulFn matmul_f16_512;
 extern const FloatMatmulFn matmul_q8_0_f32;
 extern const FloatMatmulFn matmul_q4_k_f32;
 extern const FloatMatmulFn matmul_q6_k_f32;

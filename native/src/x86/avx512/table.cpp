@@ -39,7 +39,7 @@ const KernelTable* kernel_table_avx512() {
     t.types[GGML_TQ2_0].matmul_ternary = avx512::matmul_tq2_0_q8k_512;
     t.types[GGML_F32].matmul_f32 = avx512::matmul_f32_512;
     t.types[GGML_BF16].matmul_f32 = avx512::matmul_bf16_512;
-    t.types[GGML_F16].matmul_f32 = [] { extern const FloatMatmulFn matmul_f16_512; return matmul_f16_512; }();  // float_matmul.cpp
+    t.types[GGML_F16].matmul_f32 = avx512::matmul_f16_512;
     t.types[GGML_Q8_0].matmul_f32 = avx512::matmul_q8_0_f32;
     t.types[GGML_Q4_K].matmul_f32 = avx512::matmul_q4_k_f32;
     t.types[GGML_Q6_K].matmul_f32 = avx512::matmul_q6_k_f32;
