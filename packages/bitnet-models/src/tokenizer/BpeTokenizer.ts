@@ -14,6 +14,7 @@
  */
 import { PriorityQueue } from './PriorityQueue';
 import { byteEncode } from './ByteLevel';
+import { BYTE_CHAR_LIMIT, MergeTable } from './MergeTable';
 import { preTokenize, type PreTokenizerConfig, type PreTokenizerKind } from './PreTokenizer';
 import type { Fragment } from './SpecialTokens';
 import { TokenizerBase } from './TokenizerBase';
@@ -23,33 +24,20 @@ interface Bigram {
   left: number;
   right: number;
   rank: number;
+  /** Symbol id of the merged pair. */
+  result: number;
   size: number;
 }
 
 const byRankThenLeft = (a: Bigram, b: Bigram): boolean => a.rank < b.rank || (a.rank === b.rank && a.left < b.left);
 
-const CACHE_LIMIT = 100_000;
-
-/**
- * Merge ranks keyed by "left right". Parsed like llama.cpp: split at the first space after the
- * first character; a rule without such a space becomes the (unreachable) pair ("", ""); the first
- * occurrence of a pair keeps its rank.
- */
-export function buildMergeRanks(merges: readonly string[]): Map<string, number> {
-  const ranks = new Map<string, number>();
-  for (let i = 0; i < merges.length; i++) {
-    const rule = merges[i];
-    const at = rule.indexOf(' ', 1);
-    const key = at < 0 ? ' ' : rule;
-    if (!ranks.has(key)) ranks.set(key, i);
-  }
-  return ranks;
-}
+// Words whose ids are remembered; bounded so the cache stays a small part of the heap.
+const CACHE_LIMIT = 16_384;
 
 export class BpeTokenizer extends TokenizerBase {
   readonly model = 'gpt2' as const;
   readonly preTokenizer: PreTokenizerKind;
-  private readonly ranks: Map<string, number>;
+  private readonly merges: MergeTable;
   private readonly ignoreMerges: boolean;
   private readonly cache = new Map<string, readonly number[]>();
 
@@ -57,7 +45,7 @@ export class BpeTokenizer extends TokenizerBase {
     super(vocab, config.cleanSpaces);
     this.preTokenizer = config.kind;
     this.ignoreMerges = config.ignoreMerges;
-    this.ranks = buildMergeRanks(merges);
+    this.merges = new MergeTable(vocab, merges);
   }
 
   protected encodeFragments(fragments: readonly Fragment[], out: number[]): void {
@@ -81,28 +69,32 @@ export class BpeTokenizer extends TokenizerBase {
 
   /** BPE over one byte-encoded word (every character is a single UTF-16 unit). */
   private encodeWord(word: string): number[] {
+    const vocab = this.vocab;
     if (this.ignoreMerges) {
-      const whole = this.vocab.tokenId(word);
+      const whole = vocab.tokenId(word);
       if (whole !== undefined) return [whole];
     }
+    const merges = this.merges;
+    const charIds = merges.charIds;
     const n = word.length;
-    // symbol i covers word[i, i + len[i]) (a symbol only ever absorbs its right neighbour);
-    // len 0 means merged away
+    // symbol i covers word[i, i + len[i]) (a symbol only ever absorbs its right neighbour) and has
+    // symbol id sym[i] (-1: a text no rule or token has); len 0 means merged away
     const len = new Int32Array(n);
+    const sym = new Int32Array(n);
     const prev = new Int32Array(n);
     const next = new Int32Array(n);
     for (let i = 0; i < n; i++) {
+      const code = word.charCodeAt(i);
       len[i] = 1;
+      sym[i] = code < BYTE_CHAR_LIMIT ? charIds[code] : -1;
       prev[i] = i - 1;
       next[i] = i + 1 < n ? i + 1 : -1;
     }
     const queue = new PriorityQueue<Bigram>(byRankThenLeft);
     const addBigram = (left: number, right: number): void => {
-      if (left < 0 || right < 0) return;
-      const a = word.substr(left, len[left]);
-      const b = word.substr(right, len[right]);
-      const rank = this.ranks.get(a + ' ' + b);
-      if (rank !== undefined) queue.push({ left, right, rank, size: len[left] + len[right] });
+      if (left < 0 || right < 0 || sym[left] < 0 || sym[right] < 0) return;
+      const slot = merges.find(sym[left], sym[right]);
+      if (slot >= 0) queue.push({ left, right, rank: merges.rank(slot), result: merges.result(slot), size: len[left] + len[right] });
     };
     for (let i = 1; i < n; i++) addBigram(i - 1, i);
 
@@ -112,6 +104,7 @@ export class BpeTokenizer extends TokenizerBase {
       if (len[left] === 0 || len[right] === 0 || len[left] + len[right] !== bigram.size) continue;
       len[left] += len[right];
       len[right] = 0;
+      sym[left] = bigram.result;
       next[left] = next[right];
       if (next[right] >= 0) prev[next[right]] = left;
       addBigram(prev[left], left);
@@ -120,15 +113,16 @@ export class BpeTokenizer extends TokenizerBase {
 
     const ids: number[] = [];
     for (let i = 0; i >= 0; i = next[i]) {
-      const text = word.substr(i, len[i]);
-      const id = this.vocab.tokenId(text);
-      if (id !== undefined) {
+      const id = sym[i];
+      if (id >= 0 && id < vocab.size) {
         ids.push(id);
         continue;
       }
-      for (const ch of text) {
-        const byteId = ch.charCodeAt(0) < 0x80 ? this.vocab.tokenId(ch) : undefined;
-        if (byteId !== undefined) ids.push(byteId);
+      // not a token: keep the single-byte (ASCII) characters that are tokens, drop the rest
+      for (let k = i; k < i + len[i]; k++) {
+        const code = word.charCodeAt(k);
+        const byteId = code < 0x80 ? charIds[code] : -1;
+        if (byteId >= 0 && byteId < vocab.size) ids.push(byteId);
       }
     }
     return ids;

@@ -70,7 +70,7 @@ export class SentencePieceTokenizer extends TokenizerBase {
     const addBigram = (left: number, right: number): void => {
       if (left < 0 || right < 0) return;
       const size = len[left] + len[right];
-      const id = this.vocab.tokenId(text.substr(start[left], size));
+      const id = this.vocab.tokenId(text, start[left], start[left] + size);
       if (id !== undefined) queue.push({ left, right, score: this.vocab.scores[id], size });
     };
     for (let i = 1; i < n; i++) addBigram(i - 1, i);
@@ -87,10 +87,9 @@ export class SentencePieceTokenizer extends TokenizerBase {
     }
 
     for (let i = 0; i >= 0; i = next[i]) {
-      const piece = text.substr(start[i], len[i]);
-      const id = this.vocab.tokenId(piece);
+      const id = this.vocab.tokenId(text, start[i], start[i] + len[i]);
       if (id !== undefined) out.push(id);
-      else for (const byte of utf8.encode(piece)) out.push(this.byteToken(byte));
+      else for (const byte of utf8.encode(text.substr(start[i], len[i]))) out.push(this.byteToken(byte));
     }
   }
 

@@ -14,9 +14,11 @@ export type Fragment = string | number;
 
 export function partitionSpecialTokens(text: string, vocab: Vocabulary, parseSpecial: boolean): Fragment[] {
   let fragments: Fragment[] = text.length > 0 ? [text] : [];
-  for (const id of vocab.specialOrder) {
+  const order = vocab.specialOrder;
+  for (let k = 0; k < order.length; k++) {
+    const id = order[k];
     if (!parseSpecial && vocab.attrs[id] & (Attr.CONTROL | Attr.UNKNOWN)) continue;
-    const needle = vocab.texts[id];
+    const needle = vocab.specialTexts[k];
     let next: Fragment[] | undefined;
     for (let i = 0; i < fragments.length; i++) {
       const fragment = fragments[i];

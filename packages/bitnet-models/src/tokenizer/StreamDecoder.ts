@@ -34,6 +34,14 @@ export class StreamDecoder {
 
   /** Add one token; returns the text that is now complete (possibly ''). */
   push(id: number): string {
+    if (!this.utf8.inside) {
+      // nothing held back and an all-ASCII piece: the text is the bytes themselves
+      const text = this.vocab.asciiPiece(id, this.special, this.first && this.vocab.addSpacePrefix);
+      if (text !== undefined) {
+        this.first = false;
+        return text;
+      }
+    }
     const piece = pieceWithLeadingSpaceRule(this.vocab, id, this.first, this.special);
     this.first = false;
     this.utf8.push(piece);
@@ -111,16 +119,4 @@ export function pieceWithLeadingSpaceRule(vocab: Vocabulary, id: number, first: 
   const piece = vocab.pieceBytes(id, special);
   if (first && vocab.addSpacePrefix && piece.length > 0 && piece[0] === 0x20) return piece.subarray(1);
   return piece;
-}
-
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

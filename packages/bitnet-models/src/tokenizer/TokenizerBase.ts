@@ -4,7 +4,7 @@
  */
 import { TokenizerError } from '../errors';
 import { partitionSpecialTokens, type Fragment } from './SpecialTokens';
-import { StreamDecoder, type StreamDecoderOptions, concatBytes, pieceWithLeadingSpaceRule } from './StreamDecoder';
+import { StreamDecoder, type StreamDecoderOptions } from './StreamDecoder';
 import type { DecodeOptions, EncodeOptions, Tokenizer } from './Tokenizer';
 import { toWellFormed } from './UnicodeFlags';
 import { SPECIAL_ATTRS, type Vocabulary } from './Vocabulary';
@@ -58,9 +58,13 @@ export abstract class TokenizerBase implements Tokenizer {
 
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
     const special = !(options.skipSpecial ?? false);
-    const parts: Uint8Array[] = [];
-    for (let i = 0; i < ids.length; i++) parts.push(pieceWithLeadingSpaceRule(this.vocab, ids[i], i === 0, special));
-    let bytes = concatBytes(parts);
+    const vocab = this.vocab;
+    let total = 0;
+    for (let i = 0; i < ids.length; i++) total += vocab.pieceLength(ids[i], special);
+    let bytes: Uint8Array = new Uint8Array(total);
+    for (let i = 0, at = 0; i < ids.length; i++) at += vocab.copyPiece(ids[i], special, bytes, at);
+    // the leading-space rule of pieceWithLeadingSpaceRule, for the first token
+    if (ids.length > 0 && vocab.addSpacePrefix && vocab.pieceLength(ids[0], special) > 0 && bytes[0] === 0x20) bytes = bytes.subarray(1);
     if (options.cleanSpaces && this.cleanSpacesFlag) bytes = cleanSpaces(bytes);
     return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
   }
@@ -75,7 +79,7 @@ export abstract class TokenizerBase implements Tokenizer {
 
   tokenText(id: number): string {
     this.vocab.checkId(id);
-    return this.vocab.texts[id];
+    return this.vocab.text(id);
   }
 
   tokenType(id: number): number {

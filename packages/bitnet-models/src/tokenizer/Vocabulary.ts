@@ -4,7 +4,8 @@
  * which special tokens are matched, and the bytes each token stands for.
  */
 import { TokenizerError } from '../errors';
-import { byteDecode } from './ByteLevel';
+import { byteDecode, charToByte } from './ByteLevel';
+import { ByteListBuilder, StringTable } from './StringTable';
 import { TokenType, type TokenizerData } from './TokenizerData';
 
 /** llama.cpp's token attribute bits. */
@@ -69,9 +70,13 @@ export interface VocabularyOptions {
 
 const utf8 = new TextEncoder();
 
+/**
+ * Token texts, bytes and attributes of a vocabulary. Everything per token lives in typed arrays
+ * (texts in a StringTable, the bytes each token renders as packed in one buffer), so a 128k-token
+ * vocabulary keeps next to nothing on the JS heap; only the special tokens' texts stay strings.
+ */
 export class Vocabulary {
   readonly size: number;
-  readonly texts: readonly string[];
   readonly types: Int32Array;
   readonly attrs: Uint8Array;
   readonly scores: Float32Array;
@@ -88,8 +93,12 @@ export class Vocabulary {
   readonly eogIds: ReadonlySet<number>;
   /** Special tokens in the order llama.cpp matches them in text: longest (in UTF-8 bytes) first. */
   readonly specialOrder: readonly number[];
-  private readonly textToId: Map<string, number>;
-  private readonly pieces: (Uint8Array | undefined)[];
+  /** The texts of `specialOrder`, in the same order. */
+  readonly specialTexts: readonly string[];
+  private readonly strings: StringTable;
+  /** The bytes token i renders as (with special rendering on): pieceData[pieceOffsets[i], pieceOffsets[i + 1]). */
+  private readonly pieceData: Uint8Array;
+  private readonly pieceOffsets: Int32Array;
 
   constructor(data: TokenizerData, options: VocabularyOptions) {
     const n = data.tokens.length;
@@ -97,13 +106,9 @@ export class Vocabulary {
     this.byteLevel = options.byteLevel;
     // llama.cpp renames empty tokens so that every text is unique and non-empty
     const texts = data.tokens.map((t, i) => (t === '' ? `[EMPTY_${i}]` : t));
-    this.texts = texts;
-    this.textToId = new Map();
-    for (let i = 0; i < n; i++) {
-      const prev = this.textToId.get(texts[i]);
-      if (prev !== undefined) throw new TokenizerError(`tokenizer metadata 'tokenizer.ggml.tokens' has the token ${JSON.stringify(texts[i])} twice (ids ${prev} and ${i})`);
-      this.textToId.set(texts[i], i);
-    }
+    this.strings = new StringTable(texts, (i, prev) => {
+      throw new TokenizerError(`tokenizer metadata 'tokenizer.ggml.tokens' has the token ${JSON.stringify(texts[i])} twice (ids ${prev} and ${i})`);
+    });
     this.types = data.tokenTypes ?? new Int32Array(n).fill(TokenType.NORMAL);
     this.attrs = new Uint8Array(n);
     for (let i = 0; i < n; i++) this.attrs[i] = attrOfType(this.types[i]);
@@ -124,7 +129,7 @@ export class Vocabulary {
     };
     const findFirst = (names: readonly string[]): number | undefined => {
       for (const name of names) {
-        const id = this.textToId.get(name);
+        const id = this.tokenId(name);
         if (id !== undefined) return id;
       }
       return undefined;
@@ -145,46 +150,72 @@ export class Vocabulary {
     const eog = new Set<number>();
     for (const id of [fim.pad, fim.rep, fim.sep]) if (id !== undefined) eog.add(id);
     for (const name of EOG_TEXTS) {
-      const id = this.textToId.get(name);
+      const id = this.tokenId(name);
       if (id !== undefined) {
         eog.add(id);
         forceControl(id);
       }
     }
     for (const name of ALWAYS_RENDERED) {
-      const id = this.textToId.get(name);
+      const id = this.tokenId(name);
       if (id !== undefined) this.attrs[id] = Attr.USER_DEFINED;
     }
     for (const id of [this.eosId, eotId, eomId]) if (id !== undefined) eog.add(id);
     // harmony-style vocabularies: "<|end|>" ends a message, not the generation
     const has = (name: string) => {
-      const id = this.textToId.get(name);
+      const id = this.tokenId(name);
       return id !== undefined && eog.has(id);
     };
-    const endId = this.textToId.get('<|end|>');
+    const endId = this.tokenId('<|end|>');
     const hasCall = has('<|call|>') || has('<|calls|>');
     if (endId !== undefined && eog.has(endId) && hasCall && (has('<|return|>') || has('<|flush|>'))) {
       eog.delete(endId);
       this.attrs[endId] = Attr.USER_DEFINED;
     }
-    const closeId = this.textToId.get('</s>');
+    const closeId = this.tokenId('</s>');
     if (closeId !== undefined && eog.has(closeId) && has('<|tool_response>')) {
       eog.delete(closeId);
       this.attrs[closeId] = Attr.NORMAL;
     }
     this.eogIds = eog;
 
-    const byteLength = texts.map((t) => utf8.encode(t).length);
     const special: number[] = [];
-    for (let i = 0; i < n; i++) if (this.attrs[i] & SPECIAL_ATTRS) special.push(i);
+    const byteLength = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      if (this.attrs[i] & SPECIAL_ATTRS) {
+        special.push(i);
+        byteLength.set(i, utf8.encode(texts[i]).length);
+      }
+    }
     // llama.cpp uses an unstable sort on length alone; ties are broken by id here
-    special.sort((a, b) => byteLength[b] - byteLength[a] || a - b);
+    special.sort((a, b) => (byteLength.get(b) as number) - (byteLength.get(a) as number) || a - b);
     this.specialOrder = special;
-    this.pieces = new Array(n);
+    this.specialTexts = special.map((id) => texts[id]);
+
+    const pieces = new ByteListBuilder(n);
+    for (let i = 0; i < n; i++) {
+      pieces.begin();
+      this.appendPiece(pieces, texts[i], this.attrs[i]);
+    }
+    this.pieceData = pieces.finish();
+    this.pieceOffsets = pieces.offsets;
   }
 
-  tokenId(text: string): number | undefined {
-    return this.textToId.get(text);
+  /** The id of the token with exactly this text (or text[start, end)), or undefined. */
+  tokenId(text: string, start = 0, end = text.length): number | undefined {
+    const id = this.strings.find(text, start, end);
+    return id < 0 ? undefined : id;
+  }
+
+  /** The id of the token whose text is `text` without its character at `skip`, or undefined. */
+  tokenIdWithout(text: string, skip: number): number | undefined {
+    const id = this.strings.findWithout(text, skip);
+    return id < 0 ? undefined : id;
+  }
+
+  /** The token's text as stored in the vocabulary (empty texts renamed "[EMPTY_<id>]"). */
+  text(id: number): string {
+    return this.strings.get(id);
   }
 
   checkId(id: number): void {
@@ -192,28 +223,74 @@ export class Vocabulary {
   }
 
   /**
-   * The bytes a token renders as (llama.cpp's token_to_piece). Control and unknown tokens render
-   * as nothing unless `special`; tokens of type unused/undefined always render as nothing.
+   * The bytes a token renders as (llama.cpp's token_to_piece), a view into the shared buffer: do
+   * not modify. Control and unknown tokens render as nothing unless `special`; tokens of type
+   * unused/undefined always render as nothing.
    */
   pieceBytes(id: number, special: boolean): Uint8Array {
     this.checkId(id);
-    const attr = this.attrs[id];
-    if (!special && attr & HIDDEN_ATTRS) return EMPTY;
-    let piece = this.pieces[id];
-    if (piece === undefined) {
-      piece = this.computePiece(id, attr);
-      this.pieces[id] = piece;
-    }
-    return piece;
+    if (!special && this.attrs[id] & HIDDEN_ATTRS) return EMPTY;
+    return this.pieceData.subarray(this.pieceOffsets[id], this.pieceOffsets[id + 1]);
   }
 
-  private computePiece(id: number, attr: number): Uint8Array {
-    const text = this.texts[id];
-    if (attr & SPECIAL_ATTRS) return utf8.encode(text);
-    if (attr & Attr.NORMAL) return this.byteLevel ? byteDecode(text) : utf8.encode(text.replaceAll('\u2581', ' '));
-    if (attr & Attr.BYTE) return Uint8Array.of(parseHexPrefix(text.slice(3, 5)));
-    return EMPTY;
+  /** The length of pieceBytes(id, special), without building a view. */
+  pieceLength(id: number, special: boolean): number {
+    this.checkId(id);
+    if (!special && this.attrs[id] & HIDDEN_ATTRS) return 0;
+    return this.pieceOffsets[id + 1] - this.pieceOffsets[id];
   }
+
+  /** Copy pieceBytes(id, special) into `out` at `at`; returns the number of bytes written. */
+  copyPiece(id: number, special: boolean, out: Uint8Array, at: number): number {
+    this.checkId(id);
+    if (!special && this.attrs[id] & HIDDEN_ATTRS) return 0;
+    const from = this.pieceOffsets[id];
+    const to = this.pieceOffsets[id + 1];
+    const data = this.pieceData;
+    for (let k = from; k < to; k++) out[at++] = data[k];
+    return to - from;
+  }
+
+  /**
+   * pieceBytes(id, special) as a string when every byte is ASCII (so no UTF-8 decoding is needed),
+   * else undefined. `dropLeadingSpace` drops one leading space (the first-token rule).
+   */
+  asciiPiece(id: number, special: boolean, dropLeadingSpace: boolean): string | undefined {
+    this.checkId(id);
+    if (!special && this.attrs[id] & HIDDEN_ATTRS) return '';
+    const data = this.pieceData;
+    let from = this.pieceOffsets[id];
+    const to = this.pieceOffsets[id + 1];
+    if (dropLeadingSpace && from < to && data[from] === 0x20) from++;
+    let text = '';
+    for (let k = from; k < to; k++) {
+      const b = data[k];
+      if (b >= 0x80) return undefined;
+      text += String.fromCharCode(b);
+    }
+    return text;
+  }
+
+  private appendPiece(out: ByteListBuilder, text: string, attr: number): void {
+    if (attr & SPECIAL_ATTRS) out.append(utf8.encode(text));
+    else if (attr & Attr.NORMAL) {
+      if (!this.byteLevel) out.append(utf8.encode(text.replaceAll('\u2581', ' ')));
+      else if (!appendByteLevel(out, text)) out.append(byteDecode(text));
+    } else if (attr & Attr.BYTE) out.push(parseHexPrefix(text.slice(3, 5)));
+  }
+}
+
+// GPT-2 character code -> byte (-1: not a mapped character); the mapped codes are all below 0x144
+const CHAR_BYTE = new Int16Array(0x144).map((_, code) => charToByte(code) ?? -1);
+
+/** The bytes of a byte-level text when every character is a mapped one (else false, nothing written). */
+function appendByteLevel(out: ByteListBuilder, text: string): boolean {
+  for (let k = 0; k < text.length; k++) {
+    const code = text.charCodeAt(k);
+    if (code >= CHAR_BYTE.length || CHAR_BYTE[code] < 0) return false;
+  }
+  for (let k = 0; k < text.length; k++) out.push(CHAR_BYTE[text.charCodeAt(k)]);
+  return true;
 }
 
 const EMPTY = new Uint8Array(0);

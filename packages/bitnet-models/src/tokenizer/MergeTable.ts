@@ -1,0 +1,92 @@
+/**
+ * BPE merge rules in an open-addressing hash table over one Int32Array: the pair (left id, right
+ * id) maps to the rule's rank and the id of the merged symbol, so merging never builds or hashes a
+ * string.
+ *
+ * Rules are parsed like llama.cpp: split at the first space after the first character; the first
+ * occurrence of a pair keeps its rank. Symbols are ids of token texts; a rule whose parts or result
+ * are not tokens (only in inconsistent vocabularies) gets extra ids from `vocab.size` on, so it still
+ * applies exactly where llama.cpp's text-keyed rules would. Rules that can never apply to a
+ * byte-encoded word (a part containing a space, or empty) are left out.
+ */
+import type { Vocabulary } from './Vocabulary';
+
+/** GPT-2 characters (what byte-encoded words consist of) all have codes below this. */
+export const BYTE_CHAR_LIMIT = 0x144;
+
+const STRIDE = 4; // left, right, rank, result
+const EMPTY = -1;
+
+function pairHash(left: number, right: number): number {
+  let h = Math.imul(left, 0x9e3779b1) ^ right;
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
+  return h ^ (h >>> 13);
+}
+
+/** The merge rules of a BPE vocabulary, keyed by (left symbol id, right symbol id). */
+export class MergeTable {
+  private readonly table: Int32Array;
+  private readonly mask: number;
+  /** The symbol id of each GPT-2 character, -1 when neither a token nor any rule has that text. */
+  readonly charIds = new Int32Array(BYTE_CHAR_LIMIT).fill(-1);
+
+  constructor(vocab: Vocabulary, merges: readonly string[]) {
+    let capacity = 16;
+    while (capacity < merges.length * 1.5) capacity *= 2;
+    this.table = new Int32Array(capacity * STRIDE).fill(EMPTY);
+    this.mask = capacity - 1;
+    // texts that are not tokens but take part in rules (normally none); dropped after construction
+    const extra = new Map<string, number>();
+    const intern = (s: string): number => {
+      const id = vocab.tokenId(s) ?? extra.get(s);
+      if (id !== undefined) return id;
+      extra.set(s, vocab.size + extra.size);
+      return vocab.size + extra.size - 1;
+    };
+    for (let rank = 0; rank < merges.length; rank++) {
+      const rule = merges[rank];
+      const at = rule.indexOf(' ', 1);
+      if (at < 0 || at === rule.length - 1 || rule.charCodeAt(0) === 0x20 || rule.indexOf(' ', at + 1) >= 0) continue;
+      const left = vocab.tokenId(rule, 0, at) ?? intern(rule.slice(0, at));
+      const right = vocab.tokenId(rule, at + 1, rule.length) ?? intern(rule.slice(at + 1));
+      if (this.find(left, right) >= 0) continue;
+      this.insert(left, right, rank, vocab.tokenIdWithout(rule, at) ?? intern(rule.slice(0, at) + rule.slice(at + 1)));
+    }
+    for (let code = 0; code < BYTE_CHAR_LIMIT; code++) {
+      const ch = String.fromCharCode(code);
+      this.charIds[code] = vocab.tokenId(ch) ?? extra.get(ch) ?? -1;
+    }
+  }
+
+  private insert(left: number, right: number, rank: number, result: number): void {
+    const t = this.table;
+    let slot = pairHash(left, right) & this.mask;
+    while (t[slot * STRIDE] !== EMPTY) slot = (slot + 1) & this.mask;
+    const at = slot * STRIDE;
+    t[at] = left;
+    t[at + 1] = right;
+    t[at + 2] = rank;
+    t[at + 3] = result;
+  }
+
+  /** The slot of the rule merging `left` and `right` (symbol ids), or -1 when there is none. */
+  find(left: number, right: number): number {
+    const t = this.table;
+    for (let slot = pairHash(left, right) & this.mask; ; slot = (slot + 1) & this.mask) {
+      const at = slot * STRIDE;
+      const l = t[at];
+      if (l === EMPTY) return -1;
+      if (l === left && t[at + 1] === right) return slot;
+    }
+  }
+
+  /** The rank (priority; lower merges first) of the rule in `slot`. */
+  rank(slot: number): number {
+    return this.table[slot * STRIDE + 2];
+  }
+
+  /** The symbol id the rule in `slot` produces. */
+  result(slot: number): number {
+    return this.table[slot * STRIDE + 3];
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * A read-mostly table of strings kept off the JS heap: the UTF-16 code units of every string in one
+ * Uint16Array, an Int32Array of offsets, and an open-addressing hash index (Int32Array) from a
+ * string to its index. Lookups take a range of a JS string, so probing a substring allocates
+ * nothing. UTF-16 units (not UTF-8) keep every JS string exact, lone surrogates included.
+ */
+
+const EMPTY_SLOT = 0; // slots hold index + 1
+
+/** FNV-1a over UTF-16 code units, finished with a murmur-style mix. */
+function hashRange(s: string, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  return h ^ (h >>> 13);
+}
+
+function hashUnits(units: Uint16Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ units[i], 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  return h ^ (h >>> 13);
+}
+
+/** Strings in one Uint16Array with an open-addressing hash index from text to index. */
+export class StringTable {
+  /** Number of strings. */
+  readonly size: number;
+  private readonly units: Uint16Array;
+  /** String i is units[offsets[i], offsets[i + 1]). */
+  private readonly offsets: Int32Array;
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+
+  /**
+   * Index `strings` (string i gets index i). `onDuplicate(i, first)` is called when string i equals
+   * the earlier string `first`; the later one is then not findable by text.
+   */
+  constructor(strings: readonly string[], onDuplicate?: (index: number, first: number) => void) {
+    const n = strings.length;
+    this.size = n;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += strings[i].length;
+    const units = new Uint16Array(total);
+    const offsets = new Int32Array(n + 1);
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const s = strings[i];
+      offsets[i] = at;
+      for (let k = 0; k < s.length; k++) units[at + k] = s.charCodeAt(k);
+      at += s.length;
+    }
+    offsets[n] = at;
+    this.units = units;
+    this.offsets = offsets;
+    let capacity = 16;
+    while (capacity < n * 2) capacity *= 2;
+    this.slots = new Int32Array(capacity);
+    this.mask = capacity - 1;
+    for (let i = 0; i < n; i++) {
+      const s = strings[i];
+      const first = this.find(s, 0, s.length);
+      if (first >= 0) {
+        onDuplicate?.(i, first);
+        continue;
+      }
+      let slot = hashUnits(units, offsets[i], offsets[i + 1]) & this.mask;
+      while (this.slots[slot] !== EMPTY_SLOT) slot = (slot + 1) & this.mask;
+      this.slots[slot] = i + 1;
+    }
+  }
+
+  /** The index of the string equal to s[start, end), or -1. */
+  find(s: string, start = 0, end = s.length): number {
+    const { units, offsets, slots, mask } = this;
+    const len = end - start;
+    for (let slot = hashRange(s, start, end) & mask; ; slot = (slot + 1) & mask) {
+      const entry = slots[slot];
+      if (entry === EMPTY_SLOT) return -1;
+      const id = entry - 1;
+      const from = offsets[id];
+      if (offsets[id + 1] - from !== len) continue;
+      let k = 0;
+      while (k < len && units[from + k] === s.charCodeAt(start + k)) k++;
+      if (k === len) return id;
+    }
+  }
+
+  /** The index of the string equal to s without its character at `skip`, or -1. */
+  findWithout(s: string, skip: number): number {
+    const { units, offsets, slots, mask } = this;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) if (i !== skip) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    const len = s.length - 1;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const entry = slots[slot];
+      if (entry === EMPTY_SLOT) return -1;
+      const id = entry - 1;
+      const from = offsets[id];
+      if (offsets[id + 1] - from !== len) continue;
+      let k = 0;
+      while (k < len && units[from + k] === s.charCodeAt(k < skip ? k : k + 1)) k++;
+      if (k === len) return id;
+    }
+  }
+
+  /** Length of string i in UTF-16 units. */
+  length(i: number): number {
+    return this.offsets[i + 1] - this.offsets[i];
+  }
+
+  /** String i as a JS string (built on each call). */
+  get(i: number): string {
+    const from = this.offsets[i];
+    const to = this.offsets[i + 1];
+    let out = '';
+    for (let k = from; k < to; k += 8192) {
+      out += String.fromCharCode.apply(null, this.units.subarray(k, Math.min(to, k + 8192)) as unknown as number[]);
+    }
+    return out;
+  }
+}
+
+/** A growable byte buffer that ends as one Uint8Array plus an Int32Array of offsets. */
+export class ByteListBuilder {
+  private bytes = new Uint8Array(1 << 16);
+  private length = 0;
+  readonly offsets: Int32Array;
+  private count = 0;
+
+  constructor(capacity: number) {
+    this.offsets = new Int32Array(capacity + 1);
+  }
+
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.bytes.length) return;
+    let cap = this.bytes.length * 2;
+    while (cap < this.length + extra) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.bytes.subarray(0, this.length));
+    this.bytes = next;
+  }
+
+  /** Start the next entry. */
+  begin(): void {
+    this.offsets[this.count++] = this.length;
+  }
+
+  /** Append one byte to the current entry. */
+  push(byte: number): void {
+    this.reserve(1);
+    this.bytes[this.length++] = byte;
+  }
+
+  /** Append bytes to the current entry. */
+  append(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.bytes.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** The packed bytes (trimmed to size); offsets[i]..offsets[i + 1] is entry i. */
+  finish(): Uint8Array {
+    this.offsets[this.count] = this.length;
+    return this.bytes.slice(0, this.length);
+  }
+}
