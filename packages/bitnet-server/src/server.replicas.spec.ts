@@ -183,7 +183,9 @@ describe('replicas sharing Redis', () => {
       await stolen;
       expectSolo(events, solo);
       const sid = events[0].id!.split(':')[0];
-      const runs = a.logLines().filter((l) => l.msg === 'stream generation ended' && l.stream === sid);
+      const ends = () => a.logLines().filter((l) => l.msg === 'stream generation ended' && l.stream === sid);
+      await waitFor(() => ends().some((l) => l.end === 'ended'), 10_000, "A's log line of the stream's end", 20);
+      const runs = ends();
       // the first run stopped on the lost lease; after the impostor's lease expired, A's own connection revived it
       expect(runs.map((l) => l.end)).toEqual(['lost', 'ended']);
       expect(runs[1].start).toBe('revived');
@@ -213,9 +215,11 @@ describe('replicas sharing Redis', () => {
     expectSolo(events, solo);
     // the stream was in flight when Redis went away: A logged the outage before the stream's end
     const sid = events[0].id!.split(':')[0];
-    const lines = a.logLines().filter((l) => Number(l.time) >= startedAt);
-    const down = lines.findIndex((l) => l.msg === 'stream store degraded');
-    const end = lines.findIndex((l) => l.msg === 'stream generation ended' && l.stream === sid);
+    const lines = () => a.logLines().filter((l) => Number(l.time) >= startedAt);
+    // the replica's stderr reaches this process a little after the events
+    await waitFor(() => lines().some((l) => l.msg === 'stream generation ended' && l.stream === sid), 10_000, "A's log line of the stream's end", 20);
+    const down = lines().findIndex((l) => l.msg === 'stream store degraded');
+    const end = lines().findIndex((l) => l.msg === 'stream generation ended' && l.stream === sid);
     expect(down).toBeGreaterThanOrEqual(0);
     expect(down).toBeLessThan(end);
     await waitFor(async () => (await health(a)).status === 'degraded', 10_000, '/health to say degraded', 50);
@@ -292,8 +296,19 @@ describe('replicas sharing Redis', () => {
     // each token of each stream was written by exactly one generation: the runs' logged tokens add up
     // to the streams' tokens, and every stream was started once (A's lines include its first life)
     await waitFor(() => a.alive, 1000, 'A to run again');
-    const ends = [...a.logLines(), ...b.logLines()].filter((l) => l.msg === 'stream generation ended');
     const streamIds = new Set(finished.map((f) => f.events[0].id!.split(':')[0]));
+    const runLines = () => [...a.logLines(), ...b.logLines()].filter((l) => l.msg === 'stream generation ended');
+    // the replicas' stderr reaches this process a little after the events: wait for every stream's last run
+    await waitFor(
+      () => {
+        const ended = new Set(runLines().filter((l) => l.end === 'ended').map((l) => String(l.stream)));
+        return [...streamIds].every((id) => ended.has(id));
+      },
+      10_000,
+      'every stream to have its end in a log',
+      50,
+    );
+    const ends = runLines();
     const mine = ends.filter((l) => streamIds.has(String(l.stream)));
     expect(mine.filter((l) => l.start === 'new').length).toBe(finished.length);
     const logged = mine.reduce((n, l) => n + Number(l.logged_tokens), 0);

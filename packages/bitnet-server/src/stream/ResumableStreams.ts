@@ -199,6 +199,7 @@ export class ResumableStreams {
       const e: LoggedEvent = { id: `${id}:${tokens.length + 1}`, seq: tokens.length + 1, event: 'complete', data: completePayload(o) };
       if (await this.store.append(id, e, this.replica)) sink.send(e);
       await this.store.release(id, this.replica);
+      this.log.info({ stream: id, start: 'revived', resumed_tokens: tokens.length, logged_tokens: 0, end: 'ended' }, 'stream generation ended');
       return 'ended';
     }
     this.metrics.generations.inc({ start: 'revived' });
