@@ -1,5 +1,6 @@
 // The Node-API module (node-addon-api, Node-API 8): selects the kernel table and starts the thread
-// pool at load, then exports the kernel functions and the information / test hooks.
+// pool at load, then exports the kernel functions, the information / test hooks and
+// the file mapping.
 #include <napi.h>
 
 #include <exception>
@@ -21,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   bitnet::binding::register_kernels(env, exports);
   bitnet::binding::register_info(env, exports);
+  bitnet::binding::register_mapfile(env, exports);
   return exports;
 }
 

@@ -9,6 +9,7 @@ namespace binding {
 
 void register_kernels(Napi::Env env, Napi::Object exports);  // kernels.cpp
 void register_info(Napi::Env env, Napi::Object exports);     // info.cpp
+void register_mapfile(Napi::Env env, Napi::Object exports);  // mapfile.cpp
 
 }  // namespace binding
 }  // namespace bitnet

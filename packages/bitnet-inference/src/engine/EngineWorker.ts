@@ -4,10 +4,11 @@
  */
 import * as os from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { GgufFile, ggmlTypeName } from '@bitnet/models';
+import { ggmlTypeName } from '@bitnet/models';
 import { ForwardPass } from '../forward/ForwardPass';
 import { loadBitnetWeights } from '../model/BitnetWeights';
 import { KvCache } from '../model/KvCache';
+import { openWeightsFile } from '../model/openWeightsFile';
 import { Sampler } from '../sampling/Sampler';
 import { openKernels } from './kernels';
 import type { MainToWorker, WorkerLoadRequest, WorkerToMain } from './protocol';
@@ -34,7 +35,7 @@ function load(m: WorkerLoadRequest): void {
   const t0 = performance.now();
   lowerPriority(m.computeNice);
   const opened = openKernels(m.kernels);
-  const file = GgufFile.open(m.path);
+  const file = openWeightsFile(m.path, m.kernels.mode);
   let weights;
   try {
     weights = loadBitnetWeights(file, { repackTq1_0: m.repackTq1_0, outputType: m.outputType, kernels: opened.kernels, onProgress: (done, total) => send({ type: 'load-progress', done, total }) });
@@ -61,6 +62,7 @@ function load(m: WorkerLoadRequest): void {
     isa: opened.isa,
     threads: opened.threads,
     weightBytes: weights.bytes,
+    mappedWeightBytes: weights.mappedBytes,
     outputType: weights.outputType,
     outputMatrixType: ggmlTypeName(weights.output.type),
     loadMs: performance.now() - t0,

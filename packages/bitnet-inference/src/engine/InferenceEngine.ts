@@ -228,9 +228,10 @@ export class InferenceEngine implements SequenceHost {
     if (!modelPath && !fs.existsSync(resolved)) {
       throw new InferenceError('model_load', `no model path given and the bundled default model is missing (${resolved})`, ['pass the path of a BitNet GGUF file']);
     }
-    const { tokenizer, model } = readModel(resolved);
+    // The model thread starts loading the weights while this thread reads the header (tokenizer,
+    // summary): the two overlap. A file this thread rejects ends the model thread with the same error as ever.
     const worker = new Worker(workerPath());
-    const loaded = await new Promise<WorkerLoaded>((resolve, reject) => {
+    const loading = new Promise<WorkerLoaded>((resolve, reject) => {
       worker.on('message', (m: WorkerToMain) => {
         if (m.type === 'loaded') resolve(m);
         else if (m.type === 'load-progress') options.onProgress?.(m.done, m.total);
@@ -249,7 +250,17 @@ export class InferenceEngine implements SequenceHost {
         faultInjection: internals.faultInjection === true,
       };
       worker.postMessage(req);
-    }).catch(async (e) => {
+    });
+    let header: ReturnType<typeof readModel>;
+    try {
+      header = readModel(resolved);
+    } catch (e) {
+      loading.catch(() => undefined);
+      await worker.terminate();
+      throw e;
+    }
+    const { tokenizer, model } = header;
+    const loaded = await loading.catch(async (e) => {
       await worker.terminate();
       throw e;
     });

@@ -89,6 +89,8 @@ export interface WorkerLoaded {
   /** Threads of the kernel pool (1 for the TypeScript kernels). */
   threads: number;
   weightBytes: number;
+  /** Of weightBytes, those read in place from the file's read-only mapping (0 with the TypeScript kernels). */
+  mappedWeightBytes: number;
   /** How the output matrix is held ('q8_0' only when it was re-encoded at load) and its type name. */
   outputType: 'exact' | 'q8_0';
   outputMatrixType: string;

@@ -9,11 +9,12 @@
  * tokens (no context crosses a window boundary). perplexity = exp(Σ NLL / tokens), NLL from a
  * float64 log-softmax of each step's f32 logits.
  */
-import { GgufFile, Tokenizer, createTokenizer } from '@bitnet/models';
+import { Tokenizer, createTokenizer } from '@bitnet/models';
 import { openKernels } from '../engine/kernels';
 import { ForwardPass } from '../forward/ForwardPass';
 import { BitnetWeights, LoadWeightsOptions, loadBitnetWeights } from '../model/BitnetWeights';
 import { KvCache } from '../model/KvCache';
+import { openWeightsFile } from '../model/openWeightsFile';
 
 /** How a text is cut into windows for a perplexity measurement. */
 export interface PerplexityOptions {
@@ -55,7 +56,7 @@ export class PerplexityEvaluator {
     const { threads, ...weightOptions } = options;
     const settings = { mode: 'auto' as const, threads };
     const { kernels } = openKernels(settings);
-    const file = GgufFile.open(modelPath);
+    const file = openWeightsFile(modelPath, settings.mode);
     try {
       const weights = loadBitnetWeights(file, weightOptions);
       const tokenizer = createTokenizer(file.metadata);

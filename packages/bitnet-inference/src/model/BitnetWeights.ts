@@ -48,8 +48,13 @@ export interface BitnetWeights {
   /** The output matrix's type in the file (before any re-encoding). */
   outputFileType: GgmlType;
   layers: LayerWeights[];
-  /** Bytes of tensor data held. */
+  /** Bytes of tensor data held (mapped or private). */
   bytes: number;
+  /**
+   * Of `bytes`, those that are views into the file's image (GgufFile.useImage: a read-only mapping,
+   * file-backed pages shared with the page cache) rather than private copies; 0 when the file was read.
+   */
+  mappedBytes: number;
 }
 
 /**
@@ -130,7 +135,11 @@ function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo, kernels?: LoadWeightsOp
 
 /**
  * Reads every tensor the graph needs from an open GGUF into memory (one buffer per tensor, read
- * once), after checking the config and every tensor's presence, type and shape.
+ * once), after checking the config and every tensor's presence, type and shape. When the file reads
+ * from an image (GgufFile.useImage, e.g. a mapping of the file), matrices used in their file layout
+ * are views into it (no copy; kernels only read weights); repacked (TQ1_0 → TQ2_0) and re-encoded
+ * (Q8_0 output) matrices and the f32 vectors (norms, scales: small, and copied to be 4-byte aligned)
+ * are private.
  */
 export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = {}): BitnetWeights {
   const repack = options.repackTq1_0 ?? true;
@@ -139,6 +148,8 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   const config = readModelConfig(file.metadata);
   const tensors = resolveModelTensors(config, file.tensors);
   let bytes = 0;
+  let mappedBytes = 0;
+  const image = file.image?.buffer;
   const totalFileBytes = file.tensors.reduce((n, t) => n + t.byteSize, 0);
   let read = 0;
   const report = () => options.onProgress?.(Math.min(read, totalFileBytes), totalFileBytes);
@@ -146,6 +157,7 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
     read += t.byteSize;
     const d = file.tensorData(t);
     bytes += d.length;
+    if (image !== undefined && d.buffer === image) mappedBytes += d.length;
     return d;
   };
   const matrix = (t: GgufTensorInfo): WeightMatrix => {
@@ -168,7 +180,9 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
       : { kind: 'float', type: t.type as FloatMatrix['type'], ...base };
   };
   const f32 = (t: GgufTensorInfo): Float32Array => {
-    const d = data(t);
+    read += t.byteSize;
+    const d = file.tensorData(t);
+    bytes += d.length;
     // copy into an aligned buffer (tensor data may sit at any byte offset of a pooled buffer)
     const out = new Float32Array(t.elementCount);
     new Uint8Array(out.buffer).set(d.subarray(0, out.byteLength));
@@ -225,5 +239,6 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
     outputFileType: outInfo.type,
     layers,
     bytes,
+    mappedBytes,
   };
 }

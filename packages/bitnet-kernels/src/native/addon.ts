@@ -64,6 +64,8 @@ export interface NativeAddon {
   toF16(x: Float32Array, out: Uint16Array): void;
   repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void;
   encodeQ8_0(x: Float32Array, out: Uint8Array): void;
+  /** The whole file mapped read-only (PROT_READ, MAP_PRIVATE); unmapped when the ArrayBuffer is collected. */
+  mapFile(path: string): ArrayBuffer;
 
   cpuFeatures(): CpuFeatures;
   /** The instruction set whose kernels run (chosen once at load; BITNET_ISA overrides). */

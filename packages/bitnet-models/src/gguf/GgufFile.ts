@@ -1,4 +1,4 @@
-import { BitnetModelError } from '../errors';
+import { BitnetModelError, GgufFormatError } from '../errors';
 import { BufferSource, ByteSource, FileSource } from './ByteSource';
 import { GgufHeader, GgufReadOptions, parseGgufHeader } from './GgufReader';
 import { GgufMetadata } from './GgufMetadata';
@@ -17,9 +17,10 @@ export class GgufFile {
   readonly dataOffset: number;
   readonly fileSize: number;
   private readonly byName: Map<string, GgufTensorInfo>;
+  private imageBytes: Uint8Array | undefined;
 
   private constructor(
-    private readonly source: ByteSource,
+    private source: ByteSource,
     header: GgufHeader,
     readonly path?: string,
   ) {
@@ -52,6 +53,32 @@ export class GgufFile {
   static fromBuffer(bytes: Uint8Array, options?: GgufReadOptions): GgufFile {
     const source = new BufferSource(bytes);
     return new GgufFile(source, parseGgufHeader(source, options));
+  }
+
+  /**
+   * From now on, reads tensor data from `image`, the whole file's bytes (typically a read-only
+   * mapping of it): tensorData and tensorDataRange then return views into it, never copies, and the
+   * file's descriptor is closed. Call it after opening, once the header has been parsed and every
+   * tensor checked against the file's size (open does that), so a truncated or malformed file is
+   * rejected before its image is used. Throws GgufFormatError ('TRUNCATED') when the image's size is
+   * not the size the file had when it was parsed (it changed in between).
+   */
+  useImage(image: Uint8Array): void {
+    if (image.byteLength !== this.fileSize) {
+      throw new GgufFormatError(
+        'TRUNCATED',
+        `the image of ${this.path ? `'${this.path}'` : 'the file'} holds ${image.byteLength} bytes but the file had ${this.fileSize} when it was parsed (was it modified while open?)`,
+      );
+    }
+    const previous = this.source;
+    this.source = new BufferSource(image);
+    this.imageBytes = image;
+    previous.close();
+  }
+
+  /** The image passed to useImage (tensor data are views into it), or undefined. */
+  get image(): Uint8Array | undefined {
+    return this.imageBytes;
   }
 
   get architecture(): string | undefined {

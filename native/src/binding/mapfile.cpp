@@ -1,0 +1,79 @@
+// mapFile(path): the whole file mapped read-only into this process, as an external ArrayBuffer whose
+// finalizer unmaps it. Model weights used in their file layout are typed-array views into it, so
+// they are file-backed pages (shared with the page cache) instead of private copies. PROT_READ: a
+// write into a weight would fault instead of silently diverging from the file.
+#include <napi.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+#include "args.h"
+#include "binding.h"
+
+namespace bitnet {
+namespace binding {
+
+namespace {
+
+// A JS Error naming the call, the path and the OS's reason, with `errno` / `syscall` properties.
+[[noreturn]] void os_error(Napi::Env env, const char* syscall, const std::string& path, int err) {
+  Napi::Error e = Napi::Error::New(env, std::string("mapFile: ") + syscall + " '" + path + "' failed: " + std::strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  e.Set("path", Napi::String::New(env, path));
+  throw e;
+}
+
+Napi::Value MapFile(const Napi::CallbackInfo& info) {
+  const char* fn = "mapFile";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    need_args(info, 1, fn);
+    if (!info[0].IsString()) type_error(std::string(fn) + ": path must be a string");
+    Napi::Env env = info.Env();
+    const std::string path = info[0].As<Napi::String>().Utf8Value();
+#if defined(_WIN32)
+    throw Napi::Error::New(env, "mapFile: not supported on Windows");
+#else
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) os_error(env, "open", path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      os_error(env, "fstat", path, err);
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
+      ::close(fd);
+      throw Napi::Error::New(env, std::string("mapFile: '") + path + "' is not a non-empty regular file");
+    }
+    const size_t size = (size_t)st.st_size;
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const int err = errno;
+    ::close(fd);  // the mapping keeps the file
+    if (p == MAP_FAILED) os_error(env, "mmap", path, err);
+    // Weights are read front to back by every token: read ahead now, so the first pass faults less.
+    ::madvise(p, size, MADV_WILLNEED);
+    return Napi::ArrayBuffer::New(
+        env, p, size, [](Napi::Env, void* data, size_t* len) {
+          ::munmap(data, *len);
+          delete len;
+        },
+        new size_t(size));
+#endif
+  });
+}
+
+}  // namespace
+
+void register_mapfile(Napi::Env env, Napi::Object exports) { exports.Set("mapFile", Napi::Function::New(env, MapFile)); }
+
+}  // namespace binding
+}  // namespace bitnet

@@ -1,0 +1,23 @@
+import { GgufFile } from '@bitnet/models';
+import { type KernelMode, mapFile } from '@bitnet/kernels';
+
+/**
+ * Opens a GGUF file for loadBitnetWeights. The header and every tensor's placement are parsed and
+ * checked first, through a file descriptor (GgufFile.open), so a truncated or malformed file fails
+ * with the same GgufFormatError as ever before anything is mapped. Then, when `mode` runs the
+ * native kernels, the file is mapped read-only and tensor data become views into the mapping: the
+ * matrices used in their file layout cost no private memory (their pages are the page cache's) and
+ * stay mapped as long as any of them is reachable. With the TypeScript kernels the file is read as
+ * before (one private buffer per tensor).
+ */
+export function openWeightsFile(modelPath: string, mode: KernelMode): GgufFile {
+  const file = GgufFile.open(modelPath);
+  try {
+    const image = mapFile(modelPath, mode);
+    if (image) file.useImage(new Uint8Array(image));
+    return file;
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}
