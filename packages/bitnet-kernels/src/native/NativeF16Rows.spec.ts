@@ -25,21 +25,28 @@ describeNativeIsas('native F16 matmul, many rows', ({ k, generic }) => {
     [13, 2563],
     [1001, 160], // on the thread pool, an odd row count
   ];
+  /** An M-row call: each row equals its 1-row call, and the whole equals the generic kernel, bit for bit. Returns the result. */
+  function expectRowsAsAlone(w: FloatMatrix, x: Float32Array, M: number): Float32Array {
+    const { rows: N, cols: K } = w;
+    const got = new Float32Array(M * N);
+    k.matmulFloat(w, x, M, got);
+    for (let m = 0; m < M; m++) {
+      const one = new Float32Array(N);
+      k.matmulFloat(w, x.subarray(m * K, (m + 1) * K), 1, one);
+      expect(bits(got.subarray(m * N, (m + 1) * N))).toEqual(bits(one));
+    }
+    const g = new Float32Array(M * N);
+    generic(() => k.matmulFloat(w, x, M, g));
+    expect(bits(got)).toEqual(bits(g));
+    return got;
+  }
+
   it.each(shapes)('N=%i K=%i: each of rows 1..9 equals its 1-row call, generic and TS bit for bit', (N, K) => {
     const next = rng(1600 + N + K);
     const w: FloatMatrix = { type: GgmlType.F16, data: quantize(GgmlType.F16, randomFloats(next, N * K, 1), K), rows: N, cols: K };
     for (let M = 1; M <= 9; M++) {
       const x = randomFloats(next, M * K, 2);
-      const got = new Float32Array(M * N);
-      k.matmulFloat(w, x, M, got);
-      for (let m = 0; m < M; m++) {
-        const one = new Float32Array(N);
-        k.matmulFloat(w, x.subarray(m * K, (m + 1) * K), 1, one);
-        expect(bits(got.subarray(m * N, (m + 1) * N))).toEqual(bits(one));
-      }
-      const g = new Float32Array(M * N);
-      generic(() => k.matmulFloat(w, x, M, g));
-      expect(bits(got)).toEqual(bits(g));
+      const got = expectRowsAsAlone(w, x, M);
       if (tsKernels) {
         const t = new Float32Array(M * N);
         tsKernels.matmulFloat(w, x, M, t);
@@ -59,15 +66,6 @@ describeNativeIsas('native F16 matmul, many rows', ({ k, generic }) => {
     const M = 8;
     const x = randomFloats(next, M * K, 2);
     for (let j = 0; j < K; j++) x[K + j] = -x[j]; // row 1 = −row 0: sums that cancel
-    const got = new Float32Array(M * N);
-    k.matmulFloat(w, x, M, got);
-    for (let m = 0; m < M; m++) {
-      const one = new Float32Array(N);
-      k.matmulFloat(w, x.subarray(m * K, (m + 1) * K), 1, one);
-      expect(bits(got.subarray(m * N, (m + 1) * N))).toEqual(bits(one));
-    }
-    const g = new Float32Array(M * N);
-    generic(() => k.matmulFloat(w, x, M, g));
-    expect(bits(got)).toEqual(bits(g));
+    expectRowsAsAlone(w, x, M);
   });
 });
