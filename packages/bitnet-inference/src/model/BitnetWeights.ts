@@ -121,7 +121,7 @@ function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo, kernels?: LoadWeightsOp
   const ids = kernels ? Int32Array.from({ length: Math.min(rowsPerChunk, N) }, (_, i) => i) : undefined;
   for (let r0 = 0; r0 < N; r0 += rowsPerChunk) {
     const count = Math.min(rowsPerChunk, N - r0);
-    const src = file.tensorDataRange(t, r0 * srcRowBytes, count * srcRowBytes);
+    const src = file.tensorDataForConversion(t, r0 * srcRowBytes, count * srcRowBytes);
     if (kernels && values && ids) {
       const x = values.subarray(0, count * K);
       kernels.getRows({ type: t.type as FloatMatrix['type'], data: src, rows: count, cols: K }, ids.subarray(0, count), x);
@@ -163,7 +163,7 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   const matrix = (t: GgufTensorInfo): WeightMatrix => {
     if (t.type === GgmlType.TQ1_0 && repack) {
       read += t.byteSize;
-      const packed = file.tensorData(t);
+      const packed = file.tensorDataForConversion(t);
       let d: Uint8Array;
       if (options.kernels) {
         d = new Uint8Array((t.elementCount / 256) * 66);

@@ -18,6 +18,8 @@ export class GgufFile {
   readonly fileSize: number;
   private readonly byName: Map<string, GgufTensorInfo>;
   private imageBytes: Uint8Array | undefined;
+  /** The file's own reader, kept after useImage for data that is converted once (tensorDataForConversion). */
+  private fileSource: ByteSource | undefined;
 
   private constructor(
     private source: ByteSource,
@@ -57,8 +59,8 @@ export class GgufFile {
 
   /**
    * From now on, reads tensor data from `image`, the whole file's bytes (typically a read-only
-   * mapping of it): tensorData and tensorDataRange then return views into it, never copies, and the
-   * file's descriptor is closed. Call it after opening, once the header has been parsed and every
+   * mapping of it): tensorData and tensorDataRange then return views into it, never copies (the
+   * file's descriptor stays open for tensorDataForConversion until close()). Call it after opening, once the header has been parsed and every
    * tensor checked against the file's size (open does that), so a truncated or malformed file is
    * rejected before its image is used. Throws GgufFormatError ('TRUNCATED') when the image's size is
    * not the size the file had when it was parsed (it changed in between).
@@ -70,10 +72,9 @@ export class GgufFile {
         `the image of ${this.path ? `'${this.path}'` : 'the file'} holds ${image.byteLength} bytes but the file had ${this.fileSize} when it was parsed (was it modified while open?)`,
       );
     }
-    const previous = this.source;
+    this.fileSource = this.source;
     this.source = new BufferSource(image);
     this.imageBytes = image;
-    previous.close();
   }
 
   /** The image passed to useImage (tensor data are views into it), or undefined. */
@@ -120,6 +121,19 @@ export class GgufFile {
     return this.source.read(this.dataOffset + t.offset + start, length);
   }
 
+  /**
+   * Bytes [start, start + length) of a tensor that is read once to be converted (re-encoded,
+   * repacked): a private copy read through the file even when an image is in use, so the image's
+   * (mapping's) pages of that tensor are never touched and do not stay resident beside the
+   * converted copy. Without an image, the same as tensorDataRange.
+   */
+  tensorDataForConversion(nameOrInfo: string | GgufTensorInfo, start = 0, length?: number): Uint8Array {
+    const t = typeof nameOrInfo === 'string' ? this.tensor(nameOrInfo) : nameOrInfo;
+    const n = length ?? t.byteSize - start;
+    const view = this.tensorDataRange(t, start, n); // checks the range
+    return this.fileSource ? this.fileSource.read(this.dataOffset + t.offset + start, n) : view;
+  }
+
   /** Total bytes of tensor data. */
   get tensorBytes(): number {
     return this.tensors.reduce((s, t) => s + t.byteSize, 0);
@@ -127,6 +141,8 @@ export class GgufFile {
 
   /** Closes the file (tensor data can no longer be read). */
   close(): void {
+    this.fileSource?.close();
+    this.fileSource = undefined;
     this.source.close();
   }
 }
