@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { MemoryStreamStore } from './MemoryStreamStore';
+import { pause } from './pause';
 import type { LoggedEvent, StoredRequest, StreamStore } from './StreamStore';
 import { ACQUIRE, APPEND, RELEASE, RENEW, unreachableReason, key, seqOf, toEvent, type Entry } from './redisStreamScripts';
 
@@ -165,7 +166,7 @@ export class RedisStreamStore implements StreamStore {
         const snap = await this.attempt(() => this.snapshot(id, after));
         if (snap && (!snap.known || !snap.events || snap.events.length || snap.leaseFree)) return snap.events ?? [];
       }
-      await sleep(Math.min(this.pollMs, Math.max(1, deadline - Date.now())), signal);
+      await pause(Math.min(this.pollMs, Math.max(1, deadline - Date.now())), signal);
     }
     return [];
   }
@@ -342,16 +343,4 @@ export class RedisStreamStore implements StreamStore {
       }
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

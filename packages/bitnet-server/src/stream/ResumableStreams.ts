@@ -5,6 +5,7 @@ import type { Logger } from '../Logger';
 import { type Ticket, abandonTicket } from './Admission';
 import { CLIENT_GONE, type GenerationOutcome, type GenerationService, SHUTDOWN } from './GenerationService';
 import type { LoggedEvent, StoredRequest, StreamStore } from './StreamStore';
+import { pause } from './pause';
 
 /** Abort reason of a generation whose lease another replica took (it stops at once and writes nothing more). */
 export const LEASE_LOST = 'lease_lost';
@@ -121,7 +122,7 @@ export class ResumableStreams {
       const revived = await this.tryRevive(id, request, last, track, signal);
       if (revived === 'ended' || revived === 'suspended') return this.ended(revived, sink);
       if (signal.aborted) return;
-      if (revived === 'busy') await sleep(Math.min(250, this.options.leaseMs / 4), signal);
+      if (revived === 'busy') await pause(Math.min(250, this.options.leaseMs / 4), signal);
       pending = revived === 'lost' ? [] : await this.store.wait(id, last, this.options.leaseMs, signal);
       if (pending.length === 0) {
         const more = await this.store.read(id, last);
@@ -298,16 +299,4 @@ export class ResumableStreams {
     await this.store.release(id, this.replica);
     return 'ended';
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
