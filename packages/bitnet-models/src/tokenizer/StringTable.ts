@@ -7,21 +7,27 @@
 
 const EMPTY_SLOT = 0; // slots hold index + 1
 
-/** FNV-1a over UTF-16 code units, finished with a murmur-style mix. */
-function hashRange(s: string, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+// The hash of a string: FNV-1a over its UTF-16 code units (FNV_START, then fnvStep per unit), finished
+// with a murmur-style mix (finishHash). Every function below computes exactly this.
+const FNV_START = 0x811c9dc5;
+const fnvStep = (h: number, unit: number): number => Math.imul(h ^ unit, 0x01000193);
+
+function finishHash(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   return h ^ (h >>> 13);
 }
 
+function hashRange(s: string, start: number, end: number): number {
+  let h = FNV_START;
+  for (let i = start; i < end; i++) h = fnvStep(h, s.charCodeAt(i));
+  return finishHash(h);
+}
+
 function hashUnits(units: Uint16Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ units[i], 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  return h ^ (h >>> 13);
+  let h = FNV_START;
+  for (let i = start; i < end; i++) h = fnvStep(h, units[i]);
+  return finishHash(h);
 }
 
 /** Strings in one Uint16Array with an open-addressing hash index from text to index. */
@@ -91,13 +97,10 @@ export class StringTable {
   /** The index of the string equal to s without its character at `skip`, or -1. */
   findWithout(s: string, skip: number): number {
     const { units, offsets, slots, mask } = this;
-    let h = 0x811c9dc5;
-    for (let i = 0; i < s.length; i++) if (i !== skip) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
+    let h = FNV_START;
+    for (let i = 0; i < s.length; i++) if (i !== skip) h = fnvStep(h, s.charCodeAt(i));
     const len = s.length - 1;
-    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = finishHash(h) & mask; ; slot = (slot + 1) & mask) {
       const entry = slots[slot];
       if (entry === EMPTY_SLOT) return -1;
       const id = entry - 1;
