@@ -261,16 +261,40 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     a.scale = (float)number(info, 9, fn, "shape.scale");
     auto out = typed<float>(info, 10, napi_float32_array, fn, "out");
     if (a.startPos + a.tokens > a.capacity) range_error(std::string(fn) + ": startPos + tokens exceeds the cache capacity");
-    const int64_t cache = mul({a.startPos + a.tokens, a.kvHeads, a.headDim});
+    const int64_t cache = mul({a.capacity, a.kvHeads, a.headDim});
     need(q, mul({a.tokens, a.heads, a.headDim}), fn, "q", "tokens × heads × headDim");
-    need(k, cache, fn, "kCache", "(startPos + tokens) × kvHeads × headDim");
-    need(v, cache, fn, "vCache", "(startPos + tokens) × kvHeads × headDim");
+    need(k, cache, fn, "kCache", "capacity × kvHeads × headDim");
+    need(v, cache, fn, "vCache", "capacity × kvHeads × headDim");
     need(out, mul({a.tokens, a.heads, a.headDim}), fn, "out", "tokens × heads × headDim");
     a.q = q.data;
     a.k = k.data;
     a.v = v.data;
     a.out = out.data;
     attention(a);
+    return info.Env().Undefined();
+  });
+}
+
+// storeKv(k, v, kCache: Uint16Array, vCache: Uint16Array, tokens, kvHeads, headDim, startPos, capacity)
+Napi::Value StoreKv(const Napi::CallbackInfo& info) {
+  const char* fn = "storeKv";
+  return guarded(info, fn, [&] {
+    need_args(info, 9, fn);
+    auto k = typed<const float>(info, 0, napi_float32_array, fn, "k");
+    auto v = typed<const float>(info, 1, napi_float32_array, fn, "v");
+    auto kc = typed<uint16_t>(info, 2, napi_uint16_array, fn, "kCache");
+    auto vc = typed<uint16_t>(info, 3, napi_uint16_array, fn, "vCache");
+    const int64_t tokens = integer(info, 4, fn, "shape.tokens", 0, kMaxDim);
+    const int64_t kvHeads = integer(info, 5, fn, "shape.kvHeads", 1, kMaxDim);
+    const int64_t headDim = integer(info, 6, fn, "shape.headDim", 0, kMaxDim);
+    const int64_t startPos = integer(info, 7, fn, "shape.startPos", 0, kMaxDim);
+    const int64_t capacity = integer(info, 8, fn, "shape.capacity", 0, kMaxDim);
+    if (startPos + tokens > capacity) range_error(std::string(fn) + ": startPos + tokens exceeds the cache capacity");
+    need(k, mul({tokens, kvHeads, headDim}), fn, "k", "tokens × kvHeads × headDim");
+    need(v, mul({tokens, kvHeads, headDim}), fn, "v", "tokens × kvHeads × headDim");
+    need(kc, mul({capacity, kvHeads, headDim}), fn, "kCache", "capacity × kvHeads × headDim");
+    need(vc, mul({capacity, kvHeads, headDim}), fn, "vCache", "capacity × kvHeads × headDim");
+    store_kv(k.data, v.data, tokens, kvHeads, headDim, startPos, capacity, kc.data, vc.data);
     return info.Env().Undefined();
   });
 }
@@ -361,6 +385,7 @@ void register_kernels(Napi::Env env, Napi::Object exports) {
   exports.Set("ropeNeox", Napi::Function::New(env, RopeNeox));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("attention", Napi::Function::New(env, Attention));
+  exports.Set("storeKv", Napi::Function::New(env, StoreKv));
   exports.Set("reluSqrMul", Napi::Function::New(env, ReluSqrMul));
   exports.Set("siluMul", Napi::Function::New(env, SiluMul));
   exports.Set("add", Napi::Function::New(env, Add));

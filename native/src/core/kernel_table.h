@@ -55,8 +55,8 @@ using DequantRowFn = void (*)(const uint8_t* src, float* out, int64_t K, float s
 
 struct AttentionArgs {
   const float* q;       // tokens × heads × headDim
-  const uint16_t* k;    // [capacity][kvHeads][headDim] f16
-  const uint16_t* v;
+  const uint16_t* k;    // f16 keys, [kvHeads][capacity][headDim]: one kv head's positions contiguous
+  const uint16_t* v;    // f16 values transposed, [kvHeads][headDim][capacity]: one dimension's positions contiguous
   float* out;           // tokens × heads × headDim
   int64_t tokens, heads, kvHeads, headDim, startPos, capacity;
   float scale;
@@ -96,11 +96,12 @@ struct KernelTable {
   uint64_t (*stream_read)(const uint8_t* p, size_t n);
 };
 
-/** Scratch floats attention_group needs for a block ending at token t1: f32 keys and transposed
- *  values of every position the block sees, and one row of scores (positions padded to 32). */
+/** Scratch floats attention_group needs for a block ending at token t1: a row of scores (positions
+ *  padded to 32) and an f16-rounded query for each query head of the group, and a reference-kernel row. */
 inline int64_t attention_scratch_floats(const AttentionArgs& a, int64_t t1) {
   const int64_t vis = a.startPos + t1, vp = (vis + 31) / 32 * 32;
-  return vis * a.headDim + a.headDim * vp + vp;
+  const int64_t group = a.heads / a.kvHeads;
+  return group * (vp + a.headDim) + vp;
 }
 
 // One per instruction set, each defined in that set's folder.

@@ -30,7 +30,7 @@ void attention_head_ref(const AttentionArgs& a, int64_t t, int64_t h, float* sco
   const int64_t D = a.headDim;
   const int64_t kvh = h / (a.heads / a.kvHeads);
   const int64_t visible = a.startPos + t + 1;
-  const int64_t stride = a.kvHeads * D;
+  const int64_t cap = a.capacity;
   const bool qk_tiny = a.tokens >= 2 && D % 8 == 0;
   const bool pv_tiny = a.tokens >= 2 && D % 4 == 0;
   const float* q = a.q + (t * a.heads + h) * D;
@@ -38,7 +38,7 @@ void attention_head_ref(const AttentionArgs& a, int64_t t, int64_t h, float* sco
   std::vector<float> qr((size_t)D), kr((size_t)D);
   for (int64_t d = 0; d < D; ++d) qr[(size_t)d] = f16_round(q[d]);
   for (int64_t p = 0; p < visible; ++p) {
-    const uint16_t* k = a.k + p * stride + kvh * D;
+    const uint16_t* k = a.k + (kvh * cap + p) * D;
     for (int64_t d = 0; d < D; ++d) kr[(size_t)d] = f16_to_f32(k[d]);
     const float s = qk_tiny ? tiny_dot(qr.data(), kr.data(), D) : ggml_dot_f16(qr.data(), kr.data(), D);
     scores[p] = s * a.scale;
@@ -46,13 +46,13 @@ void attention_head_ref(const AttentionArgs& a, int64_t t, int64_t h, float* sco
   softmax_row_ref(scores, visible);
   for (int64_t p = 0; p < visible; ++p) scores[p] = f16_round(scores[p]);
   for (int64_t d = 0; d < D; ++d) {
-    const uint16_t* v = a.v + kvh * D + d;
+    const uint16_t* v = a.v + (kvh * D + d) * cap;
     float acc[32] = {0};
     if (pv_tiny) {
-      for (int64_t p = 0; p < visible; ++p) acc[p & 7] = std::fmaf(scores[p], f16_to_f32(v[p * stride]), acc[p & 7]);
+      for (int64_t p = 0; p < visible; ++p) acc[p & 7] = std::fmaf(scores[p], f16_to_f32(v[p]), acc[p & 7]);
       out[d] = ggml_hsum8(acc);
     } else {
-      for (int64_t p = 0; p < visible; ++p) acc[p & 31] = std::fmaf(scores[p], f16_to_f32(v[p * stride]), acc[p & 31]);
+      for (int64_t p = 0; p < visible; ++p) acc[p & 31] = std::fmaf(scores[p], f16_to_f32(v[p]), acc[p & 31]);
       out[d] = ggml_reduce_f16_acc(acc);
     }
   }

@@ -154,18 +154,10 @@ export class ForwardPass {
     const D = c.embeddingLength;
     const keys = cache.keys[l];
     const values = cache.values[l];
-    const base = start * kvDim;
     const src = row * kvDim;
-    const n = T * kvDim;
-    this.kernels.toF16(kk.subarray(src, src + n), keys.subarray(base, base + n));
-    this.kernels.toF16(vv.subarray(src, src + n), values.subarray(base, base + n));
-    this.kernels.attention(
-      q.subarray(row * D, (row + T) * D),
-      keys,
-      values,
-      { tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: this.attnScale },
-      attn.subarray(row * D, (row + T) * D),
-    );
+    const shape = { tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: this.attnScale };
+    this.kernels.storeKv(kk.subarray(src, src + T * kvDim), vv.subarray(src, src + T * kvDim), keys, values, shape);
+    this.kernels.attention(q.subarray(row * D, (row + T) * D), keys, values, shape, attn.subarray(row * D, (row + T) * D));
   }
 
   /**

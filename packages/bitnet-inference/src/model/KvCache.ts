@@ -1,8 +1,9 @@
 import type { ModelConfig } from '@bitnet/models';
 
 /**
- * One sequence's key/value cache: per layer, f16 bits laid out [position][kvHead][headDim], as the
- * attention kernel reads them. Sized for the positions the request can reach, not the whole context.
+ * One sequence's key/value cache: per layer, f16 bits in the kernels' KV layout (@bitnet/kernels
+ * `KvShape`: keys [kvHead][position][headDim], values [kvHead][headDim][position]), written by
+ * `storeKv` and read by `attention`. Sized for the positions the request can reach, not the whole context.
  */
 export class KvCache {
   readonly keys: Uint16Array[];

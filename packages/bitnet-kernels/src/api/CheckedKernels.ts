@@ -8,7 +8,7 @@
  * throws KernelArgumentError naming the kernel and argument.
  */
 import { checkKernelArgs } from './checkKernelArgs';
-import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
+import type { AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
 
 export class CheckedKernels implements Kernels {
   constructor(readonly inner: Kernels) {}
@@ -88,6 +88,11 @@ export class CheckedKernels implements Kernels {
   attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: AttentionShape, out: Float32Array): void {
     checkKernelArgs('attention', { q, kCache, vCache, shape, out });
     this.inner.attention(q, kCache, vCache, shape, out);
+  }
+
+  storeKv(k: Float32Array, v: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: KvShape): void {
+    checkKernelArgs('storeKv', { k, v, kCache, vCache, shape });
+    this.inner.storeKv(k, v, kCache, vCache, shape);
   }
 
   reluSqrMul(gate: Float32Array, up: Float32Array, out: Float32Array): void {

@@ -93,16 +93,29 @@ export interface FloatMatrix {
   cols: number;
 }
 
-export interface AttentionShape {
-  /** Query tokens in this call (1 for decode, the prompt chunk for prefill). */
+/**
+ * Where `tokens` rows go in a KV cache of `capacity` positions. The cache layout (one Uint16Array of f16
+ * bits each for keys and values, capacity × kvHeads × headDim elements):
+ * - keys: [kvHead][position][headDim]: a kv head's keys are one run of positions, each row contiguous;
+ * - values: [kvHead][headDim][position]: transposed, one run of positions per dimension, as
+ *   llama.cpp's non-flash path keeps V (so p·v sums along contiguous memory).
+ * `keyIndex` / `valueIndex` (api/KvLayout.ts) give the element index of (kv head, position, dimension).
+ */
+export interface KvShape {
+  /** Rows (tokens) in this call. */
   tokens: number;
-  heads: number;
-  kvHeads: number; // heads % kvHeads == 0; query head h reads kv head floor(h / (heads / kvHeads))
+  kvHeads: number;
   headDim: number;
-  /** Absolute position of the first query token; query t sees cache positions 0 .. startPos + t. */
+  /** Position of the first row. */
   startPos: number;
-  /** Positions the cache can hold (stride of nothing: layout is [position][kvHead][headDim]). */
+  /** Positions the cache holds: the stride between kv heads (keys) and between dimensions (values). */
   capacity: number;
+}
+
+export interface AttentionShape extends KvShape {
+  /** tokens: query tokens in this call (1 for decode, the prompt chunk for prefill). */
+  heads: number; // heads % kvHeads == 0; query head h reads kv head floor(h / (heads / kvHeads))
+  /** startPos: absolute position of the first query token; query t sees cache positions 0 .. startPos + t. */
   /** Multiplier of q·k, normally 1/√headDim. */
   scale: number;
 }
@@ -186,8 +199,9 @@ export interface Kernels {
    */
   softmax(x: Float32Array, rows: number, cols: number): void;
   /**
-   * Causal GQA attention. q: tokens × heads × headDim f32. kCache, vCache: f16 bits, [capacity][kvHeads][headDim],
-   * positions 0 .. startPos+tokens−1 filled. out: tokens × heads × headDim. Slots at positions ≥ startPos + tokens
+   * Causal GQA attention. q: tokens × heads × headDim f32. kCache, vCache: f16 bits in the layout of
+   * `KvShape` (keys [kvHead][position][headDim], values [kvHead][headDim][position]), positions
+   * 0 .. startPos+tokens−1 filled. out: tokens × heads × headDim. Slots at positions ≥ startPos + tokens
    * are never read. Exactly llama.cpp's non-flash path on the CPU (llama-graph build_attn_mha):
    *   score_p = fround(dot(f16(q), k_p) · scale)   (`scale` used as an f32, as ggml's op parameter)
    *   w = softmax over the visible positions (the `softmax` kernel's arithmetic), rounded to f16
@@ -199,6 +213,11 @@ export interface Kernels {
    * passed in one call, as llama.cpp evaluates it in one ubatch, to reproduce its numbers.
    */
   attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: AttentionShape, out: Float32Array): void;
+  /**
+   * Stores rows k, v (tokens × kvHeads × headDim f32) at positions startPos .. startPos+tokens−1 of the
+   * cache, rounded to f16 as `toF16` rounds, in the layout of `KvShape`. Nothing else of the cache changes.
+   */
+  storeKv(k: Float32Array, v: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: KvShape): void;
   /** out = max(gate, 0)² · up. */
   reluSqrMul(gate: Float32Array, up: Float32Array, out: Float32Array): void;
   /** out = gate / (1 + exp(−gate)) · up, as ggml_vec_swiglu_f32 (AVX2): fround(fround(g / fround(1 + vExpf(0 − g))) · up). */

@@ -238,6 +238,24 @@ export const KERNEL_ARGS: { readonly [K in KernelName]: KernelArgShape } = {
     },
     disjoint: [['out', 'q'], ['out', 'kCache'], ['out', 'vCache']],
   },
+  storeKv: {
+    objects: { shape: 'a KvShape object' },
+    sizes: { 'shape.tokens': 1, 'shape.kvHeads': 1, 'shape.headDim': 1, 'shape.startPos': 0, 'shape.capacity': 1 },
+    rules: [
+      {
+        arg: 'shape.capacity',
+        holds: (s) => s['shape.startPos'] + s['shape.tokens'] <= s['shape.capacity'],
+        problem: (s) => `${s['shape.capacity']} is less than shape.startPos + shape.tokens = ${s['shape.startPos']} + ${s['shape.tokens']}`,
+      },
+    ],
+    arrays: {
+      k: f32((s) => s['shape.tokens'] * s['shape.kvHeads'] * s['shape.headDim']),
+      v: f32((s) => s['shape.tokens'] * s['shape.kvHeads'] * s['shape.headDim']),
+      kCache: { kind: 'Uint16Array', length: (s) => s['shape.capacity'] * s['shape.kvHeads'] * s['shape.headDim'] },
+      vCache: { kind: 'Uint16Array', length: (s) => s['shape.capacity'] * s['shape.kvHeads'] * s['shape.headDim'] },
+    },
+    disjoint: [['kCache', 'vCache'], ['kCache', 'k'], ['kCache', 'v'], ['vCache', 'k'], ['vCache', 'v']],
+  },
   reluSqrMul: elementwise('gate', 'up'),
   siluMul: elementwise('gate', 'up'),
   add: elementwise('a', 'b'),

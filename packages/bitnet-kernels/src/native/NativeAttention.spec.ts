@@ -5,7 +5,8 @@
 import { f32ToF16, f16ToF32 } from '@bitnet/models';
 import { rng } from '@bitnet/models/testing';
 import type { AttentionShape } from '../api/Kernels';
-import { randomFloats } from '../testing/kernelCases';
+import { keyIndex, valueIndex } from '../api/KvLayout';
+import { CACHE_POISON, randomFloats } from '../testing/kernelCases';
 import { describeNativeIsas, tsKernels } from '../testing/kernelIsaVariants';
 import { expectClose } from '../testing/kernelReferences';
 
@@ -22,12 +23,23 @@ describeNativeIsas('native attention', ({ k, generic }) => {
       // several 16-token blocks per kv head (prefill), with partial 8- and 32-position chunks
       { tokens: 37, heads: 8, kvHeads: 2, headDim: 64, startPos: 3, capacity: 48 },
       { tokens: 1, heads: 20, kvHeads: 5, headDim: 128, startPos: 270, capacity: 300 },
+      // an odd number of query heads per kv head (pairs plus one), one per kv head, a long decode
+      { tokens: 1, heads: 6, kvHeads: 2, headDim: 64, startPos: 45, capacity: 50 },
+      { tokens: 4, heads: 6, kvHeads: 2, headDim: 32, startPos: 9, capacity: 13 },
+      { tokens: 1, heads: 3, kvHeads: 3, headDim: 32, startPos: 70, capacity: 90 },
+      { tokens: 1, heads: 20, kvHeads: 5, headDim: 128, startPos: 1500, capacity: 1600 },
     ]) {
       const shape: AttentionShape = { ...s, scale: 1 / Math.sqrt(s.headDim) };
       const q = randomFloats(next, s.tokens * s.heads * s.headDim, 2);
-      const cacheLen = s.capacity * s.kvHeads * s.headDim;
-      const kc = Uint16Array.from({ length: cacheLen }, () => f32ToF16((next() - 0.5) * 4));
-      const vc = Uint16Array.from({ length: cacheLen }, () => f32ToF16((next() - 0.5) * 4));
+      // Slots past the last visible position hold NaN: a kernel that read one would show it.
+      const kc = new Uint16Array(s.capacity * s.kvHeads * s.headDim).fill(CACHE_POISON);
+      const vc = new Uint16Array(kc.length).fill(CACHE_POISON);
+      for (let h = 0; h < s.kvHeads; h++)
+        for (let p = 0; p < s.startPos + s.tokens; p++)
+          for (let i = 0; i < s.headDim; i++) {
+            kc[keyIndex(s, h, p, i)] = f32ToF16((next() - 0.5) * 4);
+            vc[valueIndex(s, h, p, i)] = f32ToF16((next() - 0.5) * 4);
+          }
       const got = new Float32Array(q.length);
       k.attention(q, kc, vc, shape, got);
       // Reference: the contract in double, with the f16 roundings of q and of p; and Σ p·|v| as the scale.
@@ -41,7 +53,7 @@ describeNativeIsas('native attention', ({ k, generic }) => {
           const sc: number[] = [];
           for (let p = 0; p < vis; p++) {
             let d = 0;
-            for (let i = 0; i < D; i++) d += f16ToF32(f32ToF16(q[(t * s.heads + h) * D + i])) * f16ToF32(kc[(p * s.kvHeads + kvh) * D + i]);
+            for (let i = 0; i < D; i++) d += f16ToF32(f32ToF16(q[(t * s.heads + h) * D + i])) * f16ToF32(kc[keyIndex(s, kvh, p, i)]);
             sc.push(d * shape.scale);
           }
           const mx = Math.max(...sc);
@@ -50,7 +62,7 @@ describeNativeIsas('native attention', ({ k, generic }) => {
           for (let p = 0; p < vis; p++) {
             const w = f16ToF32(f32ToF16(e[p] / sum));
             for (let i = 0; i < D; i++) {
-              const v = f16ToF32(vc[(p * s.kvHeads + kvh) * D + i]);
+              const v = f16ToF32(vc[valueIndex(s, kvh, p, i)]);
               want[(t * s.heads + h) * D + i] += w * v;
               mag[(t * s.heads + h) * D + i] += (e[p] / sum) * Math.abs(v);
             }
@@ -73,6 +85,37 @@ describeNativeIsas('native attention', ({ k, generic }) => {
       const qq = Float32Array.from(q);
       k.attention(qq, kc, vc, shape, qq);
       expect(qq).toEqual(got);
+    }
+  });
+
+  it('storeKv: rows rounded to f16 at their positions in the layout, nothing else written; the same as TS', () => {
+    const next = rng(21);
+    for (const s of [
+      { tokens: 1, kvHeads: 5, headDim: 128, startPos: 0, capacity: 7 },
+      { tokens: 9, kvHeads: 2, headDim: 12, startPos: 3, capacity: 12 },
+      { tokens: 3, kvHeads: 1, headDim: 1, startPos: 4, capacity: 7 },
+    ]) {
+      const keys = randomFloats(next, s.tokens * s.kvHeads * s.headDim, 3);
+      const values = randomFloats(next, keys.length, 3);
+      const kc = new Uint16Array(s.capacity * s.kvHeads * s.headDim).fill(CACHE_POISON);
+      const vc = new Uint16Array(kc.length).fill(CACHE_POISON);
+      k.storeKv(keys, values, kc, vc, s);
+      for (let h = 0; h < s.kvHeads; h++)
+        for (let p = 0; p < s.capacity; p++)
+          for (let d = 0; d < s.headDim; d++) {
+            const t = p - s.startPos;
+            const inside = t >= 0 && t < s.tokens;
+            const src = (t * s.kvHeads + h) * s.headDim + d;
+            expect(kc[keyIndex(s, h, p, d)]).toBe(inside ? f32ToF16(keys[src]) : CACHE_POISON);
+            expect(vc[valueIndex(s, h, p, d)]).toBe(inside ? f32ToF16(values[src]) : CACHE_POISON);
+          }
+      if (tsKernels) {
+        const tk = new Uint16Array(kc.length).fill(CACHE_POISON);
+        const tv = new Uint16Array(kc.length).fill(CACHE_POISON);
+        tsKernels.storeKv(keys, values, tk, tv, s);
+        expect(tk).toEqual(kc);
+        expect(tv).toEqual(vc);
+      }
     }
   });
 });

@@ -57,6 +57,17 @@ export interface NativeAddon {
     scale: number,
     out: Float32Array,
   ): void;
+  storeKv(
+    k: Float32Array,
+    v: Float32Array,
+    kCache: Uint16Array,
+    vCache: Uint16Array,
+    tokens: number,
+    kvHeads: number,
+    headDim: number,
+    startPos: number,
+    capacity: number,
+  ): void;
   reluSqrMul(gate: Float32Array, up: Float32Array, out: Float32Array): void;
   siluMul(gate: Float32Array, up: Float32Array, out: Float32Array): void;
   add(a: Float32Array, b: Float32Array, out: Float32Array): void;

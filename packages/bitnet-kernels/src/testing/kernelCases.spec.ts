@@ -1,5 +1,6 @@
 import { dequantize, f16ToF32, ggmlTypeName } from '@bitnet/models';
 import { attentionCase, ATTENTION_SHAPES, CACHE_POISON, floatCase, FLOAT_TYPES, ternaryCase, TERNARY_TYPES } from './kernelCases';
+import { keyIndex, valueIndex } from '../api/KvLayout';
 
 describe('kernel cases', () => {
   it.each(TERNARY_TYPES.map((t) => [ggmlTypeName(t), t] as const))('%s cases are reproducible and decode to trits × stored scales', (_name, type) => {
@@ -25,9 +26,15 @@ describe('kernel cases', () => {
   it('attention cases fill exactly the visible positions and poison the rest', () => {
     for (const s of ATTENTION_SHAPES) {
       const c = attentionCase(s, 1);
-      const filled = (s.startPos + s.tokens) * s.kvHeads * s.headDim;
-      expect(c.kCache.subarray(filled).every((h) => h === CACHE_POISON)).toBe(true);
-      expect(c.vCache.subarray(0, filled).every((h) => Number.isFinite(f16ToF32(h)))).toBe(true);
+      const visible = s.startPos + s.tokens;
+      for (let h = 0; h < s.kvHeads; h++)
+        for (let pos = 0; pos < c.shape.capacity; pos++)
+          for (let d = 0; d < s.headDim; d++) {
+            for (const [cache, at] of [[c.kCache, keyIndex(c.shape, h, pos, d)], [c.vCache, valueIndex(c.shape, h, pos, d)]] as const) {
+              if (pos < visible) expect(Number.isFinite(f16ToF32(cache[at]))).toBe(true);
+              else expect(cache[at]).toBe(CACHE_POISON);
+            }
+          }
       expect(c.shape.scale).toBeCloseTo(1 / Math.sqrt(s.headDim), 12);
     }
   });

@@ -8,6 +8,7 @@
  */
 import { f32ToF16, f16ToF32, GgmlType, ggmlTypeTraits, quantize, quantizeTernary, SeededRandom } from '@bitnet/models';
 import type { AttentionShape, FloatMatrix, I8Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
+import { keyIndex, valueIndex } from '../api/KvLayout';
 
 const fround = Math.fround;
 
@@ -205,7 +206,7 @@ export interface AttentionCase {
   shape: AttentionShape;
   /** tokens × heads × headDim. */
   q: Float32Array;
-  /** f16 bits [capacity][kvHeads][headDim]; positions >= startPos + tokens hold NaN (0x7e00). */
+  /** f16 bits in the KvShape layout (keyIndex / valueIndex); positions >= startPos + tokens hold NaN (0x7e00). */
   kCache: Uint16Array;
   vCache: Uint16Array;
 }
@@ -219,14 +220,15 @@ export function attentionCase(s: AttentionCaseShape, seed: number, qScale = 2): 
   const shape: AttentionShape = { ...s, capacity: s.capacity ?? s.startPos + s.tokens, scale: s.scale ?? 1 / Math.sqrt(s.headDim) };
   const q = new Float32Array(shape.tokens * shape.heads * shape.headDim);
   for (let i = 0; i < q.length; i++) q[i] = rng.normal() * qScale;
-  const stride = shape.kvHeads * shape.headDim;
-  const filled = (shape.startPos + shape.tokens) * stride;
-  const kCache = new Uint16Array(shape.capacity * stride).fill(CACHE_POISON);
-  const vCache = new Uint16Array(shape.capacity * stride).fill(CACHE_POISON);
-  for (let i = 0; i < filled; i++) {
-    kCache[i] = f32ToF16(rng.normal());
-    vCache[i] = f32ToF16(rng.normal());
-  }
+  const size = shape.capacity * shape.kvHeads * shape.headDim;
+  const kCache = new Uint16Array(size).fill(CACHE_POISON);
+  const vCache = new Uint16Array(size).fill(CACHE_POISON);
+  for (let pos = 0; pos < shape.startPos + shape.tokens; pos++)
+    for (let h = 0; h < shape.kvHeads; h++)
+      for (let d = 0; d < shape.headDim; d++) {
+        kCache[keyIndex(shape, h, pos, d)] = f32ToF16(rng.normal());
+        vCache[valueIndex(shape, h, pos, d)] = f32ToF16(rng.normal());
+      }
   return { shape, q, kCache, vCache };
 }
 

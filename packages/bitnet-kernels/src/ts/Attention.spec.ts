@@ -1,5 +1,6 @@
 import { f16ToF32, f32ToF16 } from '@bitnet/models';
 import type { AttentionShape } from '../api/Kernels';
+import { keyIndex, valueIndex } from '../api/KvLayout';
 import { attentionCase, AttentionCase, ATTENTION_SHAPES, randomF32 } from '../testing/kernelCases';
 import { kernelsUnderTest } from '../testing/kernelsUnderTest';
 
@@ -20,11 +21,12 @@ function reference(c: AttentionCase): { want: Float64Array; tol: Float64Array } 
     for (let h = 0; h < heads; h++) {
       const qo = (t * heads + h) * D;
       const kvh = Math.floor(h / (heads / kvHeads));
-      const at = (cache: Uint16Array, pos: number, d: number) => f16ToF32(cache[(pos * kvHeads + kvh) * D + d]);
+      const key = (pos: number, d: number) => f16ToF32(c.kCache[keyIndex(c.shape, kvh, pos, d)]);
+      const value = (pos: number, d: number) => f16ToF32(c.vCache[valueIndex(c.shape, kvh, pos, d)]);
       const s: number[] = [];
       for (let pos = 0; pos < visible; pos++) {
         let dot = 0;
-        for (let d = 0; d < D; d++) dot += f16(c.q[qo + d]) * at(c.kCache, pos, d);
+        for (let d = 0; d < D; d++) dot += f16(c.q[qo + d]) * key(pos, d);
         s.push(scale * dot);
       }
       const max = Math.max(...s);
@@ -35,7 +37,7 @@ function reference(c: AttentionCase): { want: Float64Array; tol: Float64Array } 
         const p16 = f16(p);
         const flip = Math.max(Math.abs(f16(p * (1 + 1e-5)) - p16), Math.abs(f16(p * (1 - 1e-5)) - p16));
         for (let d = 0; d < D; d++) {
-          const v = at(c.vCache, pos, d);
+          const v = value(pos, d);
           want[qo + d] += p16 * v;
           tol[qo + d] += 1e-5 * Math.abs(p16 * v) + flip * Math.abs(v);
         }
@@ -71,7 +73,8 @@ describe.each(kernelsUnderTest())('attention and softmax [%s]', (_label, kernels
     const shape: AttentionShape = { tokens: 3, heads: 1, kvHeads: 1, headDim: 2, startPos: 0, capacity: 3, scale: 1 };
     const q = new Float32Array(6).fill(1);
     const kCache = new Uint16Array(6).fill(f32ToF16(0.5));
-    const vCache = Uint16Array.from([1, 1, 10, 10, 100, 100], (v) => f32ToF16(v));
+    // values transposed: dimension 0 over positions 0..2, then dimension 1
+    const vCache = Uint16Array.from([1, 10, 100, 1, 10, 100], (v) => f32ToF16(v));
     const out = new Float32Array(6);
     kernels.attention(q, kCache, vCache, shape, out);
     // Equal scores: uniform weights over the visible positions, rounded to f16.

@@ -4,11 +4,12 @@
  * scale and the causal mask over a row padded to a multiple of 8 (llama.cpp pads n_kv to 256), then
  * KQV = mul_mat(Vᵀ, f16(P)). The two matmuls are ggml_vec_dot_f16 for a single query token and
  * llamafile's tinyBLAS (8 FMA lanes + hsum) for a batch of ≥ 2 tokens, as in llama.cpp.
- * Cache layout: [position][kvHead][headDim]; query token t of a call sees positions 0 .. startPos + t,
+ * Cache layout (api/Kernels.ts, KvShape): keys [kvHead][position][headDim], values transposed
+ * [kvHead][headDim][position]; query token t of a call sees positions 0 .. startPos + t,
  * nothing after (those slots are never read). Query head h reads kv head floor(h / (heads / kvHeads)).
  */
 import { f16ToF32Table, f32ToF16 } from '@bitnet/models';
-import type { AttentionShape } from '../api/Kernels';
+import type { AttentionShape, KvShape } from '../api/Kernels';
 import { fmaf, hsum8, reduceF16Acc, vExpf } from './GgmlF32';
 
 const fround = Math.fround;
@@ -65,14 +66,14 @@ export function attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Ar
   const f16 = f16ToF32Table();
   const scale = fround(shape.scale);
   const group = heads / kvHeads;
-  const posStride = kvHeads * D;
+  const cap = shape.capacity;
   const total = startPos + tokens;
   // llama.cpp hands mul_mat to llamafile's tinyBLAS when a batch has ≥ 2 tokens and the shapes allow
   // (KQ: k = headDim % 8 == 0; KQV: m = headDim % 4 == 0); otherwise ggml_vec_dot_f16.
   const qkTiny = tokens >= 2 && D % 8 === 0;
   const pvTiny = tokens >= 2 && D % 4 === 0;
-  // Each kv head's keys and values as f32, position-major for K and dimension-major for V (the
-  // transposed V cache of llama.cpp's non-flash path).
+  // Each kv head's visible keys and values as f32, in the cache's own orders: position-major for K,
+  // dimension-major for V.
   const kf = new Float32Array(total * D);
   const vt = new Float32Array(D * total);
   const q16 = new Float32Array(D);
@@ -80,11 +81,12 @@ export function attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Ar
   const acc = new Float64Array(32);
   for (let kvh = 0; kvh < kvHeads; kvh++) {
     for (let pos = 0; pos < total; pos++) {
-      const src = pos * posStride + kvh * D;
-      for (let d = 0; d < D; d++) {
-        kf[pos * D + d] = f16[kCache[src + d]];
-        vt[d * total + pos] = f16[vCache[src + d]];
-      }
+      const src = (kvh * cap + pos) * D;
+      for (let d = 0; d < D; d++) kf[pos * D + d] = f16[kCache[src + d]];
+    }
+    for (let d = 0; d < D; d++) {
+      const src = (kvh * D + d) * cap;
+      for (let pos = 0; pos < total; pos++) vt[d * total + pos] = f16[vCache[src + pos]];
     }
     for (let hh = 0; hh < group; hh++) {
       const h = kvh * group + hh;
@@ -112,6 +114,22 @@ export function attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Ar
           }
           out[qo + d] = s;
         }
+      }
+    }
+  }
+}
+
+/** The contract's storeKv: rows rounded to f16 (f32ToF16, as toF16) into the cache layout of KvShape. */
+export function storeKv(k: Float32Array, v: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: KvShape): void {
+  const { tokens, kvHeads, headDim: D, startPos, capacity: cap } = shape;
+  for (let t = 0; t < tokens; t++) {
+    const pos = startPos + t;
+    for (let h = 0; h < kvHeads; h++) {
+      const src = (t * kvHeads + h) * D;
+      const kd = (h * cap + pos) * D;
+      for (let d = 0; d < D; d++) {
+        kCache[kd + d] = f32ToF16(k[src + d]);
+        vCache[(h * D + d) * cap + pos] = f32ToF16(v[src + d]);
       }
     }
   }

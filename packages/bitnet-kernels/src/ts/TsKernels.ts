@@ -4,9 +4,9 @@
  * only routes. It does not validate arguments: wrap it in CheckedKernels (createKernels does).
  */
 import { encodeQ8_0Blocks, repackTq1_0AsTq2_0 } from '@bitnet/models';
-import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
+import type { AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { quantizeI8PerToken, quantizeQ8_0, quantizeQ8K } from './ActivationQuant';
-import { attention, softmax } from './Attention';
+import { attention, softmax, storeKv } from './Attention';
 import { add, reluSqrMul, scale, siluMul, toF16 } from './Elementwise';
 import { getRows, matmulFloat } from './FloatMatmul';
 import { rmsNorm } from './Norm';
@@ -69,6 +69,10 @@ export class TsKernels implements Kernels {
 
   attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: AttentionShape, out: Float32Array): void {
     attention(q, kCache, vCache, shape, out);
+  }
+
+  storeKv(k: Float32Array, v: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: KvShape): void {
+    storeKv(k, v, kCache, vCache, shape);
   }
 
   reluSqrMul(gate: Float32Array, up: Float32Array, out: Float32Array): void {
