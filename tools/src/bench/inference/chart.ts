@@ -19,7 +19,7 @@ const BARS: Rgb[] = [
 ];
 const RATIO_KEYS = ['decode', 'prefill', 'agg4', 'agg8'];
 const GROUP_LABELS: Record<string, string> = { decode: 'DECODE', prefill: 'PREFILL', agg4: '4 STREAMS', agg8: '8 STREAMS' };
-const BOUND_LABELS: Record<string, string> = { roofline: 'ROOFLINE', load: 'LOAD', privatePeak: 'PRIVATE PEAK', eventLoop: 'EVENT LOOP MAX' };
+const BOUND_LABELS: Record<string, string> = { roofline: 'ROOFLINE', load: 'LOAD', privatePeak: 'PRIVATE', eventLoop: 'EVENT LOOP' };
 
 export interface ChartInfo {
   quick: boolean;
@@ -114,7 +114,7 @@ export function renderChart(comparisons: Comparison[], info: ChartInfo): Buffer 
     x += Math.max(60, Canvas.textWidth(who) + 12);
     for (const p of parts) {
       cv.text(x, y, p.text, p.met === false ? TARGET : p.met ? MET : INK, 1);
-      x += Canvas.textWidth(p.text) + 24;
+      x += Canvas.textWidth(p.text) + 16;
     }
     y += 20;
   }
