@@ -4,9 +4,10 @@
  * (node-llama-cpp) on 2B4T-shaped models in I2_S, TQ2_0 and TQ1_0.
  *
  * Makes the models once into a cache folder, then measures every (engine, file) in its own child
- * process (load, prefill/TTFT of a 256-token prompt, decode of 64 tokens, aggregate throughput of
- * 4 and 8 concurrent streams, peak RSS, event-loop delay) and prints the numbers, the ratios
- * ours/llama.cpp and the issue's targets. Writes tools/bench/results/inference-bench.{md,json,png}.
+ * process (load, prefill/TTFT of a 256-token prompt, decode of 64 tokens against its bandwidth
+ * roofline, aggregate throughput of 4 and 8 concurrent streams, memory peaks split into private and
+ * file-backed, event-loop delay, and a sequence filling the 4096-token context) and prints the
+ * numbers, the ratios ours/llama.cpp and the issue's targets. Writes tools/bench/results/inference-bench.{md,json,png}.
  * Options: see USAGE (options.ts). Not a test: it takes minutes and needs ~4 GB of disk.
  */
 import { spawn } from 'node:child_process';
@@ -18,7 +19,7 @@ import { measureLlama } from './inference/measure-llama';
 import { measureOurs } from './inference/measure-ours';
 import { BenchModel, ensureModel } from './inference/models';
 import { BenchOptions, FULL_WORKLOAD, QUICK_WORKLOAD, USAGE, UsageError, parseBenchArgs } from './inference/options';
-import { ReportInput, compare, renderMarkdown, resultsTable, targetsTable } from './inference/report';
+import { ReportInput, compare, longContextTable, renderMarkdown, resultsTable, roofline, targetsTable } from './inference/report';
 import type { ChildRequest, ChildResult } from './inference/workload';
 
 const RESULT_PREFIX = 'INFERENCE-BENCH-RESULT ';
@@ -75,7 +76,8 @@ async function main(opts: BenchOptions): Promise<void> {
       const tm = performance.now();
       log(`${engine} ${m.type}: measuring …`);
       try {
-        const r = await runChild({ engine, type: m.type, file: m.file, threads: opts.threads, computeNice: opts.computeNice, workload });
+        const longContext = opts.longContext === 'all' || (opts.longContext === 'ours' && engine !== 'llama');
+        const r = await runChild({ engine, type: m.type, file: m.file, threads: opts.threads, computeNice: opts.computeNice, workload, longContext });
         results.push(r);
         log(`${engine} ${m.type}: done in ${((performance.now() - tm) / 1000).toFixed(0)} s (decode ${r.decode.tokS.toFixed(1)} tok/s)`);
       } catch (e) {
@@ -95,14 +97,18 @@ async function main(opts: BenchOptions): Promise<void> {
     failures,
     totalSeconds: (performance.now() - t0) / 1000,
   };
-  console.log(`\n${resultsTable(results)}\n\n${targetsTable(compare(results))}\n`);
+  const bandwidth = machine.bandwidthGBs;
+  const comparisons = compare(results, bandwidth);
+  const long = longContextTable(results);
+  console.log(`\n${resultsTable(results, bandwidth)}\n${long ? `\n${long}\n` : ''}\n${targetsTable(comparisons)}\n`);
   for (const f of failures) console.log(`FAILED ${f.engine} ${f.type}: ${f.error}`);
   if (opts.output) {
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
     const base = path.join(RESULTS_DIR, 'inference-bench');
     fs.writeFileSync(`${base}.md`, renderMarkdown(report));
-    fs.writeFileSync(`${base}.json`, JSON.stringify({ ...report, comparisons: compare(results) }, null, 2) + '\n');
-    fs.writeFileSync(`${base}.png`, renderChart(compare(results), { quick: opts.quick, cpu: machine.cpuModel, date: machine.date.slice(0, 10) }));
+    const withRoofline = results.map((r) => ({ ...r, roofline: roofline(r, bandwidth) }));
+    fs.writeFileSync(`${base}.json`, JSON.stringify({ ...report, results: withRoofline, comparisons }, null, 2) + '\n');
+    fs.writeFileSync(`${base}.png`, renderChart(comparisons, { quick: opts.quick, cpu: machine.cpuModel, date: machine.date.slice(0, 10) }));
     console.log(`wrote ${base}.md, .json and .png`);
   }
   if (failures.length) process.exitCode = 1;

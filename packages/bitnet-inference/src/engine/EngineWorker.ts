@@ -63,6 +63,7 @@ function load(m: WorkerLoadRequest): void {
     threads: opened.threads,
     weightBytes: weights.bytes,
     mappedWeightBytes: weights.mappedBytes,
+    decodeBytesPerToken: weights.decodeBytesPerToken,
     outputType: weights.outputType,
     outputMatrixType: ggmlTypeName(weights.output.type),
     loadMs: performance.now() - t0,

@@ -91,6 +91,11 @@ export interface WorkerLoaded {
   weightBytes: number;
   /** Of weightBytes, those read in place from the file's read-only mapping (0 with the TypeScript kernels). */
   mappedWeightBytes: number;
+  /**
+   * Weight bytes one decode step reads (BitnetWeights.decodeBytesPerToken): the layers, the output
+   * norm and matrix as held, and one embedding row unless the table is the (tied) output matrix.
+   */
+  decodeBytesPerToken: number;
   /** How the output matrix is held ('q8_0' only when it was re-encoded at load) and its type name. */
   outputType: 'exact' | 'q8_0';
   outputMatrixType: string;

@@ -55,6 +55,14 @@ export interface BitnetWeights {
    * file-backed pages shared with the page cache) rather than private copies; 0 when the file was read.
    */
   mappedBytes: number;
+  /**
+   * Bytes of weights one decode step reads, as held: every matrix and vector of the layers (a
+   * repacked TQ1_0 matrix at its TQ2_0 size), the output norm and the output matrix (F16 exact or
+   * its Q8_0 re-encode), plus one row of the token-embedding table, or nothing more for the table
+   * when it is the output matrix itself (tied, one copy). A bandwidth roofline divides the memory
+   * read bandwidth by this (plus the KV cache the step reads).
+   */
+  decodeBytesPerToken: number;
 }
 
 /**
@@ -206,6 +214,7 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   }
   if (output.kind !== 'float') throw new Error(`the output matrix '${outInfo.name}' must be a float or k-quant type (it is ${ggmlTypeName(outInfo.type)})`);
   report();
+  const bytesBeforeLayers = bytes;
   const layers = tensors.layers.map((l) => {
     const scales = {} as Record<LayerMatmul, number>;
     for (const m of LAYER_MATMULS) scales[m] = l.scales[m] ? f32(l.scales[m]!)[0] : 1;
@@ -228,17 +237,22 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   });
   read = totalFileBytes;
   report();
+  const layerBytes = bytes - bytesBeforeLayers;
+  const outputNorm = f32(tensors.outputNorm);
   const { kind: _kind, ...outputMatrix } = output;
+  // the lookup of one token reads one row of the table; a tied table is already counted as the output
+  const embeddingRow = tokenEmbedding.data === output.data ? 0 : tokenEmbedding.data.length / tokenEmbedding.rows;
   return {
     config,
     tensors,
     tokenEmbedding,
-    outputNorm: f32(tensors.outputNorm),
+    outputNorm,
     output: outputMatrix as FloatMatrix,
     outputType: toQ8 ? 'q8_0' : 'exact',
     outputFileType: outInfo.type,
     layers,
     bytes,
     mappedBytes,
+    decodeBytesPerToken: layerBytes + outputNorm.byteLength + output.data.length + embeddingRow,
   };
 }

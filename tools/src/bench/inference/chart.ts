@@ -1,7 +1,7 @@
 /**
  * The bench's PNG: grouped bars of the ratios ours/llama.cpp (decode, prefill, aggregate 4 and 8
  * streams), one bar per compared file pair, each group with its target as a dashed line, and our
- * absolute bounds (load, peak RSS, event-loop delay) as text underneath.
+ * absolute bounds (roofline share, load, private memory, event-loop delay) as text underneath.
  */
 import type { Comparison } from './report';
 import { engineLabel, fmt } from './report';
@@ -19,6 +19,7 @@ const BARS: Rgb[] = [
 ];
 const RATIO_KEYS = ['decode', 'prefill', 'agg4', 'agg8'];
 const GROUP_LABELS: Record<string, string> = { decode: 'DECODE', prefill: 'PREFILL', agg4: '4 STREAMS', agg8: '8 STREAMS' };
+const BOUND_LABELS: Record<string, string> = { roofline: 'ROOFLINE', load: 'LOAD', privatePeak: 'PRIVATE', eventLoop: 'EVENT LOOP' };
 
 export interface ChartInfo {
   quick: boolean;
@@ -99,12 +100,13 @@ export function renderChart(comparisons: Comparison[], info: ChartInfo): Buffer 
   y += 22;
   for (const c of comparisons) {
     const parts = c.checks
-      .filter((k) => k.target.kind === 'max')
+      .filter((k) => k.target.kind !== 'ratio-min')
       .map((k) => {
-        const label = k.target.key === 'load' ? 'LOAD' : k.target.key === 'rss' ? 'PEAK RSS' : 'EVENT LOOP MAX';
+        const label = BOUND_LABELS[k.target.key] ?? k.target.key.toUpperCase();
         const unit = k.target.unit.toUpperCase();
-        const state = k.met === undefined ? 'N/A' : k.met ? 'MET' : 'MISSED';
-        return { text: `${label} ${fmt(k.value, k.target.key === 'eventLoop' ? 1 : 2)} ${unit} (≤ ${k.target.value} ${unit} ${state})`, met: k.met };
+        const state = k.informational ? 'INFO' : k.met === undefined ? 'N/A' : k.met ? 'MET' : 'MISSED';
+        const sign = k.target.kind === 'min' ? '≥' : '≤';
+        return { text: `${label} ${fmt(k.value, k.target.digits ?? 2)} ${unit} (${sign} ${k.target.value} ${unit} ${state})`, met: k.met };
       });
     let x = left;
     const who = `${c.ours.toUpperCase()}${c.engine === 'ours-q8' ? ' Q8_0 OUT' : ''}:`;
@@ -112,7 +114,7 @@ export function renderChart(comparisons: Comparison[], info: ChartInfo): Buffer 
     x += Math.max(60, Canvas.textWidth(who) + 12);
     for (const p of parts) {
       cv.text(x, y, p.text, p.met === false ? TARGET : p.met ? MET : INK, 1);
-      x += Canvas.textWidth(p.text) + 24;
+      x += Canvas.textWidth(p.text) + 16;
     }
     y += 20;
   }

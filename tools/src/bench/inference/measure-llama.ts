@@ -11,7 +11,9 @@
 import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
-import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult } from './workload';
+import { MemorySampler } from './memory';
+import { fileDecodeBytes } from './roofline';
+import { ChildRequest, ChildResult, LongContextResult, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult } from './workload';
 
 type Llama = NodeLlamaCpp.Llama;
 type LlamaModel = NodeLlamaCpp.LlamaModel;
@@ -77,6 +79,7 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
   const w = req.workload;
   const loadAtStart = os.loadavg()[0];
   const cpuAtStart = cpuSnapshot();
+  const memory = new MemorySampler();
   const { getLlama, LlamaLogLevel } = await importEsm('node-llama-cpp');
   const llama: Llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false });
 
@@ -126,6 +129,21 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
         await ctx.dispose();
       }
     }
+
+    let longContext: LongContextResult | undefined;
+    if (req.longContext) {
+      const ctx = await context(model, req.threads, 1, w.longContextTokens);
+      try {
+        const longPrompt = promptIds(w.longContextTokens - w.longNewTokens, SEED_LONG);
+        const endWindow = memory.window();
+        const tl = performance.now();
+        const t = await run(ctx.getSequence(), longPrompt, w.longNewTokens);
+        longContext = longContextResult(w.longContextTokens, tl, t, longPrompt.length, endWindow());
+      } finally {
+        await ctx.dispose();
+      }
+    }
+    const peaks = memory.stop();
     return {
       engine: 'llama',
       type: req.type,
@@ -134,6 +152,10 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
       ...rates,
       streams,
       ...processFigures(loadAtStart, cpuAtStart, faultsAfterWarmup),
+      memory: peaks,
+      // from the header only, after the measurement (llama.cpp reads the file's tensors as stored)
+      decodeBytes: fileDecodeBytes(req.file),
+      longContext,
       backend: `node-llama-cpp ${llamaVersion(llama)}`,
       notes: [],
     };

@@ -1,11 +1,16 @@
 /**
  * Measurement child for our engine: InferenceEngine on the native kernels (threads from
  * BITNET_THREADS, which the parent sets), prompts passed as token ids through startSequence.
+ * Memory is sampled from the start; the long-context sequence (when asked) runs last. The engine
+ * sizes each sequence's KV cache for its prompt plus maxNewTokens, so that sequence really holds
+ * the whole context (4096 positions in the full workload).
  */
 import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GENERATION_PRESETS, InferenceEngine } from '@bitnet/inference';
-import { ChildRequest, ChildResult, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult } from './workload';
+import { MemorySampler } from './memory';
+import { kvBytesPerPosition } from './roofline';
+import { ChildRequest, ChildResult, LongContextResult, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult } from './workload';
 
 interface Run {
   /** performance.now() at each token's arrival on the main thread. */
@@ -31,6 +36,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
   const w = req.workload;
   const loadAtStart = os.loadavg()[0];
   const cpuAtStart = cpuSnapshot();
+  const memory = new MemorySampler();
   const notes: string[] = [];
   const early = (what: string, r: Run, want: number) => {
     // The engine always stops at end-of-generation ids (it has no "ignore EOS" option); say so when it happens.
@@ -70,6 +76,17 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       const batch = { mean: steps > 0 ? (after.decodeTokens - before.decodeTokens) / steps : 0, max: after.maxDecodeBatch };
       streams.push(streamsResult(n, w, total, wallMs, batch, eld));
     }
+
+    let longContext: LongContextResult | undefined;
+    if (req.longContext) {
+      const longPrompt = promptIds(w.longContextTokens - w.longNewTokens, SEED_LONG);
+      const endWindow = memory.window();
+      const tl = performance.now();
+      const long = await run(engine, longPrompt, w.longNewTokens);
+      early('long context', long, w.longNewTokens);
+      longContext = longContextResult(w.longContextTokens, tl, long.times, longPrompt.length, endWindow());
+    }
+    const c = engine.model.config;
     return {
       engine: req.engine,
       type: req.type,
@@ -78,6 +95,9 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       ...rates,
       streams,
       ...processFigures(loadAtStart, cpuAtStart, faultsAfterWarmup),
+      memory: memory.stop(),
+      decodeBytes: { weightBytesPerToken: engine.loadInfo.decodeBytesPerToken, kvBytesPerPosition: kvBytesPerPosition(c) },
+      longContext,
       backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice !== undefined ? `, computeNice ${req.computeNice}` : ''}${outputType === 'q8_0' ? ', Q8_0 output matrix' : ''}`,
       notes,
     };

@@ -4,7 +4,7 @@ import { FULL_WORKLOAD, QUICK_WORKLOAD, UsageError, parseBenchArgs } from './opt
 describe('inference bench options', () => {
   it('defaults to all three engines (ours, ours with the Q8_0 output, llama.cpp), all three files, two threads and the env cache dir', () => {
     const o = parseBenchArgs([], { BITNET_BENCH_DIR: '/data/bench' });
-    expect(o).toMatchObject({ quick: false, engines: ['ours', 'ours-q8', 'llama'], types: ['i2_s', 'tq2_0', 'tq1_0'], dir: '/data/bench', output: true, threads: 2, tmpModels: false });
+    expect(o).toMatchObject({ quick: false, engines: ['ours', 'ours-q8', 'llama'], types: ['i2_s', 'tq2_0', 'tq1_0'], dir: '/data/bench', output: true, threads: 2, tmpModels: false, longContext: 'ours' });
   });
 
   it('reads lists in either form and keeps their canonical order', () => {
@@ -12,6 +12,11 @@ describe('inference bench options', () => {
     expect(o.types).toEqual(['i2_s', 'tq1_0']);
     expect(o.engines).toEqual(['llama']);
     expect(o).toMatchObject({ quick: true, output: false, threads: 4, dir: path.resolve('x/y') });
+  });
+
+  it('runs the long-context sequence on ours by default, on every engine or on none on request', () => {
+    expect(parseBenchArgs(['--long-context-llama']).longContext).toBe('all');
+    expect(parseBenchArgs(['--no-long-context']).longContext).toBe('none');
   });
 
   it.each([
@@ -22,6 +27,8 @@ describe('inference bench options', () => {
     [['--threads', '0'], "--threads must be an integer from 1 to 256, got '0'"],
     [['--quick=yes'], '--quick takes no value'],
     [['--fast'], "unknown argument '--fast'"],
+    [['--no-long-context=1'], '--no-long-context takes no value'],
+    [['--long-context-llama', '--no-long-context'], '--long-context-llama and --no-long-context exclude each other'],
     [['--engines', 'llama', '--types', 'i2_s'], 'llama.cpp cannot load I2_S: with --engines llama pick --types tq2_0 and/or tq1_0'],
   ])('rejects %j', (argv, message) => {
     expect(() => parseBenchArgs(argv as string[])).toThrow(new UsageError(message as string));
@@ -30,5 +37,9 @@ describe('inference bench options', () => {
   it('the quick workload is smaller than the full one in every part', () => {
     for (const k of ['promptTokens', 'newTokens', 'streamPromptTokens', 'streamNewTokens'] as const) expect(QUICK_WORKLOAD[k]).toBeLessThan(FULL_WORKLOAD[k]);
     expect(FULL_WORKLOAD).toMatchObject({ promptTokens: 256, newTokens: 64, streamPromptTokens: 32, streamNewTokens: 64, streamCounts: [4, 8] });
+    // the long-context sequence fills the 2B4T context (4096 positions): a 4032-token prompt and 64 new tokens
+    expect(FULL_WORKLOAD.longContextTokens - FULL_WORKLOAD.longNewTokens).toBe(4032);
+    expect(FULL_WORKLOAD.longContextTokens).toBe(4096);
+    expect(QUICK_WORKLOAD.longContextTokens).toBeLessThan(FULL_WORKLOAD.longContextTokens);
   });
 });

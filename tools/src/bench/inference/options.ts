@@ -25,10 +25,17 @@ export interface Workload {
   streamNewTokens: number;
   /** Concurrency levels of the aggregate runs. */
   streamCounts: number[];
+  /** Positions the long-context sequence fills: its prompt is this minus longNewTokens. */
+  longContextTokens: number;
+  /** New tokens of the long-context sequence (greedy). */
+  longNewTokens: number;
 }
 
-export const FULL_WORKLOAD: Workload = { promptTokens: 256, newTokens: 64, streamPromptTokens: 32, streamNewTokens: 64, streamCounts: [4, 8] };
-export const QUICK_WORKLOAD: Workload = { promptTokens: 32, newTokens: 8, streamPromptTokens: 8, streamNewTokens: 8, streamCounts: [4, 8] };
+export const FULL_WORKLOAD: Workload = { promptTokens: 256, newTokens: 64, streamPromptTokens: 32, streamNewTokens: 64, streamCounts: [4, 8], longContextTokens: 4096, longNewTokens: 64 };
+export const QUICK_WORKLOAD: Workload = { promptTokens: 32, newTokens: 8, streamPromptTokens: 8, streamNewTokens: 8, streamCounts: [4, 8], longContextTokens: 512, longNewTokens: 16 };
+
+/** Which engines run the long-context sequence: ours only (default), every engine, or none. */
+export type LongContextEngines = 'ours' | 'all' | 'none';
 
 export interface BenchOptions {
   quick: boolean;
@@ -44,11 +51,14 @@ export interface BenchOptions {
   threads: number;
   /** EngineOptions.computeNice of our engine (undefined: the engine's default). */
   computeNice?: number;
+  /** Who runs the long-context sequence (--long-context-llama: 'all'; --no-long-context: 'none'). */
+  longContext: LongContextEngines;
   help: boolean;
 }
 
 export const USAGE = `usage: inference-bench [--quick] [--engines ours,ours-q8,llama] [--types i2_s,tq2_0,tq1_0] [--dir DIR]
-                       [--tmp-models] [--threads N] [--compute-nice N] [--no-output]
+                       [--tmp-models] [--threads N] [--compute-nice N] [--long-context-llama | --no-long-context]
+                       [--no-output]
 
   --quick        fewer tokens (checks the harness; the numbers mean little)
   --engines      which engines to measure (default all three; ours-q8 = ours with the optional Q8_0 output matrix)
@@ -57,6 +67,9 @@ export const USAGE = `usage: inference-bench [--quick] [--engines ours,ours-q8,l
   --tmp-models   reuse /tmp/bitnet-ts-bench-2b4t-{i2_s,tq2_0}.gguf of an earlier models bench if their header matches
   --threads      compute threads of both engines (default 2)
   --compute-nice our engine's computeNice (0..19; default: the engine's default, 5)
+  --long-context-llama  also run the long-context sequence (a prompt filling the 4096-token context
+                 minus 64, then 64 new tokens; 512 with --quick) on llama.cpp (default: ours only)
+  --no-long-context     skip the long-context sequence (the private-memory target is then not measured)
   --no-output    print the table only; do not write tools/bench/results/inference-bench.*`;
 
 export class UsageError extends Error {}
@@ -82,7 +95,14 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     output: true,
     threads: 2,
     computeNice: undefined,
+    longContext: 'ours',
     help: false,
+  };
+  let longFlag: string | undefined;
+  const setLong = (flag: string, value: LongContextEngines) => {
+    if (longFlag !== undefined && longFlag !== flag) throw new UsageError(`${longFlag} and ${flag} exclude each other`);
+    longFlag = flag;
+    o.longContext = value;
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -134,6 +154,14 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
         o.computeNice = n;
         break;
       }
+      case '--long-context-llama':
+        noValue();
+        setLong(flag, 'all');
+        break;
+      case '--no-long-context':
+        noValue();
+        setLong(flag, 'none');
+        break;
       case '--no-output':
         noValue();
         o.output = false;

@@ -5,7 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import type { MemoryPeaks } from './memory';
 import type { Engine, ModelType, Workload } from './options';
+import type { DecodeBytes } from './roofline';
 
 export interface ChildRequest {
   engine: Engine;
@@ -15,6 +17,8 @@ export interface ChildRequest {
   /** Ours only: EngineOptions.computeNice. */
   computeNice?: number;
   workload: Workload;
+  /** Also run the long-context sequence (Workload.longContextTokens). */
+  longContext: boolean;
 }
 
 export interface StreamsResult {
@@ -44,8 +48,15 @@ export interface ChildResult {
   prefill: { promptTokens: number; ttftMs: number; tokS: number };
   decode: { tokens: number; ms: number; tokS: number };
   streams: StreamsResult[];
-  /** VmHWM of the child at the end. */
-  peakRssBytes: number;
+  /**
+   * Memory of the child over the whole measurement (load included), sampled from /proc/self/status:
+   * peak RSS (at least VmHWM), the file-backed part at that peak, the peak private set.
+   */
+  memory: MemoryPeaks;
+  /** What a decode step reads (ours: from the engine's load info; llama.cpp: from the file's header); undefined when unknown. */
+  decodeBytes?: DecodeBytes;
+  /** The long-context run, when asked for. */
+  longContext?: LongContextResult;
   /** Kernel ISA (ours) or the llama.cpp CPU build that was loaded. */
   backend: string;
   /** One-minute load average of the machine when the child started and when it ended (other work on the cores shows here). */
@@ -59,6 +70,20 @@ export interface ChildResult {
   majorFaults: number;
   /** Things the reader should know (e.g. a stream that stopped at an end-of-generation token). */
   notes: string[];
+}
+
+/** One sequence filling the context: its prompt is the context minus the new tokens. */
+export interface LongContextResult {
+  /** Positions the sequence reaches (prompt + new tokens asked for). */
+  contextTokens: number;
+  promptTokens: number;
+  /** New tokens produced (fewer than asked when an end-of-generation id stopped it). */
+  newTokens: number;
+  ttftMs: number;
+  prefillTokS: number;
+  decodeTokS: number;
+  /** Memory peaks while it ran (the private one is what the private-memory target reads). */
+  memory: MemoryPeaks;
 }
 
 export const BOS_ID = 128000;
@@ -88,20 +113,11 @@ export function promptIds(length: number, seed: number): number[] {
   return ids;
 }
 
-/** Seeds: the warm-up prompt, the long prompt, and stream i of the concurrent runs. */
+/** Seeds: the warm-up prompt, the single-stream prompt, the long-context prompt, and stream i of the concurrent runs. */
 export const SEED_WARMUP = 7;
 export const SEED_PROMPT = 1;
+export const SEED_LONG = 3;
 export const streamSeed = (streams: number, i: number) => 1000 * streams + i;
-
-/** Peak resident set size of this process (Linux VmHWM), or 0 where /proc is missing. */
-export function peakRssBytes(): number {
-  try {
-    const m = /VmHWM:\s*(\d+)\s*kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
 
 /** Rates from the arrival times of one sequence's tokens (first token ends the prefill). */
 export function singleStreamRates(startMs: number, tokenTimes: number[], promptTokens: number): Pick<ChildResult, 'prefill' | 'decode'> {
@@ -113,6 +129,12 @@ export function singleStreamRates(startMs: number, tokenTimes: number[], promptT
     prefill: { promptTokens, ttftMs, tokS: (promptTokens / ttftMs) * 1000 },
     decode: { tokens: decodeTokens, ms: decodeMs, tokS: decodeMs > 0 ? (decodeTokens / decodeMs) * 1000 : 0 },
   };
+}
+
+/** The long-context figures from one sequence's token times (see singleStreamRates) and its memory window. */
+export function longContextResult(contextTokens: number, startMs: number, tokenTimes: number[], promptTokens: number, memory: MemoryPeaks): LongContextResult {
+  const r = singleStreamRates(startMs, tokenTimes, promptTokens);
+  return { contextTokens, promptTokens, newTokens: tokenTimes.length, ttftMs: r.prefill.ttftMs, prefillTokS: r.prefill.tokS, decodeTokS: r.decode.tokS, memory };
 }
 
 export const ms = (ns: number) => ns / 1e6;
@@ -190,9 +212,8 @@ export function streamsResult(
 
 /** The process figures a measurement child ends with, against the load and CPU times it started with
  *  and its major faults after the warm-up. */
-export function processFigures(loadAtStart: number, cpuAtStart: CpuSnapshot, faultsAfterWarmup: number): Pick<ChildResult, 'peakRssBytes' | 'majorFaults' | 'loadAverage' | 'contention'> {
+export function processFigures(loadAtStart: number, cpuAtStart: CpuSnapshot, faultsAfterWarmup: number): Pick<ChildResult, 'majorFaults' | 'loadAverage' | 'contention'> {
   return {
-    peakRssBytes: peakRssBytes(),
     majorFaults: majorFaults() - faultsAfterWarmup,
     loadAverage: [loadAtStart, os.loadavg()[0]],
     contention: contentionSince(cpuAtStart, os.cpus().length),
