@@ -17,9 +17,10 @@ namespace avx512 {
 void matmul_i2s_i8_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 
-// ternary_tiles.cpp: the several-row (M > 1) parts of the two above, on activations repacked by them
+// ternary_tiles.cpp: the several-row (M > 1) parts of the two above (I2_S on activations repacked by
+// matmul_i2s_i8_512, TQ2_0 on the activations as they are)
 void i2s_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp);
-void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp);
+void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 
 // float_matmul.cpp
 extern const FloatMatmulFn matmul_f32_512;

@@ -119,14 +119,13 @@ static inline void tq2_row512_1(const TernaryMatmulArgs& a, int64_t n, const int
 }
 
 void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
-  Scratch s((size_t)(a.M * a.K));
   if (a.M == 1) {
+    Scratch s((size_t)a.K);
     repack_tq2_row(a.q, a.K, s.p);
     for (int64_t n = n0; n < n1; ++n) tq2_row512_1(a, n, s.p);
     return;
   }
-  for (int64_t m = 0; m < a.M; ++m) repack_tq2_row(a.q + m * a.K, a.K, s.p + m * a.K);
-  tq2_tiles_512(a, n0, n1, s.p);  // ternary_tiles.cpp
+  tq2_tiles_512(a, n0, n1);  // ternary_tiles.cpp: activations in their own layout
 }
 
 }  // namespace avx512

@@ -132,15 +132,6 @@ inline void i2s_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m, const int
 
 // ---- TQ2_0 × Q8_K --------------------------------------------------------------------------------------
 
-/** [fold512(a) | fold512(b)]: lo = [a.q0 a.q1 b.q0 b.q1], hi = [a.q2 a.q3 b.q2 b.q3] (128-bit quarters). */
-inline __m512i fold512_pair(__m512i a, __m512i b) {
-#if defined(BITNET_AVX512_EMULATED)  // SIMDe 0.7 lacks _mm512_shuffle_i64x2
-  return join256(fold512(a), fold512(b));
-#else
-  return _mm512_add_epi32(_mm512_shuffle_i64x2(a, b, 0x44), _mm512_shuffle_i64x2(a, b, 0xEE));
-#endif
-}
-
 inline __m512 cvtepi32_512(__m512i v) {
 #if defined(BITNET_AVX512_EMULATED)  // SIMDe 0.7 lacks _mm512_cvtepi32_ps
   return _mm512_castsi512_ps(join256(_mm256_castps_si256(_mm256_cvtepi32_ps(_mm512_castsi512_si256(v))),
@@ -153,82 +144,119 @@ inline __m512 cvtepi32_512(__m512i v) {
 inline float hsum_lo(__m512 v) { return hsum_f32(_mm512_castps512_ps256(v)); }
 inline float hsum_hi(__m512 v) { return hsum_f32(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(v), 1))); }
 
+/** 2-bit field at bit SH of every byte of a 256-bit vector (codes 0..3 as u8). */
+template <int SH>
+inline __m256i field256(__m256i v, __m256i m3) {
+  if constexpr (SH == 0)
+    return _mm256_and_si256(v, m3);
+  else
+    return _mm256_and_si256(_mm256_srli_epi16(v, SH), m3);
+}
+
 /**
- * Weight rows n .. n+RN−1 (RN = 1 or even) × activation rows m .. m+RM−1 (qp: repack_tq2_row). Per
- * block, one vpdpbusd sum per output; the block's 8 lanes (fold of the 16) go through the lane
- * epilogue. For RN even, rows 2j and 2j+1 are folded together (fold512_pair) into one zmm.
+ * Weight rows n .. n+RN−1 (RN = 1 or even) × activation rows m .. m+RM−1, activations in their Q8_K
+ * layout. A TQ2_0 block's 64 code bytes are two 32-byte chunks c; field f of chunk c holds the values
+ * 128c + 32f + j (j = 0..31), whose activations are one contiguous 32-byte run. The reference's lane
+ * k sums the products at j = 4k..4k+3 over (c, f); a 256-bit vpdpbusd of a field against its run puts
+ * exactly those in lane k. Rows 2p and 2p+1 share a zmm: [chunk of row 2p | chunk of row 2p+1] against
+ * the run broadcast to both halves, so each half is one row's 8 lanes and needs no folding. The
+ * integer sums start at −gsum (the 32-group activation sums), so the block's lanes come out already
+ * minus them (integer addition is exact: the same values as the reference's subtraction); then each
+ * half goes through the reference epilogue: convert, FMA by da·dw (rounded to f32) into 8 f32 lanes.
  */
 template <int RN, int RM>
-inline void tq2_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m, const int8_t* qp) {
+inline void tq2_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
   static_assert(RN == 1 || RN % 2 == 0, "weight rows are paired");
   constexpr int RP = RN == 1 ? 1 : RN / 2;
   const int64_t nb = a.K / QK_K;
-  const __m512i m3 = _mm512_set1_epi8(3);
   const uint8_t* w[RN];
   const int8_t* q[RM];
   for (int r = 0; r < RN; ++r) w[r] = a.w + (n + r) * a.row_bytes;
-  for (int i = 0; i < RM; ++i) q[i] = qp + (m + i) * a.K;
-  __m512 acc2[RP][RM];  // RN even
-  __m256 acc1[RM];      // RN == 1
-  for (int i = 0; i < RM; ++i) {
-    acc1[i] = _mm256_setzero_ps();
-    for (int j = 0; j < RP; ++j) acc2[j][i] = _mm512_setzero_ps();
-  }
-  for (int64_t b = 0; b < nb; ++b) {
-    __m512i wv[RN];
-    for (int r = 0; r < RN; ++r) {
-      const uint8_t* wb = w[r] + b * TQ2_0_BYTES;
+  for (int i = 0; i < RM; ++i) q[i] = a.q + (m + i) * a.K;
+  if constexpr (RN == 1) {
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256 acc[RM];
+    for (int i = 0; i < RM; ++i) acc[i] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* wb = w[0] + b * TQ2_0_BYTES;
       _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
-      _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_T0);
-      wv[r] = load512(wb);  // qs[0..63]: byte 32c + j, field f at bits 2f → value 128c + 32f + j
-    }
-    __m512i s[RN][RM];
-    for (int r = 0; r < RN; ++r)
-      for (int i = 0; i < RM; ++i) s[r][i] = _mm512_setzero_si512();
-    auto group = [&](auto g) {
-      constexpr int F = decltype(g)::value;
-      __m512i f[RN];
-      for (int r = 0; r < RN; ++r) f[r] = field<2 * F>(wv[r], m3);
-      for (int i = 0; i < RM; ++i) {
-        const __m512i x = load512(q[i] + 256 * b + 64 * F);
-        for (int r = 0; r < RN; ++r) s[r][i] = _mm512_dpbusd_epi32(s[r][i], f[r], x);
-      }
-    };
-    group(std::integral_constant<int, 0>{});
-    group(std::integral_constant<int, 1>{});
-    group(std::integral_constant<int, 2>{});
-    group(std::integral_constant<int, 3>{});
-    if constexpr (RN == 1) {
-      const float dw = _cvtsh_ss(load_u16(w[0] + b * TQ2_0_BYTES + 64));
+      __m256i s[RM];
+      for (int i = 0; i < RM; ++i) s[i] = _mm256_setzero_si256();
+      auto chunk = [&](auto cc) {
+        constexpr int C = decltype(cc)::value;
+        const __m256i wv = load256(wb + 32 * C);
+        auto group = [&](auto g) {
+          constexpr int F = decltype(g)::value;
+          const __m256i f = field256<2 * F>(wv, m3);
+          for (int i = 0; i < RM; ++i) s[i] = _mm256_dpbusd_epi32(s[i], f, load256(q[i] + 256 * b + 128 * C + 32 * F));
+        };
+        group(std::integral_constant<int, 0>{});
+        group(std::integral_constant<int, 1>{});
+        group(std::integral_constant<int, 2>{});
+        group(std::integral_constant<int, 3>{});
+      };
+      chunk(std::integral_constant<int, 0>{});
+      chunk(std::integral_constant<int, 1>{});
+      const float dw = _cvtsh_ss(load_u16(wb + 64));
       for (int i = 0; i < RM; ++i) {
         const int64_t blk = (m + i) * nb + b;
-        acc1[i] = tq_lane_epilogue(acc1[i], fold512(s[0][i]), a.sum + blk * 8, dw, a.scale[blk]);
+        acc[i] = tq_lane_epilogue(acc[i], s[i], a.sum + blk * 8, dw, a.scale[blk]);
       }
-    } else {
+    }
+    for (int i = 0; i < RM; ++i) a.out[(m + i) * a.N + n] = hsum_f32(acc[i]);
+  } else {
+    const __m512i m3 = _mm512_set1_epi8(3);
+    __m512 acc[RP][RM];
+    for (int j = 0; j < RP; ++j)
+      for (int i = 0; i < RM; ++i) acc[j][i] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      for (int r = 0; r < RN; ++r) {
+        const uint8_t* wb = w[r] + b * TQ2_0_BYTES;
+        _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
+        _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_T0);
+      }
+      __m512i s[RP][RM];
+      for (int i = 0; i < RM; ++i) {
+        const __m256i g = _mm256_loadu_si256((const __m256i*)(a.sum + ((m + i) * nb + b) * 8));
+        const __m512i ng2 = _mm512_broadcast_i64x4(_mm256_sub_epi32(_mm256_setzero_si256(), g));
+        for (int j = 0; j < RP; ++j) s[j][i] = ng2;
+      }
+      auto chunk = [&](auto cc) {
+        constexpr int C = decltype(cc)::value;
+        __m512i wv[RP];
+        for (int j = 0; j < RP; ++j)
+          wv[j] = join256(load256(w[2 * j] + b * TQ2_0_BYTES + 32 * C), load256(w[2 * j + 1] + b * TQ2_0_BYTES + 32 * C));
+        auto group = [&](auto g) {
+          constexpr int F = decltype(g)::value;
+          __m512i f[RP];
+          for (int j = 0; j < RP; ++j) f[j] = field<2 * F>(wv[j], m3);
+          for (int i = 0; i < RM; ++i) {
+            const __m512i x = _mm512_broadcast_i64x4(load256(q[i] + 256 * b + 128 * C + 32 * F));
+            for (int j = 0; j < RP; ++j) s[j][i] = _mm512_dpbusd_epi32(s[j][i], f[j], x);
+          }
+        };
+        group(std::integral_constant<int, 0>{});
+        group(std::integral_constant<int, 1>{});
+        group(std::integral_constant<int, 2>{});
+        group(std::integral_constant<int, 3>{});
+      };
+      chunk(std::integral_constant<int, 0>{});
+      chunk(std::integral_constant<int, 1>{});
       __m512 dw2[RP];  // [dw of row 2j ×8 | dw of row 2j+1 ×8]
       for (int j = 0; j < RP; ++j)
         dw2[j] = _mm512_castsi512_ps(join256(_mm256_castps_si256(_mm256_set1_ps(_cvtsh_ss(load_u16(w[2 * j] + b * TQ2_0_BYTES + 64)))),
                                              _mm256_castps_si256(_mm256_set1_ps(_cvtsh_ss(load_u16(w[2 * j + 1] + b * TQ2_0_BYTES + 64))))));
       for (int i = 0; i < RM; ++i) {
-        const int64_t blk = (m + i) * nb + b;
-        const __m512i g = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(a.sum + blk * 8)));
-        const __m512 da = _mm512_set1_ps(a.scale[blk]);
-        for (int j = 0; j < RP; ++j) {
-          const __m512i l = _mm512_sub_epi32(fold512_pair(s[2 * j][i], s[2 * j + 1][i]), g);
-          // da·dw rounded to f32 per half, as _mm256_set1_ps(da * dw) of the lane epilogue
-          acc2[j][i] = _mm512_fmadd_ps(cvtepi32_512(l), _mm512_mul_ps(da, dw2[j]), acc2[j][i]);
-        }
+        const __m512 da = _mm512_set1_ps(a.scale[(m + i) * nb + b]);
+        // da·dw rounded to f32 per half, as _mm256_set1_ps(da * dw) of the lane epilogue
+        for (int j = 0; j < RP; ++j) acc[j][i] = _mm512_fmadd_ps(cvtepi32_512(s[j][i]), _mm512_mul_ps(da, dw2[j]), acc[j][i]);
       }
     }
-  }
-  for (int i = 0; i < RM; ++i) {
-    float* o = a.out + (m + i) * a.N + n;
-    if constexpr (RN == 1) {
-      o[0] = hsum_f32(acc1[i]);
-    } else {
+    for (int i = 0; i < RM; ++i) {
+      float* o = a.out + (m + i) * a.N + n;
       for (int j = 0; j < RP; ++j) {
-        o[2 * j] = hsum_lo(acc2[j][i]);
-        o[2 * j + 1] = hsum_hi(acc2[j][i]);
+        o[2 * j] = hsum_lo(acc[j][i]);
+        o[2 * j + 1] = hsum_hi(acc[j][i]);
       }
     }
   }
@@ -240,8 +268,8 @@ void i2s_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int
   sweep_tiles<4>(a, n0, n1, [&](int64_t n, int64_t m, auto rn, auto rm) { i2s_tile<decltype(rn)::value, decltype(rm)::value>(a, n, m, qp); });
 }
 
-void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp) {
-  sweep_tiles<TQ2_RMAX>(a, n0, n1, [&](int64_t n, int64_t m, auto rn, auto rm) { tq2_tile<decltype(rn)::value, decltype(rm)::value>(a, n, m, qp); });
+void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
+  sweep_tiles<TQ2_RMAX>(a, n0, n1, [&](int64_t n, int64_t m, auto rn, auto rm) { tq2_tile<decltype(rn)::value, decltype(rm)::value>(a, n, m); });
 }
 
 }  // namespace avx512

@@ -42,7 +42,8 @@ function load(m: WorkerLoadRequest): void {
   } finally {
     file.close();
   }
-  const fp = new ForwardPass(weights, opened.kernels, { maxChunkTokens: m.maxChunkTokens });
+  // The scheduler samples each step's logits before the next step: one reused logits buffer.
+  const fp = new ForwardPass(weights, opened.kernels, { maxChunkTokens: m.maxChunkTokens, reuseLogits: true });
   const forward: ForwardModel<KvCache> = {
     maxChunkTokens: fp.maxChunkTokens,
     newCache: (capacity) => new KvCache(weights.config, capacity),
