@@ -243,11 +243,12 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   });
 }
 
-// attention(q, kCache: Uint16Array, vCache: Uint16Array, tokens, heads, kvHeads, headDim, startPos, capacity, scale, out)
+// attention(q, kCache: Uint16Array, vCache: Uint16Array, tokens, heads, kvHeads, headDim, startPos, capacity, scale, out,
+//           independentRows: boolean)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   const char* fn = "attention";
   return guarded(info, fn, [&] {
-    need_args(info, 11, fn);
+    need_args(info, 12, fn);
     auto q = typed<const float>(info, 0, napi_float32_array, fn, "q");
     auto k = typed<const uint16_t>(info, 1, napi_uint16_array, fn, "kCache");
     auto v = typed<const uint16_t>(info, 2, napi_uint16_array, fn, "vCache");
@@ -260,6 +261,8 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     a.capacity = integer(info, 8, fn, "shape.capacity", 0, kMaxDim);
     a.scale = (float)number(info, 9, fn, "shape.scale");
     auto out = typed<float>(info, 10, napi_float32_array, fn, "out");
+    if (!info[11].IsBoolean()) type_error(std::string(fn) + ": independentRows must be a boolean");
+    a.independentRows = info[11].As<Napi::Boolean>().Value();
     if (a.startPos + a.tokens > a.capacity) range_error(std::string(fn) + ": startPos + tokens exceeds the cache capacity");
     const int64_t cache = mul({a.capacity, a.kvHeads, a.headDim});
     need(q, mul({a.tokens, a.heads, a.headDim}), fn, "q", "tokens × heads × headDim");

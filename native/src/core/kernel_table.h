@@ -60,6 +60,11 @@ struct AttentionArgs {
   float* out;           // tokens × heads × headDim
   int64_t tokens, heads, kvHeads, headDim, startPos, capacity;
   float scale;
+  /** Every query row uses the one-token arithmetic (ggml_vec_dot_f16), as if decoded alone; otherwise
+   *  a call of ≥ 2 tokens is a batch (tinyBLAS's 8 lanes), as llama.cpp evaluates a ubatch. */
+  bool independentRows;
+  /** The batch arithmetic applies. */
+  bool batch() const { return tokens >= 2 && !independentRows; }
 };
 
 /** The kernels of one tensor type (nullptr: none for this type). */

@@ -31,8 +31,8 @@ void attention_head_ref(const AttentionArgs& a, int64_t t, int64_t h, float* sco
   const int64_t kvh = h / (a.heads / a.kvHeads);
   const int64_t visible = a.startPos + t + 1;
   const int64_t cap = a.capacity;
-  const bool qk_tiny = a.tokens >= 2 && D % 8 == 0;
-  const bool pv_tiny = a.tokens >= 2 && D % 4 == 0;
+  const bool qk_tiny = a.batch() && D % 8 == 0;
+  const bool pv_tiny = a.batch() && D % 4 == 0;
   const float* q = a.q + (t * a.heads + h) * D;
   float* out = a.out + (t * a.heads + h) * D;
   std::vector<float> qr((size_t)D), kr((size_t)D);

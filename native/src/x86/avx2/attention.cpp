@@ -136,7 +136,7 @@ void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh
   const int64_t cap = a.capacity;
   const uint16_t* K = a.k + kvh * cap * D;
   const uint16_t* V = a.v + kvh * D * cap;
-  const bool batch = a.tokens >= 2;  // tinyBLAS (8 lanes) for both products, else ggml_vec_dot_f16 (32 lanes)
+  const bool batch = a.batch();  // tinyBLAS (8 lanes) for both products, else ggml_vec_dot_f16 (32 lanes)
   const int64_t vpmax = (a.startPos + t1 + 31) & ~(int64_t)31;
   float* sc = scratch;              // [G][vpmax] scores, then weights
   float* qr = sc + G * vpmax;       // [G][D] f16-rounded queries

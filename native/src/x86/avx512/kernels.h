@@ -22,6 +22,9 @@ void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 void i2s_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp);
 void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 
+// attention.cpp: the one-token arithmetic in zmm (batches go to avx2::attention_group)
+void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh, float* scratch);
+
 // float_matmul.cpp
 extern const FloatMatmulFn matmul_f32_512;
 extern const FloatMatmulFn matmul_bf16_512;

@@ -43,6 +43,7 @@ const KernelTable* kernel_table_avx512() {
     t.types[GGML_Q8_0].matmul_f32 = avx512::matmul_q8_0_f32;
     t.types[GGML_Q4_K].matmul_f32 = avx512::matmul_q4_k_f32;
     t.types[GGML_Q6_K].matmul_f32 = avx512::matmul_q6_k_f32;
+    t.attention_group = avx512::attention_group_512;
     t.stream_read = avx512::stream_read512;
     return t;
   }();

@@ -40,29 +40,33 @@ inline __m512i field(__m512i v, __m512i m3) {
     return _mm512_and_si512(_mm512_srli_epi16(v, SH), m3);
 }
 
+/** The last `rest` (1 .. R) activation rows of a group, in one tile of exactly that many rows. */
+template <int R, class Rows>
+inline void rest_rows(int64_t rest, Rows&& rows) {
+  if constexpr (R >= 1) {
+    if (rest == R) rows(std::integral_constant<int, R>{});
+    else rest_rows<R - 1>(rest, rows);
+  }
+}
+
 /**
- * Sweeps [n0, n1) in panels; per panel, activation rows in groups of up to RMAX (the last group
- * takes the remainder), weight rows in tiles of 4 and single rows at the end.
+ * Sweeps [n0, n1) in panels; per panel, activation rows in groups of RMAX (the last group takes
+ * the remainder in one tile), weight rows in tiles of 4 and single rows at the end.
  * tile(n, m, RN, RM): RN, RM std::integral_constants.
  */
 template <int RMAX, class Tile>
 inline void sweep_tiles(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, Tile&& tile) {
   const int64_t np = std::max<int64_t>(4, (int64_t)(16384 / a.row_bytes) / 4 * 4);
-  auto rows = [&](int64_t p, int64_t pe, int64_t m, auto rm) {
-    int64_t n = p;
-    for (; n + 4 <= pe; n += 4) tile(n, m, std::integral_constant<int, 4>{}, rm);
-    for (; n < pe; ++n) tile(n, m, std::integral_constant<int, 1>{}, rm);
-  };
   for (int64_t p = n0; p < n1; p += np) {
     const int64_t pe = std::min(n1, p + np);
     int64_t m = 0;
-    for (; m + RMAX <= a.M; m += RMAX) rows(p, pe, m, std::integral_constant<int, RMAX>{});
-    const int64_t rest = a.M - m;
-    if constexpr (RMAX > 3)
-      if (rest == 3) rows(p, pe, m, std::integral_constant<int, 3>{});
-    if constexpr (RMAX > 2)
-      if (rest == 2) rows(p, pe, m, std::integral_constant<int, 2>{});
-    if (rest == 1) rows(p, pe, m, std::integral_constant<int, 1>{});
+    auto rows = [&](auto rm) {
+      int64_t n = p;
+      for (; n + 4 <= pe; n += 4) tile(n, m, std::integral_constant<int, 4>{}, rm);
+      for (; n < pe; ++n) tile(n, m, std::integral_constant<int, 1>{}, rm);
+    };
+    for (; m + RMAX <= a.M; m += RMAX) rows(std::integral_constant<int, RMAX>{});
+    rest_rows<RMAX - 1>(a.M - m, rows);
   }
 }
 

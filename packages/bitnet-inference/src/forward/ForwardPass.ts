@@ -132,7 +132,7 @@ export class ForwardPass {
     const positions = this.ws.positions.subarray(0, B);
     for (let i = 0; i < B; i++) positions[i] = caches[i].length;
     this.layers(ids, positions, (l, kk, vv, q, attn) => {
-      for (let i = 0; i < B; i++) this.attendOne(caches[i], l, i, kk, vv, q, attn, positions[i], 1);
+      for (let i = 0; i < B; i++) this.attend(caches[i], l, i, kk, vv, q, attn, positions[i], 1);
     });
     for (const cache of caches) cache.length++;
     return this.logitsOfRows(0, B);
@@ -143,29 +143,28 @@ export class ForwardPass {
     const start = cache.length;
     const positions = this.ws.positions.subarray(0, T);
     for (let t = 0; t < T; t++) positions[t] = start + t;
-    // Attention runs one query row at a time, exactly as a decode step runs it: the kernel's batch
-    // formula (tokens ≥ 2, llama.cpp's tinyBLAS) sums in another order, so a row's numbers would depend
-    // on the chunk it came in. Every other kernel computes each row on its own, so a token's logits are
-    // the same bit for bit however its prompt was chunked, and the same as when it was decoded (a
-    // resumed generation relies on it; see ChunkInvariance.spec.ts).
-    this.layers(ids, positions, (l, kk, vv, q, attn) => {
-      for (let t = 0; t < T; t++) this.attendOne(cache, l, t, kk, vv, q, attn, start + t, 1);
-    });
+    // Attention computes every query row with the one-token arithmetic, exactly as a decode step
+    // does (independentRows): the kernel's batch formula (llama.cpp's tinyBLAS) sums in another order,
+    // so a row's numbers would depend on the chunk it came in. Every other kernel computes each row on
+    // its own, so a token's logits are the same bit for bit however its prompt was chunked, and the
+    // same as when it was decoded (a resumed generation relies on it; see ChunkInvariance.spec.ts).
+    this.layers(ids, positions, (l, kk, vv, q, attn) => this.attend(cache, l, 0, kk, vv, q, attn, start, T));
     cache.length = start + T;
   }
 
   /**
    * Stores rows [row, row + T) of this layer's keys and values in `cache` at positions start.. and
-   * runs causal attention of the matching query rows over the cache.
+   * runs causal attention of the matching query rows over the cache, each row with the one-token
+   * arithmetic (as if decoded alone).
    */
-  private attendOne(cache: KvCache, l: number, row: number, kk: Float32Array, vv: Float32Array, q: Float32Array, attn: Float32Array, start: number, T: number): void {
+  private attend(cache: KvCache, l: number, row: number, kk: Float32Array, vv: Float32Array, q: Float32Array, attn: Float32Array, start: number, T: number): void {
     const c = this.weights.config;
     const kvDim = c.headCountKv * c.headDim;
     const D = c.embeddingLength;
     const keys = cache.keys[l];
     const values = cache.values[l];
     const src = row * kvDim;
-    const shape = { tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: this.attnScale };
+    const shape = { tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: this.attnScale, independentRows: true };
     this.kernels.storeKv(kk.subarray(src, src + T * kvDim), vv.subarray(src, src + T * kvDim), keys, values, shape);
     this.kernels.attention(q.subarray(row * D, (row + T) * D), keys, values, shape, attn.subarray(row * D, (row + T) * D));
   }

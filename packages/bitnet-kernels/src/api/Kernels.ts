@@ -118,6 +118,13 @@ export interface AttentionShape extends KvShape {
   /** startPos: absolute position of the first query token; query t sees cache positions 0 .. startPos + t. */
   /** Multiplier of q·k, normally 1/√headDim. */
   scale: number;
+  /**
+   * Every query row is computed with the one-token arithmetic (ggml_vec_dot_f16 for both products),
+   * exactly as if it were decoded alone at its position: a row's output then does not depend on the
+   * other rows of the call. Default false: a call of ≥ 2 tokens uses the batch arithmetic (see
+   * `attention`), as llama.cpp evaluates a prompt.
+   */
+  independentRows?: boolean;
 }
 
 export interface Kernels {

@@ -28,6 +28,8 @@ describeNativeIsas('native attention', ({ k, generic }) => {
       { tokens: 4, heads: 6, kvHeads: 2, headDim: 32, startPos: 9, capacity: 13 },
       { tokens: 1, heads: 3, kvHeads: 3, headDim: 32, startPos: 70, capacity: 90 },
       { tokens: 1, heads: 20, kvHeads: 5, headDim: 128, startPos: 1500, capacity: 1600 },
+      // more than four query heads per kv head (fours, then the rest), in a prefill-sized call
+      { tokens: 19, heads: 14, kvHeads: 2, headDim: 64, startPos: 40, capacity: 64 },
     ]) {
       const shape: AttentionShape = { ...s, scale: 1 / Math.sqrt(s.headDim) };
       const q = randomFloats(next, s.tokens * s.heads * s.headDim, 2);
@@ -80,6 +82,25 @@ describeNativeIsas('native attention', ({ k, generic }) => {
         tsKernels.attention(q, kc, vc, shape, t);
         expectClose(got, t, mag, 5e-4, 'attention vs TS');
         expect(got).toEqual(t);
+      }
+      if (s.tokens >= 2) {
+        // independentRows: each row exactly as a one-token call at its position, in every implementation
+        const rows = new Float32Array(q.length);
+        k.attention(q, kc, vc, { ...shape, independentRows: true }, rows);
+        const hd = s.heads * s.headDim;
+        for (let t = 0; t < s.tokens; t++) {
+          const one = new Float32Array(hd);
+          k.attention(q.subarray(t * hd, (t + 1) * hd), kc, vc, { ...shape, tokens: 1, startPos: s.startPos + t }, one);
+          expect(rows.subarray(t * hd, (t + 1) * hd)).toEqual(one);
+        }
+        const gr = new Float32Array(q.length);
+        generic(() => k.attention(q, kc, vc, { ...shape, independentRows: true }, gr));
+        expect(gr).toEqual(rows);
+        if (tsKernels) {
+          const tr = new Float32Array(q.length);
+          tsKernels.attention(q, kc, vc, { ...shape, independentRows: true }, tr);
+          expect(tr).toEqual(rows);
+        }
       }
       // out may be q itself
       const qq = Float32Array.from(q);

@@ -82,7 +82,7 @@ export class NativeKernels implements Kernels {
 
   attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: AttentionShape, out: Float32Array): void {
     const s = shape;
-    this.addon.attention(q, kCache, vCache, s.tokens, s.heads, s.kvHeads, s.headDim, s.startPos, s.capacity, s.scale, out);
+    this.addon.attention(q, kCache, vCache, s.tokens, s.heads, s.kvHeads, s.headDim, s.startPos, s.capacity, s.scale, out, s.independentRows === true);
   }
 
   storeKv(k: Float32Array, v: Float32Array, kCache: Uint16Array, vCache: Uint16Array, s: KvShape): void {

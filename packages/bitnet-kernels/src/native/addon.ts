@@ -56,6 +56,7 @@ export interface NativeAddon {
     capacity: number,
     scale: number,
     out: Float32Array,
+    independentRows: boolean,
   ): void;
   storeKv(
     k: Float32Array,

@@ -70,8 +70,9 @@ export function attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Ar
   const total = startPos + tokens;
   // llama.cpp hands mul_mat to llamafile's tinyBLAS when a batch has ≥ 2 tokens and the shapes allow
   // (KQ: k = headDim % 8 == 0; KQV: m = headDim % 4 == 0); otherwise ggml_vec_dot_f16.
-  const qkTiny = tokens >= 2 && D % 8 === 0;
-  const pvTiny = tokens >= 2 && D % 4 === 0;
+  const batch = tokens >= 2 && !shape.independentRows;
+  const qkTiny = batch && D % 8 === 0;
+  const pvTiny = batch && D % 4 === 0;
   // Each kv head's visible keys and values as f32, in the cache's own orders: position-major for K,
   // dimension-major for V.
   const kf = new Float32Array(total * D);
