@@ -22,6 +22,10 @@ void rms_norm_row_ref(const float* x, int64_t n, const float* w, float eps, floa
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
 }
 
+void rms_norm_rows4_ref(const float* x, int64_t n, const float* w, float eps, float* out) {
+  for (int r = 0; r < 4; ++r) rms_norm_row_ref(x + r * n, n, w, eps, out + r * n);
+}
+
 void rope_neox_token_ref(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase) {
   // ggml_compute_forward_rope_flt (NEOX) as compiled for x86: θ_0 = p, θ_{i+1} = θ_i · s in f32 with
   // s = powf(base, −2/ropeDim); cos/sin from libm's sincosf (what ggml calls); each rotated value is one

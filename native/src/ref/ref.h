@@ -37,6 +37,7 @@ extern const FloatMatmulFn matmul_q6_k_f32_ref;
 
 // elementwise.cpp
 void rms_norm_row_ref(const float* x, int64_t n, const float* w, float eps, float* out);
+void rms_norm_rows4_ref(const float* x, int64_t n, const float* w, float eps, float* out);
 void rope_neox_token_ref(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase);
 void softmax_row_ref(float* x, int64_t n);
 void relu_sqr_mul_ref(const float* gate, const float* up, float* out, int64_t n);

@@ -25,6 +25,7 @@ KernelTable table(const char* isa) {
   t.types[GGML_I2_S] = {dequant_row_i2s, nullptr, matmul_i2s_i8_ref, nullptr};
 
   t.rms_norm_row = rms_norm_row_ref;
+  t.rms_norm_rows4 = rms_norm_rows4_ref;
   t.rope_neox_token = rope_neox_token_ref;
   t.softmax_row = softmax_row_ref;
   t.attention_group = attention_group_ref;

@@ -121,7 +121,10 @@ void get_rows(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, co
 
 void rms_norm(const float* x, int64_t rows, int64_t cols, const float* w, float eps, float* out) {
   const KernelTable& t = table();
-  for_rows(rows, cols, [&](int64_t r) { t.rms_norm_row(x + r * cols, cols, w, eps, out + r * cols); });
+  // Groups of 4 rows (one kernel call each, the 4 sums side by side), then single rows.
+  const int64_t groups = rows / 4;
+  for_rows(groups, cols * 4, [&](int64_t g) { t.rms_norm_rows4(x + g * 4 * cols, cols, w, eps, out + g * 4 * cols); });
+  for (int64_t r = groups * 4; r < rows; ++r) t.rms_norm_row(x + r * cols, cols, w, eps, out + r * cols);
 }
 
 void rope_neox(float* x, int64_t tokens, int64_t heads, int64_t headDim, int64_t ropeDim, const int32_t* positions, double freqBase) {

@@ -1,5 +1,5 @@
 // The AVX2 kernel table: the reference table with the entries this folder replaces. Entries not
-// replaced (dequantization for getRows, RMS norm) are the reference kernels.
+// replaced (dequantization for getRows, the one-row RMS norm) are the reference kernels.
 #include "../../ref/ref.h"
 #include "kernels.h"
 
@@ -23,6 +23,7 @@ KernelTable avx2_table(const char* isa) {
   t.types[GGML_Q6_K].matmul_f32 = matmul_q6_k_f32;
   t.attention_group = attention_group;
   t.softmax_row = softmax_row;
+  t.rms_norm_rows4 = rms_norm_rows4;
   t.rope_neox_token = rope_neox_token;
   t.add = add;
   t.silu_mul = silu_mul;
