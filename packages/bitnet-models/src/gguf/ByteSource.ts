@@ -139,6 +139,20 @@ export class ByteCursor {
     return this.view.getBigInt64(at, true);
   }
 
+  /** The next `length` bytes, as a view valid until the next read (copy them to keep them). */
+  bytes(length: number, what: string): Uint8Array {
+    const rel = this.ensure(length, what);
+    return this.buf.subarray(rel, rel + length);
+  }
+
+  /** Moves past `length` bytes without reading them (TRUNCATED when fewer are left). */
+  skip(length: number, what: string): void {
+    if (length > this.remaining) {
+      throw new GgufFormatError('TRUNCATED', `file ends inside ${what}: needs ${length} bytes, ${this.remaining} left`, this.pos);
+    }
+    this.pos += length;
+  }
+
   /** UTF-8 text of `length` bytes; the length must already be checked against `remaining`. */
   utf8(length: number, what: string): string {
     const rel = this.ensure(length, what);
