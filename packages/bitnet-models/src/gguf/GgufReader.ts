@@ -298,9 +298,17 @@ function readTopLevelArray(c: ByteCursor, key: string, skip: boolean, metadata: 
   }
 }
 
+/**
+ * The elements of a string array, packed. A first pass over the length prefixes (the same checks,
+ * so the same errors) gives the exact byte total, so the buffer is allocated once at its size.
+ */
 function readPackedStrings(c: ByteCursor, key: string, count: number): GgufStringArray {
   const what = `the string value of '${key}'`;
-  const out = new GgufStringArrayBuilder(count);
+  const start = c.pos;
+  for (let i = 0; i < count; i++) c.skip(readStringLength(c, what), what);
+  const total = c.pos - start - 8 * count;
+  c.pos = start;
+  const out = new GgufStringArrayBuilder(count, total);
   for (let i = 0; i < count; i++) out.push(c.bytes(readStringLength(c, what), what));
   return out.finish();
 }

@@ -56,14 +56,18 @@ export class GgufStringArray implements GgufStringList {
 
 /** Collects UTF-8 elements into one growing buffer; `finish` trims it into a GgufStringArray. */
 export class GgufStringArrayBuilder {
-  private bytes = Buffer.allocUnsafe(1 << 16);
+  private bytes: Buffer;
   private used = 0;
   private offsets: Uint32Array | Float64Array;
   private count = 0;
 
-  /** `capacity`: the number of elements that will be pushed (already bounded by the caller). */
-  constructor(capacity: number) {
+  /**
+   * `capacity`: the number of elements that will be pushed (already bounded by the caller);
+   * `byteCapacity`: their total size when known (the buffer then never grows nor gets trimmed).
+   */
+  constructor(capacity: number, byteCapacity = 1 << 16) {
     this.offsets = new Uint32Array(capacity + 1);
+    this.bytes = Buffer.allocUnsafe(byteCapacity);
   }
 
   /** Appends one element's UTF-8 bytes. */
@@ -83,9 +87,10 @@ export class GgufStringArrayBuilder {
     this.offsets[++this.count] = end;
   }
 
-  /** The packed array (the buffer copied to its exact size). */
+  /** The packed array (the buffer copied to its exact size unless it has that size already). */
   finish(): GgufStringArray {
-    const bytes = Buffer.from(this.bytes.subarray(0, this.used)); // a trimmed copy, not a view of the larger buffer
+    // a trimmed copy rather than a view that would keep the larger buffer alive
+    const bytes = this.used === this.bytes.length ? this.bytes : Buffer.from(this.bytes.subarray(0, this.used));
     return new GgufStringArray(bytes, this.offsets.subarray(0, this.count + 1));
   }
 }
