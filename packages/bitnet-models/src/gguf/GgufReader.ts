@@ -175,7 +175,8 @@ function checkPlacement(
 }
 
 function readAlignment(md: GgufMetadata): number {
-  const v = md.raw('general.alignment');
+  // (a skipped array has no value to return, but its type is known: the same error as when kept)
+  const v = md.skippedArray('general.alignment') ?? md.raw('general.alignment');
   if (v === undefined) return GGUF_DEFAULT_ALIGNMENT;
   if (v.type !== GgufValueType.UINT32) {
     throw new GgufFormatError('BAD_ALIGNMENT', `general.alignment must be a u32, but it is ${ggufValueTypeName(v.type)}`);

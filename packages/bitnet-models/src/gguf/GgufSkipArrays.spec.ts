@@ -89,6 +89,7 @@ describe('skipArrays', () => {
       for (let d = 0; d < 9; d++) r.i32(9).u64(1);
       return r.bytes(32);
     }],
+    ['general.alignment as an array', () => new RawGguf().header(3, 0, 1).str('general.alignment').i32(9).i32(4).u64(1).u32(32)],
     ['a truncated element', () => new RawGguf().header(3, 0, 1).str('k').i32(9).i32(6).u64(2).u32(0).u8(0)],
   ])('a malformed array (%s) fails the same way when skipped', (_name, build) => {
     const b = build().build();
