@@ -8,7 +8,7 @@ import { ggmlTypeName } from '@bitnet/models';
 import { ForwardPass } from '../forward/ForwardPass';
 import { loadBitnetWeights } from '../model/BitnetWeights';
 import { KvCache } from '../model/KvCache';
-import { openWeightsFile } from '../model/openWeightsFile';
+import { WEIGHTS_ONLY_READ, openWeightsFile } from '../model/openWeightsFile';
 import { Sampler } from '../sampling/Sampler';
 import { openKernels } from './kernels';
 import type { MainToWorker, WorkerLoadRequest, WorkerToMain } from './protocol';
@@ -35,7 +35,7 @@ function load(m: WorkerLoadRequest): void {
   const t0 = performance.now();
   lowerPriority(m.computeNice);
   const opened = openKernels(m.kernels);
-  const file = openWeightsFile(m.path, m.kernels.mode);
+  const file = openWeightsFile(m.path, m.kernels.mode, WEIGHTS_ONLY_READ);
   let weights;
   try {
     weights = loadBitnetWeights(file, { repackTq1_0: m.repackTq1_0, outputType: m.outputType, kernels: opened.kernels, onProgress: (done, total) => send({ type: 'load-progress', done, total }) });

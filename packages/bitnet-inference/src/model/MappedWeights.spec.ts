@@ -11,7 +11,7 @@ import { createKernels, kernelBackend } from '@bitnet/kernels';
 import { ForwardPass } from '../forward/ForwardPass';
 import { BitnetWeights, loadBitnetWeights } from './BitnetWeights';
 import { KvCache } from './KvCache';
-import { openWeightsFile } from './openWeightsFile';
+import { WEIGHTS_ONLY_READ, openWeightsFile } from './openWeightsFile';
 
 const native = kernelBackend('auto').name === 'native';
 const describeNative = native ? describe : describe.skip;
@@ -119,5 +119,40 @@ describe('openWeightsFile with the TypeScript kernels', () => {
     const w = load(file);
     expect(w.mappedBytes).toBe(0);
     expect(w.layers[0].attnQ.data.buffer.byteLength).toBeLessThan(fs.statSync(i2s).size);
+  });
+});
+
+describe('openWeightsFile with WEIGHTS_ONLY_READ (the engine worker: tokenizer arrays skipped)', () => {
+  it('keeps no tokenizer array and loads the same weights and config', () => {
+    const file = openWeightsFile(i2s, 'ts', WEIGHTS_ONLY_READ);
+    expect(file.metadata.skippedKeys()).toEqual(expect.arrayContaining(['tokenizer.ggml.tokens', 'tokenizer.ggml.token_type']));
+    expect(file.metadata.skippedArray('tokenizer.ggml.tokens')?.length).toBe(vocab.tokens.length);
+    expect(() => file.metadata.getStringArray('tokenizer.ggml.tokens')).toThrow(/skipped/);
+    const skipped = load(file);
+    const full = load(GgufFile.open(i2s));
+    expect(skipped.config).toEqual(full.config);
+    expect(skipped.config.vocabSize).toBe(vocab.tokens.length);
+    const [a, b] = [logits(skipped), logits(full)];
+    expect(a[0]).toEqual(b[0]);
+    expect(a[1]).toEqual(b[1]);
+  });
+
+  it('fails on a file cut inside the tokenizer arrays exactly as a full read does', () => {
+    const bytes = fs.readFileSync(i2s);
+    const cut = path.join(dir, 'cut-tokens.gguf');
+    for (const n of [300, 1000, 2000]) {
+      fs.writeFileSync(cut, bytes.subarray(0, n));
+      const error = (read: () => unknown) => {
+        try {
+          read();
+        } catch (e) {
+          return `${(e as GgufFormatError).code} ${(e as Error).message}`;
+        }
+        return 'ok';
+      };
+      const full = error(() => GgufFile.open(cut).close());
+      expect(full).toMatch(/^(TRUNCATED|BAD_STRING|BAD_COUNT) /);
+      expect(error(() => openWeightsFile(cut, 'ts', WEIGHTS_ONLY_READ).close())).toBe(full);
+    }
   });
 });

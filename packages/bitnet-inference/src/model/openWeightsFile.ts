@@ -1,4 +1,4 @@
-import { GgufFile } from '@bitnet/models';
+import { GgufFile, type GgufReadOptions } from '@bitnet/models';
 import { type KernelMode, mapFile } from '@bitnet/kernels';
 
 /**
@@ -9,9 +9,12 @@ import { type KernelMode, mapFile } from '@bitnet/kernels';
  * matrices used in their file layout cost no private memory (their pages are the page cache's) and
  * stay mapped as long as any of them is reachable. With the TypeScript kernels the file is read as
  * before (one private buffer per tensor).
+ *
+ * `readOptions` go to the header parser: a caller that needs only the weights passes
+ * WEIGHTS_ONLY_READ (the tokenizer's arrays are then checked but not kept).
  */
-export function openWeightsFile(modelPath: string, mode: KernelMode): GgufFile {
-  const file = GgufFile.open(modelPath);
+export function openWeightsFile(modelPath: string, mode: KernelMode, readOptions?: GgufReadOptions): GgufFile {
+  const file = GgufFile.open(modelPath, readOptions);
   try {
     const image = mapFile(modelPath, mode);
     if (image) file.useImage(new Uint8Array(image));
@@ -21,3 +24,10 @@ export function openWeightsFile(modelPath: string, mode: KernelMode): GgufFile {
     throw e;
   }
 }
+
+/**
+ * Read options for a caller that builds no tokenizer (the engine's worker): the `tokenizer.ggml.*`
+ * arrays (token texts, types, scores, merges: ~400k values for LLaMA-3) are validated but not kept.
+ * The model config still gets the vocabulary size from the skipped token array's length.
+ */
+export const WEIGHTS_ONLY_READ: GgufReadOptions = { skipArrays: (key) => key.startsWith('tokenizer.ggml.') };

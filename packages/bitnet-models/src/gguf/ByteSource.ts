@@ -38,15 +38,20 @@ export class FileSource implements ByteSource {
   }
 
   read(offset: number, length: number): Uint8Array {
-    if (this.fd === undefined) throw new GgufFormatError('IO_ERROR', `'${this.path}' is closed`);
     const out = Buffer.allocUnsafe(length);
+    this.readInto(offset, out, length);
+    return out;
+  }
+
+  /** Bytes [offset, offset+length) into out[0, length) (the caller checks the range, as for read). */
+  readInto(offset: number, out: Uint8Array, length: number): void {
+    if (this.fd === undefined) throw new GgufFormatError('IO_ERROR', `'${this.path}' is closed`);
     let done = 0;
     while (done < length) {
       const n = fs.readSync(this.fd, out, done, Math.min(length - done, 1 << 30), offset + done);
       if (n === 0) throw new GgufFormatError('TRUNCATED', `'${this.path}' ended early (was it modified while open?)`, offset + done);
       done += n;
     }
-    return out;
   }
 
   /** Closes the file descriptor. */
@@ -69,6 +74,8 @@ export class ByteCursor {
   private buf: Buffer = Buffer.alloc(0);
   private view = new DataView(this.buf.buffer);
   private bufStart = 0;
+  /** The chunk buffer reused for every read of a file (a header is read through one 1 MiB buffer). */
+  private scratch: Buffer | undefined;
   pos = 0;
 
   constructor(private readonly source: ByteSource) {}
@@ -88,8 +95,14 @@ export class ByteCursor {
     let rel = this.pos - this.bufStart;
     if (rel < 0 || rel + n > this.buf.length) {
       const len = Math.min(Math.max(n, CHUNK), this.source.size - this.pos);
-      const chunk = this.source.read(this.pos, len);
-      this.buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      if (this.source instanceof FileSource && len <= CHUNK) {
+        this.scratch ??= Buffer.allocUnsafe(CHUNK);
+        this.source.readInto(this.pos, this.scratch, len);
+        this.buf = this.scratch.subarray(0, len);
+      } else {
+        const chunk = this.source.read(this.pos, len);
+        this.buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      }
       this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
       this.bufStart = this.pos;
       rel = 0;
@@ -137,6 +150,20 @@ export class ByteCursor {
   i64(what = 'an i64'): bigint {
     const at = this.ensure(8, what);
     return this.view.getBigInt64(at, true);
+  }
+
+  /** The next `length` bytes, as a view valid until the next read (copy them to keep them). */
+  bytes(length: number, what: string): Uint8Array {
+    const rel = this.ensure(length, what);
+    return this.buf.subarray(rel, rel + length);
+  }
+
+  /** Moves past `length` bytes without reading them (TRUNCATED when fewer are left). */
+  skip(length: number, what: string): void {
+    if (length > this.remaining) {
+      throw new GgufFormatError('TRUNCATED', `file ends inside ${what}: needs ${length} bytes, ${this.remaining} left`, this.pos);
+    }
+    this.pos += length;
   }
 
   /** UTF-8 text of `length` bytes; the length must already be checked against `remaining`. */

@@ -1,5 +1,11 @@
 import { MetadataError } from '../errors';
+import { GgufSkippedArray, GgufStringArray, type GgufStringList } from './GgufStringArray';
 import { GgufArrayValue, GgufValue, GgufValueType, ggufValueTypeName } from './GgufTypes';
+
+/** What the map holds per key: a typed value, a packed string array, or a skipped array. */
+type Stored = GgufValue | GgufStringArray | GgufSkippedArray;
+
+const isPacked = (v: Stored): v is GgufStringArray | GgufSkippedArray => v instanceof GgufStringArray || v instanceof GgufSkippedArray;
 
 const NUMERIC = new Set<GgufValueType>([
   GgufValueType.UINT8,
@@ -18,9 +24,15 @@ const NUMERIC = new Set<GgufValueType>([
  * The key/value metadata of a GGUF file with typed accessors. `getX(key)` throws a MetadataError
  * naming the key when it is missing or of another type; `optX(key)` returns undefined when missing
  * (and still throws on a wrong type).
+ *
+ * String arrays read from a file are held packed (GgufStringArray): `optStringList(key)` hands that
+ * form out as is, while `raw`, `entries`, `getStringArray` and `toJSON` decode a fresh plain array
+ * on each call. Arrays skipped by the reader (GgufReadOptions.skipArrays) are present (`has`) with
+ * a known length (`skippedArray`, `optStringArrayLength`), and every accessor that needs their
+ * values (`raw`, `entries`, `toJSON`, the array getters) throws a MetadataError saying so.
  */
 export class GgufMetadata {
-  private readonly map: Map<string, GgufValue>;
+  private readonly map: Map<string, Stored>;
 
   constructor(entries?: Iterable<[string, GgufValue]>) {
     this.map = new Map(entries ?? []);
@@ -40,19 +52,67 @@ export class GgufMetadata {
     return [...this.map.keys()];
   }
 
-  /** Every key with its typed value, in file order. */
-  entries(): IterableIterator<[string, GgufValue]> {
-    return this.map.entries();
+  /** Every key with its typed value, in file order (throws on reaching a skipped array). */
+  *entries(): IterableIterator<[string, GgufValue]> {
+    for (const key of this.map.keys()) yield [key, this.raw(key) as GgufValue];
   }
 
-  /** Raw typed value. */
+  /** Raw typed value (a packed string array is decoded into a fresh array; a skipped one throws). */
   raw(key: string): GgufValue | undefined {
-    return this.map.get(key);
+    const v = this.map.get(key);
+    if (v === undefined || !isPacked(v)) return v;
+    if (v instanceof GgufSkippedArray) throw this.skippedError(key, v);
+    return { type: GgufValueType.ARRAY, elementType: GgufValueType.STRING, value: v.toArray() };
   }
 
   /** Sets (or replaces) a key's typed value. */
   set(key: string, value: GgufValue): void {
     this.map.set(key, value);
+  }
+
+  /** Sets (or replaces) a key's value with a packed string array (read back as a plain one by `raw`). */
+  setStringArray(key: string, value: GgufStringArray): void {
+    this.map.set(key, value);
+  }
+
+  /** Marks a key as an array that was read but not kept (what the reader does for skipArrays). */
+  setSkipped(key: string, value: GgufSkippedArray): void {
+    this.map.set(key, value);
+  }
+
+  /** The element type and length of a skipped array, or undefined when the key is not one. */
+  skippedArray(key: string): GgufSkippedArray | undefined {
+    const v = this.map.get(key);
+    return v instanceof GgufSkippedArray ? v : undefined;
+  }
+
+  /** The keys of the arrays the reader skipped, in file order. */
+  skippedKeys(): string[] {
+    return [...this.map.keys()].filter((k) => this.map.get(k) instanceof GgufSkippedArray);
+  }
+
+  /**
+   * The string array at `key` read element by element, without a JS string per element up front:
+   * the packed GgufStringArray itself when the key holds one (as read from a file), else a view of
+   * the plain array. Undefined when missing; throws when of another type or skipped.
+   */
+  optStringList(key: string): GgufStringList | undefined {
+    const v = this.map.get(key);
+    if (v === undefined || v instanceof GgufStringArray) return v;
+    const strings = this.optStringArray(key) as string[]; // throws when skipped or of another type
+    return { length: strings.length, get: (i) => strings[i] };
+  }
+
+  /**
+   * The number of elements of the string array at `key`, skipped arrays included, or undefined when
+   * missing; throws when of another type.
+   */
+  optStringArrayLength(key: string): number | undefined {
+    const v = this.map.get(key);
+    if (v === undefined) return undefined;
+    if (v instanceof GgufStringArray) return v.length;
+    if (v.type !== GgufValueType.ARRAY || v.elementType !== GgufValueType.STRING) throw this.wrongType(key, 'an array of strings', v);
+    return v instanceof GgufSkippedArray ? v.length : v.value.length;
   }
 
   /** Removes a key; true when it was present. */
@@ -69,7 +129,7 @@ export class GgufMetadata {
   optString(key: string): string | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
-    if (v.type !== GgufValueType.STRING) throw this.wrongType(key, 'a string', v);
+    if (isPacked(v) || v.type !== GgufValueType.STRING) throw this.wrongType(key, 'a string', v);
     return v.value;
   }
 
@@ -82,7 +142,7 @@ export class GgufMetadata {
   optNumber(key: string): number | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
-    if (!NUMERIC.has(v.type)) throw this.wrongType(key, 'a number', v);
+    if (isPacked(v) || !NUMERIC.has(v.type)) throw this.wrongType(key, 'a number', v);
     if (typeof v.value === 'bigint') {
       if (v.value > BigInt(Number.MAX_SAFE_INTEGER) || v.value < BigInt(Number.MIN_SAFE_INTEGER)) {
         throw new MetadataError(`metadata '${key}' = ${v.value} does not fit in a JS number`, key);
@@ -114,7 +174,7 @@ export class GgufMetadata {
   optBool(key: string): boolean | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
-    if (v.type !== GgufValueType.BOOL) throw this.wrongType(key, 'a bool', v);
+    if (isPacked(v) || v.type !== GgufValueType.BOOL) throw this.wrongType(key, 'a bool', v);
     return v.value;
   }
 
@@ -127,7 +187,9 @@ export class GgufMetadata {
   optStringArray(key: string): string[] | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
+    if (v instanceof GgufStringArray) return v.toArray();
     if (v.type !== GgufValueType.ARRAY || v.elementType !== GgufValueType.STRING) throw this.wrongType(key, 'an array of strings', v);
+    if (v instanceof GgufSkippedArray) throw this.skippedError(key, v);
     return v.value as string[];
   }
 
@@ -140,14 +202,16 @@ export class GgufMetadata {
   optNumberArray(key: string): number[] | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
+    if (isPacked(v) && !(v instanceof GgufSkippedArray)) throw this.wrongType(key, 'an array of numbers', v);
     if (v.type !== GgufValueType.ARRAY || !NUMERIC.has(v.elementType)) throw this.wrongType(key, 'an array of numbers', v);
+    if (v instanceof GgufSkippedArray) throw this.skippedError(key, v);
     return (v.value as Array<number | bigint>).map((x) => Number(x));
   }
 
-  /** Plain JSON-friendly view (bigints that fit become numbers, others strings). */
+  /** Plain JSON-friendly view (bigints that fit become numbers, others strings); throws on a skipped array. */
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of this.map) out[k] = plainValue(v);
+    for (const [k, v] of this.entries()) out[k] = plainValue(v);
     return out;
   }
 
@@ -156,9 +220,21 @@ export class GgufMetadata {
     return v;
   }
 
-  private wrongType(key: string, expected: string, v: GgufValue): MetadataError {
-    const got = v.type === GgufValueType.ARRAY ? `array of ${ggufValueTypeName(v.elementType)}` : ggufValueTypeName(v.type);
+  private wrongType(key: string, expected: string, v: Stored): MetadataError {
+    const got =
+      v instanceof GgufStringArray
+        ? 'array of STRING'
+        : v instanceof GgufSkippedArray || v.type === GgufValueType.ARRAY
+          ? `array of ${ggufValueTypeName(v.elementType)}`
+          : ggufValueTypeName(v.type);
     return new MetadataError(`metadata '${key}' must be ${expected}, but it is ${got}`, key);
+  }
+
+  private skippedError(key: string, v: GgufSkippedArray): MetadataError {
+    return new MetadataError(
+      `metadata '${key}' (an array of ${v.length} ${ggufValueTypeName(v.elementType)}) was skipped when the file was read (GgufReadOptions.skipArrays); its values are not available`,
+      key,
+    );
   }
 }
 

@@ -2,6 +2,7 @@ import { GgufFormatError, UnsupportedTensorTypeError } from '../errors';
 import { GgmlType, ggmlTensorByteSize, ggmlTypeName, ggmlTypeTraits } from '../tensor/GgmlType';
 import { BufferSource, ByteCursor, ByteSource, FileSource } from './ByteSource';
 import { GgufMetadata } from './GgufMetadata';
+import { GgufSkippedArray, GgufStringArray, GgufStringArrayBuilder } from './GgufStringArray';
 import {
   GGML_MAX_DIMS,
   GGUF_DEFAULT_ALIGNMENT,
@@ -41,6 +42,16 @@ export interface GgufReadOptions {
    * such a tensor is an UnsupportedTensorTypeError naming it.
    */
   allowUnsupportedTypes?: boolean;
+  /**
+   * Arrays whose values the caller does not need (called with each top-level array's key; e.g. a
+   * weights loader skipping `tokenizer.ggml.*`). A skipped array is read and checked exactly like a
+   * kept one (element type, length against the bytes left, every string's length inside the file,
+   * bool bytes, nesting), so a malformed file fails with the same GgufFormatError, but its values are
+   * not kept: the metadata holds a GgufSkippedArray for the key (`has` is true, `skippedArray` gives
+   * its element type and length) and every accessor that needs the values throws a MetadataError.
+   * Values that are not arrays are always kept.
+   */
+  skipArrays?: (key: string) => boolean;
 }
 
 /**
@@ -70,7 +81,8 @@ export function parseGgufHeader(source: ByteSource, options: GgufReadOptions = {
     if (metadata.has(key)) throw new GgufFormatError('DUPLICATE_KEY', `metadata key '${key}' appears twice`, keyAt);
     const typeAt = c.pos;
     const type = c.i32(`the type of '${key}'`);
-    metadata.set(key, readValue(c, type, typeAt, key, 0));
+    if (type === GgufValueType.ARRAY) readTopLevelArray(c, key, options.skipArrays?.(key) ?? false, metadata);
+    else metadata.set(key, readValue(c, type, typeAt, key, 0));
   }
 
   const alignment = readAlignment(metadata);
@@ -163,7 +175,8 @@ function checkPlacement(
 }
 
 function readAlignment(md: GgufMetadata): number {
-  const v = md.raw('general.alignment');
+  // (a skipped array has no value to return, but its type is known: the same error as when kept)
+  const v = md.skippedArray('general.alignment') ?? md.raw('general.alignment');
   if (v === undefined) return GGUF_DEFAULT_ALIGNMENT;
   if (v.type !== GgufValueType.UINT32) {
     throw new GgufFormatError('BAD_ALIGNMENT', `general.alignment must be a u32, but it is ${ggufValueTypeName(v.type)}`);
@@ -185,13 +198,18 @@ function boundedCount(c: ByteCursor, count: bigint, minBytes: number, what: stri
   return Number(count);
 }
 
-function readString(c: ByteCursor, what: string): string {
+/** A string's length prefix, checked against the bytes left. */
+function readStringLength(c: ByteCursor, what: string): number {
   const at = c.pos;
   const len = c.u64(`the length of ${what}`);
   if (len > BigInt(c.remaining)) {
     throw new GgufFormatError('BAD_STRING', `${what} claims ${len} bytes but only ${c.remaining} are left in the file`, at);
   }
-  return c.utf8(Number(len), what);
+  return Number(len);
+}
+
+function readString(c: ByteCursor, what: string): string {
+  return c.utf8(readStringLength(c, what), what);
 }
 
 function readValue(c: ByteCursor, type: number, typeAt: number, key: string, depth: number): GgufValue {
@@ -231,7 +249,14 @@ function readValue(c: ByteCursor, type: number, typeAt: number, key: string, dep
   }
 }
 
-function readArray(c: ByteCursor, key: string, depth: number): GgufArrayValue {
+/** An array's element type and length (checked against the bytes left). */
+interface ArrayHead {
+  elementType: GgufValueType;
+  count: number;
+  typeAt: number;
+}
+
+function readArrayHead(c: ByteCursor, key: string, depth: number): ArrayHead {
   if (depth >= MAX_ARRAY_DEPTH) throw new GgufFormatError('BAD_VALUE_TYPE', `metadata '${key}' nests arrays deeper than ${MAX_ARRAY_DEPTH}`, c.pos);
   const typeAt = c.pos;
   const elementType = c.i32(`the element type of '${key}'`);
@@ -239,6 +264,15 @@ function readArray(c: ByteCursor, key: string, depth: number): GgufArrayValue {
     throw new GgufFormatError('BAD_VALUE_TYPE', `array '${key}' has unknown element type ${elementType}`, typeAt);
   }
   const count = boundedCount(c, c.u64(`the length of array '${key}'`), ggufMinEncodedSize(elementType), `length of array '${key}'`);
+  return { elementType, count, typeAt };
+}
+
+function readArray(c: ByteCursor, key: string, depth: number): GgufArrayValue {
+  return readArrayBody(c, key, readArrayHead(c, key, depth), depth);
+}
+
+function readArrayBody(c: ByteCursor, key: string, head: ArrayHead, depth: number): GgufArrayValue {
+  const { elementType, count, typeAt } = head;
   // Grown as elements are actually read: the count only bounds the loop.
   const values: unknown[] = [];
   for (let i = 0; i < count; i++) {
@@ -246,6 +280,51 @@ function readArray(c: ByteCursor, key: string, depth: number): GgufArrayValue {
     else values.push(readValue(c, elementType, typeAt, key, depth + 1).value);
   }
   return { type: GgufValueType.ARRAY, elementType, value: values } as GgufArrayValue;
+}
+
+/**
+ * A metadata value that is an array: skipped (checked, not kept), or kept, string arrays packed
+ * (GgufStringArray: their UTF-8 bytes, no JS string per element). Every path reads and checks the
+ * same bytes in the same order as readArray, so errors do not depend on the path.
+ */
+function readTopLevelArray(c: ByteCursor, key: string, skip: boolean, metadata: GgufMetadata): void {
+  const head = readArrayHead(c, key, 0);
+  if (skip) {
+    skipElements(c, key, head, 0);
+    metadata.setSkipped(key, new GgufSkippedArray(head.elementType, head.count));
+  } else if (head.elementType === GgufValueType.STRING) {
+    metadata.setStringArray(key, readPackedStrings(c, key, head.count));
+  } else {
+    metadata.set(key, readArrayBody(c, key, head, 0));
+  }
+}
+
+/**
+ * The elements of a string array, packed. A first pass over the length prefixes (the same checks,
+ * so the same errors) gives the exact byte total, so the buffer is allocated once at its size.
+ */
+function readPackedStrings(c: ByteCursor, key: string, count: number): GgufStringArray {
+  const what = `the string value of '${key}'`;
+  const start = c.pos;
+  for (let i = 0; i < count; i++) c.skip(readStringLength(c, what), what);
+  const total = c.pos - start - 8 * count;
+  c.pos = start;
+  const out = new GgufStringArrayBuilder(count, total);
+  for (let i = 0; i < count; i++) out.push(c.bytes(readStringLength(c, what), what));
+  return out.finish();
+}
+
+/** Reads and checks the elements of an array (nested ones included) without keeping them. */
+function skipElements(c: ByteCursor, key: string, head: ArrayHead, depth: number): void {
+  const { elementType, count, typeAt } = head;
+  if (elementType === GgufValueType.STRING) {
+    const what = `the string value of '${key}'`;
+    for (let i = 0; i < count; i++) c.skip(readStringLength(c, what), what);
+  } else if (elementType === GgufValueType.ARRAY) {
+    for (let i = 0; i < count; i++) skipElements(c, key, readArrayHead(c, key, depth + 1), depth + 1);
+  } else {
+    for (let i = 0; i < count; i++) readValue(c, elementType, typeAt, key, depth + 1);
+  }
 }
 
 export { BufferSource, FileSource };

@@ -94,10 +94,11 @@ export function readModelConfig(md: GgufMetadata): ModelConfig {
   if (ropeDimensionCount > headDim || ropeDimensionCount % 2 !== 0) {
     throw new ModelConfigError(`${p}.rope.dimension_count ${ropeDimensionCount} must be even and at most the head size ${headDim}`, `${p}.rope.dimension_count`);
   }
-  const tokens = md.optStringArray('tokenizer.ggml.tokens');
-  const vocabSize = integer('vocab_size', tokens?.length ?? 0);
-  if (tokens && tokens.length !== vocabSize) {
-    throw new ModelConfigError(`${p}.vocab_size ${vocabSize} disagrees with the ${tokens.length} tokens of tokenizer.ggml.tokens`, `${p}.vocab_size`);
+  // only the token count is needed (the array may have been skipped by the reader)
+  const tokenCount = md.optStringArrayLength('tokenizer.ggml.tokens');
+  const vocabSize = integer('vocab_size', tokenCount ?? 0);
+  if (tokenCount !== undefined && tokenCount !== vocabSize) {
+    throw new ModelConfigError(`${p}.vocab_size ${vocabSize} disagrees with the ${tokenCount} tokens of tokenizer.ggml.tokens`, `${p}.vocab_size`);
   }
   return {
     architecture,

@@ -15,6 +15,7 @@
 import { PriorityQueue } from './PriorityQueue';
 import { byteEncode } from './ByteLevel';
 import { BYTE_CHAR_LIMIT, MergeTable } from './MergeTable';
+import { stringList, type StringList } from './StringTable';
 import { preTokenize, type PreTokenizerConfig, type PreTokenizerKind } from './PreTokenizer';
 import type { Fragment } from './SpecialTokens';
 import { TokenizerBase } from './TokenizerBase';
@@ -41,11 +42,11 @@ export class BpeTokenizer extends TokenizerBase {
   private readonly ignoreMerges: boolean;
   private readonly cache = new Map<string, readonly number[]>();
 
-  constructor(vocab: Vocabulary, merges: readonly string[], config: PreTokenizerConfig) {
+  constructor(vocab: Vocabulary, merges: readonly string[] | StringList, config: PreTokenizerConfig) {
     super(vocab, config.cleanSpaces);
     this.preTokenizer = config.kind;
     this.ignoreMerges = config.ignoreMerges;
-    this.merges = new MergeTable(vocab, merges);
+    this.merges = new MergeTable(vocab, stringList(merges));
   }
 
   protected encodeFragments(fragments: readonly Fragment[], out: number[]): void {

@@ -9,6 +9,7 @@
  * applies exactly where llama.cpp's text-keyed rules would. Rules that can never apply to a
  * byte-encoded word (a part containing a space, or empty) are left out.
  */
+import type { StringList } from './StringTable';
 import type { Vocabulary } from './Vocabulary';
 
 /** GPT-2 characters (what byte-encoded words consist of) all have codes below this. */
@@ -30,7 +31,8 @@ export class MergeTable {
   /** The symbol id of each GPT-2 character, -1 when neither a token nor any rule has that text. */
   readonly charIds = new Int32Array(BYTE_CHAR_LIMIT).fill(-1);
 
-  constructor(vocab: Vocabulary, merges: readonly string[]) {
+  /** `merges` is read once, one rule at a time (a packed list never has all rules as JS strings). */
+  constructor(vocab: Vocabulary, merges: StringList) {
     let capacity = 16;
     while (capacity < merges.length * 1.5) capacity *= 2;
     this.table = new Int32Array(capacity * STRIDE).fill(EMPTY);
@@ -44,7 +46,7 @@ export class MergeTable {
       return vocab.size + extra.size - 1;
     };
     for (let rank = 0; rank < merges.length; rank++) {
-      const rule = merges[rank];
+      const rule = merges.get(rank);
       const at = rule.indexOf(' ', 1);
       if (at < 0 || at === rule.length - 1 || rule.charCodeAt(0) === 0x20 || rule.indexOf(' ', at + 1) >= 0) continue;
       const left = vocab.tokenId(rule, 0, at) ?? intern(rule.slice(0, at));

@@ -30,52 +30,69 @@ function hashUnits(units: Uint16Array, start: number, end: number): number {
   return finishHash(h);
 }
 
+/** Strings read by index (a packed GGUF string array, or a plain array through `stringList`). */
+export interface StringList {
+  readonly length: number;
+  get(i: number): string;
+}
+
+/** A StringList over a plain array (a StringList is returned as is). */
+export function stringList(strings: readonly string[] | StringList): StringList {
+  if (!Array.isArray(strings)) return strings as StringList;
+  const array = strings as readonly string[];
+  return { length: array.length, get: (i) => array[i] };
+}
+
 /** Strings in one Uint16Array with an open-addressing hash index from text to index. */
 export class StringTable {
   /** Number of strings. */
   readonly size: number;
-  private readonly units: Uint16Array;
+  private units: Uint16Array;
   /** String i is units[offsets[i], offsets[i + 1]). */
   private readonly offsets: Int32Array;
   private readonly slots: Int32Array;
   private readonly mask: number;
 
   /**
-   * Index `strings` (string i gets index i). `onDuplicate(i, first)` is called when string i equals
-   * the earlier string `first`; the later one is then not findable by text.
+   * Index `strings` (string i gets index i), each asked for once (so a list that decodes on demand,
+   * like a packed GGUF string array, never has all of them as JS strings at the same time).
+   * `onDuplicate(i, first)` is called when string i equals the earlier string `first`; the later
+   * one is then not findable by text.
    */
-  constructor(strings: readonly string[], onDuplicate?: (index: number, first: number) => void) {
+  constructor(strings: StringList, onDuplicate?: (index: number, first: number) => void) {
     const n = strings.length;
     this.size = n;
-    let total = 0;
-    for (let i = 0; i < n; i++) total += strings[i].length;
-    const units = new Uint16Array(total);
-    const offsets = new Int32Array(n + 1);
-    let at = 0;
-    for (let i = 0; i < n; i++) {
-      const s = strings[i];
-      offsets[i] = at;
-      for (let k = 0; k < s.length; k++) units[at + k] = s.charCodeAt(k);
-      at += s.length;
-    }
-    offsets[n] = at;
-    this.units = units;
-    this.offsets = offsets;
     let capacity = 16;
     while (capacity < n * 2) capacity *= 2;
     this.slots = new Int32Array(capacity);
     this.mask = capacity - 1;
+    this.offsets = new Int32Array(n + 1);
+    // units grow as strings arrive; find() below only looks at strings already added
+    this.units = new Uint16Array(Math.max(16, n * 8));
+    let at = 0;
     for (let i = 0; i < n; i++) {
-      const s = strings[i];
+      const s = strings.get(i);
+      if (at + s.length > this.units.length) {
+        let size = this.units.length * 2;
+        while (size < at + s.length) size *= 2;
+        const next = new Uint16Array(size);
+        next.set(this.units.subarray(0, at));
+        this.units = next;
+      }
+      this.offsets[i] = at;
+      for (let k = 0; k < s.length; k++) this.units[at + k] = s.charCodeAt(k);
+      at += s.length;
+      this.offsets[i + 1] = at;
       const first = this.find(s, 0, s.length);
       if (first >= 0) {
         onDuplicate?.(i, first);
         continue;
       }
-      let slot = hashUnits(units, offsets[i], offsets[i + 1]) & this.mask;
+      let slot = hashUnits(this.units, this.offsets[i], at) & this.mask;
       while (this.slots[slot] !== EMPTY_SLOT) slot = (slot + 1) & this.mask;
       this.slots[slot] = i + 1;
     }
+    this.units = this.units.slice(0, at);
   }
 
   /** The index of the string equal to s[start, end), or -1. */

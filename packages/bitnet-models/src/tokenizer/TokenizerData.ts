@@ -1,5 +1,6 @@
 import { BitnetModelError, TokenizerError } from '../errors';
 import type { GgufMetadata } from '../gguf/GgufMetadata';
+import type { StringList } from './StringTable';
 
 /** GGUF token types (tokenizer.ggml.token_type). */
 export const TokenType = {
@@ -35,6 +36,15 @@ export interface TokenizerData {
   readonly addEos?: boolean;
   readonly addSpacePrefix?: boolean;
   readonly chatTemplate?: string;
+}
+
+/**
+ * TokenizerData whose token texts and merge rules are read element by element (from the file's
+ * packed string arrays), so building a tokenizer never holds them all as JS strings.
+ */
+export interface TokenizerSource extends Omit<TokenizerData, 'tokens' | 'merges'> {
+  readonly tokens: StringList;
+  readonly merges?: StringList;
 }
 
 /** The GGUF metadata keys a tokenizer is read from. */
@@ -89,6 +99,16 @@ function optTokenId(md: GgufMetadata, key: string, nTokens: number): number | un
  * token id outside the vocabulary.
  */
 export function tokenizerDataFromMetadata(md: GgufMetadata): TokenizerData {
+  const source = tokenizerSourceFromMetadata(md);
+  const toArray = (list: StringList) => Array.from({ length: list.length }, (_, i) => list.get(i));
+  return { ...source, tokens: toArray(source.tokens), merges: source.merges && toArray(source.merges) };
+}
+
+/**
+ * What tokenizerDataFromMetadata reads, with the same checks and errors, but token texts and merge
+ * rules left as lists over the metadata's packed arrays (see GgufMetadata.optStringList).
+ */
+export function tokenizerSourceFromMetadata(md: GgufMetadata): TokenizerSource {
   const K = TOKENIZER_KEYS;
   const model = read(K.model, () => md.optString(K.model));
   if (model === undefined) throw new TokenizerError(`tokenizer metadata '${K.model}' is missing`);
@@ -96,7 +116,7 @@ export function tokenizerDataFromMetadata(md: GgufMetadata): TokenizerData {
     throw new TokenizerError(`tokenizer metadata '${K.model}' = '${model}' is not supported (expected 'gpt2' or 'llama')`);
   }
 
-  const tokens = read(K.tokens, () => md.optStringArray(K.tokens));
+  const tokens = read(K.tokens, () => md.optStringList(K.tokens));
   if (tokens === undefined) throw new TokenizerError(`tokenizer metadata '${K.tokens}' is missing`);
   if (tokens.length === 0) throw new TokenizerError(`tokenizer metadata '${K.tokens}' is empty`);
   const n = tokens.length;
@@ -120,7 +140,7 @@ export function tokenizerDataFromMetadata(md: GgufMetadata): TokenizerData {
     scores = Float32Array.from(scoreList);
   }
 
-  const merges = read(K.merges, () => md.optStringArray(K.merges));
+  const merges = read(K.merges, () => md.optStringList(K.merges));
   if (model === 'gpt2' && merges === undefined) throw new TokenizerError(`tokenizer metadata '${K.merges}' is missing (required for 'gpt2' tokenizers)`);
 
   const pre = read(K.pre, () => md.optString(K.pre));

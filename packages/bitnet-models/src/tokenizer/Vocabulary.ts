@@ -5,8 +5,8 @@
  */
 import { TokenizerError } from '../errors';
 import { byteDecode, charToByte } from './ByteLevel';
-import { ByteListBuilder, StringTable } from './StringTable';
-import { TokenType, type TokenizerData } from './TokenizerData';
+import { ByteListBuilder, StringTable, stringList } from './StringTable';
+import { TokenType, type TokenizerData, type TokenizerSource } from './TokenizerData';
 
 /** llama.cpp's token attribute bits. */
 export const Attr = {
@@ -100,15 +100,25 @@ export class Vocabulary {
   private readonly pieceData: Uint8Array;
   private readonly pieceOffsets: Int32Array;
 
-  constructor(data: TokenizerData, options: VocabularyOptions) {
-    const n = data.tokens.length;
+  /** `data.tokens` may be a plain array or a list decoding each text on demand (read once here). */
+  constructor(data: TokenizerData | TokenizerSource, options: VocabularyOptions) {
+    const tokens = stringList(data.tokens);
+    const n = tokens.length;
     this.size = n;
     this.byteLevel = options.byteLevel;
     // llama.cpp renames empty tokens so that every text is unique and non-empty
-    const texts = data.tokens.map((t, i) => (t === '' ? `[EMPTY_${i}]` : t));
-    this.strings = new StringTable(texts, (i, prev) => {
-      throw new TokenizerError(`tokenizer metadata 'tokenizer.ggml.tokens' has the token ${JSON.stringify(texts[i])} twice (ids ${prev} and ${i})`);
+    const renamed = {
+      length: n,
+      get: (i: number) => {
+        const t = tokens.get(i);
+        return t === '' ? `[EMPTY_${i}]` : t;
+      },
+    };
+    this.strings = new StringTable(renamed, (i, prev) => {
+      throw new TokenizerError(`tokenizer metadata 'tokenizer.ggml.tokens' has the token ${JSON.stringify(renamed.get(i))} twice (ids ${prev} and ${i})`);
     });
+    // token texts are read back from the table (one short-lived string at a time)
+    const text = (i: number) => this.strings.get(i);
     this.types = data.tokenTypes ?? new Int32Array(n).fill(TokenType.NORMAL);
     this.attrs = new Uint8Array(n);
     for (let i = 0; i < n; i++) this.attrs[i] = attrOfType(this.types[i]);
@@ -184,18 +194,18 @@ export class Vocabulary {
     for (let i = 0; i < n; i++) {
       if (this.attrs[i] & SPECIAL_ATTRS) {
         special.push(i);
-        byteLength.set(i, utf8.encode(texts[i]).length);
+        byteLength.set(i, utf8.encode(text(i)).length);
       }
     }
     // llama.cpp uses an unstable sort on length alone; ties are broken by id here
     special.sort((a, b) => (byteLength.get(b) as number) - (byteLength.get(a) as number) || a - b);
     this.specialOrder = special;
-    this.specialTexts = special.map((id) => texts[id]);
+    this.specialTexts = special.map((id) => text(id));
 
     const pieces = new ByteListBuilder(n);
     for (let i = 0; i < n; i++) {
       pieces.begin();
-      this.appendPiece(pieces, texts[i], this.attrs[i]);
+      this.appendPiece(pieces, text(i), this.attrs[i]);
     }
     this.pieceData = pieces.finish();
     this.pieceOffsets = pieces.offsets;

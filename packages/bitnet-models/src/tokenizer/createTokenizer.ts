@@ -9,7 +9,8 @@ import { BpeTokenizer } from './BpeTokenizer';
 import { preTokenizerConfig, type PreTokenizerConfig } from './PreTokenizer';
 import { SentencePieceTokenizer } from './SentencePieceTokenizer';
 import type { Tokenizer } from './Tokenizer';
-import { TOKENIZER_KEYS, tokenizerDataFromMetadata, type TokenizerData } from './TokenizerData';
+import { stringList, type StringList } from './StringTable';
+import { TOKENIZER_KEYS, tokenizerSourceFromMetadata, type TokenizerData, type TokenizerSource } from './TokenizerData';
 import { Vocabulary } from './Vocabulary';
 
 /** Options of `createTokenizer`. */
@@ -28,22 +29,22 @@ export interface CreateTokenizerOptions {
 }
 
 /** LLaMA-3's vocabulary: 128000 BPE tokens then 256 specials starting with <|begin_of_text|>. */
-export function isLlama3Vocabulary(data: Pick<TokenizerData, 'model' | 'tokens'>): boolean {
-  const t = data.tokens;
+export function isLlama3Vocabulary(data: Pick<TokenizerData, 'model' | 'tokens'> | Pick<TokenizerSource, 'model' | 'tokens'>): boolean {
+  const t: StringList = stringList(data.tokens);
   return (
     data.model === 'gpt2' &&
     t.length === 128256 &&
-    t[128000] === '<|begin_of_text|>' &&
-    t[128001] === '<|end_of_text|>' &&
-    t[128006] === '<|start_header_id|>' &&
-    t[128007] === '<|end_header_id|>' &&
-    t[128009] === '<|eot_id|>' &&
-    t[0] === '!' &&
-    t[220] === '\u0120' // "Ġ", a space
+    t.get(128000) === '<|begin_of_text|>' &&
+    t.get(128001) === '<|end_of_text|>' &&
+    t.get(128006) === '<|start_header_id|>' &&
+    t.get(128007) === '<|end_header_id|>' &&
+    t.get(128009) === '<|eot_id|>' &&
+    t.get(0) === '!' &&
+    t.get(220) === '\u0120' // "Ġ", a space
   );
 }
 
-function resolvePreTokenizer(data: TokenizerData, options: CreateTokenizerOptions): PreTokenizerConfig {
+function resolvePreTokenizer(data: TokenizerSource, options: CreateTokenizerOptions): PreTokenizerConfig {
   const name = options.preTokenizer ?? data.pre;
   if (name === undefined) {
     const detect = options.detectLlama3 ?? true;
@@ -57,13 +58,21 @@ function resolvePreTokenizer(data: TokenizerData, options: CreateTokenizerOption
   return config;
 }
 
-/** Build the tokenizer described by a GGUF file's tokenizer.* metadata. */
+/**
+ * Build the tokenizer described by a GGUF file's tokenizer.* metadata. Token texts and merge rules
+ * go from the metadata's packed string arrays into the tokenizer's tables one at a time, never all
+ * as JS strings at once.
+ */
 export function createTokenizer(md: GgufMetadata, options: CreateTokenizerOptions = {}): Tokenizer {
-  return createTokenizerFromData(tokenizerDataFromMetadata(md), options);
+  return createTokenizerFromSource(tokenizerSourceFromMetadata(md), options);
 }
 
 /** A tokenizer from vocabulary data already read from metadata. */
 export function createTokenizerFromData(data: TokenizerData, options: CreateTokenizerOptions = {}): Tokenizer {
+  return createTokenizerFromSource({ ...data, tokens: stringList(data.tokens), merges: data.merges && stringList(data.merges) }, options);
+}
+
+function createTokenizerFromSource(data: TokenizerSource, options: CreateTokenizerOptions): Tokenizer {
   if (data.model === 'llama') {
     return new SentencePieceTokenizer(new Vocabulary(data, { byteLevel: false, addBosDefault: true }));
   }

@@ -1,0 +1,111 @@
+import { GgufValueType } from './GgufTypes';
+
+/** Strings read by index, each built when asked for (a GgufStringArray, or a view of a plain array). */
+export interface GgufStringList {
+  readonly length: number;
+  /** Element i as a JS string. */
+  get(i: number): string;
+}
+
+/**
+ * A GGUF array of strings kept as the file stores it: every element's UTF-8 bytes one after the
+ * other in one buffer, plus the offset where each element starts. The reader keeps top-level string
+ * arrays this way (a LLaMA-3 vocabulary is ~400k strings: a few MB here, tens of MB as JS strings),
+ * and an element becomes a JS string only when `get` is called, decoded exactly as the reader would
+ * have decoded it (Node's UTF-8 decoder, invalid bytes become U+FFFD).
+ */
+export class GgufStringArray implements GgufStringList {
+  /** Number of elements. */
+  readonly length: number;
+
+  /**
+   * `bytes[offsets[i], offsets[i + 1])` is element i's UTF-8; `offsets` has length + 1 entries,
+   * non-decreasing, the last one at most bytes.length.
+   */
+  constructor(
+    readonly bytes: Buffer,
+    readonly offsets: Uint32Array | Float64Array,
+  ) {
+    this.length = offsets.length - 1;
+  }
+
+  /** Element i as a JS string (decoded on each call, not kept). */
+  get(i: number): string {
+    return this.bytes.toString('utf8', this.offsets[i], this.offsets[i + 1]);
+  }
+
+  /** Element i's UTF-8 bytes (a view into the shared buffer: do not modify). */
+  utf8(i: number): Uint8Array {
+    return this.bytes.subarray(this.offsets[i], this.offsets[i + 1]);
+  }
+
+  /** Every element as a JS string (a fresh array on each call). */
+  toArray(): string[] {
+    const out = new Array<string>(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = this.get(i);
+    return out;
+  }
+
+  /** Packs JS strings (e.g. to hand a plain array to code that reads GgufStringArray). */
+  static fromStrings(strings: readonly string[]): GgufStringArray {
+    const builder = new GgufStringArrayBuilder(strings.length);
+    for (const s of strings) builder.push(Buffer.from(s, 'utf8'));
+    return builder.finish();
+  }
+}
+
+/** Collects UTF-8 elements into one growing buffer; `finish` trims it into a GgufStringArray. */
+export class GgufStringArrayBuilder {
+  private bytes: Buffer;
+  private used = 0;
+  private offsets: Uint32Array | Float64Array;
+  private count = 0;
+
+  /**
+   * `capacity`: the number of elements that will be pushed (already bounded by the caller);
+   * `byteCapacity`: their total size when known (the buffer then never grows nor gets trimmed).
+   */
+  constructor(capacity: number, byteCapacity = 1 << 16) {
+    this.offsets = new Uint32Array(capacity + 1);
+    this.bytes = Buffer.allocUnsafe(byteCapacity);
+  }
+
+  /** Appends one element's UTF-8 bytes. */
+  push(utf8: Uint8Array): void {
+    const end = this.used + utf8.length;
+    if (end > this.bytes.length) {
+      let cap = this.bytes.length * 2;
+      while (cap < end) cap *= 2;
+      const next = Buffer.allocUnsafe(cap);
+      this.bytes.copy(next, 0, 0, this.used);
+      this.bytes = next;
+    }
+    this.bytes.set(utf8, this.used);
+    this.used = end;
+    // offsets past 4 GiB do not fit a Uint32Array: switch to doubles once, if ever
+    if (end > 0xffffffff && this.offsets instanceof Uint32Array) this.offsets = Float64Array.from(this.offsets);
+    this.offsets[++this.count] = end;
+  }
+
+  /** The packed array (the buffer copied to its exact size unless it has that size already). */
+  finish(): GgufStringArray {
+    // a trimmed copy rather than a view that would keep the larger buffer alive
+    const bytes = this.used === this.bytes.length ? this.bytes : Buffer.from(this.bytes.subarray(0, this.used));
+    return new GgufStringArray(bytes, this.offsets.subarray(0, this.count + 1));
+  }
+}
+
+/**
+ * An array the reader validated but did not keep (GgufReadOptions.skipArrays): its element type
+ * and length are known, its values are not. Reading its values through GgufMetadata throws a
+ * MetadataError; it is never an empty array.
+ */
+export class GgufSkippedArray {
+  /** Always ARRAY (a skipped value is an array whose values were dropped). */
+  readonly type = GgufValueType.ARRAY;
+
+  constructor(
+    readonly elementType: GgufValueType,
+    readonly length: number,
+  ) {}
+}
