@@ -1,5 +1,6 @@
 // AVX-512 F32 and BF16 weights × f32 activations (16-lane FMA tiles), and the k-quant / Q8_0 rows
 // decoded with 512-bit code. F16 stays on the AVX2 kernel, which reproduces ggml_vec_dot_f16 (AVX2) exactly.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -116,12 +117,17 @@ static void matmul_float512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
 // x vector by RN weight rows, but a row's own arithmetic never depends on the tile it is in.
 
 template <int RN, int RM>
-static inline void f16_tile512(const uint8_t* const* w, const float* x, int64_t K, float* out, int64_t out_stride) {
+static inline void f16_tile512(const uint8_t* const* w, const float* x, int64_t K, float* out, int64_t out_stride, const char* pf = nullptr,
+                               int64_t pf_lines = 0) {
   const int64_t np = K & ~(int64_t)31;
   __m512 A[RN][RM], B[RN][RM];
   for (int r = 0; r < RN; ++r)
     for (int i = 0; i < RM; ++i) A[r][i] = B[r][i] = _mm512_setzero_ps();
+  // pf: lines of the next weight rows, pulled into L2 a few per step while this tile computes
+  const int64_t per_step = pf_lines > 0 ? (pf_lines * 32 + np - 1) / std::max<int64_t>(np, 32) : 0;
+  int64_t line = 0;
   for (int64_t k = 0; k < np; k += 32) {
+    for (int64_t j = 0; j < per_step && line < pf_lines; ++j) _mm_prefetch(pf + 64 * line++, _MM_HINT_T1);
     for (int r = 0; r < RN; ++r) _mm_prefetch((const char*)(w[r] + 2 * k + 1024), _MM_HINT_T0);
     __m512 wa[RN], wb[RN];
     for (int r = 0; r < RN; ++r) {
@@ -158,12 +164,25 @@ static inline void f16_rest512(int64_t rest, const uint8_t* const* w, const floa
   }
 }
 
-/** RN weight rows × all M activation rows: RM rows at a time, then the last 1..RM-1 rows in one tile. */
+/**
+ * RN weight rows × all M activation rows: RM rows at a time, then the last 1..RM-1 rows in one tile.
+ * With several activation rows, the weight rows after these (up to n1) are prefetched into L2 across the tiles, so
+ * the next call's first tile does not wait for memory (the software prefetch inside a tile runs only
+ * a few steps ahead, too short to hide a DRAM access).
+ */
 template <int RN, int RM>
-static inline void f16_cols512(const FloatMatmulArgs& a, const uint8_t* const* w, int64_t n) {
+static inline void f16_cols512(const FloatMatmulArgs& a, const uint8_t* const* w, int64_t n, int64_t n1 = 0) {
   const int64_t K = a.K;
+  const int64_t tiles = a.M / RM;
+  const int64_t next_rows = std::min<int64_t>(RN, std::max<int64_t>(0, n1 - (n + RN)));
+  const int64_t lines = a.M > 1 && tiles > 0 ? (next_rows * (int64_t)a.row_bytes + 63) / 64 : 0;
+  const int64_t per_tile = lines > 0 ? (lines + tiles - 1) / tiles : 0;
+  const char* next = (const char*)(a.w + (n + RN) * a.row_bytes);
   int64_t m = 0;
-  for (; m + RM <= a.M; m += RM) f16_tile512<RN, RM>(w, a.x + m * K, K, a.out + m * a.N + n, a.N);
+  for (int64_t j = 0; m + RM <= a.M; m += RM, ++j) {
+    const int64_t first = std::min(lines, j * per_tile);
+    f16_tile512<RN, RM>(w, a.x + m * K, K, a.out + m * a.N + n, a.N, next + 64 * first, std::min(lines, first + per_tile) - first);
+  }
   f16_rest512<RN, RM - 1>(a.M - m, w, a.x + m * K, K, a.out + m * a.N + n, a.N);
 }
 
@@ -174,7 +193,7 @@ static void f16_rows512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
   for (; n + RN <= n1; n += RN) {
     for (int r = 0; r < RN; ++r) w[r] = a.w + (n + r) * a.row_bytes;
     _mm_prefetch((const char*)(w[RN - 1] + a.row_bytes), _MM_HINT_T0);
-    f16_cols512<RN, RM>(a, w, n);
+    f16_cols512<RN, RM>(a, w, n, n1);
   }
   for (; n < n1; ++n) {
     w[0] = a.w + n * a.row_bytes;

@@ -13,7 +13,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 import { MemorySampler } from './memory';
 import { fileDecodeBytes } from './roofline';
-import { ChildRequest, ChildResult, LongContextResult, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult } from './workload';
+import { ChildRequest, ChildResult, LongContextResult, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult, probeBandwidth, betterBandwidth } from './workload';
 
 type Llama = NodeLlamaCpp.Llama;
 type LlamaModel = NodeLlamaCpp.LlamaModel;
@@ -96,8 +96,10 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
     await seq.clearHistory();
 
     const prompt = promptIds(w.promptTokens, SEED_PROMPT);
+    const bwBefore = probeBandwidth();
     const ts = performance.now();
     const times = await run(seq, prompt, w.newTokens);
+    const decodeBandwidthGBs = betterBandwidth(bwBefore, probeBandwidth());
     const rates = singleStreamRates(ts, times, prompt.length);
     await single.dispose();
 
@@ -148,6 +150,7 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
       engine: 'llama',
       type: req.type,
       loadMs,
+      decodeBandwidthGBs,
       warmupMs,
       ...rates,
       streams,

@@ -10,7 +10,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GENERATION_PRESETS, InferenceEngine } from '@bitnet/inference';
 import { MemorySampler } from './memory';
 import { kvBytesPerPosition } from './roofline';
-import { ChildRequest, ChildResult, LongContextResult, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult } from './workload';
+import { ChildRequest, ChildResult, LongContextResult, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult, probeBandwidth, betterBandwidth } from './workload';
 
 interface Run {
   /** performance.now() at each token's arrival on the main thread. */
@@ -54,8 +54,10 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
     const faultsAfterWarmup = majorFaults();
 
     const prompt = promptIds(w.promptTokens, SEED_PROMPT);
+    const bwBefore = probeBandwidth();
     const ts = performance.now();
     const single = await run(engine, prompt, w.newTokens);
+    const decodeBandwidthGBs = betterBandwidth(bwBefore, probeBandwidth());
     early('single stream', single, w.newTokens);
     const rates = singleStreamRates(ts, single.times, prompt.length);
 
@@ -91,6 +93,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       engine: req.engine,
       type: req.type,
       loadMs,
+      decodeBandwidthGBs,
       warmupMs,
       ...rates,
       streams,

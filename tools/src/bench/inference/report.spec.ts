@@ -79,6 +79,8 @@ describe('targets and ratios', () => {
     expect(at(18).tokS).toBeCloseTo(20, 9);
     expect(at(18).pct).toBeCloseTo(90, 9);
     expect(roofline(result('ours', 'i2_s', 18), undefined).pct).toBeNaN();
+    // the bandwidth probed around the result's own decode wins over the run's figure (twice: half the share)
+    expect(roofline(result('ours', 'i2_s', 18, { decodeBandwidthGBs: 2 * BANDWIDTH }), BANDWIDTH).pct).toBeCloseTo(45, 9);
     expect(roofline(result('ours', 'i2_s', 18, { decodeBytes: undefined }), BANDWIDTH).tokS).toBeNaN();
     const byKey = (r: ChildResult[]) => Object.fromEntries(compare(r, BANDWIDTH)[0].checks.map((k) => [k.target.key, k]));
     expect(byKey([result('ours', 'i2_s', 18)]).roofline).toMatchObject({ met: true });

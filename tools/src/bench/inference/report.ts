@@ -54,11 +54,11 @@ export interface Roofline {
   pct: number;
 }
 
-/** See Roofline; NaN figures when the decode bytes or the bandwidth are unknown. */
+/** See Roofline; the bandwidth probed around the result's own decode when it has one, else `bandwidthGBs`; NaN figures when the decode bytes or the bandwidth are unknown. */
 export function roofline(r: ChildResult, bandwidthGBs: number | undefined): Roofline {
   if (!r.decodeBytes) return { bytesPerToken: NaN, tokS: NaN, pct: NaN };
   const bytesPerToken = bytesPerDecodeStep(r.decodeBytes, meanDecodePositions(r.prefill.promptTokens, r.decode.tokens + 1));
-  const tokS = rooflineTokS(bandwidthGBs, bytesPerToken);
+  const tokS = rooflineTokS(r.decodeBandwidthGBs ?? bandwidthGBs, bytesPerToken);
   return { bytesPerToken, tokS, pct: (r.decode.tokS / tokS) * 100 };
 }
 
@@ -267,7 +267,7 @@ export function renderMarkdown(r: ReportInput): string {
     '',
     resultsTable(r.results, m.bandwidthGBs),
     '',
-    '"roofline tok/s": the read bandwidth above divided by the bytes one timed decode step reads: the weights (every layer matrix and vector, the output norm and the output matrix as the engine holds it, ' +
+    '"roofline tok/s": the read bandwidth (probed in the measuring process right before and right after its single-stream run, the larger of the two, since the machine\'s bandwidth drifts; the figure above when missing) divided by the bytes one timed decode step reads: the weights (every layer matrix and vector, the output norm and the output matrix as the engine holds it, ' +
       'one row of the token-embedding table unless it is the tied output matrix; ours from the engine\'s load info, llama.cpp from the file\'s tensor list) plus the f16 KV cache at the mean decode position. ' +
       '"% of roofline": decode tok/s as a share of it. ' +
       '"peak RSS": largest resident set sampled from /proc/self/status every 25 ms over the whole measurement (and at least VmHWM); "of it file-backed": RssFile at that peak (mapped model pages, shared with the page cache); ' +

@@ -4,6 +4,7 @@
  * engines so they read exactly the same tokens.
  */
 import * as fs from 'node:fs';
+import { defaultModeAddon } from '@bitnet/kernels/testing';
 import * as os from 'node:os';
 import type { MemoryPeaks } from './memory';
 import type { Engine, ModelType, Workload } from './options';
@@ -55,6 +56,12 @@ export interface ChildResult {
   memory: MemoryPeaks;
   /** What a decode step reads (ours: from the engine's load info; llama.cpp: from the file's header); undefined when unknown. */
   decodeBytes?: DecodeBytes;
+  /**
+   * Read bandwidth probed in this process right before the single-stream run and right after it (the
+   * larger of the two): the bandwidth the decode had, on a machine whose bandwidth drifts. The roofline
+   * uses it when present.
+   */
+  decodeBandwidthGBs?: number;
   /** The long-context run, when asked for. */
   longContext?: LongContextResult;
   /** Kernel ISA (ours) or the llama.cpp CPU build that was loaded. */
@@ -218,4 +225,25 @@ export function processFigures(loadAtStart: number, cpuAtStart: CpuSnapshot, fau
     loadAverage: [loadAtStart, os.loadavg()[0]],
     contention: contentionSince(cpuAtStart, os.cpus().length),
   };
+}
+
+/**
+ * This process's read bandwidth in GB/s (our native pool, 2 passes over 1 GiB, the better one), or
+ * undefined without the native addon. Call only while no generation runs (it uses the kernel pool).
+ */
+export function probeBandwidth(): number | undefined {
+  const addon = defaultModeAddon();
+  if (!addon) return undefined;
+  try {
+    return addon.readBandwidth(1 << 30, 2);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The larger of two probes, ignoring a missing one. */
+export function betterBandwidth(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.max(a, b);
 }
