@@ -1,7 +1,7 @@
 export { summarizeModel, type ModelSummary } from '@bitnet/models';
 export { loadBitnetWeights, type BitnetWeights, type LayerWeights, type LoadWeightsOptions, type WeightMatrix } from './model/BitnetWeights';
 export { KvCache } from './model/KvCache';
-export { ForwardPass, type ForwardOptions } from './forward/ForwardPass';
+export { ForwardPass, type ForwardOptions, type ForwardPart } from './forward/ForwardPass';
 export { Sampler, argmax } from './sampling/Sampler';
 export * from './config/GenerationConfig';
 export * from './config/StreamingConfig';

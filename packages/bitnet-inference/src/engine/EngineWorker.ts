@@ -49,6 +49,7 @@ function load(m: WorkerLoadRequest): void {
     newCache: (capacity) => new KvCache(weights.config, capacity),
     prefill: (cache, ids, last) => fp.step(cache, ids, last),
     decodeBatch: (caches, lastIds) => fp.decodeBatch(caches, lastIds),
+    stepMany: (parts) => fp.stepMany(parts),
   };
   scheduler = new Scheduler({
     forward,

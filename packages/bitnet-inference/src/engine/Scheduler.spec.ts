@@ -13,7 +13,7 @@ interface FakeCache {
   capacity: number;
 }
 
-type Call = { kind: 'prefill'; name: string; ids: number[] } | { kind: 'decode'; names: string[] };
+type Call = { kind: 'prefill'; name: string; ids: number[] } | { kind: 'decode'; names: string[] } | { kind: 'mixed'; names: string[]; ids: number[] };
 
 /** Next id = a function of the cache's content, returned as one-hot logits (argmax sampling reproduces it). */
 function nextId(ids: readonly number[]): number {
@@ -26,7 +26,7 @@ function oneHot(id: number): Float32Array {
   return l;
 }
 
-function setup(opts: { maxChunkTokens?: number; faults?: FaultInjector; failDecodes?: number } = {}) {
+function setup(opts: { maxChunkTokens?: number; faults?: FaultInjector; failDecodes?: number; mixed?: boolean } = {}) {
   const calls: Call[] = [];
   const messages: SequenceMessage[] = [];
   const caches: FakeCache[] = [];
@@ -56,6 +56,17 @@ function setup(opts: { maxChunkTokens?: number; faults?: FaultInjector; failDeco
       });
     },
   };
+  if (opts.mixed) {
+    // decode parts (one id each) and the prefill part, in the order given
+    forward.stepMany = (parts) => {
+      if (parts.reduce((n, p) => n + p.ids.length, 0) > forward.maxChunkTokens) throw new Error('more rows than one pass holds');
+      calls.push({ kind: 'mixed', names: parts.map((p) => p.cache.name), ids: parts[parts.length - 1].ids.slice() });
+      return parts.map((p) => {
+        p.cache.ids.push(...p.ids);
+        return p.wantLogits ? oneHot(nextId(p.cache.ids)) : undefined;
+      });
+    };
+  }
   let t = 0;
   const scheduler = new Scheduler<FakeCache>({
     forward,
@@ -170,6 +181,38 @@ describe('Scheduler', () => {
     // batching changed nothing in what each sequence generates
     expect(s.tokens(a)).toEqual(solo(2, 40, 1));
     expect(s.tokens(b)).toEqual(solo(3, 40, 2));
+  });
+
+  it('with stepMany, runs the decode batch and a prefill chunk filling the other rows in one pass; ids as alone', () => {
+    const s = setup({ maxChunkTokens: 4, mixed: true });
+    const a = s.start('a', 2, 12);
+    const b = s.start('b', 3, 12);
+    for (let i = 0; i < 4; i++) s.scheduler.runRound(); // a prefills, then a decodes with b's whole prompt (3 rows) in the same pass, then both decode
+    const before = s.calls.length;
+    const long = s.start('long', 9, 3);
+    for (let i = 0; i < 5; i++) s.scheduler.runRound();
+    const kinds = s.calls.slice(before).map((c) => (c.kind === 'mixed' ? `M:${c.names.join('+')}:${c.ids.length}` : c.kind === 'prefill' ? `P:${c.name}` : `D:${c.names.join('+')}`));
+    // two decoders leave two rows for the prompt: 9 = 2 + 2 + 2 + 2 + 1, then all three decode
+    expect(kinds).toEqual(['M:a+b+long:2', 'M:a+b+long:2', 'M:a+b+long:2', 'M:a+b+long:2', 'M:a+b+long:1']);
+    expect(s.tokens(long)).toHaveLength(1); // the last chunk's logits gave its first token
+    s.runAll();
+    expect(s.tokens(a)).toEqual(solo(2, 12, 1));
+    expect(s.tokens(b)).toEqual(solo(3, 12, 2));
+    expect(s.tokens(long)).toEqual(solo(9, 3, 3));
+    // a pass never held more rows than maxChunkTokens (the fake throws), and every sequence ended normally
+    for (const seq of [a, b, long]) expect(s.end(seq)).toMatchObject({ type: 'done' });
+  });
+
+  it('with stepMany, a prefill chunk whose step fails is retried while the decode batch goes on; ids as alone', () => {
+    const s = setup({ maxChunkTokens: 4, mixed: true, faults: new PlannedFaults() });
+    const a = s.start('a', 1, 6);
+    for (let i = 0; i < 2; i++) s.scheduler.runRound();
+    const b = s.start('b', 5, 2, { faults: { failSteps: [0] } }); // b's first step (a mixed pass) fails once
+    s.runAll();
+    expect(s.tokens(a)).toEqual(solo(1, 6, 1));
+    expect(s.tokens(b)).toEqual(solo(5, 2, 2));
+    expect(s.end(b)).toMatchObject({ type: 'done', retries: 1 });
+    expect(s.end(a)).toMatchObject({ type: 'done', retries: 0 });
   });
 
   it('shares prefill between several prompts round robin', () => {

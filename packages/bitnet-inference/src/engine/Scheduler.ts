@@ -6,7 +6,9 @@
  * (continuous batching: a sequence joins once its prompt is in and leaves when it finishes or is
  * cancelled; with more decoding sequences than one batch holds, the batch rotates) — or one prefill
  * chunk of the next sequence still reading its prompt (round robin). While both kinds of work wait
- * the two kinds alternate, so a long prompt neither waits for nor stalls the running streams.
+ * the two kinds alternate, so a long prompt neither waits for nor stalls the running streams; with a
+ * forward pass that offers `stepMany`, they run in the same round instead: the decode batch and a
+ * prefill chunk filling the rest of the pass's rows go through the weights together.
  *
  * A step that throws counts as one failed attempt of each sequence in it; the step is run again on
  * a later round, and a sequence whose step failed more than its maxRetries times in a row ends with
@@ -23,6 +25,12 @@ export interface ForwardModel<C> {
   prefill(cache: C, ids: number[], last: boolean): Float32Array | undefined;
   /** One token for each cache; returns each one's logits. */
   decodeBatch(caches: C[], lastIds: number[]): Float32Array[];
+  /**
+   * Optional: several sequences' rows in one pass (at most maxChunkTokens in all; distinct caches);
+   * each part gets its last row's logits when it asks. Rows never mix: the same results as running
+   * each part alone.
+   */
+  stepMany?(parts: Array<{ cache: C; ids: number[]; wantLogits: boolean }>): Array<Float32Array | undefined>;
 }
 
 /** Chooses tokens for one sequence. */
@@ -156,7 +164,10 @@ export class Scheduler<C> {
     const prefilling: number[] = [];
     for (const seq of this.order) (this.isDecoding(this.active.get(seq)!) ? decoding : prefilling).push(seq);
     const decode = decoding.length > 0 && (!this.decodedLast || prefilling.length === 0);
-    if (decode) {
+    if (decoding.length > 0 && prefilling.length > 0 && this.forward.stepMany && this.forward.maxChunkTokens > 1) {
+      this.prefillCursor %= prefilling.length;
+      this.mixedRound(decoding, prefilling[this.prefillCursor++]);
+    } else if (decode) {
       this.decodeRound(decoding);
     } else {
       this.prefillCursor %= prefilling.length;
@@ -195,11 +206,16 @@ export class Scheduler<C> {
     }
   }
 
-  private prefillStep(seq: number, s: Sequence<C>): void {
-    this.options.faults?.beforeStep(s.req, s.step);
+  private prefillStep(seq: number, s: Sequence<C>, faultsDone = false): void {
+    if (!faultsDone) this.options.faults?.beforeStep(s.req, s.step);
     const prompt = s.req.promptIds;
     const end = Math.min(prompt.length, s.prefilled + this.forward.maxChunkTokens);
-    const logits = this.forward.prefill(s.cache, prompt.slice(s.prefilled, end), end === prompt.length);
+    this.prefilled(seq, s, end, this.forward.prefill(s.cache, prompt.slice(s.prefilled, end), end === prompt.length));
+  }
+
+  /** A prefill chunk of `seq` up to `end` is in: report progress, or its first token. */
+  private prefilled(seq: number, s: Sequence<C>, end: number, logits: Float32Array | undefined): void {
+    const prompt = s.req.promptIds;
     s.prefilled = end;
     s.step++;
     if (!logits) {
@@ -211,9 +227,42 @@ export class Scheduler<C> {
     this.emit(seq, s, logits, 0, prefillMs);
   }
 
-  /** One batched decode step for up to maxChunkTokens decoding sequences (rotating when there are more). */
-  private decodeRound(decoding: number[]): void {
-    const max = this.forward.maxChunkTokens;
+  /**
+   * The decode batch (at most maxChunkTokens − 1 sequences, rotating) and a prefill chunk of `seq`
+   * filling the rest of the rows, in one stepMany pass. A throw is a failed attempt of all of them.
+   */
+  private mixedRound(decoding: number[], seq: number): void {
+    const batch = this.pickBatch(decoding, this.forward.maxChunkTokens - 1);
+    const s = this.active.get(seq)!;
+    try {
+      this.options.faults?.beforeStep(s.req, s.step);
+    } catch (e) {
+      this.fail(seq, e as Error);
+      if (batch.length > 0) this.runDecode(batch);
+      return;
+    }
+    if (batch.length === 0) {
+      this.guarded([seq], () => this.prefillStep(seq, s, true));
+      return;
+    }
+    const seqs = batch.map((b) => this.active.get(b)!);
+    const prompt = s.req.promptIds;
+    const end = Math.min(prompt.length, s.prefilled + this.forward.maxChunkTokens - batch.length);
+    this.guarded([...batch, seq], () => {
+      const logits = this.forward.stepMany!([
+        ...seqs.map((d) => ({ cache: d.cache, ids: [d.last], wantLogits: true })),
+        { cache: s.cache, ids: prompt.slice(s.prefilled, end), wantLogits: end === prompt.length },
+      ]);
+      for (let i = 0; i < batch.length; i++) {
+        seqs[i].step++;
+        this.emit(batch[i], seqs[i], logits[i]!, batch.length);
+      }
+      this.prefilled(seq, s, end, logits[batch.length]);
+    });
+  }
+
+  /** Up to `max` decoding sequences, rotating through them when there are more; faults are injected here. */
+  private pickBatch(decoding: number[], max: number): number[] {
     const first = this.decodeCursor % decoding.length;
     const picked = decoding.length <= max ? decoding : [...decoding.slice(first), ...decoding.slice(0, first)].slice(0, max);
     this.decodeCursor = first + picked.length;
@@ -226,7 +275,16 @@ export class Scheduler<C> {
         this.fail(seq, e as Error);
       }
     }
-    if (batch.length === 0) return;
+    return batch;
+  }
+
+  /** One batched decode step for up to maxChunkTokens decoding sequences (rotating when there are more). */
+  private decodeRound(decoding: number[]): void {
+    const batch = this.pickBatch(decoding, this.forward.maxChunkTokens);
+    if (batch.length > 0) this.runDecode(batch);
+  }
+
+  private runDecode(batch: number[]): void {
     const seqs = batch.map((seq) => this.active.get(seq)!);
     this.guarded(batch, () => {
       const logits = this.forward.decodeBatch(

@@ -79,6 +79,47 @@ describe('batched decode (one forward pass for several sequences)', () => {
     }
   });
 
+  it.each([
+    ['bitnet-b1.58, I2_S', { arch: 'bitnet-b1.58', quant: 'i2_s' }],
+    ['bitnet, TQ2_0', { quant: 'tq2_0' }],
+  ] as const)('%s: stepMany (decode rows and a prefill chunk in one pass) gives every sequence its solo logits', (_name, opts) => {
+    const fp = load(opts);
+    const steps = 5;
+    const ref = prompts.map((p) => solo(fp, p, steps));
+    const caches = prompts.map((p) => new KvCache(fp.weights.config, p.length + steps));
+    const got = prompts.map(() => ({ ids: [] as number[], logits: [] as Float32Array[] }));
+    const prefilled = prompts.map(() => 0);
+    // Each pass: every sequence past its prompt decodes one token; the next prompt fills the other rows
+    // (16 per pass), so prompts are split at arbitrary points and share passes with decode rows.
+    for (let pass = 0; pass < 100 && got.some((g) => g.ids.length < steps); pass++) {
+      const decoding = prompts.map((_, i) => i).filter((i) => prefilled[i] === prompts[i].length && got[i].ids.length < steps);
+      const parts = decoding.map((i) => ({ cache: caches[i], ids: [got[i].ids[got[i].ids.length - 1]], wantLogits: true }));
+      const next = prompts.findIndex((p, i) => prefilled[i] < p.length);
+      let chunkOf = -1;
+      if (next >= 0 && parts.length < 16) {
+        const end = Math.min(prompts[next].length, prefilled[next] + 16 - parts.length);
+        parts.push({ cache: caches[next], ids: prompts[next].slice(prefilled[next], end), wantLogits: end === prompts[next].length });
+        prefilled[next] = end;
+        chunkOf = next;
+      }
+      const out = fp.stepMany(parts);
+      decoding.forEach((i, j) => {
+        got[i].logits.push(Float32Array.from(out[j]!));
+        got[i].ids.push(argmax(out[j]!));
+      });
+      const last = out[parts.length - 1];
+      if (chunkOf >= 0 && last) {
+        got[chunkOf].logits.push(Float32Array.from(last));
+        got[chunkOf].ids.push(argmax(last));
+      } else if (chunkOf >= 0) expect(last).toBeUndefined();
+    }
+    for (let i = 0; i < prompts.length; i++) {
+      expect(got[i].ids).toEqual(ref[i].ids);
+      for (let s = 0; s < steps; s++) expect(got[i].logits[s]).toEqual(ref[i].logits[s]);
+    }
+    expect(() => fp.stepMany([{ cache: caches[0], ids: Array(17).fill(1), wantLogits: true }])).toThrow(RangeError);
+  });
+
   it('rejects a batch it cannot run before touching any cache', () => {
     const fp = load({});
     const a = new KvCache(fp.weights.config, 4);

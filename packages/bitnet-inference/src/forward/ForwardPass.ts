@@ -3,6 +3,15 @@ import type { BitnetWeights } from '../model/BitnetWeights';
 import type { KvCache } from '../model/KvCache';
 import { Linear } from './Linear';
 
+/** One sequence's share of a `stepMany` pass. */
+export interface ForwardPart {
+  cache: KvCache;
+  /** Ids appended to the cache at its next positions. */
+  ids: ArrayLike<number>;
+  /** Whether to return the logits of the last id. */
+  wantLogits: boolean;
+}
+
 /** Settings of a `ForwardPass`. */
 export interface ForwardOptions {
   /** Most tokens one pass processes at once; longer inputs are split into chunks (default 64). */
@@ -126,16 +135,52 @@ export class ForwardPass {
     if (B === 0 || B > this.ws.tokens || tokens.length !== B) {
       throw new RangeError(`a batched decode takes 1 to ${this.ws.tokens} sequences with one token each, got ${B} caches and ${tokens.length} tokens`);
     }
-    if (new Set(caches).size !== B) throw new RangeError('a batched decode needs distinct caches');
-    for (const cache of caches) this.checkCapacity(cache, 1);
-    const ids = Int32Array.from(tokens);
-    const positions = this.ws.positions.subarray(0, B);
-    for (let i = 0; i < B; i++) positions[i] = caches[i].length;
+    return this.stepMany(caches.map((cache, i) => ({ cache, ids: [tokens[i]], wantLogits: true }))) as Float32Array[];
+  }
+
+  /**
+   * One pass over several sequences' rows at once: each part appends its ids to its own cache (a
+   * decode token, or a prefill chunk), all rows go through every weight matrix together (at most
+   * maxChunkTokens rows in all), and each part that wants them gets its last row's logits. As in
+   * decodeBatch, rows never mix, so each part gets exactly what `step` would give it alone.
+   */
+  stepMany(parts: readonly ForwardPart[]): Array<Float32Array | undefined> {
+    const total = parts.reduce((n, p) => n + p.ids.length, 0);
+    if (parts.length === 0 || total > this.ws.tokens || parts.some((p) => p.ids.length === 0)) {
+      throw new RangeError(`a step takes 1 to ${this.ws.tokens} rows, each part at least one, got ${parts.map((p) => p.ids.length).join(' + ') || 'none'}`);
+    }
+    if (new Set(parts.map((p) => p.cache)).size !== parts.length) throw new RangeError('a step needs distinct caches, one per part');
+    for (const p of parts) this.checkCapacity(p.cache, p.ids.length);
+    const ids = new Int32Array(total);
+    const positions = this.ws.positions.subarray(0, total);
+    const rows: number[] = [];
+    let row = 0;
+    for (const p of parts) {
+      rows.push(row);
+      for (let j = 0; j < p.ids.length; j++, row++) {
+        ids[row] = p.ids[j];
+        positions[row] = p.cache.length + j;
+      }
+    }
+    const starts = parts.map((p) => p.cache.length);
     this.layers(ids, positions, (l, kk, vv, q, attn) => {
-      for (let i = 0; i < B; i++) this.attend(caches[i], l, i, kk, vv, q, attn, positions[i], 1);
+      for (let i = 0; i < parts.length; i++) this.attend(parts[i].cache, l, rows[i], kk, vv, q, attn, starts[i], parts[i].ids.length);
     });
-    for (const cache of caches) cache.length++;
-    return this.logitsOfRows(0, B);
+    for (const p of parts) p.cache.length += p.ids.length;
+    // The last rows of the parts that want logits, gathered in order into rows 0.. (a source row is
+    // never before its destination, nor a later destination).
+    const D = this.weights.config.embeddingLength;
+    const x = this.ws.x;
+    const wanted: number[] = [];
+    parts.forEach((p, i) => {
+      if (!p.wantLogits) return;
+      const last = rows[i] + p.ids.length - 1;
+      if (last !== wanted.length) x.copyWithin(wanted.length * D, last * D, (last + 1) * D);
+      wanted.push(i);
+    });
+    const out: Array<Float32Array | undefined> = parts.map(() => undefined);
+    if (wanted.length > 0) this.logitsOfRows(0, wanted.length).forEach((lg, k) => (out[wanted[k]] = lg));
+    return out;
   }
 
   private chunk(cache: KvCache, ids: Int32Array): void {
