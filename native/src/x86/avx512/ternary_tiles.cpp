@@ -29,7 +29,8 @@ namespace avx512 {
 
 namespace {
 
-constexpr int TQ2_RMAX = 4;  // activation rows per TQ2_0 tile (4 × 4: 16 sums, 8 float accumulators; measured faster than 4 × 3 and 4 × 2)
+constexpr int TQ2_RMAX = 4;
+constexpr int I2S_RN = 4, I2S_RMAX = 4;
 
 /** 2-bit field at bit SH of every byte (codes 0..3 as u8). */
 template <int SH>
@@ -54,7 +55,7 @@ inline void rest_rows(int64_t rest, Rows&& rows) {
  * the remainder in one tile), weight rows in tiles of 4 and single rows at the end.
  * tile(n, m, RN, RM): RN, RM std::integral_constants.
  */
-template <int RMAX, class Tile>
+template <int RMAX, class Tile, int RN = 4>
 inline void sweep_tiles(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, Tile&& tile) {
   const int64_t np = std::max<int64_t>(4, (int64_t)(16384 / a.row_bytes) / 4 * 4);
   for (int64_t p = n0; p < n1; p += np) {
@@ -62,7 +63,7 @@ inline void sweep_tiles(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, Tile
     int64_t m = 0;
     auto rows = [&](auto rm) {
       int64_t n = p;
-      for (; n + 4 <= pe; n += 4) tile(n, m, std::integral_constant<int, 4>{}, rm);
+      for (; n + RN <= pe; n += RN) tile(n, m, std::integral_constant<int, RN>{}, rm);
       for (; n < pe; ++n) tile(n, m, std::integral_constant<int, 1>{}, rm);
     };
     for (; m + RMAX <= a.M; m += RMAX) rows(std::integral_constant<int, RMAX>{});
@@ -269,7 +270,8 @@ inline void tq2_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
 }  // namespace
 
 void i2s_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp) {
-  sweep_tiles<4>(a, n0, n1, [&](int64_t n, int64_t m, auto rn, auto rm) { i2s_tile<decltype(rn)::value, decltype(rm)::value>(a, n, m, qp); });
+  auto tile = [&](int64_t n, int64_t m, auto rn, auto rm) { i2s_tile<decltype(rn)::value, decltype(rm)::value>(a, n, m, qp); };
+  sweep_tiles<I2S_RMAX, decltype(tile)&, I2S_RN>(a, n0, n1, tile);
 }
 
 void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
