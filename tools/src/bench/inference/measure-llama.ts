@@ -96,10 +96,10 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
     await seq.clearHistory();
 
     const prompt = promptIds(w.promptTokens, SEED_PROMPT);
-    const bwBefore = probeBandwidth();
+    const bwBefore = memory.excluding(probeBandwidth);
     const ts = performance.now();
     const times = await run(seq, prompt, w.newTokens);
-    const decodeBandwidthGBs = betterBandwidth(bwBefore, probeBandwidth());
+    const decodeBandwidthGBs = betterBandwidth(bwBefore, memory.excluding(probeBandwidth));
     const rates = singleStreamRates(ts, times, prompt.length);
     await single.dispose();
 

@@ -54,10 +54,10 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
     const faultsAfterWarmup = majorFaults();
 
     const prompt = promptIds(w.promptTokens, SEED_PROMPT);
-    const bwBefore = probeBandwidth();
+    const bwBefore = memory.excluding(probeBandwidth);
     const ts = performance.now();
     const single = await run(engine, prompt, w.newTokens);
-    const decodeBandwidthGBs = betterBandwidth(bwBefore, probeBandwidth());
+    const decodeBandwidthGBs = betterBandwidth(bwBefore, memory.excluding(probeBandwidth));
     early('single stream', single, w.newTokens);
     const rates = singleStreamRates(ts, single.times, prompt.length);
 

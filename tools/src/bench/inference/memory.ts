@@ -75,6 +75,11 @@ export class MemorySampler {
   private readonly windows = new Set<PeakTracker>();
   private readonly timer: NodeJS.Timeout;
   private last: MemorySample | undefined;
+  private paused = false;
+  /** VmHWM read just before each excluded stretch (the kernel's peak is reset after one). */
+  private hwmFloor = 0;
+  /** False once a VmHWM reset was refused (VmHWM then still holds an excluded stretch). */
+  private hwmTrusted = true;
 
   constructor(intervalMs = 25) {
     this.sample();
@@ -84,6 +89,7 @@ export class MemorySampler {
 
   /** Takes one sample now. */
   sample(): void {
+    if (this.paused) return;
     const s = readStatus();
     if (!s) return;
     this.last = s;
@@ -103,11 +109,34 @@ export class MemorySampler {
     };
   }
 
+  /**
+   * Runs `fn` (synchronous) outside the measurement: no samples meanwhile, and the kernel's VmHWM is
+   * reset after it (/proc/self/clear_refs "5"), so memory the bench itself takes for a moment (the
+   * 1 GiB bandwidth probe) counts in no peak. Where the reset is refused, VmHWM is not used after it.
+   */
+  excluding<T>(fn: () => T): T {
+    this.sample();
+    this.hwmFloor = Math.max(this.hwmFloor, this.last?.hwm ?? 0);
+    this.paused = true;
+    try {
+      return fn();
+    } finally {
+      try {
+        fs.writeFileSync('/proc/self/clear_refs', '5');
+      } catch {
+        this.hwmTrusted = false;
+      }
+      this.paused = false;
+      this.sample();
+    }
+  }
+
   /** Stops sampling; the whole run's peaks, with the peak RSS raised to VmHWM if a sample missed it. */
   stop(): MemoryPeaks {
     this.sample();
     clearInterval(this.timer);
     const p = this.whole.value;
-    return { ...p, peakRssBytes: Math.max(p.peakRssBytes, this.last?.hwm ?? 0) };
+    const hwm = this.hwmTrusted ? (this.last?.hwm ?? 0) : 0;
+    return { ...p, peakRssBytes: Math.max(p.peakRssBytes, this.hwmFloor, hwm) };
   }
 }
