@@ -119,6 +119,23 @@ static void pv_tiny(const uint16_t* V, int64_t cap, int64_t D, int64_t visible, 
   }
 }
 
+void attention_queries(const AttentionArgs& a, int64_t t, int64_t kvh, float* qr) {
+  const int64_t D = a.headDim, G = a.heads / a.kvHeads;
+  for (int64_t g = 0; g < G; ++g) {
+    const float* q = a.q + (t * a.heads + kvh * G + g) * D;
+    for (int64_t d = 0; d < D; d += 8) _mm256_storeu_ps(qr + g * D + d, f16_round8(_mm256_loadu_ps(q + d)));
+  }
+}
+
+void attention_weights(float* w, int64_t visible) {
+  softmax_row(w, visible);
+  const int64_t vp = (visible + 31) & ~(int64_t)31;
+  int64_t p = 0;
+  for (; p + 8 <= visible; p += 8) _mm256_storeu_ps(w + p, f16_round8(_mm256_loadu_ps(w + p)));
+  for (; p < visible; ++p) w[p] = f16_round(w[p]);
+  for (; p < vp; ++p) w[p] = 0.0f;
+}
+
 /**
  * Block attention: tokens [t0, t1) × the heads/kvHeads query heads that read kv head `kvh`, with
  * attention_head_ref's arithmetic for every (token, head). Query heads go in pairs so each key row
@@ -142,11 +159,7 @@ void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh
   float* qr = sc + G * vpmax;       // [G][D] f16-rounded queries
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t visible = a.startPos + t + 1;
-    const int64_t vp = (visible + 31) & ~(int64_t)31;
-    for (int64_t g = 0; g < G; ++g) {
-      const float* q = a.q + (t * a.heads + kvh * G + g) * D;
-      for (int64_t d = 0; d < D; d += 8) _mm256_store_ps(qr + g * D + d, f16_round8(_mm256_loadu_ps(q + d)));
-    }
+    attention_queries(a, t, kvh, qr);
     for (int64_t g = 0; g < G; g += 2) {
       const int64_t g2 = g + 1 < G ? g + 1 : g;
       if (batch) {
@@ -156,15 +169,7 @@ void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh
         scores_vec_dot(K, D, visible, a.scale, qr + g * D, qr + g2 * D, sc + g * vpmax, sc + g2 * vpmax);
       }
     }
-    for (int64_t g = 0; g < G; ++g) {
-      float* w = sc + g * vpmax;
-      softmax_row(w, visible);
-      // p·V weights are f16-rounded probabilities; positions past `visible` weigh 0.
-      int64_t p = 0;
-      for (; p + 8 <= visible; p += 8) _mm256_store_ps(w + p, f16_round8(_mm256_load_ps(w + p)));
-      for (; p < visible; ++p) w[p] = f16_round(w[p]);
-      for (; p < vp; ++p) w[p] = 0.0f;
-    }
+    for (int64_t g = 0; g < G; ++g) attention_weights(sc + g * vpmax, visible);
     for (int64_t g = 0; g < G; g += 2) {
       const int64_t g2 = g + 1 < G ? g + 1 : g;
       float* oa = a.out + (t * a.heads + kvh * G + g) * D;

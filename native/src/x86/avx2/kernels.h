@@ -46,6 +46,10 @@ uint64_t stream_read(const uint8_t* p, size_t n);
 
 // attention.cpp
 void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh, float* scratch);
+/** The f16-rounded queries of token t's heads that read kv head kvh, into qr ([heads/kvHeads][headDim]). */
+void attention_queries(const AttentionArgs& a, int64_t t, int64_t kvh, float* qr);
+/** Scores → p·V weights in place: softmax over [0, visible), rounded to f16, zero up to the next multiple of 32. */
+void attention_weights(float* w, int64_t visible);
 
 }  // namespace avx2
 }  // namespace bitnet

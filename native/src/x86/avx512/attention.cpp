@@ -101,8 +101,6 @@ inline void in_fours(int64_t g, int64_t G, F&& f) {
   else f(std::integral_constant<int, 1>{});
 }
 
-inline __m256 f16_round8(__m256 x) { return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)); }
-
 }  // namespace
 
 void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh, float* scratch) {
@@ -120,11 +118,7 @@ void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t
   float* qr = sc + G * vpmax;  // [G][D] f16-rounded queries
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t visible = a.startPos + t + 1;
-    const int64_t vp = (visible + 31) & ~(int64_t)31;
-    for (int64_t g = 0; g < G; ++g) {
-      const float* q = a.q + (t * a.heads + kvh * G + g) * D;
-      for (int64_t d = 0; d < D; d += 8) _mm256_storeu_ps(qr + g * D + d, f16_round8(_mm256_loadu_ps(q + d)));
-    }
+    avx2::attention_queries(a, t, kvh, qr);
     for (int64_t g = 0; g < G; g += 4) {
       in_fours(g, G, [&](auto hh) {
         constexpr int H = decltype(hh)::value;
@@ -134,14 +128,7 @@ void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t
         scores<H>(K, D, visible, a.scale, qs, ss);
       });
     }
-    for (int64_t g = 0; g < G; ++g) {
-      float* w = sc + g * vpmax;
-      avx2::softmax_row(w, visible);
-      int64_t p = 0;
-      for (; p + 8 <= visible; p += 8) _mm256_storeu_ps(w + p, f16_round8(_mm256_loadu_ps(w + p)));
-      for (; p < visible; ++p) w[p] = f16_round(w[p]);
-      for (; p < vp; ++p) w[p] = 0.0f;
-    }
+    for (int64_t g = 0; g < G; ++g) avx2::attention_weights(sc + g * vpmax, visible);
     for (int64_t g = 0; g < G; g += 4) {
       in_fours(g, G, [&](auto hh) {
         constexpr int H = decltype(hh)::value;
