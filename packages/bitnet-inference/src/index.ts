@@ -3,6 +3,7 @@ export { loadBitnetWeights, type BitnetWeights, type LayerWeights, type LoadWeig
 export { KvCache } from './model/KvCache';
 export { ForwardPass, type ForwardOptions, type ForwardPart } from './forward/ForwardPass';
 export { Sampler, argmax } from './sampling/Sampler';
+export { MAX_TOP_LOGPROBS, type PieceLogprobs, type TokenAlternative, type TokenLogprobs, tokenLogprobs } from './sampling/Logprobs';
 export * from './config/GenerationConfig';
 export * from './config/StreamingConfig';
 export { InferenceError, ConfigError, ContextOverflowError, type InferenceErrorType } from './errors/InferenceError';

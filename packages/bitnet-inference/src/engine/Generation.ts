@@ -3,6 +3,7 @@ import { StreamingConfig, streamingConfig } from '../config/StreamingConfig';
 import { checkKnownKeys } from '../errors/checkKeys';
 import { ConfigError, InferenceError } from '../errors/InferenceError';
 import { logger } from '../logging/Logger';
+import { checkLogprobs, pieceLogprobs } from '../sampling/Logprobs';
 import { createTokenStream } from '../streaming/createTokenStream';
 import type { FinishReason, StreamResponse } from '../streaming/StreamBuffer';
 import type { TokenPiece } from '../streaming/TokenPieces';
@@ -64,9 +65,20 @@ export interface GenerateOptions {
    * maxNewTokens of them.
    */
   resume?: readonly number[];
+  /**
+   * Token probabilities on every piece: each piece gets `logprob` (ln p of its token), `bytes` (the
+   * token's raw bytes) and `topLogprobs` — this many most likely tokens at that step, most likely
+   * first, each `{ id, text, logprob, bytes }` (0 = none, only the chosen token's). Undefined (the
+   * default): no logprobs, and nothing is computed for them. A logprob is the log-softmax at
+   * temperature 1 of the logits the token was chosen from, after the sampler's in-place adjustments
+   * (repetition penalty, ...), before temperature / top-k / top-p / min-p (see TokenPiece.logprob).
+   * With `resume`, the resumed pieces are not delivered again; the new ones carry logprobs.
+   * @throws ConfigError('logprobs') unless an integer from 0 to 20.
+   */
+  logprobs?: number;
 }
 
-const GENERATE_OPTION_KEYS: readonly (keyof GenerateOptions)[] = ['signal', 'onPromptProgress', 'resume'];
+const GENERATE_OPTION_KEYS: readonly (keyof GenerateOptions)[] = ['signal', 'onPromptProgress', 'resume', 'logprobs'];
 
 /** Checks GenerateOptions.resume against the vocabulary, the stop ids and maxNewTokens; returns a copy. */
 function resumeIds(engine: SequenceHost, resume: unknown, gen: GenerationConfig): number[] {
@@ -115,6 +127,7 @@ export function startGeneration(
   const sc = streamingConfig(streaming);
   const promptIds = engine.promptIds(prompt, gen);
   const resume = resumeIds(engine, options.resume, gen);
+  checkLogprobs(options.logprobs);
   /** Ids the model thread prefills (the resumed ids are prefilled with the prompt). */
   const prefillTokens = promptIds.length + resume.length;
   const generatedIds: number[] = [];
@@ -162,7 +175,7 @@ export function startGeneration(
   };
   options.onPromptProgress?.(0, prefillTokens);
   seq = engine.startSequence(resume.length > 0 ? [...promptIds, ...resume] : promptIds, gen, sc, {
-    token: (id) => {
+    token: (id, _prefillMs, logprobs) => {
       const now = performance.now();
       if (generatedIds.length === 0) {
         firstTokenAt = now;
@@ -173,7 +186,7 @@ export function startGeneration(
       if (buffer.closed) return;
       generatedIds.push(id);
       if (log.enabled('debug')) log.debug('token', { seq, id, position: prefillTokens + generatedIds.length - 1 });
-      buffer.push(id);
+      buffer.push(id, logprobs && pieceLogprobs(engine.tokenizer, id, logprobs));
       if (!buffer.closed) armTimer();
     },
     progress: (done, total) => {
@@ -189,7 +202,7 @@ export function startGeneration(
       stopTimer();
       buffer.fail(err);
     },
-  }, faults, resume.length);
+  }, faults, resume.length, options.logprobs);
   armTimer();
   const timings = (): GenerationTimings => {
     const n = generatedIds.length;

@@ -7,6 +7,7 @@ import { GenerationConfig, generationConfig } from '../config/GenerationConfig';
 import { StreamingConfig, streamingConfig } from '../config/StreamingConfig';
 import { checkKnownKeys } from '../errors/checkKeys';
 import { ConfigError, ContextOverflowError, InferenceError } from '../errors/InferenceError';
+import { checkLogprobs } from '../sampling/Logprobs';
 import { defaultModelPath } from './DefaultModel';
 import { type GenerateOptions, type GenerationResult, type GenerationStream, type Prompt, collectGeneration, startGeneration } from './Generation';
 import type { FaultPlan, MainToWorker, StopIdReason, WorkerLoaded, WorkerToMain } from './protocol';
@@ -302,12 +303,22 @@ export class InferenceEngine implements SequenceHost {
   /**
    * Starts one sequence on the model thread. Checks the context (the prompt plus maxNewTokens) before
    * any work. `resumed`: how many ids at the end of promptIds an earlier run of the generation
-   * produced (they count towards maxNewTokens). Returns the sequence id (for cancel).
+   * produced (they count towards maxNewTokens). `logprobs`: how many alternatives each token
+   * reports with its logprob (0..20; undefined = no logprobs). Returns the sequence id (for cancel).
    */
-  startSequence(promptIds: number[], config: GenerationConfig, streaming: StreamingConfig, listener: SequenceListener, faults?: FaultPlan, resumed = 0): number {
+  startSequence(
+    promptIds: number[],
+    config: GenerationConfig,
+    streaming: StreamingConfig,
+    listener: SequenceListener,
+    faults?: FaultPlan,
+    resumed = 0,
+    logprobs?: number,
+  ): number {
     if (this.closed) throw closedError();
     if (promptIds.length - resumed <= 0) throw new InferenceError('invalid_config', 'the prompt has no tokens', ['pass a non-empty prompt or enable addBos']);
     if (!Number.isInteger(resumed) || resumed < 0 || resumed >= config.maxNewTokens) throw new ConfigError('resume', `must hold fewer ids than maxNewTokens (${config.maxNewTokens})`);
+    checkLogprobs(logprobs);
     this.checkContext(promptIds.length - resumed, config.maxNewTokens);
     const t = this.tokenizer;
     const stopIds = new Map<number, StopIdReason>();
@@ -326,6 +337,7 @@ export class InferenceEngine implements SequenceHost {
       stopIds: [...stopIds.entries()],
       maxRetries: streaming.maxRetries,
       faults,
+      logprobs,
     });
     return seq;
   }
@@ -390,7 +402,7 @@ export class InferenceEngine implements SequenceHost {
     if (!l) return;
     switch (m.type) {
       case 'token':
-        l.token(m.id, m.prefillMs);
+        l.token(m.id, m.prefillMs, m.logprob === undefined ? undefined : { logprob: m.logprob, topIds: m.topIds ?? [], topLogprobs: m.topLogprobs ?? [] });
         break;
       case 'progress':
         l.progress?.(m.done, m.total);

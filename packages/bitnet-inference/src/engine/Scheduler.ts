@@ -14,6 +14,7 @@
  * a later round, and a sequence whose step failed more than its maxRetries times in a row ends with
  * an `error` message. Cancellation is seen between rounds.
  */
+import { tokenLogprobs } from '../sampling/Logprobs';
 import type { FaultPlan, SamplingParams, SequenceEnd, SequenceMessage, WorkerStartRequest } from './protocol';
 
 /** What the scheduler needs of a forward pass; `C` is its per-sequence cache. */
@@ -298,12 +299,19 @@ export class Scheduler<C> {
     });
   }
 
-  /** Samples the next token of a sequence, reports it and ends the sequence on a stop. */
+  /**
+   * Samples the next token of a sequence, reports it and ends the sequence on a stop. Logprobs (when
+   * the sequence asked for them) are read from the same logits after sample() returns, so they see
+   * every adjustment the sampler made in place (repetition penalty, logit adjustments; a grammar
+   * mask, applied before sampling, would be seen too) and none of its draw-only steps (temperature,
+   * top-k/p, min-p): the log-softmax at temperature 1 of the logits the token was chosen from.
+   */
   private emit(seq: number, s: Sequence<C>, logits: Float32Array, batch: number, prefillMs?: number): void {
     const id = s.sampler.sample(logits);
     s.last = id;
     s.generated++;
-    this.send({ type: 'token', seq, id, prefillMs, batch });
+    if (s.req.logprobs === undefined) this.send({ type: 'token', seq, id, prefillMs, batch });
+    else this.send({ type: 'token', seq, id, prefillMs, batch, ...tokenLogprobs(logits, id, s.req.logprobs) });
     const stop = s.req.stopIds.find(([x]) => x === id);
     if (stop) this.finish(seq, s, stop[1]);
     else if (s.generated >= s.req.maxNewTokens) this.finish(seq, s, 'max_tokens');

@@ -77,6 +77,11 @@ export interface WorkerStartRequest {
   maxRetries: number;
   /** Ignored unless the worker was loaded with faultInjection. */
   faults?: FaultPlan;
+  /**
+   * Report each token's logprob and this many most likely alternatives (0..20; 0 = the chosen token's
+   * logprob only); undefined = no logprobs (nothing is computed). See sampling/Logprobs.ts.
+   */
+  logprobs?: number;
 }
 
 export type MainToWorker = WorkerLoadRequest | WorkerStartRequest | { type: 'cancel'; seq: number } | { type: 'close' };
@@ -106,8 +111,11 @@ export interface WorkerLoaded {
 export type SequenceMessage =
   /** A prefill chunk finished (keeps the step timer alive during long prompts). */
   | { type: 'progress'; seq: number; done: number; total: number }
-  /** `batch`: how many sequences the decode step that produced it ran (0 for a prompt's first token). */
-  | { type: 'token'; seq: number; id: number; prefillMs?: number; batch: number }
+  /**
+   * `batch`: how many sequences the decode step that produced it ran (0 for a prompt's first token).
+   * With `logprobs` in the start request: `logprob` (of `id`) and the most likely ids with theirs.
+   */
+  | { type: 'token'; seq: number; id: number; prefillMs?: number; batch: number; logprob?: number; topIds?: number[]; topLogprobs?: number[] }
   | { type: 'done'; seq: number; reason: SequenceEnd; decodeMs: number; retries: number }
   | { type: 'error'; seq: number; message: string; retries: number };
 

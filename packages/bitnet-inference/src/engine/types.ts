@@ -6,12 +6,13 @@ import type { Tokenizer } from '@bitnet/models';
 import type { GenerationConfig } from '../config/GenerationConfig';
 import type { StreamingConfig } from '../config/StreamingConfig';
 import type { InferenceError } from '../errors/InferenceError';
+import type { TokenLogprobs } from '../sampling/Logprobs';
 import type { FaultPlan, SequenceEnd } from './protocol';
 
 /** Per-token events of one sequence, as the model thread reports them. */
 export interface SequenceListener {
-  /** A token was generated (`prefillMs` is set on the first one). */
-  token(id: number, prefillMs?: number): void;
+  /** A token was generated (`prefillMs` is set on the first one; `logprobs` when the sequence asked for them). */
+  token(id: number, prefillMs?: number, logprobs?: TokenLogprobs): void;
   /** A prefill chunk finished: `done` of `total` prompt tokens are processed. */
   progress?(done: number, total: number): void;
   /** The sequence ended normally, for this reason. */
@@ -28,7 +29,16 @@ export interface SequenceHost {
   /**
    * Throws InferenceError (engine_closed, context_overflow, ...) before any work. `resumed`: how many
    * ids at the end of promptIds an earlier run generated (GenerateOptions.resume; default 0).
+   * `logprobs`: how many alternatives each token reports with its logprob (undefined = none computed).
    */
-  startSequence(promptIds: number[], config: GenerationConfig, streaming: StreamingConfig, listener: SequenceListener, faults?: FaultPlan, resumed?: number): number;
+  startSequence(
+    promptIds: number[],
+    config: GenerationConfig,
+    streaming: StreamingConfig,
+    listener: SequenceListener,
+    faults?: FaultPlan,
+    resumed?: number,
+    logprobs?: number,
+  ): number;
   cancelSequence(seq: number): void;
 }

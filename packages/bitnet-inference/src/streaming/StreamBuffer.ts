@@ -52,7 +52,7 @@ import type { StreamingConfig } from '../config/StreamingConfig';
 import { ConfigError, InferenceError, toInferenceError } from '../errors/InferenceError';
 import { logger } from '../logging/Logger';
 import { StopSequenceMatcher } from './StopSequenceMatcher';
-import { type TokenPiece, TokenPieces } from './TokenPieces';
+import { type PieceLogprobs, type TokenPiece, TokenPieces } from './TokenPieces';
 
 /** Why a stream ended. */
 export type FinishReason = 'eos' | 'end_of_turn' | 'stop_token' | 'stop_sequence' | 'max_tokens' | 'cancelled' | 'error';
@@ -188,9 +188,10 @@ export class StreamBuffer {
    * Add a generated id. Returns false (and ignores the id) when the stream has already ended —
    * the engine should stop. When this id completes a stop string the stream ends here (final
    * response, then onStop) and push returns true: the id was accepted and reported.
-   * Throws (accepting nothing) for a negative, fractional or out-of-vocabulary id.
+   * Throws (accepting nothing) for a negative, fractional or out-of-vocabulary id. `logprobs`, when
+   * given, travel on the id's piece unchanged.
    */
-  push(id: number): boolean {
+  push(id: number, logprobs?: PieceLogprobs): boolean {
     if (this.ended !== undefined) {
       log.debug('push after end ignored', { id, finishReason: this.ended });
       return false;
@@ -199,7 +200,7 @@ export class StreamBuffer {
     const text = this.decoder.push(id); // throws (changing nothing) for an id outside the vocabulary
     this.accepted++;
     this.pendingIds.push(id);
-    this.pieces.add(id, text);
+    this.pieces.add(id, text, logprobs);
     if (log.enabled('trace')) log.trace('push', { id, pending: this.pendingIds.length });
     const match = this.matcher.push(text);
     this.emit(match.text);

@@ -16,6 +16,10 @@
  * texts concatenate to exactly the text let out, and their ids are every id added, in order.
  */
 
+import type { PieceLogprobs, TokenAlternative } from '../sampling/Logprobs';
+
+export type { PieceLogprobs, TokenAlternative };
+
 /** One generated token and its own share of the stream's text. */
 export interface TokenPiece {
   /** The token id. */
@@ -26,6 +30,16 @@ export interface TokenPiece {
    * or for one whose text fell inside or after a stop string).
    */
   text: string;
+  /**
+   * Only when logprobs were asked for (GenerateOptions.logprobs): ln p(id) — the log-softmax at
+   * temperature 1 of the logits the token was chosen from, after the sampler's in-place adjustments
+   * (repetition penalty, ...) and before temperature / top-k / top-p / min-p (sampling/Logprobs.ts).
+   */
+  logprob?: number;
+  /** With logprob: the token's raw bytes (the text of a token may be '' or hold a split character). */
+  bytes?: number[];
+  /** With logprob: the most likely tokens at this step (as many as asked, up to 20), most likely first. */
+  topLogprobs?: TokenAlternative[];
 }
 
 export class TokenPieces {
@@ -39,9 +53,9 @@ export class TokenPieces {
     return this.held.length;
   }
 
-  /** A new id and the text the decoder returned for it. */
-  add(id: number, decoded: string): void {
-    this.held.push({ id, text: decoded });
+  /** A new id and the text the decoder returned for it (and its logprobs, when asked for). */
+  add(id: number, decoded: string, logprobs?: PieceLogprobs): void {
+    this.held.push(logprobs ? { id, text: decoded, ...logprobs } : { id, text: decoded });
   }
 
   /** Text the buffer let out (in order, after the text of earlier calls). */

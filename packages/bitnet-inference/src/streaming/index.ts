@@ -9,6 +9,6 @@ export {
   type StreamResponse,
   type StreamTokenizer,
 } from './StreamBuffer';
-export { type TokenPiece } from './TokenPieces';
+export { type PieceLogprobs, type TokenAlternative, type TokenPiece } from './TokenPieces';
 export { TokenStream, type TokenStreamOptions } from './TokenStream';
 export { createTokenStream, type CreateTokenStreamOptions, type TokenStreamPipeline } from './createTokenStream';
