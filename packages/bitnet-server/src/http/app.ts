@@ -145,6 +145,7 @@ export function createApp(ctx: ServerContext): express.Express {
     const ticket = service.admit();
     const signal = requestSignal(service, res);
     const request: StoredRequest = { promptIds, generation: r.generation, streaming: r.streaming, detailedErrors: r.detailedErrors, createdAt: Date.now() };
+    if (r.logprobs !== undefined) request.logprobs = r.logprobs;
     let session: Session;
     let id: string;
     try {

@@ -2,27 +2,51 @@
  * OpenAI-compatible routes: POST /v1/completions and /v1/chat/completions, streamed (SSE `data:`
  * chunks, `data: [DONE]`, stream_options.include_usage) or not. Extensions beyond OpenAI's fields:
  * top_k, min_p, repetition_penalty in requests; `token_ids` beside each chunk's text.
+ * Logprobs (chat `logprobs` + `top_logprobs`, completions `logprobs: N`) come in OpenAI's shapes,
+ * per chunk when streamed (see ./logprobs.ts for what a logprob is here).
  */
 import { randomBytes } from 'node:crypto';
 import type { Express, Request, RequestHandler, Response } from 'express';
-import { type GenerationConfig, type InferenceErrorType } from '@bitnet/inference';
+import { type GenerationConfig, type InferenceErrorType, type TokenPiece } from '@bitnet/inference';
 import { type ChatMessage, applyChatTemplate, chatStopStrings } from '@bitnet/models';
 import { type GenerationOutcome, SHUTDOWN } from '../stream/GenerationService';
 import { abandonTicket } from '../stream/Admission';
 import { type ServerContext, requestSignal, maxPromptChars, requireJson } from './common';
 import { HttpError, invalidField } from './HttpError';
+import { chatLogprob, completionLogprobs } from './logprobs';
 import { openSse, sseData } from './sse';
-import { type ChatBody, type CompletionBody, chatRequestSchema, checkChars, completionRequestSchema, engineConfigs, given, parseBody, randomSeed, stopList } from './validation';
+import {
+  type ChatBody,
+  type CompletionBody,
+  chatRequestSchema,
+  checkChars,
+  completionRequestSchema,
+  engineConfigs,
+  given,
+  logprobsCount,
+  parseBody,
+  randomSeed,
+  stopList,
+} from './validation';
 
 interface OpenAiRequest {
   prompt: string;
   generation: GenerationConfig;
   stream: boolean;
   includeUsage: boolean;
+  /** Alternatives per token with logprobs; undefined = no logprobs. */
+  logprobs?: number;
 }
 
 /** What both routes share: sampling with OpenAI's defaults, stream and stream_options. */
-function common(body: CompletionBody | ChatBody, prompt: string, maxTokens: number | undefined, defaultMaxTokens: number, formatStops: string[] = []): OpenAiRequest {
+function common(
+  body: CompletionBody | ChatBody,
+  prompt: string,
+  maxTokens: number | undefined,
+  defaultMaxTokens: number,
+  logprobs: number | undefined,
+  formatStops: string[] = [],
+): OpenAiRequest {
   const gen: Partial<GenerationConfig> = {
     maxNewTokens: maxTokens ?? defaultMaxTokens,
     temperature: given(body.temperature) ?? 1,
@@ -34,7 +58,7 @@ function common(body: CompletionBody | ChatBody, prompt: string, maxTokens: numb
     stopSequences: [...(stopList(body.stop) ?? []), ...formatStops],
   };
   const includeUsage = body.stream_options?.include_usage ?? false;
-  return { prompt, generation: engineConfigs(gen, {}).generation, stream: body.stream ?? false, includeUsage };
+  return { prompt, generation: engineConfigs(gen, {}).generation, stream: body.stream ?? false, includeUsage, logprobs };
 }
 
 function parseCompletion(raw: unknown, ctx: ServerContext): OpenAiRequest {
@@ -42,7 +66,7 @@ function parseCompletion(raw: unknown, ctx: ServerContext): OpenAiRequest {
   const prompt = typeof body.prompt === 'string' ? body.prompt : body.prompt[0];
   if (prompt.length === 0) throw invalidField('prompt', 'must not be empty');
   checkChars('prompt', prompt.length, maxPromptChars(ctx));
-  return common(body, prompt, given(body.max_tokens), 16);
+  return common(body, prompt, given(body.max_tokens), 16, given(body.logprobs));
 }
 
 function parseChat(raw: unknown, ctx: ServerContext): OpenAiRequest {
@@ -54,7 +78,8 @@ function parseChat(raw: unknown, ctx: ServerContext): OpenAiRequest {
   const prompt = applyChatTemplate(chat, ctx.chatFormat);
   checkChars('messages', prompt.length, maxPromptChars(ctx));
   // the plain fallback format has no end-of-turn token: its next "User:" line ends the reply
-  return common(body, prompt, given(body.max_completion_tokens) ?? given(body.max_tokens), ctx.options.defaultMaxTokens, chatStopStrings(ctx.chatFormat));
+  const logprobs = logprobsCount(body);
+  return common(body, prompt, given(body.max_completion_tokens) ?? given(body.max_tokens), ctx.options.defaultMaxTokens, logprobs, chatStopStrings(ctx.chatFormat));
 }
 
 const STATUS_BY_ERROR: Partial<Record<InferenceErrorType, number>> = { token_timeout: 504, overloaded: 503, engine_closed: 503, invalid_config: 422, context_overflow: 400 };
@@ -85,14 +110,23 @@ export function registerOpenAiRoutes(app: Express, ctx: ServerContext, json: Req
     const model = ctx.model.id;
     const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const streaming = engineConfigs({}, { bufferSize: 1, flushIntervalMs: 50, tokenTimeoutMs: options.tokenTimeoutMs }).streaming;
+    const wantLogprobs = r.logprobs !== undefined;
+    const runOptions = wantLogprobs ? { logprobs: r.logprobs } : {};
+    const tokenizer = service.engine.tokenizer;
+    const tokenText = (tokenId: number) => tokenizer.decode([tokenId]);
+    /** The choice's logprobs for these pieces (text starting at `offset`), or null when not asked. */
+    const logprobsOf = (pieces: readonly TokenPiece[], offset: number) =>
+      !wantLogprobs ? null : kind === 'chat' ? { content: pieces.map((t) => chatLogprob(t, tokenText)), refusal: null } : completionLogprobs(pieces, offset, tokenText);
 
     if (!r.stream) {
-      const o = await service.run(ticket, promptIds, r.generation, streaming, signal, startedAt);
+      const pieces: TokenPiece[] = [];
+      const o = await service.run(ticket, promptIds, r.generation, streaming, signal, startedAt, wantLogprobs ? { onToken: (t) => void pieces.push(t) } : {}, runOptions);
       if (o.error || !o.completedNormally) throw outcomeError(o);
+      const logprobs = logprobsOf(pieces, 0);
       const choice =
         kind === 'chat'
-          ? { index: 0, message: { role: 'assistant', content: o.text, refusal: null }, logprobs: null, finish_reason: finishReason(o), token_ids: o.tokenIds }
-          : { index: 0, text: o.text, logprobs: null, finish_reason: finishReason(o), token_ids: o.tokenIds };
+          ? { index: 0, message: { role: 'assistant', content: o.text, refusal: null }, logprobs, finish_reason: finishReason(o), token_ids: o.tokenIds }
+          : { index: 0, text: o.text, logprobs, finish_reason: finishReason(o), token_ids: o.tokenIds };
       res.json({ id, object: kind === 'chat' ? 'chat.completion' : 'text_completion', created, model, choices: [choice], usage: usage(o) });
       return;
     }
@@ -115,17 +149,30 @@ export function registerOpenAiRoutes(app: Express, ctx: ServerContext, json: Req
       ...extra,
     });
     if (kind === 'chat') sseData(s, chunk({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }));
-    const o = await service.run(ticket, promptIds, r.generation, streaming, signal, startedAt, {
-      onToken: (t) =>
-        sseData(
-          s,
-          chunk(
-            kind === 'chat'
-              ? { index: 0, delta: { content: t.text }, logprobs: null, finish_reason: null, token_ids: [t.id] }
-              : { index: 0, text: t.text, logprobs: null, finish_reason: null, token_ids: [t.id] },
-          ),
-        ),
-    });
+    let offset = 0;
+    const o = await service.run(
+      ticket,
+      promptIds,
+      r.generation,
+      streaming,
+      signal,
+      startedAt,
+      {
+        onToken: (t) => {
+          const logprobs = logprobsOf([t], offset);
+          offset += t.text.length;
+          sseData(
+            s,
+            chunk(
+              kind === 'chat'
+                ? { index: 0, delta: { content: t.text }, logprobs, finish_reason: null, token_ids: [t.id] }
+                : { index: 0, text: t.text, logprobs, finish_reason: null, token_ids: [t.id] },
+            ),
+          );
+        },
+      },
+      runOptions,
+    );
     if (o.error || !o.completedNormally) {
       sseData(s, outcomeError(o).toJSON());
     } else {

@@ -53,7 +53,7 @@ export function openApiDocument(o: { version: string; apiKey: boolean }): Json {
           // optional: a reconnect with Last-Event-ID needs none
           requestBody: { ...jsonBody('StreamRequest'), required: false },
           responses: {
-            '200': { description: 'An event stream', headers: { 'X-Stream-Id': { schema: { type: 'string' } } }, content: { 'text/event-stream': { schema: { type: 'string' } } } },
+            '200': { description: 'An event stream (with logprobs: true, token events add logprob, bytes and top_logprobs)', headers: { 'X-Stream-Id': { schema: { type: 'string' } } }, content: { 'text/event-stream': { schema: { type: 'string' } } } },
             '410': errorResponse('The events to resend are no longer kept'),
             ...bodyErrors,
           },

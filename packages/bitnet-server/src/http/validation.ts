@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { ConfigError, editDistance, type GenerationConfig, type StreamingConfig, generationConfig, streamingConfig } from '@bitnet/inference';
 import { HttpError, invalidField } from './HttpError';
+import { MAX_TOP_LOGPROBS } from './logprobs';
 
 /** Request field ↔ config field, for error messages that name what the client sent. */
 const FIELD_NAMES: Record<string, string> = {
@@ -57,6 +58,25 @@ const sampling = {
 
 const maxTokens = (description: string) => num({ int: true, min: 1, description });
 
+/** `logprobs: true` + `top_logprobs: N` (/v1/stream and chat). */
+const logprobFields = {
+  logprobs: bool('Add each token\'s logprob (log-softmax at temperature 1, after the repetition penalty) to its event / chunk'),
+  top_logprobs: num({ int: true, min: 0, max: MAX_TOP_LOGPROBS, description: `How many most likely tokens to add per token, 0 to ${MAX_TOP_LOGPROBS}; needs logprobs: true` }),
+};
+
+/**
+ * The alternatives count asked by `logprobs` / `top_logprobs`: undefined when logprobs is off.
+ * @throws 422 naming top_logprobs when it comes without logprobs: true.
+ */
+export function logprobsCount(b: { logprobs?: boolean | null; top_logprobs?: number | null }): number | undefined {
+  const top = given(b.top_logprobs);
+  if (b.logprobs !== true) {
+    if (top !== undefined) throw invalidField('top_logprobs', 'requires logprobs: true');
+    return undefined;
+  }
+  return top ?? 0;
+}
+
 /** POST /v1/stream */
 export const streamRequestSchema = z
   .strictObject({
@@ -69,6 +89,7 @@ export const streamRequestSchema = z
     buffer_size: num({ int: true, min: 1, description: 'Tokens per SSE write (default 1)' }),
     flush_interval_ms: num({ int: true, min: 1, description: 'Longest a buffered token waits, in ms (default 50)' }),
     detailed_errors: bool('Add recovery_hints to error events'),
+    ...logprobFields,
   })
   .describe('A generation streamed as server-sent events: token, complete, error');
 
@@ -78,7 +99,6 @@ const openAiNeutral = {
   n: num({ int: true, min: 1, max: 1, rangeRule: 'only 1 is supported' }),
   presence_penalty: num({ min: 0, max: 0, rangeRule: 'only 0 is supported (use repetition_penalty)' }),
   frequency_penalty: num({ min: 0, max: 0, rangeRule: 'only 0 is supported (use repetition_penalty)' }),
-  logprobs: z.literal(false, { error: 'is not supported' }).nullish(),
   echo: z.literal(false, { error: 'is not supported' }).optional(),
   best_of: z.literal(1, { error: 'only 1 is supported' }).nullish(),
   tools: z.array(z.unknown(), { error: 'are not supported' }).max(0, { error: 'are not supported' }).nullish(),
@@ -107,6 +127,7 @@ export const completionRequestSchema = z
     max_tokens: maxTokens('Most tokens to generate (default 16)'),
     ...openAiSampling,
     ...openAiNeutral,
+    logprobs: num({ int: true, min: 0, max: MAX_TOP_LOGPROBS, description: `Add token logprobs and this many most likely tokens per token, 0 to ${MAX_TOP_LOGPROBS} (legacy shape)` }),
   })
   .describe('OpenAI-compatible text completion');
 
@@ -132,6 +153,7 @@ export const chatRequestSchema = z
     max_tokens: maxTokens('Older name of max_completion_tokens'),
     ...openAiSampling,
     ...openAiNeutral,
+    ...logprobFields,
   })
   .describe('OpenAI-compatible chat completion');
 
@@ -232,6 +254,8 @@ export interface StreamRequest {
   generation: GenerationConfig;
   streaming: StreamingConfig;
   detailedErrors: boolean;
+  /** Alternatives per token with logprobs (logprobs: true, top_logprobs); undefined = off. */
+  logprobs?: number;
 }
 
 export function parseStreamRequest(raw: unknown, limits: { maxPromptChars: number; defaultMaxTokens: number; tokenTimeoutMs: number }): StreamRequest {
@@ -257,5 +281,6 @@ export function parseStreamRequest(raw: unknown, limits: { maxPromptChars: numbe
     tokenTimeoutMs: limits.tokenTimeoutMs,
   };
   const { generation, streaming } = engineConfigs(gen, stream);
-  return { prompt: b.prompt, generation, streaming, detailedErrors: b.detailed_errors ?? false };
+  const logprobs = logprobsCount(b);
+  return { prompt: b.prompt, generation, streaming, detailedErrors: b.detailed_errors ?? false, ...(logprobs !== undefined ? { logprobs } : {}) };
 }

@@ -1,4 +1,4 @@
-import { ContextOverflowError, FINISH_REASONS, type FinishReason, type GenerationConfig, type GenerationTimings, type InferenceEngine, InferenceError, type StreamingConfig, type TokenPiece, toInferenceError } from '@bitnet/inference';
+import { ContextOverflowError, FINISH_REASONS, type FinishReason, type GenerateOptions, type GenerationConfig, type GenerationTimings, type InferenceEngine, InferenceError, type StreamingConfig, type TokenPiece, toInferenceError } from '@bitnet/inference';
 import { HttpError } from '../http/HttpError';
 import type { ServerMetrics } from '../http/Metrics';
 import type { Logger } from '../Logger';
@@ -83,6 +83,8 @@ export interface RunOptions {
   resume?: readonly number[];
   /** Their text, concatenated. */
   resumeText?: string;
+  /** Pieces carry logprobs with this many alternatives (GenerateOptions.logprobs); undefined = none. */
+  logprobs?: number;
 }
 
 /** One request's abort controller, as `GenerationService.requestController()` hands it out. */
@@ -212,7 +214,9 @@ export class GenerationService {
       }
       if (signal.aborted) return this.end(outcome, startedAt, signal);
       hooks.onStarted?.();
-      const stream = this.engine.generateStreamWithConfig(prompt, gen, streaming, resume.length > 0 ? { signal, resume } : { signal });
+      const generateOptions: GenerateOptions = resume.length > 0 ? { signal, resume } : { signal };
+      if (options.logprobs !== undefined) generateOptions.logprobs = options.logprobs;
+      const stream = this.engine.generateStreamWithConfig(prompt, gen, streaming, generateOptions);
       timings = () => stream.timings();
       outcome.promptTokens = stream.promptIds.length;
       this.metrics.promptTokens.inc({}, stream.promptIds.length);
@@ -231,7 +235,7 @@ export class GenerationService {
             outcome.tokenIds.push(piece.id);
             outcome.text += piece.text;
             this.metrics.tokens.inc();
-            hooks.onToken?.({ id: piece.id, text: piece.text, index, position: outcome.promptTokens + index, cumulativeMs: now - startedAt });
+            hooks.onToken?.({ ...piece, index, position: outcome.promptTokens + index, cumulativeMs: now - startedAt });
           }
           if (r.finishReason) finish = r.finishReason;
         }

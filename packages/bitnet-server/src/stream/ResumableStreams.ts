@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import type { ServerMetrics } from '../http/Metrics';
+import { streamLogprobs } from '../http/logprobs';
 import type { Logger } from '../Logger';
 import { type Ticket, abandonTicket } from './Admission';
 import { CLIENT_GONE, type GenerationOutcome, type GenerationService, SHUTDOWN } from './GenerationService';
@@ -256,10 +257,10 @@ export class ResumableStreams {
         {
           onQueued: () => sink.comment(`queued (${this.service.admission.queuedCount} waiting)`),
           onStarted: () => sink.comment('generating'),
-          onToken: (t) => append('token', { token: t.text, token_id: t.id, cumulative_time_ms: round(t.cumulativeMs), position: t.position }),
+          onToken: (t) => append('token', { token: t.text, token_id: t.id, cumulative_time_ms: round(t.cumulativeMs), position: t.position, ...streamLogprobs(t) }),
           suspends,
         },
-        { resume: logged.map((e) => e.data.token_id as number), resumeText: logged.map((e) => e.data.token as string).join('') },
+        { resume: logged.map((e) => e.data.token_id as number), resumeText: logged.map((e) => e.data.token as string).join(''), logprobs: request.logprobs },
       );
     } finally {
       clearInterval(renewal);

@@ -21,6 +21,8 @@ export interface StoredRequest {
   streaming: StreamingConfig;
   /** Error events carry recovery hints. */
   detailedErrors: boolean;
+  /** Token events carry logprobs with this many alternatives (absent: none). */
+  logprobs?: number;
   /** Date.now() when the stream was created. */
   createdAt: number;
 }
