@@ -16,4 +16,4 @@ export {
 } from './BitnetClient';
 export { BitnetError, BitnetHttpError, BitnetStreamError, BitnetConnectionError } from './errors';
 export { SseParser, type SseEvent } from './sse';
-export type { StreamRequest, TokenEvent, CompleteEvent, CompletionReason, ErrorEvent, HealthResponse, ModelEntry, ModelList } from './types';
+export type { StreamRequest, TokenEvent, TopLogprob, CompleteEvent, CompletionReason, ErrorEvent, HealthResponse, ModelEntry, ModelList } from './types';

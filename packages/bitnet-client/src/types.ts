@@ -32,6 +32,21 @@ export interface StreamRequest {
   buffer_size?: number | null;
   /** Longest a buffered token waits, in ms, >= 1 (default 50). */
   flush_interval_ms?: number | null;
+  /** Add `logprob`, `bytes` and `top_logprobs` to every `token` event. */
+  logprobs?: boolean | null;
+  /** How many most likely tokens `top_logprobs` lists, 0 to 20 (default 0); only with `logprobs: true`. */
+  top_logprobs?: number | null;
+}
+
+/** One of the most likely tokens at a step (`TokenEvent.top_logprobs`). */
+export interface TopLogprob {
+  id: number;
+  /** The token's text decoded alone (U+FFFD where its bytes are only part of a character). */
+  token: string;
+  /** Natural log of its probability. */
+  logprob: number;
+  /** The token's raw bytes (UTF-8, possibly part of a character). */
+  bytes: number[];
 }
 
 /** The data of a `token` event: one generated token with its own share of the text. */
@@ -44,6 +59,16 @@ export interface TokenEvent {
   cumulative_time_ms: number;
   /** The token's place in the sequence; prompt tokens count from 0. */
   position: number;
+  /**
+   * With `logprobs: true`: natural log of the token's probability — the log-softmax at temperature 1
+   * of the logits it was chosen from, after the repetition penalty, before temperature / top-k /
+   * top-p / min-p. A probability of 0 is written as -9999.
+   */
+  logprob?: number;
+  /** With `logprobs: true`: the token's raw bytes. */
+  bytes?: number[];
+  /** With `logprobs: true`: the `top_logprobs` most likely tokens at this step, most likely first. */
+  top_logprobs?: TopLogprob[];
 }
 
 /** Why a stream ended, as the `complete` event's `completion_reason` says. */
