@@ -10,8 +10,8 @@
  */
 import type { TokenPiece } from '@bitnet/inference';
 
-/** Most alternatives a request may ask for (top_logprobs, completions' logprobs). */
-export const MAX_TOP_LOGPROBS = 20;
+/** Most alternatives a request may ask for (top_logprobs, completions' logprobs): the engine's limit. */
+export { MAX_TOP_LOGPROBS } from '@bitnet/inference';
 
 /** A logprob JSON can carry. */
 export function wireLogprob(lp: number): number {
