@@ -230,7 +230,7 @@ describe('GET /openapi.json', () => {
     const stream = schemaOf('/v1/stream');
     expect(stream).toMatchObject({ type: 'object', additionalProperties: false, required: ['prompt'] });
     expect(Object.keys(stream.properties).sort()).toEqual(
-      ['prompt', 'max_tokens', 'temperature', 'top_k', 'top_p', 'min_p', 'repetition_penalty', 'seed', 'stop', 'buffer_size', 'flush_interval_ms', 'detailed_errors'].sort(),
+      ['prompt', 'max_tokens', 'temperature', 'top_k', 'top_p', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'seed', 'stop', 'buffer_size', 'flush_interval_ms', 'detailed_errors'].sort(),
     );
     expect(stream.properties.max_tokens.anyOf).toContainEqual(expect.objectContaining({ type: 'integer', minimum: 1 }));
     expect(schemaOf('/v1/completions')).toMatchObject({ additionalProperties: false, required: ['prompt'], properties: { user: expect.any(Object), stream_options: expect.any(Object) } });
