@@ -12,16 +12,22 @@ export interface StreamRequest {
   prompt: string;
   /** Most tokens to generate, >= 1 (default: the server's `--default-max-tokens`). */
   max_tokens?: number | null;
-  /** Sampling temperature, >= 0; 0 is greedy. */
+  /** Sampling temperature, >= 0; 0 is greedy (default 0.7: the README's "Sampling defaults"). */
   temperature?: number | null;
-  /** Keep the k most likely tokens, integer >= 0 (0: all). */
+  /** Keep the k most likely tokens, integer >= 0 (0: all; default 40). */
   top_k?: number | null;
-  /** Nucleus sampling, in (0, 1]. */
+  /** Nucleus sampling, in (0, 1] (default 0.9). */
   top_p?: number | null;
-  /** Drop tokens below min_p times the most likely one, in [0, 1). */
+  /** Drop tokens below min_p times the most likely one, in [0, 1) (default 0.05). */
   min_p?: number | null;
-  /** Penalty on tokens already present, in (0, 10]; 1 is none. */
+  /** Penalty on tokens among the last 64 of prompt and output, in (0, 10]; 1 is none (default 1). */
   repetition_penalty?: number | null;
+  /** Subtracted once from the logit of each token already generated (not the prompt's), -2..2 (default 0). */
+  presence_penalty?: number | null;
+  /** Subtracted from a token's logit once per time it was already generated, -2..2 (default 0). */
+  frequency_penalty?: number | null;
+  /** Token id (as a string) → bias in [-100, 100] added to its logit; -100 bans, 100 forces (default none). */
+  logit_bias?: Record<string, number> | null;
   /** Stop strings: generation ends before the first one and leaves it out. */
   stop?: string | string[] | null;
   /** Sampler seed, an integer in [0, 2^32 - 1] (random when absent; the `complete` event reports it). */

@@ -172,7 +172,7 @@ describe('strict request fields', () => {
       ['/v1/completions', { prompt: 5 }, 'prompt', 'prompt: must be a string'],
       ['/v1/completions', { prompt: [''] }, 'prompt', 'prompt: must not be empty'],
       ['/v1/completions', { prompt: 'x', temperature: 3 }, 'temperature', 'temperature: must be <= 2, got 3'],
-      ['/v1/completions', { prompt: 'x', presence_penalty: 1 }, 'presence_penalty', 'presence_penalty: only 0 is supported (use repetition_penalty)'],
+      ['/v1/completions', { prompt: 'x', presence_penalty: 3 }, 'presence_penalty', 'presence_penalty: must be <= 2, got 3'],
       ['/v1/completions', { prompt: 'x', echo: true }, 'echo', 'echo: is not supported'],
       ['/v1/chat/completions', { messages: [{ role: 'robot', content: 'x' }] }, 'messages[0].role', "messages[0].role: must be 'system', 'developer', 'user' or 'assistant'"],
       ['/v1/chat/completions', { messages: ['x'] }, 'messages[0]', 'messages[0]: must be an object'],
@@ -230,7 +230,7 @@ describe('GET /openapi.json', () => {
     const stream = schemaOf('/v1/stream');
     expect(stream).toMatchObject({ type: 'object', additionalProperties: false, required: ['prompt'] });
     expect(Object.keys(stream.properties).sort()).toEqual(
-      ['prompt', 'max_tokens', 'temperature', 'top_k', 'top_p', 'min_p', 'repetition_penalty', 'seed', 'stop', 'buffer_size', 'flush_interval_ms', 'detailed_errors', 'logprobs', 'top_logprobs'].sort(),
+      ['prompt', 'max_tokens', 'temperature', 'top_k', 'top_p', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'seed', 'stop', 'buffer_size', 'flush_interval_ms', 'detailed_errors', 'logprobs', 'top_logprobs'].sort(),
     );
     expect(stream.properties.max_tokens.anyOf).toContainEqual(expect.objectContaining({ type: 'integer', minimum: 1 }));
     expect(schemaOf('/v1/completions')).toMatchObject({ additionalProperties: false, required: ['prompt'], properties: { user: expect.any(Object), stream_options: expect.any(Object) } });

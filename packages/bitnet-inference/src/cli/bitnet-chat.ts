@@ -9,10 +9,13 @@
  *   Ctrl-C          stop the current reply (at the prompt: a hint; the program goes on)
  *   Ctrl-D          exit
  * With stdin not a terminal, every line is one user turn and the program exits 0 at the end of input.
+ * Sampling follows the library's SAMPLING_DEFAULTS (the README's "Sampling defaults"); --temperature
+ * overrides it. Without --seed the first reply's seed is random; each later reply uses the next seed.
  */
 import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { InferenceEngine } from '../engine/InferenceEngine';
+import { SAMPLING_DEFAULTS, randomSeed } from '../config/GenerationConfig';
 import { InferenceError } from '../errors/InferenceError';
 import { ChatSession } from './ChatSession';
 import { ProgressBar } from './ProgressBar';
@@ -56,8 +59,8 @@ export async function main(argv: string[], io?: ChatIo): Promise<number> {
   }
   const threads = num('threads', values.threads);
   const maxNewTokens = num('max-tokens', values['max-tokens']) ?? 256;
-  const temperature = num('temperature', values.temperature) ?? 0.7;
-  let seed = num('seed', values.seed) ?? 42;
+  const temperature = num('temperature', values.temperature) ?? SAMPLING_DEFAULTS.temperature;
+  let seed = num('seed', values.seed) ?? randomSeed();
   const bar = new ProgressBar(errors, interactive && output.isTTY === true && errors.isTTY === true);
   const engine = await InferenceEngine.load(values.model, {
     ...(threads !== undefined ? { threads } : {}),
@@ -114,7 +117,7 @@ export async function main(argv: string[], io?: ChatIo): Promise<number> {
       const promptIds = session.promptFor(user, maxNewTokens);
       const stream = engine.generateStreamWithConfig(
         promptIds,
-        { maxNewTokens, temperature, seed: seed++, stopSequences: session.stopSequences },
+        { maxNewTokens, temperature, seed: seed++ >>> 0, stopSequences: session.stopSequences },
         { bufferSize: 1, flushIntervalMs: 60_000 },
         { signal: current.signal },
       );

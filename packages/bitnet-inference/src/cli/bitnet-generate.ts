@@ -1,6 +1,10 @@
 /**
- * bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--threads N] [--output-q8] [--json]
- * Streams generated text to stdout (the bundled default model when --model is omitted); with --json one JSON line per token and a summary line.
+ * bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P] [--min-p P]
+ *   [--repetition-penalty R] [--presence-penalty X] [--frequency-penalty X] [--threads N] [--output-q8] [--json]
+ * Streams generated text to stdout (the bundled default model when --model is omitted); with --json one JSON line per token and a summary line
+ * (which carries the seed).
+ * Sampling options left out take the library's SAMPLING_DEFAULTS (the README's "Sampling defaults"); without --seed a
+ * random seed is drawn for each run (printed in the --json summary; pass it back with --seed to repeat the run).
  * --threads sets the kernel threads (EngineOptions.threads; default BITNET_THREADS, else one per core).
  * --output-q8 holds the output (logits) matrix as Q8_0 (EngineOptions.outputType 'q8_0'): faster decode, slightly inexact logits.
  * On a terminal a progress bar on stderr shows the bytes loaded, then the prompt tokens processed; it is
@@ -11,7 +15,21 @@ import { InferenceEngine } from '../engine/InferenceEngine';
 import { InferenceError } from '../errors/InferenceError';
 import { ProgressBar, type ProgressTarget, progressEnabled } from './ProgressBar';
 
-const USAGE = 'usage: bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P] [--threads N] [--output-q8] [--json]';
+const USAGE =
+  'usage: bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P] [--min-p P] ' +
+  '[--repetition-penalty R] [--presence-penalty X] [--frequency-penalty X] [--threads N] [--output-q8] [--json]';
+
+/** Sampling flags → GenerationConfig fields (absent flags keep the library's defaults). */
+const SAMPLING_FLAGS = {
+  temperature: 'temperature',
+  seed: 'seed',
+  'top-k': 'topK',
+  'top-p': 'topP',
+  'min-p': 'minP',
+  'repetition-penalty': 'repetitionPenalty',
+  'presence-penalty': 'presencePenalty',
+  'frequency-penalty': 'frequencyPenalty',
+} as const;
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -28,8 +46,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string' }, prompt: { type: 'string' }, 'max-tokens': { type: 'string' }, temperature: { type: 'string' },
-      seed: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, threads: { type: 'string' }, 'output-q8': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+      model: { type: 'string' }, prompt: { type: 'string' }, 'max-tokens': { type: 'string' },
+      ...Object.fromEntries(Object.keys(SAMPLING_FLAGS).map((k) => [k, { type: 'string' as const }])),
+      threads: { type: 'string' }, 'output-q8': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -46,13 +65,11 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   });
   bar.clear();
   try {
-    const gen = {
-      maxNewTokens: num('max-tokens', values['max-tokens']) ?? 64,
-      temperature: num('temperature', values.temperature) ?? 0,
-      seed: num('seed', values.seed) ?? 42,
-      ...(values['top-k'] !== undefined ? { topK: num('top-k', values['top-k']) } : {}),
-      ...(values['top-p'] !== undefined ? { topP: num('top-p', values['top-p']) } : {}),
-    };
+    const gen: Record<string, number | undefined> = { maxNewTokens: num('max-tokens', values['max-tokens']) ?? 64 };
+    for (const [flag, field] of Object.entries(SAMPLING_FLAGS)) {
+      const v = num(flag, (values as Record<string, string | undefined>)[flag]);
+      if (v !== undefined) gen[field] = v;
+    }
     const promptIds = engine.encodePrompt(values.prompt);
     const onPromptProgress = bar.enabled ? (done: number, total: number) => bar.count('prompt', done, total, 'tokens') : undefined;
     const stream = engine.generateStreamWithConfig(promptIds, gen, { bufferSize: 1, flushIntervalMs: 60_000 }, onPromptProgress ? { onPromptProgress } : {});
@@ -75,6 +92,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
           prompt_ids: promptIds,
           ids,
           finish_reason: finish,
+          seed: stream.seed,
           prefill_tok_s: t.prefillTokensPerSecond,
           decode_tok_s: t.decodeTokensPerSecond,
           output_type: engine.loadInfo.outputType,

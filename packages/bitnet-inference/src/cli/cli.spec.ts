@@ -166,3 +166,34 @@ describe('bitnet-generate progress', () => {
     expect(off).toEqual([]);
   }, 60_000);
 });
+
+describe('bitnet-generate sampling', () => {
+  const model = defaultModelPath();
+  const summary = async (args: string[]) => {
+    let out = '';
+    const code = await generateMain(['--model', model, '--prompt', 'And God said', '--max-tokens', '12', '--threads', '1', '--json', ...args], (s) => (out += s));
+    expect(code).toBe(0);
+    const { ids, seed, finish_reason } = JSON.parse(out.trim().split('\n').pop()!) as { ids: number[]; seed: number; finish_reason: string };
+    return { ids, seed, finish_reason };
+  };
+
+  it('draws a random seed unless --seed is given, prints it with --json, and --seed repeats the run', async () => {
+    const a = await summary([]);
+    const b = await summary([]);
+    expect(Number.isInteger(a.seed)).toBe(true);
+    expect(a.seed).not.toBe(b.seed);
+    const again = await summary(['--seed', String(a.seed)]);
+    expect(again).toEqual(a);
+    const fixed = await summary(['--seed', '5', '--temperature', '0.7']);
+    expect(fixed.seed).toBe(5);
+    expect(await summary(['--seed', '5', '--temperature', '0.7'])).toEqual(fixed);
+  }, 60_000);
+
+  it('takes the penalty flags (validated by the library)', async () => {
+    const greedy = await summary(['--temperature', '0']);
+    const penalized = await summary(['--temperature', '0', '--frequency-penalty', '2', '--presence-penalty', '1']);
+    expect(penalized.ids).not.toEqual(greedy.ids);
+    await expect(summary(['--presence-penalty', '5'])).rejects.toThrow(/presencePenalty: must be between -2 and 2/);
+  }, 60_000);
+});
+

@@ -35,6 +35,8 @@ export type GenerationStream = TokenStream & {
   readonly promptIds: readonly number[];
   /** The ids this stream generated so far (after any resumed ids). */
   readonly generatedIds: readonly number[];
+  /** The sampler's seed: the one given, or the random one drawn for this generation (pass it again to reproduce the run). */
+  readonly seed: number;
   /** Token counts and rates measured so far (final once the stream has ended). */
   timings(): GenerationTimings;
 };
@@ -94,6 +96,13 @@ function resumeIds(engine: SequenceHost, resume: unknown, gen: GenerationConfig)
   return [...(resume as number[])];
 }
 
+/** Throws ConfigError('logitBias') for a biased id outside the vocabulary. */
+function checkLogitBias(gen: GenerationConfig, vocab: number): void {
+  for (const key of Object.keys(gen.logitBias)) {
+    if (Number(key) >= vocab) throw new ConfigError('logitBias', `token id ${key} is not in the vocabulary (0..${vocab - 1})`);
+  }
+}
+
 /** A prompt: text (tokenized with the model's tokenizer) or token ids. */
 export type Prompt = string | readonly number[];
 
@@ -106,6 +115,8 @@ export interface GenerationResult {
   promptIds: number[];
   finishReason: FinishReason;
   timings: GenerationTimings;
+  /** The sampler's seed (given, or drawn at random for this generation). */
+  seed: number;
 }
 
 /**
@@ -126,6 +137,7 @@ export function startGeneration(
   const gen = generationConfig(config);
   const sc = streamingConfig(streaming);
   const promptIds = engine.promptIds(prompt, gen);
+  checkLogitBias(gen, engine.tokenizer.vocabSize);
   const resume = resumeIds(engine, options.resume, gen);
   checkLogprobs(options.logprobs);
   /** Ids the model thread prefills (the resumed ids are prefilled with the prompt). */
@@ -157,7 +169,7 @@ export function startGeneration(
   });
   if (stream.cancelled) {
     // the signal was already aborted: the stream has ended; start no work
-    return Object.assign(stream, { promptIds, generatedIds, timings: () => emptyTimings(promptIds.length) }) as GenerationStream;
+    return Object.assign(stream, { promptIds, generatedIds, seed: gen.seed, timings: () => emptyTimings(promptIds.length) }) as GenerationStream;
   }
   const armTimer = () => {
     stopTimer();
@@ -217,7 +229,7 @@ export function startGeneration(
       decodeTokensPerSecond: decodeMs > 0 ? ((n - 1) / decodeMs) * 1000 : 0,
     };
   };
-  return Object.assign(stream, { promptIds, generatedIds, timings }) as GenerationStream;
+  return Object.assign(stream, { promptIds, generatedIds, seed: gen.seed, timings }) as GenerationStream;
 }
 
 function emptyTimings(promptTokens: number): GenerationTimings {
@@ -236,5 +248,5 @@ export async function collectGeneration(stream: GenerationStream): Promise<Gener
     pieces.push(...r.pieces);
     if (r.finishReason) finishReason = r.finishReason;
   }
-  return { text, tokenIds, pieces, promptIds: [...stream.promptIds], finishReason, timings: stream.timings() };
+  return { text, tokenIds, pieces, promptIds: [...stream.promptIds], finishReason, timings: stream.timings(), seed: stream.seed };
 }

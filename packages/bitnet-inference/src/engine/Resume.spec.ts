@@ -105,6 +105,26 @@ describe('GenerateOptions.resume', () => {
     for (const [, engine] of engines) await expectEveryResumeExact(engine, config, full);
   }, 300_000);
 
+  it('sampled with presence/frequency penalties and a logit bias: every k resumes exactly (the counts are replayed)', async () => {
+    const plain: Partial<GenerationConfig> = { ...SAMPLED, repetitionPenalty: 1, maxNewTokens: 24, seed: 11 };
+    const config: Partial<GenerationConfig> = { ...plain, presencePenalty: 0.8, frequencyPenalty: 0.6, logitBias: { 70: 2, 71: -100 } };
+    const full = await run(engines[0][1], config);
+    expect(full.seed).toBe(11);
+    expect(full.tokenIds).not.toContain(71);
+    // the penalties and bias act: the same seed without them chooses differently
+    expect((await run(engines[0][1], plain)).tokenIds).not.toEqual(full.tokenIds);
+    for (const [, engine] of engines) await expectEveryResumeExact(engine, config, full);
+  }, 300_000);
+
+  it('no seed: each run draws its own and reports it; passing it back (with resume) continues that run', async () => {
+    const config: Partial<GenerationConfig> = { ...SAMPLED, maxNewTokens: 12 };
+    const a = await run(engines[0][1], config);
+    const b = await run(engines[0][1], config);
+    expect(a.seed).not.toBe(b.seed);
+    const rest = await run(engines[0][1], { ...config, seed: a.seed }, a.tokenIds.slice(0, 5));
+    expect(rest.tokenIds).toEqual(a.tokenIds.slice(5));
+  }, 60_000);
+
   it('prefills the resumed ids with the prompt, and reports progress over both', async () => {
     const engine = engines[0][1];
     const full = await run(engine, { ...SAMPLED, seed: 3, maxNewTokens: 12 });

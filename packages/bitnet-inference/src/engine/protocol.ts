@@ -50,12 +50,19 @@ export interface WorkerLoadRequest {
   faultInjection: boolean;
 }
 
+/** The sampling fields of a GenerationConfig, as the model thread's Sampler takes them. */
 export interface SamplingParams {
   temperature: number;
   topK: number;
   topP: number;
   minP: number;
   repetitionPenalty: number;
+  /** Absent = 0. */
+  presencePenalty?: number;
+  /** Absent = 0. */
+  frequencyPenalty?: number;
+  /** Token id (decimal string) → bias in [-100, 100]; absent = none. */
+  logitBias?: Readonly<Record<string, number>>;
   seed: number;
 }
 

@@ -18,8 +18,8 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       model: { type: 'string' }, prompt: { type: 'string', default: 'And God said' }, 'buffer-size': { type: 'string', default: '10' },
-      'flush-interval': { type: 'string', default: '50ms' }, 'max-tokens': { type: 'string', default: '64' }, temperature: { type: 'string', default: '0' },
-      seed: { type: 'string', default: '42' },
+      'flush-interval': { type: 'string', default: '50ms' }, 'max-tokens': { type: 'string', default: '64' }, temperature: { type: 'string' },
+      seed: { type: 'string' },
     },
   });
   configureLogging({ spec: [process.env.BITNET_LOG, 'bitnet_inference::example=debug'].filter(Boolean).join(',') });
@@ -28,7 +28,12 @@ async function main(): Promise<void> {
   try {
     const stream = engine.generateStreamWithConfig(
       values.prompt!,
-      { maxNewTokens: Number(values['max-tokens']), temperature: Number(values.temperature), seed: Number(values.seed) },
+      {
+        maxNewTokens: Number(values['max-tokens']),
+        // left out: the library's SAMPLING_DEFAULTS (and a random seed)
+        ...(values.temperature !== undefined ? { temperature: Number(values.temperature) } : {}),
+        ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
+      },
       { bufferSize: Number(values['buffer-size']), flushIntervalMs: duration('flush-interval', values['flush-interval']!) },
     );
     for await (const response of stream) {

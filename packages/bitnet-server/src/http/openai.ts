@@ -1,13 +1,14 @@
 /**
  * OpenAI-compatible routes: POST /v1/completions and /v1/chat/completions, streamed (SSE `data:`
  * chunks, `data: [DONE]`, stream_options.include_usage) or not. Extensions beyond OpenAI's fields:
- * top_k, min_p, repetition_penalty in requests; `token_ids` beside each chunk's text.
+ * top_k, min_p, repetition_penalty in requests; `token_ids` beside each chunk's text. Every OpenAI
+ * request field is either applied or answered with a 422 naming it (see validation.ts).
  * Logprobs (chat `logprobs` + `top_logprobs`, completions `logprobs: N`) come in OpenAI's shapes,
  * per chunk when streamed (see ./logprobs.ts for what a logprob is here).
  */
 import { randomBytes } from 'node:crypto';
 import type { Express, Request, RequestHandler, Response } from 'express';
-import { type GenerationConfig, type InferenceErrorType, type TokenPiece } from '@bitnet/inference';
+import { type GenerationConfig, type InferenceErrorType, OPENAI_SAMPLING_DEFAULTS as D, type TokenPiece } from '@bitnet/inference';
 import { type ChatMessage, applyChatTemplate, chatStopStrings } from '@bitnet/models';
 import { type GenerationOutcome, SHUTDOWN } from '../stream/GenerationService';
 import { abandonTicket } from '../stream/Admission';
@@ -38,7 +39,7 @@ interface OpenAiRequest {
   logprobs?: number;
 }
 
-/** What both routes share: sampling with OpenAI's defaults, stream and stream_options. */
+/** What both routes share: sampling with OpenAI's defaults (OPENAI_SAMPLING_DEFAULTS), stream and stream_options. */
 function common(
   body: CompletionBody | ChatBody,
   prompt: string,
@@ -49,11 +50,14 @@ function common(
 ): OpenAiRequest {
   const gen: Partial<GenerationConfig> = {
     maxNewTokens: maxTokens ?? defaultMaxTokens,
-    temperature: given(body.temperature) ?? 1,
-    topP: given(body.top_p) ?? 1,
-    topK: given(body.top_k) ?? 0,
-    minP: given(body.min_p) ?? 0,
-    repetitionPenalty: given(body.repetition_penalty) ?? 1,
+    temperature: given(body.temperature) ?? D.temperature,
+    topP: given(body.top_p) ?? D.topP,
+    topK: given(body.top_k) ?? D.topK,
+    minP: given(body.min_p) ?? D.minP,
+    repetitionPenalty: given(body.repetition_penalty) ?? D.repetitionPenalty,
+    presencePenalty: given(body.presence_penalty) ?? D.presencePenalty,
+    frequencyPenalty: given(body.frequency_penalty) ?? D.frequencyPenalty,
+    logitBias: given(body.logit_bias) ?? D.logitBias,
     seed: given(body.seed) ?? randomSeed(),
     stopSequences: [...(stopList(body.stop) ?? []), ...formatStops],
   };

@@ -6,7 +6,7 @@
  * ConfigError is mapped to the same 422.
  */
 import { z } from 'zod';
-import { ConfigError, editDistance, type GenerationConfig, type StreamingConfig, generationConfig, streamingConfig } from '@bitnet/inference';
+import { ConfigError, editDistance, randomSeed, type GenerationConfig, type StreamingConfig, generationConfig, streamingConfig } from '@bitnet/inference';
 import { HttpError, invalidField } from './HttpError';
 import { MAX_TOP_LOGPROBS } from './logprobs';
 
@@ -18,6 +18,9 @@ const FIELD_NAMES: Record<string, string> = {
   topP: 'top_p',
   minP: 'min_p',
   repetitionPenalty: 'repetition_penalty',
+  presencePenalty: 'presence_penalty',
+  frequencyPenalty: 'frequency_penalty',
+  logitBias: 'logit_bias',
   stopSequences: 'stop',
   seed: 'seed',
   bufferSize: 'buffer_size',
@@ -46,13 +49,25 @@ const stop = z
   .describe('Stop strings: generation ends before the first one and leaves it out')
   .nullish();
 
+const logitBias = z
+  .record(z.string(), z.number({ error: (iss) => `values must be numbers from -100 to 100, got ${show(iss.input)}` }), { error: 'must be an object mapping token ids to biases' })
+  .describe('Token id (as a string) → bias from -100 to 100 added to its logit before sampling; -100 bans the token, 100 forces it (at most 1024 entries)')
+  .nullish();
+
+/**
+ * Sampling fields of every generation route. The descriptions give /v1/stream's defaults (the
+ * library's SAMPLING_DEFAULTS); the OpenAI routes override the ones whose defaults differ.
+ */
 const sampling = {
-  temperature: num({ min: 0, description: 'Sampling temperature; 0 is greedy' }),
-  top_k: num({ int: true, min: 0, description: 'Keep the k most likely tokens (0: all)' }),
-  top_p: num({ description: 'Nucleus sampling: the smallest set of tokens whose probability reaches top_p, in (0, 1]' }),
-  min_p: num({ description: 'Drop tokens below min_p times the most likely one, in [0, 1)' }),
-  repetition_penalty: num({ description: 'Penalty on tokens already present, in (0, 10]; 1 is none' }),
-  seed: num({ int: true, min: 0, max: 0xffffffff, description: 'Sampler seed (random when absent)' }),
+  temperature: num({ min: 0, description: 'Sampling temperature; 0 is greedy (default 0.7)' }),
+  top_k: num({ int: true, min: 0, description: 'Keep the k most likely tokens (0: all; default 40)' }),
+  top_p: num({ description: 'Nucleus sampling: the smallest set of tokens whose probability reaches top_p, in (0, 1] (default 0.9)' }),
+  min_p: num({ description: 'Drop tokens below min_p times the most likely one, in [0, 1) (default 0.05)' }),
+  repetition_penalty: num({ description: 'Penalty on tokens among the last 64 of prompt and output, in (0, 10]; 1 is none (default 1)' }),
+  presence_penalty: num({ description: 'Subtracted once from the logit of each token already generated (the prompt does not count), -2 to 2 (default 0)' }),
+  frequency_penalty: num({ description: 'Subtracted from a token\'s logit once per time it was already generated (the prompt does not count), -2 to 2 (default 0)' }),
+  logit_bias: logitBias,
+  seed: num({ int: true, min: 0, max: 0xffffffff, description: 'Sampler seed (random when absent; the response reports the seed used)' }),
   stop,
 };
 
@@ -93,12 +108,13 @@ export const streamRequestSchema = z
   })
   .describe('A generation streamed as server-sent events: token, complete, error');
 
+/** A field OpenAI defines that this server does not implement: any value but null is a 422 naming it. */
+const unsupported = (why = 'is not supported') => z.null({ error: why }).optional().describe(`Not supported: ${why}`);
+
 /** Fields OpenAI defines that the server accepts only with their neutral value. */
 const openAiNeutral = {
   model: z.string({ error: 'must be a string' }).describe('Ignored: the server serves one model').optional(),
   n: num({ int: true, min: 1, max: 1, rangeRule: 'only 1 is supported' }),
-  presence_penalty: num({ min: 0, max: 0, rangeRule: 'only 0 is supported (use repetition_penalty)' }),
-  frequency_penalty: num({ min: 0, max: 0, rangeRule: 'only 0 is supported (use repetition_penalty)' }),
   echo: z.literal(false, { error: 'is not supported' }).optional(),
   best_of: z.literal(1, { error: 'only 1 is supported' }).nullish(),
   tools: z.array(z.unknown(), { error: 'are not supported' }).max(0, { error: 'are not supported' }).nullish(),
@@ -106,13 +122,38 @@ const openAiNeutral = {
   stream_options: z
     .looseObject({ include_usage: bool('Send a last chunk with the usage') }, { error: 'must be an object' })
     .nullish(),
-  // sent by OpenAI clients out of habit: accepted and ignored
-  user: z.string({ error: 'must be a string' }).describe('Accepted and ignored').nullish(),
+  // opaque tags: accepted, never acted on
+  user: z.string({ error: 'must be a string' }).describe('An opaque end-user tag: accepted, no effect on generation').nullish(),
+  metadata: z.record(z.string(), z.string(), { error: 'must be an object of strings' }).describe('Opaque tags: accepted, no effect (nothing is stored)').nullish(),
+  store: z.literal(false, { error: 'only false is supported: nothing is stored' }).nullish(),
+  service_tier: z.enum(['auto', 'default'], { error: "only 'auto' or 'default' is supported" }).nullish(),
+  // OpenAI features this server does not have: rejected by name
+  tool_choice: z.literal('none', { error: "only 'none' is supported (no tools)" }).nullish(),
+  parallel_tool_calls: unsupported('is not supported (no tools)'),
+  functions: unsupported('is not supported (no tools)'),
+  function_call: unsupported('is not supported (no tools)'),
+  response_format: z
+    .looseObject({ type: z.literal('text', { error: "only { type: 'text' } is supported" }) }, { error: "only { type: 'text' } is supported" })
+    .nullish(),
+  audio: unsupported('is not supported (text only)'),
+  prediction: unsupported(),
+  reasoning_effort: unsupported('is not supported (not a reasoning model)'),
+  web_search_options: unsupported(),
+  verbosity: unsupported(),
+  prompt_cache_key: unsupported(),
+  safety_identifier: unsupported(),
 };
 
+/** The OpenAI routes' sampling fields: OpenAI's ranges, and its defaults (OPENAI_SAMPLING_DEFAULTS). */
 const openAiSampling = {
   ...sampling,
   temperature: num({ min: 0, max: 2, description: 'Sampling temperature, 0 to 2 (default 1)' }),
+  top_k: num({ int: true, min: 0, description: 'Extension: keep the k most likely tokens (default 0: all)' }),
+  top_p: num({ description: 'Nucleus sampling, in (0, 1] (default 1)' }),
+  min_p: num({ description: 'Extension: drop tokens below min_p times the most likely one, in [0, 1) (default 0)' }),
+  repetition_penalty: num({ description: 'Extension: penalty on tokens among the last 64 of prompt and output, in (0, 10] (default 1: none)' }),
+  presence_penalty: num({ min: -2, max: 2, description: 'Subtracted once from the logit of each token already generated (the prompt does not count), -2 to 2 (default 0)' }),
+  frequency_penalty: num({ min: -2, max: 2, description: "Subtracted from a token's logit once per time it was already generated (the prompt does not count), -2 to 2 (default 0)" }),
 };
 
 /** POST /v1/completions */
@@ -128,6 +169,7 @@ export const completionRequestSchema = z
     ...openAiSampling,
     ...openAiNeutral,
     logprobs: num({ int: true, min: 0, max: MAX_TOP_LOGPROBS, description: `Add token logprobs and this many most likely tokens per token, 0 to ${MAX_TOP_LOGPROBS} (legacy shape)` }),
+    suffix: unsupported(),
   })
   .describe('OpenAI-compatible text completion');
 
@@ -154,6 +196,7 @@ export const chatRequestSchema = z
     ...openAiSampling,
     ...openAiNeutral,
     ...logprobFields,
+    modalities: z.array(z.literal('text', { error: "only ['text'] is supported" }), { error: "only ['text'] is supported" }).nullish(),
   })
   .describe('OpenAI-compatible chat completion');
 
@@ -207,6 +250,9 @@ function toHttpError(issues: readonly Issue[], known: readonly string[]): HttpEr
   return invalidField(fieldPath(path), issue.message);
 }
 
+/** A random sampler seed (used when a request gives none; the responses report it). */
+export { randomSeed };
+
 /** The JSON body must be an object (400 otherwise), then match `schema` (422 otherwise). */
 export function parseBody<S extends z.ZodObject>(schema: S, raw: unknown): z.output<S> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -230,10 +276,6 @@ export function stopList(v: string | string[] | null | undefined): string[] | un
 /** null and undefined alike: absent. */
 export const given = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
-/** A random sampler seed (used when the request gives none; the complete event reports it). */
-export function randomSeed(): number {
-  return Math.floor(Math.random() * 0x1_0000_0000) >>> 0;
-}
 
 /** Validates with the engine's rules; a ConfigError becomes a 422 naming the request field. */
 export function engineConfigs(gen: Partial<GenerationConfig>, stream: Partial<StreamingConfig>): { generation: GenerationConfig; streaming: StreamingConfig } {
@@ -271,10 +313,13 @@ export function parseStreamRequest(raw: unknown, limits: { maxPromptChars: numbe
     ['topP', b.top_p],
     ['minP', b.min_p],
     ['repetitionPenalty', b.repetition_penalty],
+    ['presencePenalty', b.presence_penalty],
+    ['frequencyPenalty', b.frequency_penalty],
   ];
   for (const [key, v] of optional) if (v !== undefined && v !== null) (gen as Record<string, unknown>)[key] = v;
   const stopSequences = stopList(b.stop);
   if (stopSequences !== undefined) gen.stopSequences = stopSequences;
+  if (b.logit_bias !== undefined && b.logit_bias !== null) gen.logitBias = b.logit_bias;
   const stream: Partial<StreamingConfig> = {
     bufferSize: given(b.buffer_size) ?? 1,
     flushIntervalMs: given(b.flush_interval_ms) ?? 50,

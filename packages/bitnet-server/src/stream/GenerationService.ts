@@ -1,5 +1,5 @@
 import { ContextOverflowError, FINISH_REASONS, type FinishReason, type GenerateOptions, type GenerationConfig, type GenerationTimings, type InferenceEngine, InferenceError, type StreamingConfig, type TokenPiece, toInferenceError } from '@bitnet/inference';
-import { HttpError } from '../http/HttpError';
+import { HttpError, invalidField } from '../http/HttpError';
 import type { ServerMetrics } from '../http/Metrics';
 import type { Logger } from '../Logger';
 import { Admission, type Slot, type Ticket } from './Admission';
@@ -147,6 +147,9 @@ export class GenerationService {
   checkPrompt(prompt: string, gen: GenerationConfig): number[] {
     const ids = this.engine.encodePrompt(prompt, gen);
     if (ids.length === 0) throw new HttpError(400, 'invalid_request_error', 'the prompt has no tokens', { param: 'prompt', code: 'empty_prompt' });
+    const vocab = this.engine.tokenizer.vocabSize;
+    const outside = Object.keys(gen.logitBias).find((id) => Number(id) >= vocab);
+    if (outside !== undefined) throw invalidField('logit_bias', `token id ${outside} is not in the vocabulary (0..${vocab - 1})`);
     try {
       this.engine.checkContext(ids.length, gen.maxNewTokens);
     } catch (e) {
