@@ -122,7 +122,7 @@ describe('bitnet-chat', () => {
 
   it("`printf 'Hi\\n' | bitnet-chat` answers with the bundled model and exits 0", async () => {
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(process.execPath, [bin('bitnet-chat.js'), '--max-tokens', '8', '--threads', '1'], { timeout: 60_000, encoding: 'utf8' }, (_e, stdout, stderr) =>
+      const child = execFile(process.execPath, [bin('bitnet-chat.js'), '--max-tokens', '8', '--seed', '42', '--threads', '1'], { timeout: 60_000, encoding: 'utf8' }, (_e, stdout, stderr) =>
         resolve({ code: child.exitCode, stdout, stderr }),
       );
       child.stdin!.end('Hi\n');

@@ -149,7 +149,7 @@ describe('threads', () => {
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
         const child = execFile(process.execPath, [file, ...args], { timeout: 60_000, encoding: 'utf8' }, (_e, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
       });
-    const g = await run(bin('bitnet-generate.js'), ['--model', modelPath, '--prompt', 'In the beginning', '--max-tokens', '2', '--threads', '1', '--json']);
+    const g = await run(bin('bitnet-generate.js'), ['--model', modelPath, '--prompt', 'In the beginning', '--max-tokens', '2', '--seed', '42', '--threads', '1', '--json']);
     expect(g.code).toBe(0);
     const summary = JSON.parse(g.stdout.trim().split('\n').pop()!);
     expect(summary.ids).toHaveLength(2);
