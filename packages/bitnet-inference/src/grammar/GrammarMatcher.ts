@@ -97,7 +97,8 @@ const UTF8_MIN = [0, 0x80, 0x800, 0x10000];
 
 /** An immutable matcher state; see the module comment. */
 export class GrammarState {
-  private successors: Map<number, GrammarState | null> | undefined;
+  /** Memoised successors per byte (undefined: not computed yet; null: rejected). */
+  private successors: (GrammarState | null | undefined)[] | undefined;
 
   private constructor(
     readonly grammar: Grammar,
@@ -141,10 +142,13 @@ export class GrammarState {
 
   /** The state after one more byte, or null when the byte cannot continue a valid prefix. */
   advance(byte: number): GrammarState | null {
-    let next = this.successors?.get(byte);
-    if (next !== undefined) return next;
-    next = this.compute(byte);
-    (this.successors ??= new Map()).set(byte, next);
+    // a pending character only takes continuation bytes: 64 slots instead of 256
+    const pending = this.need > 0;
+    if (pending && (byte & 0xc0) !== 0x80) return DEAD;
+    const slot = pending ? byte & 0x3f : byte & 0xff;
+    const memo = (this.successors ??= new Array<GrammarState | null | undefined>(pending ? 64 : 256).fill(undefined));
+    let next = memo[slot];
+    if (next === undefined) next = memo[slot] = this.compute(byte & 0xff);
     return next;
   }
 

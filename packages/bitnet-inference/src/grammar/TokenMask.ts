@@ -28,6 +28,16 @@ export interface TokenMaskResult {
   readonly visited: number;
 }
 
+/** Options of {@link TokenMask}. */
+export interface TokenMaskOptions {
+  /**
+   * How many recent states keep their mask (default 8; 0 disables). States are immutable and a
+   * loop such as the characters of a string returns to the same state object, so consecutive
+   * tokens inside one string reuse one mask.
+   */
+  readonly cacheSize?: number;
+}
+
 /** The token-id → bytes view of a tokenizer that TokenMask needs. */
 export type MaskTokenizer = Pick<Tokenizer, 'vocabSize' | 'tokenBytes' | 'isSpecial' | 'endOfGenerationIds'>;
 
@@ -43,13 +53,18 @@ export class TokenMask {
   private readonly count: Int32Array;
   private readonly tokenIds: Int32Array;
   private readonly eog: Int32Array;
+  private readonly cacheSize: number;
+  private readonly cache = new Map<GrammarState, TokenMaskResult>();
 
   /**
    * @param tokens per token id its bytes; null, undefined or empty for special tokens
    * @param endOfGeneration ids that end generation (allowed when the grammar can end)
    */
-  constructor(tokens: readonly (Uint8Array | null | undefined)[], endOfGeneration: readonly number[] = []) {
+  constructor(tokens: readonly (Uint8Array | null | undefined)[], endOfGeneration: readonly number[] = [], options: TokenMaskOptions = {}) {
     this.vocabSize = tokens.length;
+    const cacheSize = options.cacheSize ?? 8;
+    if (!Number.isInteger(cacheSize) || cacheSize < 0 || cacheSize > 1024) throw new GrammarError(`cacheSize must be an integer in [0, 1024], got ${cacheSize}`);
+    this.cacheSize = cacheSize;
     for (const id of endOfGeneration) {
       if (!Number.isInteger(id) || id < 0 || id >= tokens.length) throw new GrammarError(`end-of-generation id ${id} is outside the vocabulary`);
     }
@@ -63,11 +78,12 @@ export class TokenMask {
         total += b.length;
       }
     }
-    const buf = (id: number): Buffer => {
+    const views = new Map<number, Buffer>();
+    for (const id of ids) {
       const b = tokens[id] as Uint8Array;
-      return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-    };
-    ids.sort((a, b) => Buffer.compare(buf(a), buf(b)) || a - b);
+      views.set(id, Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    }
+    ids.sort((a, b) => Buffer.compare(views.get(a) as Buffer, views.get(b) as Buffer) || a - b);
     // preorder trie: a node per distinct non-empty prefix; at most `total` nodes
     const bytes = new Uint8Array(total);
     const end = new Int32Array(total);
@@ -100,10 +116,10 @@ export class TokenMask {
   }
 
   /** A mask for a tokenizer's vocabulary: special tokens carry no bytes; its end-of-generation ids end. */
-  static fromTokenizer(tokenizer: MaskTokenizer): TokenMask {
+  static fromTokenizer(tokenizer: MaskTokenizer, options: TokenMaskOptions = {}): TokenMask {
     const tokens: (Uint8Array | null)[] = [];
     for (let id = 0; id < tokenizer.vocabSize; id++) tokens.push(tokenizer.isSpecial(id) ? null : tokenizer.tokenBytes(id));
-    return new TokenMask(tokens, tokenizer.endOfGenerationIds);
+    return new TokenMask(tokens, tokenizer.endOfGenerationIds, options);
   }
 
   /**
@@ -114,6 +130,13 @@ export class TokenMask {
     const root = state instanceof GrammarMatcher ? state.state : state;
     const allowed = out ?? new Uint8Array(this.vocabSize);
     if (allowed.length !== this.vocabSize) throw new GrammarError(`mask buffer has length ${allowed.length}, expected ${this.vocabSize}`);
+    const hit = this.cache.get(root);
+    if (hit) {
+      this.cache.delete(root); // most recently used goes last
+      this.cache.set(root, hit);
+      allowed.set(hit.allowed);
+      return { allowed, count: hit.count, endAllowed: hit.endAllowed, visited: 0 };
+    }
     allowed.fill(0);
     const { bytes, end, first, tokenIds } = this;
     const counts = this.count;
@@ -139,6 +162,10 @@ export class TokenMask {
         if (allowed[id] === 0) count++;
         allowed[id] = 1;
       }
+    }
+    if (this.cacheSize > 0) {
+      if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as GrammarState);
+      this.cache.set(root, { allowed: allowed.slice(), count, endAllowed, visited });
     }
     return { allowed, count, endAllowed, visited };
   }

@@ -7,4 +7,4 @@ export { parseGbnf, MAX_GBNF_REPETITION, MAX_GBNF_ELEMENTS } from './Gbnf';
 export { Grammar } from './Grammar';
 export { GrammarError, type GrammarPosition } from './GrammarError';
 export { GrammarMatcher, GrammarState, MAX_GRAMMAR_STACKS } from './GrammarMatcher';
-export { TokenMask, type TokenMaskResult, type MaskTokenizer } from './TokenMask';
+export { TokenMask, type TokenMaskResult, type TokenMaskOptions, type MaskTokenizer } from './TokenMask';
