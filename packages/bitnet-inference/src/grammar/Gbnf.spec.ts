@@ -1,5 +1,6 @@
 import { ARITHMETIC_GBNF, JSON_GBNF, LIST_GBNF } from '../testing/exampleGrammars';
 import { MAX_GBNF_REPETITION, parseGbnf } from './Gbnf';
+import { InferenceError } from '../errors/InferenceError';
 import { GrammarError } from './GrammarError';
 import { GrammarMatcher } from './GrammarMatcher';
 
@@ -68,6 +69,19 @@ describe('parseGbnf', () => {
     expect(matches('root ::= x\nx ::= | "z"', 'z')).toBe(true);
   });
 
+  it('accepts CRLF line endings, blank and comment lines, and names with digits, _ and -', () => {
+    const g = '# header\r\n\r\nroot ::= item-2 my_rule # c\r\n  # more\r\nitem-2 ::= "x"\r\nmy_rule ::= [0-9]+\r\n';
+    expect(matches(g, 'x42')).toBe(true);
+    expect(matches(g, 'x')).toBe(false);
+  });
+
+  it('treats - at the edges of a class as a literal and ] after an escape', () => {
+    expect(matches('root ::= [-+*/]+', '-+*/')).toBe(true);
+    expect(matches('root ::= [a-]+', 'a-a')).toBe(true);
+    expect(matches('root ::= [a-]+', 'b')).toBe(false);
+    expect(matches(String.raw`root ::= [\]\\]+`, ']\\]')).toBe(true); // the class holds ] and \
+  });
+
   it('reports syntax errors with position and message', () => {
     const cases: [string, RegExp, number, number][] = [
       ['root ::= "abc', /unterminated string literal/, 1, 10],
@@ -94,6 +108,7 @@ describe('parseGbnf', () => {
       expect([text, e.message]).toEqual([text, expect.stringMatching(re)]);
       expect([text, e.position?.line, e.position?.column]).toEqual([text, line, column]);
       expect(e.type).toBe('invalid_config');
+      expect(e).toBeInstanceOf(InferenceError);
     }
   });
 

@@ -53,23 +53,37 @@ function sameStack(a: Stack, b: Stack): boolean {
 
 const hashOf = (s: Stack): number => (s === null ? 0 : s.hash);
 
-/** Collects expanded stacks without duplicates. */
+/** Collects expanded stacks without duplicates (linear scan while small, a hash index beyond). */
 class StackSet {
   readonly stacks: Stack[] = [];
-  private readonly byHash = new Map<number, number[]>();
+  private byHash: Map<number, number[]> | undefined;
   steps = 0;
 
   add(s: Stack): void {
     const h = hashOf(s);
+    const stacks = this.stacks;
+    if (this.byHash === undefined) {
+      for (let i = 0; i < stacks.length; i++) if (hashOf(stacks[i]) === h && sameStack(stacks[i], s)) return;
+      stacks.push(s);
+      if (stacks.length === 16) {
+        this.byHash = new Map();
+        stacks.forEach((t, i) => this.index(hashOf(t), i));
+      }
+      return;
+    }
     const bucket = this.byHash.get(h);
-    if (bucket) {
-      for (const i of bucket) if (sameStack(this.stacks[i], s)) return;
-      bucket.push(this.stacks.length);
-    } else this.byHash.set(h, [this.stacks.length]);
-    this.stacks.push(s);
-    if (this.stacks.length > MAX_GRAMMAR_STACKS) {
+    if (bucket) for (const i of bucket) if (sameStack(stacks[i], s)) return;
+    this.index(h, stacks.length);
+    stacks.push(s);
+    if (stacks.length > MAX_GRAMMAR_STACKS) {
       throw new GrammarError(`the grammar is too ambiguous: more than ${MAX_GRAMMAR_STACKS} parse stacks at one position`);
     }
+  }
+
+  private index(h: number, i: number): void {
+    const bucket = (this.byHash as Map<number, number[]>).get(h);
+    if (bucket) bucket.push(i);
+    else (this.byHash as Map<number, number[]>).set(h, [i]);
   }
 
   /** The stacks ordered by hash (the canonical order used to compare states). */
