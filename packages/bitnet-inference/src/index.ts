@@ -15,3 +15,4 @@ export { PerplexityEvaluator, unigramPerplexity, logSoftmaxAt, type PerplexityOp
 export type { GenerationStream, GenerationResult, GenerationTimings, GenerateOptions, Prompt } from './engine/Generation';
 export * from './streaming';
 export * from './logging';
+export * from './grammar';
