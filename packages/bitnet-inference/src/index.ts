@@ -15,3 +15,4 @@ export { PerplexityEvaluator, unigramPerplexity, logSoftmaxAt, type PerplexityOp
 export type { GenerationStream, GenerationResult, GenerationTimings, GenerateOptions, Prompt } from './engine/Generation';
 export * from './streaming';
 export * from './logging';
+export { jsonSchemaToGbnf, JsonSchemaError, MAX_SCHEMA_REPETITION, MAX_SCHEMA_DEPTH, MAX_SCHEMA_RULES, type JsonSchemaGbnfOptions, type JsonSchemaErrorReason } from './grammar/JsonSchemaToGbnf';

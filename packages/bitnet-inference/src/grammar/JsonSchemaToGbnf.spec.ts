@@ -80,7 +80,7 @@ const SCHEMAS: [string, S, JsonSchemaGbnfOptions?][] = [
 // ---- random values from a schema (the test's own reading of the keywords)
 
 const CHAR_POOL = Array.from('abcXYZ019 _-"\\/\u00e9\u4e2d\u{1F600}\u007f\n\t\u0001~{}[]:,');
-const NUMBERS = [0, -0, 1, -1, 42, 3.14, -2.5e-7, 1e21, 1.7976931348623157e308, 5e-324, 0.1 + 0.2, 123456789012345680000, -9007199254740991, 1e-7, 0.000001];
+const NUMBERS = [0, -0, 1, -1, 42, 3.14, -2.5e-7, 1e21, 9.5e307, -1.2e-300, 5e-324, 0.1 + 0.2, 123456789012345680000, -9007199254740991, 1e-7, 0.000001];
 
 function genValue(s: unknown, root: S, rand: () => number, depth: number, allowExtra: boolean): Json {
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -325,12 +325,12 @@ describe('jsonSchemaToGbnf: typed errors', () => {
     ['absurd maxItems', { type: 'array', maxItems: 1e9 }, 'limit'],
     ['absurd minLength', { type: 'string', minLength: 100000 }, 'limit'],
     ['required recursion never ends', { type: 'object', properties: { next: { $ref: '#' } }, required: ['next'] }, 'unsatisfiable'],
-    ['self reference', { $defs: { a: { $ref: '#/$defs/a' } }, $ref: '#/$defs/a' }, 'unsupported'],
+    ['self reference', { $defs: { a: { $ref: '#/$defs/a' } }, $ref: '#/$defs/a' }, 'unsatisfiable'],
     ['left-recursive anyOf', { $defs: { a: { anyOf: [{ $ref: '#/$defs/a' }, { type: 'null' }] } }, $ref: '#/$defs/a' }, 'unsupported'],
     ['required but undeclared', { type: 'object', required: ['x'] }, 'unsupported'],
     ['empty anyOf', { anyOf: [] }, 'invalid'],
     ['anyOf with a sibling keyword', { type: 'string', anyOf: [{ maxLength: 2 }] }, 'unsupported'],
-    ['infinite const', { const: Infinity }, 'invalid'],
+    ['infinite const', { const: Infinity }, 'unsatisfiable'],
     ['bad whitespace option', {}, 'invalid'],
   ])('%s', (_name, schema, reason) => {
     const e = _name === 'bad whitespace option' ? err(schema, { whitespace: 'tabs' as 'none' }) : err(schema);
@@ -368,6 +368,6 @@ describe('jsonSchemaToGbnf: grammar size', () => {
   it('identical subschemas share one rule', () => {
     const item = { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' } }, required: ['x', 'y'] };
     const gbnf = jsonSchemaToGbnf({ type: 'object', properties: { a: item, b: item, c: item }, required: ['a', 'b', 'c'] });
-    expect(gbnf.match(/"\\"x\\":"/g)).toHaveLength(1);
+    expect(gbnf.split('\\"x\\":').length - 1).toBe(1);
   });
 });

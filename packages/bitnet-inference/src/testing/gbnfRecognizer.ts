@@ -241,8 +241,8 @@ export function recognizes(g: ParsedGrammar, text: string, start = g.first): boo
 
 const SAMPLE_CHARS = Array.from('aZ09 _-"\\/\u00e9\u4e2d\u{1F600}\u007f~{}[]:,.\n\t\u0001');
 
-/** Random strings of the grammar: uniform choices, and the shortest derivations once `maxDepth` rules deep. */
-export function sampler(g: ParsedGrammar, rand: () => number, maxDepth = 12): () => string {
+/** Random strings of the grammar: uniform choices, then the shortest derivations once `maxDepth` rules deep or `maxLength` characters long. */
+export function sampler(g: ParsedGrammar, rand: () => number, maxDepth = 8, maxLength = 400): () => string {
   const cost = new Map<string, number>();
   const costOf = (e: Node): number => {
     switch (e.t) {
@@ -265,7 +265,7 @@ export function sampler(g: ParsedGrammar, rand: () => number, maxDepth = 12): ()
     }
   }
   const pickChar = (e: Extract<Node, { t: 'cls' }>): number => {
-    if (!e.neg && rand() < 0.8) {
+    if (!e.neg) {
       const [a, b] = e.ranges[Math.floor(rand() * e.ranges.length)];
       return a + Math.floor(rand() * (b - a + 1));
     }
@@ -275,7 +275,7 @@ export function sampler(g: ParsedGrammar, rand: () => number, maxDepth = 12): ()
   };
   const out: number[] = [];
   const gen = (e: Node, depth: number): void => {
-    const deep = depth > maxDepth;
+    const deep = depth > maxDepth || out.length > maxLength;
     switch (e.t) {
       case 'lit': out.push(...e.cps); return;
       case 'cls': out.push(pickChar(e)); return;
