@@ -16,3 +16,4 @@ export type { GenerationStream, GenerationResult, GenerationTimings, GenerateOpt
 export * from './streaming';
 export * from './logging';
 export * from './grammar';
+export { jsonSchemaToGbnf, JsonSchemaError, MAX_SCHEMA_REPETITION, MAX_SCHEMA_DEPTH, MAX_SCHEMA_RULES, type JsonSchemaGbnfOptions, type JsonSchemaErrorReason } from './grammar/JsonSchemaToGbnf';
