@@ -55,7 +55,7 @@ inline void rest_rows(int64_t rest, Rows&& rows) {
  * the remainder in one tile), weight rows in tiles of 4 and single rows at the end.
  * tile(n, m, RN, RM): RN, RM std::integral_constants.
  */
-template <int RMAX, class Tile, int RN = 4>
+template <int RMAX, int RN = 4, class Tile>
 inline void sweep_tiles(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, Tile&& tile) {
   const int64_t np = std::max<int64_t>(4, (int64_t)(16384 / a.row_bytes) / 4 * 4);
   for (int64_t p = n0; p < n1; p += np) {
@@ -270,8 +270,7 @@ inline void tq2_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
 }  // namespace
 
 void i2s_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp) {
-  auto tile = [&](int64_t n, int64_t m, auto rn, auto rm) { i2s_tile<decltype(rn)::value, decltype(rm)::value>(a, n, m, qp); };
-  sweep_tiles<I2S_RMAX, decltype(tile)&, I2S_RN>(a, n0, n1, tile);
+  sweep_tiles<I2S_RMAX, I2S_RN>(a, n0, n1, [&](int64_t n, int64_t m, auto rn, auto rm) { i2s_tile<decltype(rn)::value, decltype(rm)::value>(a, n, m, qp); });
 }
 
 void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
