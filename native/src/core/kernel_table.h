@@ -105,11 +105,12 @@ struct KernelTable {
 };
 
 /** Scratch floats attention_group needs for a block ending at token t1: a row of scores (positions
- *  padded to 32) and an f16-rounded query for each query head of the group, and a reference-kernel row. */
+ *  padded to 32) and an f16-rounded query for each query head of the group (the reference kernel's
+ *  one row of scores fits in the first of them). */
 inline int64_t attention_scratch_floats(const AttentionArgs& a, int64_t t1) {
   const int64_t vis = a.startPos + t1, vp = (vis + 31) / 32 * 32;
   const int64_t group = a.heads / a.kvHeads;
-  return group * (vp + a.headDim) + vp;
+  return group * (vp + a.headDim);
 }
 
 // One per instruction set, each defined in that set's folder.

@@ -139,7 +139,7 @@ void attention_weights(float* w, int64_t visible) {
 /**
  * Block attention: tokens [t0, t1) × the heads/kvHeads query heads that read kv head `kvh`, with
  * attention_head_ref's arithmetic for every (token, head). Query heads go in pairs so each key row
- * and value row converted from f16 serves two heads. Scratch: attention_scratch_floats(a, t1 − t0)
+ * and value row converted from f16 serves two heads. Scratch: attention_scratch_floats(a, t1)
  * floats, 32-byte aligned.
  */
 void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh, float* scratch) {
