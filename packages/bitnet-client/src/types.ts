@@ -78,7 +78,7 @@ export interface TokenEvent {
 }
 
 /** Why a stream ended, as the `complete` event's `completion_reason` says. */
-export type CompletionReason = 'eos' | 'end_of_turn' | 'stop_token' | 'stop_sequence' | 'max_tokens' | 'client_disconnected' | 'server_shutdown';
+export type CompletionReason = 'eos' | 'end_of_turn' | 'stop_token' | 'stop_sequence' | 'max_tokens' | 'grammar_complete' | 'client_disconnected' | 'server_shutdown';
 
 /** The data of the `complete` event: the last event of a stream that ended without an error. */
 export interface CompleteEvent {

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { ggmlTypeName } from '@bitnet/models';
 import { ForwardPass } from '../forward/ForwardPass';
+import { GrammarConstraint, GrammarVocabulary } from '../grammar/GrammarConstraint';
 import { loadBitnetWeights } from '../model/BitnetWeights';
 import { KvCache } from '../model/KvCache';
 import { WEIGHTS_ONLY_READ, openWeightsFile } from '../model/openWeightsFile';
@@ -51,9 +52,16 @@ function load(m: WorkerLoadRequest): void {
     decodeBatch: (caches, lastIds) => fp.decodeBatch(caches, lastIds),
     stepMany: (parts) => fp.stepMany(parts),
   };
+  // The vocabulary's grammar view is built at the first constrained sequence (most servers never need it).
+  let vocabulary: GrammarVocabulary | undefined;
   scheduler = new Scheduler({
     forward,
     sampler: (params) => new Sampler(params),
+    constraint: (req) => {
+      if (req.grammar === undefined) return undefined;
+      vocabulary ??= GrammarVocabulary.fromFile(m.path);
+      return new GrammarConstraint(req.grammar, vocabulary);
+    },
     send,
     faults: m.faultInjection ? new PlannedFaults() : undefined,
   });

@@ -2,6 +2,8 @@ import { GenerationConfig, generationConfig } from '../config/GenerationConfig';
 import { StreamingConfig, streamingConfig } from '../config/StreamingConfig';
 import { checkKnownKeys } from '../errors/checkKeys';
 import { ConfigError, InferenceError } from '../errors/InferenceError';
+import { parseGbnf } from '../grammar/Gbnf';
+import { jsonSchemaToGbnf } from '../grammar/JsonSchemaToGbnf';
 import { logger } from '../logging/Logger';
 import { checkLogprobs, pieceLogprobs } from '../sampling/Logprobs';
 import { createTokenStream } from '../streaming/createTokenStream';
@@ -23,6 +25,8 @@ export interface GenerationTimings {
   decodeMs: number;
   prefillTokensPerSecond: number;
   decodeTokensPerSecond: number;
+  /** With a grammar or JSON schema: milliseconds the model thread spent computing and applying token masks. */
+  maskMs?: number;
 }
 
 /**
@@ -78,9 +82,39 @@ export interface GenerateOptions {
    * @throws ConfigError('logprobs') unless an integer from 0 to 20.
    */
   logprobs?: number;
+  /**
+   * Constrain the output to JSON text valid for this JSON Schema (the subset the README lists;
+   * anything else is refused with a JsonSchemaError before any work). The text is the value's
+   * canonical form — no whitespace between tokens, like `JSON.stringify(value)` — and the generation
+   * ends with finishReason 'grammar_complete' as soon as the value is complete (or at maxNewTokens,
+   * with a truncated value). For other whitespace or property policies convert the schema yourself
+   * with `jsonSchemaToGbnf(schema, options)` and pass the result as `grammar`.
+   */
+  jsonSchema?: Readonly<Record<string, unknown>> | boolean;
+  /**
+   * Constrain the output to a GBNF grammar (llama.cpp's syntax; the `root` rule is the whole output).
+   * At each step only tokens that keep the text a valid prefix can be sampled; end-of-generation tokens
+   * only where the text may end; the generation ends with 'grammar_complete' when nothing may follow.
+   * The mask is applied before the sampler's penalties and biases, so logprobs see it.
+   * @throws GrammarError when the text is not a valid grammar or accepts no text.
+   */
+  grammar?: string;
 }
 
-const GENERATE_OPTION_KEYS: readonly (keyof GenerateOptions)[] = ['signal', 'onPromptProgress', 'resume', 'logprobs'];
+const GENERATE_OPTION_KEYS: readonly (keyof GenerateOptions)[] = ['signal', 'onPromptProgress', 'resume', 'logprobs', 'jsonSchema', 'grammar'];
+
+/** The GBNF text of GenerateOptions.jsonSchema / grammar (checked here, compiled again on the model thread). */
+function constraintGrammar(options: GenerateOptions): string | undefined {
+  if (options.jsonSchema !== undefined && options.grammar !== undefined) throw new ConfigError('grammar', 'give either jsonSchema or grammar, not both');
+  let text: string | undefined;
+  if (options.jsonSchema !== undefined) text = jsonSchemaToGbnf(options.jsonSchema);
+  else if (options.grammar !== undefined) {
+    if (typeof options.grammar !== 'string') throw new ConfigError('grammar', 'must be GBNF text (a string)');
+    text = options.grammar;
+  }
+  if (text !== undefined) parseGbnf(text);
+  return text;
+}
 
 /** Checks GenerateOptions.resume against the vocabulary, the stop ids and maxNewTokens; returns a copy. */
 function resumeIds(engine: SequenceHost, resume: unknown, gen: GenerationConfig): number[] {
@@ -140,6 +174,7 @@ export function startGeneration(
   checkLogitBias(gen, engine.tokenizer.vocabSize);
   const resume = resumeIds(engine, options.resume, gen);
   checkLogprobs(options.logprobs);
+  const grammar = constraintGrammar(options);
   /** Ids the model thread prefills (the resumed ids are prefilled with the prompt). */
   const prefillTokens = promptIds.length + resume.length;
   const generatedIds: number[] = [];
@@ -147,6 +182,7 @@ export function startGeneration(
   let firstTokenAt = 0;
   let lastTokenAt = 0;
   let seq = -1;
+  let maskMs: number | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stopTimer = () => {
     if (timer !== undefined) clearTimeout(timer);
@@ -206,15 +242,16 @@ export function startGeneration(
       armTimer();
       options.onPromptProgress?.(done, total);
     },
-    done: (reason) => {
+    done: (reason, _decodeMs, ms) => {
       stopTimer();
+      maskMs = ms;
       buffer.finish(reason);
     },
     error: (err) => {
       stopTimer();
       buffer.fail(err);
     },
-  }, faults, resume.length, options.logprobs);
+  }, { faults, resumed: resume.length, logprobs: options.logprobs, grammar });
   armTimer();
   const timings = (): GenerationTimings => {
     const n = generatedIds.length;
@@ -227,6 +264,7 @@ export function startGeneration(
       decodeMs,
       prefillTokensPerSecond: prefillMs > 0 ? (promptIds.length / prefillMs) * 1000 : 0,
       decodeTokensPerSecond: decodeMs > 0 ? ((n - 1) / decodeMs) * 1000 : 0,
+      ...(maskMs === undefined ? {} : { maskMs }),
     };
   };
   return Object.assign(stream, { promptIds, generatedIds, seed: gen.seed, timings }) as GenerationStream;

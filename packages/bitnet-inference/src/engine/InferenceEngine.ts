@@ -11,9 +11,10 @@ import { checkLogprobs } from '../sampling/Logprobs';
 import { defaultModelPath } from './DefaultModel';
 import { type GenerateOptions, type GenerationResult, type GenerationStream, type Prompt, collectGeneration, startGeneration } from './Generation';
 import type { FaultPlan, MainToWorker, StopIdReason, WorkerLoaded, WorkerToMain } from './protocol';
-import type { SequenceHost, SequenceListener } from './types';
+import { GrammarError } from '../grammar/GrammarError';
+import type { SequenceHost, SequenceListener, SequenceOptions } from './types';
 
-export type { SequenceListener } from './types';
+export type { SequenceListener, SequenceOptions } from './types';
 
 /** EngineOptions.computeNice when it is not given. */
 export const DEFAULT_COMPUTE_NICE = 5;
@@ -311,11 +312,11 @@ export class InferenceEngine implements SequenceHost {
     config: GenerationConfig,
     streaming: StreamingConfig,
     listener: SequenceListener,
-    faults?: FaultPlan,
-    resumed = 0,
-    logprobs?: number,
+    options: SequenceOptions = {},
   ): number {
+    const { faults, resumed = 0, logprobs, grammar } = options;
     if (this.closed) throw closedError();
+    if (grammar !== undefined && typeof grammar !== 'string') throw new ConfigError('grammar', 'must be GBNF text');
     if (promptIds.length - resumed <= 0) throw new InferenceError('invalid_config', 'the prompt has no tokens', ['pass a non-empty prompt or enable addBos']);
     if (!Number.isInteger(resumed) || resumed < 0 || resumed >= config.maxNewTokens) throw new ConfigError('resume', `must hold fewer ids than maxNewTokens (${config.maxNewTokens})`);
     checkLogprobs(logprobs);
@@ -348,6 +349,7 @@ export class InferenceEngine implements SequenceHost {
       maxRetries: streaming.maxRetries,
       faults,
       logprobs,
+      grammar,
     });
     return seq;
   }
@@ -419,11 +421,12 @@ export class InferenceEngine implements SequenceHost {
         break;
       case 'done':
         this.forget(m.seq);
-        l.done(m.reason, m.decodeMs);
+        l.done(m.reason, m.decodeMs, m.maskMs);
         break;
       case 'error':
         this.forget(m.seq);
-        l.error(new InferenceError('generation_failed', `generation failed after ${m.retries} retries: ${m.message}`, ['retry the request', 'check the model file']));
+        if (m.kind === 'grammar') l.error(new GrammarError(m.message.replace(/^grammar: /, '')));
+        else l.error(new InferenceError('generation_failed', `generation failed after ${m.retries} retries: ${m.message}`, ['retry the request', 'check the model file']));
         break;
     }
   }

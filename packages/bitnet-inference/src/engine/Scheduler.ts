@@ -44,6 +44,17 @@ export interface TokenSampler {
   sample(logits: Float32Array): number;
 }
 
+/**
+ * Restricts which tokens a sequence may take (a grammar). Both methods run on the model thread
+ * between steps; a throw ends that sequence alone with an error (no retry: it is not a step failure).
+ */
+export interface TokenConstraint {
+  /** Sets the logits of the tokens not allowed next to −Infinity, in place, before sampling. */
+  mask(logits: Float32Array): unknown;
+  /** Follows the chosen (or a resumed) token; returns true when the text is complete and must end. */
+  accept(id: number): boolean;
+}
+
 /** Test-only: runs before each step of a sequence; may throw (a failing step) or take long (a stall). */
 export interface FaultInjector {
   beforeStep(req: WorkerStartRequest, step: number): void;
@@ -54,6 +65,8 @@ export interface FaultInjector {
 export interface SchedulerOptions<C> {
   forward: ForwardModel<C>;
   sampler: (params: SamplingParams) => TokenSampler;
+  /** The constraint of a sequence that asks for one (WorkerStartRequest.grammar); may throw. */
+  constraint?: (req: WorkerStartRequest) => TokenConstraint | undefined;
   /** Receives every per-sequence message, in order. */
   send: (m: SequenceMessage) => void;
   /** Fault injection (tests only); none by default. */
@@ -68,6 +81,9 @@ interface Sequence<C> {
   req: WorkerStartRequest;
   cache: C;
   sampler: TokenSampler;
+  constraint: TokenConstraint | undefined;
+  /** Time spent masking logits (ms). */
+  maskMs: number;
   prefilled: number;
   generated: number;
   last: number;
@@ -120,10 +136,20 @@ export class Scheduler<C> {
     const promptEnd = req.promptIds.length - resumed;
     sampler.observe(resumed > 0 ? req.promptIds.slice(0, promptEnd) : req.promptIds);
     if (resumed > 0) sampler.replay(req.promptIds.slice(promptEnd));
+    let constraint: TokenConstraint | undefined;
+    try {
+      constraint = this.options.constraint?.(req);
+      if (constraint) for (let i = promptEnd; i < req.promptIds.length; i++) constraint.accept(req.promptIds[i]);
+    } catch (e) {
+      this.send({ type: 'error', seq: req.seq, message: (e as Error).message, retries: 0, kind: 'grammar' });
+      return;
+    }
     this.active.set(req.seq, {
       req,
       cache: this.forward.newCache(promptEnd + req.maxNewTokens),
       sampler,
+      constraint,
+      maskMs: 0,
       prefilled: 0,
       generated: resumed,
       last: -1,
@@ -307,19 +333,44 @@ export class Scheduler<C> {
    * top-k/p, min-p): the log-softmax at temperature 1 of the logits the token was chosen from.
    */
   private emit(seq: number, s: Sequence<C>, logits: Float32Array, batch: number, prefillMs?: number): void {
+    let complete = false;
+    if (s.constraint) {
+      try {
+        const t0 = this.now();
+        s.constraint.mask(logits);
+        s.maskMs += this.now() - t0;
+      } catch (e) {
+        return this.abort(seq, e as Error);
+      }
+    }
     const id = s.sampler.sample(logits);
+    if (s.constraint) {
+      try {
+        complete = s.constraint.accept(id);
+      } catch (e) {
+        return this.abort(seq, e as Error);
+      }
+    }
     s.last = id;
     s.generated++;
     if (s.req.logprobs === undefined) this.send({ type: 'token', seq, id, prefillMs, batch });
     else this.send({ type: 'token', seq, id, prefillMs, batch, ...tokenLogprobs(logits, id, s.req.logprobs) });
     const stop = s.req.stopIds.find(([x]) => x === id);
     if (stop) this.finish(seq, s, stop[1]);
+    else if (complete) this.finish(seq, s, 'grammar_complete');
     else if (s.generated >= s.req.maxNewTokens) this.finish(seq, s, 'max_tokens');
   }
 
   private finish(seq: number, s: Sequence<C>, reason: SequenceEnd): void {
     this.remove(seq);
-    this.send({ type: 'done', seq, reason, decodeMs: s.decodeStart ? this.now() - s.decodeStart : 0, retries: s.retries });
+    const maskMs = s.constraint ? { maskMs: s.maskMs } : {};
+    this.send({ type: 'done', seq, reason, decodeMs: s.decodeStart ? this.now() - s.decodeStart : 0, retries: s.retries, ...maskMs });
+  }
+
+  /** Ends a sequence whose constraint failed: an error of that sequence alone, never retried. */
+  private abort(seq: number, e: Error): void {
+    this.remove(seq);
+    this.send({ type: 'error', seq, message: e.message, retries: 0, kind: 'grammar' });
   }
 
   private remove(seq: number): void {

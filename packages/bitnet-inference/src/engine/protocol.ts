@@ -89,6 +89,11 @@ export interface WorkerStartRequest {
    * logprob only); undefined = no logprobs (nothing is computed). See sampling/Logprobs.ts.
    */
   logprobs?: number;
+  /**
+   * GBNF text the output must follow (GenerateOptions.grammar, or a converted jsonSchema); checked on
+   * the main thread, compiled and applied on the model thread (grammar/GrammarConstraint.ts).
+   */
+  grammar?: string;
 }
 
 export type MainToWorker = WorkerLoadRequest | WorkerStartRequest | { type: 'cancel'; seq: number } | { type: 'close' };
@@ -123,8 +128,10 @@ export type SequenceMessage =
    * With `logprobs` in the start request: `logprob` (of `id`) and the most likely ids with theirs.
    */
   | { type: 'token'; seq: number; id: number; prefillMs?: number; batch: number; logprob?: number; topIds?: number[]; topLogprobs?: number[] }
-  | { type: 'done'; seq: number; reason: SequenceEnd; decodeMs: number; retries: number }
-  | { type: 'error'; seq: number; message: string; retries: number };
+  /** `maskMs`: with a grammar, the time spent masking logits. */
+  | { type: 'done'; seq: number; reason: SequenceEnd; decodeMs: number; retries: number; maskMs?: number }
+  /** `kind: 'grammar'`: the sequence's grammar failed (invalid, too ambiguous, a dead end), not a step. */
+  | { type: 'error'; seq: number; message: string; retries: number; kind?: 'grammar' };
 
 export type WorkerToMain =
   | WorkerLoaded

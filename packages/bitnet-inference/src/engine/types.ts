@@ -15,10 +15,22 @@ export interface SequenceListener {
   token(id: number, prefillMs?: number, logprobs?: TokenLogprobs): void;
   /** A prefill chunk finished: `done` of `total` prompt tokens are processed. */
   progress?(done: number, total: number): void;
-  /** The sequence ended normally, for this reason. */
-  done(reason: SequenceEnd, decodeMs: number): void;
+  /** The sequence ended normally, for this reason (`maskMs`: time spent masking, with a grammar). */
+  done(reason: SequenceEnd, decodeMs: number, maskMs?: number): void;
   /** The sequence failed (after its retries). */
   error(err: InferenceError): void;
+}
+
+/** Per-sequence settings of InferenceEngine.startSequence beyond the configs. */
+export interface SequenceOptions {
+  /** How many ids at the end of promptIds an earlier run generated (GenerateOptions.resume; default 0). */
+  resumed?: number;
+  /** How many alternatives each token reports with its logprob (undefined = none computed). */
+  logprobs?: number;
+  /** GBNF text the output must follow (already checked by the caller; compiled on the model thread). */
+  grammar?: string;
+  /** Test-only faults (honoured by an engine loaded with fault injection, see src/testing). */
+  faults?: FaultPlan;
 }
 
 /** The engine as a generation sees it. */
@@ -26,19 +38,7 @@ export interface SequenceHost {
   readonly tokenizer: Tokenizer;
   /** Prompt ids from text or ids (ids are checked against the vocabulary); throws InferenceError. */
   promptIds(prompt: string | readonly number[], config: Pick<GenerationConfig, 'addBos'>): number[];
-  /**
-   * Throws InferenceError (engine_closed, context_overflow, ...) before any work. `resumed`: how many
-   * ids at the end of promptIds an earlier run generated (GenerateOptions.resume; default 0).
-   * `logprobs`: how many alternatives each token reports with its logprob (undefined = none computed).
-   */
-  startSequence(
-    promptIds: number[],
-    config: GenerationConfig,
-    streaming: StreamingConfig,
-    listener: SequenceListener,
-    faults?: FaultPlan,
-    resumed?: number,
-    logprobs?: number,
-  ): number;
+  /** Throws InferenceError (engine_closed, context_overflow, ...) before any work. */
+  startSequence(promptIds: number[], config: GenerationConfig, streaming: StreamingConfig, listener: SequenceListener, options?: SequenceOptions): number;
   cancelSequence(seq: number): void;
 }

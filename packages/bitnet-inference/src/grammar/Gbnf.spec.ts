@@ -121,9 +121,21 @@ describe('parseGbnf', () => {
     expect(parseError('x ::= root\n').message).toMatch(/undefined rule 'root'/);
   });
 
+  it('refuses a grammar that accepts no finite text, and drops alternatives that can never end', () => {
+    expect(parseError('root ::= "a" root').message).toMatch(/accepts no finite text: rule 'root' can never end/);
+    expect(parseError('root ::= x\nx ::= "(" x ")"').message).toMatch(/accepts no finite text/);
+    expect(parseError('root ::= [^\\x00-\\U0010FFFF]').message).toMatch(/accepts no finite text/);
+    // "a" x never ends (x loops forever): only the "a" "b" branch is kept, so "ac" is not a valid prefix
+    const m = new GrammarMatcher(parseGbnf('root ::= "a" x | "a" "b"\nx ::= "c" x'));
+    expect(m.acceptText('a')).toBe(true);
+    expect(m.clone().acceptText('c')).toBe(false);
+    expect(m.acceptText('b')).toBe(true);
+    expect(m.canEnd).toBe(true);
+  });
+
   it('rejects left recursion and huge repetitions', () => {
     expect(parseError('root ::= root "a" | "b"').message).toMatch(/left recursion is not supported: root -> root/);
-    expect(parseError('root ::= x "a"\nx ::= y? root\ny ::= "y"').message).toMatch(/left recursion/);
+    expect(parseError('root ::= x "a" | "b"\nx ::= y? root\ny ::= "y"').message).toMatch(/left recursion/);
     expect(parseError('root ::= "a"{100000}').message).toMatch(/exceeds the limit/);
     expect(parseError(`root ::= "a"{0,${MAX_GBNF_REPETITION + 1}}`).message).toMatch(/exceeds the limit/);
     // groups become rules, so nested repetitions add up instead of multiplying

@@ -2,7 +2,10 @@
  * The compiled form of a grammar: every alternative of every rule is laid out in one flat element
  * array, terminated by an END element, so a parse position is a single integer and "the next
  * element" is position + 1. Elements are character sets (sorted inclusive code-point ranges) or
- * rule references. Building checks for left recursion, which a top-down matcher cannot run.
+ * rule references. Building drops the alternatives that can never finish (they reference a rule
+ * that derives no finite text, or hold an empty character set), so a matcher never walks into a
+ * dead end, and refuses a grammar whose root derives nothing; it also checks for left recursion,
+ * which a top-down matcher cannot run.
  */
 import { GrammarError } from './GrammarError';
 
@@ -39,7 +42,8 @@ export class Grammar {
   /** Per char set and ASCII byte: whether the set contains it (charSet * 128 + byte). */
   readonly ascii: Uint8Array;
 
-  constructor(rules: readonly RawRule[], root: number) {
+  constructor(raw: readonly RawRule[], root: number) {
+    const rules = finiteAlternatives(raw, root);
     let size = 0;
     for (const r of rules) for (const a of r.alternatives) size += a.length + 1;
     this.kinds = new Uint8Array(size);
@@ -107,6 +111,27 @@ export class Grammar {
     for (let i = 0; i < r.length; i += 2) if (r[i] <= hi && r[i + 1] >= lo) return true;
     return false;
   }
+}
+
+/**
+ * The rules with only the alternatives that can derive a finite text. A rule is productive when one
+ * of its alternatives holds only non-empty character sets and productive rules (a fixed point).
+ * @throws GrammarError when the root rule is not productive (the grammar accepts no text at all).
+ */
+function finiteAlternatives(rules: readonly RawRule[], root: number): RawRule[] {
+  const productive = new Uint8Array(rules.length);
+  const finite = (alt: readonly RawElement[]): boolean => alt.every((e) => (e.kind === 'char' ? e.ranges.length > 0 : productive[e.rule] === 1));
+  for (let changed = true; changed; ) {
+    changed = false;
+    rules.forEach((r, i) => {
+      if (productive[i] === 0 && r.alternatives.some(finite)) {
+        productive[i] = 1;
+        changed = true;
+      }
+    });
+  }
+  if (productive[root] === 0) throw new GrammarError(`the grammar accepts no finite text: rule '${rules[root].name}' can never end`);
+  return rules.map((r) => ({ ...r, alternatives: r.alternatives.filter(finite) }));
 }
 
 /**

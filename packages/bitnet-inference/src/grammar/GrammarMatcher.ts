@@ -14,9 +14,12 @@
  * fit; the character is matched when its last byte arrives. Overlong forms, surrogates and
  * bytes beyond U+10FFFF are rejected.
  *
- * States memoise their successors per byte, and a step that leads back to an equal state returns
- * the earlier object, so loops such as the characters of a JSON string cost one map lookup per
- * byte after the first time (this is what makes the token-mask trie walk cheap).
+ * States are interned per grammar (equal stack sets and pending character → one object) and
+ * memoise their successors per byte, so every path to a state shares its memo: loops such as the
+ * characters of a JSON string, and the many vocabulary tokens that reach the same position, cost one
+ * array lookup per byte after the first time (this is what makes the token-mask trie walk cheap).
+ * The table is bounded (MAX_INTERNED_STATES per grammar); past it new states are neither interned
+ * nor memoised, so a grammar with very many states costs time, never unbounded memory.
  */
 import { ELEMENT_CHAR, ELEMENT_END, type Grammar } from './Grammar';
 import { GrammarError } from './GrammarError';
@@ -24,6 +27,8 @@ import { parseGbnf } from './Gbnf';
 
 /** Most parse stacks a state may hold before matching fails with a GrammarError. */
 export const MAX_GRAMMAR_STACKS = 4096;
+/** Most distinct states one grammar interns (and memoises). */
+export const MAX_INTERNED_STATES = 32768;
 /** Most expansion steps one character may take. */
 const MAX_EXPANSION_STEPS = 1 << 18;
 
@@ -106,16 +111,41 @@ function expand(g: Grammar, pos: number, parent: Stack, out: StackSet): void {
   }
 }
 
+/** The interned states of one grammar, by a hash of their content. */
+class StateTable {
+  private readonly byKey = new Map<number, GrammarState[]>();
+  size = 0;
+
+  /** The interned state equal to `s` (`s` itself when it is new and there is room); undefined when full. */
+  find(key: number, equal: (t: GrammarState) => boolean): GrammarState | undefined {
+    const bucket = this.byKey.get(key);
+    if (bucket) for (const t of bucket) if (equal(t)) return t;
+    return undefined;
+  }
+
+  add(key: number, s: GrammarState): boolean {
+    if (this.size >= MAX_INTERNED_STATES) return false;
+    const bucket = this.byKey.get(key);
+    if (bucket) bucket.push(s);
+    else this.byKey.set(key, [s]);
+    this.size++;
+    return true;
+  }
+}
+
 const DEAD = null;
 const UTF8_MIN = [0, 0x80, 0x800, 0x10000];
 
 /** An immutable matcher state; see the module comment. */
 export class GrammarState {
-  /** Memoised successors per byte (undefined: not computed yet; null: rejected). */
+  /** Memoised successors per byte (undefined: not computed yet; null: rejected); interned states only. */
   private successors: (GrammarState | null | undefined)[] | undefined;
+  /** Whether this object is the grammar's interned copy (only those memoise). */
+  private interned = false;
 
   private constructor(
     readonly grammar: Grammar,
+    private readonly table: StateTable,
     private readonly stacks: readonly Stack[],
     /** Bytes still missing from the pending character (0 when none). */
     private readonly need: number,
@@ -127,11 +157,22 @@ export class GrammarState {
     private readonly origin: GrammarState | undefined,
   ) {}
 
-  /** The state before any input. */
+  /** The state before any input (each call starts a fresh intern table). */
   static initial(grammar: Grammar): GrammarState {
     const out = new StackSet();
     for (const start of grammar.alternatives[grammar.root]) expand(grammar, start, null, out);
-    return new GrammarState(grammar, out.finish(), 0, 0, 0, undefined);
+    return GrammarState.make(grammar, new StateTable(), out.finish(), 0, 0, 0, undefined);
+  }
+
+  /** The interned state with this content (a new one when unseen, or uninterned when the table is full). */
+  private static make(g: Grammar, table: StateTable, stacks: readonly Stack[], need: number, value: number, length: number, origin: GrammarState | undefined): GrammarState {
+    let key = Math.imul(need * 0x3c6ef372 + value * 0x1b873593 + length, 0x9e3779b1) | 0;
+    for (const st of stacks) key = (Math.imul(key ^ hashOf(st), 0x85ebca6b) + 0x2545f491) | 0;
+    const found = table.find(key, (t) => t.need === need && t.value === value && t.length === length && sameStacks(t.stacks, stacks));
+    if (found) return found;
+    const s = new GrammarState(g, table, stacks, need, value, length, origin);
+    s.interned = table.add(key, s);
+    return s;
   }
 
   /** Whether the input so far is a complete sentence of the grammar (no character pending). */
@@ -160,6 +201,7 @@ export class GrammarState {
     const pending = this.need > 0;
     if (pending && (byte & 0xc0) !== 0x80) return DEAD;
     const slot = pending ? byte & 0x3f : byte & 0xff;
+    if (!this.interned) return this.compute(byte & 0xff);
     const memo = (this.successors ??= new Array<GrammarState | null | undefined>(pending ? 64 : 256).fill(undefined));
     let next = memo[slot];
     if (next === undefined) next = memo[slot] = this.compute(byte & 0xff);
@@ -192,7 +234,7 @@ export class GrammarState {
     if (lo > hi || (lo >= 0xd800 && hi <= 0xdfff)) return DEAD;
     const g = this.grammar;
     const kept = this.stacks.filter((s) => s !== null && g.intersects(g.args[s.pos], lo, hi));
-    return kept.length === 0 ? DEAD : new GrammarState(g, kept, need, value, length, origin);
+    return kept.length === 0 ? DEAD : GrammarState.make(g, this.table, kept, need, value, length, origin);
   }
 
   /** Match one complete character; `origin` is returned instead of an equal new state. */
@@ -205,7 +247,7 @@ export class GrammarState {
     if (out.stacks.length === 0) return DEAD;
     const stacks = out.finish();
     if (origin.need === 0 && sameStacks(stacks, origin.stacks)) return origin;
-    return new GrammarState(g, stacks, 0, 0, 0, undefined);
+    return GrammarState.make(g, this.table, stacks, 0, 0, 0, undefined);
   }
 }
 

@@ -55,6 +55,10 @@ export class TokenMask {
   private readonly eog: Int32Array;
   private readonly cacheSize: number;
   private readonly cache = new Map<GrammarState, TokenMaskResult>();
+  /** The walk's stack (one entry per trie depth, i.e. per byte of the longest token). */
+  private readonly nextNode: Int32Array;
+  private readonly rangeEnd: Int32Array;
+  private readonly states: (GrammarState | undefined)[];
 
   /**
    * @param tokens per token id its bytes; null, undefined or empty for special tokens
@@ -113,6 +117,11 @@ export class TokenMask {
     this.first = first.slice(0, n);
     this.count = count.slice(0, n);
     this.tokenIds = Int32Array.from(ids);
+    let longest = 0;
+    for (const id of ids) longest = Math.max(longest, (tokens[id] as Uint8Array).length);
+    this.nextNode = new Int32Array(longest + 1);
+    this.rangeEnd = new Int32Array(longest + 1);
+    this.states = new Array<GrammarState | undefined>(longest + 1).fill(undefined);
   }
 
   /** A mask for a tokenizer's vocabulary: special tokens carry no bytes; its end-of-generation ids end. */
@@ -142,20 +151,36 @@ export class TokenMask {
     const counts = this.count;
     let count = 0;
     let visited = 0;
-    const walk = (from: number, to: number, s: GrammarState): void => {
-      for (let i = from; i < to; i = end[i]) {
-        visited++;
-        const next = s.advance(bytes[i]);
-        if (next === null) continue;
-        const c = counts[i];
-        if (c > 0) {
-          for (let k = first[i]; k < first[i] + c; k++) allowed[tokenIds[k]] = 1;
-          count += c;
-        }
-        if (end[i] > i + 1) walk(i + 1, end[i], next);
+    // depth-first over the trie with an explicit stack: per depth the next sibling to try, the end of
+    // the sibling range, and the grammar state before that depth's byte
+    const { nextNode, rangeEnd, states } = this;
+    let depth = 0;
+    nextNode[0] = 0;
+    rangeEnd[0] = this.nodeCount;
+    states[0] = root;
+    while (depth >= 0) {
+      const i = nextNode[depth];
+      if (i >= rangeEnd[depth]) {
+        states[depth--] = undefined;
+        continue;
       }
-    };
-    walk(0, this.nodeCount, root);
+      const subtreeEnd = end[i];
+      nextNode[depth] = subtreeEnd;
+      visited++;
+      const next = (states[depth] as GrammarState).advance(bytes[i]);
+      if (next === null) continue;
+      const c = counts[i];
+      if (c > 0) {
+        for (let k = first[i]; k < first[i] + c; k++) allowed[tokenIds[k]] = 1;
+        count += c;
+      }
+      if (subtreeEnd > i + 1) {
+        depth++;
+        nextNode[depth] = i + 1;
+        rangeEnd[depth] = subtreeEnd;
+        states[depth] = next;
+      }
+    }
     const endAllowed = root.canEnd;
     if (endAllowed) {
       for (const id of this.eog) {

@@ -55,10 +55,10 @@ import { StopSequenceMatcher } from './StopSequenceMatcher';
 import { type PieceLogprobs, type TokenPiece, TokenPieces } from './TokenPieces';
 
 /** Why a stream ended. */
-export type FinishReason = 'eos' | 'end_of_turn' | 'stop_token' | 'stop_sequence' | 'max_tokens' | 'cancelled' | 'error';
+export type FinishReason = 'eos' | 'end_of_turn' | 'stop_token' | 'stop_sequence' | 'max_tokens' | 'grammar_complete' | 'cancelled' | 'error';
 
 /** Every `FinishReason`. */
-export const FINISH_REASONS: readonly FinishReason[] = ['eos', 'end_of_turn', 'stop_token', 'stop_sequence', 'max_tokens', 'cancelled', 'error'];
+export const FINISH_REASONS: readonly FinishReason[] = ['eos', 'end_of_turn', 'stop_token', 'stop_sequence', 'max_tokens', 'grammar_complete', 'cancelled', 'error'];
 
 /** One chunk of a stream: text, the ids it came from, and which id produced which text. */
 export interface StreamResponse {

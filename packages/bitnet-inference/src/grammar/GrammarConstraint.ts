@@ -1,0 +1,110 @@
+/**
+ * Constrained decoding on the model thread: a {@link GrammarVocabulary} (each token's bytes and one
+ * shared {@link TokenMask}, built once per model) and a {@link GrammarConstraint} per sequence (its
+ * matcher). Before each sample the constraint sets the logits of every token that would leave the
+ * grammar to −Infinity; after it, the chosen token's bytes advance the matcher. Nothing here runs on
+ * the caller's thread: the engine sends the grammar text and the worker builds all of this.
+ */
+import { GgufFile, type Tokenizer, createTokenizer } from '@bitnet/models';
+import { parseGbnf } from './Gbnf';
+import type { Grammar } from './Grammar';
+import { GrammarError } from './GrammarError';
+import { GrammarMatcher } from './GrammarMatcher';
+import { type MaskTokenizer, TokenMask, type TokenMaskOptions } from './TokenMask';
+
+/** The vocabulary of one model as constrained decoding sees it. */
+export class GrammarVocabulary {
+  /** The mask over the vocabulary (shared by every sequence; its state cache spans them). */
+  readonly mask: TokenMask;
+  /** Reused mask buffer: masks are computed and applied synchronously, one at a time. */
+  readonly scratch: Uint8Array;
+  private readonly bytes: (Uint8Array | null)[];
+  private readonly endIds: ReadonlySet<number>;
+
+  constructor(tokenizer: MaskTokenizer, options: TokenMaskOptions = {}) {
+    this.bytes = [];
+    for (let id = 0; id < tokenizer.vocabSize; id++) this.bytes.push(tokenizer.isSpecial(id) ? null : tokenizer.tokenBytes(id));
+    this.endIds = new Set(tokenizer.endOfGenerationIds);
+    this.mask = new TokenMask(this.bytes, tokenizer.endOfGenerationIds, options);
+    this.scratch = new Uint8Array(tokenizer.vocabSize);
+  }
+
+  /** Reads the tokenizer of a GGUF file (its metadata only) and builds the vocabulary. */
+  static fromFile(path: string, options: TokenMaskOptions = {}): GrammarVocabulary {
+    const file = GgufFile.open(path);
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = createTokenizer(file.metadata);
+    } finally {
+      file.close();
+    }
+    return new GrammarVocabulary(tokenizer, options);
+  }
+
+  get vocabSize(): number {
+    return this.bytes.length;
+  }
+
+  /** A token's bytes; null for special tokens (they carry no grammar text). */
+  tokenBytes(id: number): Uint8Array | null {
+    return this.bytes[id] ?? null;
+  }
+
+  isEndOfGeneration(id: number): boolean {
+    return this.endIds.has(id);
+  }
+}
+
+/** What one masking step found. */
+export interface GrammarMaskInfo {
+  /** Tokens left (end-of-generation ids included when the text may end). */
+  readonly allowed: number;
+  /** Trie nodes walked (0 when the state's mask was cached). */
+  readonly visited: number;
+}
+
+/** The grammar of one sequence: masks its logits and follows the tokens chosen. */
+export class GrammarConstraint {
+  private readonly matcher: GrammarMatcher;
+
+  /** @param grammar compiled, or GBNF text (parsed here; GrammarError when it is invalid) */
+  constructor(
+    grammar: Grammar | string,
+    private readonly vocab: GrammarVocabulary,
+  ) {
+    this.matcher = new GrammarMatcher(typeof grammar === 'string' ? parseGbnf(grammar) : grammar);
+  }
+
+  /** Whether the text so far is complete and nothing may follow it. */
+  get complete(): boolean {
+    return this.matcher.canEnd && !this.matcher.canContinue;
+  }
+
+  /**
+   * Sets the logits of the tokens that would leave the grammar to −Infinity (in place).
+   * @throws GrammarError when no token is allowed (a dead end) or the grammar is too ambiguous.
+   */
+  mask(logits: Float32Array): GrammarMaskInfo {
+    if (logits.length !== this.vocab.vocabSize) throw new GrammarError(`the logits have ${logits.length} entries, the vocabulary ${this.vocab.vocabSize}`);
+    const r = this.vocab.mask.compute(this.matcher.state, this.vocab.scratch);
+    if (r.count === 0) throw new GrammarError('no token can continue the text: the grammar reached a dead end');
+    const allowed = r.allowed;
+    for (let i = 0; i < logits.length; i++) if (allowed[i] === 0) logits[i] = -Infinity;
+    return { allowed: r.count, visited: r.visited };
+  }
+
+  /**
+   * Follows a chosen (or resumed) token. Returns true when the text is now complete and nothing may
+   * follow (the generation ends there).
+   * @throws GrammarError when the token does not fit the grammar at this point.
+   */
+  accept(id: number): boolean {
+    const bytes = this.vocab.tokenBytes(id);
+    if (bytes === null) {
+      if (this.vocab.isEndOfGeneration(id) && this.matcher.canEnd) return true;
+      throw new GrammarError(`token ${id} (a special token) does not fit the grammar here`);
+    }
+    if (!this.matcher.acceptBytes(bytes)) throw new GrammarError(`token ${id} does not fit the grammar here`);
+    return this.complete;
+  }
+}
