@@ -9,8 +9,11 @@ import { GgufFile, type Tokenizer, createTokenizer } from '@bitnet/models';
 import { parseGbnf } from './Gbnf';
 import type { Grammar } from './Grammar';
 import { GrammarError } from './GrammarError';
-import { GrammarMatcher } from './GrammarMatcher';
+import { GrammarMatcher, GrammarState } from './GrammarMatcher';
 import { type MaskTokenizer, TokenMask, type TokenMaskOptions } from './TokenMask';
+
+/** How many compiled grammars a vocabulary keeps (each holds at most MAX_INTERNED_STATES states). */
+export const GRAMMAR_CACHE_SIZE = 8;
 
 /** The vocabulary of one model as constrained decoding sees it. */
 export class GrammarVocabulary {
@@ -20,6 +23,8 @@ export class GrammarVocabulary {
   readonly scratch: Uint8Array;
   private readonly bytes: (Uint8Array | null)[];
   private readonly endIds: ReadonlySet<number>;
+  /** Compiled grammars by their text, most recently used last (see `initialState`). */
+  private readonly grammars = new Map<string, GrammarState>();
 
   constructor(tokenizer: MaskTokenizer, options: TokenMaskOptions = {}) {
     this.bytes = [];
@@ -39,6 +44,21 @@ export class GrammarVocabulary {
       file.close();
     }
     return new GrammarVocabulary(tokenizer, options);
+  }
+
+  /**
+   * The start state of a grammar given as GBNF text. The last GRAMMAR_CACHE_SIZE texts stay compiled, so
+   * sequences with the same grammar or schema (a server's clients, the turns of a chat) share its state
+   * table: states, successors and masks computed for one are there for the next.
+   * @throws GrammarError when the text is not a valid grammar.
+   */
+  initialState(text: string): GrammarState {
+    let s = this.grammars.get(text);
+    if (s) this.grammars.delete(text);
+    else s = GrammarState.initial(parseGbnf(text));
+    this.grammars.set(text, s);
+    if (this.grammars.size > GRAMMAR_CACHE_SIZE) this.grammars.delete(this.grammars.keys().next().value as string);
+    return s;
   }
 
   get vocabSize(): number {
@@ -67,12 +87,13 @@ export interface GrammarMaskInfo {
 export class GrammarConstraint {
   private readonly matcher: GrammarMatcher;
 
-  /** @param grammar compiled, or GBNF text (parsed here; GrammarError when it is invalid) */
+  /** @param grammar compiled, or GBNF text (compiled once per vocabulary, see initialState; GrammarError when invalid) */
   constructor(
     grammar: Grammar | string,
     private readonly vocab: GrammarVocabulary,
   ) {
-    this.matcher = new GrammarMatcher(typeof grammar === 'string' ? parseGbnf(grammar) : grammar);
+    const start = typeof grammar === 'string' ? vocab.initialState(grammar) : GrammarState.initial(grammar);
+    this.matcher = new GrammarMatcher(start.grammar, start);
   }
 
   /** Whether the text so far is complete and nothing may follow it. */

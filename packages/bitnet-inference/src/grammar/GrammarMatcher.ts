@@ -18,8 +18,8 @@
  * memoise their successors per byte, so every path to a state shares its memo: loops such as the
  * characters of a JSON string, and the many vocabulary tokens that reach the same position, cost one
  * array lookup per byte after the first time (this is what makes the token-mask trie walk cheap).
- * The table is bounded (MAX_INTERNED_STATES per grammar); past it new states are neither interned
- * nor memoised, so a grammar with very many states costs time, never unbounded memory.
+ * A table holds at most MAX_INTERNED_STATES states; past it a fresh table takes the new states and
+ * the old one is freed with the last state that uses it, so memory stays bounded.
  */
 import { ELEMENT_CHAR, ELEMENT_END, type Grammar } from './Grammar';
 import { GrammarError } from './GrammarError';
@@ -27,8 +27,8 @@ import { parseGbnf } from './Gbnf';
 
 /** Most parse stacks a state may hold before matching fails with a GrammarError. */
 export const MAX_GRAMMAR_STACKS = 4096;
-/** Most distinct states one grammar interns (and memoises). */
-export const MAX_INTERNED_STATES = 32768;
+/** Most states one state table holds (a full table is followed by a fresh one). */
+export const MAX_INTERNED_STATES = 8192;
 /** Most expansion steps one character may take. */
 const MAX_EXPANSION_STEPS = 1 << 18;
 
@@ -111,25 +111,57 @@ function expand(g: Grammar, pos: number, parent: Stack, out: StackSet): void {
   }
 }
 
-/** The interned states of one grammar, by a hash of their content. */
-class StateTable {
-  private readonly byKey = new Map<number, GrammarState[]>();
-  size = 0;
+/** @internal What the token-mask walk reads of a grammar's state table (see TokenMask.compute). */
+export interface SuccessorTable {
+  /** memo[id * 256 + byte]: 0 not computed yet, 1 rejected, else successor id + 2 (reallocated as it grows). */
+  readonly memo: Int32Array;
+  readonly states: readonly GrammarState[];
+}
 
-  /** The interned state equal to `s` (`s` itself when it is new and there is room); undefined when full. */
+/**
+ * The interned states of one grammar, by a hash of their content, with their successor table. A
+ * full table is replaced by a fresh one (a new generation) for the states created after it: the
+ * older tables stay valid for the states in them and are freed once no matcher holds those states
+ * (the first one lives as long as the grammar's start state).
+ */
+class StateTable implements SuccessorTable {
+  private readonly byKey = new Map<number, GrammarState[]>();
+  /** Shared by the generations of one grammar: the one new states go to. */
+  readonly newest: { table: StateTable };
+  /** Interned states by id. */
+  readonly states: GrammarState[] = [];
+  /** Successors: memo[id * 256 + byte] is 0 when not computed yet, 1 when rejected, else successor id + 2. */
+  memo = new Int32Array(256 * 64);
+
+  constructor(newest?: { table: StateTable }) {
+    this.newest = newest ?? { table: this };
+    this.newest.table = this;
+  }
+
   find(key: number, equal: (t: GrammarState) => boolean): GrammarState | undefined {
     const bucket = this.byKey.get(key);
     if (bucket) for (const t of bucket) if (equal(t)) return t;
     return undefined;
   }
 
-  add(key: number, s: GrammarState): boolean {
-    if (this.size >= MAX_INTERNED_STATES) return false;
+  get full(): boolean {
+    return this.states.length >= MAX_INTERNED_STATES;
+  }
+
+  /** Interns `s`; returns its id, or -1 when the table is full. */
+  add(key: number, s: GrammarState): number {
+    const id = this.states.length;
+    if (id >= MAX_INTERNED_STATES) return -1;
     const bucket = this.byKey.get(key);
     if (bucket) bucket.push(s);
     else this.byKey.set(key, [s]);
-    this.size++;
-    return true;
+    this.states.push(s);
+    if ((id + 1) * 256 > this.memo.length) {
+      const grown = new Int32Array(this.memo.length * 2);
+      grown.set(this.memo);
+      this.memo = grown;
+    }
+    return id;
   }
 }
 
@@ -138,10 +170,8 @@ const UTF8_MIN = [0, 0x80, 0x800, 0x10000];
 
 /** An immutable matcher state; see the module comment. */
 export class GrammarState {
-  /** Memoised successors per byte (undefined: not computed yet; null: rejected); interned states only. */
-  private successors: (GrammarState | null | undefined)[] | undefined;
-  /** Whether this object is the grammar's interned copy (only those memoise). */
-  private interned = false;
+  /** Index in the grammar's state table (its successors are memoised there); -1 when not interned. */
+  private id = -1;
 
   private constructor(
     readonly grammar: Grammar,
@@ -164,15 +194,27 @@ export class GrammarState {
     return GrammarState.make(grammar, new StateTable(), out.finish(), 0, 0, 0, undefined);
   }
 
-  /** The interned state with this content (a new one when unseen, or uninterned when the table is full). */
-  private static make(g: Grammar, table: StateTable, stacks: readonly Stack[], need: number, value: number, length: number, origin: GrammarState | undefined): GrammarState {
+  /** The interned state with this content, from the grammar's newest table (a new one when unseen; a new table when full). */
+  private static make(g: Grammar, from: StateTable, stacks: readonly Stack[], need: number, value: number, length: number, origin: GrammarState | undefined): GrammarState {
     let key = Math.imul(need * 0x3c6ef372 + value * 0x1b873593 + length, 0x9e3779b1) | 0;
     for (const st of stacks) key = (Math.imul(key ^ hashOf(st), 0x85ebca6b) + 0x2545f491) | 0;
+    let table = from.newest.table;
     const found = table.find(key, (t) => t.need === need && t.value === value && t.length === length && sameStacks(t.stacks, stacks));
     if (found) return found;
+    if (table.full) table = new StateTable(table.newest);
     const s = new GrammarState(g, table, stacks, need, value, length, origin);
-    s.interned = table.add(key, s);
+    s.id = table.add(key, s);
     return s;
+  }
+
+  /** @internal This state's index in `successorTable`. */
+  get stateId(): number {
+    return this.id;
+  }
+
+  /** @internal The table of interned states and memoised successors this state belongs to. */
+  get successorTable(): SuccessorTable {
+    return this.table;
   }
 
   /** Whether the input so far is a complete sentence of the grammar (no character pending). */
@@ -197,14 +239,17 @@ export class GrammarState {
 
   /** The state after one more byte, or null when the byte cannot continue a valid prefix. */
   advance(byte: number): GrammarState | null {
-    // a pending character only takes continuation bytes: 64 slots instead of 256
-    const pending = this.need > 0;
-    if (pending && (byte & 0xc0) !== 0x80) return DEAD;
-    const slot = pending ? byte & 0x3f : byte & 0xff;
-    if (!this.interned) return this.compute(byte & 0xff);
-    const memo = (this.successors ??= new Array<GrammarState | null | undefined>(pending ? 64 : 256).fill(undefined));
-    let next = memo[slot];
-    if (next === undefined) next = memo[slot] = this.compute(byte & 0xff);
+    const id = this.id;
+    if (id < 0) return this.compute(byte & 0xff);
+    const t = this.table;
+    const at = id * 256 + (byte & 0xff);
+    const m = t.memo[at];
+    if (m > 1) return t.states[m - 2];
+    if (m === 1) return DEAD;
+    const next = this.compute(byte & 0xff);
+    // (compute may have grown the table: index it afresh) a successor in another generation's table is not memoised
+    if (next === null) t.memo[at] = 1;
+    else if (next.table === t) t.memo[at] = next.id + 2;
     return next;
   }
 

@@ -58,7 +58,8 @@ export class TokenMask {
   /** The walk's stack (one entry per trie depth, i.e. per byte of the longest token). */
   private readonly nextNode: Int32Array;
   private readonly rangeEnd: Int32Array;
-  private readonly states: (GrammarState | undefined)[];
+  private readonly stateIds: Int32Array;
+  private readonly uninterned: (GrammarState | undefined)[];
 
   /**
    * @param tokens per token id its bytes; null, undefined or empty for special tokens
@@ -121,7 +122,8 @@ export class TokenMask {
     for (const id of ids) longest = Math.max(longest, (tokens[id] as Uint8Array).length);
     this.nextNode = new Int32Array(longest + 1);
     this.rangeEnd = new Int32Array(longest + 1);
-    this.states = new Array<GrammarState | undefined>(longest + 1).fill(undefined);
+    this.stateIds = new Int32Array(longest + 1);
+    this.uninterned = new Array<GrammarState | undefined>(longest + 1).fill(undefined);
   }
 
   /** A mask for a tokenizer's vocabulary: special tokens carry no bytes; its end-of-generation ids end. */
@@ -152,23 +154,45 @@ export class TokenMask {
     let count = 0;
     let visited = 0;
     // depth-first over the trie with an explicit stack: per depth the next sibling to try, the end of
-    // the sibling range, and the grammar state before that depth's byte
-    const { nextNode, rangeEnd, states } = this;
+    // the sibling range, and the id of the grammar state before that depth's byte. Successors are read
+    // from the grammar's memo table (typed arrays only); a successor not computed yet is computed once
+    // through GrammarState.advance, which memoises it. States of another table generation (a full table
+    // is followed by a fresh one) take the same walk through advance alone.
+    const { nextNode, rangeEnd, stateIds } = this;
+    const table = root.successorTable;
+    const states = table.states;
+    const uninterned: (GrammarState | undefined)[] = this.uninterned;
+    let memo = table.memo;
     let depth = 0;
     nextNode[0] = 0;
     rangeEnd[0] = this.nodeCount;
-    states[0] = root;
+    stateIds[0] = root.stateId;
+    uninterned[0] = undefined;
     while (depth >= 0) {
       const i = nextNode[depth];
       if (i >= rangeEnd[depth]) {
-        states[depth--] = undefined;
+        uninterned[depth--] = undefined;
         continue;
       }
       const subtreeEnd = end[i];
       nextNode[depth] = subtreeEnd;
       visited++;
-      const next = (states[depth] as GrammarState).advance(bytes[i]);
-      if (next === null) continue;
+      const sid = stateIds[depth];
+      let nextId: number;
+      let nextState: GrammarState | undefined;
+      const m = sid >= 0 ? memo[sid * 256 + bytes[i]] : 0;
+      if (m > 1) nextId = m - 2;
+      else if (m === 1) continue;
+      else {
+        const next = (sid >= 0 ? states[sid] : (uninterned[depth] as GrammarState)).advance(bytes[i]);
+        memo = table.memo;
+        if (next === null) continue;
+        if (next.successorTable === table) nextId = next.stateId;
+        else {
+          nextId = -1; // a state of a newer table generation: walked through advance alone
+          nextState = next;
+        }
+      }
       const c = counts[i];
       if (c > 0) {
         for (let k = first[i]; k < first[i] + c; k++) allowed[tokenIds[k]] = 1;
@@ -178,7 +202,8 @@ export class TokenMask {
         depth++;
         nextNode[depth] = i + 1;
         rangeEnd[depth] = subtreeEnd;
-        states[depth] = next;
+        stateIds[depth] = nextId;
+        uninterned[depth] = nextState;
       }
     }
     const endAllowed = root.canEnd;

@@ -7,29 +7,53 @@
  */
 import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { GENERATION_PRESETS, InferenceEngine } from '@bitnet/inference';
+import { GENERATION_PRESETS, InferenceEngine, jsonSchemaToGbnf } from '@bitnet/inference';
 import { MemorySampler } from './memory';
 import { kvBytesPerPosition } from './roofline';
-import { ChildRequest, ChildResult, LongContextResult, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult, probeBandwidth, betterBandwidth } from './workload';
+import { BENCH_SCHEMA, ChildRequest, ChildResult, ConstrainedResult, LongContextResult, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult, probeBandwidth, betterBandwidth } from './workload';
 
 interface Run {
   /** performance.now() at each token's arrival on the main thread. */
   times: number[];
   reason: string;
   doneAt: number;
+  /** With a grammar: time the model thread spent masking. */
+  maskMs?: number;
 }
 
-/** Runs one sequence from ids to its end (greedy). */
-function run(engine: InferenceEngine, ids: number[], maxNewTokens: number): Promise<Run> {
+/** Runs one sequence from ids to its end (greedy), constrained when `grammar` is given. */
+function run(engine: InferenceEngine, ids: number[], maxNewTokens: number, grammar?: string): Promise<Run> {
   const { generation, streaming } = InferenceEngine.configs({ ...GENERATION_PRESETS.greedy, maxNewTokens });
   return new Promise((resolve, reject) => {
     const times: number[] = [];
     engine.startSequence(ids, generation, streaming, {
       token: () => times.push(performance.now()),
-      done: (reason) => resolve({ times, reason, doneAt: performance.now() }),
+      done: (reason, _decodeMs, maskMs) => resolve({ times, reason, doneAt: performance.now(), maskMs }),
       error: reject,
-    });
+    }, { grammar });
   });
+}
+
+/**
+ * The single-stream run again, constrained by BENCH_SCHEMA (a warm-up constrained run first builds
+ * the vocabulary's mask trie, which happens once per engine): decode tok/s and mask ms per token.
+ */
+async function constrainedRun(engine: InferenceEngine, prompt: number[], newTokens: number, unconstrainedTokS: number): Promise<ConstrainedResult> {
+  const grammar = jsonSchemaToGbnf(BENCH_SCHEMA);
+  const tw = performance.now();
+  await run(engine, promptIds(8, SEED_WARMUP), 2, grammar);
+  const warmupMs = performance.now() - tw;
+  const ts = performance.now();
+  const r = await run(engine, prompt, newTokens, grammar);
+  const rates = singleStreamRates(ts, r.times, prompt.length);
+  return {
+    tokens: r.times.length,
+    reason: r.reason,
+    decodeTokS: rates.decode.tokS,
+    maskMsPerToken: (r.maskMs ?? NaN) / r.times.length,
+    pctOfUnconstrained: (rates.decode.tokS / unconstrainedTokS) * 100,
+    firstUseMs: warmupMs,
+  };
 }
 
 export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
@@ -60,6 +84,8 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
     const decodeBandwidthGBs = betterBandwidth(bwBefore, memory.excluding(probeBandwidth));
     early('single stream', single, w.newTokens);
     const rates = singleStreamRates(ts, single.times, prompt.length);
+    const constrained = await constrainedRun(engine, prompt, w.newTokens, rates.decode.tokS);
+    if (constrained.tokens < w.newTokens) notes.push(`constrained run: stopped after ${constrained.tokens} of ${w.newTokens} tokens (${constrained.reason})`);
 
     const streams: StreamsResult[] = [];
     for (const n of w.streamCounts) {
@@ -96,6 +122,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       decodeBandwidthGBs,
       warmupMs,
       ...rates,
+      constrained,
       streams,
       ...processFigures(loadAtStart, cpuAtStart, faultsAfterWarmup),
       memory: memory.stop(),

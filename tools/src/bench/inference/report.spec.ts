@@ -48,6 +48,10 @@ function result(engine: 'ours' | 'ours-q8' | 'llama', type: 'i2_s' | 'tq2_0' | '
   };
 }
 
+function constrained(decodeTokS: number, pct: number): ChildResult['constrained'] {
+  return { tokens: 64, reason: 'max_tokens', decodeTokS, maskMsPerToken: 1.25, pctOfUnconstrained: pct, firstUseMs: 900 };
+}
+
 describe('targets and ratios', () => {
   it('ratio is ours/llama and NaN when a side is missing or zero', () => {
     expect(ratio(30, 20)).toBe(1.5);
@@ -115,6 +119,13 @@ describe('targets and ratios', () => {
     expect(byKey(tq1).eventLoop).toMatchObject({ value: 12, met: false });
   });
 
+  it('constrained decode: at least 80 % of the same run\'s unconstrained decode; unknown when not measured', () => {
+    const c = (r: ChildResult) => compare([r])[0].checks.find((k) => k.target.key === 'constrained')!;
+    expect(c(result('ours', 'i2_s', 20, { constrained: constrained(16, 80) }))).toMatchObject({ value: 80, met: true });
+    expect(c(result('ours', 'i2_s', 20, { constrained: constrained(15.9, 79.5) }))).toMatchObject({ value: 79.5, met: false });
+    expect(c(result('ours', 'i2_s', 20)).met).toBeUndefined();
+  });
+
   it('leaves ratios unknown when llama.cpp did not run', () => {
     const [c] = compare([result('ours', 'tq2_0', 10)]);
     expect(c.llama).toBeUndefined();
@@ -124,15 +135,15 @@ describe('targets and ratios', () => {
 });
 
 describe('Markdown', () => {
-  const results = [result('ours', 'i2_s', 20, { longContext: longContext(0.38) }), result('llama', 'tq2_0', 10)];
+  const results = [result('ours', 'i2_s', 20, { longContext: longContext(0.38), constrained: constrained(17, 85) }), result('llama', 'tq2_0', 10)];
 
   it('renders one row per measurement, with the roofline and memory columns', () => {
     const t = resultsTable(results, BANDWIDTH).split('\n');
     expect(t).toHaveLength(4);
     expect(t[0]).toBe(
-      '| engine | file | load s | TTFT ms | prefill tok/s | decode tok/s | roofline tok/s | % of roofline | aggregate ×4 tok/s | aggregate ×8 tok/s | decode batch ×4/×8 mean (max) | peak RSS GB | of it file-backed GB | peak private GB | event loop max / p99 ms (×8) | CPU taken by others / steal % | major faults |',
+      '| engine | file | load s | TTFT ms | prefill tok/s | decode tok/s | roofline tok/s | % of roofline | aggregate ×4 tok/s | aggregate ×8 tok/s | decode batch ×4/×8 mean (max) | JSON-schema decode tok/s (% of decode) | mask ms/token | peak RSS GB | of it file-backed GB | peak private GB | event loop max / p99 ms (×8) | CPU taken by others / steal % | major faults |',
     );
-    expect(t[2]).toBe('| bitnet-ts | I2_S | 0.40 | 4267 | 60.0 | 20.0 | 20.0 | 100.0 | 80.0 | 160.0 | 4.0 (4) / 8.0 (8) | 1.50 | 1.20 | 0.30 | 12.0 / 10.5 | 0.4 / 12.3 | 3 |');
+    expect(t[2]).toBe('| bitnet-ts | I2_S | 0.40 | 4267 | 60.0 | 20.0 | 20.0 | 100.0 | 80.0 | 160.0 | 4.0 (4) / 8.0 (8) | 17.0 (85 %) | 1.25 | 1.50 | 1.20 | 0.30 | 12.0 / 10.5 | 0.4 / 12.3 | 3 |');
     expect(t[3]).toContain('| llama.cpp | TQ2_0 |');
     // without a bandwidth the roofline is unknown
     expect(resultsTable(results).split('\n')[2]).toContain('| 20.0 | — | — | 80.0 |');

@@ -27,6 +27,7 @@ export const TARGETS: Record<string, Target> = {
   load: { key: 'load', label: 'load time', kind: 'max', value: 0.5, unit: 's' },
   privatePeak: { key: 'privatePeak', label: 'peak private memory (long context)', kind: 'max', value: 0.4, unit: 'GB' },
   eventLoop: { key: 'eventLoop', label: 'event-loop delay max (8 streams)', kind: 'max', value: 10, unit: 'ms', digits: 1 },
+  constrained: { key: 'constrained', label: 'decode with a JSON schema, % of unconstrained', kind: 'min', value: 80, unit: '%', digits: 1 },
 };
 
 export interface Check {
@@ -117,6 +118,7 @@ export function compare(results: ChildResult[], bandwidthGBs?: number): Comparis
         check(TARGETS.load, o.loadMs / 1000, o.loadMs / 1000, l ? l.loadMs / 1000 : undefined),
         check(TARGETS.privatePeak, privateGB, privateGB, llamaPrivateGB, !(o.engine === 'ours' && o.type === 'i2_s')),
         check(TARGETS.eventLoop, eight ? eight.eventLoop.maxMs : NaN, eight?.eventLoop.maxMs, undefined),
+        check(TARGETS.constrained, o.constrained?.pctOfUnconstrained ?? NaN, o.constrained?.pctOfUnconstrained, undefined),
       ],
     });
   }
@@ -142,7 +144,7 @@ function mdTable(head: string[], rows: string[][]): string {
 /** The per-(engine, file) numbers; the roofline columns need the machine's read bandwidth. */
 export function resultsTable(results: ChildResult[], bandwidthGBs?: number): string {
   const counts = [...new Set(results.flatMap((r) => r.streams.map((s) => s.streams)))].sort((a, b) => a - b);
-  const head = ['engine', 'file', 'load s', 'TTFT ms', 'prefill tok/s', 'decode tok/s', 'roofline tok/s', '% of roofline', ...counts.map((n) => `aggregate ×${n} tok/s`), 'decode batch ×' + counts.join('/×') + ' mean (max)', 'peak RSS GB', 'of it file-backed GB', 'peak private GB', 'event loop max / p99 ms (×' + counts[counts.length - 1] + ')', 'CPU taken by others / steal %', 'major faults'];
+  const head = ['engine', 'file', 'load s', 'TTFT ms', 'prefill tok/s', 'decode tok/s', 'roofline tok/s', '% of roofline', ...counts.map((n) => `aggregate ×${n} tok/s`), 'decode batch ×' + counts.join('/×') + ' mean (max)', 'JSON-schema decode tok/s (% of decode)', 'mask ms/token', 'peak RSS GB', 'of it file-backed GB', 'peak private GB', 'event loop max / p99 ms (×' + counts[counts.length - 1] + ')', 'CPU taken by others / steal %', 'major faults'];
   const rows = results.map((r) => {
     const last = r.streams.find((s) => s.streams === counts[counts.length - 1]);
     const roof = roofline(r, bandwidthGBs);
@@ -160,6 +162,8 @@ export function resultsTable(results: ChildResult[], bandwidthGBs?: number): str
         .map((n) => r.streams.find((s) => s.streams === n))
         .map((s) => (s ? `${fmt(s.meanDecodeBatch)} (${s.maxDecodeBatch})` : '—'))
         .join(' / '),
+      r.constrained ? `${fmt(r.constrained.decodeTokS)} (${fmt(r.constrained.pctOfUnconstrained, 0)} %)` : '—',
+      r.constrained ? fmt(r.constrained.maskMsPerToken, 2) : '—',
       gb(r.memory.peakRssBytes),
       gb(r.memory.fileBackedAtPeakBytes),
       gb(r.memory.peakPrivateBytes),
@@ -274,6 +278,8 @@ export function renderMarkdown(r: ReportInput): string {
       '"peak private": largest RssAnon + RssShmem (memory that is the process\'s own). ' +
       '"CPU taken by others / steal": share of all cores\' time that other processes used, and that the hypervisor withheld (steal), while the measurement process ran; above a few percent that row is disturbed. "major faults": pages read from disk after the warm-up (mapped weights the OS had dropped). ' +
       '"decode batch": mean sequences per batched decode step while the streams ran (ours: engine counters; llama.cpp: counted at its decode calls) — N means all N streams advanced together. ' +
+      '"JSON-schema decode": our single-stream run again (same prompt, greedy) constrained by a fixed JSON schema (integers, bounded strings, an enum, an array of at least 40 small objects), ' +
+      'with its share of the unconstrained decode; "mask ms/token": the model thread\'s time computing and applying token masks per generated token (the vocabulary\'s mask trie is built by a constrained warm-up run first). ' +
       'node-llama-cpp puts all N prompts into one decode call, then dispatches each decode as soon as some sequences have their next token, so about N−1 of the N streams share a call (the one left out rotates).',
     '',
     ...longContextSection(r),

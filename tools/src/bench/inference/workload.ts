@@ -39,6 +39,40 @@ export interface StreamsResult {
   eventLoop: { maxMs: number; p99Ms: number; meanMs: number; rawMaxMs?: number; resolutionMs?: number };
 }
 
+/**
+ * The JSON schema of the constrained-decode measurement: every kind of grammar state (literal keys,
+ * integers, bounded strings, an enum, arrays of objects with a lower bound so a greedy run keeps going).
+ */
+export const BENCH_SCHEMA = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    name: { type: 'string', maxLength: 48 },
+    kind: { enum: ['person', 'place', 'thing'] },
+    tags: { type: 'array', items: { type: 'string', maxLength: 16 }, maxItems: 8 },
+    records: {
+      type: 'array',
+      minItems: 40,
+      maxItems: 64,
+      items: { type: 'object', properties: { at: { type: 'integer' }, note: { type: 'string', maxLength: 32 }, ok: { type: 'boolean' } }, required: ['at', 'note', 'ok'] },
+    },
+  },
+  required: ['id', 'name', 'kind', 'tags', 'records'],
+} as const;
+
+/** Ours only: the single-stream decode again, constrained by BENCH_SCHEMA. */
+export interface ConstrainedResult {
+  tokens: number;
+  reason: string;
+  decodeTokS: number;
+  /** Time the model thread spent computing and applying masks, per generated token. */
+  maskMsPerToken: number;
+  /** decodeTokS as a share of the same run's unconstrained decode tok/s. */
+  pctOfUnconstrained: number;
+  /** The warm-up constrained run (builds the vocabulary's mask trie, once per engine). */
+  firstUseMs: number;
+}
+
 export interface ChildResult {
   engine: Engine;
   type: ModelType;
@@ -48,6 +82,8 @@ export interface ChildResult {
   warmupMs: number;
   prefill: { promptTokens: number; ttftMs: number; tokS: number };
   decode: { tokens: number; ms: number; tokS: number };
+  /** Ours only: decode with a JSON schema (see ConstrainedResult). */
+  constrained?: ConstrainedResult;
   streams: StreamsResult[];
   /**
    * Memory of the child over the whole measurement (load included), sampled from /proc/self/status:
