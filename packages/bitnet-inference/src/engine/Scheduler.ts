@@ -328,8 +328,8 @@ export class Scheduler<C> {
   /**
    * Samples the next token of a sequence, reports it and ends the sequence on a stop. Logprobs (when
    * the sequence asked for them) are read from the same logits after sample() returns, so they see
-   * every adjustment the sampler made in place (repetition penalty, logit adjustments; a grammar
-   * mask, applied before sampling, would be seen too) and none of its draw-only steps (temperature,
+   * every adjustment the sampler made in place (repetition penalty, logit adjustments, and the
+   * grammar mask applied just before sampling) and none of its draw-only steps (temperature,
    * top-k/p, min-p): the log-softmax at temperature 1 of the logits the token was chosen from.
    */
   private emit(seq: number, s: Sequence<C>, logits: Float32Array, batch: number, prefillMs?: number): void {

@@ -3,7 +3,7 @@
  *
  * What a logprob is here: the natural log of the softmax of the logits at temperature 1, taken on
  * the logits the sampler chose from — after its in-place adjustments (the repetition penalty, and any
- * other logit adjustment Sampler.sample makes in place; a grammar mask would apply before this too) —
+ * other logit adjustment Sampler.sample makes in place, and a grammar mask applied before it) —
  * and before temperature, top-k, top-p and min-p, which only shape the draw. So a logprob describes
  * the model's (adjusted) distribution, not the truncated one the token was drawn from.
  *
