@@ -203,6 +203,24 @@ describe('Scheduler', () => {
     for (const seq of [a, b, long]) expect(s.end(seq)).toMatchObject({ type: 'done' });
   });
 
+  it('with stepMany, packs the prompts that arrive together into one pass, round robin; ids as alone', () => {
+    const s = setup({ maxChunkTokens: 8, mixed: true });
+    const a = s.start('a', 3, 4);
+    const b = s.start('b', 3, 4);
+    const c = s.start('c', 5, 4);
+    s.scheduler.runRound();
+    s.scheduler.runRound();
+    const kinds = s.calls.map((k) => (k.kind === 'mixed' ? `M:${k.names.join('+')}` : k.kind));
+    // a and b whole and the first 2 of c's 5; then a and b decode beside c's last 3
+    expect(kinds).toEqual(['M:a+b+c', 'M:a+b+c']);
+    expect(s.tokens(a)).toHaveLength(2);
+    expect(s.tokens(c)).toHaveLength(1);
+    s.runAll();
+    expect(s.tokens(a)).toEqual(solo(3, 4, 1));
+    expect(s.tokens(b)).toEqual(solo(3, 4, 2));
+    expect(s.tokens(c)).toEqual(solo(5, 4, 3));
+  });
+
   it('with stepMany, a prefill chunk whose step fails is retried while the decode batch goes on; ids as alone', () => {
     const s = setup({ maxChunkTokens: 4, mixed: true, faults: new PlannedFaults() });
     const a = s.start('a', 1, 6);

@@ -7,8 +7,9 @@
  * cancelled; with more decoding sequences than one batch holds, the batch rotates) — or one prefill
  * chunk of the next sequence still reading its prompt (round robin). While both kinds of work wait
  * the two kinds alternate, so a long prompt neither waits for nor stalls the running streams; with a
- * forward pass that offers `stepMany`, they run in the same round instead: the decode batch and a
- * prefill chunk filling the rest of the pass's rows go through the weights together.
+ * forward pass that offers `stepMany`, they run in the same round instead: the decode batch and
+ * prefill chunks of one or more prompts, filling the rest of the pass's rows, go through the weights
+ * together.
  *
  * A step that throws counts as one failed attempt of each sequence in it; the step is run again on
  * a later round, and a sequence whose step failed more than its maxRetries times in a row ends with
@@ -191,9 +192,8 @@ export class Scheduler<C> {
     const prefilling: number[] = [];
     for (const seq of this.order) (this.isDecoding(this.active.get(seq)!) ? decoding : prefilling).push(seq);
     const decode = decoding.length > 0 && (!this.decodedLast || prefilling.length === 0);
-    if (decoding.length > 0 && prefilling.length > 0 && this.forward.stepMany && this.forward.maxChunkTokens > 1) {
-      this.prefillCursor %= prefilling.length;
-      this.mixedRound(decoding, prefilling[this.prefillCursor++]);
+    if (prefilling.length > 0 && this.forward.stepMany && this.forward.maxChunkTokens > 1 && (decoding.length > 0 || prefilling.length > 1)) {
+      this.packedRound(decoding, prefilling);
     } else if (decode) {
       this.decodeRound(decoding);
     } else {
@@ -233,8 +233,8 @@ export class Scheduler<C> {
     }
   }
 
-  private prefillStep(seq: number, s: Sequence<C>, faultsDone = false): void {
-    if (!faultsDone) this.options.faults?.beforeStep(s.req, s.step);
+  private prefillStep(seq: number, s: Sequence<C>): void {
+    this.options.faults?.beforeStep(s.req, s.step);
     const prompt = s.req.promptIds;
     const end = Math.min(prompt.length, s.prefilled + this.forward.maxChunkTokens);
     this.prefilled(seq, s, end, this.forward.prefill(s.cache, prompt.slice(s.prefilled, end), end === prompt.length));
@@ -255,36 +255,44 @@ export class Scheduler<C> {
   }
 
   /**
-   * The decode batch (at most maxChunkTokens − 1 sequences, rotating) and a prefill chunk of `seq`
-   * filling the rest of the rows, in one stepMany pass. A throw is a failed attempt of all of them.
+   * One stepMany pass: the decode batch (at most maxChunkTokens − 1 sequences, rotating), then prefill
+   * chunks of the sequences still reading their prompts — round robin from the prefill cursor — until
+   * the pass's rows are full (several short prompts that arrive together are read in one pass, as
+   * llama.cpp's server does). A throw is a failed attempt of every sequence in the pass.
    */
-  private mixedRound(decoding: number[], seq: number): void {
-    const batch = this.pickBatch(decoding, this.forward.maxChunkTokens - 1);
-    const s = this.active.get(seq)!;
-    try {
-      this.options.faults?.beforeStep(s.req, s.step);
-    } catch (e) {
-      this.fail(seq, e as Error);
-      if (batch.length > 0) this.runDecode(batch);
-      return;
+  private packedRound(decoding: number[], prefilling: number[]): void {
+    const rows = this.forward.maxChunkTokens;
+    const batch = decoding.length > 0 ? this.pickBatch(decoding, rows - 1) : [];
+    const chunks: Array<{ seq: number; s: Sequence<C>; end: number }> = [];
+    let free = rows - batch.length;
+    const first = this.prefillCursor % prefilling.length;
+    let tried = 0;
+    for (; tried < prefilling.length && free > 0; tried++) {
+      const seq = prefilling[(first + tried) % prefilling.length];
+      const s = this.active.get(seq)!;
+      try {
+        this.options.faults?.beforeStep(s.req, s.step);
+      } catch (e) {
+        this.fail(seq, e as Error);
+        continue;
+      }
+      const end = Math.min(s.req.promptIds.length, s.prefilled + free);
+      chunks.push({ seq, s, end });
+      free -= end - s.prefilled;
     }
-    if (batch.length === 0) {
-      this.guarded([seq], () => this.prefillStep(seq, s, true));
-      return;
-    }
+    this.prefillCursor = first + Math.max(1, tried);
+    if (batch.length === 0 && chunks.length === 0) return;
     const seqs = batch.map((b) => this.active.get(b)!);
-    const prompt = s.req.promptIds;
-    const end = Math.min(prompt.length, s.prefilled + this.forward.maxChunkTokens - batch.length);
-    this.guarded([...batch, seq], () => {
+    this.guarded([...batch, ...chunks.map((c) => c.seq)], () => {
       const logits = this.forward.stepMany!([
         ...seqs.map((d) => ({ cache: d.cache, ids: [d.last], wantLogits: true })),
-        { cache: s.cache, ids: prompt.slice(s.prefilled, end), wantLogits: end === prompt.length },
+        ...chunks.map(({ s, end }) => ({ cache: s.cache, ids: s.req.promptIds.slice(s.prefilled, end), wantLogits: end === s.req.promptIds.length })),
       ]);
       for (let i = 0; i < batch.length; i++) {
         seqs[i].step++;
         this.emit(batch[i], seqs[i], logits[i]!, batch.length);
       }
-      this.prefilled(seq, s, end, logits[batch.length]);
+      chunks.forEach((c, i) => this.prefilled(c.seq, c.s, c.end, logits[batch.length + i]));
     });
   }
 
