@@ -189,4 +189,11 @@ describe('unsatisfiable schemas and grammars', () => {
     expect([['"yea"', '"nay"'].includes(a.text), a.finishReason]).toEqual([true, 'grammar_complete']);
     expect([b.tokenIds.length > 0, b.finishReason !== 'error']).toEqual([true, true]);
   }, 60_000);
+
+  it('a grammar whose every allowed token is banned by logit bias fails that generation with a GrammarError, not a hang', async () => {
+    const banned = engine.generate(PROMPT, { ...T1, seed: 3, maxNewTokens: 10, logitBias: { [byteId('q')]: -100 } }, { grammar: 'root ::= "q"+' });
+    const fine = engine.generate(PROMPT, { ...T1, seed: 3, maxNewTokens: 10 }, { grammar: 'root ::= "q"{2}' });
+    await expect(banned).rejects.toMatchObject({ name: 'GrammarError', type: 'invalid_config' });
+    expect((await fine).text).toBe('qq');
+  }, 60_000);
 });
