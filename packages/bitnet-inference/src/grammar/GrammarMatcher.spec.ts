@@ -1,7 +1,8 @@
 import { ARITHMETIC_GBNF, JSON_GBNF, LIST_GBNF } from '../testing/exampleGrammars';
 import { parseGbnf } from './Gbnf';
 import { GrammarError } from './GrammarError';
-import { GrammarMatcher } from './GrammarMatcher';
+import { GrammarMatcher, MAX_INTERNED_STATES } from './GrammarMatcher';
+import { jsonSchemaToGbnf } from './JsonSchemaToGbnf';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -173,4 +174,67 @@ describe('GrammarMatcher bytes and UTF-8', () => {
       for (let i = 0; i < 30; i++) m.accept(0x61);
     }).toThrow(/too ambiguous: more than 4096 parse stacks/);
   });
+});
+
+describe('GrammarMatcher state interning', () => {
+  it('two different byte paths to the same grammar position give the same state object', () => {
+    const cases: Array<[string, string, string]> = [
+      ['root ::= ("a" | "bb" | "é") "c" [0-9]+', 'a', 'bb'],
+      ['root ::= ("a" | "bb" | "é") "c" [0-9]+', 'é', 'a'],
+      ['root ::= ("a" | "bb" | "é") "c" [0-9]+', 'ac1', 'éc987'],
+      [jsonSchemaToGbnf({ type: 'object', properties: { a: { type: 'integer' }, b: { enum: ['x', 'yz'] } }, required: ['a', 'b'] }), '{"a":1,"b":"x"', '{"a":-20,"b":"yz"'],
+      [JSON_GBNF, '{"k": [1, 2]', '{ "other": [true,{"x":null}, "日本"]'],
+    ];
+    for (const [grammar, p, q] of cases) {
+      const m = new GrammarMatcher(grammar);
+      const n = m.clone(); // one intern table: states of the same grammar object
+      expect([m.acceptText(p), n.acceptText(q)]).toEqual([true, true]);
+      expect([grammar, p, q, m.state === n.state]).toEqual([grammar, p, q, true]);
+    }
+    // and different positions are different states
+    const m = new GrammarMatcher('root ::= ("a" | "bb") "c"');
+    const n = m.clone();
+    m.acceptText('a');
+    n.acceptText('b');
+    expect(m.state).not.toBe(n.state);
+  });
+
+  it('past MAX_INTERNED_STATES distinct states, matching still accepts and rejects correctly', () => {
+    // every nesting depth is a distinct state: 2 × depth states in all
+    const depth = Math.ceil(MAX_INTERNED_STATES * 0.6);
+    const grammar = 'root ::= "(" root ")" | "x"';
+    const m = new GrammarMatcher(grammar);
+    const other = m.clone();
+    const open = new Uint8Array(depth).fill(0x28);
+    expect(m.acceptBytes(open)).toBe(true);
+    expect([m.canEnd, m.canContinue]).toEqual([false, true]);
+    expect(m.accept(0x29)).toBe(false); // ")" before "x"
+    expect(m.accept(0x78)).toBe(true);
+    expect(m.accept(0x78)).toBe(false); // a second "x"
+    const close = new Uint8Array(depth).fill(0x29);
+    // one ")" short: still open; the last one completes it; one more is rejected
+    expect(m.firstRejected(close.subarray(1), true)).toBe(-1);
+    expect([m.canEnd, m.canContinue]).toEqual([false, true]);
+    expect(m.accept(0x29)).toBe(true);
+    expect([m.canEnd, m.canContinue]).toEqual([true, false]);
+    expect(m.accept(0x29)).toBe(false);
+    // the same grammar object, its table now full: a second walk matches the same way
+    const n = other.clone();
+    expect(n.firstRejected(Uint8Array.from([...open, 0x78, ...close, 0x29]))).toBe(2 * depth + 1);
+    expect(n.acceptBytes(Uint8Array.from([...open, 0x78, ...close]))).toBe(true);
+    expect(n.canEnd).toBe(true);
+    // a mismatch deep inside is found at its byte
+    const bad = Uint8Array.from([...open, 0x78, ...close]);
+    bad[depth + 10] = 0x28;
+    expect(other.clone().firstRejected(bad)).toBe(depth + 10);
+    // unrolled repetitions past the bound (~42000 positions, each a distinct state): still matched
+    // exactly, to the last byte
+    const r = new GrammarMatcher('root ::= (("a" | "b") ("a" | "b")){1,1000} ("c"{40}){0,1000} "!"');
+    const ab = Uint8Array.from({ length: 2000 }, (_, i) => (i % 3 === 0 ? 0x62 : 0x61));
+    expect(r.acceptBytes(ab)).toBe(true);
+    expect(r.accept(0x61)).toBe(false); // a 1001st pair
+    const cs = new Uint8Array(40 * Math.ceil(MAX_INTERNED_STATES / 40 + 2)).fill(0x63);
+    expect(r.acceptBytes(cs)).toBe(true);
+    expect([r.canEnd, r.accept(0x61), r.accept(0x21), r.canEnd, r.canContinue]).toEqual([false, false, true, true, false]);
+  }, 60_000);
 });

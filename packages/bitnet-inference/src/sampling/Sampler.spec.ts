@@ -74,6 +74,18 @@ describe('Sampler: OpenAI penalties and logit bias', () => {
     expect(seen).toEqual(new Set([5, 6]));
   });
 
+  it('logit bias +100 on tokens a grammar mask already banned leaves the allowed ones to choose from', () => {
+    for (const temperature of [0, 1]) {
+      const s = new Sampler({ ...NEUTRAL, temperature, logitBias: { 3: 100, 1: 2 } });
+      const l = Float32Array.from([-Infinity, 0.5, -Infinity, -Infinity, 1, -Infinity]); // 1 and 4 allowed
+      const id = s.sample(l);
+      expect([1, 4]).toContain(id);
+      expect(Array.from(l)).toEqual([-Infinity, 2.5, -Infinity, -Infinity, 1, -Infinity]);
+      // once the forced token is allowed again, it wins
+      expect(s.sample(Float32Array.from([0, 0.5, 0, 0, 1, 0]))).toBe(3);
+    }
+  });
+
   it('a moderate bias shifts the logit by exactly its value', () => {
     const s = new Sampler({ ...NEUTRAL, temperature: 0, logitBias: { 2: 3.5, 4: -1.25 } });
     const l = Float32Array.from([1, 2, 3, 4, 5]);

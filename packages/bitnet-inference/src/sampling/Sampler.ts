@@ -94,12 +94,19 @@ export class Sampler {
     }
     if (this.biasIds.length === 0) return;
     if (this.forced) {
-      // +100 means "only these": every other token is banned
+      // +100 means "only these": every other token is banned — among the tokens still possible: when a
+      // grammar mask has already banned every one of them, the biases stay plain additions below (a
+      // masked token stays masked) rather than banning everything
       const keep = new Map<number, number>();
-      for (let i = 0; i < this.biasIds.length; i++) if (this.biasValues[i] >= 100 && this.biasIds[i] < n) keep.set(this.biasIds[i], logits[this.biasIds[i]]);
-      logits.fill(-Infinity);
-      for (const [id, l] of keep) logits[id] = l + 100;
-      return;
+      for (let i = 0; i < this.biasIds.length; i++) {
+        const id = this.biasIds[i];
+        if (this.biasValues[i] >= 100 && id < n && logits[id] > -Infinity) keep.set(id, logits[id]);
+      }
+      if (keep.size > 0) {
+        logits.fill(-Infinity);
+        for (const [id, l] of keep) logits[id] = l + 100;
+        return;
+      }
     }
     for (let i = 0; i < this.biasIds.length; i++) {
       const id = this.biasIds[i];

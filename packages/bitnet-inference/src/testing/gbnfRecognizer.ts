@@ -149,6 +149,7 @@ export function parseGbnf(text: string): ParsedGrammar {
     skipSpace(false);
     if (src.slice(i, i + 3).join('') !== '::=') throw new Error(`GBNF: ::= expected after ${n}`);
     i += 3;
+    skipSpace(true); // the body may start on the next line (llama.cpp allows it)
     depth = 0;
     const body = (() => {
       const items = [sequence()];
