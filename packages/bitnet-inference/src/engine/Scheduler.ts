@@ -353,6 +353,8 @@ export class Scheduler<C> {
     }
     const id = s.sampler.sample(logits);
     if (s.constraint) {
+      // every token the grammar allows was banned after masking (a logit bias of −100): nothing is left to choose
+      if (!(logits[id] > -Infinity)) return this.abort(seq, new Error('grammar: no token is left to sample: logit_bias bans every token the grammar allows here'));
       try {
         complete = s.constraint.accept(id);
       } catch (e) {
