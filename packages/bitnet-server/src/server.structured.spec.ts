@@ -179,7 +179,9 @@ describe('the openai client structured-output helper, unchanged', () => {
   it('chat.completions.parse with zodResponseFormat returns a parsed object the zod schema accepts', async () => {
     const Verse = z.object({
       book: z.enum(['Genesis', 'Exodus', 'Ruth']),
-      chapter: z.number(),
+      chapter: z.number().int().min(1).max(150),
+      verse: z.number().int(), // minimum / maximum ±(2^53 - 1): an exact integer range in the grammar
+      weight: z.number(),
       words: z.array(z.string().max(8)).max(3),
       note: z.string().max(10).nullable(),
       kept: z.boolean(),
