@@ -198,6 +198,25 @@ describe('playground in headless Chromium', () => {
       const direct = await directIds(server.url, { prompt: 'Through the storm', max_tokens: 200, temperature: 1, seed: 5, json_schema: schema });
       expect(await pageTokenIds()).toEqual(direct.ids);
 
+      // chat mode: the box becomes response_format json_schema; the reply is JSON for it
+      const chatBodies: Array<Record<string, unknown>> = [];
+      const onChat = (r: Request) => {
+        if (r.url().endsWith('/v1/chat/completions')) chatBodies.push(JSON.parse(r.postData()!));
+      };
+      page.on('request', onChat);
+      try {
+        await page.check(byId('mode-chat'));
+        expect(await generate()).toBe('stop');
+        expect(chatBodies[0].response_format).toEqual({ type: 'json_schema', json_schema: { name: 'playground', schema } });
+        const reply = await page.locator(`${byId('chat-log')} .msg.assistant`).last().evaluate((el) => el.lastChild!.textContent!);
+        expect(Object.keys(JSON.parse(reply))).toEqual(['name', 'tags', 'n']);
+      } finally {
+        page.off('request', onChat);
+        await page.click(byId('reset-chat'));
+        await page.check(byId('mode-stream'));
+        await page.fill(byId('prompt'), 'Through the storm'); // a chat turn empties the prompt
+      }
+
       // a schema the server refuses: its 422 is shown next to the box
       await page.fill(byId('json-schema'), '{"type": "string", "pattern": "^a+$"}');
       expect(await generate()).toBe('error');
