@@ -42,6 +42,20 @@ export interface StreamRequest {
   logprobs?: boolean | null;
   /** How many most likely tokens `top_logprobs` lists, 0 to 20 (default 0); only with `logprobs: true`. */
   top_logprobs?: number | null;
+  /**
+   * Constrain the output to JSON valid for this JSON Schema (an object or a boolean; the subset the
+   * server's README lists). The text is the value's canonical form, without whitespace between tokens
+   * (like `JSON.stringify`); the stream completes with `completion_reason: 'grammar_complete'` once the
+   * value is complete. A schema the server cannot use is a 422 whose error names `json_schema` and
+   * carries `schema_path` and `keyword`. Not together with `grammar`.
+   */
+  json_schema?: Record<string, unknown> | boolean | null;
+  /**
+   * Constrain the output to a GBNF grammar (llama.cpp's syntax; rule `root` is the whole output); the
+   * stream completes with `completion_reason: 'grammar_complete'` when nothing may follow. A grammar
+   * that does not parse is a 422 naming `grammar` (with `line` / `column`). Not together with `json_schema`.
+   */
+  grammar?: string | null;
 }
 
 /** One of the most likely tokens at a step (`TokenEvent.top_logprobs`). */

@@ -67,6 +67,21 @@ import { BitnetClient, BitnetConnectionError, BitnetHttpError, BitnetStreamError
     return body;
   }
 
+  /**
+   * The schema box: undefined when empty, else the parsed JSON Schema. Text that is not JSON is shown
+   * next to the box and nothing is sent (throws).
+   */
+  function jsonSchema() {
+    var raw = form.elements.json_schema.value.trim();
+    if (raw === '') return undefined;
+    try {
+      return JSON.parse(raw);
+    } catch (e) {
+      showError(0, { error: { param: 'json_schema', message: 'json_schema: not valid JSON (' + e.message + ')' } });
+      throw new Error('invalid schema box');
+    }
+  }
+
   function headers(extra) {
     var h = { Accept: 'text/event-stream' };
     var key = form.elements.api_key.value.trim();
@@ -86,6 +101,7 @@ import { BitnetClient, BitnetConnectionError, BitnetHttpError, BitnetStreamError
     var err = (body && body.error) || {};
     var param = typeof err.param === 'string' ? err.param.split(/[.[]/)[0] : null;
     if (param === 'messages') param = 'prompt';
+    if (param === 'response_format') param = 'json_schema';
     var slot = param && form.querySelector('[data-error-for="' + param + '"]');
     var text = err.message || ('HTTP ' + status);
     if (slot) {
@@ -196,6 +212,9 @@ import { BitnetClient, BitnetConnectionError, BitnetHttpError, BitnetStreamError
     var signal = beginRun();
     var request = samplingParams();
     request.prompt = form.elements.prompt.value;
+    var schema;
+    try { schema = jsonSchema(); } catch (e) { return endRun('error'); }
+    if (schema !== undefined) request.json_schema = schema;
     var key = form.elements.api_key.value.trim();
     var client = new BitnetClient({ baseUrl: BASE_URL, apiKey: key || undefined, retry: { maxRetries: MAX_RESUMES, initialDelayMs: 100, maxDelayMs: 2000 } });
     var stream = client.stream(request, {
@@ -208,7 +227,8 @@ import { BitnetClient, BitnetConnectionError, BitnetHttpError, BitnetStreamError
     var iterator = stream[Symbol.asyncIterator]();
     function next() {
       return iterator.next().then(function (r) {
-        if (r.done) return endRun(stream.complete.finish_reason, stream.complete);
+        // a value completed under the schema ends with 'grammar_complete' (its finish_reason is 'stop')
+        if (r.done) return endRun(stream.complete.completion_reason === 'grammar_complete' ? 'grammar_complete' : stream.complete.finish_reason, stream.complete);
         addToken(r.value.id, r.value.text, r.value.position);
         return next();
       });
@@ -243,6 +263,9 @@ import { BitnetClient, BitnetConnectionError, BitnetHttpError, BitnetStreamError
     var body = samplingParams();
     body.messages = messages;
     body.stream = true;
+    var schema;
+    try { schema = jsonSchema(); } catch (e) { return endRun('error'); }
+    if (schema !== undefined) body.response_format = { type: 'json_schema', json_schema: { name: 'playground', schema: schema } };
     var reply = '';
     var finish = null;
     var failed = false;

@@ -71,6 +71,36 @@ describe('@bitnet/client against the server', () => {
     }
   });
 
+  it('json_schema: a stream dropped mid-value is revived under the same schema: the same ids, a valid value, grammar_complete', async () => {
+    const schema = {
+      type: 'object',
+      properties: { words: { type: 'array', items: { type: 'string', minLength: 2, maxLength: 6 }, minItems: 3, maxItems: 3 }, n: { type: 'integer' } },
+      required: ['words', 'n'],
+      additionalProperties: false,
+    };
+    const body = { prompt: 'Go on and on', max_tokens: 120, temperature: 1, seed: 11, json_schema: schema };
+    const plain = await postSse(`${server.url}/v1/stream`, body, { headers: AUTH });
+    const expected = tokenEvents(plain).map((t) => t.token_id);
+    expect(expected.length).toBeGreaterThan(8);
+    const proxy = await startDropProxy({ host: '127.0.0.1', port: server.port });
+    try {
+      proxy.dropNext('post /v1/stream', 5);
+      const stream = new BitnetClient({ baseUrl: proxy.url, apiKey: 'client-key', retry: { initialDelayMs: 20 } }).stream(body);
+      const { pieces, complete } = await stream.collect();
+      expect(proxy.drops).toBe(1);
+      expect(pieces.map((p) => p.id)).toEqual(expected);
+      const value = JSON.parse(pieces.map((p) => p.text).join('')) as { words: string[]; n: number };
+      expect(value.words).toHaveLength(3);
+      for (const w of value.words) expect({ w, ok: [...w].length >= 2 && [...w].length <= 6 }).toEqual({ w, ok: true });
+      expect(Number.isInteger(value.n)).toBe(true);
+      expect(complete).toMatchObject({ completion_reason: 'grammar_complete', finish_reason: 'stop' });
+    } finally {
+      await proxy.close();
+    }
+    const bad = await new BitnetClient({ baseUrl: server.url, apiKey: 'client-key' }).stream({ prompt: 'hi', json_schema: { type: 'string', format: 'date' } }).collect().catch((e) => e);
+    expect(bad).toMatchObject({ status: 422, param: 'json_schema' });
+  });
+
   it("the server's errors are typed: 422 names the field, 401 without the key, 410 for a stream it no longer keeps", async () => {
     const client = new BitnetClient({ baseUrl: server.url, apiKey: 'client-key' });
     const invalid = await client.stream({ prompt: 'hi', max_tokens: 0 }).collect().catch((e) => e);

@@ -230,8 +230,15 @@ describe('GET /openapi.json', () => {
     const stream = schemaOf('/v1/stream');
     expect(stream).toMatchObject({ type: 'object', additionalProperties: false, required: ['prompt'] });
     expect(Object.keys(stream.properties).sort()).toEqual(
-      ['prompt', 'max_tokens', 'temperature', 'top_k', 'top_p', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'seed', 'stop', 'buffer_size', 'flush_interval_ms', 'detailed_errors', 'logprobs', 'top_logprobs'].sort(),
+      ['prompt', 'max_tokens', 'temperature', 'top_k', 'top_p', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'seed', 'stop', 'buffer_size', 'flush_interval_ms', 'detailed_errors', 'logprobs', 'top_logprobs', 'json_schema', 'grammar'].sort(),
     );
+    expect(JSON.stringify(stream.properties.json_schema)).toMatch(/grammar_complete/);
+    // response_format: text, json_object, json_schema { name, schema, strict }
+    const formats = schemaOf('/v1/chat/completions').properties.response_format.anyOf.flatMap((s: any) => s.oneOf ?? s.anyOf ?? [s]);
+    const types = formats.map((f: any) => f.properties?.type?.const).filter(Boolean);
+    expect(types.sort()).toEqual(['json_object', 'json_schema', 'text']);
+    const jsonSchemaFormat = formats.find((f: any) => f.properties?.type?.const === 'json_schema');
+    expect(jsonSchemaFormat.properties.json_schema).toMatchObject({ required: ['name'], properties: { name: expect.any(Object), schema: expect.any(Object), strict: expect.any(Object) } });
     expect(stream.properties.max_tokens.anyOf).toContainEqual(expect.objectContaining({ type: 'integer', minimum: 1 }));
     expect(schemaOf('/v1/completions')).toMatchObject({ additionalProperties: false, required: ['prompt'], properties: { user: expect.any(Object), stream_options: expect.any(Object) } });
     expect(schemaOf('/v1/chat/completions')).toMatchObject({ additionalProperties: false, required: ['messages'], properties: { messages: { type: 'array', minItems: 1 } } });

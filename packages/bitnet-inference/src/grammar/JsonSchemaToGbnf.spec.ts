@@ -283,7 +283,7 @@ describe('jsonSchemaToGbnf: typed errors', () => {
     ['if', { if: { type: 'string' }, then: {} }, '/if'],
     ['patternProperties', { type: 'object', patternProperties: { a: {} } }, '/patternProperties'],
     ['dependentRequired', { type: 'object', dependentRequired: { a: ['b'] } }, '/dependentRequired'],
-    ['minimum', { type: 'object', properties: { n: { type: 'integer', minimum: 0 } } }, '/properties/n/minimum'],
+    ['minimum', { type: 'object', properties: { n: { type: 'number', minimum: 0 } } }, '/properties/n/minimum'],
     ['maximum', { type: 'number', maximum: 3 }, '/maximum'],
     ['multipleOf', { type: 'number', multipleOf: 3 }, '/multipleOf'],
     ['uniqueItems', { type: 'array', uniqueItems: true }, '/uniqueItems'],

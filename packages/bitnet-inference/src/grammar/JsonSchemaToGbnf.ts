@@ -10,6 +10,10 @@ import { InferenceError } from '../errors/InferenceError';
 import {
   EMPTY, type GExpr, alt, cls, findLeftRecursion, isEmpty, lit, opt, print, productiveRules, reachable, ref, rep, seq,
 } from './JsonSchemaGrammarAst';
+import { integerBounds, integerRange } from './IntegerRange';
+
+/** minimum / maximum / exclusive*: supported on `integer` only (an exact range grammar). */
+const NUMBER_BOUNDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'];
 
 /** Options of {@link jsonSchemaToGbnf}. */
 export interface JsonSchemaGbnfOptions {
@@ -56,7 +60,7 @@ export const MAX_SCHEMA_DEPTH = 256;
 export const MAX_SCHEMA_RULES = 5000;
 
 const ANNOTATIONS = new Set(['title', 'description', 'examples', 'default', '$schema', '$id', '$comment', 'deprecated', 'readOnly', 'writeOnly', '$defs', 'definitions']);
-const SUPPORTED = new Set(['type', 'properties', 'required', 'additionalProperties', 'enum', 'const', 'items', 'minItems', 'maxItems', 'anyOf', 'oneOf', '$ref', 'minLength', 'maxLength']);
+const SUPPORTED = new Set(['type', 'properties', 'required', 'additionalProperties', 'enum', 'const', 'items', 'minItems', 'maxItems', 'anyOf', 'oneOf', '$ref', 'minLength', 'maxLength', ...NUMBER_BOUNDS]);
 // Keywords that only appear with anyOf/oneOf/$ref/enum/const if nothing else constrains the value.
 const COMPOSITION = ['anyOf', 'oneOf', '$ref', 'enum', 'const'];
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
@@ -273,12 +277,26 @@ class Converter {
     switch (t) {
       case 'null': return lit('null');
       case 'boolean': return this.booleanRule();
-      case 'integer': return this.integerRule();
-      case 'number': return this.numberRule();
+      case 'integer': return this.integer(s, path);
+      case 'number': {
+        const k = NUMBER_BOUNDS.find((b) => b in s);
+        if (k !== undefined) throw new JsonSchemaError(ptr(path, k), k, 'unsupported', "supported on type 'integer' only");
+        return this.numberRule();
+      }
       case 'string': return this.string(s, path);
       case 'array': return this.array(s, path);
       case 'object': return this.object(s, path);
     }
+  }
+
+  /** An integer, in the range of minimum / maximum / exclusive* when the schema gives one. */
+  private integer(s: Schema, path: string): GExpr {
+    const b = integerBounds(s);
+    if (b === undefined) return this.integerRule();
+    if ('bad' in b) throw new JsonSchemaError(ptr(path, b.bad), b.bad, 'invalid', 'must be a finite number');
+    const range = integerRange(b.min, b.max);
+    if (range === undefined) throw new JsonSchemaError(ptr(path, 'minimum' in s ? 'minimum' : 'exclusiveMinimum'), 'minimum' in s ? 'minimum' : 'exclusiveMinimum', 'unsatisfiable', 'no integer lies in the range');
+    return this.named(this.hint(path) + '-int', range);
   }
 
   private count(s: Schema, path: string, key: string): number | undefined {

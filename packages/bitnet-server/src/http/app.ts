@@ -146,6 +146,7 @@ export function createApp(ctx: ServerContext): express.Express {
     const signal = requestSignal(service, res);
     const request: StoredRequest = { promptIds, generation: r.generation, streaming: r.streaming, detailedErrors: r.detailedErrors, createdAt: Date.now() };
     if (r.logprobs !== undefined) request.logprobs = r.logprobs;
+    if (r.grammar !== undefined) request.grammar = r.grammar;
     let session: Session;
     let id: string;
     try {

@@ -3,6 +3,7 @@
  * chunks, `data: [DONE]`, stream_options.include_usage) or not. Extensions beyond OpenAI's fields:
  * top_k, min_p, repetition_penalty in requests; `token_ids` beside each chunk's text. Every OpenAI
  * request field is either applied or answered with a 422 naming it (see validation.ts).
+ * `response_format` (json_object, json_schema) constrains the output (see ./responseFormat.ts).
  * Logprobs (chat `logprobs` + `top_logprobs`, completions `logprobs: N`) come in OpenAI's shapes,
  * per chunk when streamed (see ./logprobs.ts for what a logprob is here).
  */
@@ -15,6 +16,7 @@ import { abandonTicket } from '../stream/Admission';
 import { type ServerContext, requestSignal, maxPromptChars, requireJson } from './common';
 import { HttpError, invalidField } from './HttpError';
 import { chatLogprob, completionLogprobs } from './logprobs';
+import { responseFormatGrammar } from './responseFormat';
 import { openSse, sseData } from './sse';
 import {
   type ChatBody,
@@ -37,6 +39,8 @@ interface OpenAiRequest {
   includeUsage: boolean;
   /** Alternatives per token with logprobs; undefined = no logprobs. */
   logprobs?: number;
+  /** The GBNF grammar of response_format; undefined = free text. */
+  grammar?: string;
 }
 
 /** What both routes share: sampling with OpenAI's defaults (OPENAI_SAMPLING_DEFAULTS), stream and stream_options. */
@@ -62,7 +66,9 @@ function common(
     stopSequences: [...(stopList(body.stop) ?? []), ...formatStops],
   };
   const includeUsage = body.stream_options?.include_usage ?? false;
-  return { prompt, generation: engineConfigs(gen, {}).generation, stream: body.stream ?? false, includeUsage, logprobs };
+  const generation = engineConfigs(gen, {}).generation;
+  const grammar = responseFormatGrammar(body.response_format);
+  return { prompt, generation, stream: body.stream ?? false, includeUsage, logprobs, ...(grammar !== undefined ? { grammar } : {}) };
 }
 
 function parseCompletion(raw: unknown, ctx: ServerContext): OpenAiRequest {
@@ -93,6 +99,7 @@ function outcomeError(o: GenerationOutcome): HttpError {
   return new HttpError(503, o.reason, o.reason === SHUTDOWN ? 'the server is shutting down' : `generation stopped: ${o.reason}`);
 }
 
+/** OpenAI's finish_reason: a completed response_format value ('grammar_complete') is a 'stop'. */
 function finishReason(o: GenerationOutcome): string {
   return o.reason === 'max_tokens' ? 'length' : 'stop';
 }
@@ -115,7 +122,7 @@ export function registerOpenAiRoutes(app: Express, ctx: ServerContext, json: Req
     const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const streaming = engineConfigs({}, { bufferSize: 1, flushIntervalMs: 50, tokenTimeoutMs: options.tokenTimeoutMs }).streaming;
     const wantLogprobs = r.logprobs !== undefined;
-    const runOptions = wantLogprobs ? { logprobs: r.logprobs } : {};
+    const runOptions = { ...(wantLogprobs ? { logprobs: r.logprobs } : {}), ...(r.grammar !== undefined ? { grammar: r.grammar } : {}) };
     const tokenizer = service.engine.tokenizer;
     const tokenText = (tokenId: number) => tokenizer.decode([tokenId]);
     /** The choice's logprobs for these pieces (text starting at `offset`), or null when not asked. */

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ConfigError, editDistance, randomSeed, type GenerationConfig, type StreamingConfig, generationConfig, streamingConfig } from '@bitnet/inference';
 import { HttpError, invalidField } from './HttpError';
 import { MAX_TOP_LOGPROBS } from './logprobs';
+import { jsonSchemaValue, responseFormatSchema, streamGrammar } from './responseFormat';
 
 /** Request field ↔ config field, for error messages that name what the client sent. */
 const FIELD_NAMES: Record<string, string> = {
@@ -105,6 +106,13 @@ export const streamRequestSchema = z
     flush_interval_ms: num({ int: true, min: 1, description: 'Longest a buffered token waits, in ms (default 50)' }),
     detailed_errors: bool('Add recovery_hints to error events'),
     ...logprobFields,
+    json_schema: jsonSchemaValue(
+      'Constrain the output to JSON valid for this JSON Schema (canonical form: no whitespace, like JSON.stringify); the stream completes with completion_reason "grammar_complete" when the value is complete. Not with grammar',
+    ),
+    grammar: z
+      .string({ error: 'must be GBNF text (a string)' })
+      .describe('Constrain the output to this GBNF grammar (llama.cpp syntax, rule root); completion_reason "grammar_complete" when nothing may follow. Not with json_schema')
+      .nullish(),
   })
   .describe('A generation streamed as server-sent events: token, complete, error');
 
@@ -132,9 +140,7 @@ const openAiNeutral = {
   parallel_tool_calls: unsupported('is not supported (no tools)'),
   functions: unsupported('is not supported (no tools)'),
   function_call: unsupported('is not supported (no tools)'),
-  response_format: z
-    .looseObject({ type: z.literal('text', { error: "only { type: 'text' } is supported" }) }, { error: "only { type: 'text' } is supported" })
-    .nullish(),
+  response_format: responseFormatSchema,
   audio: unsupported('is not supported (text only)'),
   prediction: unsupported(),
   reasoning_effort: unsupported('is not supported (not a reasoning model)'),
@@ -298,6 +304,8 @@ export interface StreamRequest {
   detailedErrors: boolean;
   /** Alternatives per token with logprobs (logprobs: true, top_logprobs); undefined = off. */
   logprobs?: number;
+  /** The GBNF grammar the output must follow (from json_schema or grammar); undefined = free text. */
+  grammar?: string;
 }
 
 export function parseStreamRequest(raw: unknown, limits: { maxPromptChars: number; defaultMaxTokens: number; tokenTimeoutMs: number }): StreamRequest {
@@ -327,5 +335,13 @@ export function parseStreamRequest(raw: unknown, limits: { maxPromptChars: numbe
   };
   const { generation, streaming } = engineConfigs(gen, stream);
   const logprobs = logprobsCount(b);
-  return { prompt: b.prompt, generation, streaming, detailedErrors: b.detailed_errors ?? false, ...(logprobs !== undefined ? { logprobs } : {}) };
+  const grammar = streamGrammar(b);
+  return {
+    prompt: b.prompt,
+    generation,
+    streaming,
+    detailedErrors: b.detailed_errors ?? false,
+    ...(logprobs !== undefined ? { logprobs } : {}),
+    ...(grammar !== undefined ? { grammar } : {}),
+  };
 }

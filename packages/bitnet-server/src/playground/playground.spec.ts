@@ -172,6 +172,74 @@ describe('playground in headless Chromium', () => {
     expect(await err.textContent()).toBe('');
   });
 
+  it('the schema box: its JSON Schema is sent as json_schema, the output is JSON for it; a bad schema shows the server\'s error', async () => {
+    await open();
+    const schema = {
+      type: 'object',
+      properties: { name: { type: 'string', maxLength: 10 }, tags: { type: 'array', items: { enum: ['a', 'b'] }, minItems: 1, maxItems: 3 }, n: { type: 'integer' } },
+      required: ['name', 'tags', 'n'],
+      additionalProperties: false,
+    };
+    const bodies: Array<Record<string, unknown>> = [];
+    const onRequest = (r: Request) => {
+      if (r.url().endsWith('/v1/stream') && r.postData()) bodies.push(JSON.parse(r.postData()!));
+    };
+    page.on('request', onRequest);
+    try {
+      await fill({ prompt: 'Through the storm', maxTokens: 200, temperature: '1', seed: '5' });
+      await page.fill(byId('json-schema'), JSON.stringify(schema, null, 2));
+      expect(await generate()).toBe('grammar_complete');
+      expect(bodies[bodies.length - 1].json_schema).toEqual(schema);
+      const text = (await page.textContent(byId('output')))!;
+      const value = JSON.parse(text) as { name: string; tags: string[]; n: number };
+      expect(Object.keys(value)).toEqual(['name', 'tags', 'n']);
+      expect(value.tags.length >= 1 && value.tags.length <= 3 && value.tags.every((t) => t === 'a' || t === 'b')).toBe(true);
+      expect(Number.isInteger(value.n)).toBe(true);
+      const direct = await directIds(server.url, { prompt: 'Through the storm', max_tokens: 200, temperature: 1, seed: 5, json_schema: schema });
+      expect(await pageTokenIds()).toEqual(direct.ids);
+
+      // chat mode: the box becomes response_format json_schema; the reply is JSON for it
+      const chatBodies: Array<Record<string, unknown>> = [];
+      const onChat = (r: Request) => {
+        if (r.url().endsWith('/v1/chat/completions')) chatBodies.push(JSON.parse(r.postData()!));
+      };
+      page.on('request', onChat);
+      try {
+        await page.check(byId('mode-chat'));
+        expect(await generate()).toBe('stop');
+        expect(chatBodies[0].response_format).toEqual({ type: 'json_schema', json_schema: { name: 'playground', schema } });
+        const reply = await page.locator(`${byId('chat-log')} .msg.assistant`).last().evaluate((el) => el.lastChild!.textContent!);
+        expect(Object.keys(JSON.parse(reply))).toEqual(['name', 'tags', 'n']);
+      } finally {
+        page.off('request', onChat);
+        await page.click(byId('reset-chat'));
+        await page.check(byId('mode-stream'));
+        await page.fill(byId('prompt'), 'Through the storm'); // a chat turn empties the prompt
+      }
+
+      // a schema the server refuses: its 422 is shown next to the box
+      await page.fill(byId('json-schema'), '{"type": "string", "pattern": "^a+$"}');
+      expect(await generate()).toBe('error');
+      const err = page.locator('[data-error-for="json_schema"]');
+      expect(await err.textContent()).toMatch(/^json_schema: JSON schema \/pattern: pattern: /);
+      // text that is not JSON is caught on the page, nothing is sent
+      const sent = bodies.length;
+      await page.fill(byId('json-schema'), '{"type": ');
+      expect(await generate()).toBe('error');
+      expect(await err.textContent()).toMatch(/^json_schema: not valid JSON/);
+      expect(bodies.length).toBe(sent);
+      // emptied: free text again
+      await page.fill(byId('json-schema'), '');
+      await fill({ prompt: 'Through the storm', maxTokens: 8, temperature: '0', seed: '5' });
+      expect(await generate()).toBe('length');
+      expect(bodies[bodies.length - 1]).not.toHaveProperty('json_schema');
+      expect(await err.textContent()).toBe('');
+    } finally {
+      page.off('request', onRequest);
+      await page.fill(byId('json-schema'), '');
+    }
+  });
+
   it('chat mode keeps the conversation: the second request carries the first turn', async () => {
     await open();
     const bodies: Array<{ messages: Array<{ role: string; content: string }>; stream: boolean }> = [];

@@ -24,7 +24,7 @@ export interface TokenInfo extends TokenPiece {
 export interface GenerationOutcome {
   reason: CompletionReason;
   completedNormally: boolean;
-  /** OpenAI's finish_reason: 'stop' | 'length', or the completion reason when it ended otherwise. */
+  /** OpenAI's finish_reason: 'stop' | 'length' ('grammar_complete' is a 'stop'), or the completion reason when it ended otherwise. */
   finishReason: string;
   promptTokens: number;
   generatedTokens: number;
@@ -85,6 +85,8 @@ export interface RunOptions {
   resumeText?: string;
   /** Pieces carry logprobs with this many alternatives (GenerateOptions.logprobs); undefined = none. */
   logprobs?: number;
+  /** The output follows this GBNF grammar (GenerateOptions.grammar, already checked); undefined = free text. */
+  grammar?: string;
 }
 
 /** One request's abort controller, as `GenerationService.requestController()` hands it out. */
@@ -219,6 +221,7 @@ export class GenerationService {
       hooks.onStarted?.();
       const generateOptions: GenerateOptions = resume.length > 0 ? { signal, resume } : { signal };
       if (options.logprobs !== undefined) generateOptions.logprobs = options.logprobs;
+      if (options.grammar !== undefined) generateOptions.grammar = options.grammar;
       const stream = this.engine.generateStreamWithConfig(prompt, gen, streaming, generateOptions);
       timings = () => stream.timings();
       outcome.promptTokens = stream.promptIds.length;

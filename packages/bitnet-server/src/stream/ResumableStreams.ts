@@ -260,7 +260,7 @@ export class ResumableStreams {
           onToken: (t) => append('token', { token: t.text, token_id: t.id, cumulative_time_ms: round(t.cumulativeMs), position: t.position, ...streamLogprobs(t) }),
           suspends,
         },
-        { resume: logged.map((e) => e.data.token_id as number), resumeText: logged.map((e) => e.data.token as string).join(''), logprobs: request.logprobs },
+        { resume: logged.map((e) => e.data.token_id as number), resumeText: logged.map((e) => e.data.token as string).join(''), logprobs: request.logprobs, grammar: request.grammar },
       );
     } finally {
       clearInterval(renewal);

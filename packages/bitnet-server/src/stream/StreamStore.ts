@@ -23,6 +23,8 @@ export interface StoredRequest {
   detailedErrors: boolean;
   /** Token events carry logprobs with this many alternatives (absent: none). */
   logprobs?: number;
+  /** The GBNF grammar the output follows (from json_schema or grammar; absent: free text). */
+  grammar?: string;
   /** Date.now() when the stream was created. */
   createdAt: number;
 }
