@@ -170,7 +170,8 @@ class Converter {
     });
   }
   private intDigits(): GExpr { return alt(lit('0'), seq(cls('1-9'), rep(cls('0-9'), 0, 20))); }
-  private integerRule(): GExpr { return this.builtin('integer', () => seq(opt(lit('-')), this.intDigits())); }
+  // no "-0": JSON.stringify never writes it
+  private integerRule(): GExpr { return this.builtin('integer', () => alt(lit('0'), seq(opt(lit('-')), cls('1-9'), rep(cls('0-9'), 0, 20)))); }
   private booleanRule(): GExpr { return this.builtin('boolean', () => alt(lit('true'), lit('false'))); }
   private anyValue(): GExpr {
     return this.builtin('value', () => {
