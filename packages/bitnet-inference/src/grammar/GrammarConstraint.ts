@@ -61,6 +61,7 @@ export class GrammarVocabulary {
     return s;
   }
 
+  /** Number of token ids. */
   get vocabSize(): number {
     return this.bytes.length;
   }
@@ -70,6 +71,7 @@ export class GrammarVocabulary {
     return this.bytes[id] ?? null;
   }
 
+  /** Whether `id` ends a generation (allowed only where the grammar may end). */
   isEndOfGeneration(id: number): boolean {
     return this.endIds.has(id);
   }
