@@ -145,7 +145,7 @@ function mdTable(head: string[], rows: string[][]): string {
 /** The per-(engine, file) numbers; the roofline columns need the machine's read bandwidth. */
 export function resultsTable(results: ChildResult[], bandwidthGBs?: number): string {
   const counts = [...new Set(results.flatMap((r) => r.streams.map((s) => s.streams)))].sort((a, b) => a - b);
-  const head = ['engine', 'file', 'load s', 'TTFT ms', 'prefill tok/s', 'decode tok/s', 'roofline tok/s', '% of roofline', ...counts.map((n) => `aggregate ×${n} tok/s`), 'decode batch ×' + counts.join('/×') + ' mean (max)', 'JSON-schema decode tok/s (% of decode)', 'mask ms/token', 'peak RSS GB', 'of it file-backed GB', 'peak private GB', 'event loop max / p99 ms (×' + counts[counts.length - 1] + ')', 'CPU taken by others / steal %', 'major faults'];
+  const head = ['engine', 'file', 'load s', 'TTFT ms', 'prefill tok/s', 'decode tok/s', 'roofline tok/s', '% of roofline', ...counts.map((n) => `aggregate ×${n} tok/s`), 'decode batch ×' + counts.join('/×') + ' mean (max)', 'JSON-schema decode tok/s (% of unconstrained)', 'mask ms/token', 'peak RSS GB', 'of it file-backed GB', 'peak private GB', 'event loop max / p99 ms (×' + counts[counts.length - 1] + ')', 'CPU taken by others / steal %', 'major faults'];
   const rows = results.map((r) => {
     const last = r.streams.find((s) => s.streams === counts[counts.length - 1]);
     const roof = roofline(r, bandwidthGBs);
@@ -279,8 +279,8 @@ export function renderMarkdown(r: ReportInput): string {
       '"peak private": largest RssAnon + RssShmem (memory that is the process\'s own). ' +
       '"CPU taken by others / steal": share of all cores\' time that other processes used, and that the hypervisor withheld (steal), while the measurement process ran; above a few percent that row is disturbed. "major faults": pages read from disk after the warm-up (mapped weights the OS had dropped). ' +
       '"decode batch": mean sequences per batched decode step while the streams ran (ours: engine counters; llama.cpp: counted at its decode calls) — N means all N streams advanced together. ' +
-      '"JSON-schema decode": our single-stream run again (same prompt, greedy) constrained by a fixed JSON schema (integers, bounded strings, an enum, an array of at least 40 small objects), ' +
-      'with its share of the unconstrained decode; "mask ms/token": the model thread\'s time computing and applying token masks per generated token (the vocabulary\'s mask trie is built by a constrained warm-up run first). ' +
+      '"JSON-schema decode": our single-stream prompt again (greedy), constrained by a fixed JSON schema (integers, bounded strings, an enum, an array of at least 40 small objects), ' +
+      'the better of two runs, with its share of the better of two unconstrained runs alternating with them (so bandwidth drift between the two cannot decide the share); "mask ms/token": the model thread\'s time computing and applying token masks per generated token (the vocabulary\'s mask trie is built by a constrained warm-up run first). ' +
       'node-llama-cpp puts all N prompts into one decode call, then dispatches each decode as soon as some sequences have their next token, so about N−1 of the N streams share a call (the one left out rotates).',
     '',
     ...longContextSection(r),
