@@ -19,7 +19,7 @@ import { measureLlama } from './inference/measure-llama';
 import { measureOurs } from './inference/measure-ours';
 import { BenchModel, ensureModel } from './inference/models';
 import { BenchOptions, FULL_WORKLOAD, QUICK_WORKLOAD, USAGE, UsageError, parseBenchArgs } from './inference/options';
-import { ReportInput, compare, longContextTable, renderMarkdown, resultsTable, roofline, targetsTable } from './inference/report';
+import { ReportInput, chatTable, compare, longContextTable, renderMarkdown, resultsTable, roofline, targetsTable } from './inference/report';
 import type { ChildRequest, ChildResult } from './inference/workload';
 
 const RESULT_PREFIX = 'INFERENCE-BENCH-RESULT ';
@@ -77,7 +77,9 @@ async function main(opts: BenchOptions): Promise<void> {
       log(`${engine} ${m.type}: measuring …`);
       try {
         const longContext = opts.longContext === 'all' || (opts.longContext === 'ours' && engine !== 'llama');
-        const r = await runChild({ engine, type: m.type, file: m.file, threads: opts.threads, computeNice: opts.computeNice, workload, longContext });
+        // the multi-turn chat (issue 18) on the exact I2_S engine: the prompt-cache case
+        const chat = engine === 'ours' && m.type === 'i2_s';
+        const r = await runChild({ engine, type: m.type, file: m.file, threads: opts.threads, computeNice: opts.computeNice, workload, longContext, chat });
         results.push(r);
         log(`${engine} ${m.type}: done in ${((performance.now() - tm) / 1000).toFixed(0)} s (decode ${r.decode.tokS.toFixed(1)} tok/s)`);
       } catch (e) {
@@ -100,7 +102,8 @@ async function main(opts: BenchOptions): Promise<void> {
   const bandwidth = machine.bandwidthGBs;
   const comparisons = compare(results, bandwidth);
   const long = longContextTable(results);
-  console.log(`\n${resultsTable(results, bandwidth)}\n${long ? `\n${long}\n` : ''}\n${targetsTable(comparisons)}\n`);
+  const chat = chatTable(results);
+  console.log(`\n${resultsTable(results, bandwidth)}\n${long ? `\n${long}\n` : ''}${chat ? `\n${chat}\n` : ''}\n${targetsTable(comparisons)}\n`);
   for (const f of failures) console.log(`FAILED ${f.engine} ${f.type}: ${f.error}`);
   if (opts.output) {
     fs.mkdirSync(RESULTS_DIR, { recursive: true });

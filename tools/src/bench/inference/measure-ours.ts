@@ -9,12 +9,14 @@ import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GENERATION_PRESETS, InferenceEngine, jsonSchemaToGbnf } from '@bitnet/inference';
 import { MemorySampler } from './memory';
+import type { Workload } from './options';
 import { kvBytesPerPosition } from './roofline';
-import { BENCH_SCHEMA, ChildRequest, ChildResult, ConstrainedResult, LongContextResult, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult, probeBandwidth, betterBandwidth } from './workload';
+import { BENCH_SCHEMA, ChatTurnResult, ChildRequest, ChildResult, ConstrainedResult, LongContextResult, SEED_CHAT, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult, probeBandwidth, betterBandwidth } from './workload';
 
 interface Run {
   /** performance.now() at each token's arrival on the main thread. */
   times: number[];
+  ids: number[];
   reason: string;
   doneAt: number;
   /** With a grammar: time the model thread spent masking. */
@@ -26,9 +28,13 @@ function run(engine: InferenceEngine, ids: number[], maxNewTokens: number, gramm
   const { generation, streaming } = InferenceEngine.configs({ ...GENERATION_PRESETS.greedy, maxNewTokens });
   return new Promise((resolve, reject) => {
     const times: number[] = [];
+    const out: number[] = [];
     engine.startSequence(ids, generation, streaming, {
-      token: () => times.push(performance.now()),
-      done: (reason, _decodeMs, maskMs) => resolve({ times, reason, doneAt: performance.now(), maskMs }),
+      token: (id) => {
+        times.push(performance.now());
+        out.push(id);
+      },
+      done: (reason, _decodeMs, maskMs) => resolve({ times, ids: out, reason, doneAt: performance.now(), maskMs }),
       error: reject,
     }, { grammar });
   });
@@ -71,6 +77,23 @@ async function constrainedRun(engine: InferenceEngine, prompt: number[], newToke
     pctOfUnconstrained: (bestTokS / plainTokS) * 100,
     firstUseMs: warmupMs,
   };
+}
+
+/**
+ * Issue 18's multi-turn chat at the id level: turn 1's prompt, then each turn's prompt is the previous
+ * one + its reply's ids + a new user message (ordinary vocabulary ids); greedy replies. Time to first
+ * token per turn, from submission: with no prompt cache, every turn prefills the whole conversation.
+ */
+async function chatRun(engine: InferenceEngine, c: Workload['chat']): Promise<ChatTurnResult[]> {
+  let prompt = promptIds(c.firstPromptTokens, SEED_CHAT);
+  const turns: ChatTurnResult[] = [];
+  for (let t = 1; t <= c.turns; t++) {
+    const ts = performance.now();
+    const r = await run(engine, prompt, c.replyTokens);
+    turns.push({ turn: t, promptTokens: prompt.length, ttftMs: r.times[0] - ts });
+    prompt = [...prompt, ...r.ids, ...promptIds(c.userTokens + 1, SEED_CHAT + t).slice(1)];
+  }
+  return turns;
 }
 
 export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
@@ -120,6 +143,8 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       streams.push(streamsResult(n, w, total, wallMs, batch, eld));
     }
 
+    const chat = req.chat ? await chatRun(engine, w.chat) : undefined;
+
     let longContext: LongContextResult | undefined;
     if (req.longContext) {
       const longPrompt = promptIds(w.longContextTokens - w.longNewTokens, SEED_LONG);
@@ -143,6 +168,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       decodeBandwidthGBs,
       warmupMs,
       ...rates,
+      chat,
       constrained,
       streams,
       ...processFigures(loadAtStart, cpuAtStart, faultsAfterWarmup),

@@ -41,5 +41,9 @@ describe('inference bench options', () => {
     expect(FULL_WORKLOAD.longContextTokens - FULL_WORKLOAD.longNewTokens).toBe(4032);
     expect(FULL_WORKLOAD.longContextTokens).toBe(4096);
     expect(QUICK_WORKLOAD.longContextTokens).toBeLessThan(FULL_WORKLOAD.longContextTokens);
+    // issue 18's chat: 6 turns from 172 prompt tokens, ~134 more per turn (24-token reply + 110 user ids): 842 at turn 6
+    const c = FULL_WORKLOAD.chat;
+    expect(c.firstPromptTokens + (c.turns - 1) * (c.userTokens + c.replyTokens)).toBe(842);
+    for (const k of ['turns', 'firstPromptTokens', 'userTokens', 'replyTokens'] as const) expect(QUICK_WORKLOAD.chat[k]).toBeLessThan(c[k]);
   });
 });

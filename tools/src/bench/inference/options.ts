@@ -29,10 +29,15 @@ export interface Workload {
   longContextTokens: number;
   /** New tokens of the long-context sequence (greedy). */
   longNewTokens: number;
+  /**
+   * The multi-turn chat (issue 18): turns; turn 1's prompt length; the ids each later turn adds after
+   * the previous reply (the user's message with its template); new tokens per reply.
+   */
+  chat: { turns: number; firstPromptTokens: number; userTokens: number; replyTokens: number };
 }
 
-export const FULL_WORKLOAD: Workload = { promptTokens: 256, newTokens: 64, streamPromptTokens: 32, streamNewTokens: 64, streamCounts: [4, 8], longContextTokens: 4096, longNewTokens: 64 };
-export const QUICK_WORKLOAD: Workload = { promptTokens: 32, newTokens: 8, streamPromptTokens: 8, streamNewTokens: 8, streamCounts: [4, 8], longContextTokens: 512, longNewTokens: 16 };
+export const FULL_WORKLOAD: Workload = { promptTokens: 256, newTokens: 64, streamPromptTokens: 32, streamNewTokens: 64, streamCounts: [4, 8], longContextTokens: 4096, longNewTokens: 64, chat: { turns: 6, firstPromptTokens: 172, userTokens: 110, replyTokens: 24 } };
+export const QUICK_WORKLOAD: Workload = { promptTokens: 32, newTokens: 8, streamPromptTokens: 8, streamNewTokens: 8, streamCounts: [4, 8], longContextTokens: 512, longNewTokens: 16, chat: { turns: 3, firstPromptTokens: 24, userTokens: 12, replyTokens: 4 } };
 
 /** Which engines run the long-context sequence: ours only (default), every engine, or none. */
 export type LongContextEngines = 'ours' | 'all' | 'none';

@@ -1,4 +1,4 @@
-import { TARGETS, check, compare, llamaCounterpart, longContextTable, ratio, renderMarkdown, resultsTable, roofline, targetsTable } from './report';
+import { TARGETS, chatTable, check, compare, llamaCounterpart, longContextTable, ratio, renderMarkdown, resultsTable, roofline, targetsTable } from './report';
 import type { ReportInput } from './report';
 import { BOS_ID, ChildResult, promptIds, singleStreamRates } from './workload';
 
@@ -135,6 +135,20 @@ describe('targets and ratios', () => {
   });
 });
 
+describe('multi-turn chat table', () => {
+  it('one row per turn with its TTFT and its ratio to turn 1; nothing without a chat run', () => {
+    const chat = [
+      { turn: 1, promptTokens: 172, ttftMs: 2000 },
+      { turn: 2, promptTokens: 306, ttftMs: 3000 },
+    ];
+    const t = chatTable([result('ours', 'i2_s', 20, { chat }), result('llama', 'tq2_0', 10)]).split('\n');
+    expect(t).toHaveLength(4);
+    expect(t[0]).toBe('| engine | file | turn | prompt tokens | TTFT s (no prompt cache) | of turn 1 |');
+    expect(t[3]).toBe('| bitnet-ts | I2_S | 2 | 306 | 3.00 | 1.50× |');
+    expect(chatTable([result('ours', 'i2_s', 20)])).toBe('');
+  });
+});
+
 describe('Markdown', () => {
   const results = [result('ours', 'i2_s', 20, { longContext: longContext(0.38), constrained: constrained(17, 85) }), result('llama', 'tq2_0', 10)];
 
@@ -173,7 +187,7 @@ describe('Markdown', () => {
       machine: { cpuModel: 'Test CPU', cores: 2, isaFlags: { avx2: true, avx512f: false, avx512vnni: false }, kernelIsa: 'native avx2', memoryGB: 16, bandwidthGBs: 20, node: 'v20.0.0', os: 'Linux', date: '2025-01-01T00:00:00.000Z', loadAverage: [0.5, 0.4, 0.3] },
       threads: 2,
       quick: true,
-      workload: { promptTokens: 32, newTokens: 8, streamPromptTokens: 8, streamNewTokens: 8, longContextTokens: 512, longNewTokens: 16 },
+      workload: { promptTokens: 32, newTokens: 8, streamPromptTokens: 8, streamNewTokens: 8, longContextTokens: 512, longNewTokens: 16, chat: { turns: 3, firstPromptTokens: 24, userTokens: 12, replyTokens: 4 } },
       models: [{ type: 'i2_s', arch: 'bitnet-b1.58', file: '/m/i2s.gguf', bytes: 1.19e9, source: 'cache', madeSeconds: 0 }],
       results,
       failures: [{ engine: 'llama', type: 'tq1_0', error: 'boom' }],

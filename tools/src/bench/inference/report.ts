@@ -187,6 +187,22 @@ export function longContextTable(results: ChildResult[]): string {
   return mdTable(['engine', 'file', 'prompt + new tokens', 'TTFT s', 'prefill tok/s', 'decode tok/s', 'peak RSS GB', 'of it file-backed GB', 'peak private GB'], rows);
 }
 
+/**
+ * The multi-turn chat of each result that ran one: per turn, the prompt (the conversation so far), the
+ * time to first token and its ratio to turn 1's (issue 18's bound: ≤ 1.3 with a prompt cache).
+ * Empty string when none did.
+ */
+export function chatTable(results: ChildResult[]): string {
+  const rows = results.flatMap((r) => {
+    const turns = r.chat;
+    if (!turns || turns.length === 0) return [];
+    const first = turns[0].ttftMs;
+    return turns.map((t) => [engineLabel(r.engine), r.type.toUpperCase(), String(t.turn), String(t.promptTokens), fmt(t.ttftMs / 1000, 2), `${fmt(t.ttftMs / first, 2)}×`]);
+  });
+  if (rows.length === 0) return '';
+  return mdTable(['engine', 'file', 'turn', 'prompt tokens', 'TTFT s (no prompt cache)', 'of turn 1'], rows);
+}
+
 /** Ratios and bounds against the targets, one row per target and comparison. */
 export function targetsTable(comparisons: Comparison[]): string {
   const rows: string[][] = [];
@@ -227,7 +243,7 @@ export interface ReportInput {
   machine: MachineInfo;
   threads: number;
   quick: boolean;
-  workload: { promptTokens: number; newTokens: number; streamPromptTokens: number; streamNewTokens: number; longContextTokens: number; longNewTokens: number };
+  workload: { promptTokens: number; newTokens: number; streamPromptTokens: number; streamNewTokens: number; longContextTokens: number; longNewTokens: number; chat: { turns: number; firstPromptTokens: number; userTokens: number; replyTokens: number } };
   models: Array<{ type: string; arch: string; file: string; bytes: number; source: string; madeSeconds: number }>;
   results: ChildResult[];
   failures: Array<{ engine: string; type: string; error: string }>;
@@ -243,6 +259,21 @@ function longContextSection(r: ReportInput): string[] {
     '',
     `One sequence filling a ${w.longContextTokens}-token context: a ${w.longContextTokens - w.longNewTokens}-token prompt, then ${w.longNewTokens} new tokens (greedy; our engine sizes the KV cache for exactly these positions). ` +
       'Memory peaks are sampled while it ran; its peak private memory is what the private-memory target reads.',
+    '',
+    table,
+    '',
+  ];
+}
+
+function chatSection(r: ReportInput): string[] {
+  const table = chatTable(r.results);
+  if (!table) return [];
+  const c = r.workload.chat;
+  return [
+    '## Multi-turn chat',
+    '',
+    `${c.turns} turns at the id level: turn 1 a ${c.firstPromptTokens}-token prompt; each later turn's prompt is the previous one, its ${c.replyTokens}-token greedy reply and ${c.userTokens} new user ids. ` +
+      'Time to first token from submission. The engine has no prompt cache yet (issue 18), so every turn prefills the whole conversation.',
     '',
     table,
     '',
@@ -284,6 +315,7 @@ export function renderMarkdown(r: ReportInput): string {
       'node-llama-cpp puts all N prompts into one decode call, then dispatches each decode as soon as some sequences have their next token, so about N−1 of the N streams share a call (the one left out rotates).',
     '',
     ...longContextSection(r),
+    ...chatSection(r),
     '## Against the targets',
     '',
     targetsTable(compare(r.results, m.bandwidthGBs)),

@@ -20,6 +20,8 @@ export interface ChildRequest {
   workload: Workload;
   /** Also run the long-context sequence (Workload.longContextTokens). */
   longContext: boolean;
+  /** Also run the multi-turn chat (Workload.chat); ours only. */
+  chat?: boolean;
 }
 
 export interface StreamsResult {
@@ -76,6 +78,13 @@ export interface ConstrainedResult {
   firstUseMs: number;
 }
 
+/** One turn of the multi-turn chat: its prompt (the whole conversation so far) and time to first token. */
+export interface ChatTurnResult {
+  turn: number;
+  promptTokens: number;
+  ttftMs: number;
+}
+
 export interface ChildResult {
   engine: Engine;
   type: ModelType;
@@ -85,6 +94,8 @@ export interface ChildResult {
   warmupMs: number;
   prefill: { promptTokens: number; ttftMs: number; tokS: number };
   decode: { tokens: number; ms: number; tokS: number };
+  /** Ours, exact engine, when asked: the multi-turn chat, one entry per turn (the prompt cache off). */
+  chat?: ChatTurnResult[];
   /** Ours only: decode with a JSON schema (see ConstrainedResult). */
   constrained?: ConstrainedResult;
   streams: StreamsResult[];
@@ -163,6 +174,8 @@ export function promptIds(length: number, seed: number): number[] {
 export const SEED_WARMUP = 7;
 export const SEED_PROMPT = 1;
 export const SEED_LONG = 3;
+/** Seed of the chat's user messages (turn t uses SEED_CHAT + t). */
+export const SEED_CHAT = 11;
 export const streamSeed = (streams: number, i: number) => 1000 * streams + i;
 
 /** Rates from the arrival times of one sequence's tokens (first token ends the prefill). */
