@@ -26,6 +26,23 @@ afterAll(async () => {
 
 const AUTH = { Authorization: 'Bearer client-key' };
 
+type Proxy = Awaited<ReturnType<typeof startDropProxy>>;
+type Stream = ReturnType<BitnetClient['stream']>;
+
+/** Streams `body` through a proxy that drops the first connection after 5 events, then checks what the client collected. */
+async function throughDroppingProxy(body: Parameters<BitnetClient['stream']>[0], check: (proxy: Proxy, stream: Stream, got: Awaited<ReturnType<Stream['collect']>>) => Promise<void>): Promise<void> {
+  const proxy = await startDropProxy({ host: '127.0.0.1', port: server.port });
+  try {
+    proxy.dropNext('post /v1/stream', 5);
+    const stream = new BitnetClient({ baseUrl: proxy.url, apiKey: 'client-key', retry: { initialDelayMs: 20 } }).stream(body);
+    const got = await stream.collect();
+    expect(proxy.drops).toBe(1);
+    await check(proxy, stream, got);
+  } finally {
+    await proxy.close();
+  }
+}
+
 describe('@bitnet/client against the server', () => {
   it("streams the same pieces as a plain postSse run at temperature 0: ids, texts, positions, the complete event", async () => {
     const body = { prompt: 'Through the storm', max_tokens: 40, temperature: 0 };
@@ -53,12 +70,7 @@ describe('@bitnet/client against the server', () => {
   it('resumes a connection dropped in mid-stream (Last-Event-ID, no body): every id once, in order', async () => {
     const body = { prompt: 'Go on and on', max_tokens: 60, temperature: 0.8, seed: 5 };
     const expected = tokenEvents(await postSse(`${server.url}/v1/stream`, body, { headers: AUTH })).map((t) => t.token_id);
-    const proxy = await startDropProxy({ host: '127.0.0.1', port: server.port });
-    try {
-      proxy.dropNext('post /v1/stream', 5);
-      const stream = new BitnetClient({ baseUrl: proxy.url, apiKey: 'client-key', retry: { initialDelayMs: 20 } }).stream(body);
-      const { pieces, complete } = await stream.collect();
-      expect(proxy.drops).toBe(1);
+    await throughDroppingProxy(body, async (proxy, stream, { pieces, complete }) => {
       expect(stream.reconnects).toBeGreaterThanOrEqual(1);
       expect(pieces.map((p) => p.id)).toEqual(expected);
       expect(complete.total_tokens).toBe(expected.length);
@@ -66,9 +78,7 @@ describe('@bitnet/client against the server', () => {
       expect(resumed.length).toBe(stream.reconnects);
       expect(/\r\nlast-event-id: (\S+)/.exec(resumed[0])![1]).toBe(`${stream.streamId}:5`.toLowerCase()); // the proxy lower-cases heads
       expect(resumed[0]).not.toMatch(/\r\ncontent-type:/);
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it('json_schema: a stream dropped mid-value is revived under the same schema: the same ids, a valid value, grammar_complete', async () => {
@@ -82,21 +92,14 @@ describe('@bitnet/client against the server', () => {
     const plain = await postSse(`${server.url}/v1/stream`, body, { headers: AUTH });
     const expected = tokenEvents(plain).map((t) => t.token_id);
     expect(expected.length).toBeGreaterThan(8);
-    const proxy = await startDropProxy({ host: '127.0.0.1', port: server.port });
-    try {
-      proxy.dropNext('post /v1/stream', 5);
-      const stream = new BitnetClient({ baseUrl: proxy.url, apiKey: 'client-key', retry: { initialDelayMs: 20 } }).stream(body);
-      const { pieces, complete } = await stream.collect();
-      expect(proxy.drops).toBe(1);
+    await throughDroppingProxy(body, async (_proxy, _stream, { pieces, complete }) => {
       expect(pieces.map((p) => p.id)).toEqual(expected);
       const value = JSON.parse(pieces.map((p) => p.text).join('')) as { words: string[]; n: number };
       expect(value.words).toHaveLength(3);
       for (const w of value.words) expect({ w, ok: [...w].length >= 2 && [...w].length <= 6 }).toEqual({ w, ok: true });
       expect(Number.isInteger(value.n)).toBe(true);
       expect(complete).toMatchObject({ completion_reason: 'grammar_complete', finish_reason: 'stop' });
-    } finally {
-      await proxy.close();
-    }
+    });
     const bad = await new BitnetClient({ baseUrl: server.url, apiKey: 'client-key' }).stream({ prompt: 'hi', json_schema: { type: 'string', format: 'date' } }).collect().catch((e) => e);
     expect(bad).toMatchObject({ status: 422, param: 'json_schema' });
   });
