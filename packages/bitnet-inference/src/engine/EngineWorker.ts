@@ -5,6 +5,7 @@
 import * as os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { ggmlTypeName } from '@bitnet/models';
+import { KvPrefixCache } from '../cache/KvPrefixCache';
 import { ForwardPass } from '../forward/ForwardPass';
 import { GrammarConstraint, GrammarVocabulary } from '../grammar/GrammarConstraint';
 import { loadBitnetWeights } from '../model/BitnetWeights';
@@ -54,15 +55,18 @@ function load(m: WorkerLoadRequest): void {
   };
   // The vocabulary's grammar view is built at the first constrained sequence (most servers never need it).
   let vocabulary: GrammarVocabulary | undefined;
+  const prefixes = m.promptCacheBytes > 0 ? new KvPrefixCache(weights.config, { bytes: m.promptCacheBytes }) : undefined;
   scheduler = new Scheduler({
     forward,
     sampler: (params) => new Sampler(params),
+    prefixes: prefixes?.enabled ? prefixes : undefined,
     constraint: (req) => {
       if (req.grammar === undefined) return undefined;
       vocabulary ??= GrammarVocabulary.fromFile(m.path);
       return new GrammarConstraint(req.grammar, vocabulary);
     },
-    send,
+    // each sequence's end carries the prompt cache's counters, for the engine's promptCacheStats
+    send: prefixes?.enabled ? (msg) => send(msg.type === 'done' ? { ...msg, promptCache: prefixes.stats } : msg) : send,
     faults: m.faultInjection ? new PlannedFaults() : undefined,
   });
   send({

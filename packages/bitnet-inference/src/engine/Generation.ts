@@ -27,6 +27,11 @@ export interface GenerationTimings {
   decodeTokensPerSecond: number;
   /** With a grammar or JSON schema: milliseconds the model thread spent computing and applying token masks. */
   maskMs?: number;
+  /**
+   * Prompt tokens whose keys and values came from the prompt cache (EngineOptions.promptCacheMb) instead
+   * of being computed: prefill computed promptTokens − cachedPromptTokens of them. 0 without a cache.
+   */
+  cachedPromptTokens: number;
 }
 
 /**
@@ -183,6 +188,7 @@ export function startGeneration(
   let lastTokenAt = 0;
   let seq = -1;
   let maskMs: number | undefined;
+  let cachedTokens = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stopTimer = () => {
     if (timer !== undefined) clearTimeout(timer);
@@ -242,9 +248,10 @@ export function startGeneration(
       armTimer();
       options.onPromptProgress?.(done, total);
     },
-    done: (reason, _decodeMs, ms) => {
+    done: (reason, _decodeMs, extra) => {
       stopTimer();
-      maskMs = ms;
+      maskMs = extra?.maskMs;
+      cachedTokens = extra?.cachedTokens ?? 0;
       buffer.finish(reason);
     },
     error: (err) => {
@@ -264,6 +271,7 @@ export function startGeneration(
       decodeMs,
       prefillTokensPerSecond: prefillMs > 0 ? (promptIds.length / prefillMs) * 1000 : 0,
       decodeTokensPerSecond: decodeMs > 0 ? ((n - 1) / decodeMs) * 1000 : 0,
+      cachedPromptTokens: cachedTokens,
       ...(maskMs === undefined ? {} : { maskMs }),
     };
   };
@@ -271,7 +279,7 @@ export function startGeneration(
 }
 
 function emptyTimings(promptTokens: number): GenerationTimings {
-  return { promptTokens, generatedTokens: 0, prefillMs: 0, decodeMs: 0, prefillTokensPerSecond: 0, decodeTokensPerSecond: 0 };
+  return { promptTokens, generatedTokens: 0, prefillMs: 0, decodeMs: 0, prefillTokensPerSecond: 0, decodeTokensPerSecond: 0, cachedPromptTokens: 0 };
 }
 
 /** Runs a generation to its end and returns text, ids, finish reason and timings. */

@@ -11,6 +11,7 @@ import { checkLogprobs } from '../sampling/Logprobs';
 import { defaultModelPath } from './DefaultModel';
 import { type GenerateOptions, type GenerationResult, type GenerationStream, type Prompt, collectGeneration, startGeneration } from './Generation';
 import type { FaultPlan, MainToWorker, StopIdReason, WorkerLoaded, WorkerToMain } from './protocol';
+import type { PromptCacheStats } from '../cache/KvPrefixCache';
 import { GrammarError } from '../grammar/GrammarError';
 import type { SequenceHost, SequenceListener, SequenceOptions } from './types';
 
@@ -51,9 +52,16 @@ export interface EngineOptions {
    * the file's total (a few calls per layer at most; the last one has done = total).
    */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Megabytes for the prompt cache (default 0: none): keys and values of processed prompts and replies
+   * are kept in blocks of 64 positions, and a later prompt that starts with the same ids (a chat's next
+   * turn, a shared system prompt) restores them instead of computing them. Results are identical with
+   * and without it. Memory grows as blocks are used, up to this limit; the least recently used go first.
+   */
+  promptCacheMb?: number;
 }
 
-const ENGINE_OPTION_KEYS: readonly (keyof EngineOptions)[] = ['maxChunkTokens', 'kernels', 'threads', 'repackTq1_0', 'outputType', 'computeNice', 'onProgress'];
+const ENGINE_OPTION_KEYS: readonly (keyof EngineOptions)[] = ['maxChunkTokens', 'kernels', 'threads', 'repackTq1_0', 'outputType', 'computeNice', 'onProgress', 'promptCacheMb'];
 
 /** What the engine loaded: read once from the GGUF header on the main thread. */
 export interface ModelInfo {
@@ -156,6 +164,8 @@ function checkEngineOptions(options: EngineOptions): { outputType: 'exact' | 'q8
   const k = options.kernels;
   if (k !== undefined && k !== 'native' && k !== 'ts' && k !== 'auto') throw new ConfigError('kernels', `must be 'native', 'ts' or 'auto', got ${JSON.stringify(k)}`);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new ConfigError('onProgress', 'must be a function');
+  const mb = options.promptCacheMb;
+  if (mb !== undefined && (typeof mb !== 'number' || !Number.isFinite(mb) || mb < 0 || mb > 1 << 20)) throw new ConfigError('promptCacheMb', `must be a number of megabytes from 0 to ${1 << 20}, got ${JSON.stringify(mb)}`);
   const chunk = options.maxChunkTokens;
   if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1)) throw new ConfigError('maxChunkTokens', `must be a positive integer, got ${JSON.stringify(chunk)}`);
   return { outputType, nice };
@@ -183,6 +193,7 @@ export class InferenceEngine implements SequenceHost {
   private closing: Promise<void> | undefined;
   private readonly exited: Promise<void>;
   private readonly sched: EngineSchedulingStats = { decodeSteps: 0, decodeTokens: 0, maxDecodeBatch: 0 };
+  private cacheStats: PromptCacheStats | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -250,6 +261,7 @@ export class InferenceEngine implements SequenceHost {
         outputType,
         computeNice: nice,
         faultInjection: internals.faultInjection === true,
+        promptCacheBytes: Math.floor((options.promptCacheMb ?? 0) * 1024 * 1024),
       };
       worker.postMessage(req);
     });
@@ -364,6 +376,11 @@ export class InferenceEngine implements SequenceHost {
     return this.listeners.size;
   }
 
+  /** The prompt cache's counters as of the last finished sequence (undefined without a cache, or before any). */
+  get promptCacheStats(): PromptCacheStats | undefined {
+    return this.cacheStats && { ...this.cacheStats };
+  }
+
   /** Whether close() was called or the model thread has gone. */
   get isClosed(): boolean {
     return this.closed;
@@ -421,7 +438,8 @@ export class InferenceEngine implements SequenceHost {
         break;
       case 'done':
         this.forget(m.seq);
-        l.done(m.reason, m.decodeMs, m.maskMs);
+        if (m.promptCache) this.cacheStats = m.promptCache;
+        l.done(m.reason, m.decodeMs, { maskMs: m.maskMs, cachedTokens: m.cachedTokens });
         break;
       case 'error':
         this.forget(m.seq);

@@ -56,6 +56,17 @@ export interface TokenConstraint {
   accept(id: number): boolean;
 }
 
+/**
+ * Keeps the keys and values of processed ids for later sequences (the prompt cache; the worker's is
+ * cache/KvPrefixCache.ts). Both methods run on the model thread between steps.
+ */
+export interface PrefixStore<C> {
+  /** Fills the empty `cache` with the longest stored prefix of `ids` (never all of them); returns its length. */
+  restore(cache: C, ids: readonly number[]): number;
+  /** Stores what passes have newly completed in `cache`, whose positions hold `ids` (the first ones). */
+  save(cache: C, ids: readonly number[]): void;
+}
+
 /** Test-only: runs before each step of a sequence; may throw (a failing step) or take long (a stall). */
 export interface FaultInjector {
   beforeStep(req: WorkerStartRequest, step: number): void;
@@ -68,6 +79,8 @@ export interface SchedulerOptions<C> {
   sampler: (params: SamplingParams) => TokenSampler;
   /** The constraint of a sequence that asks for one (WorkerStartRequest.grammar); may throw. */
   constraint?: (req: WorkerStartRequest) => TokenConstraint | undefined;
+  /** The prompt cache (none by default). */
+  prefixes?: PrefixStore<C>;
   /** Receives every per-sequence message, in order. */
   send: (m: SequenceMessage) => void;
   /** Fault injection (tests only); none by default. */
@@ -85,6 +98,10 @@ interface Sequence<C> {
   constraint: TokenConstraint | undefined;
   /** Time spent masking logits (ms). */
   maskMs: number;
+  /** The ids of the cache's positions so far and the one about to be fed (prompt, then generated ids). */
+  history: number[];
+  /** Prompt positions restored from the prompt cache. */
+  cachedTokens: number;
   prefilled: number;
   generated: number;
   last: number;
@@ -145,13 +162,17 @@ export class Scheduler<C> {
       this.send({ type: 'error', seq: req.seq, message: (e as Error).message, retries: 0, kind: 'grammar' });
       return;
     }
+    const cache = this.forward.newCache(promptEnd + req.maxNewTokens);
+    const cachedTokens = this.options.prefixes?.restore(cache, req.promptIds) ?? 0;
     this.active.set(req.seq, {
       req,
-      cache: this.forward.newCache(promptEnd + req.maxNewTokens),
+      cache,
       sampler,
       constraint,
       maskMs: 0,
-      prefilled: 0,
+      history: [...req.promptIds],
+      cachedTokens,
+      prefilled: cachedTokens,
       generated: resumed,
       last: -1,
       step: 0,
@@ -245,6 +266,7 @@ export class Scheduler<C> {
     const prompt = s.req.promptIds;
     s.prefilled = end;
     s.step++;
+    this.options.prefixes?.save(s.cache, s.history);
     if (!logits) {
       this.send({ type: 'progress', seq, done: end, total: prompt.length });
       return;
@@ -363,6 +385,8 @@ export class Scheduler<C> {
     }
     s.last = id;
     s.generated++;
+    s.history.push(id);
+    if (batch > 0) this.options.prefixes?.save(s.cache, s.history);
     if (s.req.logprobs === undefined) this.send({ type: 'token', seq, id, prefillMs, batch });
     else this.send({ type: 'token', seq, id, prefillMs, batch, ...tokenLogprobs(logits, id, s.req.logprobs) });
     const stop = s.req.stopIds.find(([x]) => x === id);
@@ -374,7 +398,7 @@ export class Scheduler<C> {
   private finish(seq: number, s: Sequence<C>, reason: SequenceEnd): void {
     this.remove(seq);
     const maskMs = s.constraint ? { maskMs: s.maskMs } : {};
-    this.send({ type: 'done', seq, reason, decodeMs: s.decodeStart ? this.now() - s.decodeStart : 0, retries: s.retries, ...maskMs });
+    this.send({ type: 'done', seq, reason, decodeMs: s.decodeStart ? this.now() - s.decodeStart : 0, retries: s.retries, cachedTokens: s.cachedTokens, ...maskMs });
   }
 
   /** Ends a sequence whose constraint failed: an error of that sequence alone, never retried. */

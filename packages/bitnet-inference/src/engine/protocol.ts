@@ -7,6 +7,7 @@
  * flight, then `closed`, and the worker exits by itself.
  */
 import type { ModelConfig } from '@bitnet/models';
+import type { PromptCacheStats } from '../cache/KvPrefixCache';
 import type { FinishReason } from '../streaming/StreamBuffer';
 
 /** Why the model thread ended a sequence (stop strings and errors are decided on the main thread). */
@@ -48,6 +49,8 @@ export interface WorkerLoadRequest {
   kernels: KernelSettings;
   /** Accept `faults` on start requests (tests only). */
   faultInjection: boolean;
+  /** Bytes of the prompt cache (EngineOptions.promptCacheMb; 0 = none). */
+  promptCacheBytes: number;
 }
 
 /** The sampling fields of a GenerationConfig, as the model thread's Sampler takes them. */
@@ -128,8 +131,11 @@ export type SequenceMessage =
    * With `logprobs` in the start request: `logprob` (of `id`) and the most likely ids with theirs.
    */
   | { type: 'token'; seq: number; id: number; prefillMs?: number; batch: number; logprob?: number; topIds?: number[]; topLogprobs?: number[] }
-  /** `maskMs`: with a grammar, the time spent masking logits. */
-  | { type: 'done'; seq: number; reason: SequenceEnd; decodeMs: number; retries: number; maskMs?: number }
+  /**
+   * `maskMs`: with a grammar, the time spent masking logits; `cachedTokens`: prompt positions restored
+   * from the prompt cache; `promptCache`: the cache's counters after this sequence (when there is one).
+   */
+  | { type: 'done'; seq: number; reason: SequenceEnd; decodeMs: number; retries: number; maskMs?: number; cachedTokens?: number; promptCache?: PromptCacheStats }
   /** `kind: 'grammar'`: the sequence's grammar failed (invalid, too ambiguous, a dead end), not a step. */
   | { type: 'error'; seq: number; message: string; retries: number; kind?: 'grammar' };
 

@@ -9,14 +9,22 @@ import type { InferenceError } from '../errors/InferenceError';
 import type { TokenLogprobs } from '../sampling/Logprobs';
 import type { FaultPlan, SequenceEnd } from './protocol';
 
+/** What the model thread reports with a sequence's end besides the reason. */
+export interface SequenceDoneInfo {
+  /** With a grammar: time spent computing and applying token masks (ms). */
+  maskMs?: number;
+  /** Prompt positions restored from the prompt cache instead of computed. */
+  cachedTokens?: number;
+}
+
 /** Per-token events of one sequence, as the model thread reports them. */
 export interface SequenceListener {
   /** A token was generated (`prefillMs` is set on the first one; `logprobs` when the sequence asked for them). */
   token(id: number, prefillMs?: number, logprobs?: TokenLogprobs): void;
   /** A prefill chunk finished: `done` of `total` prompt tokens are processed. */
   progress?(done: number, total: number): void;
-  /** The sequence ended normally, for this reason (`maskMs`: time spent masking, with a grammar). */
-  done(reason: SequenceEnd, decodeMs: number, maskMs?: number): void;
+  /** The sequence ended normally, for this reason. */
+  done(reason: SequenceEnd, decodeMs: number, extra?: SequenceDoneInfo): void;
   /** The sequence failed (after its retries). */
   error(err: InferenceError): void;
 }

@@ -34,7 +34,7 @@ function run(engine: InferenceEngine, ids: number[], maxNewTokens: number, gramm
         times.push(performance.now());
         out.push(id);
       },
-      done: (reason, _decodeMs, maskMs) => resolve({ times, ids: out, reason, doneAt: performance.now(), maskMs }),
+      done: (reason, _decodeMs, extra) => resolve({ times, ids: out, reason, doneAt: performance.now(), maskMs: extra?.maskMs }),
       error: reject,
     }, { grammar });
   });
