@@ -3,7 +3,7 @@
  * run by hand (defer: null), so the order of work is asserted exactly.
  */
 import type { SequenceMessage, WorkerStartRequest } from './protocol';
-import { type FaultInjector, type ForwardModel, PlannedFaults, Scheduler } from './Scheduler';
+import { type FaultInjector, type ForwardModel, PlannedFaults, type PrefixStore, Scheduler } from './Scheduler';
 
 const VOCAB = 50;
 
@@ -26,7 +26,7 @@ function oneHot(id: number): Float32Array {
   return l;
 }
 
-function setup(opts: { maxChunkTokens?: number; faults?: FaultInjector; failDecodes?: number; mixed?: boolean } = {}) {
+function setup(opts: { maxChunkTokens?: number; faults?: FaultInjector; failDecodes?: number; mixed?: boolean; prefixes?: PrefixStore<FakeCache> } = {}) {
   const calls: Call[] = [];
   const messages: SequenceMessage[] = [];
   const caches: FakeCache[] = [];
@@ -73,6 +73,7 @@ function setup(opts: { maxChunkTokens?: number; faults?: FaultInjector; failDeco
     sampler: () => ({ observe: () => undefined, replay: () => undefined, sample: (l) => l.indexOf(1) }),
     send: (m) => messages.push(m),
     faults: opts.faults,
+    prefixes: opts.prefixes,
     defer: null,
     now: () => t++,
   });
@@ -231,6 +232,29 @@ describe('Scheduler', () => {
     expect(s.tokens(b)).toEqual(solo(5, 2, 2));
     expect(s.end(b)).toMatchObject({ type: 'done', retries: 1 });
     expect(s.end(a)).toMatchObject({ type: 'done', retries: 0 });
+  });
+
+  it('with a prompt cache: prefill starts after the restored prefix, and every pass offers the ids of the cache positions', () => {
+    const saved: Array<{ name: string; length: number; ids: number[] }> = [];
+    const prefixes: PrefixStore<FakeCache> = {
+      // restores a fixed 5 positions: the fake cache takes them as if computed
+      restore: (cache, ids) => {
+        cache.ids.push(...ids.slice(0, 5));
+        return 5;
+      },
+      save: (cache, ids) => saved.push({ name: cache.name, length: cache.ids.length, ids: ids.slice(0, cache.ids.length) }),
+    };
+    const s = setup({ maxChunkTokens: 4, prefixes });
+    const seq = s.start('a', 11, 3);
+    s.runAll();
+    // 6 prompt ids left: chunks of 4 and 2, then two decode steps
+    expect(s.calls.map((c) => (c.kind === 'prefill' ? c.ids.length : c.kind))).toEqual([4, 2, 'decode', 'decode']);
+    expect(s.end(seq)).toMatchObject({ type: 'done', cachedTokens: 5 });
+    expect(saved.map((x) => x.length)).toEqual([9, 11, 12, 13]);
+    // the ids offered are exactly the ids of the cache's positions: the prompt, then the generated ones fed back
+    const last = saved[saved.length - 1];
+    expect(last.ids).toEqual(s.caches[0].ids);
+    expect(s.tokens(seq)).toEqual(solo(11, 3, 1)); // same ids as without the cache
   });
 
   it('shares prefill between several prompts round robin', () => {

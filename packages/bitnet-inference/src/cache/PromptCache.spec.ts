@@ -1,0 +1,121 @@
+/**
+ * The prompt cache end to end on the bundled model (256-token context, blocks of 64 positions): an
+ * engine with the cache and one without run the same requests, and every id must match, while the
+ * cached engine reports the prompt tokens it restored instead of computing.
+ */
+import { InferenceEngine } from '../engine/InferenceEngine';
+import type { GenerationConfig } from '../config/GenerationConfig';
+
+let on: InferenceEngine;
+let off: InferenceEngine;
+let bos: number;
+
+beforeAll(async () => {
+  [on, off] = await Promise.all([InferenceEngine.load(undefined, { promptCacheMb: 64 }), InferenceEngine.load()]);
+  bos = on.model.special.bos ?? 1;
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([on?.close(), off?.close()]);
+});
+
+/** `n` ordinary (non-special) vocabulary ids from a seed. */
+function ids(n: number, seed: number): number[] {
+  const out: number[] = [];
+  let x = seed * 2654435761 + 1;
+  while (out.length < n) {
+    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x297a2d39) >>> 0;
+    const id = 100 + (x % 3800);
+    if (!on.tokenizer.isSpecial(id)) out.push(id);
+  }
+  return out;
+}
+
+const GREEDY: Partial<GenerationConfig> = { temperature: 0, maxNewTokens: 12 };
+const SAMPLED: Partial<GenerationConfig> = { temperature: 0.9, seed: 17, maxNewTokens: 12 };
+
+/** The same request on `engine` (with a cache) and on `off`: the same ids and, bit for bit, the same logprobs (so the same logits). */
+async function both(prompt: number[], cfg: Partial<GenerationConfig> = GREEDY, engine = on) {
+  const [a, b] = await Promise.all([engine.generate(prompt, cfg, { logprobs: 0 }), off.generate(prompt, cfg, { logprobs: 0 })]);
+  expect(a.tokenIds).toEqual(b.tokenIds);
+  expect(a.pieces.map((p) => p.logprob)).toEqual(b.pieces.map((p) => p.logprob));
+  expect(b.timings.cachedPromptTokens).toBe(0);
+  return a;
+}
+
+describe('prompt cache', () => {
+  it('multi-turn chats: the same ids with the cache on and off; later turns restore the history', async () => {
+    for (const cfg of [GREEDY, SAMPLED]) {
+      let prompt = [bos, ...ids(70, cfg === GREEDY ? 1 : 2)];
+      for (let turn = 1; turn <= 3; turn++) {
+        const r = await both(prompt, cfg);
+        if (turn > 1) expect(r.timings.cachedPromptTokens).toBeGreaterThanOrEqual(64);
+        expect(r.timings.cachedPromptTokens % 64).toBe(0);
+        expect(r.timings.cachedPromptTokens).toBeLessThan(prompt.length);
+        prompt = [...prompt, ...r.tokenIds, ...ids(30, 10 * turn + (cfg === GREEDY ? 0 : 5))];
+      }
+    }
+  }, 60_000);
+
+  it('8 concurrent clients sharing a system prompt: each restores it and gets the ids it gets without the cache', async () => {
+    const system = [bos, ...ids(130, 3)];
+    await both([...system, ...ids(8, 4)]);
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => both([...system, ...ids(10 + i, 40 + i)], { ...SAMPLED, seed: 100 + i })));
+    for (const r of results) expect(r.timings.cachedPromptTokens).toBe(128);
+  }, 60_000);
+
+  it('a prompt diverging inside a block shares the blocks before it; a prefix of a cached prompt shares its whole blocks', async () => {
+    const base = [bos, ...ids(160, 5)];
+    await both(base);
+    const diverged = [...base.slice(0, 100), ...ids(40, 6)]; // differs from position 100, inside [64, 128)
+    expect((await both(diverged)).timings.cachedPromptTokens).toBe(64);
+    expect((await both(base.slice(0, 100))).timings.cachedPromptTokens).toBe(64);
+    expect((await both(base.slice(0, 130))).timings.cachedPromptTokens).toBe(128);
+    expect((await both(base.slice(0, 128))).timings.cachedPromptTokens).toBe(64); // never the whole prompt: its last id is computed
+  }, 60_000);
+
+  it('a prefill cancelled half-way leaves only whole, valid blocks, which the next request reuses exactly', async () => {
+    const small = await InferenceEngine.load(undefined, { promptCacheMb: 64, maxChunkTokens: 16 });
+    try {
+      const prompt = [bos, ...ids(200, 7)];
+      const ac = new AbortController();
+      const cancelled = await small.generate(prompt, GREEDY, { signal: ac.signal, onPromptProgress: (done) => done >= 96 && ac.abort() });
+      expect(cancelled.finishReason).toBe('cancelled');
+      const r = await both(prompt, GREEDY, small);
+      expect(r.timings.cachedPromptTokens).toBeGreaterThanOrEqual(64);
+      expect(r.timings.cachedPromptTokens % 64).toBe(0);
+    } finally {
+      await small.close();
+    }
+  }, 60_000);
+
+  it('churns 200 distinct prompts through a cache of a few blocks: memory stays under the limit, old blocks are evicted, ids stay exact', async () => {
+    const c = on.model.config;
+    const blockBytes = c.blockCount * 2 * c.headCountKv * 64 * c.headDim * 2;
+    const tiny = await InferenceEngine.load(undefined, { promptCacheMb: (6.5 * blockBytes) / (1 << 20) });
+    try {
+      const repeated = [bos, ...ids(100, 8)];
+      for (let i = 0; i < 200; i++) {
+        const prompt = i % 25 === 0 ? repeated : [bos, ...ids(66 + (i % 70), 1000 + i)];
+        const r = i % 25 === 0 ? await both(prompt, { ...GREEDY, maxNewTokens: 2 }, tiny) : await tiny.generate(prompt, { ...GREEDY, maxNewTokens: 1 });
+        const s = tiny.promptCacheStats!;
+        expect(s.limitBytes).toBe(6 * blockBytes);
+        expect(s.bytes).toBeLessThanOrEqual(s.limitBytes);
+        expect(s.cachedBlocks).toBeLessThanOrEqual(6);
+        if (i > 0 && i % 25 === 0) expect(r.timings.cachedPromptTokens % 64).toBe(0);
+      }
+      expect(tiny.promptCacheStats!.evictedBlocks).toBeGreaterThan(0);
+    } finally {
+      await tiny.close();
+    }
+  }, 120_000);
+
+  it('reports its counters and is off by default', async () => {
+    const s = on.promptCacheStats!;
+    expect(s.blockTokens).toBe(64);
+    expect(s.reusedTokens).toBeGreaterThan(0);
+    expect(s.limitBytes).toBeLessThanOrEqual(64 * (1 << 20));
+    expect(off.promptCacheStats).toBeUndefined();
+    await expect(InferenceEngine.load(undefined, { promptCacheMb: -1 })).rejects.toMatchObject({ name: 'ConfigError' });
+  });
+});
