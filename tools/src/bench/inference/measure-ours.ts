@@ -21,6 +21,8 @@ interface Run {
   doneAt: number;
   /** With a grammar: time the model thread spent masking. */
   maskMs?: number;
+  /** Prompt positions restored from the prompt cache. */
+  cachedTokens?: number;
 }
 
 /** Runs one sequence from ids to its end (greedy), constrained when `grammar` is given. */
@@ -34,7 +36,7 @@ function run(engine: InferenceEngine, ids: number[], maxNewTokens: number, gramm
         times.push(performance.now());
         out.push(id);
       },
-      done: (reason, _decodeMs, extra) => resolve({ times, ids: out, reason, doneAt: performance.now(), maskMs: extra?.maskMs }),
+      done: (reason, _decodeMs, extra) => resolve({ times, ids: out, reason, doneAt: performance.now(), maskMs: extra?.maskMs, cachedTokens: extra?.cachedTokens }),
       error: reject,
     }, { grammar });
   });
@@ -84,13 +86,16 @@ async function constrainedRun(engine: InferenceEngine, prompt: number[], newToke
  * one + its reply's ids + a new user message (ordinary vocabulary ids); greedy replies. Time to first
  * token per turn, from submission: with no prompt cache, every turn prefills the whole conversation.
  */
+/** Megabytes of the prompt cache of the chat's cached run (the whole 842-token conversation takes ~65 MB). */
+const CHAT_PROMPT_CACHE_MB = 256;
+
 async function chatRun(engine: InferenceEngine, c: Workload['chat']): Promise<ChatTurnResult[]> {
   let prompt = promptIds(c.firstPromptTokens, SEED_CHAT);
   const turns: ChatTurnResult[] = [];
   for (let t = 1; t <= c.turns; t++) {
     const ts = performance.now();
     const r = await run(engine, prompt, c.replyTokens);
-    turns.push({ turn: t, promptTokens: prompt.length, ttftMs: r.times[0] - ts });
+    turns.push({ turn: t, promptTokens: prompt.length, ttftMs: r.times[0] - ts, cachedTokens: r.cachedTokens ?? 0 });
     prompt = [...prompt, ...r.ids, ...promptIds(c.userTokens + 1, SEED_CHAT + t).slice(1)];
   }
   return turns;
@@ -143,7 +148,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       streams.push(streamsResult(n, w, total, wallMs, batch, eld));
     }
 
-    const chat = req.chat ? await chatRun(engine, w.chat) : undefined;
+    const chatOff = req.chat ? await chatRun(engine, w.chat) : undefined;
 
     let longContext: LongContextResult | undefined;
     if (req.longContext) {
@@ -161,14 +166,14 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
     const constrained = await constrainedRun(engine, prompt, w.newTokens);
     if (constrained.tokens < w.newTokens) notes.push(`constrained run: stopped after ${constrained.tokens} of ${w.newTokens} tokens (${constrained.reason})`);
     const c = engine.model.config;
-    return {
+    const result: ChildResult = {
       engine: req.engine,
       type: req.type,
       loadMs,
       decodeBandwidthGBs,
       warmupMs,
       ...rates,
-      chat,
+      chat: chatOff,
       constrained,
       streams,
       ...processFigures(loadAtStart, cpuAtStart, faultsAfterWarmup),
@@ -178,7 +183,24 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice !== undefined ? `, computeNice ${req.computeNice}` : ''}${outputType === 'q8_0' ? ', Q8_0 output matrix' : ''}`,
       notes,
     };
+    // The chat again on an engine with a prompt cache, after this one is closed (two engines' thread
+    // pools would share the cores) and after memory sampling (the cache takes memory by design).
+    await engine.close();
+    if (chatOff) result.chat = await cachedChat(req, outputType, chatOff);
+    return result;
   } finally {
     await engine.close();
+  }
+}
+
+/** The chat's turns with the TTFT and restored tokens of the same chat on an engine with a prompt cache. */
+async function cachedChat(req: ChildRequest, outputType: 'exact' | 'q8_0', off: ChatTurnResult[]): Promise<ChatTurnResult[]> {
+  const cached = await InferenceEngine.load(req.file, { kernels: 'native', computeNice: req.computeNice, outputType, promptCacheMb: CHAT_PROMPT_CACHE_MB });
+  try {
+    await run(cached, promptIds(8, SEED_WARMUP), 2);
+    const on = await chatRun(cached, req.workload.chat);
+    return off.map((t, i) => ({ ...t, cachedTtftMs: on[i].ttftMs, cachedTokens: on[i].cachedTokens }));
+  } finally {
+    await cached.close();
   }
 }

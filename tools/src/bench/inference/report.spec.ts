@@ -138,14 +138,20 @@ describe('targets and ratios', () => {
 describe('multi-turn chat table', () => {
   it('one row per turn with its TTFT and its ratio to turn 1; nothing without a chat run', () => {
     const chat = [
-      { turn: 1, promptTokens: 172, ttftMs: 2000 },
-      { turn: 2, promptTokens: 306, ttftMs: 3000 },
+      { turn: 1, promptTokens: 172, ttftMs: 2000, cachedTtftMs: 1000, cachedTokens: 0 },
+      { turn: 2, promptTokens: 306, ttftMs: 3000, cachedTtftMs: 1200, cachedTokens: 192 },
     ];
     const t = chatTable([result('ours', 'i2_s', 20, { chat }), result('llama', 'tq2_0', 10)]).split('\n');
     expect(t).toHaveLength(4);
-    expect(t[0]).toBe('| engine | file | turn | prompt tokens | TTFT s (no prompt cache) | of turn 1 |');
-    expect(t[3]).toBe('| bitnet-ts | I2_S | 2 | 306 | 3.00 | 1.50× |');
+    expect(t[0]).toBe('| engine | file | turn | prompt tokens | TTFT s, no cache | of turn 1 | TTFT s, prompt cache | of turn 1 (target ≤ 1.3×) | cached tokens |');
+    expect(t[3]).toBe('| bitnet-ts | I2_S | 2 | 306 | 3.00 | 1.50× | 1.20 | 1.20× | 192 |');
     expect(chatTable([result('ours', 'i2_s', 20)])).toBe('');
+    // the target reads the worst cached turn against turn 1
+    const k = compare([result('ours', 'i2_s', 20, { chat })])[0].checks.find((c) => c.target.key === 'chat')!;
+    expect(k).toMatchObject({ value: 1.2, met: true });
+    const slow = [...chat, { turn: 3, promptTokens: 440, ttftMs: 4000, cachedTtftMs: 1400, cachedTokens: 320 }];
+    expect(compare([result('ours', 'i2_s', 20, { chat: slow })])[0].checks.find((c) => c.target.key === 'chat')).toMatchObject({ met: false });
+    expect(compare([result('ours', 'tq2_0', 20)])[0].checks.find((c) => c.target.key === 'chat')!.met).toBeUndefined();
   });
 });
 

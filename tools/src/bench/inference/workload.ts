@@ -82,7 +82,11 @@ export interface ConstrainedResult {
 export interface ChatTurnResult {
   turn: number;
   promptTokens: number;
+  /** Without a prompt cache. */
   ttftMs: number;
+  /** The same turn on an engine with a prompt cache, and the prompt tokens it restored. */
+  cachedTtftMs?: number;
+  cachedTokens?: number;
 }
 
 export interface ChildResult {
@@ -94,7 +98,7 @@ export interface ChildResult {
   warmupMs: number;
   prefill: { promptTokens: number; ttftMs: number; tokS: number };
   decode: { tokens: number; ms: number; tokS: number };
-  /** Ours, exact engine, when asked: the multi-turn chat, one entry per turn (the prompt cache off). */
+  /** Ours, exact engine, when asked: the multi-turn chat, one entry per turn, without and with a prompt cache. */
   chat?: ChatTurnResult[];
   /** Ours only: decode with a JSON schema (see ConstrainedResult). */
   constrained?: ConstrainedResult;
