@@ -110,6 +110,39 @@ describe('prompt cache', () => {
     }
   }, 120_000);
 
+  it('a sequence cancelled while decoding leaves its reply\'s blocks, which the next turn restores exactly', async () => {
+    const prompt = [bos, ...ids(60, 12)];
+    const ac = new AbortController();
+    let n = 0;
+    const stream = on.generateStream(prompt, { ...GREEDY, maxNewTokens: 100 }, { signal: ac.signal });
+    const got: number[] = [];
+    for await (const r of stream) {
+      got.push(...r.tokenIds);
+      if ((n += r.tokenIds.length) >= 40) ac.abort();
+    }
+    expect(got.length).toBeGreaterThanOrEqual(40);
+    // the next turn: the prompt, the reply so far, a new message; positions up to 64 and beyond come from the cache
+    const next = [...prompt, ...got, ...ids(20, 13)];
+    const r = await both(next);
+    expect(r.timings.cachedPromptTokens).toBeGreaterThanOrEqual(64);
+  }, 60_000);
+
+  it('works with resume and with constrained decoding: the same ids as without the cache', async () => {
+    const prompt = [bos, ...ids(90, 14)];
+    await both(prompt);
+    const first = await off.generate(prompt, SAMPLED);
+    const resume = first.tokenIds.slice(0, 5);
+    const [a, b] = await Promise.all([on.generate(prompt, SAMPLED, { resume }), off.generate(prompt, SAMPLED, { resume })]);
+    expect(a.tokenIds).toEqual(b.tokenIds);
+    expect(a.tokenIds).toEqual(first.tokenIds.slice(5));
+    expect(a.timings.cachedPromptTokens).toBe(64);
+    const grammar = 'root ::= [a-z]{3,8} (" " [a-z]{3,8}){2}';
+    const [c, d] = await Promise.all([on.generate(prompt, SAMPLED, { grammar }), off.generate(prompt, SAMPLED, { grammar })]);
+    expect(c.tokenIds).toEqual(d.tokenIds);
+    expect(c.finishReason).toBe('grammar_complete');
+    expect(c.timings.cachedPromptTokens).toBe(64);
+  }, 60_000);
+
   it('reports its counters and is off by default', async () => {
     const s = on.promptCacheStats!;
     expect(s.blockTokens).toBe(64);
