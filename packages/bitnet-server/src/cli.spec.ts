@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { defaultPromptCacheMb } from './promptCache';
 import { parseServerOptions } from './ServerOptions';
 import { postSse, spawnServerBin, tokenEvents, writeTinyModel } from './testing/harness';
 
@@ -37,6 +38,28 @@ describe('options', () => {
     expect(() => parseServerOptions([], { BITNET_OUTPUT_Q8: 'yes please' })).toThrow(/BITNET_OUTPUT_Q8: expected 1 or 0/);
   });
 
+  it('--prompt-cache-mb / BITNET_PROMPT_CACHE_MB: unset (the default sized at start) unless given, 0 allowed, bad values named', () => {
+    expect(parseServerOptions([], {}).promptCacheMb).toBeUndefined();
+    expect(parseServerOptions(['--prompt-cache-mb', '64'], {}).promptCacheMb).toBe(64);
+    expect(parseServerOptions([], { BITNET_PROMPT_CACHE_MB: '0' }).promptCacheMb).toBe(0);
+    expect(parseServerOptions(['--prompt-cache-mb', '8'], { BITNET_PROMPT_CACHE_MB: '0' }).promptCacheMb).toBe(8);
+    expect(() => parseServerOptions(['--prompt-cache-mb', 'lots'], {})).toThrow(/--prompt-cache-mb: expected an integer/);
+    expect(() => parseServerOptions([], { BITNET_PROMPT_CACHE_MB: '-5' })).toThrow(/BITNET_PROMPT_CACHE_MB: expected an integer/);
+    expect(() => parseServerOptions(['--prompt-cache-mb', String(2 ** 21)], {})).toThrow(/--prompt-cache-mb: must be from 0 to 1048576/);
+  });
+
+  it('the default prompt cache: min(1024 MB, a quarter of free memory, max(2, max_concurrent) full contexts of keys and values)', () => {
+    // 2B4T shape: 30 layers, 5 kv heads of 128: 76800 bytes of keys and values per position, 300 MB per 4096-token context
+    const big = { blockCount: 30, headCountKv: 5, headDim: 128, contextLength: 4096 };
+    const GB = 1024 ** 3;
+    expect(defaultPromptCacheMb({ config: big, maxConcurrent: 1, freeBytes: 64 * GB })).toBe(600);
+    expect(defaultPromptCacheMb({ config: big, maxConcurrent: 4, freeBytes: 64 * GB })).toBe(1024);
+    expect(defaultPromptCacheMb({ config: big, maxConcurrent: 4, freeBytes: 2 * GB })).toBe(512);
+    expect(defaultPromptCacheMb({ maxConcurrent: 4, freeBytes: 64 * GB })).toBe(1024); // header unreadable
+    // a small model: a few whole megabytes, never 0
+    expect(defaultPromptCacheMb({ config: { blockCount: 2, headCountKv: 2, headDim: 64, contextLength: 256 }, maxConcurrent: 4, freeBytes: 64 * GB })).toBe(1);
+  });
+
   it('the bin refuses bad options (exit 2) and names --model / BITNET_MODEL when there is no model', () => {
     const bad = spawnSync(process.execPath, [bin, '--port', 'x'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
@@ -51,10 +74,11 @@ describe('options', () => {
 describe('bin', () => {
   it('streaming: SIGTERM ends open streams with their final event, then the process exits 0', async () => {
     // options through environment variables this time
-    const srv = await spawnServerBin([], { BITNET_MODEL: modelPath, BITNET_MAX_CONCURRENT: '2', BITNET_PREFILL_CHUNK: '4' });
+    const srv = await spawnServerBin([], { BITNET_MODEL: modelPath, BITNET_MAX_CONCURRENT: '2', BITNET_PREFILL_CHUNK: '4', BITNET_PROMPT_CACHE_MB: '3' });
     try {
-      const health = (await (await fetch(`${srv.url}/health`)).json()) as { streams: { max_concurrent: number } };
+      const health = (await (await fetch(`${srv.url}/health`)).json()) as { streams: { max_concurrent: number }; prompt_cache: Record<string, unknown> };
       expect(health.streams.max_concurrent).toBe(2);
+      expect(health.prompt_cache).toMatchObject({ enabled: true, source: 'option', size_mb: 3, bytes: 0, cached_blocks: 0 });
       let sent = false;
       // greedy from this prompt runs to max_tokens on the test model: the stream is open at SIGTERM
       const open = postSse(`${srv.url}/v1/stream`, { prompt: 'Busy busy', max_tokens: 1900, temperature: 0 }, {
