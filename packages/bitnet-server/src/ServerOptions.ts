@@ -101,8 +101,8 @@ and it reconnects with backoff.
 --prompt-cache-mb keeps the keys and values of processed prompts and replies (blocks of 64
 positions) so a request that starts like an earlier one (a chat's next turn, a shared system prompt)
 computes only the rest; results are identical. 0 disables it. Default: the smallest of 1024 MB, a
-quarter of the memory free at start, and max(2, --max-concurrent) full contexts of the model's keys
-and values. /health says the size in use.
+quarter of the memory free at start, and the model file's size (at least 16 MB). /health says the
+size in use.
 Logs are JSON lines (pino) on stderr at --log-level; BITNET_LOG=target=level adds the engine's own
 records to the same stream.
 Without --model the model bundled with @bitnet/inference is served.`;

@@ -48,16 +48,14 @@ describe('options', () => {
     expect(() => parseServerOptions(['--prompt-cache-mb', String(2 ** 21)], {})).toThrow(/--prompt-cache-mb: must be from 0 to 1048576/);
   });
 
-  it('the default prompt cache: min(1024 MB, a quarter of free memory, max(2, max_concurrent) full contexts of keys and values)', () => {
-    // 2B4T shape: 30 layers, 5 kv heads of 128: 76800 bytes of keys and values per position, 300 MB per 4096-token context
-    const big = { blockCount: 30, headCountKv: 5, headDim: 128, contextLength: 4096 };
+  it('the default prompt cache: min(1024 MB, a quarter of free memory, max(16 MB, the model file))', () => {
+    const MB = 1024 ** 2;
     const GB = 1024 ** 3;
-    expect(defaultPromptCacheMb({ config: big, maxConcurrent: 1, freeBytes: 64 * GB })).toBe(600);
-    expect(defaultPromptCacheMb({ config: big, maxConcurrent: 4, freeBytes: 64 * GB })).toBe(1024);
-    expect(defaultPromptCacheMb({ config: big, maxConcurrent: 4, freeBytes: 2 * GB })).toBe(512);
-    expect(defaultPromptCacheMb({ maxConcurrent: 4, freeBytes: 64 * GB })).toBe(1024); // header unreadable
-    // a small model: a few whole megabytes, never 0
-    expect(defaultPromptCacheMb({ config: { blockCount: 2, headCountKv: 2, headDim: 64, contextLength: 256 }, maxConcurrent: 4, freeBytes: 64 * GB })).toBe(1);
+    expect(defaultPromptCacheMb({ modelBytes: 1.1 * GB, freeBytes: 64 * GB })).toBe(1024); // the 2B4T I2_S file
+    expect(defaultPromptCacheMb({ modelBytes: 1.1 * GB, freeBytes: 2 * GB })).toBe(512);
+    expect(defaultPromptCacheMb({ modelBytes: 300 * MB, freeBytes: 64 * GB })).toBe(300);
+    expect(defaultPromptCacheMb({ modelBytes: 3 * MB, freeBytes: 64 * GB })).toBe(16); // the bundled model
+    expect(defaultPromptCacheMb({ modelBytes: 0, freeBytes: 8 * MB })).toBe(2);
   });
 
   it('the bin refuses bad options (exit 2) and names --model / BITNET_MODEL when there is no model', () => {

@@ -2,9 +2,9 @@
  * The server's side of the engine's prompt cache (EngineOptions.promptCacheMb): its default size,
  * chosen at start from the model and the free memory, and its /health description.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { type InferenceEngine, KvPrefixCache } from '@bitnet/inference';
-import { GgufFile, type ModelConfig, readModelConfig } from '@bitnet/models';
 
 /** The default never exceeds this many megabytes. */
 export const PROMPT_CACHE_DEFAULT_CAP_MB = 1024;
@@ -13,43 +13,33 @@ export const PROMPT_CACHE_FREE_MEMORY_SHARE = 0.25;
 
 const MB = 1024 * 1024;
 
-/** Bytes of keys and values (f16, every layer) of one position of the model. */
-export function kvBytesPerPosition(c: Pick<ModelConfig, 'blockCount' | 'headCountKv' | 'headDim'>): number {
-  return c.blockCount * 2 * c.headCountKv * c.headDim * 2;
-}
+/** The default's floor: small models still get a useful cache (128 blocks of the bundled model). */
+export const PROMPT_CACHE_DEFAULT_FLOOR_MB = 16;
 
 /**
- * The default prompt cache in megabytes (a whole number, at least 1):
- * min(1024, 25% of the free memory, max(2, maxConcurrent) × the keys and values of a full context).
- * Enough for every slot's conversation to stay cached up to the full context (and never less than two
- * contexts, so a shared system prompt survives beside one long chat), bounded so that it cannot take
- * a large share of a small machine's memory. Without the model's shape (a header this cannot read:
- * the engine's load will say why) only the first two bounds apply.
+ * The default prompt cache in megabytes (a whole number):
+ * min(1024, 25% of the free memory, max(16, the model file's size)).
+ * A cache no larger than the weights at most doubles the server's resident model memory, and a
+ * model's keys and values grow with its weights; 1024 MB (on the 2B4T shape: 3.4 full 4096-token
+ * contexts, at 300 MB each) and a quarter of the free memory bound it on large models and small
+ * machines. Block storage is allocated as blocks are first used, so an idle cache costs nothing.
+ * (Sized from the file, not the header's shape: the server reads the model only through the engine.)
  */
-export function defaultPromptCacheMb(o: { config?: Pick<ModelConfig, 'blockCount' | 'headCountKv' | 'headDim' | 'contextLength'>; maxConcurrent: number; freeBytes: number }): number {
-  let mb = Math.min(PROMPT_CACHE_DEFAULT_CAP_MB, (o.freeBytes * PROMPT_CACHE_FREE_MEMORY_SHARE) / MB);
-  if (o.config) mb = Math.min(mb, (Math.max(2, o.maxConcurrent) * o.config.contextLength * kvBytesPerPosition(o.config)) / MB);
-  return Math.max(1, Math.ceil(mb));
-}
-
-/** The model's shape from its GGUF header, or undefined when the header cannot be read. */
-export function readConfig(modelPath: string): ModelConfig | undefined {
-  try {
-    const file = GgufFile.open(modelPath);
-    try {
-      return readModelConfig(file.metadata);
-    } finally {
-      file.close();
-    }
-  } catch {
-    return undefined;
-  }
+export function defaultPromptCacheMb(o: { modelBytes: number; freeBytes: number }): number {
+  const mb = Math.min(PROMPT_CACHE_DEFAULT_CAP_MB, (o.freeBytes * PROMPT_CACHE_FREE_MEMORY_SHARE) / MB, Math.max(PROMPT_CACHE_DEFAULT_FLOOR_MB, o.modelBytes / MB));
+  return Math.max(1, Math.floor(mb));
 }
 
 /** The prompt cache size to load the engine with, and where it came from. */
-export function resolvePromptCacheMb(modelPath: string, given: number | undefined, maxConcurrent: number): { mb: number; source: 'option' | 'default' } {
+export function resolvePromptCacheMb(modelPath: string, given: number | undefined): { mb: number; source: 'option' | 'default' } {
   if (given !== undefined) return { mb: given, source: 'option' };
-  return { mb: defaultPromptCacheMb({ config: readConfig(modelPath), maxConcurrent, freeBytes: os.freemem() }), source: 'default' };
+  let modelBytes = 0;
+  try {
+    modelBytes = fs.statSync(modelPath).size;
+  } catch {
+    // no file: the engine's load says so
+  }
+  return { mb: defaultPromptCacheMb({ modelBytes, freeBytes: os.freemem() }), source: 'default' };
 }
 
 /** /health's `prompt_cache`. */

@@ -127,6 +127,20 @@ describe('prompt cache', () => {
     expect(await health(uncached)).toMatchObject({ enabled: false, source: 'option', size_mb: 0, limit_bytes: 0, cached_blocks: 0 });
   }, 60_000);
 
+  it('without --prompt-cache-mb the cache is on with the default size', async () => {
+    const server = await startTestServer(defaultModelPath(), { threads: 1 });
+    try {
+      const h = await health(server);
+      expect(h).toMatchObject({ enabled: true, source: 'default', bytes: 0, cached_blocks: 0 });
+      expect(h.size_mb).toBeGreaterThanOrEqual(1);
+      expect(h.size_mb).toBeLessThanOrEqual(1024);
+      await stream(server, GENESIS);
+      expect((await stream(server, GENESIS + MORE)).complete.cached_prompt_tokens).toBe(64);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
   it('a cache of two blocks evicts the least recently used prompt, counts it, and still answers as without a cache', async () => {
     const blockBytes = new KvPrefixCache(cached.context.engine.model.config, { bytes: 0 }).blockBytes;
     const small = await startTestServer(defaultModelPath(), { threads: 1, promptCacheMb: (2 * blockBytes) / (1024 * 1024) });

@@ -68,7 +68,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
   const restoreEngineLogs = routeEngineLogs(log);
   const modelPath = resolveModelPath(options.model);
   const t0 = performance.now();
-  const promptCache = resolvePromptCacheMb(modelPath, options.promptCacheMb, options.maxConcurrent);
+  const promptCache = resolvePromptCacheMb(modelPath, options.promptCacheMb);
   let engine: InferenceEngine;
   try {
     engine = await InferenceEngine.load(modelPath, {
