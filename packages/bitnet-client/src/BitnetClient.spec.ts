@@ -60,6 +60,7 @@ const COMPLETE = {
   completed_normally: true,
   completion_reason: 'max_tokens',
   prompt_tokens: 5,
+  cached_prompt_tokens: 0,
   time_to_first_token_ms: 4,
   finish_reason: 'length',
   seed: 7,

@@ -108,6 +108,11 @@ export interface CompleteEvent {
   completion_reason: CompletionReason | (string & {});
   /** Tokens in the prompt. */
   prompt_tokens: number;
+  /**
+   * Prompt tokens the server's prompt cache restored instead of computing them (`--prompt-cache-mb`):
+   * an earlier request started with the same tokens. 0 when none were cached or the cache is off.
+   */
+  cached_prompt_tokens: number;
   /** Milliseconds to the first token; null when none was generated. */
   time_to_first_token_ms: number | null;
   /** The OpenAI-style finish reason (`stop`, `length`, …). */
@@ -157,6 +162,21 @@ export interface HealthResponse {
   kernels: string;
   /** Streams running and waiting. */
   streams: { active: number; queued: number; max_concurrent: number; max_queue: number; [key: string]: unknown };
+  /**
+   * The prompt cache (`--prompt-cache-mb`), as of the last finished generation: `source` says whether
+   * its size was given or the default sized at start; `limit_bytes` is whole blocks of `block_tokens` positions.
+   */
+  prompt_cache?: {
+    enabled: boolean;
+    source: 'option' | 'default';
+    size_mb: number;
+    limit_bytes: number;
+    bytes: number;
+    block_tokens: number;
+    cached_blocks: number;
+    reused_tokens: number;
+    evicted_blocks: number;
+  };
   [key: string]: unknown;
 }
 

@@ -41,10 +41,18 @@ export interface ServerOptions {
   redisUrl?: string;
   /** How long a replica's lease on a stream it generates lasts without renewal (failover happens after it expires). */
   streamLeaseMs: number;
+  /**
+   * Megabytes of the prompt cache (EngineOptions.promptCacheMb): 0 disables it; undefined = the
+   * default sized from the model and free memory at start (see defaultPromptCacheMb in promptCache.ts).
+   */
+  promptCacheMb?: number;
 }
 
-/** Every setting's default (model, threads and apiKey have none: bundled model, one thread per core, no key). */
-export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey' | 'redisUrl'> = {
+/**
+ * Every setting's default (model, threads, apiKey, redisUrl and promptCacheMb have none here: bundled
+ * model, one thread per core, no key, streams in this process, a prompt cache sized at start).
+ */
+export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey' | 'redisUrl' | 'promptCacheMb'> = {
   port: 8080,
   host: '127.0.0.1',
   maxConcurrent: 4,
@@ -69,14 +77,14 @@ export const USAGE = `usage: bitnet-server [--model M] [--port 8080] [--host 127
                      [--max-body-bytes 1048576] [--default-max-tokens 128] [--keep-alive-ms 5000]
                      [--token-timeout-ms 30000] [--prefill-chunk 64] [--shutdown-timeout-ms 5000]
                      [--compute-nice 5] [--output-q8] [--cors-origin ORIGIN ...] [--no-playground]
-                     [--redis-url redis://HOST:PORT] [--stream-lease-ms 3000]
+                     [--redis-url redis://HOST:PORT] [--stream-lease-ms 3000] [--prompt-cache-mb N]
 
 Every option has an environment variable: BITNET_MODEL, BITNET_PORT (or PORT), BITNET_HOST,
 BITNET_THREADS, BITNET_MAX_CONCURRENT, BITNET_MAX_QUEUE, BITNET_API_KEY, BITNET_LOG_LEVEL,
 BITNET_MAX_BODY_BYTES, BITNET_DEFAULT_MAX_TOKENS, BITNET_KEEP_ALIVE_MS, BITNET_TOKEN_TIMEOUT_MS,
 BITNET_PREFILL_CHUNK, BITNET_SHUTDOWN_TIMEOUT_MS, BITNET_COMPUTE_NICE, BITNET_OUTPUT_Q8 (1 or 0),
 BITNET_CORS_ORIGIN (comma-separated), BITNET_PLAYGROUND (0 = --no-playground), BITNET_REDIS_URL,
-BITNET_STREAM_LEASE_MS.
+BITNET_STREAM_LEASE_MS, BITNET_PROMPT_CACHE_MB.
 Command-line options win.
 --compute-nice lowers the priority of the model's threads (Linux nice steps) so that HTTP requests
 (/health, new streams) are answered at once while every core computes tokens.
@@ -90,6 +98,11 @@ Last-Event-ID to any replica gets the events it missed, then the rest of the str
 that replica if the one generating it died (its lease, --stream-lease-ms, expired). If Redis is
 unreachable the server keeps serving with streams kept in this process, /health says "degraded",
 and it reconnects with backoff.
+--prompt-cache-mb keeps the keys and values of processed prompts and replies (blocks of 64
+positions) so a request that starts like an earlier one (a chat's next turn, a shared system prompt)
+computes only the rest; results are identical. 0 disables it. Default: the smallest of 1024 MB, a
+quarter of the memory free at start, and the model file's size (at least 16 MB). /health says the
+size in use.
 Logs are JSON lines (pino) on stderr at --log-level; BITNET_LOG=target=level adds the engine's own
 records to the same stream.
 Without --model the model bundled with @bitnet/inference is served.`;
@@ -115,6 +128,7 @@ const INT_OPTIONS: Record<string, { key: keyof ServerOptions; env: string[]; min
   'shutdown-timeout-ms': { key: 'shutdownTimeoutMs', env: ['BITNET_SHUTDOWN_TIMEOUT_MS'], min: 0, max: 600_000 },
   'compute-nice': { key: 'computeNice', env: ['BITNET_COMPUTE_NICE'], min: 0, max: 19 },
   'stream-lease-ms': { key: 'streamLeaseMs', env: ['BITNET_STREAM_LEASE_MS'], min: 200, max: 600_000 },
+  'prompt-cache-mb': { key: 'promptCacheMb', env: ['BITNET_PROMPT_CACHE_MB'], min: 0, max: 1 << 20 },
 };
 
 /** Options from the command line, then the environment, then the defaults. */

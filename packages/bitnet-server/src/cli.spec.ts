@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { defaultPromptCacheMb } from './promptCache';
 import { parseServerOptions } from './ServerOptions';
 import { postSse, spawnServerBin, tokenEvents, writeTinyModel } from './testing/harness';
 
@@ -37,6 +38,26 @@ describe('options', () => {
     expect(() => parseServerOptions([], { BITNET_OUTPUT_Q8: 'yes please' })).toThrow(/BITNET_OUTPUT_Q8: expected 1 or 0/);
   });
 
+  it('--prompt-cache-mb / BITNET_PROMPT_CACHE_MB: unset (the default sized at start) unless given, 0 allowed, bad values named', () => {
+    expect(parseServerOptions([], {}).promptCacheMb).toBeUndefined();
+    expect(parseServerOptions(['--prompt-cache-mb', '64'], {}).promptCacheMb).toBe(64);
+    expect(parseServerOptions([], { BITNET_PROMPT_CACHE_MB: '0' }).promptCacheMb).toBe(0);
+    expect(parseServerOptions(['--prompt-cache-mb', '8'], { BITNET_PROMPT_CACHE_MB: '0' }).promptCacheMb).toBe(8);
+    expect(() => parseServerOptions(['--prompt-cache-mb', 'lots'], {})).toThrow(/--prompt-cache-mb: expected an integer/);
+    expect(() => parseServerOptions([], { BITNET_PROMPT_CACHE_MB: '-5' })).toThrow(/BITNET_PROMPT_CACHE_MB: expected an integer/);
+    expect(() => parseServerOptions(['--prompt-cache-mb', String(2 ** 21)], {})).toThrow(/--prompt-cache-mb: must be from 0 to 1048576/);
+  });
+
+  it('the default prompt cache: min(1024 MB, a quarter of free memory, max(16 MB, the model file))', () => {
+    const MB = 1024 ** 2;
+    const GB = 1024 ** 3;
+    expect(defaultPromptCacheMb({ modelBytes: 1.1 * GB, freeBytes: 64 * GB })).toBe(1024); // the 2B4T I2_S file
+    expect(defaultPromptCacheMb({ modelBytes: 1.1 * GB, freeBytes: 2 * GB })).toBe(512);
+    expect(defaultPromptCacheMb({ modelBytes: 300 * MB, freeBytes: 64 * GB })).toBe(300);
+    expect(defaultPromptCacheMb({ modelBytes: 3 * MB, freeBytes: 64 * GB })).toBe(16); // the bundled model
+    expect(defaultPromptCacheMb({ modelBytes: 0, freeBytes: 8 * MB })).toBe(2);
+  });
+
   it('the bin refuses bad options (exit 2) and names --model / BITNET_MODEL when there is no model', () => {
     const bad = spawnSync(process.execPath, [bin, '--port', 'x'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
@@ -51,10 +72,11 @@ describe('options', () => {
 describe('bin', () => {
   it('streaming: SIGTERM ends open streams with their final event, then the process exits 0', async () => {
     // options through environment variables this time
-    const srv = await spawnServerBin([], { BITNET_MODEL: modelPath, BITNET_MAX_CONCURRENT: '2', BITNET_PREFILL_CHUNK: '4' });
+    const srv = await spawnServerBin([], { BITNET_MODEL: modelPath, BITNET_MAX_CONCURRENT: '2', BITNET_PREFILL_CHUNK: '4', BITNET_PROMPT_CACHE_MB: '3' });
     try {
-      const health = (await (await fetch(`${srv.url}/health`)).json()) as { streams: { max_concurrent: number } };
+      const health = (await (await fetch(`${srv.url}/health`)).json()) as { streams: { max_concurrent: number }; prompt_cache: Record<string, unknown> };
       expect(health.streams.max_concurrent).toBe(2);
+      expect(health.prompt_cache).toMatchObject({ enabled: true, source: 'option', size_mb: 3, bytes: 0, cached_blocks: 0 });
       let sent = false;
       // greedy from this prompt runs to max_tokens on the test model: the stream is open at SIGTERM
       const open = postSse(`${srv.url}/v1/stream`, { prompt: 'Busy busy', max_tokens: 1900, temperature: 0 }, {

@@ -237,7 +237,7 @@ describe('OpenAI compatibility', () => {
       if (c.finish_reason) finish = c.finish_reason;
     }
     expect(ids.length).toBeGreaterThan(0);
-    expect(usage).toEqual({ prompt_tokens: expect.any(Number), completion_tokens: ids.length, total_tokens: expect.any(Number) });
+    expect(usage).toEqual({ prompt_tokens: expect.any(Number), completion_tokens: ids.length, total_tokens: expect.any(Number), prompt_tokens_details: { cached_tokens: expect.any(Number) } });
     expect(['stop', 'length']).toContain(finish);
     // the same as the engine with the chat template and the same sampling settings
     const prompt = server.context.chatFormat === 'bitnet' ? 'User: Hello there<|eot_id|>Assistant: ' : undefined;

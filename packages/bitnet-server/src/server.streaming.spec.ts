@@ -195,7 +195,7 @@ describe('streaming', () => {
       };
       const req =
         phase === 'prefill'
-          ? { prompt: longPrompt, max_tokens: 50 }
+          ? { prompt: `Again: ${longPrompt}`, max_tokens: 50 } // not the baseline's prompt: nothing of it is in the prompt cache
           : LONG;
       const client = postSse(`${url}/v1/stream`, req, {
         signal: kill.signal,

@@ -7,6 +7,7 @@ import { createApp } from './http/app';
 import type { ModelInfo, ServerContext } from './http/common';
 import { ServerMetrics } from './http/Metrics';
 import { type Logger, createLogger, routeEngineLogs } from './Logger';
+import { resolvePromptCacheMb } from './promptCache';
 import { DEFAULT_OPTIONS, OptionsError, type ServerOptions } from './ServerOptions';
 import { GenerationService } from './stream/GenerationService';
 import { MemoryStreamStore } from './stream/MemoryStreamStore';
@@ -67,9 +68,11 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
   const restoreEngineLogs = routeEngineLogs(log);
   const modelPath = resolveModelPath(options.model);
   const t0 = performance.now();
+  const promptCache = resolvePromptCacheMb(modelPath, options.promptCacheMb);
   let engine: InferenceEngine;
   try {
     engine = await InferenceEngine.load(modelPath, {
+      promptCacheMb: promptCache.mb,
       maxChunkTokens: options.prefillChunk,
       computeNice: options.computeNice,
       outputType: options.outputQ8 ? 'q8_0' : 'exact',
@@ -89,6 +92,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
       kernels: engine.loadInfo.kernels,
       threads: engine.loadInfo.threads,
       output: engine.loadInfo.outputMatrixType,
+      prompt_cache_mb: promptCache.mb,
       ms: Math.round(performance.now() - t0),
     },
     'model loaded',
@@ -110,10 +114,11 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
     decodeBatch: () => engine.schedulingStats,
     uptimeSeconds: () => (Date.now() - startedAt) / 1000,
     storeDegraded: () => (store.degradedReason() ? 1 : 0),
+    promptCache: () => engine.promptCacheStats,
   });
   service = new GenerationService(engine, metrics, log, { maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue });
   const streams = new ResumableStreams(store, service, metrics, log, { leaseMs: options.streamLeaseMs });
-  const context: ServerContext = { engine, service, metrics, streams, options, log, model, chatFormat, version: packageVersion(), startedAt };
+  const context: ServerContext = { engine, service, metrics, streams, options, log, model, chatFormat, version: packageVersion(), startedAt, promptCache };
   const app = createApp(context);
   const server = http.createServer(app);
   server.keepAliveTimeout = 5000;

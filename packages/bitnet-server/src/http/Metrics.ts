@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { PromptCacheStats } from '@bitnet/inference';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -47,6 +48,8 @@ export class ServerMetrics {
   readonly requests = new Counter({ name: 'bitnet_http_requests_total', help: 'HTTP requests by route and status code', labelNames: ['route', 'method', 'status'] as const, registers: [this.registry] });
   readonly tokens = new Counter({ name: 'bitnet_generated_tokens_total', help: 'Tokens generated', registers: [this.registry] });
   readonly promptTokens = new Counter({ name: 'bitnet_prompt_tokens_total', help: 'Prompt tokens processed', registers: [this.registry] });
+  readonly promptTokensCached = new Counter({ name: 'bitnet_prompt_tokens_cached_total', help: 'Prompt tokens whose keys and values were restored from the prompt cache', registers: [this.registry] });
+  readonly promptTokensComputed = new Counter({ name: 'bitnet_prompt_tokens_computed_total', help: 'Prompt tokens computed by prefill (prompt tokens minus cached ones)', registers: [this.registry] });
   readonly streams = new Counter({ name: 'bitnet_streams_total', help: 'Generations by how they ended (completion_reason)', labelNames: ['completion_reason'] as const, registers: [this.registry] });
   readonly cancellations = new Counter({ name: 'bitnet_cancellations_total', help: 'Generations stopped early, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly errors = new Counter({ name: 'bitnet_errors_total', help: 'Errors by type (HTTP errors and generation errors)', labelNames: ['type'] as const, registers: [this.registry] });
@@ -70,6 +73,8 @@ export class ServerMetrics {
     uptimeSeconds: () => number;
     /** 1 while the stream store cannot reach Redis (streams kept in this replica only). */
     storeDegraded?: () => number;
+    /** The engine's prompt cache counters (undefined: no cache, or no sequence has ended yet). */
+    promptCache?: () => PromptCacheStats | undefined;
   }) {
     const batch = live.decodeBatch ?? (() => ({ decodeSteps: 0, decodeTokens: 0, maxDecodeBatch: 0 }));
     const gauge = (name: string, help: string, read: () => number) =>
@@ -91,6 +96,22 @@ export class ServerMetrics {
     gauge('bitnet_decode_batch_max', 'Largest batched decode step since start', () => batch().maxDecodeBatch);
     gauge('bitnet_uptime_seconds', 'Seconds since the server started', live.uptimeSeconds);
     gauge('bitnet_stream_store_degraded', '1 while the shared stream store (Redis) is unreachable and streams are kept in this replica only', live.storeDegraded ?? (() => 0));
+    const cache = live.promptCache ?? (() => undefined);
+    gauge('bitnet_prompt_cache_bytes', 'Bytes of prompt cache block storage allocated', () => cache()?.bytes ?? 0);
+    gauge('bitnet_prompt_cache_limit_bytes', 'Bytes the prompt cache may hold (--prompt-cache-mb, whole blocks; 0 = off)', () => cache()?.limitBytes ?? 0);
+    gauge('bitnet_prompt_cache_blocks', 'Blocks holding a cached prompt prefix', () => cache()?.cachedBlocks ?? 0);
+    // the engine counts evictions since load: the counter follows it at each scrape
+    let evicted = 0;
+    new Counter({
+      name: 'bitnet_prompt_cache_evicted_blocks_total',
+      help: 'Prompt cache blocks evicted (least recently used first) to make room',
+      registers: [this.registry],
+      collect() {
+        const now = cache()?.evictedBlocks ?? 0;
+        if (now > evicted) this.inc(now - evicted);
+        evicted = Math.max(evicted, now);
+      },
+    });
     this.registry.registerMetric(this.loopDelay as unknown as Metric);
     collectDefaultMetrics({ register: this.registry });
   }

@@ -14,6 +14,7 @@ import type { Session } from 'better-sse';
 import { openSse, sseComment, ssePush } from './sse';
 import { parseStreamRequest } from './validation';
 import { playgroundRouter } from '../playground/playground';
+import { promptCacheHealth } from '../promptCache';
 
 function sameSecret(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
@@ -98,6 +99,8 @@ export function createApp(ctx: ServerContext): express.Express {
       },
       // where /v1/stream streams are kept for replay and revival: this process, or Redis shared by the replicas
       stream_store: { kind: streams.store.kind, shared: streams.store.shared, replica: streams.replica },
+      // keys and values of earlier prompts kept for reuse (--prompt-cache-mb), as of the last finished generation
+      prompt_cache: promptCacheHealth(ctx.engine, ctx.promptCache.mb, ctx.promptCache.source),
     };
   };
   app.get('/health', (_req, res) => void res.status(service.shuttingDown ? 503 : 200).json(health()));

@@ -32,6 +32,8 @@ export interface ServerContext {
   chatFormat: ChatFormat;
   version: string;
   startedAt: number;
+  /** The prompt cache the engine was loaded with: megabytes (0 = off) and whether they were given or the default. */
+  promptCache: { mb: number; source: 'option' | 'default' };
 }
 
 

@@ -104,8 +104,14 @@ function finishReason(o: GenerationOutcome): string {
   return o.reason === 'max_tokens' ? 'length' : 'stop';
 }
 
+/** OpenAI's usage, with prompt_tokens_details.cached_tokens: prompt tokens the prompt cache restored. */
 function usage(o: GenerationOutcome) {
-  return { prompt_tokens: o.promptTokens, completion_tokens: o.generatedTokens, total_tokens: o.promptTokens + o.generatedTokens };
+  return {
+    prompt_tokens: o.promptTokens,
+    completion_tokens: o.generatedTokens,
+    total_tokens: o.promptTokens + o.generatedTokens,
+    prompt_tokens_details: { cached_tokens: o.cachedPromptTokens },
+  };
 }
 
 export function registerOpenAiRoutes(app: Express, ctx: ServerContext, json: RequestHandler): void {

@@ -53,7 +53,7 @@ export function openApiDocument(o: { version: string; apiKey: boolean }): Json {
           // optional: a reconnect with Last-Event-ID needs none
           requestBody: { ...jsonBody('StreamRequest'), required: false },
           responses: {
-            '200': { description: 'An event stream (with logprobs: true, token events add logprob, bytes and top_logprobs)', headers: { 'X-Stream-Id': { schema: { type: 'string' } } }, content: { 'text/event-stream': { schema: { type: 'string' } } } },
+            '200': { description: 'An event stream (with logprobs: true, token events add logprob, bytes and top_logprobs); the complete event has cached_prompt_tokens: prompt tokens the prompt cache restored', headers: { 'X-Stream-Id': { schema: { type: 'string' } } }, content: { 'text/event-stream': { schema: { type: 'string' } } } },
             '410': errorResponse('The events to resend are no longer kept'),
             ...bodyErrors,
           },
@@ -63,18 +63,18 @@ export function openApiDocument(o: { version: string; apiKey: boolean }): Json {
         post: {
           summary: 'OpenAI-compatible text completion (streamed with stream: true)',
           requestBody: jsonBody('CompletionRequest'),
-          responses: { '200': { description: 'A completion, or an event stream of chunks', content: { 'application/json': { schema: { type: 'object' } }, 'text/event-stream': { schema: { type: 'string' } } } }, ...bodyErrors },
+          responses: { '200': { description: 'A completion, or an event stream of chunks; usage.prompt_tokens_details.cached_tokens counts prompt tokens the prompt cache restored', content: { 'application/json': { schema: { type: 'object' } }, 'text/event-stream': { schema: { type: 'string' } } } }, ...bodyErrors },
         },
       },
       '/v1/chat/completions': {
         post: {
           summary: 'OpenAI-compatible chat completion (streamed with stream: true)',
           requestBody: jsonBody('ChatCompletionRequest'),
-          responses: { '200': { description: 'A chat completion, or an event stream of chunks', content: { 'application/json': { schema: { type: 'object' } }, 'text/event-stream': { schema: { type: 'string' } } } }, ...bodyErrors },
+          responses: { '200': { description: 'A chat completion, or an event stream of chunks; usage.prompt_tokens_details.cached_tokens counts prompt tokens the prompt cache restored', content: { 'application/json': { schema: { type: 'object' } }, 'text/event-stream': { schema: { type: 'string' } } } }, ...bodyErrors },
         },
       },
       '/v1/models': { get: { summary: 'The served model, as OpenAI lists models', responses: { '200': jsonResponse('The model list'), '401': errorResponse('Missing or wrong API key') } } },
-      '/health': probe('Status, model, kernels, streams'),
+      '/health': probe('Status, model, kernels, streams, prompt cache'),
       '/health/live': { get: { summary: 'Liveness', ...open, responses: { '200': jsonResponse('Alive') } } },
       '/health/ready': probe('Readiness'),
       '/metrics': {

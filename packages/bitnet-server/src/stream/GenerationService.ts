@@ -27,6 +27,8 @@ export interface GenerationOutcome {
   /** OpenAI's finish_reason: 'stop' | 'length' ('grammar_complete' is a 'stop'), or the completion reason when it ended otherwise. */
   finishReason: string;
   promptTokens: number;
+  /** Prompt tokens restored from the engine's prompt cache instead of computed (0 without a cache). */
+  cachedPromptTokens: number;
   generatedTokens: number;
   totalTimeMs: number;
   timeToFirstTokenMs: number | null;
@@ -193,6 +195,7 @@ export class GenerationService {
       completedNormally: false,
       finishReason: 'cancelled',
       promptTokens: 0,
+      cachedPromptTokens: 0,
       generatedTokens: resume.length,
       totalTimeMs: 0,
       timeToFirstTokenMs: null,
@@ -276,6 +279,12 @@ export class GenerationService {
     const now = performance.now();
     o.totalTimeMs = now - startedAt;
     o.tokensPerSecond = timings ? timings().decodeTokensPerSecond : 0;
+    if (timings) {
+      // with resumed ids the engine may restore past the prompt: only prompt tokens count here
+      o.cachedPromptTokens = Math.min(timings().cachedPromptTokens, o.promptTokens);
+      this.metrics.promptTokensCached.inc(o.cachedPromptTokens);
+      this.metrics.promptTokensComputed.inc(o.promptTokens - o.cachedPromptTokens);
+    }
     if (!o.error && o.reason === 'cancelled') {
       const why = signal.aborted ? String(signal.reason) : 'cancelled';
       o.reason = why === SHUTDOWN ? 'server_shutdown' : why === CLIENT_GONE ? 'client_disconnected' : 'cancelled';
