@@ -149,6 +149,9 @@ describe('playground in headless Chromium', () => {
   it('Stop ends the stream mid-way and frees the server slot', async () => {
     await open();
     await fill({ prompt: 'Go on and on', maxTokens: 2000, temperature: '0.8', seed: '3' });
+    // an array of exactly 1000 integers: the stream cannot end by itself before ~2000 tokens, so Stop
+    // always comes first however fast the tiny model runs (left alone it may reach end-of-text early)
+    await page.fill(byId('json-schema'), JSON.stringify({ type: 'array', items: { type: 'integer' }, minItems: 1000, maxItems: 1000 }));
     await page.click(byId('generate'));
     await page.waitForFunction((sel) => document.querySelectorAll(`${sel} [data-token-id]`).length >= 3, byId('output'));
     expect(await page.textContent(byId('status'))).toBe(''); // still running
@@ -157,6 +160,7 @@ describe('playground in headless Chromium', () => {
     expect(await page.textContent(byId('status'))).toBe('cancelled');
     expect((await pageTokenIds()).length).toBeLessThan(2000);
     await waitFor(async () => (await activeStreams()) === 0, WAIT, '/health to show no active stream', 50);
+    await page.fill(byId('json-schema'), '');
   });
 
   it('a 422 is shown next to the field it names', async () => {
