@@ -168,12 +168,18 @@ export interface HealthResponse {
    */
   prompt_cache?: {
     enabled: boolean;
+    /** 'option' (--prompt-cache-mb / BITNET_PROMPT_CACHE_MB) or 'default' (sized at start). */
     source: 'option' | 'default';
+    /** The megabytes the engine was given. */
     size_mb: number;
+    /** Bytes the cache may hold: whole blocks within size_mb. */
     limit_bytes: number;
+    /** Bytes of block storage allocated so far. */
     bytes: number;
+    /** Positions per block. */
     block_tokens: number;
     cached_blocks: number;
+    /** Prompt tokens restored from the cache since start. */
     reused_tokens: number;
     evicted_blocks: number;
   };

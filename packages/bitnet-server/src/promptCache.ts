@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { type InferenceEngine, KvPrefixCache } from '@bitnet/inference';
+import type { HealthResponse } from '@bitnet/client';
 
 /** The default never exceeds this many megabytes. */
 export const PROMPT_CACHE_DEFAULT_CAP_MB = 1024;
@@ -42,24 +43,8 @@ export function resolvePromptCacheMb(modelPath: string, given: number | undefine
   return { mb: defaultPromptCacheMb({ modelBytes, freeBytes: os.freemem() }), source: 'default' };
 }
 
-/** /health's `prompt_cache`. */
-export interface PromptCacheHealth {
-  enabled: boolean;
-  /** 'option' (--prompt-cache-mb / BITNET_PROMPT_CACHE_MB) or 'default' (sized at start). */
-  source: 'option' | 'default';
-  /** The megabytes the engine was given. */
-  size_mb: number;
-  /** Bytes the cache may hold: whole blocks within size_mb. */
-  limit_bytes: number;
-  /** Bytes of block storage allocated so far. */
-  bytes: number;
-  /** Positions per block. */
-  block_tokens: number;
-  cached_blocks: number;
-  /** Prompt tokens restored from the cache since start. */
-  reused_tokens: number;
-  evicted_blocks: number;
-}
+/** /health's `prompt_cache`: the client's type of it (one definition for both sides). */
+export type PromptCacheHealth = NonNullable<HealthResponse['prompt_cache']>;
 
 /**
  * Describes the engine's prompt cache: its counters as of the last finished sequence, or (before the
