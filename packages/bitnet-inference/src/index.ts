@@ -11,7 +11,7 @@ export { editDistance } from './errors/checkKeys';
 export { InferenceEngine, DEFAULT_COMPUTE_NICE, type EngineOptions, type EngineLoadInfo, type EngineSchedulingStats, type ModelInfo, type SequenceListener, type SequenceOptions } from './engine/InferenceEngine';
 export type { SequenceDoneInfo } from './engine/types';
 export { KvBlockPool, type KvBlockPoolOptions, type KvBlockPoolStats, type PrefixMatch } from './cache/KvBlockPool';
-export { KvPrefixCache, type KvPrefixCacheOptions, type PromptCacheStats } from './cache/KvPrefixCache';
+export { KvPrefixCache, PROMPT_CACHE_BLOCK_TOKENS, promptCacheLayout, type KvPrefixCacheOptions, type PromptCacheStats } from './cache/KvPrefixCache';
 export type { SequenceEnd, KernelSettings } from './engine/protocol';
 export { defaultModelPath, hasDefaultModel, DEFAULT_MODEL_FILE } from './engine/DefaultModel';
 export { PerplexityEvaluator, unigramPerplexity, logSoftmaxAt, type PerplexityOptions, type PerplexityResult } from './eval/Perplexity';

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { type InferenceEngine, KvPrefixCache } from '@bitnet/inference';
+import { type InferenceEngine, promptCacheLayout } from '@bitnet/inference';
 import type { HealthResponse } from '@bitnet/client';
 
 /** The default never exceeds this many megabytes. */
@@ -52,15 +52,15 @@ export type PromptCacheHealth = NonNullable<HealthResponse['prompt_cache']>;
  */
 export function promptCacheHealth(engine: InferenceEngine, mb: number, source: 'option' | 'default'): PromptCacheHealth {
   const s = engine.promptCacheStats;
-  const shape = new KvPrefixCache(engine.model.config, { bytes: 0 }); // no blocks: only its block size
-  const limit = s?.limitBytes ?? Math.floor(Math.floor(mb * MB) / shape.blockBytes) * shape.blockBytes;
+  const layout = promptCacheLayout(engine.model.config, Math.floor(mb * MB)); // the engine's own sizing of `mb`
+  const limit = s?.limitBytes ?? layout.limitBytes;
   return {
     enabled: limit > 0,
     source,
     size_mb: mb,
     limit_bytes: limit,
     bytes: s?.bytes ?? 0,
-    block_tokens: s?.blockTokens ?? shape.blockTokens,
+    block_tokens: s?.blockTokens ?? layout.blockTokens,
     cached_blocks: s?.cachedBlocks ?? 0,
     reused_tokens: s?.reusedTokens ?? 0,
     evicted_blocks: s?.evictedBlocks ?? 0,

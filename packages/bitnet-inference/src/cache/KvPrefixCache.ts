@@ -37,6 +37,17 @@ export interface PromptCacheStats {
   evictedBlocks: number;
 }
 
+/** Positions per block of the prompt cache unless KvPrefixCacheOptions.blockTokens says otherwise. */
+export const PROMPT_CACHE_BLOCK_TOKENS = 64;
+
+/** A prompt cache's block size for a model and the bytes a limit allows (whole blocks only). */
+export function promptCacheLayout(config: ModelConfig, bytes: number, blockTokens = PROMPT_CACHE_BLOCK_TOKENS): { blockTokens: number; blockBytes: number; blocks: number; limitBytes: number } {
+  // keys and values (2) of every layer, f16 (2 bytes) per element
+  const blockBytes = config.blockCount * 2 * config.headCountKv * blockTokens * config.headDim * 2;
+  const blocks = Math.floor(bytes / blockBytes);
+  return { blockTokens, blockBytes, blocks, limitBytes: blocks * blockBytes };
+}
+
 /** Where a sequence's cache stands in the saving: blocks saved so far and the last one's id in the index. */
 interface SaveState {
   saved: number;
@@ -60,13 +71,13 @@ export class KvPrefixCache {
     private readonly config: ModelConfig,
     options: KvPrefixCacheOptions,
   ) {
-    const B = options.blockTokens ?? 64;
+    const B = options.blockTokens ?? PROMPT_CACHE_BLOCK_TOKENS;
     if (!Number.isInteger(B) || B < 1) throw new RangeError(`blockTokens must be a positive integer, got ${B}`);
     if (!(options.bytes >= 0)) throw new RangeError(`the prompt cache size must be ≥ 0 bytes, got ${options.bytes}`);
+    const { blockBytes, blocks } = promptCacheLayout(config, options.bytes, B);
     this.blockTokens = B;
     this.layerStride = config.headCountKv * B * config.headDim;
-    this.blockBytes = config.blockCount * 2 * this.layerStride * 2;
-    const blocks = Math.floor(options.bytes / this.blockBytes);
+    this.blockBytes = blockBytes;
     this.pool = blocks > 0 ? new KvBlockPool({ blockTokens: B, blocks }) : undefined;
     this.storage = new Array<Uint16Array | undefined>(blocks).fill(undefined);
   }

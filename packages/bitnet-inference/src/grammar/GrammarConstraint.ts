@@ -10,7 +10,7 @@ import { parseGbnf } from './Gbnf';
 import type { Grammar } from './Grammar';
 import { GrammarError } from './GrammarError';
 import { GrammarMatcher, GrammarState } from './GrammarMatcher';
-import { type MaskTokenizer, TokenMask, type TokenMaskOptions } from './TokenMask';
+import { type MaskTokenizer, TokenMask, type TokenMaskOptions, grammarTokenBytes } from './TokenMask';
 
 /** How many compiled grammars a vocabulary keeps (each holds at most MAX_INTERNED_STATES states). */
 export const GRAMMAR_CACHE_SIZE = 8;
@@ -27,8 +27,7 @@ export class GrammarVocabulary {
   private readonly grammars = new Map<string, GrammarState>();
 
   constructor(tokenizer: MaskTokenizer, options: TokenMaskOptions = {}) {
-    this.bytes = [];
-    for (let id = 0; id < tokenizer.vocabSize; id++) this.bytes.push(tokenizer.isSpecial(id) ? null : tokenizer.tokenBytes(id));
+    this.bytes = grammarTokenBytes(tokenizer);
     this.endIds = new Set(tokenizer.endOfGenerationIds);
     this.mask = new TokenMask(this.bytes, tokenizer.endOfGenerationIds, options);
     this.scratch = new Uint8Array(tokenizer.vocabSize);

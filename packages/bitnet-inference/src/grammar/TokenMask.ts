@@ -41,6 +41,13 @@ export interface TokenMaskOptions {
 /** The token-id → bytes view of a tokenizer that TokenMask needs. */
 export type MaskTokenizer = Pick<Tokenizer, 'vocabSize' | 'tokenBytes' | 'isSpecial' | 'endOfGenerationIds'>;
 
+/** Per token id the bytes grammar text sees: its bytes, or null for a special token (it matches no text). */
+export function grammarTokenBytes(tokenizer: MaskTokenizer): (Uint8Array | null)[] {
+  const tokens: (Uint8Array | null)[] = [];
+  for (let id = 0; id < tokenizer.vocabSize; id++) tokens.push(tokenizer.isSpecial(id) ? null : tokenizer.tokenBytes(id));
+  return tokens;
+}
+
 /** A per-vocabulary byte trie that computes grammar token masks; see the module comment. */
 export class TokenMask {
   /** Number of token ids. */
@@ -128,9 +135,7 @@ export class TokenMask {
 
   /** A mask for a tokenizer's vocabulary: special tokens carry no bytes; its end-of-generation ids end. */
   static fromTokenizer(tokenizer: MaskTokenizer, options: TokenMaskOptions = {}): TokenMask {
-    const tokens: (Uint8Array | null)[] = [];
-    for (let id = 0; id < tokenizer.vocabSize; id++) tokens.push(tokenizer.isSpecial(id) ? null : tokenizer.tokenBytes(id));
-    return new TokenMask(tokens, tokenizer.endOfGenerationIds, options);
+    return new TokenMask(grammarTokenBytes(tokenizer), tokenizer.endOfGenerationIds, options);
   }
 
   /**
