@@ -5,7 +5,7 @@
  * @bitnet/kernels/testing, never here.
  */
 export type { AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from './api/Kernels';
-export { keyIndex, valueIndex } from './api/KvLayout';
+export { keyIndex, kvBlockElements, kvBlockPositions, valueIndex } from './api/KvLayout';
 export { createKernels, MAX_KERNEL_THREADS } from './api/createKernels';
 export type { KernelSettings } from './api/createKernels';
 export { allocI8Activations, allocQ8_0Activations, allocQ8KActivations } from './api/Activations';

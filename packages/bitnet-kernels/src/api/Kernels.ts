@@ -100,6 +100,11 @@ export interface FloatMatrix {
  * - values: [kvHead][headDim][position]: transposed, one run of positions per dimension, as
  *   llama.cpp's non-flash path keeps V (so p·v sums along contiguous memory).
  * `keyIndex` / `valueIndex` (api/KvLayout.ts) give the element index of (kv head, position, dimension).
+ * Paged (`blocks`, `blockTokens`): the arrays are an arena of blocks, each laid out as above with
+ * `blockTokens` positions, and a sequence's positions go block by block through `blocks`, so
+ * sequences can share prefix blocks in place. Every kernel gives bit for bit the same results in
+ * either layout: blocks hold a multiple of 32 positions, so the kernels' chunks of positions never
+ * straddle two blocks and only their addresses change.
  */
 export interface KvShape {
   /** Rows (tokens) in this call. */
@@ -108,8 +113,17 @@ export interface KvShape {
   headDim: number;
   /** Position of the first row. */
   startPos: number;
-  /** Positions the cache holds: the stride between kv heads (keys) and between dimensions (values). */
+  /**
+   * Positions the caller may reach (startPos + tokens <= capacity). Without `blocks`: the positions the
+   * cache holds, the stride between kv heads (keys) and between dimensions (values).
+   */
   capacity: number;
+  /** Paged layout: the cache arrays hold blocks of `blockTokens` positions — keys [block][kvHead][blockTokens][headDim],
+   *  values [block][kvHead][headDim][blockTokens] — and blocks[j] is the block holding positions [j·blockTokens, (j+1)·blockTokens).
+   *  Absent: the cache is one block of `capacity` positions (today's layout, unchanged). */
+  blocks?: Int32Array;
+  /** Positions per block (a multiple of 32) when `blocks` is given. */
+  blockTokens?: number;
 }
 
 export interface AttentionShape extends KvShape {

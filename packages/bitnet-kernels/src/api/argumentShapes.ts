@@ -9,7 +9,7 @@
  * named '<array>.length' is that array's length (its element type is checked first).
  */
 import { GgmlType, ggmlTensorByteSize, ggmlTypeName } from '@bitnet/models';
-import type { TypedArrayName } from './argumentChecks';
+import { checkNoOverlap, fail, type TypedArrayName } from './argumentChecks';
 import type { Kernels } from './Kernels';
 import { FLOAT_TYPES, TENSOR_KERNELS, TERNARY_TYPES } from './TensorKernels';
 
@@ -18,8 +18,10 @@ export type Sizes = Readonly<Record<string, number>>;
 
 export interface ArrayShape {
   kind: TypedArrayName;
-  /** The exact length, from the integers; absent: any length. */
-  length?: (s: Sizes) => number;
+  /** The exact length, from the integers; absent (or undefined for these sizes): any length. */
+  length?: (s: Sizes) => number | undefined;
+  /** The argument may be absent (undefined). */
+  optional?: boolean;
   /** A minimum length instead (an input that may hold more than is read). */
   atLeast?: (s: Sizes) => number;
   /** The problem to report for a wrong length, when the generic wording is not clear enough. */
@@ -46,11 +48,15 @@ export interface KernelArgShape {
   matrices?: Record<string, readonly GgmlType[]>;
   /** Integers in check order, with their minimum. */
   sizes?: Record<string, number>;
+  /** Sizes that may be absent (undefined): they count as 0 then, so their minimum must be >= 1. */
+  optional?: readonly string[];
   rules?: SizeRule[];
   /** Finite numbers, with an optional lower bound (inclusive unless `above`). */
   numbers?: Record<string, { min?: number; above?: boolean }>;
   arrays?: Record<string, ArrayShape>;
   elements?: ElementRule[];
+  /** What the table cannot declare, after the elements: each throws (with `fail`) on a violation. */
+  checks?: Array<(args: Record<string, unknown>, s: Sizes) => void>;
   /** [output, input, the very same array allowed (in place)] pairs that must not share memory. */
   disjoint?: Array<[string, string, boolean?]>;
 }
@@ -61,8 +67,10 @@ export type KernelName = Exclude<keyof Kernels, 'name' | 'isa' | 'threads'>;
 // ---- building blocks ----------------------------------------------------------------------------------
 
 function merge(...parts: KernelArgShape[]): KernelArgShape {
-  const out: Required<KernelArgShape> = { objects: {}, matrices: {}, sizes: {}, rules: [], numbers: {}, arrays: {}, elements: [], disjoint: [] };
+  const out: Required<KernelArgShape> = { objects: {}, matrices: {}, sizes: {}, optional: [], rules: [], numbers: {}, arrays: {}, elements: [], checks: [], disjoint: [] };
   for (const p of parts) {
+    out.optional = [...out.optional, ...(p.optional ?? [])];
+    out.checks.push(...(p.checks ?? []));
     Object.assign(out.objects, p.objects);
     Object.assign(out.matrices, p.matrices);
     Object.assign(out.sizes, p.sizes);
@@ -172,6 +180,57 @@ function elementwise(a: string, b: string): KernelArgShape {
   };
 }
 
+/** A KV cache array: contiguous, exactly capacity × kvHeads × headDim; paged, checked by pagedKv's check. */
+const kvArray = (): ArrayShape => ({
+  kind: 'Uint16Array',
+  length: (s) => (s['shape.blockTokens'] ? undefined : s['shape.capacity'] * s['shape.kvHeads'] * s['shape.headDim']),
+});
+
+/**
+ * The paged layout of a KV shape (KvShape.blocks / blockTokens), both absent or both given: whole
+ * blocks of 32 positions, enough of them for positions 0 .. startPos + tokens − 1, caches of the same
+ * length holding whole blocks, each used block id one of them, and `blocks` apart from the outputs.
+ */
+function pagedKv(kernel: KernelName, outputs: readonly string[]): KernelArgShape {
+  const bt = 'shape.blockTokens';
+  const n = 'shape.blocks.length';
+  const reach = (s: Sizes) => s['shape.startPos'] + s['shape.tokens'];
+  return {
+    sizes: { [bt]: 32, [n]: 1 },
+    optional: [bt, n],
+    rules: [
+      { arg: bt, holds: (s) => (s[bt] === 0) === (s[n] === 0), problem: (s) => (s[bt] ? 'is given without shape.blocks' : 'must be given with shape.blocks') },
+      { arg: bt, holds: (s) => s[bt] % 32 === 0, problem: (s) => `${s[bt]} is not a multiple of 32` },
+      {
+        arg: 'shape.blocks',
+        holds: (s) => s[n] === 0 || s[n] * s[bt] >= reach(s),
+        problem: (s) => `holds ${s[n]} blocks of ${s[bt]} positions, fewer than shape.startPos + shape.tokens = ${reach(s)}`,
+      },
+    ],
+    arrays: { 'shape.blocks': { kind: 'Int32Array', optional: true } },
+    checks: [
+      (args, s) => {
+        if (!s[bt]) return;
+        const kCache = args.kCache as Uint16Array;
+        const vCache = args.vCache as Uint16Array;
+        const blocks = (args.shape as { blocks: Int32Array }).blocks;
+        const per = s['shape.kvHeads'] * s[bt] * s['shape.headDim'];
+        if (kCache.length === 0 || kCache.length % per !== 0) {
+          fail(kernel, 'kCache', `has ${kCache.length} elements, not a whole number of blocks of kvHeads × blockTokens × headDim = ${per}`);
+        }
+        if (vCache.length !== kCache.length) fail(kernel, 'vCache', `has ${vCache.length} elements, ${kCache.length} expected (as kCache)`);
+        const count = kCache.length / per;
+        const used = Math.ceil(reach(s) / s[bt]);
+        for (let j = 0; j < used; j++) {
+          const id = blocks[j];
+          if (id < 0 || id >= count) fail(kernel, `shape.blocks[${j}]`, `is ${id}, outside the cache's blocks 0..${count - 1}`);
+        }
+        for (const out of outputs) checkNoOverlap(kernel, out, args[out] as ArrayBufferView, 'shape.blocks', blocks);
+      },
+    ],
+  };
+}
+
 // ---- the table ----------------------------------------------------------------------------------------
 
 export const KERNEL_ARGS: { readonly [K in KernelName]: KernelArgShape } = {
@@ -214,48 +273,54 @@ export const KERNEL_ARGS: { readonly [K in KernelName]: KernelArgShape } = {
     sizes: { rows: 1, cols: 1 },
     arrays: { x: f32((s) => s.rows * s.cols) },
   },
-  attention: {
-    objects: { shape: 'an AttentionShape object' },
-    sizes: { 'shape.tokens': 1, 'shape.heads': 1, 'shape.kvHeads': 1, 'shape.headDim': 1, 'shape.startPos': 0, 'shape.capacity': 1 },
-    rules: [
-      {
-        arg: 'shape.kvHeads',
-        holds: (s) => s['shape.heads'] % s['shape.kvHeads'] === 0,
-        problem: (s) => `${s['shape.kvHeads']} does not divide shape.heads ${s['shape.heads']}`,
+  attention: merge(
+    {
+      objects: { shape: 'an AttentionShape object' },
+      sizes: { 'shape.tokens': 1, 'shape.heads': 1, 'shape.kvHeads': 1, 'shape.headDim': 1, 'shape.startPos': 0, 'shape.capacity': 1 },
+      rules: [
+        {
+          arg: 'shape.kvHeads',
+          holds: (s) => s['shape.heads'] % s['shape.kvHeads'] === 0,
+          problem: (s) => `${s['shape.kvHeads']} does not divide shape.heads ${s['shape.heads']}`,
+        },
+        {
+          arg: 'shape.capacity',
+          holds: (s) => s['shape.startPos'] + s['shape.tokens'] <= s['shape.capacity'],
+          problem: (s) => `${s['shape.capacity']} is less than shape.startPos + shape.tokens = ${s['shape.startPos']} + ${s['shape.tokens']}`,
+        },
+      ],
+      numbers: { 'shape.scale': {} },
+      arrays: {
+        q: f32((s) => s['shape.tokens'] * s['shape.heads'] * s['shape.headDim']),
+        kCache: kvArray(),
+        vCache: kvArray(),
+        out: f32((s) => s['shape.tokens'] * s['shape.heads'] * s['shape.headDim']),
       },
-      {
-        arg: 'shape.capacity',
-        holds: (s) => s['shape.startPos'] + s['shape.tokens'] <= s['shape.capacity'],
-        problem: (s) => `${s['shape.capacity']} is less than shape.startPos + shape.tokens = ${s['shape.startPos']} + ${s['shape.tokens']}`,
-      },
-    ],
-    numbers: { 'shape.scale': {} },
-    arrays: {
-      q: f32((s) => s['shape.tokens'] * s['shape.heads'] * s['shape.headDim']),
-      kCache: { kind: 'Uint16Array', length: (s) => s['shape.capacity'] * s['shape.kvHeads'] * s['shape.headDim'] },
-      vCache: { kind: 'Uint16Array', length: (s) => s['shape.capacity'] * s['shape.kvHeads'] * s['shape.headDim'] },
-      out: f32((s) => s['shape.tokens'] * s['shape.heads'] * s['shape.headDim']),
+      disjoint: [['out', 'q'], ['out', 'kCache'], ['out', 'vCache']],
     },
-    disjoint: [['out', 'q'], ['out', 'kCache'], ['out', 'vCache']],
-  },
-  storeKv: {
-    objects: { shape: 'a KvShape object' },
-    sizes: { 'shape.tokens': 1, 'shape.kvHeads': 1, 'shape.headDim': 1, 'shape.startPos': 0, 'shape.capacity': 1 },
-    rules: [
-      {
-        arg: 'shape.capacity',
-        holds: (s) => s['shape.startPos'] + s['shape.tokens'] <= s['shape.capacity'],
-        problem: (s) => `${s['shape.capacity']} is less than shape.startPos + shape.tokens = ${s['shape.startPos']} + ${s['shape.tokens']}`,
+    pagedKv('attention', ['out']),
+  ),
+  storeKv: merge(
+    {
+      objects: { shape: 'a KvShape object' },
+      sizes: { 'shape.tokens': 1, 'shape.kvHeads': 1, 'shape.headDim': 1, 'shape.startPos': 0, 'shape.capacity': 1 },
+      rules: [
+        {
+          arg: 'shape.capacity',
+          holds: (s) => s['shape.startPos'] + s['shape.tokens'] <= s['shape.capacity'],
+          problem: (s) => `${s['shape.capacity']} is less than shape.startPos + shape.tokens = ${s['shape.startPos']} + ${s['shape.tokens']}`,
+        },
+      ],
+      arrays: {
+        k: f32((s) => s['shape.tokens'] * s['shape.kvHeads'] * s['shape.headDim']),
+        v: f32((s) => s['shape.tokens'] * s['shape.kvHeads'] * s['shape.headDim']),
+        kCache: kvArray(),
+        vCache: kvArray(),
       },
-    ],
-    arrays: {
-      k: f32((s) => s['shape.tokens'] * s['shape.kvHeads'] * s['shape.headDim']),
-      v: f32((s) => s['shape.tokens'] * s['shape.kvHeads'] * s['shape.headDim']),
-      kCache: { kind: 'Uint16Array', length: (s) => s['shape.capacity'] * s['shape.kvHeads'] * s['shape.headDim'] },
-      vCache: { kind: 'Uint16Array', length: (s) => s['shape.capacity'] * s['shape.kvHeads'] * s['shape.headDim'] },
+      disjoint: [['kCache', 'vCache'], ['kCache', 'k'], ['kCache', 'v'], ['vCache', 'k'], ['vCache', 'v']],
     },
-    disjoint: [['kCache', 'vCache'], ['kCache', 'k'], ['kCache', 'v'], ['vCache', 'k'], ['vCache', 'v']],
-  },
+    pagedKv('storeKv', ['kCache', 'vCache']),
+  ),
   reluSqrMul: elementwise('gate', 'up'),
   siluMul: elementwise('gate', 'up'),
   add: elementwise('a', 'b'),

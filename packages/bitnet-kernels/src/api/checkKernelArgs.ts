@@ -1,8 +1,8 @@
 /**
  * Checks one call's arguments against its entry of the shape table (argumentShapes.ts), in a fixed
  * order: objects, matrix types, integers, relations between them, finite numbers, typed arrays and
- * their lengths, per-element conditions, then memory overlaps. The first violation throws a
- * KernelArgumentError naming the kernel and the argument.
+ * their lengths, per-element conditions, the entry's own checks, then memory overlaps. The first
+ * violation throws a KernelArgumentError naming the kernel and the argument.
  *
  * Every kernel call of a forward pass comes through here, so each table entry is turned once, at
  * load, into a straight-line checking function with its argument names written in (a generic loop
@@ -71,15 +71,18 @@ function compile(kernel: string, shape: KernelArgShape): Checker {
     sizeNames.push(`${name}.type`);
   }
   const sizeChecks: string[] = [];
+  const optional = new Set(shape.optional ?? []);
   for (const [name, min] of Object.entries(shape.sizes ?? {})) {
     sizeNames.push(name);
     const arrayName = name.endsWith('.length') ? name.slice(0, -'.length'.length) : '';
+    // An optional size stays 0 when its argument is absent.
+    const value = arrayName && arrays[arrayName] ? slot(arrayName) : slot(name);
+    const when = optional.has(name) ? `if (${value} !== undefined) ` : '';
+    if (optional.has(name) && min < 1) throw new Error(`${kernel}: optional size ${name} needs a minimum >= 1`);
     if (arrayName && arrays[arrayName]) {
-      const a = slot(arrayName);
-      sizeChecks.push(`H.checkArray(${k}, ${q(arrayName)}, ${a}, ${q(arrays[arrayName].kind)});`);
-      sizeChecks.push(`s[${q(name)}] = H.checkSize(${k}, ${q(name)}, ${a}.length, ${min});`);
+      sizeChecks.push(`${when}{ H.checkArray(${k}, ${q(arrayName)}, ${value}, ${q(arrays[arrayName].kind)}); s[${q(name)}] = H.checkSize(${k}, ${q(name)}, ${value}.length, ${min}); }`);
     } else {
-      sizeChecks.push(`s[${q(name)}] = H.checkSize(${k}, ${q(name)}, ${slot(name)}, ${min});`);
+      sizeChecks.push(`${when}s[${q(name)}] = H.checkSize(${k}, ${q(name)}, ${value}, ${min});`);
     }
   }
   // The sizes object is created with all its names at once, so that it always has one shape.
@@ -95,15 +98,17 @@ function compile(kernel: string, shape: KernelArgShape): Checker {
   for (const [name, a] of Object.entries(arrays)) {
     const v = slot(name);
     const c = constant(a);
-    checks.push(`H.checkArray(${k}, ${q(name)}, ${v}, ${q(a.kind)});`);
-    if (a.length) checks.push(`{ const want = ${c}.length(s); if (${v}.length !== want) H.failLength(${k}, ${q(name)}, ${v}.length, want, false, ${c}.problem, s); }`);
-    if (a.atLeast) checks.push(`{ const want = ${c}.atLeast(s); if (${v}.length < want) H.failLength(${k}, ${q(name)}, ${v}.length, want, true, ${c}.problem, s); }`);
+    const arrayChecks = [`H.checkArray(${k}, ${q(name)}, ${v}, ${q(a.kind)});`];
+    if (a.length) arrayChecks.push(`{ const want = ${c}.length(s); if (want !== undefined && ${v}.length !== want) H.failLength(${k}, ${q(name)}, ${v}.length, want, false, ${c}.problem, s); }`);
+    if (a.atLeast) arrayChecks.push(`{ const want = ${c}.atLeast(s); if (${v}.length < want) H.failLength(${k}, ${q(name)}, ${v}.length, want, true, ${c}.problem, s); }`);
+    checks.push(a.optional ? `if (${v} !== undefined) { ${arrayChecks.join(' ')} }` : arrayChecks.join('\n'));
   }
   for (const e of shape.elements ?? []) {
     const v = slot(e.array);
     const c = constant(e);
     checks.push(`for (let i = 0; i < ${v}.length; i++) { const p = ${c}.problem(${v}[i], s); if (p !== undefined) H.fail(${k}, ${q(e.array)} + '[' + i + ']', p); }`);
   }
+  for (const check of shape.checks ?? []) checks.push(`${constant(check)}(args, s);`);
   for (const [out, input, same] of shape.disjoint ?? []) {
     checks.push(`H.checkNoOverlap(${k}, ${q(out)}, ${slot(out)}, ${q(input)}, ${slot(input)}, ${same ?? false});`);
   }

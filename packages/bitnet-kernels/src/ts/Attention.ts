@@ -5,8 +5,9 @@
  * KQV = mul_mat(Vᵀ, f16(P)). The two matmuls are ggml_vec_dot_f16 for a single query token and
  * llamafile's tinyBLAS (8 FMA lanes + hsum) for a batch of ≥ 2 tokens, as in llama.cpp.
  * Cache layout (api/Kernels.ts, KvShape): keys [kvHead][position][headDim], values transposed
- * [kvHead][headDim][position]; query token t of a call sees positions 0 .. startPos + t,
- * nothing after (those slots are never read). Query head h reads kv head floor(h / (heads / kvHeads)).
+ * [kvHead][headDim][position], in one block of `capacity` positions or, paged, in blocks of
+ * `blockTokens`; query token t of a call sees positions 0 .. startPos + t, nothing after (those
+ * slots are never read). Query head h reads kv head floor(h / (heads / kvHeads)).
  */
 import { f16ToF32Table, f32ToF16 } from '@bitnet/models';
 import type { AttentionShape, KvShape } from '../api/Kernels';
@@ -66,7 +67,10 @@ export function attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Ar
   const f16 = f16ToF32Table();
   const scale = fround(shape.scale);
   const group = heads / kvHeads;
-  const cap = shape.capacity;
+  // One block of `capacity` positions unless paged (see KvShape).
+  const blocks = shape.blocks;
+  const bt = blocks ? shape.blockTokens! : shape.capacity;
+  const blockElems = kvHeads * bt * D;
   const total = startPos + tokens;
   // llama.cpp hands mul_mat to llamafile's tinyBLAS when a batch has ≥ 2 tokens and the shapes allow
   // (KQ: k = headDim % 8 == 0; KQV: m = headDim % 4 == 0); otherwise ggml_vec_dot_f16.
@@ -81,13 +85,17 @@ export function attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Ar
   const p = new Float32Array(total);
   const acc = new Float64Array(32);
   for (let kvh = 0; kvh < kvHeads; kvh++) {
-    for (let pos = 0; pos < total; pos++) {
-      const src = (kvh * cap + pos) * D;
-      for (let d = 0; d < D; d++) kf[pos * D + d] = f16[kCache[src + d]];
-    }
-    for (let d = 0; d < D; d++) {
-      const src = (kvh * D + d) * cap;
-      for (let pos = 0; pos < total; pos++) vt[d * total + pos] = f16[vCache[src + pos]];
+    for (let b0 = 0; b0 < total; b0 += bt) {
+      const base = (blocks ? blocks[b0 / bt] : 0) * blockElems;
+      const end = Math.min(total, b0 + bt);
+      for (let pos = b0; pos < end; pos++) {
+        const src = base + (kvh * bt + pos - b0) * D;
+        for (let d = 0; d < D; d++) kf[pos * D + d] = f16[kCache[src + d]];
+      }
+      for (let d = 0; d < D; d++) {
+        const src = base + (kvh * D + d) * bt - b0;
+        for (let pos = b0; pos < end; pos++) vt[d * total + pos] = f16[vCache[src + pos]];
+      }
     }
     for (let hh = 0; hh < group; hh++) {
       const h = kvh * group + hh;
@@ -122,15 +130,21 @@ export function attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Ar
 
 /** The contract's storeKv: rows rounded to f16 (f32ToF16, as toF16) into the cache layout of KvShape. */
 export function storeKv(k: Float32Array, v: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: KvShape): void {
-  const { tokens, kvHeads, headDim: D, startPos, capacity: cap } = shape;
+  const { tokens, kvHeads, headDim: D, startPos } = shape;
+  const blocks = shape.blocks;
+  const bt = blocks ? shape.blockTokens! : shape.capacity;
+  const blockElems = kvHeads * bt * D;
   for (let t = 0; t < tokens; t++) {
     const pos = startPos + t;
+    const j = blocks ? Math.floor(pos / bt) : 0;
+    const base = (blocks ? blocks[j] : 0) * blockElems;
+    const off = pos - j * bt; // the position within its block
     for (let h = 0; h < kvHeads; h++) {
       const src = (t * kvHeads + h) * D;
-      const kd = (h * cap + pos) * D;
+      const kd = base + (h * bt + off) * D;
       for (let d = 0; d < D; d++) {
         kCache[kd + d] = f32ToF16(k[src + d]);
-        vCache[(h * D + d) * cap + pos] = f32ToF16(v[src + d]);
+        vCache[base + (h * D + d) * bt + off] = f32ToF16(v[src + d]);
       }
     }
   }
