@@ -172,13 +172,19 @@ export interface HealthResponse {
     source: 'option' | 'default';
     /** The megabytes the engine was given. */
     size_mb: number;
-    /** Bytes the cache may hold: whole blocks within size_mb. */
+    /**
+     * Bytes of KV memory: whole blocks within size_mb, never less than one whole context. Running
+     * requests' keys and values come from the same blocks; a request that cannot get its blocks waits.
+     */
     limit_bytes: number;
-    /** Bytes of block storage allocated so far. */
+    /** Bytes of block storage touched so far. */
     bytes: number;
     /** Positions per block. */
     block_tokens: number;
+    /** Blocks holding a cached prefix that no running request holds (evictable). */
     cached_blocks: number;
+    /** Blocks held by running requests (their own positions and the cached prefixes they read). */
+    used_blocks: number;
     /** Prompt tokens restored from the cache since start. */
     reused_tokens: number;
     evicted_blocks: number;

@@ -62,6 +62,7 @@ export function promptCacheHealth(engine: InferenceEngine, mb: number, source: '
     bytes: s?.bytes ?? 0,
     block_tokens: s?.blockTokens ?? layout.blockTokens,
     cached_blocks: s?.cachedBlocks ?? 0,
+    used_blocks: s?.usedBlocks ?? 0,
     reused_tokens: s?.reusedTokens ?? 0,
     evicted_blocks: s?.evictedBlocks ?? 0,
   };

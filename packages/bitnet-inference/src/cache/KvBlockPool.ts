@@ -31,6 +31,12 @@ export interface PrefixMatch {
   readonly blocks: number[];
   /** Positions they cover: blocks.length × blockTokens. */
   readonly tokens: number;
+  /**
+   * When asked for (`match(ids, max, true)`): the indexed block after them whose first `tokens` ids
+   * (1 ≤ tokens < blockTokens) are the prompt's next ones, held by the caller too — a partly matching
+   * block, to be copied (never written: others share it) and its first positions reused.
+   */
+  readonly partial?: { readonly block: number; readonly tokens: number };
 }
 
 /** Counters of a pool (for metrics). */
@@ -57,6 +63,8 @@ export class KvBlockPool {
   /** Per block: the token ids it was committed with. */
   private readonly tokens: (Int32Array | undefined)[];
   private readonly children: (Set<number> | undefined)[];
+  /** Indexed blocks with no parent (the first block of a prefix). */
+  private readonly roots = new Set<number>();
   /** Index key (parent, hash of the ids) → blocks with that key (ids compared on lookup). */
   private readonly index = new Map<string, number[]>();
   private readonly freeList: number[] = [];
@@ -102,18 +110,36 @@ export class KvBlockPool {
    * caller from now on. At most `maxTokens` positions (default: all but the last id, so a prompt always
    * has at least one id left to compute and yields its logits).
    */
-  match(ids: ArrayLike<number>, maxTokens = ids.length - 1): PrefixMatch {
+  match(ids: ArrayLike<number>, maxTokens = ids.length - 1, partial = false): PrefixMatch {
     const B = this.blockTokens;
+    const limit = Math.min(ids.length, maxTokens);
     const out: number[] = [];
     let parent = NO_PARENT;
-    for (let start = 0; start + B <= Math.min(ids.length, maxTokens); start += B) {
+    for (let start = 0; start + B <= limit; start += B) {
       const b = this.find(parent, ids, start);
       if (b === undefined) break;
       out.push(b);
       parent = b;
     }
     for (const b of out) this.hold(b);
-    return { blocks: out, tokens: out.length * B };
+    const tokens = out.length * B;
+    const part = partial ? this.longestPartial(parent, ids, tokens, Math.min(limit - tokens, B - 1)) : undefined;
+    if (part) this.hold(part.block);
+    return { blocks: out, tokens, partial: part };
+  }
+
+  /** The child of `parent` (a root when NO_PARENT) sharing the most leading ids with ids[start, start + max). */
+  private longestPartial(parent: number, ids: ArrayLike<number>, start: number, max: number): { block: number; tokens: number } | undefined {
+    if (max < 1) return undefined;
+    let best: { block: number; tokens: number } | undefined;
+    for (const c of parent === NO_PARENT ? this.roots : (this.children[parent] ?? [])) {
+      const t = this.tokens[c] as Int32Array;
+      let n = 0;
+      while (n < max && t[n] === ids[start + n]) n++;
+      if (n > 0 && n > (best?.tokens ?? 0)) best = { block: c, tokens: n };
+      if (n === max) break;
+    }
+    return best;
   }
 
   /**
@@ -131,6 +157,14 @@ export class KvBlockPool {
     }
     this.refs[b] = 1;
     return b;
+  }
+
+  /** `n` blocks as `allocate` gives them, or none at all (undefined) when fewer than `n` can be had now. */
+  allocateMany(n: number): number[] | undefined {
+    if (n > this.available) return undefined;
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(this.allocate() as number);
+    return out;
   }
 
   /**
@@ -157,6 +191,7 @@ export class KvBlockPool {
     if (bucket) bucket.push(block);
     else this.index.set(key, [block]);
     if (p !== NO_PARENT) (this.children[p] ??= new Set()).add(block);
+    else this.roots.add(block);
     return block;
   }
 
@@ -199,6 +234,7 @@ export class KvBlockPool {
       if (bucket.length === 0) this.index.delete(key);
       const p = this.parent[x];
       if (p !== NO_PARENT) this.children[p]?.delete(x);
+      else this.roots.delete(x);
       this.indexed[x] = 0;
       this.evictions++;
       this.parent[x] = NO_PARENT;

@@ -1,22 +1,34 @@
 /**
- * The prompt cache of the model thread: keys and values of processed ids, kept in fixed-size blocks
- * (KvBlockPool's bookkeeping) so a later sequence whose ids start the same way restores them instead
- * of computing them again — a chat's next turn, or clients sharing a system prompt.
+ * The KV memory of the model thread when the prompt cache is on: one arena of fixed-size blocks of
+ * positions (KvBlockPool's bookkeeping) from which every sequence's cache is paged, and whose filled
+ * blocks stay indexed by the ids they hold, so a later sequence whose ids start the same way — a
+ * chat's next turn, clients sharing a system prompt — reads those blocks in place instead of
+ * computing them again.
  *
- * This first version copies: a block's keys and values are copied out of a sequence's cache once a
- * pass has filled the block, and copied into a new sequence's cache when its prompt starts with the
- * block's prefix (block-table attention reading the blocks in place is the next step). The results
- * are the same either way: a position's keys and values do not depend on how the ids before it were
- * chunked (forward/ChunkInvariance.spec.ts), so restored positions hold exactly what a fresh prefill
- * would compute. Block storage is allocated when a block is first used, up to the byte limit.
+ * - A sequence gets its blocks when it is admitted (`open`): the longest cached prefix, shared (the
+ *   kernels follow the sequence's block table; nothing is copied), then fresh blocks for the rest of its
+ *   positions. When the prefix ends inside a cached block, that block is copied into the sequence's
+ *   first fresh block (copy on write: others may be reading it) and its matching positions reused.
+ *   When too few blocks are free or evictable, `open` says so and the sequence waits.
+ * - After each pass `save` enters the blocks a pass has completely filled into the index; a cancelled
+ *   or failed pass never leaves a half-written block indexed.
+ * - `close` gives a finished sequence's blocks back: indexed ones stay cached (least recently used
+ *   first out), the others are free at once. Blocks a sequence holds are never evicted.
+ *
+ * Results do not depend on any of this: a position's keys and values do not depend on how the ids
+ * before it were chunked (forward/ChunkInvariance.spec.ts), and attention over a block table computes
+ * exactly what it computes over one contiguous cache (@bitnet/kernels `KvShape.blocks`).
  */
 import type { ModelConfig } from '@bitnet/models';
-import type { KvCache } from '../model/KvCache';
+import { KvCache } from '../model/KvCache';
 import { KvBlockPool } from './KvBlockPool';
 
 /** Settings of a {@link KvPrefixCache}. */
 export interface KvPrefixCacheOptions {
-  /** Most bytes of block storage (keys and values of every layer); whole blocks only. */
+  /**
+   * Bytes of block storage (keys and values of every layer; whole blocks only), running sequences'
+   * positions included. Raised to one whole context when smaller, so any request can be admitted.
+   */
   readonly bytes: number;
   /** Positions per block (default 64). */
   readonly blockTokens?: number;
@@ -26,11 +38,13 @@ export interface KvPrefixCacheOptions {
 export interface PromptCacheStats {
   /** Bytes the limit allows (blocks × bytes per block). */
   limitBytes: number;
-  /** Bytes of block storage allocated so far. */
+  /** Bytes of block storage touched so far (the arena's pages are committed as blocks are first used). */
   bytes: number;
   blockTokens: number;
-  /** Blocks holding a cached prefix. */
+  /** Blocks holding a cached prefix that no running sequence holds (evictable). */
   cachedBlocks: number;
+  /** Blocks running sequences hold (their own positions and the cached prefixes they read). */
+  usedBlocks: number;
   /** Prompt positions restored from the cache so far. */
   reusedTokens: number;
   /** Blocks taken out of the cache to make room so far. */
@@ -40,31 +54,44 @@ export interface PromptCacheStats {
 /** Positions per block of the prompt cache unless KvPrefixCacheOptions.blockTokens says otherwise. */
 export const PROMPT_CACHE_BLOCK_TOKENS = 64;
 
-/** A prompt cache's block size for a model and the bytes a limit allows (whole blocks only). */
+/**
+ * A prompt cache's block size for a model and the blocks a limit of `bytes` gives: whole blocks, and
+ * never fewer than one whole context's (0 bytes: none, the cache is off).
+ */
 export function promptCacheLayout(config: ModelConfig, bytes: number, blockTokens = PROMPT_CACHE_BLOCK_TOKENS): { blockTokens: number; blockBytes: number; blocks: number; limitBytes: number } {
   // keys and values (2) of every layer, f16 (2 bytes) per element
   const blockBytes = config.blockCount * 2 * config.headCountKv * blockTokens * config.headDim * 2;
-  const blocks = Math.floor(bytes / blockBytes);
+  const blocks = bytes > 0 ? Math.max(Math.floor(bytes / blockBytes), Math.ceil(config.contextLength / blockTokens)) : 0;
   return { blockTokens, blockBytes, blocks, limitBytes: blocks * blockBytes };
 }
 
-/** Where a sequence's cache stands in the saving: blocks saved so far and the last one's id in the index. */
-interface SaveState {
+/** A sequence's blocks and how far `save` has entered them into the index. */
+interface SequenceBlocks {
+  readonly table: Int32Array;
+  /** Blocks entered (or found already) in the index so far. */
   saved: number;
+  /** The index's block for the prefix up to the last saved one. */
   parent: number | undefined;
   /** The chain broke (a block could not be indexed): later blocks of this sequence are not saved. */
   broken: boolean;
 }
+
+/** Typed-array elements the arena may put in one buffer (one buffer per layer above this). */
+const MAX_ONE_BUFFER_ELEMENTS = 2 ** 30;
 
 /** See the module comment. */
 export class KvPrefixCache {
   readonly blockTokens: number;
   readonly blockBytes: number;
   private readonly pool: KvBlockPool | undefined;
-  private readonly storage: (Uint16Array | undefined)[];
-  private readonly layerStride: number;
-  private readonly states = new WeakMap<KvCache, SaveState>();
-  private allocatedBytes = 0;
+  /** Per layer: the arena's keys and values, [block][kvHead][B][D] and [block][kvHead][D][B]. */
+  private readonly keys: Uint16Array[] = [];
+  private readonly values: Uint16Array[] = [];
+  /** Elements of one block of one layer's keys (= its values'). */
+  private readonly blockElements: number;
+  private readonly sequences = new WeakMap<KvCache, SequenceBlocks>();
+  /** Blocks [0, touched) have been handed out at least once (the pool reuses the lowest ids first). */
+  private touched = 0;
   private reused = 0;
 
   constructor(
@@ -72,17 +99,32 @@ export class KvPrefixCache {
     options: KvPrefixCacheOptions,
   ) {
     const B = options.blockTokens ?? PROMPT_CACHE_BLOCK_TOKENS;
-    if (!Number.isInteger(B) || B < 1) throw new RangeError(`blockTokens must be a positive integer, got ${B}`);
+    if (!Number.isInteger(B) || B < 32 || B % 32 !== 0) throw new RangeError(`blockTokens must be a positive multiple of 32, got ${B}`);
     if (!(options.bytes >= 0)) throw new RangeError(`the prompt cache size must be ≥ 0 bytes, got ${options.bytes}`);
     const { blockBytes, blocks } = promptCacheLayout(config, options.bytes, B);
     this.blockTokens = B;
-    this.layerStride = config.headCountKv * B * config.headDim;
     this.blockBytes = blockBytes;
+    this.blockElements = config.headCountKv * B * config.headDim;
     this.pool = blocks > 0 ? new KvBlockPool({ blockTokens: B, blocks }) : undefined;
-    this.storage = new Array<Uint16Array | undefined>(blocks).fill(undefined);
+    if (blocks > 0) this.allocateArena(blocks);
   }
 
-  /** Whether the cache can hold anything (a limit below one block disables it). */
+  /**
+   * The arena, zero-filled: one buffer for everything when it fits (a large allocation is mapped
+   * from the OS, whose pages cost memory only once written), else one per layer.
+   */
+  private allocateArena(blocks: number): void {
+    const L = this.config.blockCount;
+    const perLayer = blocks * this.blockElements;
+    const shared = 2 * L * perLayer <= MAX_ONE_BUFFER_ELEMENTS ? new Uint16Array(2 * L * perLayer) : undefined;
+    for (let l = 0; l < L; l++) {
+      const buf = shared ? shared.subarray(2 * l * perLayer, 2 * (l + 1) * perLayer) : new Uint16Array(2 * perLayer);
+      this.keys.push(buf.subarray(0, perLayer));
+      this.values.push(buf.subarray(perLayer));
+    }
+  }
+
+  /** Whether the cache is on. */
   get enabled(): boolean {
     return this.pool !== undefined;
   }
@@ -91,92 +133,86 @@ export class KvPrefixCache {
     const s = this.pool?.stats;
     return {
       limitBytes: (this.pool?.blocks ?? 0) * this.blockBytes,
-      bytes: this.allocatedBytes,
+      bytes: this.touched * this.blockBytes,
       blockTokens: this.blockTokens,
       cachedBlocks: s?.cached ?? 0,
+      usedBlocks: s?.inUse ?? 0,
       reusedTokens: this.reused,
       evictedBlocks: s?.evicted ?? 0,
     };
   }
 
-  /**
-   * Copies the longest cached prefix of `ids` (whole blocks, never all of the ids) into the empty
-   * `cache` and returns how many positions it now holds.
-   */
-  restore(cache: KvCache, ids: readonly number[]): number {
-    if (!this.pool || cache.length !== 0) return 0;
-    const m = this.pool.match(ids, Math.min(ids.length - 1, cache.capacity));
-    try {
-      m.blocks.forEach((b, j) => this.copyBlock(cache, j, b, 'in'));
-    } finally {
-      this.pool.release(m.blocks);
-    }
-    cache.length = m.tokens;
-    this.states.set(cache, { saved: m.blocks.length, parent: m.blocks[m.blocks.length - 1], broken: false });
-    this.reused += m.tokens;
-    return m.tokens;
+  /** Whether a sequence of `capacity` positions can ever be admitted (the pool holds its blocks). */
+  fits(capacity: number): boolean {
+    return this.pool !== undefined && Math.ceil(capacity / this.blockTokens) <= this.pool.blocks;
   }
 
   /**
-   * Saves the blocks of `cache` that passes have filled since the last call: `ids` are the ids of its
-   * positions (at least cache.length of them). Only complete blocks are saved, so a cancelled or
-   * failed pass leaves nothing half-written behind.
+   * A paged cache of `capacity` positions for a sequence whose first ids are `ids`, holding the
+   * longest cached prefix of them (never all of them), and how many positions that is; undefined
+   * when the blocks it needs are not to be had now (every other block is held by running sequences).
+   */
+  open(ids: readonly number[], capacity: number): { cache: KvCache; cachedTokens: number } | undefined {
+    const pool = this.pool;
+    if (!pool) throw new Error('the prompt cache is off');
+    const B = this.blockTokens;
+    const need = Math.ceil(capacity / B);
+    const m = pool.match(ids, Math.min(ids.length - 1, capacity), true);
+    const fresh = pool.allocateMany(need - m.blocks.length);
+    if (!fresh) {
+      pool.release(m.partial ? [...m.blocks, m.partial.block] : m.blocks);
+      return undefined;
+    }
+    let length = m.tokens;
+    if (m.partial) {
+      this.copyBlock(m.partial.block, fresh[0]);
+      length += m.partial.tokens;
+      pool.release([m.partial.block]);
+    }
+    for (const b of fresh) this.touched = Math.max(this.touched, b + 1);
+    const table = Int32Array.from([...m.blocks, ...fresh]);
+    const cache = new KvCache(this.config, capacity, { keys: this.keys, values: this.values, blocks: table, blockTokens: B });
+    cache.length = length;
+    this.sequences.set(cache, { table, saved: m.blocks.length, parent: m.blocks[m.blocks.length - 1], broken: false });
+    this.reused += length;
+    return { cache, cachedTokens: length };
+  }
+
+  /**
+   * Enters the blocks of `cache` that passes have completely filled since the last call into the
+   * index: `ids` are the ids of its positions (at least cache.length of them).
    */
   save(cache: KvCache, ids: readonly number[]): void {
     const pool = this.pool;
-    if (!pool) return;
-    let st = this.states.get(cache);
-    if (!st) this.states.set(cache, (st = { saved: 0, parent: undefined, broken: false }));
+    const st = this.sequences.get(cache);
+    if (!pool || !st) return;
     const B = this.blockTokens;
     const full = Math.min(Math.floor(cache.length / B), Math.floor(ids.length / B));
     while (!st.broken && st.saved < full) {
       const j = st.saved;
-      const b = pool.allocate();
-      if (b === undefined) return; // every block is being copied right now: try again after the next pass
-      this.copyBlock(cache, j, b, 'out');
-      const kept = pool.commit(b, ids, j * B, st.parent);
-      const indexed = pool.isCached(kept);
-      pool.release([b]); // an equal block was already cached, or it could not be indexed: b is free again
-      if (!indexed) st.broken = true;
+      // an equal block may already stand for this prefix (computed by another sequence meanwhile):
+      // the chain goes on from that one, and this sequence keeps reading its own
+      const kept = pool.commit(st.table[j], ids, j * B, st.parent);
+      if (!pool.isCached(kept)) st.broken = true;
       st.parent = kept;
       st.saved++;
     }
   }
 
-  /** Copies block `j` of the sequence's positions between its cache and pool block `b`. */
-  private copyBlock(cache: KvCache, j: number, b: number, direction: 'in' | 'out'): void {
-    const { headCountKv: H, headDim: D, blockCount: L } = this.config;
-    const B = this.blockTokens;
-    const cap = cache.capacity;
-    const store = direction === 'out' ? this.blockStorage(b) : (this.storage[b] as Uint16Array);
-    for (let l = 0; l < L; l++) {
-      const keyBase = 2 * l * this.layerStride;
-      const valueBase = keyBase + this.layerStride;
-      const keys = cache.keys[l];
-      const values = cache.values[l];
-      for (let h = 0; h < H; h++) {
-        // keys [kvHead][position][headDim]: one run of B·D per kv head
-        const inCache = (h * cap + j * B) * D;
-        const inBlock = keyBase + h * B * D;
-        if (direction === 'out') store.set(keys.subarray(inCache, inCache + B * D), inBlock);
-        else keys.set(store.subarray(inBlock, inBlock + B * D), inCache);
-        // values [kvHead][headDim][position]: one run of B per (kv head, dimension)
-        for (let d = 0; d < D; d++) {
-          const vc = (h * D + d) * cap + j * B;
-          const vb = valueBase + (h * D + d) * B;
-          if (direction === 'out') store.set(values.subarray(vc, vc + B), vb);
-          else values.set(store.subarray(vb, vb + B), vc);
-        }
-      }
-    }
+  /** Gives back the blocks of a sequence that is over (what `save` entered stays cached). */
+  close(cache: KvCache): void {
+    const st = this.sequences.get(cache);
+    if (!st || !this.pool) return;
+    this.sequences.delete(cache);
+    this.pool.release(Array.from(st.table));
   }
 
-  private blockStorage(b: number): Uint16Array {
-    let s = this.storage[b];
-    if (!s) {
-      s = this.storage[b] = new Uint16Array(this.blockBytes / 2);
-      this.allocatedBytes += this.blockBytes;
+  /** Copies block `from` to block `to` in every layer (keys and values are each one run per block). */
+  private copyBlock(from: number, to: number): void {
+    const n = this.blockElements;
+    for (let l = 0; l < this.config.blockCount; l++) {
+      this.keys[l].copyWithin(to * n, from * n, (from + 1) * n);
+      this.values[l].copyWithin(to * n, from * n, (from + 1) * n);
     }
-    return s;
   }
 }

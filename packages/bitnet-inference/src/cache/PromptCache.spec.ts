@@ -49,8 +49,10 @@ describe('prompt cache', () => {
       let prompt = [bos, ...ids(70, cfg === GREEDY ? 1 : 2)];
       for (let turn = 1; turn <= 3; turn++) {
         const r = await both(prompt, cfg);
+        // later turns restore whole blocks of the history; any turn may also reuse the first positions
+        // of a cached block it matches partly (the BOS of an earlier chat: copied, then written)
         if (turn > 1) expect(r.timings.cachedPromptTokens).toBeGreaterThanOrEqual(64);
-        expect(r.timings.cachedPromptTokens % 64).toBe(0);
+        else expect(r.timings.cachedPromptTokens).toBeLessThan(64);
         expect(r.timings.cachedPromptTokens).toBeLessThan(prompt.length);
         prompt = [...prompt, ...r.tokenIds, ...ids(30, 10 * turn + (cfg === GREEDY ? 0 : 5))];
       }
@@ -64,14 +66,16 @@ describe('prompt cache', () => {
     for (const r of results) expect(r.timings.cachedPromptTokens).toBe(128);
   }, 60_000);
 
-  it('a prompt diverging inside a block shares the blocks before it; a prefix of a cached prompt shares its whole blocks', async () => {
+  it('a prompt diverging inside a block shares the blocks before it and reuses the matching positions of the next; so does a prefix of a cached prompt', async () => {
     const base = [bos, ...ids(160, 5)];
     await both(base);
     const diverged = [...base.slice(0, 100), ...ids(40, 6)]; // differs from position 100, inside [64, 128)
-    expect((await both(diverged)).timings.cachedPromptTokens).toBe(64);
-    expect((await both(base.slice(0, 100))).timings.cachedPromptTokens).toBe(64);
+    // block [0, 64) is shared; block [64, 128) is copied (others read it) and its first 36 positions reused
+    expect((await both(diverged)).timings.cachedPromptTokens).toBe(100);
+    expect((await both(base.slice(0, 100))).timings.cachedPromptTokens).toBe(99); // never the whole prompt: its last id is computed
     expect((await both(base.slice(0, 130))).timings.cachedPromptTokens).toBe(128);
-    expect((await both(base.slice(0, 128))).timings.cachedPromptTokens).toBe(64); // never the whole prompt: its last id is computed
+    expect((await both(base.slice(0, 128))).timings.cachedPromptTokens).toBe(127);
+    expect((await both(base.slice(0, 65))).timings.cachedPromptTokens).toBe(64);
   }, 60_000);
 
   it('a prefill cancelled half-way leaves only whole, valid blocks, which the next request reuses exactly', async () => {
@@ -102,7 +106,7 @@ describe('prompt cache', () => {
         expect(s.limitBytes).toBe(6 * blockBytes);
         expect(s.bytes).toBeLessThanOrEqual(s.limitBytes);
         expect(s.cachedBlocks).toBeLessThanOrEqual(6);
-        if (i > 0 && i % 25 === 0) expect(r.timings.cachedPromptTokens % 64).toBe(0);
+        expect(r.timings.cachedPromptTokens).toBeLessThan(prompt.length);
       }
       expect(tiny.promptCacheStats!.evictedBlocks).toBeGreaterThan(0);
     } finally {

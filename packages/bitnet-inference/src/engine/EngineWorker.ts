@@ -65,8 +65,8 @@ function load(m: WorkerLoadRequest): void {
       vocabulary ??= GrammarVocabulary.fromFile(m.path);
       return new GrammarConstraint(req.grammar, vocabulary);
     },
-    // each sequence's end carries the prompt cache's counters, for the engine's promptCacheStats
-    send: prefixes?.enabled ? (msg) => send(msg.type === 'done' ? { ...msg, promptCache: prefixes.stats } : msg) : send,
+    // each sequence's first token and end carry the prompt cache's counters, for the engine's promptCacheStats
+    send: prefixes?.enabled ? (msg) => send(msg.type === 'done' || (msg.type === 'token' && msg.prefillMs !== undefined) ? { ...msg, promptCache: prefixes.stats } : msg) : send,
     faults: m.faultInjection ? new PlannedFaults() : undefined,
   });
   send({

@@ -53,10 +53,13 @@ export interface EngineOptions {
    */
   onProgress?: (done: number, total: number) => void;
   /**
-   * Megabytes for the prompt cache (default 0: none): keys and values of processed prompts and replies
-   * are kept in blocks of 64 positions, and a later prompt that starts with the same ids (a chat's next
-   * turn, a shared system prompt) restores them instead of computing them. Results are identical with
-   * and without it. Memory grows as blocks are used, up to this limit; the least recently used go first.
+   * Megabytes of the prompt cache (default 0: none), which is then all of the engine's KV memory:
+   * every sequence's keys and values live in blocks of 64 positions of it, and the blocks of processed
+   * prompts and replies stay indexed by their ids, so a later prompt that starts with the same ids (a
+   * chat's next turn, a shared system prompt) reads them in place instead of computing them. Results
+   * are identical with and without it. A sequence gets its blocks when it starts (cached blocks nobody
+   * holds are evicted, least recently used first); when they cannot be had it waits for running
+   * sequences to end. Never less than one whole context's worth; pages are touched as blocks are used.
    */
   promptCacheMb?: number;
 }
@@ -431,6 +434,7 @@ export class InferenceEngine implements SequenceHost {
     if (!l) return;
     switch (m.type) {
       case 'token':
+        if (m.promptCache) this.cacheStats = m.promptCache;
         l.token(m.id, m.prefillMs, m.logprob === undefined ? undefined : { logprob: m.logprob, topIds: m.topIds ?? [], topLogprobs: m.topLogprobs ?? [] });
         break;
       case 'progress':

@@ -236,13 +236,18 @@ describe('Scheduler', () => {
 
   it('with a prompt cache: prefill starts after the restored prefix, and every pass offers the ids of the cache positions', () => {
     const saved: Array<{ name: string; length: number; ids: number[] }> = [];
+    const closed: string[] = [];
+    const opened: FakeCache[] = [];
+    let made = 0;
     const prefixes: PrefixStore<FakeCache> = {
+      fits: () => true,
       // restores a fixed 5 positions: the fake cache takes them as if computed
-      restore: (cache, ids) => {
-        cache.ids.push(...ids.slice(0, 5));
-        return 5;
+      open: (ids, capacity) => {
+        opened.push({ name: `#${made++}`, ids: ids.slice(0, 5), capacity });
+        return { cache: opened[opened.length - 1], cachedTokens: 5 };
       },
       save: (cache, ids) => saved.push({ name: cache.name, length: cache.ids.length, ids: ids.slice(0, cache.ids.length) }),
+      close: (cache) => closed.push(cache.name),
     };
     const s = setup({ maxChunkTokens: 4, prefixes });
     const seq = s.start('a', 11, 3);
@@ -253,8 +258,64 @@ describe('Scheduler', () => {
     expect(saved.map((x) => x.length)).toEqual([9, 11, 12, 13]);
     // the ids offered are exactly the ids of the cache's positions: the prompt, then the generated ones fed back
     const last = saved[saved.length - 1];
-    expect(last.ids).toEqual(s.caches[0].ids);
+    expect(last.ids).toEqual(opened[0].ids);
     expect(s.tokens(seq)).toEqual(solo(11, 3, 1)); // same ids as without the cache
+    expect(closed).toEqual(['#0']); // its memory was given back when it ended
+  });
+
+  /** A store of `budget` positions: a cache takes its capacity's worth until closed. */
+  function budgetStore(budget: number) {
+    let free = budget;
+    let made = 0;
+    const log: string[] = [];
+    const store: PrefixStore<FakeCache> = {
+      fits: (capacity) => capacity <= budget,
+      open: (_ids, capacity) => {
+        if (capacity > free) return undefined;
+        free -= capacity;
+        log.push(`open ${capacity}`);
+        return { cache: { name: `#${made++}`, ids: [], capacity }, cachedTokens: 0 };
+      },
+      save: () => undefined,
+      close: (cache) => {
+        free += cache.capacity;
+        log.push(`close ${cache.capacity}`);
+      },
+    };
+    return { store, log, free: () => free };
+  }
+
+  it('with a prompt cache: a sequence whose memory is taken waits in the queue, in order, and starts when memory is given back', () => {
+    const b = budgetStore(20);
+    const s = setup({ maxChunkTokens: 4, prefixes: b.store });
+    const a = s.start('a', 6, 6); // 12 positions
+    const c = s.start('c', 6, 6); // 12 more: must wait for a
+    const d = s.start('d', 2, 2); // 4 would fit, but it comes after c
+    expect(s.scheduler.waitingCount).toBe(2);
+    expect(s.scheduler.size).toBe(3);
+    s.runAll();
+    expect(b.log.slice(0, 4)).toEqual(['open 12', 'close 12', 'open 12', 'open 4']);
+    expect(b.log.slice(4).sort()).toEqual(['close 12', 'close 4']);
+    expect(b.free()).toBe(20);
+    // each gets exactly the ids it gets alone
+    expect(s.tokens(a)).toEqual(solo(6, 6, 1));
+    expect(s.tokens(c)).toEqual(solo(6, 6, 2));
+    expect(s.tokens(d)).toEqual(solo(2, 2, 3));
+  });
+
+  it('with a prompt cache: a waiting sequence can be cancelled; one that can never fit is an error at once', () => {
+    const b = budgetStore(20);
+    const s = setup({ maxChunkTokens: 4, prefixes: b.store });
+    const a = s.start('a', 6, 6);
+    const c = s.start('c', 6, 6);
+    const big = s.start('big', 15, 6);
+    expect(s.end(big)).toMatchObject({ type: 'error' });
+    s.scheduler.cancel(c);
+    expect(s.end(c)).toMatchObject({ type: 'done', reason: 'cancelled' });
+    s.runAll();
+    expect(s.tokens(a)).toEqual(solo(6, 6, 1));
+    expect(s.tokens(c)).toEqual([]);
+    expect(b.log).toEqual(['open 12', 'close 12']);
   });
 
   it('shares prefill between several prompts round robin', () => {

@@ -57,14 +57,22 @@ export interface TokenConstraint {
 }
 
 /**
- * Keeps the keys and values of processed ids for later sequences (the prompt cache; the worker's is
- * cache/KvPrefixCache.ts). Both methods run on the model thread between steps.
+ * The KV memory of the sequences when the prompt cache is on (the worker's is cache/KvPrefixCache.ts):
+ * sequences' caches come from it, and the keys and values of processed ids stay in it for later
+ * sequences. Every method runs on the model thread between steps.
  */
 export interface PrefixStore<C> {
-  /** Fills the empty `cache` with the longest stored prefix of `ids` (never all of them); returns its length. */
-  restore(cache: C, ids: readonly number[]): number;
+  /** Whether a sequence of `capacity` positions can ever be admitted. */
+  fits(capacity: number): boolean;
+  /**
+   * A cache of `capacity` positions holding the longest stored prefix of `ids` (never all of them) and
+   * that prefix's length; undefined when the memory it needs is held by running sequences (it waits).
+   */
+  open(ids: readonly number[], capacity: number): { cache: C; cachedTokens: number } | undefined;
   /** Stores what passes have newly completed in `cache`, whose positions hold `ids` (the first ones). */
   save(cache: C, ids: readonly number[]): void;
+  /** The sequence of `cache` is over: its memory is given back (what `save` stored stays). */
+  close(cache: C): void;
 }
 
 /** Test-only: runs before each step of a sequence; may throw (a failing step) or take long (a stall). */
@@ -89,6 +97,14 @@ export interface SchedulerOptions<C> {
   defer?: ((next: () => void) => void) | null;
   /** Milliseconds clock (default performance.now). */
   now?: () => number;
+}
+
+interface Waiting {
+  req: WorkerStartRequest;
+  sampler: TokenSampler;
+  constraint: TokenConstraint | undefined;
+  /** Positions its cache needs: the prompt and every token it may generate. */
+  capacity: number;
 }
 
 interface Sequence<C> {
@@ -118,6 +134,8 @@ export class Scheduler<C> {
   private readonly now: () => number;
   private readonly defer: ((next: () => void) => void) | null;
   private readonly active = new Map<number, Sequence<C>>();
+  /** Sequences not started yet, in arrival order: the first one waits for KV memory. */
+  private readonly waiting: Waiting[] = [];
   /** Sequences in arrival order. */
   private order: number[] = [];
   /** Round robin position among the sequences in prefill. */
@@ -136,12 +154,17 @@ export class Scheduler<C> {
     this.defer = options.defer === undefined ? (f) => setImmediate(f) : options.defer;
   }
 
-  /** Sequences in flight. */
+  /** Sequences in flight (waiting for KV memory included). */
   get size(): number {
-    return this.active.size;
+    return this.active.size + this.waiting.length;
   }
 
-  /** Adds a sequence; its first step runs on a later round. */
+  /** Sequences waiting for KV memory (the prompt cache's blocks) before their first step. */
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
+  /** Adds a sequence; its first step runs on a later round (after it gets its KV memory). */
   start(req: WorkerStartRequest): void {
     if (this.closed) {
       this.send({ type: 'error', seq: req.seq, message: 'the engine is closing', retries: 0 });
@@ -162,38 +185,70 @@ export class Scheduler<C> {
       this.send({ type: 'error', seq: req.seq, message: (e as Error).message, retries: 0, kind: 'grammar' });
       return;
     }
-    const cache = this.forward.newCache(promptEnd + req.maxNewTokens);
-    const cachedTokens = this.options.prefixes?.restore(cache, req.promptIds) ?? 0;
-    this.active.set(req.seq, {
-      req,
-      cache,
-      sampler,
-      constraint,
-      maskMs: 0,
-      history: [...req.promptIds],
-      cachedTokens,
-      prefilled: cachedTokens,
-      generated: resumed,
-      last: -1,
-      step: 0,
-      retries: 0,
-      failuresInStep: 0,
-      started: this.now(),
-      decodeStart: 0,
-    });
-    this.order.push(req.seq);
+    const capacity = promptEnd + req.maxNewTokens;
+    const store = this.options.prefixes;
+    if (store && !store.fits(capacity)) {
+      this.send({ type: 'error', seq: req.seq, message: `the request needs ${capacity} positions of KV memory, more than the prompt cache holds`, retries: 0 });
+      return;
+    }
+    this.waiting.push({ req, sampler, constraint, capacity });
+    this.admit();
     this.schedule();
+  }
+
+  /**
+   * Gives waiting sequences their caches, in arrival order: with a prompt cache, a sequence whose
+   * blocks cannot be had yet waits (with those after it) until running sequences give theirs back.
+   */
+  private admit(): void {
+    while (this.waiting.length > 0) {
+      const w = this.waiting[0];
+      let opened: { cache: C; cachedTokens: number } | undefined;
+      try {
+        opened = this.options.prefixes ? this.options.prefixes.open(w.req.promptIds, w.capacity) : { cache: this.forward.newCache(w.capacity), cachedTokens: 0 };
+      } catch (e) {
+        this.waiting.shift();
+        this.send({ type: 'error', seq: w.req.seq, message: (e as Error).message, retries: 0 });
+        continue;
+      }
+      if (!opened) return;
+      this.waiting.shift();
+      const { cache, cachedTokens } = opened;
+      this.active.set(w.req.seq, {
+        req: w.req,
+        cache,
+        sampler: w.sampler,
+        constraint: w.constraint,
+        maskMs: 0,
+        history: [...w.req.promptIds],
+        cachedTokens,
+        prefilled: cachedTokens,
+        generated: w.req.resumed ?? 0,
+        last: -1,
+        step: 0,
+        retries: 0,
+        failuresInStep: 0,
+        started: this.now(),
+        decodeStart: 0,
+      });
+      this.order.push(w.req.seq);
+    }
   }
 
   /** Ends a sequence with 'cancelled' (no-op when it has already ended). */
   cancel(seq: number): void {
     const s = this.active.get(seq);
-    if (s) this.finish(seq, s, 'cancelled');
+    if (s) return this.finish(seq, s, 'cancelled');
+    const i = this.waiting.findIndex((w) => w.req.seq === seq);
+    if (i < 0) return;
+    this.waiting.splice(i, 1);
+    this.send({ type: 'done', seq, reason: 'cancelled', decodeMs: 0, retries: 0, cachedTokens: 0 });
   }
 
   /** Cancels everything in flight and refuses new sequences. */
   close(): void {
     this.closed = true;
+    for (const w of [...this.waiting]) this.cancel(w.req.seq);
     for (const seq of [...this.order]) this.cancel(seq);
   }
 
@@ -208,7 +263,13 @@ export class Scheduler<C> {
 
   /** Runs one round (a decode step or a prefill chunk). Returns whether work remains. */
   runRound(): boolean {
-    if (this.order.length === 0) return false;
+    this.admit();
+    if (this.order.length === 0) {
+      // nothing runs, so nothing holds KV memory: a sequence still waiting can never start
+      const w = this.waiting.shift();
+      if (w) this.send({ type: 'error', seq: w.req.seq, message: 'no KV memory is available for the request', retries: 0 });
+      return this.waiting.length > 0;
+    }
     const decoding: number[] = [];
     const prefilling: number[] = [];
     for (const seq of this.order) (this.isDecoding(this.active.get(seq)!) ? decoding : prefilling).push(seq);
@@ -223,7 +284,7 @@ export class Scheduler<C> {
       this.guarded([seq], () => this.prefillStep(seq, this.active.get(seq)!));
     }
     this.decodedLast = decode;
-    return this.order.length > 0;
+    return this.order.length > 0 || this.waiting.length > 0;
   }
 
   private isDecoding(s: Sequence<C>): boolean {
@@ -408,6 +469,8 @@ export class Scheduler<C> {
   }
 
   private remove(seq: number): void {
+    const s = this.active.get(seq);
+    if (s) this.options.prefixes?.close(s.cache);
     this.active.delete(seq);
     this.order = this.order.filter((x) => x !== seq);
     this.options.faults?.forget?.(seq);

@@ -130,7 +130,7 @@ export type SequenceMessage =
    * `batch`: how many sequences the decode step that produced it ran (0 for a prompt's first token).
    * With `logprobs` in the start request: `logprob` (of `id`) and the most likely ids with theirs.
    */
-  | { type: 'token'; seq: number; id: number; prefillMs?: number; batch: number; logprob?: number; topIds?: number[]; topLogprobs?: number[] }
+  | { type: 'token'; seq: number; id: number; prefillMs?: number; batch: number; logprob?: number; topIds?: number[]; topLogprobs?: number[]; promptCache?: PromptCacheStats }
   /**
    * `maskMs`: with a grammar, the time spent masking logits; `cachedTokens`: prompt positions restored
    * from the prompt cache; `promptCache`: the cache's counters after this sequence (when there is one).

@@ -1,4 +1,4 @@
-import type { Kernels } from '@bitnet/kernels';
+import type { AttentionShape, Kernels } from '@bitnet/kernels';
 import type { BitnetWeights } from '../model/BitnetWeights';
 import type { KvCache } from '../model/KvCache';
 import { Linear } from './Linear';
@@ -209,7 +209,12 @@ export class ForwardPass {
     const keys = cache.keys[l];
     const values = cache.values[l];
     const src = row * kvDim;
-    const shape = { tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: this.attnScale, independentRows: true };
+    const shape: AttentionShape = { tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: this.attnScale, independentRows: true };
+    if (cache.blocks) {
+      // a paged cache: the kernels follow its block table through the shared arena
+      shape.blocks = cache.blocks;
+      shape.blockTokens = cache.blockTokens;
+    }
     this.kernels.storeKv(kk.subarray(src, src + T * kvDim), vv.subarray(src, src + T * kvDim), keys, values, shape);
     this.kernels.attention(q.subarray(row * D, (row + T) * D), keys, values, shape, attn.subarray(row * D, (row + T) * D));
   }

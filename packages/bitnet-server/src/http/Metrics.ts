@@ -97,9 +97,10 @@ export class ServerMetrics {
     gauge('bitnet_uptime_seconds', 'Seconds since the server started', live.uptimeSeconds);
     gauge('bitnet_stream_store_degraded', '1 while the shared stream store (Redis) is unreachable and streams are kept in this replica only', live.storeDegraded ?? (() => 0));
     const cache = live.promptCache ?? (() => undefined);
-    gauge('bitnet_prompt_cache_bytes', 'Bytes of prompt cache block storage allocated', () => cache()?.bytes ?? 0);
+    gauge('bitnet_prompt_cache_bytes', 'Bytes of prompt cache block storage touched so far', () => cache()?.bytes ?? 0);
     gauge('bitnet_prompt_cache_limit_bytes', 'Bytes the prompt cache may hold (--prompt-cache-mb, whole blocks; 0 = off)', () => cache()?.limitBytes ?? 0);
-    gauge('bitnet_prompt_cache_blocks', 'Blocks holding a cached prompt prefix', () => cache()?.cachedBlocks ?? 0);
+    gauge('bitnet_prompt_cache_blocks', 'Blocks holding a cached prompt prefix that no running request holds', () => cache()?.cachedBlocks ?? 0);
+    gauge('bitnet_prompt_cache_used_blocks', 'KV blocks held by running requests (the prompt cache pool is also their KV memory)', () => cache()?.usedBlocks ?? 0);
     // the engine counts evictions since load: the counter follows it at each scrape
     let evicted = 0;
     new Counter({
