@@ -5,6 +5,7 @@
  */
 import { InferenceEngine } from '../engine/InferenceEngine';
 import type { GenerationConfig } from '../config/GenerationConfig';
+import { promptCacheLayout } from './KvPrefixCache';
 
 let on: InferenceEngine;
 let off: InferenceEngine;
@@ -113,6 +114,38 @@ describe('prompt cache', () => {
       await tiny.close();
     }
   }, 120_000);
+
+  it('one KV limit: a request whose blocks are held by a running one waits, then runs exactly; the pool never grows past its limit', async () => {
+    // asked for 1 byte: the pool is one whole context, 256 positions = 4 blocks of the bundled model
+    const one = await InferenceEngine.load(undefined, { promptCacheMb: 1 / (1 << 20) });
+    try {
+      const order: string[] = [];
+      const run = async (name: string, prompt: number[], cfg: Partial<GenerationConfig>) => {
+        const got: number[] = [];
+        for await (const r of one.generateStream(prompt, cfg)) {
+          if (got.length === 0 && r.tokenIds.length > 0) order.push(`${name} first token`);
+          got.push(...r.tokenIds);
+        }
+        order.push(`${name} done`);
+        return got;
+      };
+      const a = [bos, ...ids(99, 20)];
+      const b = [bos, ...ids(49, 21)];
+      const noStop = GREEDY;
+      // a: 100 + 100 positions = all 4 blocks; b (50 + 20: 2 blocks) can only start once a has ended
+      const [ga, gb] = await Promise.all([run('a', a, { ...noStop, maxNewTokens: 100 }), run('b', b, { ...noStop, maxNewTokens: 20 })]);
+      expect(order.indexOf('b first token')).toBeGreaterThan(order.indexOf('a done'));
+      const [ra, rb] = await Promise.all([off.generate(a, { ...noStop, maxNewTokens: 100 }), off.generate(b, { ...noStop, maxNewTokens: 20 })]);
+      expect(ga).toEqual(ra.tokenIds);
+      expect(gb).toEqual(rb.tokenIds);
+      const st = one.promptCacheStats!;
+      expect(st.limitBytes).toBe(4 * promptCacheLayout(one.model.config, 1).blockBytes);
+      expect(st.bytes).toBeLessThanOrEqual(st.limitBytes);
+      expect(st.usedBlocks).toBeLessThanOrEqual(4);
+    } finally {
+      await one.close();
+    }
+  }, 60_000);
 
   it('a sequence cancelled while decoding leaves its reply\'s blocks, which the next turn restores exactly', async () => {
     const prompt = [bos, ...ids(60, 12)];
