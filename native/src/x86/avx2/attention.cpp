@@ -70,44 +70,53 @@ static void scores_tiny(const uint16_t* K, int64_t D, int64_t visible, float sca
 /**
  * p·V of query heads ga and gb over positions [0, visible) for every dimension: ggml_vec_dot_f16's
  * 32 lanes (position mod 32). wa, wb: f16-rounded weights, zero from `visible` to the next multiple of
- * 32; the value lanes past `visible` are loaded as 0 (those cache slots may hold anything). The
- * positions go block by block (a.kv_offset); a chunk of 32 never straddles two, so the accumulators
- * simply carry on, and the partial chunk, if any, lies in the last block.
+ * 32; the value lanes past `visible` are loaded as 0 (those cache slots may hold anything).
+ * Paged: the positions go block by block (a.kv_offset); a chunk of 32 never straddles two blocks, so
+ * the accumulators simply carry on, and the partial chunk, if any, lies in the last block.
  */
+template <bool Paged>
 static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* wa, const float* wb, float* oa, float* ob) {
   const int64_t D = a.headDim, bt = a.blockTokens;
   const int64_t full = visible & ~(int64_t)31;
+  const uint16_t* V = a.v + a.kv_offset(0, kvh);  // contiguous: the kv head's [headDim][capacity] values
   for (int64_t d = 0; d < D; ++d) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    int64_t p = 0, p0 = 0;
-    const uint16_t* v = nullptr;  // dimension d of the block holding positions [p0, p0 + bt)
-    for (int64_t j = 0; p0 < visible; ++j, p0 += bt) {
-      v = a.v + a.kv_offset(j, kvh) + d * bt;
-      for (const int64_t end = std::min(full, p0 + bt); p < end; p += 32) {
-        const uint16_t* c = v + (p - p0);
-        const __m256 v0 = _mm256_cvtph_ps(load128(c)), v1 = _mm256_cvtph_ps(load128(c + 8));
-        const __m256 v2 = _mm256_cvtph_ps(load128(c + 16)), v3 = _mm256_cvtph_ps(load128(c + 24));
-        a0 = _mm256_fmadd_ps(_mm256_load_ps(wa + p), v0, a0);
-        a1 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 8), v1, a1);
-        a2 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 16), v2, a2);
-        a3 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 24), v3, a3);
-        b0 = _mm256_fmadd_ps(_mm256_load_ps(wb + p), v0, b0);
-        b1 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 8), v1, b1);
-        b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), v2, b2);
-        b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), v3, b3);
-      }
-      if (p < visible && p < p0 + bt) {  // the partial chunk: the last block's
-        const uint16_t* c = v + (p - p0);
-        __m256 vv[4];
-        for (int i = 0; i < 4; ++i) vv[i] = load_f16_first(c + 8 * i, std::min<int64_t>(8, std::max<int64_t>(0, visible - (p + 8 * i))));
-        a0 = _mm256_fmadd_ps(_mm256_load_ps(wa + p), vv[0], a0);
-        a1 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 8), vv[1], a1);
-        a2 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 16), vv[2], a2);
-        a3 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 24), vv[3], a3);
-        b0 = _mm256_fmadd_ps(_mm256_load_ps(wb + p), vv[0], b0);
-        b1 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 8), vv[1], b1);
-        b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), vv[2], b2);
-        b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), vv[3], b3);
+    // Positions p .. p + 31 from c (c[i] is position p + i).
+    auto chunk = [&](const uint16_t* c, int64_t p) {
+      const __m256 v0 = _mm256_cvtph_ps(load128(c)), v1 = _mm256_cvtph_ps(load128(c + 8));
+      const __m256 v2 = _mm256_cvtph_ps(load128(c + 16)), v3 = _mm256_cvtph_ps(load128(c + 24));
+      a0 = _mm256_fmadd_ps(_mm256_load_ps(wa + p), v0, a0);
+      a1 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 8), v1, a1);
+      a2 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 16), v2, a2);
+      a3 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 24), v3, a3);
+      b0 = _mm256_fmadd_ps(_mm256_load_ps(wb + p), v0, b0);
+      b1 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 8), v1, b1);
+      b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), v2, b2);
+      b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), v3, b3);
+    };
+    // The partial chunk: positions p .. visible − 1 from c, the other lanes 0.
+    auto last = [&](const uint16_t* c, int64_t p) {
+      __m256 vv[4];
+      for (int j = 0; j < 4; ++j) vv[j] = load_f16_first(c + 8 * j, std::min<int64_t>(8, std::max<int64_t>(0, visible - (p + 8 * j))));
+      a0 = _mm256_fmadd_ps(_mm256_load_ps(wa + p), vv[0], a0);
+      a1 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 8), vv[1], a1);
+      a2 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 16), vv[2], a2);
+      a3 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 24), vv[3], a3);
+      b0 = _mm256_fmadd_ps(_mm256_load_ps(wb + p), vv[0], b0);
+      b1 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 8), vv[1], b1);
+      b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), vv[2], b2);
+      b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), vv[3], b3);
+    };
+    int64_t p = 0;
+    if constexpr (!Paged) {
+      const uint16_t* v = V + d * bt;
+      for (; p < full; p += 32) chunk(v + p, p);
+      if (p < visible) last(v + p, p);
+    } else {
+      for (int64_t j = 0, p0 = 0; p0 < visible; ++j, p0 += bt) {
+        const uint16_t* v = a.v + a.kv_offset(j, kvh) + d * bt;  // dimension d, positions [p0, p0 + bt)
+        for (const int64_t end = std::min(full, p0 + bt); p < end; p += 32) chunk(v + (p - p0), p);
+        if (p < visible && p < p0 + bt) last(v + (p - p0), p);
       }
     }
     oa[d] = f16_reduce_ggml(a0, a1, a2, a3);
@@ -115,17 +124,25 @@ static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, con
   }
 }
 
-/** p·V of one query head for every dimension: tinyBLAS's 8 lanes (position mod 8), hsum8; block by block as pv_vec_dot. */
+/** p·V of one query head for every dimension: tinyBLAS's 8 lanes (position mod 8), hsum8; paged as pv_vec_dot. */
+template <bool Paged>
 static void pv_tiny(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* w, float* out) {
   const int64_t D = a.headDim, bt = a.blockTokens;
   const int64_t full = visible & ~(int64_t)7;
+  const uint16_t* V = a.v + a.kv_offset(0, kvh);
   for (int64_t d = 0; d < D; ++d) {
     __m256 acc = _mm256_setzero_ps();
-    int64_t p = 0, p0 = 0;
-    for (int64_t j = 0; p0 < visible; ++j, p0 += bt) {
-      const uint16_t* v = a.v + a.kv_offset(j, kvh) + d * bt;
-      for (const int64_t end = std::min(full, p0 + bt); p < end; p += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(v + (p - p0))), acc);
-      if (p < visible && p < p0 + bt) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(v + (p - p0), visible - p), acc);
+    int64_t p = 0;
+    if constexpr (!Paged) {
+      const uint16_t* v = V + d * bt;
+      for (; p < full; p += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(v + p)), acc);
+      if (p < visible) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(v + p, visible - p), acc);
+    } else {
+      for (int64_t j = 0, p0 = 0; p0 < visible; ++j, p0 += bt) {
+        const uint16_t* v = a.v + a.kv_offset(j, kvh) + d * bt;
+        for (const int64_t end = std::min(full, p0 + bt); p < end; p += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(v + (p - p0))), acc);
+        if (p < visible && p < p0 + bt) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(v + (p - p0), visible - p), acc);
+      }
     }
     out[d] = hsum_f32(acc);
   }
@@ -163,6 +180,7 @@ void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh
     return;
   }
   const int64_t bt = a.blockTokens;
+  const bool paged = a.blocks != nullptr;
   const bool batch = a.batch();  // tinyBLAS (8 lanes) for both products, else ggml_vec_dot_f16 (32 lanes)
   const int64_t vpmax = (a.startPos + t1 + 31) & ~(int64_t)31;
   float* sc = scratch;              // [G][vpmax] scores, then weights
@@ -189,11 +207,13 @@ void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh
       const int64_t g2 = g + 1 < G ? g + 1 : g;
       float* oa = a.out + (t * a.heads + kvh * G + g) * D;
       float* ob = a.out + (t * a.heads + kvh * G + g2) * D;
+      const float* wa = sc + g * vpmax;
+      const float* wb = sc + g2 * vpmax;
       if (batch) {
-        pv_tiny(a, kvh, visible, sc + g * vpmax, oa);
-        if (g2 != g) pv_tiny(a, kvh, visible, sc + g2 * vpmax, ob);
+        paged ? pv_tiny<true>(a, kvh, visible, wa, oa) : pv_tiny<false>(a, kvh, visible, wa, oa);
+        if (g2 != g) paged ? pv_tiny<true>(a, kvh, visible, wb, ob) : pv_tiny<false>(a, kvh, visible, wb, ob);
       } else {
-        pv_vec_dot(a, kvh, visible, sc + g * vpmax, sc + g2 * vpmax, oa, ob);
+        paged ? pv_vec_dot<true>(a, kvh, visible, wa, wb, oa, ob) : pv_vec_dot<false>(a, kvh, visible, wa, wb, oa, ob);
       }
     }
   }

@@ -61,34 +61,46 @@ void scores(const uint16_t* K, int64_t D, int64_t visible, float scale, const fl
 /**
  * p·V of H query heads for every dimension: o[h][d] = vec_dot_f16 over positions of (w[h], v_d).
  * w[h]: f16-rounded weights, zero from `visible` up to the next multiple of 32; value lanes past
- * `visible` are loaded as 0 (those cache slots may hold anything). Block by block (a.kv_offset): a
- * chunk of 32 never straddles two blocks, the accumulators carry on, the partial chunk is the last block's.
+ * `visible` are loaded as 0 (those cache slots may hold anything). Paged: block by block
+ * (a.kv_offset); a chunk of 32 never straddles two blocks, the accumulators carry on, the partial
+ * chunk is the last block's.
  */
-template <int H>
+template <int H, bool Paged>
 void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* const* w, float* const* o) {
   const int64_t D = a.headDim, bt = a.blockTokens;
   const int64_t full = visible & ~(int64_t)31;
+  const uint16_t* V = a.v + a.kv_offset(0, kvh);  // contiguous: the kv head's [headDim][capacity] values
   for (int64_t d = 0; d < D; ++d) {
     __m512 A[H], B[H];
     for (int h = 0; h < H; ++h) A[h] = B[h] = _mm512_setzero_ps();
-    int64_t p = 0, p0 = 0;
-    for (int64_t j = 0; p0 < visible; ++j, p0 += bt) {
-      const uint16_t* v = a.v + a.kv_offset(j, kvh) + d * bt;  // dimension d, positions [p0, p0 + bt)
-      for (const int64_t end = std::min(full, p0 + bt); p < end; p += 32) {
-        const __m512 va = cvtph512(load256(v + (p - p0))), vb = cvtph512(load256(v + (p - p0) + 16));
-        for (int h = 0; h < H; ++h) {
-          A[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p), va, A[h]);
-          B[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p + 16), vb, B[h]);
-        }
+    // Positions p .. p + 31 from c (c[i] is position p + i).
+    auto chunk = [&](const uint16_t* c, int64_t p) {
+      const __m512 va = cvtph512(load256(c)), vb = cvtph512(load256(c + 16));
+      for (int h = 0; h < H; ++h) {
+        A[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p), va, A[h]);
+        B[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p + 16), vb, B[h]);
       }
-      if (p < visible && p < p0 + bt) {
-        const int64_t n = visible - p;
-        const __m512 va = load_f16x16_first(v + (p - p0), std::min<int64_t>(16, n));
-        const __m512 vb = load_f16x16_first(v + (p - p0) + 16, std::max<int64_t>(0, n - 16));
-        for (int h = 0; h < H; ++h) {
-          A[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p), va, A[h]);
-          B[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p + 16), vb, B[h]);
-        }
+    };
+    // The partial chunk: positions p .. visible − 1 from c, the other lanes 0.
+    auto last = [&](const uint16_t* c, int64_t p) {
+      const int64_t n = visible - p;
+      const __m512 va = load_f16x16_first(c, std::min<int64_t>(16, n));
+      const __m512 vb = load_f16x16_first(c + 16, std::max<int64_t>(0, n - 16));
+      for (int h = 0; h < H; ++h) {
+        A[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p), va, A[h]);
+        B[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p + 16), vb, B[h]);
+      }
+    };
+    int64_t p = 0;
+    if constexpr (!Paged) {
+      const uint16_t* v = V + d * bt;
+      for (; p < full; p += 32) chunk(v + p, p);
+      if (p < visible) last(v + p, p);
+    } else {
+      for (int64_t j = 0, p0 = 0; p0 < visible; ++j, p0 += bt) {
+        const uint16_t* v = a.v + a.kv_offset(j, kvh) + d * bt;  // dimension d, positions [p0, p0 + bt)
+        for (const int64_t end = std::min(full, p0 + bt); p < end; p += 32) chunk(v + (p - p0), p);
+        if (p < visible && p < p0 + bt) last(v + (p - p0), p);
       }
     }
     for (int h = 0; h < H; ++h) o[h][d] = reduce32(A[h], B[h]);
@@ -141,7 +153,7 @@ void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t
         const float* ws[H];
         float* os[H];
         for (int h = 0; h < H; ++h) ws[h] = sc + (g + h) * vpmax, os[h] = a.out + (t * a.heads + kvh * G + g + h) * D;
-        weighted_values<H>(a, kvh, visible, ws, os);
+        a.blocks ? weighted_values<H, true>(a, kvh, visible, ws, os) : weighted_values<H, false>(a, kvh, visible, ws, os);
       });
     }
   }
