@@ -79,6 +79,8 @@ static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, con
   const int64_t D = a.headDim, bt = a.blockTokens;
   const int64_t full = visible & ~(int64_t)31;
   const uint16_t* V = a.v + a.kv_offset(0, kvh);  // contiguous: the kv head's [headDim][capacity] values
+  const int64_t stride = a.kvHeads * bt * D;       // paged: elements per block
+  const int64_t whole = Paged ? full / bt : 0;     // paged: blocks of whole chunks only
   for (int64_t d = 0; d < D; ++d) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     // Positions p .. p + 31 from c (c[i] is position p + i).
@@ -113,10 +115,18 @@ static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, con
       for (; p < full; p += 32) chunk(v + p, p);
       if (p < visible) last(v + p, p);
     } else {
-      for (int64_t j = 0, p0 = 0; p0 < visible; ++j, p0 += bt) {
-        const uint16_t* v = a.v + a.kv_offset(j, kvh) + d * bt;  // dimension d, positions [p0, p0 + bt)
-        for (const int64_t end = std::min(full, p0 + bt); p < end; p += 32) chunk(v + (p - p0), p);
-        if (p < visible && p < p0 + bt) last(v + (p - p0), p);
+      // Blocks [0, whole) hold only whole chunks; the rest of the positions, if any, lie in block `whole`.
+      const uint16_t* vd = a.v + kvh * bt * D + d * bt;  // dimension d of kv head kvh in block 0
+      for (int64_t j = 0; j < whole; ++j) {
+        const uint16_t* v = vd + a.blocks[j] * stride;
+        for (int64_t i = 0; i < bt; i += 32) chunk(v + i, j * bt + i);
+      }
+      p = whole * bt;
+      if (p < visible) {
+        const uint16_t* v = vd + a.blocks[whole] * stride;  // v[i] is position p0 + i
+        const int64_t p0 = p;
+        for (; p < full; p += 32) chunk(v + (p - p0), p);
+        if (p < visible) last(v + (p - p0), p);
       }
     }
     oa[d] = f16_reduce_ggml(a0, a1, a2, a3);
@@ -130,6 +140,8 @@ static void pv_tiny(const AttentionArgs& a, int64_t kvh, int64_t visible, const 
   const int64_t D = a.headDim, bt = a.blockTokens;
   const int64_t full = visible & ~(int64_t)7;
   const uint16_t* V = a.v + a.kv_offset(0, kvh);
+  const int64_t stride = a.kvHeads * bt * D;
+  const int64_t whole = Paged ? full / bt : 0;
   for (int64_t d = 0; d < D; ++d) {
     __m256 acc = _mm256_setzero_ps();
     int64_t p = 0;
@@ -138,10 +150,17 @@ static void pv_tiny(const AttentionArgs& a, int64_t kvh, int64_t visible, const 
       for (; p < full; p += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(v + p)), acc);
       if (p < visible) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(v + p, visible - p), acc);
     } else {
-      for (int64_t j = 0, p0 = 0; p0 < visible; ++j, p0 += bt) {
-        const uint16_t* v = a.v + a.kv_offset(j, kvh) + d * bt;
-        for (const int64_t end = std::min(full, p0 + bt); p < end; p += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(v + (p - p0))), acc);
-        if (p < visible && p < p0 + bt) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(v + (p - p0), visible - p), acc);
+      const uint16_t* vd = a.v + kvh * bt * D + d * bt;
+      for (int64_t j = 0; j < whole; ++j) {
+        const uint16_t* v = vd + a.blocks[j] * stride;
+        for (int64_t i = 0; i < bt; i += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + j * bt + i), _mm256_cvtph_ps(load128(v + i)), acc);
+      }
+      p = whole * bt;
+      if (p < visible) {
+        const uint16_t* v = vd + a.blocks[whole] * stride;
+        const int64_t p0 = p;
+        for (; p < full; p += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(v + (p - p0))), acc);
+        if (p < visible) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(v + (p - p0), visible - p), acc);
       }
     }
     out[d] = hsum_f32(acc);

@@ -70,6 +70,8 @@ void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const
   const int64_t D = a.headDim, bt = a.blockTokens;
   const int64_t full = visible & ~(int64_t)31;
   const uint16_t* V = a.v + a.kv_offset(0, kvh);  // contiguous: the kv head's [headDim][capacity] values
+  const int64_t stride = a.kvHeads * bt * D;       // paged: elements per block
+  const int64_t whole = Paged ? full / bt : 0;     // paged: blocks of whole chunks only
   for (int64_t d = 0; d < D; ++d) {
     __m512 A[H], B[H];
     for (int h = 0; h < H; ++h) A[h] = B[h] = _mm512_setzero_ps();
@@ -97,10 +99,18 @@ void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const
       for (; p < full; p += 32) chunk(v + p, p);
       if (p < visible) last(v + p, p);
     } else {
-      for (int64_t j = 0, p0 = 0; p0 < visible; ++j, p0 += bt) {
-        const uint16_t* v = a.v + a.kv_offset(j, kvh) + d * bt;  // dimension d, positions [p0, p0 + bt)
-        for (const int64_t end = std::min(full, p0 + bt); p < end; p += 32) chunk(v + (p - p0), p);
-        if (p < visible && p < p0 + bt) last(v + (p - p0), p);
+      // Blocks [0, whole) hold only whole chunks; the rest of the positions, if any, lie in block `whole`.
+      const uint16_t* vd = a.v + kvh * bt * D + d * bt;  // dimension d of kv head kvh in block 0
+      for (int64_t j = 0; j < whole; ++j) {
+        const uint16_t* v = vd + a.blocks[j] * stride;
+        for (int64_t i = 0; i < bt; i += 32) chunk(v + i, j * bt + i);
+      }
+      p = whole * bt;
+      if (p < visible) {
+        const uint16_t* v = vd + a.blocks[whole] * stride;  // v[i] is position p0 + i
+        const int64_t p0 = p;
+        for (; p < full; p += 32) chunk(v + (p - p0), p);
+        if (p < visible) last(v + (p - p0), p);
       }
     }
     for (int h = 0; h < H; ++h) o[h][d] = reduce32(A[h], B[h]);
