@@ -55,16 +55,27 @@ using DequantRowFn = void (*)(const uint8_t* src, float* out, int64_t K, float s
 
 struct AttentionArgs {
   const float* q;       // tokens × heads × headDim
-  const uint16_t* k;    // f16 keys, [kvHeads][capacity][headDim]: one kv head's positions contiguous
-  const uint16_t* v;    // f16 values transposed, [kvHeads][headDim][capacity]: one dimension's positions contiguous
+  const uint16_t* k;    // f16 keys, per block [kvHeads][blockTokens][headDim]: one kv head's positions contiguous
+  const uint16_t* v;    // f16 values transposed, per block [kvHeads][headDim][blockTokens]: one dimension's positions contiguous
   float* out;           // tokens × heads × headDim
   int64_t tokens, heads, kvHeads, headDim, startPos, capacity;
   float scale;
   /** Every query row uses the one-token arithmetic (ggml_vec_dot_f16), as if decoded alone; otherwise
    *  a call of ≥ 2 tokens is a batch (tinyBLAS's 8 lanes), as llama.cpp evaluates a ubatch. */
   bool independentRows;
+  /** Paged layout (KvShape.blocks): positions [j·blockTokens, (j+1)·blockTokens) are in block blocks[j]
+   *  of k and v, blockTokens a multiple of 32, so no chunk of 32 (or 8) positions straddles two blocks.
+   *  nullptr: one block (id 0) of blockTokens = capacity positions, any number. */
+  const int32_t* blocks;
+  int64_t blockTokens;
   /** The batch arithmetic applies. */
   bool batch() const { return tokens >= 2 && !independentRows; }
+  /** Element offset, in k and in v, of kv head kvh's run in the block of positions from j·blockTokens:
+   *  keys [blockTokens][headDim] and values [headDim][blockTokens] from there. */
+  int64_t kv_offset(int64_t j, int64_t kvh) const {
+    const int64_t b = blocks ? blocks[j] : 0;
+    return (b * kvHeads + kvh) * blockTokens * headDim;
+  }
 };
 
 /** The kernels of one tensor type (nullptr: none for this type). */

@@ -1,4 +1,5 @@
 // Reference attention: llama.cpp's non-flash path, one (token, head) at a time.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -30,31 +31,38 @@ void attention_head_ref(const AttentionArgs& a, int64_t t, int64_t h, float* sco
   const int64_t D = a.headDim;
   const int64_t kvh = h / (a.heads / a.kvHeads);
   const int64_t visible = a.startPos + t + 1;
-  const int64_t cap = a.capacity;
+  const int64_t bt = a.blockTokens;  // positions [p0, p0 + bt) of block j = p0 / bt; one block when contiguous
   const bool qk_tiny = a.batch() && D % 8 == 0;
   const bool pv_tiny = a.batch() && D % 4 == 0;
   const float* q = a.q + (t * a.heads + h) * D;
   float* out = a.out + (t * a.heads + h) * D;
   std::vector<float> qr((size_t)D), kr((size_t)D);
   for (int64_t d = 0; d < D; ++d) qr[(size_t)d] = f16_round(q[d]);
-  for (int64_t p = 0; p < visible; ++p) {
-    const uint16_t* k = a.k + (kvh * cap + p) * D;
-    for (int64_t d = 0; d < D; ++d) kr[(size_t)d] = f16_to_f32(k[d]);
-    const float s = qk_tiny ? tiny_dot(qr.data(), kr.data(), D) : ggml_dot_f16(qr.data(), kr.data(), D);
-    scores[p] = s * a.scale;
+  for (int64_t j = 0, p0 = 0; p0 < visible; ++j, p0 += bt) {
+    const uint16_t* kb = a.k + a.kv_offset(j, kvh);
+    const int64_t n = std::min(bt, visible - p0);
+    for (int64_t i = 0; i < n; ++i) {
+      const uint16_t* k = kb + i * D;
+      for (int64_t d = 0; d < D; ++d) kr[(size_t)d] = f16_to_f32(k[d]);
+      const float s = qk_tiny ? tiny_dot(qr.data(), kr.data(), D) : ggml_dot_f16(qr.data(), kr.data(), D);
+      scores[p0 + i] = s * a.scale;
+    }
   }
   softmax_row_ref(scores, visible);
   for (int64_t p = 0; p < visible; ++p) scores[p] = f16_round(scores[p]);
   for (int64_t d = 0; d < D; ++d) {
-    const uint16_t* v = a.v + (kvh * D + d) * cap;
+    // The lanes (position mod 8 or 32) carry across blocks: the sum is the one over all positions.
     float acc[32] = {0};
-    if (pv_tiny) {
-      for (int64_t p = 0; p < visible; ++p) acc[p & 7] = std::fmaf(scores[p], f16_to_f32(v[p]), acc[p & 7]);
-      out[d] = ggml_hsum8(acc);
-    } else {
-      for (int64_t p = 0; p < visible; ++p) acc[p & 31] = std::fmaf(scores[p], f16_to_f32(v[p]), acc[p & 31]);
-      out[d] = ggml_reduce_f16_acc(acc);
+    for (int64_t j = 0, p0 = 0; p0 < visible; ++j, p0 += bt) {
+      const uint16_t* v = a.v + a.kv_offset(j, kvh) + d * bt;
+      const int64_t n = std::min(bt, visible - p0);
+      if (pv_tiny) {
+        for (int64_t i = 0, p = p0; i < n; ++i, ++p) acc[p & 7] = std::fmaf(scores[p], f16_to_f32(v[i]), acc[p & 7]);
+      } else {
+        for (int64_t i = 0, p = p0; i < n; ++i, ++p) acc[p & 31] = std::fmaf(scores[p], f16_to_f32(v[i]), acc[p & 31]);
+      }
     }
+    out[d] = pv_tiny ? ggml_hsum8(acc) : ggml_reduce_f16_acc(acc);
   }
 }
 

@@ -193,19 +193,27 @@ void scale(const float* x, float s, float* out, int64_t n) { table().scale(x, s,
 void to_f16(const float* x, uint16_t* out, int64_t n) { table().to_f16(x, out, n); }
 
 void store_kv(const float* k, const float* v, int64_t tokens, int64_t kvHeads, int64_t headDim, int64_t startPos, int64_t capacity,
-              uint16_t* kCache, uint16_t* vCache) {
+              const int32_t* blocks, int64_t blockTokens, uint16_t* kCache, uint16_t* vCache) {
   const KernelTable& t = table();
   const int64_t D = headDim, kvDim = kvHeads * headDim;
-  // Keys: each (token, kv head) row lands whole at its position.
-  for (int64_t i = 0; i < tokens; ++i)
-    for (int64_t h = 0; h < kvHeads; ++h) t.to_f16(k + i * kvDim + h * D, kCache + (h * capacity + startPos + i) * D, D);
-  // Values: rounded in one pass, then transposed so each dimension's new positions are one run.
+  const int64_t bt = blocks ? blockTokens : capacity;  // positions per block; one block when contiguous
+  // Values: rounded in one pass, then transposed so each dimension's new positions are one run per block.
   thread_local std::vector<uint16_t> rounded;
   rounded.resize((size_t)(tokens * kvDim));
   t.to_f16(v, rounded.data(), tokens * kvDim);
-  for (int64_t c = 0; c < kvDim; ++c) {
-    uint16_t* dst = vCache + c * capacity + startPos;  // c = kv head · D + dimension
-    for (int64_t i = 0; i < tokens; ++i) dst[i] = rounded[(size_t)(i * kvDim + c)];
+  const int64_t last = startPos + tokens;
+  for (int64_t p = startPos; p < last;) {
+    // Positions [p, end) lie in block j, which starts at position p0.
+    const int64_t j = blocks ? p / bt : 0, p0 = j * bt, end = std::min(last, p0 + bt);
+    const int64_t base = (blocks ? blocks[j] : 0) * kvHeads * bt * D;
+    // Keys: each (token, kv head) row lands whole at its position.
+    for (int64_t pos = p; pos < end; ++pos)
+      for (int64_t h = 0; h < kvHeads; ++h) t.to_f16(k + (pos - startPos) * kvDim + h * D, kCache + base + (h * bt + pos - p0) * D, D);
+    for (int64_t c = 0; c < kvDim; ++c) {
+      uint16_t* dst = vCache + base + c * bt + (p - p0);  // c = kv head · D + dimension
+      for (int64_t pos = p; pos < end; ++pos) dst[pos - p] = rounded[(size_t)((pos - startPos) * kvDim + c)];
+    }
+    p = end;
   }
 }
 

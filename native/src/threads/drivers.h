@@ -31,10 +31,11 @@ void softmax(float* x, int64_t rows, int64_t cols);
 void attention(const AttentionArgs& a);
 /**
  * Rows k, v (tokens × kvHeads × headDim f32) rounded to f16 into the cache at positions startPos..:
- * keys [kvHeads][capacity][headDim], values transposed [kvHeads][headDim][capacity] (AttentionArgs).
+ * keys [kvHeads][capacity][headDim], values transposed [kvHeads][headDim][capacity]; or, with `blocks`
+ * (ids already checked), the same per block of blockTokens positions (AttentionArgs).
  */
 void store_kv(const float* k, const float* v, int64_t tokens, int64_t kvHeads, int64_t headDim, int64_t startPos, int64_t capacity,
-              uint16_t* kCache, uint16_t* vCache);
+              const int32_t* blocks, int64_t blockTokens, uint16_t* kCache, uint16_t* vCache);
 void relu_sqr_mul(const float* gate, const float* up, float* out, int64_t n);
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 void add(const float* a, const float* b, float* out, int64_t n);

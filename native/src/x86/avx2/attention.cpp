@@ -17,8 +17,9 @@ namespace avx2 {
 
 // ---- attention: attention_head_ref's arithmetic (llama.cpp's non-flash path), vectorized --------------
 //
-// The cache holds one kv head's keys position-major ([capacity][headDim]) and its values transposed
-// ([headDim][capacity]), as llama.cpp's non-flash path keeps V. Both products therefore read f16
+// Each block of the cache holds one kv head's keys position-major ([blockTokens][headDim]) and its
+// values transposed ([headDim][blockTokens]), as llama.cpp's non-flash path keeps V (one block of
+// `capacity` positions unless paged, see AttentionArgs). Both products therefore read f16
 // straight from the cache along their summation axis (q·k along dimensions, p·v along positions),
 // converting on the fly: each key and value is read once per query-head pair, nothing is copied.
 
@@ -70,16 +71,22 @@ static void scores_tiny(const uint16_t* K, int64_t D, int64_t visible, float sca
  * p·V of query heads ga and gb over positions [0, visible) for every dimension: ggml_vec_dot_f16's
  * 32 lanes (position mod 32). wa, wb: f16-rounded weights, zero from `visible` to the next multiple of
  * 32; the value lanes past `visible` are loaded as 0 (those cache slots may hold anything).
+ * Paged: the positions go block by block (a.kv_offset); a chunk of 32 never straddles two blocks, so
+ * the accumulators simply carry on, and the partial chunk, if any, lies in the last block.
  */
-static void pv_vec_dot(const uint16_t* V, int64_t cap, int64_t D, int64_t visible, const float* wa, const float* wb, float* oa, float* ob) {
+template <bool Paged>
+static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* wa, const float* wb, float* oa, float* ob) {
+  const int64_t D = a.headDim, bt = a.blockTokens;
   const int64_t full = visible & ~(int64_t)31;
+  const uint16_t* V = a.v + a.kv_offset(0, kvh);  // contiguous: the kv head's [headDim][capacity] values
+  const int64_t stride = a.kvHeads * bt * D;       // paged: elements per block
+  const int64_t whole = Paged ? full / bt : 0;     // paged: blocks of whole chunks only
   for (int64_t d = 0; d < D; ++d) {
-    const uint16_t* v = V + d * cap;
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    int64_t p = 0;
-    for (; p < full; p += 32) {
-      const __m256 v0 = _mm256_cvtph_ps(load128(v + p)), v1 = _mm256_cvtph_ps(load128(v + p + 8));
-      const __m256 v2 = _mm256_cvtph_ps(load128(v + p + 16)), v3 = _mm256_cvtph_ps(load128(v + p + 24));
+    // Positions p .. p + 31 from c (c[i] is position p + i).
+    auto chunk = [&](const uint16_t* c, int64_t p) {
+      const __m256 v0 = _mm256_cvtph_ps(load128(c)), v1 = _mm256_cvtph_ps(load128(c + 8));
+      const __m256 v2 = _mm256_cvtph_ps(load128(c + 16)), v3 = _mm256_cvtph_ps(load128(c + 24));
       a0 = _mm256_fmadd_ps(_mm256_load_ps(wa + p), v0, a0);
       a1 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 8), v1, a1);
       a2 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 16), v2, a2);
@@ -88,10 +95,11 @@ static void pv_vec_dot(const uint16_t* V, int64_t cap, int64_t D, int64_t visibl
       b1 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 8), v1, b1);
       b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), v2, b2);
       b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), v3, b3);
-    }
-    if (p < visible) {
+    };
+    // The partial chunk: positions p .. visible − 1 from c, the other lanes 0.
+    auto last = [&](const uint16_t* c, int64_t p) {
       __m256 vv[4];
-      for (int j = 0; j < 4; ++j) vv[j] = load_f16_first(v + p + 8 * j, std::min<int64_t>(8, std::max<int64_t>(0, visible - (p + 8 * j))));
+      for (int j = 0; j < 4; ++j) vv[j] = load_f16_first(c + 8 * j, std::min<int64_t>(8, std::max<int64_t>(0, visible - (p + 8 * j))));
       a0 = _mm256_fmadd_ps(_mm256_load_ps(wa + p), vv[0], a0);
       a1 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 8), vv[1], a1);
       a2 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 16), vv[2], a2);
@@ -100,21 +108,61 @@ static void pv_vec_dot(const uint16_t* V, int64_t cap, int64_t D, int64_t visibl
       b1 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 8), vv[1], b1);
       b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), vv[2], b2);
       b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), vv[3], b3);
+    };
+    int64_t p = 0;
+    if constexpr (!Paged) {
+      const uint16_t* v = V + d * bt;
+      for (; p < full; p += 32) chunk(v + p, p);
+      if (p < visible) last(v + p, p);
+    } else {
+      // Blocks [0, whole) hold only whole chunks; the rest of the positions, if any, lie in block `whole`.
+      const uint16_t* vd = a.v + kvh * bt * D + d * bt;  // dimension d of kv head kvh in block 0
+      for (int64_t j = 0; j < whole; ++j) {
+        const uint16_t* v = vd + a.blocks[j] * stride;
+        for (int64_t i = 0; i < bt; i += 32) chunk(v + i, j * bt + i);
+      }
+      p = whole * bt;
+      if (p < visible) {
+        const uint16_t* v = vd + a.blocks[whole] * stride;  // v[i] is position p0 + i
+        const int64_t p0 = p;
+        for (; p < full; p += 32) chunk(v + (p - p0), p);
+        if (p < visible) last(v + (p - p0), p);
+      }
     }
     oa[d] = f16_reduce_ggml(a0, a1, a2, a3);
     ob[d] = f16_reduce_ggml(b0, b1, b2, b3);
   }
 }
 
-/** p·V of one query head for every dimension: tinyBLAS's 8 lanes (position mod 8), hsum8. */
-static void pv_tiny(const uint16_t* V, int64_t cap, int64_t D, int64_t visible, const float* w, float* out) {
+/** p·V of one query head for every dimension: tinyBLAS's 8 lanes (position mod 8), hsum8; paged as pv_vec_dot. */
+template <bool Paged>
+static void pv_tiny(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* w, float* out) {
+  const int64_t D = a.headDim, bt = a.blockTokens;
   const int64_t full = visible & ~(int64_t)7;
+  const uint16_t* V = a.v + a.kv_offset(0, kvh);
+  const int64_t stride = a.kvHeads * bt * D;
+  const int64_t whole = Paged ? full / bt : 0;
   for (int64_t d = 0; d < D; ++d) {
-    const uint16_t* v = V + d * cap;
     __m256 acc = _mm256_setzero_ps();
     int64_t p = 0;
-    for (; p < full; p += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(v + p)), acc);
-    if (p < visible) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(v + p, visible - p), acc);
+    if constexpr (!Paged) {
+      const uint16_t* v = V + d * bt;
+      for (; p < full; p += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(v + p)), acc);
+      if (p < visible) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(v + p, visible - p), acc);
+    } else {
+      const uint16_t* vd = a.v + kvh * bt * D + d * bt;
+      for (int64_t j = 0; j < whole; ++j) {
+        const uint16_t* v = vd + a.blocks[j] * stride;
+        for (int64_t i = 0; i < bt; i += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + j * bt + i), _mm256_cvtph_ps(load128(v + i)), acc);
+      }
+      p = whole * bt;
+      if (p < visible) {
+        const uint16_t* v = vd + a.blocks[whole] * stride;
+        const int64_t p0 = p;
+        for (; p < full; p += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(v + (p - p0))), acc);
+        if (p < visible) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(v + (p - p0), visible - p), acc);
+      }
+    }
     out[d] = hsum_f32(acc);
   }
 }
@@ -150,9 +198,8 @@ void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh
       for (int64_t g = 0; g < G; ++g) ref::attention_head_ref(a, t, kvh * G + g, scratch);
     return;
   }
-  const int64_t cap = a.capacity;
-  const uint16_t* K = a.k + kvh * cap * D;
-  const uint16_t* V = a.v + kvh * D * cap;
+  const int64_t bt = a.blockTokens;
+  const bool paged = a.blocks != nullptr;
   const bool batch = a.batch();  // tinyBLAS (8 lanes) for both products, else ggml_vec_dot_f16 (32 lanes)
   const int64_t vpmax = (a.startPos + t1 + 31) & ~(int64_t)31;
   float* sc = scratch;              // [G][vpmax] scores, then weights
@@ -160,13 +207,18 @@ void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t visible = a.startPos + t + 1;
     attention_queries(a, t, kvh, qr);
-    for (int64_t g = 0; g < G; g += 2) {
-      const int64_t g2 = g + 1 < G ? g + 1 : g;
-      if (batch) {
-        scores_tiny(K, D, visible, a.scale, qr + g * D, sc + g * vpmax);
-        if (g2 != g) scores_tiny(K, D, visible, a.scale, qr + g2 * D, sc + g2 * vpmax);
-      } else {
-        scores_vec_dot(K, D, visible, a.scale, qr + g * D, qr + g2 * D, sc + g * vpmax, sc + g2 * vpmax);
+    // Scores block by block: positions [p0, p0 + n) of block j.
+    for (int64_t j = 0, p0 = 0; p0 < visible; ++j, p0 += bt) {
+      const uint16_t* K = a.k + a.kv_offset(j, kvh);
+      const int64_t n = std::min(bt, visible - p0);
+      for (int64_t g = 0; g < G; g += 2) {
+        const int64_t g2 = g + 1 < G ? g + 1 : g;
+        if (batch) {
+          scores_tiny(K, D, n, a.scale, qr + g * D, sc + g * vpmax + p0);
+          if (g2 != g) scores_tiny(K, D, n, a.scale, qr + g2 * D, sc + g2 * vpmax + p0);
+        } else {
+          scores_vec_dot(K, D, n, a.scale, qr + g * D, qr + g2 * D, sc + g * vpmax + p0, sc + g2 * vpmax + p0);
+        }
       }
     }
     for (int64_t g = 0; g < G; ++g) attention_weights(sc + g * vpmax, visible);
@@ -174,11 +226,13 @@ void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh
       const int64_t g2 = g + 1 < G ? g + 1 : g;
       float* oa = a.out + (t * a.heads + kvh * G + g) * D;
       float* ob = a.out + (t * a.heads + kvh * G + g2) * D;
+      const float* wa = sc + g * vpmax;
+      const float* wb = sc + g2 * vpmax;
       if (batch) {
-        pv_tiny(V, cap, D, visible, sc + g * vpmax, oa);
-        if (g2 != g) pv_tiny(V, cap, D, visible, sc + g2 * vpmax, ob);
+        paged ? pv_tiny<true>(a, kvh, visible, wa, oa) : pv_tiny<false>(a, kvh, visible, wa, oa);
+        if (g2 != g) paged ? pv_tiny<true>(a, kvh, visible, wb, ob) : pv_tiny<false>(a, kvh, visible, wb, ob);
       } else {
-        pv_vec_dot(V, cap, D, visible, sc + g * vpmax, sc + g2 * vpmax, oa, ob);
+        paged ? pv_vec_dot<true>(a, kvh, visible, wa, wb, oa, ob) : pv_vec_dot<false>(a, kvh, visible, wa, wb, oa, ob);
       }
     }
   }

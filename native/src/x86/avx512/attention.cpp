@@ -61,30 +61,56 @@ void scores(const uint16_t* K, int64_t D, int64_t visible, float scale, const fl
 /**
  * p·V of H query heads for every dimension: o[h][d] = vec_dot_f16 over positions of (w[h], v_d).
  * w[h]: f16-rounded weights, zero from `visible` up to the next multiple of 32; value lanes past
- * `visible` are loaded as 0 (those cache slots may hold anything).
+ * `visible` are loaded as 0 (those cache slots may hold anything). Paged: block by block
+ * (a.kv_offset); a chunk of 32 never straddles two blocks, the accumulators carry on, the partial
+ * chunk is the last block's.
  */
-template <int H>
-void weighted_values(const uint16_t* V, int64_t cap, int64_t D, int64_t visible, const float* const* w, float* const* o) {
+template <int H, bool Paged>
+void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* const* w, float* const* o) {
+  const int64_t D = a.headDim, bt = a.blockTokens;
   const int64_t full = visible & ~(int64_t)31;
+  const uint16_t* V = a.v + a.kv_offset(0, kvh);  // contiguous: the kv head's [headDim][capacity] values
+  const int64_t stride = a.kvHeads * bt * D;       // paged: elements per block
+  const int64_t whole = Paged ? full / bt : 0;     // paged: blocks of whole chunks only
   for (int64_t d = 0; d < D; ++d) {
-    const uint16_t* v = V + d * cap;
     __m512 A[H], B[H];
     for (int h = 0; h < H; ++h) A[h] = B[h] = _mm512_setzero_ps();
-    int64_t p = 0;
-    for (; p < full; p += 32) {
-      const __m512 va = cvtph512(load256(v + p)), vb = cvtph512(load256(v + p + 16));
+    // Positions p .. p + 31 from c (c[i] is position p + i).
+    auto chunk = [&](const uint16_t* c, int64_t p) {
+      const __m512 va = cvtph512(load256(c)), vb = cvtph512(load256(c + 16));
       for (int h = 0; h < H; ++h) {
         A[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p), va, A[h]);
         B[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p + 16), vb, B[h]);
       }
-    }
-    if (p < visible) {
+    };
+    // The partial chunk: positions p .. visible − 1 from c, the other lanes 0.
+    auto last = [&](const uint16_t* c, int64_t p) {
       const int64_t n = visible - p;
-      const __m512 va = load_f16x16_first(v + p, std::min<int64_t>(16, n));
-      const __m512 vb = load_f16x16_first(v + p + 16, std::max<int64_t>(0, n - 16));
+      const __m512 va = load_f16x16_first(c, std::min<int64_t>(16, n));
+      const __m512 vb = load_f16x16_first(c + 16, std::max<int64_t>(0, n - 16));
       for (int h = 0; h < H; ++h) {
         A[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p), va, A[h]);
         B[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p + 16), vb, B[h]);
+      }
+    };
+    int64_t p = 0;
+    if constexpr (!Paged) {
+      const uint16_t* v = V + d * bt;
+      for (; p < full; p += 32) chunk(v + p, p);
+      if (p < visible) last(v + p, p);
+    } else {
+      // Blocks [0, whole) hold only whole chunks; the rest of the positions, if any, lie in block `whole`.
+      const uint16_t* vd = a.v + kvh * bt * D + d * bt;  // dimension d of kv head kvh in block 0
+      for (int64_t j = 0; j < whole; ++j) {
+        const uint16_t* v = vd + a.blocks[j] * stride;
+        for (int64_t i = 0; i < bt; i += 32) chunk(v + i, j * bt + i);
+      }
+      p = whole * bt;
+      if (p < visible) {
+        const uint16_t* v = vd + a.blocks[whole] * stride;  // v[i] is position p0 + i
+        const int64_t p0 = p;
+        for (; p < full; p += 32) chunk(v + (p - p0), p);
+        if (p < visible) last(v + (p - p0), p);
       }
     }
     for (int h = 0; h < H; ++h) o[h][d] = reduce32(A[h], B[h]);
@@ -110,23 +136,25 @@ void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t
     avx2::attention_group(a, t0, t1, kvh, scratch);
     return;
   }
-  const int64_t cap = a.capacity;
-  const uint16_t* K = a.k + kvh * cap * D;
-  const uint16_t* V = a.v + kvh * D * cap;
+  const int64_t bt = a.blockTokens;
   const int64_t vpmax = (a.startPos + t1 + 31) & ~(int64_t)31;
   float* sc = scratch;         // [G][vpmax] scores, then weights
   float* qr = sc + G * vpmax;  // [G][D] f16-rounded queries
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t visible = a.startPos + t + 1;
     avx2::attention_queries(a, t, kvh, qr);
-    for (int64_t g = 0; g < G; g += 4) {
-      in_fours(g, G, [&](auto hh) {
-        constexpr int H = decltype(hh)::value;
-        const float* qs[H];
-        float* ss[H];
-        for (int h = 0; h < H; ++h) qs[h] = qr + (g + h) * D, ss[h] = sc + (g + h) * vpmax;
-        scores<H>(K, D, visible, a.scale, qs, ss);
-      });
+    for (int64_t j = 0, p0 = 0; p0 < visible; ++j, p0 += bt) {  // positions [p0, p0 + n) of block j
+      const uint16_t* K = a.k + a.kv_offset(j, kvh);
+      const int64_t n = std::min(bt, visible - p0);
+      for (int64_t g = 0; g < G; g += 4) {
+        in_fours(g, G, [&](auto hh) {
+          constexpr int H = decltype(hh)::value;
+          const float* qs[H];
+          float* ss[H];
+          for (int h = 0; h < H; ++h) qs[h] = qr + (g + h) * D, ss[h] = sc + (g + h) * vpmax + p0;
+          scores<H>(K, D, n, a.scale, qs, ss);
+        });
+      }
     }
     for (int64_t g = 0; g < G; ++g) avx2::attention_weights(sc + g * vpmax, visible);
     for (int64_t g = 0; g < G; g += 4) {
@@ -135,7 +163,7 @@ void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t
         const float* ws[H];
         float* os[H];
         for (int h = 0; h < H; ++h) ws[h] = sc + (g + h) * vpmax, os[h] = a.out + (t * a.heads + kvh * G + g + h) * D;
-        weighted_values<H>(V, cap, D, visible, ws, os);
+        a.blocks ? weighted_values<H, true>(a, kvh, visible, ws, os) : weighted_values<H, false>(a, kvh, visible, ws, os);
       });
     }
   }

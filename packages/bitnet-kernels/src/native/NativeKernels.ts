@@ -82,13 +82,11 @@ export class NativeKernels implements Kernels {
 
   attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: AttentionShape, out: Float32Array): void {
     const s = shape;
-    if (s.blocks) throw new Error('attention: the paged KV layout is not in the native kernels yet');
-    this.addon.attention(q, kCache, vCache, s.tokens, s.heads, s.kvHeads, s.headDim, s.startPos, s.capacity, s.scale, out, s.independentRows === true);
+    this.addon.attention(q, kCache, vCache, s.tokens, s.heads, s.kvHeads, s.headDim, s.startPos, s.capacity, s.scale, out, s.independentRows === true, s.blocks ?? null, s.blockTokens ?? 0);
   }
 
   storeKv(k: Float32Array, v: Float32Array, kCache: Uint16Array, vCache: Uint16Array, s: KvShape): void {
-    if (s.blocks) throw new Error('storeKv: the paged KV layout is not in the native kernels yet');
-    this.addon.storeKv(k, v, kCache, vCache, s.tokens, s.kvHeads, s.headDim, s.startPos, s.capacity);
+    this.addon.storeKv(k, v, kCache, vCache, s.tokens, s.kvHeads, s.headDim, s.startPos, s.capacity, s.blocks ?? null, s.blockTokens ?? 0);
   }
 
   reluSqrMul(gate: Float32Array, up: Float32Array, out: Float32Array): void {

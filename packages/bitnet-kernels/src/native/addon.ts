@@ -57,6 +57,9 @@ export interface NativeAddon {
     scale: number,
     out: Float32Array,
     independentRows: boolean,
+    /** Paged layout (KvShape.blocks): null or absent for the contiguous one. */
+    blocks?: Int32Array | null,
+    blockTokens?: number,
   ): void;
   storeKv(
     k: Float32Array,
@@ -68,6 +71,8 @@ export interface NativeAddon {
     headDim: number,
     startPos: number,
     capacity: number,
+    blocks?: Int32Array | null,
+    blockTokens?: number,
   ): void;
   reluSqrMul(gate: Float32Array, up: Float32Array, out: Float32Array): void;
   siluMul(gate: Float32Array, up: Float32Array, out: Float32Array): void;
