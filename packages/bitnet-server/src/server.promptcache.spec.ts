@@ -5,7 +5,7 @@
  * cached_prompt_tokens, generates exactly the ids a server without a cache generates, and moves the
  * cache's /metrics counters and /health figures. A cache of two blocks evicts and still answers right.
  */
-import { KvPrefixCache, defaultModelPath } from '@bitnet/inference';
+import { defaultModelPath, promptCacheLayout } from '@bitnet/inference';
 import type { PromptCacheHealth } from './promptCache';
 import type { BitnetServer } from './server';
 import { metric, postJson, postSse, startTestServer, tokenEvents } from './testing/harness';
@@ -102,12 +102,14 @@ describe('prompt cache', () => {
     });
     const before = await read(cached);
     const prompt = 'Now the serpent was more subtil than any beast of the field. ' + GENESIS;
-    await stream(cached, prompt);
+    // (the first may reuse a position or so of a cached block it matches partly: the BOS of earlier prompts)
+    const first = await stream(cached, prompt);
     const again = await stream(cached, prompt + MORE);
     const after = await read(cached);
-    expect(again.complete.cached_prompt_tokens).toBeGreaterThan(0);
-    expect(after.cachedTokens - before.cachedTokens).toBe(again.complete.cached_prompt_tokens);
-    expect(after.computed - before.computed).toBe(after.prompt - before.prompt - again.complete.cached_prompt_tokens);
+    expect(again.complete.cached_prompt_tokens).toBeGreaterThanOrEqual(64);
+    const both = first.complete.cached_prompt_tokens + again.complete.cached_prompt_tokens;
+    expect(after.cachedTokens - before.cachedTokens).toBe(both);
+    expect(after.computed - before.computed).toBe(after.prompt - before.prompt - both);
     expect(await metric(cached.url, 'bitnet_prompt_cache_blocks')).toBeGreaterThan(0);
     expect(await metric(cached.url, 'bitnet_prompt_cache_bytes')).toBeGreaterThan(0);
     expect(await metric(cached.url, 'bitnet_prompt_cache_limit_bytes')).toBe(16 * 1024 * 1024);
@@ -141,22 +143,23 @@ describe('prompt cache', () => {
     }
   }, 60_000);
 
-  it('a cache of two blocks evicts the least recently used prompt, counts it, and still answers as without a cache', async () => {
-    const blockBytes = new KvPrefixCache(cached.context.engine.model.config, { bytes: 0 }).blockBytes;
-    const small = await startTestServer(defaultModelPath(), { threads: 1, promptCacheMb: (2 * blockBytes) / (1024 * 1024) });
+  it('a cache of one context (the least it can be) evicts the least recently used prompt, counts it, and still answers as without a cache', async () => {
+    const { blockBytes, blocks } = promptCacheLayout(cached.context.engine.model.config, 1);
+    expect(blocks).toBe(4); // the bundled model's 256-position context
+    const small = await startTestServer(defaultModelPath(), { threads: 1, promptCacheMb: 1 / (1024 * 1024) });
     try {
-      expect(await health(small)).toMatchObject({ enabled: true, limit_bytes: 2 * blockBytes });
-      const prompts = ['First. ', 'Second. ', 'Third. '].map((p) => p + GENESIS); // each fills one block, the three differ from it
+      expect(await health(small)).toMatchObject({ enabled: true, limit_bytes: 4 * blockBytes });
+      // each fills one block, and they differ from their second id on
+      const prompts = ['First. ', 'Second. ', 'Third. ', 'Fourth. ', 'Fifth. ', 'Sixth. '].map((p) => p + GENESIS);
       for (const p of prompts) await stream(small, p);
       expect(await metric(small.url, 'bitnet_prompt_cache_evicted_blocks_total')).toBeGreaterThan(0);
-      expect(await metric(small.url, 'bitnet_prompt_cache_blocks')).toBeLessThanOrEqual(2);
-      expect(await metric(small.url, 'bitnet_prompt_cache_bytes')).toBeLessThanOrEqual(2 * blockBytes);
-      // the first prompt was evicted: computed again; the last one is still cached
-      const evicted = await stream(small, prompts[0] + MORE);
-      expect(evicted.complete.cached_prompt_tokens).toBe(0);
-      const kept = await stream(small, prompts[2] + MORE);
+      expect(await metric(small.url, 'bitnet_prompt_cache_blocks')).toBeLessThanOrEqual(4);
+      expect(await metric(small.url, 'bitnet_prompt_cache_bytes')).toBeLessThanOrEqual(4 * blockBytes);
+      // six prompts' first blocks cannot all stay in four: some went; the last one is still cached
+      // (which ones went depends on use: a block read for its BOS alone counts as used)
+      const kept = await stream(small, prompts[5] + MORE);
       expect(kept.complete.cached_prompt_tokens).toBe(64);
-      expect(kept.ids).toEqual((await stream(uncached, prompts[2] + MORE)).ids);
+      expect(kept.ids).toEqual((await stream(uncached, prompts[5] + MORE)).ids);
       expect((await health(small)).evicted_blocks).toBe(await metric(small.url, 'bitnet_prompt_cache_evicted_blocks_total'));
     } finally {
       await small.close();
