@@ -143,6 +143,22 @@ describe('replicas sharing Redis', () => {
     }
   });
 
+  it('the owner stopped with SIGTERM mid-generation: the replica that takes over reads the prompt from its own prompt cache, and the ids are those of the uninterrupted run', async () => {
+    // a prompt of more than one 64-position block, which B has seen before (its cache holds it)
+    const body = { ...request(14, 400), prompt: 'Go on and on, '.repeat(30) };
+    const solo = await soloOf(body);
+    const warm = await postSse(`${b.url}/v1/stream`, { ...body, max_tokens: 2 });
+    expect(warm.status).toBe(200);
+    let stopping: Promise<unknown> | undefined;
+    const first = await firstEvents(a.url, body, 5, () => (stopping = a.stop()));
+    await stopping;
+    const rest = await postSse(`${b.url}/v1/stream`, undefined, { headers: { 'Last-Event-ID': first[first.length - 1].id! } });
+    expect(rest.status).toBe(200);
+    expectSolo([...first, ...rest.events], solo);
+    const complete = JSON.parse(rest.events[rest.events.length - 1].data);
+    expect(complete.cached_prompt_tokens).toBeGreaterThanOrEqual(64);
+  });
+
   it('two clients reconnecting to the same orphaned stream on two replicas at once: one generation, the same ids', async () => {
     const c = await Replica.start(modelPath, redis.url, LEASE);
     try {
