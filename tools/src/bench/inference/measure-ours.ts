@@ -10,8 +10,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GENERATION_PRESETS, InferenceEngine, jsonSchemaToGbnf } from '@bitnet/inference';
 import { MemorySampler } from './memory';
 import type { Workload } from './options';
-import { kvBytesPerPosition } from './roofline';
-import { BENCH_SCHEMA, ChatTurnResult, ChildRequest, ChildResult, ConstrainedResult, LongContextResult, SEED_CHAT, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult, probeBandwidth, betterBandwidth } from './workload';
+import { bytesPerDecodeStep, kvBytesPerPosition, meanDecodePositions, type DecodeBytes } from './roofline';
+import { BENCH_SCHEMA, ChatTurnResult, ChildRequest, ChildResult, ConstrainedResult, LongContextResult, SEED_CHAT, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult, probeBandwidth, betterBandwidth, median, type PairedRoofline } from './workload';
 
 interface Run {
   /** performance.now() at each token's arrival on the main thread. */
@@ -40,6 +40,28 @@ function run(engine: InferenceEngine, ids: number[], maxNewTokens: number, gramm
       error: reject,
     }, { grammar });
   });
+}
+
+/** Rounds of the paired roofline measurement and the size of each round's decode. */
+const ROOFLINE_ROUNDS = 7;
+const ROOFLINE_PROMPT_TOKENS = 8;
+const ROOFLINE_NEW_TOKENS = 33;
+
+/** See PairedRoofline: undefined without the bandwidth probe (no native addon). */
+async function pairedRoofline(engine: InferenceEngine, bytes: DecodeBytes): Promise<PairedRoofline | undefined> {
+  const rounds: PairedRoofline['rounds'] = [];
+  const stepBytes = bytesPerDecodeStep(bytes, meanDecodePositions(ROOFLINE_PROMPT_TOKENS, ROOFLINE_NEW_TOKENS));
+  for (let i = 0; i < ROOFLINE_ROUNDS; i++) {
+    const before = probeBandwidth();
+    const ts = performance.now();
+    const r = await run(engine, promptIds(ROOFLINE_PROMPT_TOKENS, SEED_PROMPT + 1 + i), ROOFLINE_NEW_TOKENS);
+    const after = probeBandwidth();
+    if (before === undefined || after === undefined) return undefined;
+    const tokS = singleStreamRates(ts, r.times, ROOFLINE_PROMPT_TOKENS).decode.tokS;
+    const bandwidthGBs = (before + after) / 2;
+    rounds.push({ bandwidthGBs, tokS, pct: (tokS / ((bandwidthGBs * 1e9) / stepBytes)) * 100 });
+  }
+  return { pct: median(rounds.map((r) => r.pct)), rounds, promptTokens: ROOFLINE_PROMPT_TOKENS, newTokens: ROOFLINE_NEW_TOKENS };
 }
 
 /**
@@ -122,14 +144,10 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
     const warmupMs = performance.now() - tw;
     const faultsAfterWarmup = majorFaults();
 
-    const prompt = promptIds(w.promptTokens, SEED_PROMPT);
-    const bwBefore = memory.excluding(probeBandwidth);
-    const ts = performance.now();
-    const single = await run(engine, prompt, w.newTokens);
-    const decodeBandwidthGBs = betterBandwidth(bwBefore, memory.excluding(probeBandwidth));
-    early('single stream', single, w.newTokens);
-    const rates = singleStreamRates(ts, single.times, prompt.length);
-
+    // The streams first: the bandwidth probes of the single-stream run allocate and free 1 GiB, and
+    // on this VM the host reclaims freed guest memory every ~2 s for a while afterwards, which stalls
+    // the process's threads (main-thread timer delays of 10–40 ms in step with it; none without the
+    // probes). The event-loop figures are the 8-stream rows', so nothing large is freed before them.
     const streams: StreamsResult[] = [];
     for (const n of w.streamCounts) {
       const prompts = Array.from({ length: n }, (_, i) => promptIds(w.streamPromptTokens, streamSeed(n, i)));
@@ -148,6 +166,14 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       streams.push(streamsResult(n, w, total, wallMs, batch, eld));
     }
 
+    const prompt = promptIds(w.promptTokens, SEED_PROMPT);
+    const bwBefore = memory.excluding(probeBandwidth);
+    const ts = performance.now();
+    const single = await run(engine, prompt, w.newTokens);
+    const decodeBandwidthGBs = betterBandwidth(bwBefore, memory.excluding(probeBandwidth));
+    early('single stream', single, w.newTokens);
+    const rates = singleStreamRates(ts, single.times, prompt.length);
+
     const chatOff = req.chat ? await chatRun(engine, w.chat) : undefined;
 
     let longContext: LongContextResult | undefined;
@@ -164,8 +190,11 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
     // memory figures of the unconstrained engine must not count.
     const memoryPeaks = memory.stop();
     const constrained = await constrainedRun(engine, prompt, w.newTokens);
-    if (constrained.tokens < w.newTokens) notes.push(`constrained run: stopped after ${constrained.tokens} of ${w.newTokens} tokens (${constrained.reason})`);
     const c = engine.model.config;
+    const decodeBytes = { weightBytesPerToken: engine.loadInfo.decodeBytesPerToken, kvBytesPerPosition: kvBytesPerPosition(c) };
+    // its probes allocate 1 GiB each: after memory sampling stops, like the constrained runs
+    const paired = await pairedRoofline(engine, decodeBytes);
+    if (constrained.tokens < w.newTokens) notes.push(`constrained run: stopped after ${constrained.tokens} of ${w.newTokens} tokens (${constrained.reason})`);
     const result: ChildResult = {
       engine: req.engine,
       type: req.type,
@@ -178,7 +207,8 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       streams,
       ...processFigures(loadAtStart, cpuAtStart, faultsAfterWarmup),
       memory: memoryPeaks,
-      decodeBytes: { weightBytesPerToken: engine.loadInfo.decodeBytesPerToken, kvBytesPerPosition: kvBytesPerPosition(c) },
+      decodeBytes,
+      pairedRoofline: paired,
       longContext,
       backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice !== undefined ? `, computeNice ${req.computeNice}` : ''}${outputType === 'q8_0' ? ', Q8_0 output matrix' : ''}`,
       notes,

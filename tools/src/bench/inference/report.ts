@@ -68,7 +68,8 @@ export function roofline(r: ChildResult, bandwidthGBs: number | undefined): Roof
   if (!r.decodeBytes) return { bytesPerToken: NaN, tokS: NaN, pct: NaN };
   const bytesPerToken = bytesPerDecodeStep(r.decodeBytes, meanDecodePositions(r.prefill.promptTokens, r.decode.tokens + 1));
   const tokS = rooflineTokS(r.decodeBandwidthGBs ?? bandwidthGBs, bytesPerToken);
-  return { bytesPerToken, tokS, pct: (r.decode.tokS / tokS) * 100 };
+  // the share measured beside its probes when there is one (see PairedRoofline)
+  return { bytesPerToken, tokS, pct: r.pairedRoofline?.pct ?? (r.decode.tokS / tokS) * 100 };
 }
 
 /** ours/llama, NaN when either is missing or llama's is 0. */
@@ -325,7 +326,7 @@ export function renderMarkdown(r: ReportInput): string {
     '',
     '"roofline tok/s": the read bandwidth (probed in the measuring process right before and right after its single-stream run, the larger of the two, since the machine\'s bandwidth drifts; the figure above when missing) divided by the bytes one timed decode step reads: the weights (every layer matrix and vector, the output norm and the output matrix as the engine holds it, ' +
       'one row of the token-embedding table unless it is the tied output matrix; ours from the engine\'s load info, llama.cpp from the file\'s tensor list) plus the f16 KV cache at the mean decode position. ' +
-      '"% of roofline": decode tok/s as a share of it. ' +
+      '"% of roofline": for our engine, the median of 7 rounds of (bandwidth probe, a 33-token greedy decode after an 8-token prompt, probe), each round\'s decode tok/s against the mean of its two probes over the bytes its steps read, because this machine\'s bandwidth drifts by tens of percent within minutes; for llama.cpp (for reference) the single-stream decode tok/s as a share of the roofline tok/s. ' +
       '"peak RSS": largest resident set sampled from /proc/self/status every 25 ms over the whole measurement (and at least VmHWM); "of it file-backed": RssFile at that peak (mapped model pages, shared with the page cache); ' +
       '"peak private": largest RssAnon + RssShmem (memory that is the process\'s own). ' +
       '"CPU taken by others / steal": share of all cores\' time that other processes used, and that the hypervisor withheld (steal), while the measurement process ran; above a few percent that row is disturbed. "major faults": pages read from disk after the warm-up (mapped weights the OS had dropped). ' +

@@ -116,6 +116,8 @@ export interface ChildResult {
    * uses it when present.
    */
   decodeBandwidthGBs?: number;
+  /** Ours: the decode roofline share measured in short rounds, each between two bandwidth probes (see PairedRoofline). */
+  pairedRoofline?: PairedRoofline;
   /** The long-context run, when asked for. */
   longContext?: LongContextResult;
   /** Kernel ISA (ours) or the llama.cpp CPU build that was loaded. */
@@ -295,6 +297,30 @@ export function probeBandwidth(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The decode roofline share measured where the bandwidth is probed: rounds of (probe, a short greedy
+ * decode, probe), each round's share being its decode tok/s against the mean of its two probes over
+ * the bytes one of its steps reads; the median round is the figure. The machine's bandwidth drifts
+ * by tens of percent within minutes, so a share against probes taken seconds away from the decode
+ * says more about the drift than about the decode.
+ */
+export interface PairedRoofline {
+  /** Median of the rounds' shares, %. */
+  pct: number;
+  /** Per round: the mean of its two probes (GB/s), its decode tok/s, its share (%). */
+  rounds: Array<{ bandwidthGBs: number; tokS: number; pct: number }>;
+  /** Prompt and new tokens of each round's decode. */
+  promptTokens: number;
+  newTokens: number;
+}
+
+/** The median of a non-empty list. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** The larger of two probes, ignoring a missing one. */
