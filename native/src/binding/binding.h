@@ -10,6 +10,7 @@ namespace binding {
 void register_kernels(Napi::Env env, Napi::Object exports);  // kernels.cpp
 void register_info(Napi::Env env, Napi::Object exports);     // info.cpp
 void register_mapfile(Napi::Env env, Napi::Object exports);  // mapfile.cpp
+void register_pages(Napi::Env env, Napi::Object exports);    // pages.cpp
 
 }  // namespace binding
 }  // namespace bitnet

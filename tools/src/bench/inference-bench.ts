@@ -20,19 +20,11 @@ import { measureOurs } from './inference/measure-ours';
 import { BenchModel, ensureModel } from './inference/models';
 import { BenchOptions, FULL_WORKLOAD, QUICK_WORKLOAD, USAGE, UsageError, parseBenchArgs } from './inference/options';
 import { ReportInput, chatTable, compare, longContextTable, renderMarkdown, resultsTable, roofline, targetsTable } from './inference/report';
-import type { ChildRequest, ChildResult } from './inference/workload';
+import { type ChildRequest, type ChildResult, SETTLE_MS, settle } from './inference/workload';
 
 const RESULT_PREFIX = 'INFERENCE-BENCH-RESULT ';
 const CHILD_TIMEOUT_MS = 30 * 60_000;
 const RESULTS_DIR = path.resolve(__dirname, '../../bench/results');
-/**
- * Pause before each measurement process. Memory another process has just freed (the previous
- * measurement's ~1–2 GB at its exit, the parent's 1 GiB bandwidth probe) is handed back to the host
- * by the guest's balloon driver (free page reporting, every ~2 s) for a while after, and meanwhile the
- * threads of a running process stall now and then (measured: 8–15 ms main-thread timer delays during
- * 8 streams right after a 1 GiB allocation was freed, none without). The pause lets that settle.
- */
-const SETTLE_MS = 15_000;
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
@@ -81,14 +73,15 @@ async function main(opts: BenchOptions): Promise<void> {
   for (const m of models) {
     for (const engine of opts.engines) {
       if (engine === 'llama' && m.type === 'i2_s') continue; // llama.cpp has no I2_S; ours is compared with its TQ2_0
-      if (!opts.quick) await new Promise((r) => setTimeout(r, SETTLE_MS));
+      const settleMs = opts.quick ? 0 : SETTLE_MS;
+      await settle(settleMs);
       const tm = performance.now();
       log(`${engine} ${m.type}: measuring …`);
       try {
         const longContext = opts.longContext === 'all' || (opts.longContext === 'ours' && engine !== 'llama');
         // the multi-turn chat (issue 18) on the exact I2_S engine: the prompt-cache case
         const chat = engine === 'ours' && m.type === 'i2_s';
-        const r = await runChild({ engine, type: m.type, file: m.file, threads: opts.threads, computeNice: opts.computeNice, workload, longContext, chat });
+        const r = await runChild({ engine, type: m.type, file: m.file, threads: opts.threads, computeNice: opts.computeNice, workload, longContext, chat, settleMs });
         results.push(r);
         log(`${engine} ${m.type}: done in ${((performance.now() - tm) / 1000).toFixed(0)} s (decode ${r.decode.tokS.toFixed(1)} tok/s)`);
       } catch (e) {

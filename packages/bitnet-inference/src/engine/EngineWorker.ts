@@ -4,6 +4,7 @@
  */
 import * as os from 'node:os';
 import { parentPort } from 'node:worker_threads';
+import { pageMemory } from '@bitnet/kernels';
 import { ggmlTypeName } from '@bitnet/models';
 import { KvPrefixCache } from '../cache/KvPrefixCache';
 import { ForwardPass } from '../forward/ForwardPass';
@@ -45,10 +46,13 @@ function load(m: WorkerLoadRequest): void {
     file.close();
   }
   // The scheduler samples each step's logits before the next step: one reused logits buffer.
+  // sequences' KV caches: pages returned to the OS as each sequence ends, not at the next GC
+  const memory = pageMemory(m.kernels.mode);
   const fp = new ForwardPass(weights, opened.kernels, { maxChunkTokens: m.maxChunkTokens, reuseLogits: true });
   const forward: ForwardModel<KvCache> = {
     maxChunkTokens: fp.maxChunkTokens,
-    newCache: (capacity) => new KvCache(weights.config, capacity),
+    newCache: (capacity) => new KvCache(weights.config, capacity, undefined, memory),
+    releaseCache: (cache) => cache.release(),
     prefill: (cache, ids, last) => fp.step(cache, ids, last),
     decodeBatch: (caches, lastIds) => fp.decodeBatch(caches, lastIds),
     stepMany: (parts) => fp.stepMany(parts),

@@ -26,7 +26,7 @@ function oneHot(id: number): Float32Array {
   return l;
 }
 
-function setup(opts: { maxChunkTokens?: number; faults?: FaultInjector; failDecodes?: number; mixed?: boolean; prefixes?: PrefixStore<FakeCache> } = {}) {
+function setup(opts: { maxChunkTokens?: number; faults?: FaultInjector; failDecodes?: number; mixed?: boolean; prefixes?: PrefixStore<FakeCache>; released?: string[] } = {}) {
   const calls: Call[] = [];
   const messages: SequenceMessage[] = [];
   const caches: FakeCache[] = [];
@@ -56,6 +56,7 @@ function setup(opts: { maxChunkTokens?: number; faults?: FaultInjector; failDeco
       });
     },
   };
+  if (opts.released) forward.releaseCache = (cache) => opts.released!.push(cache.name);
   if (opts.mixed) {
     // decode parts (one id each) and the prefill part, in the order given
     forward.stepMany = (parts) => {
@@ -316,6 +317,26 @@ describe('Scheduler', () => {
     expect(s.tokens(a)).toEqual(solo(6, 6, 1));
     expect(s.tokens(c)).toEqual([]);
     expect(b.log).toEqual(['open 12', 'close 12']);
+  });
+
+  it('gives each cache back when its sequence ends: done, cancelled, failed, and at close', () => {
+    const released: string[] = [];
+    const s = setup({ maxChunkTokens: 4, failDecodes: 10, released });
+    const a = s.start('a', 3, 2, { maxRetries: 0 }); // its first decode step fails: an error
+    const b = s.start('b', 30, 2); // cancelled mid-prefill
+    s.scheduler.runRound();
+    s.scheduler.cancel(b);
+    s.runAll();
+    expect(s.end(a)).toMatchObject({ type: 'error' });
+    expect(s.end(b)).toMatchObject({ type: 'done', reason: 'cancelled' });
+    const okReleased: string[] = [];
+    const ok = setup({ maxChunkTokens: 4, released: okReleased });
+    ok.start('c', 3, 2);
+    ok.start('d', 3, 50);
+    for (let i = 0; i < 4; i++) ok.scheduler.runRound();
+    ok.scheduler.close();
+    expect(released.sort()).toEqual(['a', 'b']);
+    expect(okReleased.sort()).toEqual(['c', 'd']);
   });
 
   it('shares prefill between several prompts round robin', () => {

@@ -23,6 +23,8 @@ export interface ForwardModel<C> {
   /** Most tokens one prefill step takes, and most sequences one decode step takes. */
   readonly maxChunkTokens: number;
   newCache(capacity: number): C;
+  /** Optional: the sequence of `cache` has ended (its memory can go back at once). */
+  releaseCache?(cache: C): void;
   /** Appends `ids` to the cache; returns the logits of the last one when `last` is true. */
   prefill(cache: C, ids: number[], last: boolean): Float32Array | undefined;
   /** One token for each cache; returns each one's logits. */
@@ -470,7 +472,10 @@ export class Scheduler<C> {
 
   private remove(seq: number): void {
     const s = this.active.get(seq);
-    if (s) this.options.prefixes?.close(s.cache);
+    if (s) {
+      if (this.options.prefixes) this.options.prefixes.close(s.cache);
+      else this.forward.releaseCache?.(s.cache);
+    }
     this.active.delete(seq);
     this.order = this.order.filter((x) => x !== seq);
     this.options.faults?.forget?.(seq);

@@ -1,3 +1,4 @@
+import type { PageMemory } from '@bitnet/kernels';
 import type { ModelConfig } from '@bitnet/models';
 
 /**
@@ -30,11 +31,19 @@ export class KvCache {
   readonly blockTokens: number | undefined;
   /** Positions filled so far. */
   length = 0;
+  /** The buffer of every layer's keys and values when it came from a PageMemory (released by `release`). */
+  private storage: { memory: PageMemory; buffer: ArrayBuffer } | undefined;
 
+  /**
+   * `pages`: a paged cache over a shared arena. Otherwise the cache owns its storage: from `memory`
+   * when given (one buffer, returned to it by `release` as soon as the sequence ends), else ordinary
+   * typed arrays left to the garbage collector.
+   */
   constructor(
     readonly config: ModelConfig,
     readonly capacity: number,
     pages?: KvCachePages,
+    memory?: PageMemory,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > config.contextLength) {
       throw new RangeError(`KV cache capacity ${capacity} must be between 1 and the context length ${config.contextLength}`);
@@ -48,10 +57,28 @@ export class KvCache {
       return;
     }
     const perLayer = capacity * config.headCountKv * config.headDim;
-    this.keys = Array.from({ length: config.blockCount }, () => new Uint16Array(perLayer));
-    this.values = Array.from({ length: config.blockCount }, () => new Uint16Array(perLayer));
+    const L = config.blockCount;
     this.blocks = undefined;
     this.blockTokens = undefined;
+    if (memory) {
+      const buffer = memory.allocate(2 * L * perLayer * 2);
+      this.storage = { memory, buffer };
+      this.keys = Array.from({ length: L }, (_, l) => new Uint16Array(buffer, 2 * l * perLayer * 2, perLayer));
+      this.values = Array.from({ length: L }, (_, l) => new Uint16Array(buffer, (2 * l + 1) * perLayer * 2, perLayer));
+      return;
+    }
+    this.keys = Array.from({ length: L }, () => new Uint16Array(perLayer));
+    this.values = Array.from({ length: L }, () => new Uint16Array(perLayer));
+  }
+
+  /**
+   * Gives the storage back to its PageMemory now (the cache must not be used again: its arrays become
+   * empty). A no-op for a paged cache or ordinary arrays.
+   */
+  release(): void {
+    const s = this.storage;
+    this.storage = undefined;
+    if (s) s.memory.release(s.buffer);
   }
 
   /** Bytes of KV storage this sequence's positions take (its blocks, for a paged cache). */

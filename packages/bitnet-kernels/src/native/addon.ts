@@ -83,6 +83,10 @@ export interface NativeAddon {
   encodeQ8_0(x: Float32Array, out: Uint8Array): void;
   /** The whole file mapped read-only (PROT_READ, MAP_PRIVATE); unmapped when the ArrayBuffer is collected. */
   mapFile(path: string): ArrayBuffer;
+  /** Zero-filled anonymous pages (mmap), committed when first written; unmapped by releasePages or the finalizer. */
+  allocatePages(bytes: number): ArrayBuffer;
+  /** Unmaps a buffer of allocatePages now and detaches it (its views become empty); false for any other buffer or a second call. */
+  releasePages(buffer: ArrayBuffer): boolean;
 
   cpuFeatures(): CpuFeatures;
   /** The instruction set whose kernels run (chosen once at load; BITNET_ISA overrides). */

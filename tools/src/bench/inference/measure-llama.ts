@@ -13,7 +13,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 import { MemorySampler } from './memory';
 import { fileDecodeBytes } from './roofline';
-import { ChildRequest, ChildResult, LongContextResult, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult, probeBandwidth, betterBandwidth } from './workload';
+import { ChildRequest, ChildResult, LongContextResult, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult, settle, probeBandwidth, betterBandwidth } from './workload';
 
 type Llama = NodeLlamaCpp.Llama;
 type LlamaModel = NodeLlamaCpp.LlamaModel;
@@ -93,6 +93,7 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
     await run(seq, promptIds(8, SEED_WARMUP), 2);
     const warmupMs = performance.now() - tw;
     const faultsAfterWarmup = majorFaults();
+    await settle(req.settleMs);
     await seq.clearHistory();
 
     // The streams first, as for our engine (measure-ours.ts): nothing large is freed before the

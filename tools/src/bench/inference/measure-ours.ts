@@ -11,7 +11,7 @@ import { GENERATION_PRESETS, InferenceEngine, jsonSchemaToGbnf } from '@bitnet/i
 import { MemorySampler } from './memory';
 import type { Workload } from './options';
 import { bytesPerDecodeStep, kvBytesPerPosition, meanDecodePositions, type DecodeBytes } from './roofline';
-import { BENCH_SCHEMA, ChatTurnResult, ChildRequest, ChildResult, ConstrainedResult, LongContextResult, SEED_CHAT, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult, probeBandwidth, betterBandwidth, median, type PairedRoofline } from './workload';
+import { BENCH_SCHEMA, ChatTurnResult, ChildRequest, ChildResult, ConstrainedResult, LongContextResult, SEED_CHAT, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult, settle, probeBandwidth, betterBandwidth, median, type PairedRoofline } from './workload';
 
 interface Run {
   /** performance.now() at each token's arrival on the main thread. */
@@ -143,6 +143,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
     await run(engine, promptIds(8, SEED_WARMUP), 2);
     const warmupMs = performance.now() - tw;
     const faultsAfterWarmup = majorFaults();
+    await settle(req.settleMs);
 
     // The streams first: the bandwidth probes of the single-stream run allocate and free 1 GiB, and
     // on this VM the host reclaims freed guest memory every ~2 s for a while afterwards, which stalls

@@ -22,6 +22,24 @@ export interface ChildRequest {
   longContext: boolean;
   /** Also run the multi-turn chat (Workload.chat); ours only. */
   chat?: boolean;
+  /** Milliseconds to wait after the warm-up, before the stream rows (see SETTLE_MS); 0 or absent: none. */
+  settleMs?: number;
+}
+
+/**
+ * A pause before a measurement process starts and again before its stream rows. Memory a process
+ * has just freed (the previous measurement's at its exit, the parent's 1 GiB bandwidth probe, the
+ * temporaries of a load that repacks or re-encodes weights) is handed back to the host by this VM's
+ * balloon driver (free page reporting, every ~2 s) for a while after, and meanwhile the threads of a
+ * running process stall now and then: 8–40 ms main-thread timer delays while 8 streams ran right
+ * after a 1 GiB allocation was freed, in this process or another; none without. The event-loop
+ * figures are the stream rows', so they start after the machine has settled.
+ */
+export const SETTLE_MS = 15_000;
+
+/** Waits `ms` (nothing for 0 or undefined). */
+export function settle(ms: number | undefined): Promise<void> {
+  return ms ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
 }
 
 export interface StreamsResult {

@@ -1,0 +1,122 @@
+// allocatePages(bytes) / releasePages(arrayBuffer): zero-filled memory straight from the OS for large
+// buffers whose end the caller knows (a sequence's KV cache). Pages are committed as they are first
+// written, and releasePages hands them back at once — the ArrayBuffer is detached, its views become
+// empty — instead of whenever a garbage collection gets to it: a server's memory returns to where it
+// was as each request ends. A buffer never released is unmapped by its finalizer as usual.
+#include <napi.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#if !defined(_WIN32)
+#include <sys/mman.h>
+#endif
+
+#include "args.h"
+#include "binding.h"
+
+namespace bitnet {
+namespace binding {
+
+namespace {
+
+// One mapping; the ArrayBuffer's finalizer hint. `released` is set (under g_mutex) when releasePages
+// unmapped it, so the finalizer, which may run much later — when another mapping can have the same
+// address — unmaps only what is still its own.
+struct Mapping {
+  void* p;
+  size_t size;
+  bool released;
+};
+
+// Mappings not yet released, by address (what releasePages is handed is the ArrayBuffer's data pointer).
+std::mutex g_mutex;
+std::unordered_map<void*, Mapping*> g_live;
+
+// The most one call maps (1 TiB): a size above it is a bug in the caller, not a request.
+constexpr double kMaxBytes = 1099511627776.0;
+
+Napi::Value AllocatePages(const Napi::CallbackInfo& info) {
+  const char* fn = "allocatePages";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    need_args(info, 1, fn);
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber()) type_error(std::string(fn) + ": bytes must be a number");
+    const double b = info[0].As<Napi::Number>().DoubleValue();
+    if (!(b >= 1 && b <= kMaxBytes) || b != (double)(uint64_t)b) throw Napi::RangeError::New(env, std::string(fn) + ": bytes must be an integer from 1 to 2^40");
+#if defined(_WIN32)
+    throw Napi::Error::New(env, "allocatePages: not supported on Windows");
+#else
+    const size_t size = (size_t)b;
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      const int err = errno;
+      Napi::Error e = Napi::Error::New(env, std::string(fn) + ": mmap of " + std::to_string(size) + " bytes failed: " + std::strerror(err));
+      e.Set("errno", Napi::Number::New(env, err));
+      throw e;
+    }
+    Mapping* m = new Mapping{p, size, false};
+    {
+      std::lock_guard<std::mutex> lk(g_mutex);
+      g_live[p] = m;
+    }
+    return Napi::ArrayBuffer::New(
+        env, p, size,
+        [](Napi::Env, void*, Mapping* m) {
+          {
+            std::lock_guard<std::mutex> lk(g_mutex);
+            if (!m->released) {
+              auto it = g_live.find(m->p);
+              if (it != g_live.end() && it->second == m) g_live.erase(it);
+              ::munmap(m->p, m->size);
+            }
+          }
+          delete m;
+        },
+        m);
+#endif
+  });
+}
+
+Napi::Value ReleasePages(const Napi::CallbackInfo& info) {
+  const char* fn = "releasePages";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    need_args(info, 1, fn);
+    Napi::Env env = info.Env();
+    if (!info[0].IsArrayBuffer()) type_error(std::string(fn) + ": expected an ArrayBuffer");
+    Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+    void* p = ab.Data();
+    if (p == nullptr) return Napi::Boolean::New(env, false);
+    void* addr;
+    size_t size;
+    {
+      std::lock_guard<std::mutex> lk(g_mutex);
+      auto it = g_live.find(p);
+      // not one of ours (or already released), or a view's buffer of another size: nothing to do
+      if (it == g_live.end() || it->second->size != ab.ByteLength()) return Napi::Boolean::New(env, false);
+      Mapping* m = it->second;
+      g_live.erase(it);
+      m->released = true;  // from here the finalizer (during Detach, or later) leaves the pages alone
+      addr = m->p;
+      size = m->size;
+    }
+    ab.Detach();  // every view of it is now empty: no access can reach the unmapped pages
+#if !defined(_WIN32)
+    ::munmap(addr, size);
+#endif
+    return Napi::Boolean::New(env, true);
+  });
+}
+
+}  // namespace
+
+void register_pages(Napi::Env env, Napi::Object exports) {
+  exports.Set("allocatePages", Napi::Function::New(env, AllocatePages));
+  exports.Set("releasePages", Napi::Function::New(env, ReleasePages));
+}
+
+}  // namespace binding
+}  // namespace bitnet
