@@ -7,6 +7,7 @@
 
 #include "../../core/ggml_math.h"
 #include "../../core/kernel_table.h"
+#include "../../core/value_walk.h"
 #include "../../core/scalar.h"
 #include "../../ref/ref.h"
 #include "kernels.h"
@@ -76,11 +77,7 @@ static void scores_tiny(const uint16_t* K, int64_t D, int64_t visible, float sca
  */
 template <bool Paged>
 static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* wa, const float* wb, float* oa, float* ob) {
-  const int64_t D = a.headDim, bt = a.blockTokens;
-  const int64_t full = visible & ~(int64_t)31;
-  const uint16_t* V = a.v + a.kv_offset(0, kvh);  // contiguous: the kv head's [headDim][capacity] values
-  const int64_t stride = a.kvHeads * bt * D;       // paged: elements per block
-  const int64_t whole = Paged ? full / bt : 0;     // paged: blocks of whole chunks only
+  const int64_t D = a.headDim;
   for (int64_t d = 0; d < D; ++d) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     // Positions p .. p + 31 from c (c[i] is position p + i).
@@ -109,26 +106,7 @@ static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, con
       b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), vv[2], b2);
       b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), vv[3], b3);
     };
-    int64_t p = 0;
-    if constexpr (!Paged) {
-      const uint16_t* v = V + d * bt;
-      for (; p < full; p += 32) chunk(v + p, p);
-      if (p < visible) last(v + p, p);
-    } else {
-      // Blocks [0, whole) hold only whole chunks; the rest of the positions, if any, lie in block `whole`.
-      const uint16_t* vd = a.v + kvh * bt * D + d * bt;  // dimension d of kv head kvh in block 0
-      for (int64_t j = 0; j < whole; ++j) {
-        const uint16_t* v = vd + a.blocks[j] * stride;
-        for (int64_t i = 0; i < bt; i += 32) chunk(v + i, j * bt + i);
-      }
-      p = whole * bt;
-      if (p < visible) {
-        const uint16_t* v = vd + a.blocks[whole] * stride;  // v[i] is position p0 + i
-        const int64_t p0 = p;
-        for (; p < full; p += 32) chunk(v + (p - p0), p);
-        if (p < visible) last(v + (p - p0), p);
-      }
-    }
+    walk_value_chunks<Paged>(a, kvh, d, visible, chunk, last);
     oa[d] = f16_reduce_ggml(a0, a1, a2, a3);
     ob[d] = f16_reduce_ggml(b0, b1, b2, b3);
   }

@@ -13,6 +13,7 @@
 
 #include "../../core/ggml_math.h"
 #include "../../core/kernel_table.h"
+#include "../../core/value_walk.h"
 #include "../../core/scalar.h"
 #include "../avx2/kernels.h"
 #include "../avx2/simd.h"
@@ -67,11 +68,7 @@ void scores(const uint16_t* K, int64_t D, int64_t visible, float scale, const fl
  */
 template <int H, bool Paged>
 void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* const* w, float* const* o) {
-  const int64_t D = a.headDim, bt = a.blockTokens;
-  const int64_t full = visible & ~(int64_t)31;
-  const uint16_t* V = a.v + a.kv_offset(0, kvh);  // contiguous: the kv head's [headDim][capacity] values
-  const int64_t stride = a.kvHeads * bt * D;       // paged: elements per block
-  const int64_t whole = Paged ? full / bt : 0;     // paged: blocks of whole chunks only
+  const int64_t D = a.headDim;
   for (int64_t d = 0; d < D; ++d) {
     __m512 A[H], B[H];
     for (int h = 0; h < H; ++h) A[h] = B[h] = _mm512_setzero_ps();
@@ -93,26 +90,7 @@ void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const
         B[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p + 16), vb, B[h]);
       }
     };
-    int64_t p = 0;
-    if constexpr (!Paged) {
-      const uint16_t* v = V + d * bt;
-      for (; p < full; p += 32) chunk(v + p, p);
-      if (p < visible) last(v + p, p);
-    } else {
-      // Blocks [0, whole) hold only whole chunks; the rest of the positions, if any, lie in block `whole`.
-      const uint16_t* vd = a.v + kvh * bt * D + d * bt;  // dimension d of kv head kvh in block 0
-      for (int64_t j = 0; j < whole; ++j) {
-        const uint16_t* v = vd + a.blocks[j] * stride;
-        for (int64_t i = 0; i < bt; i += 32) chunk(v + i, j * bt + i);
-      }
-      p = whole * bt;
-      if (p < visible) {
-        const uint16_t* v = vd + a.blocks[whole] * stride;  // v[i] is position p0 + i
-        const int64_t p0 = p;
-        for (; p < full; p += 32) chunk(v + (p - p0), p);
-        if (p < visible) last(v + (p - p0), p);
-      }
-    }
+    walk_value_chunks<Paged>(a, kvh, d, visible, chunk, last);
     for (int h = 0; h < H; ++h) o[h][d] = reduce32(A[h], B[h]);
   }
 }
