@@ -16,90 +16,11 @@
  * an `error` message. Cancellation is seen between rounds.
  */
 import { tokenLogprobs } from '../sampling/Logprobs';
-import type { FaultPlan, SamplingParams, SequenceEnd, SequenceMessage, WorkerStartRequest } from './protocol';
+import type { SequenceEnd, SequenceMessage, WorkerStartRequest } from './protocol';
+import type { ForwardModel, SchedulerOptions, TokenConstraint, TokenSampler } from './SchedulerContracts';
 
-/** What the scheduler needs of a forward pass; `C` is its per-sequence cache. */
-export interface ForwardModel<C> {
-  /** Most tokens one prefill step takes, and most sequences one decode step takes. */
-  readonly maxChunkTokens: number;
-  newCache(capacity: number): C;
-  /** Optional: the sequence of `cache` has ended (its memory can go back at once). */
-  releaseCache?(cache: C): void;
-  /** Appends `ids` to the cache; returns the logits of the last one when `last` is true. */
-  prefill(cache: C, ids: number[], last: boolean): Float32Array | undefined;
-  /** One token for each cache; returns each one's logits. */
-  decodeBatch(caches: C[], lastIds: number[]): Float32Array[];
-  /**
-   * Optional: several sequences' rows in one pass (at most maxChunkTokens in all; distinct caches);
-   * each part gets its last row's logits when it asks. Rows never mix: the same results as running
-   * each part alone.
-   */
-  stepMany?(parts: Array<{ cache: C; ids: number[]; wantLogits: boolean }>): Array<Float32Array | undefined>;
-}
-
-/** Chooses tokens for one sequence. */
-export interface TokenSampler {
-  /** Ids the repetition penalty considers (the prompt). */
-  observe(ids: readonly number[]): void;
-  /** Takes the state sample() would leave after choosing `ids` (resumed ids), without logits. */
-  replay(ids: readonly number[]): void;
-  /** Chooses the next token. */
-  sample(logits: Float32Array): number;
-}
-
-/**
- * Restricts which tokens a sequence may take (a grammar). Both methods run on the model thread
- * between steps; a throw ends that sequence alone with an error (no retry: it is not a step failure).
- */
-export interface TokenConstraint {
-  /** Sets the logits of the tokens not allowed next to −Infinity, in place, before sampling. */
-  mask(logits: Float32Array): unknown;
-  /** Follows the chosen (or a resumed) token; returns true when the text is complete and must end. */
-  accept(id: number): boolean;
-}
-
-/**
- * The KV memory of the sequences when the prompt cache is on (the worker's is cache/KvPrefixCache.ts):
- * sequences' caches come from it, and the keys and values of processed ids stay in it for later
- * sequences. Every method runs on the model thread between steps.
- */
-export interface PrefixStore<C> {
-  /** Whether a sequence of `capacity` positions can ever be admitted. */
-  fits(capacity: number): boolean;
-  /**
-   * A cache of `capacity` positions holding the longest stored prefix of `ids` (never all of them) and
-   * that prefix's length; undefined when the memory it needs is held by running sequences (it waits).
-   */
-  open(ids: readonly number[], capacity: number): { cache: C; cachedTokens: number } | undefined;
-  /** Stores what passes have newly completed in `cache`, whose positions hold `ids` (the first ones). */
-  save(cache: C, ids: readonly number[]): void;
-  /** The sequence of `cache` is over: its memory is given back (what `save` stored stays). */
-  close(cache: C): void;
-}
-
-/** Test-only: runs before each step of a sequence; may throw (a failing step) or take long (a stall). */
-export interface FaultInjector {
-  beforeStep(req: WorkerStartRequest, step: number): void;
-  /** The sequence has ended (forget its state). */
-  forget?(seq: number): void;
-}
-
-export interface SchedulerOptions<C> {
-  forward: ForwardModel<C>;
-  sampler: (params: SamplingParams) => TokenSampler;
-  /** The constraint of a sequence that asks for one (WorkerStartRequest.grammar); may throw. */
-  constraint?: (req: WorkerStartRequest) => TokenConstraint | undefined;
-  /** The prompt cache (none by default). */
-  prefixes?: PrefixStore<C>;
-  /** Receives every per-sequence message, in order. */
-  send: (m: SequenceMessage) => void;
-  /** Fault injection (tests only); none by default. */
-  faults?: FaultInjector;
-  /** Runs the next round later (default setImmediate, so messages in between are seen); null = never by itself, call runRound(). */
-  defer?: ((next: () => void) => void) | null;
-  /** Milliseconds clock (default performance.now). */
-  now?: () => number;
-}
+export type { FaultInjector, ForwardModel, PrefixStore, SchedulerOptions, TokenConstraint, TokenSampler } from './SchedulerContracts';
+export { PlannedFaults } from './PlannedFaults';
 
 interface Waiting {
   req: WorkerStartRequest;
@@ -479,31 +400,5 @@ export class Scheduler<C> {
     this.active.delete(seq);
     this.order = this.order.filter((x) => x !== seq);
     this.options.faults?.forget?.(seq);
-  }
-}
-
-/**
- * The fault injector the worker uses when loaded with faultInjection: each start request's
- * FaultPlan — a step in failSteps throws once, a step in stallSteps busy-waits stallMs first.
- */
-export class PlannedFaults implements FaultInjector {
-  private readonly pending = new Map<number, Set<number>>();
-
-  beforeStep(req: WorkerStartRequest, step: number): void {
-    const plan: FaultPlan | undefined = req.faults;
-    if (!plan) return;
-    let left = this.pending.get(req.seq);
-    if (!left) this.pending.set(req.seq, (left = new Set(plan.failSteps ?? [])));
-    if (left.delete(step)) throw new Error(`injected transient failure at step ${step}`);
-    if (plan.stallSteps?.includes(step)) {
-      const until = performance.now() + (plan.stallMs ?? 0);
-      while (performance.now() < until) {
-        // a step that takes too long, on purpose
-      }
-    }
-  }
-
-  forget(seq: number): void {
-    this.pending.delete(seq);
   }
 }
