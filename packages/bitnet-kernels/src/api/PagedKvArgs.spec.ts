@@ -1,4 +1,4 @@
-import { attentionCase } from '../testing/kernelCases';
+import { attentionCase, thrown } from '../testing/kernelCases';
 import { toPaged } from '../testing/pagedKv';
 import { TsKernels } from '../ts/TsKernels';
 import { CheckedKernels } from './CheckedKernels';
@@ -6,15 +6,6 @@ import { KernelArgumentError } from './KernelArgumentError';
 import type { AttentionShape, KvShape } from './Kernels';
 import { keyIndex, kvBlockElements, kvBlockPositions, valueIndex } from './KvLayout';
 
-/** The error `fn` throws. */
-function thrown(fn: () => unknown): KernelArgumentError {
-  try {
-    fn();
-  } catch (e) {
-    return e as KernelArgumentError;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('paged KV layout', () => {
   it('keyIndex / valueIndex: position p in block blocks[⌊p / blockTokens⌋], each block laid out as a contiguous cache', () => {
@@ -68,7 +59,7 @@ describe('paged KV arguments', () => {
     ['startPos + tokens past capacity', { capacity: 62 }, 'shape.capacity', /62 is less than/],
   ] as Array<[string, Partial<KvShape>, string, RegExp]>)('rejects %s, for attention and storeKv alike', (_name, patch, argument, message) => {
     for (const call of [att(patch), store(patch)]) {
-      const e = thrown(call);
+      const e = thrown<KernelArgumentError>(call);
       expect(e).toBeInstanceOf(KernelArgumentError);
       expect(e.argument).toBe(argument);
       expect(e.message).toMatch(message);
@@ -77,20 +68,20 @@ describe('paged KV arguments', () => {
 
   it('rejects caches that are not whole blocks, of different lengths, and blocks sharing memory with an output', () => {
     const per = 2 * 32 * 8;
-    expect(thrown(att({}, p.kCache.subarray(1), p.vCache.subarray(1))).message).toBe(
+    expect(thrown<KernelArgumentError>(att({}, p.kCache.subarray(1), p.vCache.subarray(1))).message).toBe(
       `attention: kCache has ${4 * per - 1} elements, not a whole number of blocks of kvHeads × blockTokens × headDim = ${per}`,
     );
-    expect(thrown(att({}, p.kCache, p.vCache.subarray(per))).message).toBe(`attention: vCache has ${3 * per} elements, ${4 * per} expected (as kCache)`);
-    expect(thrown(store({}, p.kCache, p.vCache.subarray(per))).argument).toBe('vCache');
+    expect(thrown<KernelArgumentError>(att({}, p.kCache, p.vCache.subarray(per))).message).toBe(`attention: vCache has ${3 * per} elements, ${4 * per} expected (as kCache)`);
+    expect(thrown<KernelArgumentError>(store({}, p.kCache, p.vCache.subarray(per))).argument).toBe('vCache');
     // blocks in the last element of out and the two after it
     const shared = new Float32Array(out.length + 2);
     const blocks = new Int32Array(shared.buffer, (out.length - 1) * 4, 3);
     blocks.set(p.shape.blocks);
-    expect(thrown(att({ blocks }, p.kCache, p.vCache, shared.subarray(0, out.length))).message).toBe('attention: out overlaps shape.blocks');
+    expect(thrown<KernelArgumentError>(att({ blocks }, p.kCache, p.vCache, shared.subarray(0, out.length))).message).toBe('attention: out overlaps shape.blocks');
     // blocks in the last 6 elements of kCache
     const arena = Uint16Array.from(p.kCache);
     const inCache = new Int32Array(arena.buffer, (arena.length - 6) * 2, 3);
     inCache.set(p.shape.blocks);
-    expect(thrown(store({ blocks: inCache }, arena, p.vCache)).message).toBe('storeKv: kCache overlaps shape.blocks');
+    expect(thrown<KernelArgumentError>(store({ blocks: inCache }, arena, p.vCache)).message).toBe('storeKv: kCache overlaps shape.blocks');
   });
 });

@@ -1,5 +1,5 @@
 import { GgmlType } from '@bitnet/models';
-import { floatCase } from '../testing/kernelCases';
+import { floatCase, thrown } from '../testing/kernelCases';
 import { TsKernels } from '../ts/TsKernels';
 import { allocQ8_0Activations } from './Activations';
 import { KERNEL_ARGS } from './argumentShapes';
@@ -7,15 +7,6 @@ import { CheckedKernels } from './CheckedKernels';
 import { checkKernelArgs } from './checkKernelArgs';
 import { KernelArgumentError } from './KernelArgumentError';
 
-/** The error `fn` throws. */
-function thrown(fn: () => unknown): KernelArgumentError {
-  try {
-    fn();
-  } catch (e) {
-    return e as KernelArgumentError;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('kernel argument shapes', () => {
   it('declares every kernel of the contract, and CheckedKernels checks each of them', () => {
@@ -31,11 +22,11 @@ describe('kernel argument shapes', () => {
   it('rejects an array of the wrong length naming the argument, with the length its shape implies', () => {
     const w = floatCase(GgmlType.Q8_0, 4, 64, 2, 1).w;
     const a = allocQ8_0Activations(3, 64);
-    const e = thrown(() => checkKernelArgs('matmulQ8_0Q8_0', { w, a: { ...a, d: new Float32Array(5) }, out: new Float32Array(12) }));
+    const e = thrown<KernelArgumentError>(() => checkKernelArgs('matmulQ8_0Q8_0', { w, a: { ...a, d: new Float32Array(5) }, out: new Float32Array(12) }));
     expect(e).toBeInstanceOf(KernelArgumentError);
     expect([e.kernel, e.argument, e.message]).toEqual(['matmulQ8_0Q8_0', 'a.d', 'matmulQ8_0Q8_0: a.d has 5 elements, 6 expected']);
     // out is a.rows × w.rows
-    expect(thrown(() => checkKernelArgs('matmulQ8_0Q8_0', { w, a, out: new Float32Array(8) })).message).toBe('matmulQ8_0Q8_0: out has 8 elements, 12 expected');
+    expect(thrown<KernelArgumentError>(() => checkKernelArgs('matmulQ8_0Q8_0', { w, a, out: new Float32Array(8) })).message).toBe('matmulQ8_0Q8_0: out has 8 elements, 12 expected');
     expect(() => checkKernelArgs('matmulQ8_0Q8_0', { w, a, out: new Float32Array(12) })).not.toThrow();
   });
 
@@ -43,12 +34,12 @@ describe('kernel argument shapes', () => {
     const shape = { tokens: 2, heads: 4, kvHeads: 2, headDim: 8, startPos: 1, capacity: 5, scale: 0.5 };
     const q = new Float32Array(64);
     const cache = new Uint16Array(5 * 2 * 8);
-    expect(thrown(() => checkKernelArgs('attention', { q, kCache: cache, vCache: cache.subarray(1), shape, out: new Float32Array(64) })).argument).toBe('vCache');
-    expect(thrown(() => checkKernelArgs('add', { a: new Float32Array(4), b: new Float32Array(4), out: new Float32Array(3) })).argument).toBe('out');
-    expect(thrown(() => checkKernelArgs('getRows', { w: floatCase(GgmlType.F32, 3, 8, 1, 2).w, ids: Int32Array.of(0, 2), out: new Float32Array(8) })).message).toBe(
+    expect(thrown<KernelArgumentError>(() => checkKernelArgs('attention', { q, kCache: cache, vCache: cache.subarray(1), shape, out: new Float32Array(64) })).argument).toBe('vCache');
+    expect(thrown<KernelArgumentError>(() => checkKernelArgs('add', { a: new Float32Array(4), b: new Float32Array(4), out: new Float32Array(3) })).argument).toBe('out');
+    expect(thrown<KernelArgumentError>(() => checkKernelArgs('getRows', { w: floatCase(GgmlType.F32, 3, 8, 1, 2).w, ids: Int32Array.of(0, 2), out: new Float32Array(8) })).message).toBe(
       'getRows: out has 8 elements, 16 expected',
     );
-    expect(thrown(() => checkKernelArgs('repackTq1_0AsTq2_0', { src: new Uint8Array(107), dst: new Uint8Array(132) })).message).toBe(
+    expect(thrown<KernelArgumentError>(() => checkKernelArgs('repackTq1_0AsTq2_0', { src: new Uint8Array(107), dst: new Uint8Array(132) })).message).toBe(
       'repackTq1_0AsTq2_0: src holds 107 bytes; 2 TQ1_0 blocks need 108',
     );
   });

@@ -13,6 +13,7 @@ import { cpuFeatures, kernelBackend, requestedKernelMode, selectedIsa } from '..
 import { defaultModeAddon } from '../testing';
 import type { NativeAddon, NativeIsa } from './addon';
 import { NativeKernels } from './NativeKernels';
+import { thrown } from '../testing/kernelCases';
 
 const mode = requestedKernelMode();
 const backend = mode === 'ts' ? undefined : kernelBackend(); // -c cpu without the addon: throws, loudly
@@ -27,15 +28,6 @@ function childEval(env: Record<string, string | undefined>, expr: string): { sta
   return { status: r.status, out: r.stdout, err: r.stderr };
 }
 
-/** The error fn throws (N-API creates errors in Node's realm, not jest's: compare names, not classes). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describeNative('native dispatch', () => {
   const a = addon as NativeAddon;

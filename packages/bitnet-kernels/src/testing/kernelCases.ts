@@ -338,3 +338,12 @@ export function makeQ8_0(next: () => number, N: number, K: number): FloatMatrix 
   return { type: GgmlType.Q8_0, data, rows: N, cols: K };
 }
 
+/** The error `fn` throws (as E; N-API errors come from Node's realm, not jest's: compare names, not classes); fails when it returns. */
+export function thrown<E extends Error = Error>(fn: () => unknown): E {
+  try {
+    fn();
+  } catch (e) {
+    return e as E;
+  }
+  throw new Error('expected a throw');
+}
