@@ -160,6 +160,41 @@ describe('KvBlockPool', () => {
     checkInvariants(pool);
   });
 
+  it('a partial match: the indexed block after the whole ones sharing the most leading ids, held by the caller', () => {
+    const pool = new KvBlockPool({ blockTokens: B, blocks: 8 });
+    const a = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+    runSequence(pool, a); // blocks [1..4] and [5..8] indexed
+    runSequence(pool, [1, 2, 3, 4, 5, 6, 70, 80, 90]); // [5, 6, 70, 80] is another child of [1..4]
+    // diverges at the 8th id: one whole block, then 3 ids of [5..8] (the other child shares only 2)
+    const m = pool.match([1, 2, 3, 4, 5, 6, 7, 0, 0, 0], 9, true);
+    expect(m.tokens).toBe(4);
+    expect(m.partial?.tokens).toBe(3);
+    expect(pool.refCount(m.partial!.block)).toBe(1); // held for the copy
+    pool.release([...m.blocks, m.partial!.block]);
+    // a root can match partly too, and never the whole limit
+    const r = pool.match([1, 2, 9, 9], 3, true);
+    expect(r.blocks).toEqual([]);
+    expect(r.partial?.tokens).toBe(2);
+    pool.release([r.partial!.block]);
+    expect(pool.match([1, 2, 3, 4, 5], 4, true).partial).toBeUndefined(); // no room left after the whole block
+    expect(pool.match([9, 9, 9, 9, 9], 4, true).partial).toBeUndefined(); // nothing shares the first id
+    expect(pool.match([1, 2, 3], 2).partial).toBeUndefined(); // only when asked for
+    checkInvariants(pool);
+  });
+
+  it('allocateMany takes all the blocks asked for or none, evicting cached ones nobody holds', () => {
+    const pool = new KvBlockPool({ blockTokens: B, blocks: 4 });
+    runSequence(pool, seqIds(8, 1)); // 2 cached blocks
+    const held = pool.allocateMany(2)!;
+    expect(held).toHaveLength(2);
+    expect(pool.allocateMany(3)).toBeUndefined(); // only 2 cached blocks are left to take
+    expect(pool.stats).toMatchObject({ inUse: 2, cached: 2, evicted: 0 });
+    const more = pool.allocateMany(2)!;
+    expect(pool.stats).toMatchObject({ inUse: 4, cached: 0, evicted: 2 });
+    pool.release([...held, ...more]);
+    checkInvariants(pool);
+  });
+
   it('rejects bad sizes, unknown blocks and double releases', () => {
     expect(() => new KvBlockPool({ blockTokens: 0, blocks: 1 })).toThrow(RangeError);
     expect(() => new KvBlockPool({ blockTokens: 1, blocks: 1.5 })).toThrow(RangeError);
