@@ -106,7 +106,7 @@ static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, con
       b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), vv[2], b2);
       b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), vv[3], b3);
     };
-    walk_value_chunks<Paged>(a, kvh, d, visible, chunk, last);
+    walk_value_chunks<32, Paged>(a, kvh, d, visible, chunk, last);
     oa[d] = f16_reduce_ggml(a0, a1, a2, a3);
     ob[d] = f16_reduce_ggml(b0, b1, b2, b3);
   }
@@ -115,32 +115,12 @@ static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, con
 /** p·V of one query head for every dimension: tinyBLAS's 8 lanes (position mod 8), hsum8; paged as pv_vec_dot. */
 template <bool Paged>
 static void pv_tiny(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* w, float* out) {
-  const int64_t D = a.headDim, bt = a.blockTokens;
-  const int64_t full = visible & ~(int64_t)7;
-  const uint16_t* V = a.v + a.kv_offset(0, kvh);
-  const int64_t stride = a.kvHeads * bt * D;
-  const int64_t whole = Paged ? full / bt : 0;
+  const int64_t D = a.headDim;
   for (int64_t d = 0; d < D; ++d) {
     __m256 acc = _mm256_setzero_ps();
-    int64_t p = 0;
-    if constexpr (!Paged) {
-      const uint16_t* v = V + d * bt;
-      for (; p < full; p += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(v + p)), acc);
-      if (p < visible) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(v + p, visible - p), acc);
-    } else {
-      const uint16_t* vd = a.v + kvh * bt * D + d * bt;
-      for (int64_t j = 0; j < whole; ++j) {
-        const uint16_t* v = vd + a.blocks[j] * stride;
-        for (int64_t i = 0; i < bt; i += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + j * bt + i), _mm256_cvtph_ps(load128(v + i)), acc);
-      }
-      p = whole * bt;
-      if (p < visible) {
-        const uint16_t* v = vd + a.blocks[whole] * stride;
-        const int64_t p0 = p;
-        for (; p < full; p += 8) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(v + (p - p0))), acc);
-        if (p < visible) acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(v + (p - p0), visible - p), acc);
-      }
-    }
+    walk_value_chunks<8, Paged>(
+        a, kvh, d, visible, [&](const uint16_t* c, int64_t p) { acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(c)), acc); },
+        [&](const uint16_t* c, int64_t p) { acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(c, visible - p), acc); });
     out[d] = hsum_f32(acc);
   }
 }

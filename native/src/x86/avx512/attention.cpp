@@ -90,7 +90,7 @@ void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const
         B[h] = _mm512_fmadd_ps(_mm512_loadu_ps(w[h] + p + 16), vb, B[h]);
       }
     };
-    walk_value_chunks<Paged>(a, kvh, d, visible, chunk, last);
+    walk_value_chunks<32, Paged>(a, kvh, d, visible, chunk, last);
     for (int h = 0; h < H; ++h) o[h][d] = reduce32(A[h], B[h]);
   }
 }
