@@ -4,6 +4,7 @@
  * writes to it, and admission fails — the sequence waits — only while running sequences hold the
  * blocks. The engine-level results (identical ids and logprobs) are in PromptCache.spec.ts.
  */
+import { keyIndex, valueIndex } from '@bitnet/kernels';
 import type { ModelConfig } from '@bitnet/models';
 import type { KvCache } from '../model/KvCache';
 import { KvPrefixCache, promptCacheLayout } from './KvPrefixCache';
@@ -18,15 +19,14 @@ function fill(cache: KvCache, from: number, to: number, ids: readonly number[]):
   cache.length = to;
 }
 
+/** Calls f on every key and value element of position p of `cache`, in every layer (the kernels' paged layout). */
 function forEachElement(cache: KvCache, p: number, f: (arr: Uint16Array, i: number) => void): void {
-  const { headCountKv: H, headDim: D } = config;
-  const block = (cache.blocks as Int32Array)[Math.floor(p / B)];
-  const o = p % B;
+  const layout = { kvHeads: config.headCountKv, headDim: config.headDim, capacity: cache.capacity, blocks: cache.blocks, blockTokens: cache.blockTokens };
   for (let l = 0; l < config.blockCount; l++)
-    for (let h = 0; h < H; h++)
-      for (let d = 0; d < D; d++) {
-        f(cache.keys[l], ((block * H + h) * B + o) * D + d); // [block][kvHead][B][D]
-        f(cache.values[l], ((block * H + h) * D + d) * B + o); // [block][kvHead][D][B]
+    for (let h = 0; h < config.headCountKv; h++)
+      for (let d = 0; d < config.headDim; d++) {
+        f(cache.keys[l], keyIndex(layout, h, p, d));
+        f(cache.values[l], valueIndex(layout, h, p, d));
       }
 }
 

@@ -11,6 +11,7 @@
  */
 import { f16ToF32Table, f32ToF16 } from '@bitnet/models';
 import type { AttentionShape, KvShape } from '../api/Kernels';
+import { kvBlockElements, kvBlockPositions } from '../api/KvLayout';
 import { fmaf, hsum8, reduceF16Acc, vExpf } from './GgmlF32';
 
 const fround = Math.fround;
@@ -69,8 +70,8 @@ export function attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Ar
   const group = heads / kvHeads;
   // One block of `capacity` positions unless paged (see KvShape).
   const blocks = shape.blocks;
-  const bt = blocks ? shape.blockTokens! : shape.capacity;
-  const blockElems = kvHeads * bt * D;
+  const bt = kvBlockPositions(shape);
+  const blockElems = kvBlockElements(shape);
   const total = startPos + tokens;
   // llama.cpp hands mul_mat to llamafile's tinyBLAS when a batch has ≥ 2 tokens and the shapes allow
   // (KQ: k = headDim % 8 == 0; KQV: m = headDim % 4 == 0); otherwise ggml_vec_dot_f16.
@@ -132,8 +133,8 @@ export function attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Ar
 export function storeKv(k: Float32Array, v: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: KvShape): void {
   const { tokens, kvHeads, headDim: D, startPos } = shape;
   const blocks = shape.blocks;
-  const bt = blocks ? shape.blockTokens! : shape.capacity;
-  const blockElems = kvHeads * bt * D;
+  const bt = kvBlockPositions(shape);
+  const blockElems = kvBlockElements(shape);
   for (let t = 0; t < tokens; t++) {
     const pos = startPos + t;
     const j = blocks ? Math.floor(pos / bt) : 0;
