@@ -19,6 +19,7 @@
  * before it were chunked (forward/ChunkInvariance.spec.ts), and attention over a block table computes
  * exactly what it computes over one contiguous cache (@bitnet/kernels `KvShape.blocks`).
  */
+import type { PageMemory } from '@bitnet/kernels';
 import type { ModelConfig } from '@bitnet/models';
 import { KvCache } from '../model/KvCache';
 import { KvBlockPool } from './KvBlockPool';
@@ -32,6 +33,11 @@ export interface KvPrefixCacheOptions {
   readonly bytes: number;
   /** Positions per block (default 64). */
   readonly blockTokens?: number;
+  /**
+   * Where the arena's memory comes from (default: plain zero-filled buffers). The engine passes its
+   * PageMemory, whose pages cost memory only once a block is first written.
+   */
+  readonly memory?: PageMemory;
 }
 
 /** Counters of a prompt cache (for /metrics and /health). */
@@ -65,9 +71,8 @@ export function promptCacheLayout(config: ModelConfig, bytes: number, blockToken
   return { blockTokens, blockBytes, blocks, limitBytes: blocks * blockBytes };
 }
 
-/** A sequence's blocks and how far `save` has entered them into the index. */
+/** How far `save` has entered a sequence's blocks (its cache's block table) into the index. */
 interface SequenceBlocks {
-  readonly table: Int32Array;
   /** Blocks entered (or found already) in the index so far. */
   saved: number;
   /** The index's block for the prefix up to the last saved one. */
@@ -75,9 +80,6 @@ interface SequenceBlocks {
   /** The chain broke (a block could not be indexed): later blocks of this sequence are not saved. */
   broken: boolean;
 }
-
-/** Typed-array elements the arena may put in one buffer (one buffer per layer above this). */
-const MAX_ONE_BUFFER_ELEMENTS = 2 ** 30;
 
 /** See the module comment. */
 export class KvPrefixCache {
@@ -106,22 +108,14 @@ export class KvPrefixCache {
     this.blockBytes = blockBytes;
     this.blockElements = config.headCountKv * B * config.headDim;
     this.pool = blocks > 0 ? new KvBlockPool({ blockTokens: B, blocks }) : undefined;
-    if (blocks > 0) this.allocateArena(blocks);
-  }
-
-  /**
-   * The arena, zero-filled: one buffer for everything when it fits (a large allocation is mapped
-   * from the OS, whose pages cost memory only once written), else one per layer.
-   */
-  private allocateArena(blocks: number): void {
-    const L = this.config.blockCount;
+    // the arena, zero-filled: per layer one buffer of keys then values
     const perLayer = blocks * this.blockElements;
-    const shared = 2 * L * perLayer <= MAX_ONE_BUFFER_ELEMENTS ? new Uint16Array(2 * L * perLayer) : undefined;
-    for (let l = 0; l < L; l++) {
-      const buf = shared ? shared.subarray(2 * l * perLayer, 2 * (l + 1) * perLayer) : new Uint16Array(2 * perLayer);
-      this.keys.push(buf.subarray(0, perLayer));
-      this.values.push(buf.subarray(perLayer));
-    }
+    if (blocks > 0)
+      for (let l = 0; l < config.blockCount; l++) {
+        const buffer = options.memory?.allocate(2 * perLayer * 2) ?? new ArrayBuffer(2 * perLayer * 2);
+        this.keys.push(new Uint16Array(buffer, 0, perLayer));
+        this.values.push(new Uint16Array(buffer, perLayer * 2, perLayer));
+      }
   }
 
   /** Whether the cache is on. */
@@ -170,10 +164,9 @@ export class KvPrefixCache {
       pool.release([m.partial.block]);
     }
     for (const b of fresh) this.touched = Math.max(this.touched, b + 1);
-    const table = Int32Array.from([...m.blocks, ...fresh]);
-    const cache = new KvCache(this.config, capacity, { keys: this.keys, values: this.values, blocks: table, blockTokens: B });
+    const cache = new KvCache(this.config, capacity, { keys: this.keys, values: this.values, blocks: Int32Array.from([...m.blocks, ...fresh]), blockTokens: B });
     cache.length = length;
-    this.sequences.set(cache, { table, saved: m.blocks.length, parent: m.blocks[m.blocks.length - 1], broken: false });
+    this.sequences.set(cache, { saved: m.blocks.length, parent: m.blocks[m.blocks.length - 1], broken: false });
     this.reused += length;
     return { cache, cachedTokens: length };
   }
@@ -192,7 +185,7 @@ export class KvPrefixCache {
       const j = st.saved;
       // an equal block may already stand for this prefix (computed by another sequence meanwhile):
       // the chain goes on from that one, and this sequence keeps reading its own
-      const kept = pool.commit(st.table[j], ids, j * B, st.parent);
+      const kept = pool.commit((cache.blocks as Int32Array)[j], ids, j * B, st.parent);
       if (!pool.isCached(kept)) st.broken = true;
       st.parent = kept;
       st.saved++;
@@ -204,7 +197,7 @@ export class KvPrefixCache {
     const st = this.sequences.get(cache);
     if (!st || !this.pool) return;
     this.sequences.delete(cache);
-    this.pool.release(Array.from(st.table));
+    this.pool.release(Array.from(cache.blocks as Int32Array));
   }
 
   /** Copies block `from` to block `to` in every layer (keys and values are each one run per block). */

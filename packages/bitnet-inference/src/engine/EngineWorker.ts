@@ -45,9 +45,10 @@ function load(m: WorkerLoadRequest): void {
   } finally {
     file.close();
   }
-  // The scheduler samples each step's logits before the next step: one reused logits buffer.
-  // sequences' KV caches: pages returned to the OS as each sequence ends, not at the next GC
+  // sequences' KV caches (and the prompt cache's arena): pages returned to the OS as each sequence
+  // ends, not at the next GC
   const memory = pageMemory(m.kernels.mode);
+  // The scheduler samples each step's logits before the next step: one reused logits buffer.
   const fp = new ForwardPass(weights, opened.kernels, { maxChunkTokens: m.maxChunkTokens, reuseLogits: true });
   const forward: ForwardModel<KvCache> = {
     maxChunkTokens: fp.maxChunkTokens,
@@ -59,18 +60,18 @@ function load(m: WorkerLoadRequest): void {
   };
   // The vocabulary's grammar view is built at the first constrained sequence (most servers never need it).
   let vocabulary: GrammarVocabulary | undefined;
-  const prefixes = m.promptCacheBytes > 0 ? new KvPrefixCache(weights.config, { bytes: m.promptCacheBytes }) : undefined;
+  const prefixes = m.promptCacheBytes > 0 ? new KvPrefixCache(weights.config, { bytes: m.promptCacheBytes, memory }) : undefined;
   scheduler = new Scheduler({
     forward,
     sampler: (params) => new Sampler(params),
-    prefixes: prefixes?.enabled ? prefixes : undefined,
+    prefixes,
     constraint: (req) => {
       if (req.grammar === undefined) return undefined;
       vocabulary ??= GrammarVocabulary.fromFile(m.path);
       return new GrammarConstraint(req.grammar, vocabulary);
     },
     // each sequence's first token and end carry the prompt cache's counters, for the engine's promptCacheStats
-    send: prefixes?.enabled ? (msg) => send(msg.type === 'done' || (msg.type === 'token' && msg.prefillMs !== undefined) ? { ...msg, promptCache: prefixes.stats } : msg) : send,
+    send: prefixes ? (msg) => send(msg.type === 'done' || (msg.type === 'token' && msg.prefillMs !== undefined) ? { ...msg, promptCache: prefixes.stats } : msg) : send,
     faults: m.faultInjection ? new PlannedFaults() : undefined,
   });
   send({

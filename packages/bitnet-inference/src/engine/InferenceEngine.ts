@@ -379,7 +379,7 @@ export class InferenceEngine implements SequenceHost {
     return this.listeners.size;
   }
 
-  /** The prompt cache's counters as of the last finished sequence (undefined without a cache, or before any). */
+  /** The prompt cache's counters as of the last sequence that started or ended (undefined without a cache, or before any). */
   get promptCacheStats(): PromptCacheStats | undefined {
     return this.cacheStats && { ...this.cacheStats };
   }
