@@ -17,7 +17,7 @@
  */
 import { tokenLogprobs } from '../sampling/Logprobs';
 import type { SequenceEnd, SequenceMessage, WorkerStartRequest } from './protocol';
-import type { ForwardModel, SchedulerOptions, TokenConstraint, TokenSampler } from './SchedulerContracts';
+import type { ForwardModel, PrefixStore, SchedulerOptions, TokenConstraint, TokenSampler } from './SchedulerContracts';
 
 export type { FaultInjector, ForwardModel, PrefixStore, SchedulerOptions, TokenConstraint, TokenSampler } from './SchedulerContracts';
 export { PlannedFaults } from './PlannedFaults';
@@ -53,6 +53,8 @@ interface Sequence<C> {
 
 export class Scheduler<C> {
   private readonly forward: ForwardModel<C>;
+  /** Where sequences' caches come from and go back to: the prompt cache, or the forward pass's own. */
+  private readonly kv: PrefixStore<C>;
   private readonly send: (m: SequenceMessage) => void;
   private readonly now: () => number;
   private readonly defer: ((next: () => void) => void) | null;
@@ -75,6 +77,14 @@ export class Scheduler<C> {
     this.send = options.send;
     this.now = options.now ?? (() => performance.now());
     this.defer = options.defer === undefined ? (f) => setImmediate(f) : options.defer;
+    // Without a prompt cache each sequence gets its own cache from the forward pass, at once.
+    const forward = this.forward;
+    this.kv = options.prefixes ?? {
+      fits: () => true,
+      open: (_ids, capacity) => ({ cache: forward.newCache(capacity), cachedTokens: 0 }),
+      save: () => undefined,
+      close: (cache) => forward.releaseCache?.(cache),
+    };
   }
 
   /** Sequences in flight (waiting for KV memory included). */
@@ -109,8 +119,7 @@ export class Scheduler<C> {
       return;
     }
     const capacity = promptEnd + req.maxNewTokens;
-    const store = this.options.prefixes;
-    if (store && !store.fits(capacity)) {
+    if (!this.kv.fits(capacity)) {
       this.send({ type: 'error', seq: req.seq, message: `the request needs ${capacity} positions of KV memory, more than the prompt cache holds`, retries: 0 });
       return;
     }
@@ -128,7 +137,7 @@ export class Scheduler<C> {
       const w = this.waiting[0];
       let opened: { cache: C; cachedTokens: number } | undefined;
       try {
-        opened = this.options.prefixes ? this.options.prefixes.open(w.req.promptIds, w.capacity) : { cache: this.forward.newCache(w.capacity), cachedTokens: 0 };
+        opened = this.kv.open(w.req.promptIds, w.capacity);
       } catch (e) {
         this.waiting.shift();
         this.send({ type: 'error', seq: w.req.seq, message: (e as Error).message, retries: 0 });
@@ -250,7 +259,7 @@ export class Scheduler<C> {
     const prompt = s.req.promptIds;
     s.prefilled = end;
     s.step++;
-    this.options.prefixes?.save(s.cache, s.history);
+    this.kv.save(s.cache, s.history);
     if (!logits) {
       this.send({ type: 'progress', seq, done: end, total: prompt.length });
       return;
@@ -370,7 +379,7 @@ export class Scheduler<C> {
     s.last = id;
     s.generated++;
     s.history.push(id);
-    if (batch > 0) this.options.prefixes?.save(s.cache, s.history);
+    if (batch > 0) this.kv.save(s.cache, s.history);
     if (s.req.logprobs === undefined) this.send({ type: 'token', seq, id, prefillMs, batch });
     else this.send({ type: 'token', seq, id, prefillMs, batch, ...tokenLogprobs(logits, id, s.req.logprobs) });
     const stop = s.req.stopIds.find(([x]) => x === id);
@@ -393,10 +402,7 @@ export class Scheduler<C> {
 
   private remove(seq: number): void {
     const s = this.active.get(seq);
-    if (s) {
-      if (this.options.prefixes) this.options.prefixes.close(s.cache);
-      else this.forward.releaseCache?.(s.cache);
-    }
+    if (s) this.kv.close(s.cache);
     this.active.delete(seq);
     this.order = this.order.filter((x) => x !== seq);
     this.options.faults?.forget?.(seq);

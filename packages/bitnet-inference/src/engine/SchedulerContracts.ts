@@ -48,7 +48,8 @@ export interface TokenConstraint {
 /**
  * The KV memory of the sequences when the prompt cache is on (the worker's is cache/KvPrefixCache.ts):
  * sequences' caches come from it, and the keys and values of processed ids stay in it for later
- * sequences. Every method runs on the model thread between steps.
+ * sequences. Without one, the scheduler uses the forward pass's newCache / releaseCache the same way.
+ * Every method runs on the model thread between steps.
  */
 export interface PrefixStore<C> {
   /** Whether a sequence of `capacity` positions can ever be admitted. */
