@@ -41,10 +41,68 @@ inline float reduce32(__m512 A, __m512 B) {
   return f16_reduce_ggml(s0, s1, s2, s3);
 }
 
+/**
+ * reduce32 of eight (A, B) pairs at once, with the same additions in the same tree: s0 + s2 and s1 + s3
+ * (A + B), their sum (lanes 0..7 + 8..15), the two 4-lane halves, then (t0 + t1) + (t2 + t3) as the
+ * two hadds do. Shuffles only move lanes, and a + b is b + a bit for bit, so every result is the one
+ * reduce32 gives. r[k] = reduce32(A[k], B[k]).
+ */
+/** 128-bit quarters of a and b (vshuff32x4; the integer form, which SIMDe 0.7 also has). */
+template <int Imm>
+inline __m512 quarters(__m512 a, __m512 b) {
+  return _mm512_castsi512_ps(_mm512_shuffle_i32x4(_mm512_castps_si512(a), _mm512_castps_si512(b), Imm));
+}
+
+inline __m256 reduce32x8(const __m512* A, const __m512* B) {
+  __m512 c[8], v[4], t[2];
+  for (int k = 0; k < 8; ++k) c[k] = _mm512_add_ps(A[k], B[k]);  // [s0 + s2 | s1 + s3]
+  for (int u = 0; u < 4; ++u)  // [c.lo8 + c.hi8 of 2u | of 2u + 1]
+    v[u] = _mm512_add_ps(quarters<_MM_SHUFFLE(1, 0, 1, 0)>(c[2 * u], c[2 * u + 1]),
+                         quarters<_MM_SHUFFLE(3, 2, 3, 2)>(c[2 * u], c[2 * u + 1]));
+  for (int u = 0; u < 2; ++u)  // quarter q: the 4 lanes t of output 4u + q (its 8 lanes' low + high half)
+    t[u] = _mm512_add_ps(quarters<_MM_SHUFFLE(2, 0, 2, 0)>(v[2 * u], v[2 * u + 1]),
+                         quarters<_MM_SHUFFLE(3, 1, 3, 1)>(v[2 * u], v[2 * u + 1]));
+  // quarter q: [t0 + t1, t2 + t3] of output q, then of output 4 + q
+  const __m512 h = _mm512_add_ps(_mm512_shuffle_ps(t[0], t[1], _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_ps(t[0], t[1], _MM_SHUFFLE(3, 1, 3, 1)));
+  // quarter q: lane 0 output q, lane 1 output 4 + q
+  const __m512 f = _mm512_add_ps(_mm512_shuffle_ps(h, h, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_ps(h, h, _MM_SHUFFLE(3, 1, 3, 1)));
+  return _mm512_castps512_ps256(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0), f));
+}
+
+/** Stores r (outputs k = 2h + e, e = 0, 1) as o[h][0..1] for four heads. */
+inline void store_pairs4(__m256 r, float* const* o) {
+  alignas(32) float t[8];
+  _mm256_store_ps(t, r);
+  for (int h = 0; h < 4; ++h) o[h][0] = t[2 * h], o[h][1] = t[2 * h + 1];
+}
+
 /** Scores of H query heads over positions [0, visible): s[h][p] = vec_dot_f16(q[h], k_p) · scale. */
 template <int H>
 void scores(const uint16_t* K, int64_t D, int64_t visible, float scale, const float* const* q, float* const* s) {
-  for (int64_t p = 0; p < visible; ++p) {
+  int64_t p = 0;
+  if constexpr (H == 4) {  // two positions at a time, their eight dot products reduced together
+    const __m256 vs = _mm256_set1_ps(scale);
+    for (; p + 2 <= visible; p += 2) {
+      const uint16_t* k0 = K + p * D;
+      const uint16_t* k1 = k0 + D;
+      __m512 A[8], B[8];  // output 2h + e: head h, position p + e
+      for (int k = 0; k < 8; ++k) A[k] = B[k] = _mm512_setzero_ps();
+      for (int64_t d = 0; d < D; d += 32) {
+        const __m512 ka0 = cvtph512(load256(k0 + d)), kb0 = cvtph512(load256(k0 + d + 16));
+        const __m512 ka1 = cvtph512(load256(k1 + d)), kb1 = cvtph512(load256(k1 + d + 16));
+        for (int h = 0; h < 4; ++h) {
+          const __m512 qa = _mm512_loadu_ps(q[h] + d), qb = _mm512_loadu_ps(q[h] + d + 16);
+          A[2 * h] = _mm512_fmadd_ps(qa, ka0, A[2 * h]);
+          B[2 * h] = _mm512_fmadd_ps(qb, kb0, B[2 * h]);
+          A[2 * h + 1] = _mm512_fmadd_ps(qa, ka1, A[2 * h + 1]);
+          B[2 * h + 1] = _mm512_fmadd_ps(qb, kb1, B[2 * h + 1]);
+        }
+      }
+      float* o[4] = {s[0] + p, s[1] + p, s[2] + p, s[3] + p};
+      store_pairs4(_mm256_mul_ps(reduce32x8(A, B), vs), o);
+    }
+  }
+  for (; p < visible; ++p) {
     const uint16_t* k = K + p * D;
     __m512 A[H], B[H];
     for (int h = 0; h < H; ++h) A[h] = B[h] = _mm512_setzero_ps();
@@ -69,7 +127,34 @@ void scores(const uint16_t* K, int64_t D, int64_t visible, float scale, const fl
 template <int H, bool Paged>
 void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* const* w, float* const* o) {
   const int64_t D = a.headDim;
-  for (int64_t d = 0; d < D; ++d) {
+  int64_t d0 = 0;
+  if constexpr (H == 4) {  // two dimensions at a time (rows d, d + 1 of the values: bt apart), reduced together
+    const int64_t bt = a.blockTokens;
+    for (; d0 + 2 <= D; d0 += 2) {
+      __m512 A[8], B[8];  // output 2h + e: head h, dimension d0 + e
+      for (int k = 0; k < 8; ++k) A[k] = B[k] = _mm512_setzero_ps();
+      auto apply = [&](__m512 va0, __m512 vb0, __m512 va1, __m512 vb1, int64_t p) {
+        for (int h = 0; h < 4; ++h) {
+          const __m512 wa = _mm512_loadu_ps(w[h] + p), wb = _mm512_loadu_ps(w[h] + p + 16);
+          A[2 * h] = _mm512_fmadd_ps(wa, va0, A[2 * h]);
+          B[2 * h] = _mm512_fmadd_ps(wb, vb0, B[2 * h]);
+          A[2 * h + 1] = _mm512_fmadd_ps(wa, va1, A[2 * h + 1]);
+          B[2 * h + 1] = _mm512_fmadd_ps(wb, vb1, B[2 * h + 1]);
+        }
+      };
+      auto chunk = [&](const uint16_t* c, int64_t p) {
+        apply(cvtph512(load256(c)), cvtph512(load256(c + 16)), cvtph512(load256(c + bt)), cvtph512(load256(c + bt + 16)), p);
+      };
+      auto last = [&](const uint16_t* c, int64_t p) {
+        const int64_t n = visible - p, na = std::min<int64_t>(16, n), nb = std::max<int64_t>(0, n - 16);
+        apply(load_f16x16_first(c, na), load_f16x16_first(c + 16, nb), load_f16x16_first(c + bt, na), load_f16x16_first(c + bt + 16, nb), p);
+      };
+      walk_value_chunks<32, Paged>(a, kvh, d0, visible, chunk, last);
+      float* od[4] = {o[0] + d0, o[1] + d0, o[2] + d0, o[3] + d0};
+      store_pairs4(reduce32x8(A, B), od);
+    }
+  }
+  for (int64_t d = d0; d < D; ++d) {
     __m512 A[H], B[H];
     for (int h = 0; h < H; ++h) A[h] = B[h] = _mm512_setzero_ps();
     // Positions p .. p + 31 from c (c[i] is position p + i).
