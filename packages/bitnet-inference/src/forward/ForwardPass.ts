@@ -255,9 +255,7 @@ export class ForwardPass {
     for (let l = 0; l < this.weights.layers.length; l++) {
       const L = this.weights.layers[l];
       k.rmsNorm(x, T, D, L.attnNorm, eps, normed);
-      this.linear.apply(L.attnQ, normed, T, q, L.scales.attn_q);
-      this.linear.apply(L.attnK, normed, T, kk, L.scales.attn_k);
-      this.linear.apply(L.attnV, normed, T, vv, L.scales.attn_v);
+      this.linear.applyAll([L.attnQ, L.attnK, L.attnV], normed, T, [q, kk, vv], [L.scales.attn_q, L.scales.attn_k, L.scales.attn_v]);
       k.ropeNeox(q, T, c.headCount, c.headDim, c.ropeDimensionCount, positions, c.ropeFreqBase);
       k.ropeNeox(kk, T, c.headCountKv, c.headDim, c.ropeDimensionCount, positions, c.ropeFreqBase);
       attend(l, kk, vv, q, attn);
@@ -266,8 +264,7 @@ export class ForwardPass {
       k.add(x, proj, x);
 
       k.rmsNorm(x, T, D, L.ffnNorm, eps, normed);
-      this.linear.apply(L.ffnGate, normed, T, gate, L.scales.ffn_gate);
-      this.linear.apply(L.ffnUp, normed, T, up, L.scales.ffn_up);
+      this.linear.applyAll([L.ffnGate, L.ffnUp], normed, T, [gate, up], [L.scales.ffn_gate, L.scales.ffn_up]);
       if (c.ffnActivation === 'relu2') k.reluSqrMul(gate, up, hidden);
       else k.siluMul(gate, up, hidden);
       k.rmsNorm(hidden, T, FF, L.ffnSubNorm, eps, normedFf);

@@ -62,4 +62,27 @@ describe('Linear', () => {
     linear.apply(w, x, M, scaled, 0.5);
     expect(scaled).toEqual(Float32Array.from(want, (v) => Math.fround(v * 0.5)));
   });
+
+  it('applyAll prepares x once per activation format and gives every matrix what apply gives', () => {
+    const rng = new SeededRandom(77);
+    // three matrices in one format, one in another between them, one in a third: x is prepared 3 times
+    const types = [GgmlType.TQ2_0, GgmlType.TQ2_0, GgmlType.I2_S, GgmlType.TQ2_0, GgmlType.F32];
+    const ws = types.map((t) => weights(t, rng));
+    const x = Float32Array.from({ length: M * K }, () => rng.normal() * 2);
+    const scales = [1, 0.25, 1, 3, 0.5];
+    const want = ws.map((w, j) => {
+      const out = new Float32Array(M * N);
+      new Linear(kernels).apply(w, x, M, out, scales[j]);
+      return out;
+    });
+    const calls: string[] = [];
+    const counting = new Proxy(kernels, {
+      get: (t, p) => (typeof p === 'string' && p.startsWith('quantize') ? (...a: unknown[]) => (calls.push(p), (t[p as keyof Kernels] as (...b: unknown[]) => unknown)(...a)) : t[p as keyof Kernels]),
+    });
+    const outs = ws.map(() => new Float32Array(M * N));
+    new Linear(counting).applyAll(ws, x, M, outs, scales);
+    outs.forEach((o, j) => expect(o).toEqual(want[j]));
+    expect(calls).toEqual(['quantizeQ8K', 'quantizeI8PerToken', 'quantizeQ8K']);
+    expect(() => new Linear(kernels).applyAll([ws[0], { ...ws[1], cols: K * 2 }], x, M, outs, [1, 1])).toThrow(RangeError);
+  });
 });

@@ -1,4 +1,4 @@
-import { ACTIVATION_FORMATS, Kernels, PreparedActivations, tensorKernel } from '@bitnet/kernels';
+import { ACTIVATION_FORMATS, type ActivationFormat, Kernels, PreparedActivations, tensorKernel } from '@bitnet/kernels';
 import type { WeightMatrix } from '../model/BitnetWeights';
 
 /**
@@ -15,18 +15,43 @@ export class Linear {
 
   /** out (rows × w.rows) = x (rows × w.cols) · Wᵀ, times `scale` when it is not 1. */
   apply(w: WeightMatrix, x: Float32Array, rows: number, out: Float32Array, scale = 1): void {
+    this.applyAll([w], x, rows, [out], [scale]);
+  }
+
+  /**
+   * outs[j] = x · W_jᵀ × scales[j] for several matrices reading the same x (a layer's Q, K and V; its
+   * gate and up): x is prepared once per activation format among them instead of once per matrix.
+   * The matrices must all have x's width. Each result is the one `apply` gives.
+   */
+  applyAll(ws: readonly WeightMatrix[], x: Float32Array, rows: number, outs: readonly Float32Array[], scales: readonly number[]): void {
     const k = this.kernels;
-    const entry = tensorKernel(w.type);
-    const format = ACTIVATION_FORMATS[entry.activation];
-    const xs = x.length === rows * w.cols ? x : x.subarray(0, rows * w.cols);
-    const ys = out.length === rows * w.rows ? out : out.subarray(0, rows * w.rows);
-    const key = `${entry.activation}:${rows}x${w.cols}`;
+    let prepared: PreparedActivations | undefined;
+    let preparedAs: string | undefined;
+    for (let j = 0; j < ws.length; j++) {
+      const w = ws[j];
+      if (w.cols !== ws[0].cols) throw new RangeError(`Linear.applyAll: matrix ${j} takes ${w.cols} inputs, matrix 0 takes ${ws[0].cols}`);
+      const entry = tensorKernel(w.type);
+      if (preparedAs !== entry.activation) {
+        const format = ACTIVATION_FORMATS[entry.activation];
+        const xs = x.length === rows * w.cols ? x : x.subarray(0, rows * w.cols);
+        prepared = format.prepare(k, xs, rows, w.cols, this.buffer(entry.activation, rows, w.cols));
+        preparedAs = entry.activation;
+      }
+      const out = outs[j];
+      const ys = out.length === rows * w.rows ? out : out.subarray(0, rows * w.rows);
+      entry.matmul(k, w, prepared as PreparedActivations, rows, ys);
+      if (scales[j] !== 1) k.scale(ys, scales[j], ys);
+    }
+  }
+
+  /** The kept activation buffer of a format and shape (undefined for formats that need none). */
+  private buffer(activation: ActivationFormat, rows: number, cols: number): PreparedActivations | undefined {
+    const key = `${activation}:${rows}x${cols}`;
     let buffer = this.buffers.get(key);
     if (buffer === undefined && !this.buffers.has(key)) {
-      buffer = format.alloc(rows, w.cols);
+      buffer = ACTIVATION_FORMATS[activation].alloc(rows, cols);
       this.buffers.set(key, buffer);
     }
-    entry.matmul(k, w, format.prepare(k, xs, rows, w.cols, buffer), rows, ys);
-    if (scale !== 1) k.scale(ys, scale, ys);
+    return buffer;
   }
 }
