@@ -29,6 +29,17 @@ void quantize_q8k(const float* x, int64_t rows, int64_t cols, int8_t* q, float* 
   });
 }
 
+namespace {
+
+/** The calling thread's group-sum buffer, grown as needed and kept (no allocation, no page faults per call). */
+int32_t* group_sums_buffer(size_t n) {
+  thread_local std::vector<int32_t> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+}  // namespace
+
 void matmul_i2s_i8(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* scales, const int32_t* sums,
                    int64_t M, float* out) {
   const KernelTable& t = table();
@@ -54,13 +65,8 @@ void matmul_tq_q8k(const TensorType& type, const uint8_t* w, int64_t N, int64_t 
   // Exact Σq of every 32-value group (8 per 256-block: what ggml's lane k of a block subtracts, its
   // bsums[2k] + bsums[2k+1]), from the int8 values themselves (bsums are not trusted).
   const int64_t ng = M * K / 32;
-  std::vector<int32_t> gsum((size_t)ng);
-  for (int64_t i = 0; i < ng; ++i) {
-    int32_t s = 0;
-    const int8_t* p = q + i * 32;
-    for (int j = 0; j < 32; ++j) s += p[j];
-    gsum[(size_t)i] = s;
-  }
+  int32_t* gsum = group_sums_buffer((size_t)ng);
+  t.sum_groups32_i8(q, ng, gsum);
   TernaryMatmulArgs a{};
   a.w = w;
   a.row_bytes = row_bytes(type, K);
@@ -69,7 +75,7 @@ void matmul_tq_q8k(const TensorType& type, const uint8_t* w, int64_t N, int64_t 
   a.M = M;
   a.q = q;
   a.scale = d;
-  a.sum = gsum.data();
+  a.sum = gsum;
   a.out = out;
   const TernaryMatmulFn fn = t.types[type.id].matmul_ternary;
   split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) { fn(a, n0, n1); });

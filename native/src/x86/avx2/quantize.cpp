@@ -155,6 +155,17 @@ void quantize_q8_0_row(const float* x, int64_t K, int8_t* q, float* d) {
   }
 }
 
+/** The exact Σ of each 32-value group, 4 groups per step. */
+void sum_groups32_i8(const int8_t* q, int64_t groups, int32_t* out) {
+  int64_t g = 0;
+  for (; g + 4 <= groups; g += 4) {
+    __m256i p[4];
+    for (int t = 0; t < 4; ++t) p[t] = _mm256_loadu_si256((const __m256i*)(q + 32 * (g + t)));
+    const __m256i h = sum16_x4(p);  // [P0..P3 first halves | P0..P3 second halves]
+    _mm_storeu_si128((__m128i*)(out + g), _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
+  }
+  ref::sum_groups32_i8_ref(q + 32 * g, groups - g, out + g);
+}
 
 }  // namespace avx2
 }  // namespace bitnet
