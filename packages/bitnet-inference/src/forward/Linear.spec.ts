@@ -62,4 +62,19 @@ describe('Linear', () => {
     linear.apply(w, x, M, scaled, 0.5);
     expect(scaled).toEqual(Float32Array.from(want, (v) => Math.fround(v * 0.5)));
   });
+
+  it.each([...TENSOR_KERNELS.values()].map((e) => [e.name, e.type, e.kernel] as const))('%s: a scale rides along with an integer matmul (no scale call)', (_name, type, kernel) => {
+    const calls: string[] = [];
+    const counted = new Proxy(kernels, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (...args: unknown[]) => (calls.push(String(prop)), v.apply(target, args)) : v;
+      },
+    });
+    const rng = new SeededRandom(type + 7);
+    const w = weights(type, rng);
+    const x = Float32Array.from({ length: M * K }, () => rng.normal());
+    new Linear(counted).apply(w, x, M, new Float32Array(M * N), 0.25);
+    expect(calls.filter((c) => c.startsWith('matmul') || c === 'scale')).toEqual(kernel === 'matmulFloat' ? ['matmulFloat', 'scale'] : [kernel]);
+  });
 });

@@ -26,7 +26,7 @@ export class Linear {
       buffer = format.alloc(rows, w.cols);
       this.buffers.set(key, buffer);
     }
-    entry.matmul(k, w, format.prepare(k, xs, rows, w.cols, buffer), rows, ys);
-    if (scale !== 1) k.scale(ys, scale, ys);
+    // The scale rides along with the matmul (one kernel call; bit for bit the matmul, then `scale`).
+    entry.matmul(k, w, format.prepare(k, xs, rows, w.cols, buffer), rows, ys, scale);
   }
 }
