@@ -101,6 +101,9 @@ describeNativeIsas('native ternary kernels', ({ k, generic }) => {
     const cols = 256 * cases.length;
     const x = randomFloats(next, cols, 1);
     cases.forEach((c, b) => c.forEach(([i, v]) => (x[b * 256 + i] = v)));
+    const xBits = new Uint32Array(x.buffer);
+    xBits[8 * 256 + 100] = 0x7fc12345; // NaNs with payloads (their int8 is whatever the rounding trick makes of them)
+    xBits[8 * 256 + 101] = 0xff800001;
     x.fill(NaN, cols - 256, cols - 250); // the last block: NaN and zeros only (a zero block)
     x.fill(0, cols - 250, cols);
     const alloc = (): Q8KActivations => ({ rows: 1, cols, qs: new Int8Array(cols), d: new Float32Array(cols / 256), bsums: new Int16Array(cols / 16) });
