@@ -84,6 +84,12 @@ inline double number(const Napi::CallbackInfo& info, size_t i, const char* fn, c
   return v.As<Napi::Number>().DoubleValue();
 }
 
+/** Argument i as an f32 when it is given (a number), `absent` when it is missing or undefined. */
+inline float optional_f32(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, float absent) {
+  if (info.Length() <= i || info[i].IsUndefined()) return absent;
+  return (float)number(info, i, fn, name);
+}
+
 /** n = a·b·c... without overflow (every factor is already bounded to 2^31). */
 inline int64_t mul(std::initializer_list<int64_t> f) {
   long double p = 1;

@@ -76,7 +76,7 @@ Napi::Value QuantizeQ8_0(const Napi::CallbackInfo& info) {
   });
 }
 
-// matmulQ8_0Q8_0(w: Uint8Array, N, K, qs: Int8Array, d: Float32Array, M, out)
+// matmulQ8_0Q8_0(w: Uint8Array, N, K, qs: Int8Array, d: Float32Array, M, out, scale?: number)
 Napi::Value MatmulQ8_0Q8_0(const Napi::CallbackInfo& info) {
   const char* fn = "matmulQ8_0Q8_0";
   return guarded(info, fn, [&] {
@@ -95,12 +95,12 @@ Napi::Value MatmulQ8_0Q8_0(const Napi::CallbackInfo& info) {
     need(qs, mul({M, K}), fn, "a.qs", "rows × K");
     need(d, mul({M, K / 32}), fn, "a.d", "rows × K/32");
     need(out, mul({M, N}), fn, "out", "rows × N");
-    matmul_q8_0_q8_0(w.data, N, K, qs.data, d.data, M, out.data);
+    matmul_q8_0_q8_0(w.data, N, K, qs.data, d.data, M, out.data, optional_f32(info, 7, fn, "scale", 1.0f));
     return info.Env().Undefined();
   });
 }
 
-// matmulI2sI8(w: Uint8Array, N, K, qs: Int8Array, scales: Float32Array, sums: Int32Array, M, out: Float32Array)
+// matmulI2sI8(w: Uint8Array, N, K, qs: Int8Array, scales: Float32Array, sums: Int32Array, M, out: Float32Array, scale?: number)
 Napi::Value MatmulI2sI8(const Napi::CallbackInfo& info) {
   const char* fn = "matmulI2sI8";
   return guarded(info, fn, [&] {
@@ -120,12 +120,13 @@ Napi::Value MatmulI2sI8(const Napi::CallbackInfo& info) {
     need(sc, M, fn, "a.scales", "rows");
     need(su, M, fn, "a.sums", "rows");
     need(out, mul({M, N}), fn, "out", "rows × N");
-    matmul_i2s_i8(w.data, N, K, qs.data, sc.data, su.data, M, out.data);
+    matmul_i2s_i8(w.data, N, K, qs.data, sc.data, su.data, M, out.data, optional_f32(info, 8, fn, "scale", 1.0f));
     return info.Env().Undefined();
   });
 }
 
-// matmulTq2_0Q8K / matmulTq1_0Q8K(w: Uint8Array, N, K, qs: Int8Array, d: Float32Array, M, out)
+// matmulTq2_0Q8K / matmulTq1_0Q8K(w: Uint8Array, N, K, qs: Int8Array, d: Float32Array, M, out, scale?: number)
+// (scale, absent: 1, multiplies the output as the `scale` kernel does.)
 Napi::Value MatmulTq(const Napi::CallbackInfo& info, GgmlType id, const char* fn) {
   return guarded(info, fn, [&] {
     const TensorType& type = *tensor_type(id);
@@ -142,7 +143,7 @@ Napi::Value MatmulTq(const Napi::CallbackInfo& info, GgmlType id, const char* fn
     need(qs, mul({M, K}), fn, "a.qs", "rows × K");
     need(d, mul({M, K / 256}), fn, "a.d", "rows × K/256");
     need(out, mul({M, N}), fn, "out", "rows × N");
-    matmul_tq_q8k(type, w.data, N, K, qs.data, d.data, M, out.data);
+    matmul_tq_q8k(type, w.data, N, K, qs.data, d.data, M, out.data, optional_f32(info, 7, fn, "scale", 1.0f));
     return info.Env().Undefined();
   });
 }

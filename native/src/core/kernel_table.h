@@ -92,6 +92,8 @@ struct KernelTable {
   void (*quantize_i8_row)(const float* x, int64_t K, int8_t* q, float* scale, int32_t* sum);
   void (*quantize_q8k_row)(const float* x, int64_t K, int8_t* q, float* d, int16_t* bsums);
   void (*quantize_q8_0_row)(const float* x, int64_t K, int8_t* q, float* d);  // K % 32 == 0
+  /** out[g] = Σ q[32g .. 32g + 31], exactly, for g in [0, groups) (the TQ matmuls' group sums). */
+  void (*sum_groups32_i8)(const int8_t* q, int64_t groups, int32_t* out);
 
   /** Row kernels of each tensor type, indexed by ggml type id (see tensor_types.h). */
   TypeKernels types[kTypeSlots];

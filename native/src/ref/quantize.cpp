@@ -83,6 +83,13 @@ void quantize_q8_0_row_ref(const float* x, int64_t K, int8_t* q, float* d) {
   }
 }
 
+void sum_groups32_i8_ref(const int8_t* q, int64_t groups, int32_t* out) {
+  for (int64_t g = 0; g < groups; ++g) {
+    int32_t s = 0;
+    for (int j = 0; j < 32; ++j) s += q[g * 32 + j];
+    out[g] = s;
+  }
+}
 
 }  // namespace ref
 }  // namespace bitnet

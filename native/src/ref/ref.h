@@ -22,6 +22,8 @@ void quantize_i8_row_ref(const float* x, int64_t K, int8_t* q, float* scale, int
 void quantize_q8k_row_ref(const float* x, int64_t K, int8_t* q, float* d, int16_t* bsums);
 /** llama.cpp's x86 quantize_row_q8_0, per 32-block. */
 void quantize_q8_0_row_ref(const float* x, int64_t K, int8_t* q, float* d);
+/** out[g] = Σ q[32g .. 32g + 31]. */
+void sum_groups32_i8_ref(const int8_t* q, int64_t groups, int32_t* out);
 
 // matmul.cpp
 void matmul_i2s_i8_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);

@@ -12,6 +12,7 @@ KernelTable table(const char* isa) {
   t.quantize_i8_row = quantize_i8_row_ref;
   t.quantize_q8k_row = quantize_q8k_row_ref;
   t.quantize_q8_0_row = quantize_q8_0_row_ref;
+  t.sum_groups32_i8 = sum_groups32_i8_ref;
 
   // Row kernels by tensor type (a type without an entry is refused by the binding).
   t.types[GGML_F32] = {dequant_row_f32, matmul_f32_ref, nullptr, nullptr};

@@ -29,8 +29,25 @@ void quantize_q8k(const float* x, int64_t rows, int64_t cols, int8_t* q, float* 
   });
 }
 
+namespace {
+
+/** Output columns [n0, n1) of all M rows times s, as the `scale` kernel computes it (nothing when s is 1). */
+inline void scale_part(const KernelTable& t, float* out, int64_t M, int64_t N, int64_t n0, int64_t n1, float s) {
+  if (s == 1.0f) return;
+  for (int64_t m = 0; m < M; ++m) t.scale(out + m * N + n0, s, out + m * N + n0, n1 - n0);
+}
+
+/** The calling thread's group-sum buffer, grown as needed and kept (no allocation, no page faults per call). */
+int32_t* group_sums_buffer(size_t n) {
+  thread_local std::vector<int32_t> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+}  // namespace
+
 void matmul_i2s_i8(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* scales, const int32_t* sums,
-                   int64_t M, float* out) {
+                   int64_t M, float* out, float out_scale) {
   const KernelTable& t = table();
   TernaryMatmulArgs a{};
   a.w = w;
@@ -45,22 +62,21 @@ void matmul_i2s_i8(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, cons
   a.out = out;
   if (M == 0 || N == 0) return;
   const TernaryMatmulFn fn = t.types[GGML_I2_S].matmul_ternary;
-  split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) { fn(a, n0, n1); });
+  split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) {
+    fn(a, n0, n1);
+    scale_part(t, out, M, N, n0, n1, out_scale);
+  });
 }
 
-void matmul_tq_q8k(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out) {
+void matmul_tq_q8k(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out,
+                   float out_scale) {
   const KernelTable& t = table();
   if (M == 0 || N == 0) return;
   // Exact Σq of every 32-value group (8 per 256-block: what ggml's lane k of a block subtracts, its
   // bsums[2k] + bsums[2k+1]), from the int8 values themselves (bsums are not trusted).
   const int64_t ng = M * K / 32;
-  std::vector<int32_t> gsum((size_t)ng);
-  for (int64_t i = 0; i < ng; ++i) {
-    int32_t s = 0;
-    const int8_t* p = q + i * 32;
-    for (int j = 0; j < 32; ++j) s += p[j];
-    gsum[(size_t)i] = s;
-  }
+  int32_t* gsum = group_sums_buffer((size_t)ng);
+  t.sum_groups32_i8(q, ng, gsum);
   TernaryMatmulArgs a{};
   a.w = w;
   a.row_bytes = row_bytes(type, K);
@@ -69,10 +85,13 @@ void matmul_tq_q8k(const TensorType& type, const uint8_t* w, int64_t N, int64_t 
   a.M = M;
   a.q = q;
   a.scale = d;
-  a.sum = gsum.data();
+  a.sum = gsum;
   a.out = out;
   const TernaryMatmulFn fn = t.types[type.id].matmul_ternary;
-  split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) { fn(a, n0, n1); });
+  split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) {
+    fn(a, n0, n1);
+    scale_part(t, out, M, N, n0, n1, out_scale);
+  });
 }
 
 void quantize_q8_0(const float* x, int64_t rows, int64_t cols, int8_t* q, float* d) {
@@ -80,7 +99,7 @@ void quantize_q8_0(const float* x, int64_t rows, int64_t cols, int8_t* q, float*
   for_rows(rows, cols, [&](int64_t r) { t.quantize_q8_0_row(x + r * cols, cols, q + r * cols, d + r * (cols / QK8_0)); });
 }
 
-void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out) {
+void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out, float out_scale) {
   const KernelTable& t = table();
   if (M == 0 || N == 0) return;
   Q8_0MatmulArgs a{};
@@ -93,7 +112,10 @@ void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, c
   a.d = d;
   a.out = out;
   const Q8_0MatmulFn fn = t.types[GGML_Q8_0].matmul_q8_0;
-  split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) { fn(a, n0, n1); });
+  split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) {
+    fn(a, n0, n1);
+    scale_part(t, out, M, N, n0, n1, out_scale);
+  });
 }
 
 void matmul_float(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const float* x, int64_t M, float* out) {

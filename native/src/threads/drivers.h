@@ -14,12 +14,15 @@ void quantize_i8_per_token(const float* x, int64_t rows, int64_t cols, int8_t* q
 void quantize_q8k(const float* x, int64_t rows, int64_t cols, int8_t* q, float* d, int16_t* bsums);
 void quantize_q8_0(const float* x, int64_t rows, int64_t cols, int8_t* q, float* d);
 
+// The integer matmuls multiply their output by out_scale (1: not at all) as the `scale` kernel does,
+// each part on the thread that computed it: the result is bit for bit the matmul, then `scale`.
 void matmul_i2s_i8(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* scales, const int32_t* sums,
-                   int64_t M, float* out);
+                   int64_t M, float* out, float out_scale = 1.0f);
 /** type: TQ1_0 or TQ2_0 (a type whose kernels have a matmul_ternary over Q8_K activations). */
 void matmul_tq_q8k(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M,
-                   float* out);
-void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out);
+                   float* out, float out_scale = 1.0f);
+void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out,
+                      float out_scale = 1.0f);
 /** type: one whose kernels have a matmul_f32. */
 void matmul_float(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const float* x, int64_t M, float* out);
 /** type: one whose kernels have a dequant_row; ids already checked to be in [0, N). */

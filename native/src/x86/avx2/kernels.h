@@ -32,6 +32,7 @@ extern const FloatMatmulFn matmul_q6_k_f32;
 void quantize_i8_row(const float* x, int64_t K, int8_t* q, float* scale, int32_t* sum);
 void quantize_q8k_row(const float* x, int64_t K, int8_t* q, float* d, int16_t* bsums);
 void quantize_q8_0_row(const float* x, int64_t K, int8_t* q, float* d);
+void sum_groups32_i8(const int8_t* q, int64_t groups, int32_t* out);
 
 // elementwise.cpp
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);

@@ -66,43 +66,71 @@ void quantize_i8_row(const float* x, int64_t K, int8_t* q, float* scale, int32_t
   *sum = acc;
 }
 
-void quantize_q8k_row(const float* x, int64_t K, int8_t* q, float* d, int16_t* bsums) {
+/** Index of the first of the QK_K values of xb whose |x| equals amax (one exists: amax is their max). */
+static inline int first_abs_equal(const float* xb, float amax) {
   const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 m = _mm256_set1_ps(amax);
+  for (int j = 0; j < QK_K; j += 32) {
+    unsigned bits = 0;
+    for (int t = 3; t >= 0; --t)
+      bits = bits << 8 | (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(xb + j + 8 * t), absmask), m, _CMP_EQ_OQ));
+    if (bits) return j + __builtin_ctz(bits);
+  }
+  return 0;  // not reached
+}
+
+/** 8 int32 sums of 4 consecutive int8 of p (in order within each 128-bit half). */
+static inline __m256i sum4_i8(__m256i p) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), p), _mm256_set1_epi16(1));
+}
+
+/** The 16-value sums of 4 packed chunks of 32 int8: lanes [P0 0..15, P1, P2, P3 | P0 16..31, P1, P2, P3]. */
+static inline __m256i sum16_x4(const __m256i* p) {
+  return _mm256_hadd_epi32(_mm256_hadd_epi32(sum4_i8(p[0]), sum4_i8(p[1])), _mm256_hadd_epi32(sum4_i8(p[2]), sum4_i8(p[3])));
+}
+
+void quantize_q8k_row(const float* x, int64_t K, int8_t* q, float* d, int16_t* bsums) {
   for (int64_t b = 0; b < K / QK_K; ++b) {
     const float* xb = x + b * QK_K;
     int8_t* qb = q + b * QK_K;
-    __m256 mx = _mm256_setzero_ps();
-    for (int j = 0; j < QK_K; j += 8) mx = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(xb + j), absmask), mx);
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-    const float amax = _mm_cvtss_f32(m4);
+    // Largest and smallest value (max_ps / min_ps return their second operand for a NaN lane: NaNs
+    // are ignored, as the reference's `>` ignores them); amax = max|x| over the non-NaN values.
+    __m256 hi8 = _mm256_setzero_ps(), lo8 = _mm256_setzero_ps();
+    for (int j = 0; j < QK_K; j += 8) {
+      const __m256 v = _mm256_loadu_ps(xb + j);
+      hi8 = _mm256_max_ps(v, hi8);
+      lo8 = _mm256_min_ps(v, lo8);
+    }
+    __m128 h4 = _mm_max_ps(_mm256_castps256_ps128(hi8), _mm256_extractf128_ps(hi8, 1));
+    h4 = _mm_max_ps(h4, _mm_movehl_ps(h4, h4));
+    h4 = _mm_max_ss(h4, _mm_movehdup_ps(h4));
+    __m128 l4 = _mm_min_ps(_mm256_castps256_ps128(lo8), _mm256_extractf128_ps(lo8, 1));
+    l4 = _mm_min_ps(l4, _mm_movehl_ps(l4, l4));
+    l4 = _mm_min_ss(l4, _mm_movehdup_ps(l4));
+    const float vmax = _mm_cvtss_f32(h4), vmin = _mm_cvtss_f32(l4);
+    const float amax = vmax > -vmin ? vmax : -vmin;
     if (!(amax > 0)) {  // zero block (or only NaN): defer to the reference for identical results
       ref::quantize_q8k_row_ref(xb, QK_K, qb, d + b, bsums + b * 16);
       continue;
     }
-    float mxv = 0;
-    for (int j = 0; j < QK_K; ++j)
-      if (std::fabs(xb[j]) == amax) {
-        mxv = xb[j];
-        break;
-      }
+    // The reference's signed max is the first value with |x| == amax: +amax or −amax, so only its sign
+    // matters, and that is known unless both +amax and −amax occur.
+    const float mxv = vmax != -vmin ? (vmax > -vmin ? vmax : vmin) : xb[first_abs_equal(xb, amax)];
     const float iscale = -127.f / mxv;
     const __m256 vs = _mm256_set1_ps(iscale);
-    const __m256i hi = _mm256_set1_epi32(127);
-    for (int j = 0; j < QK_K; j += 32) {
+    const __m256i top = _mm256_set1_epi32(127);
+    __m256i p[8];
+    for (int j = 0; j < 8; ++j) {
       __m256i v[4];
-      for (int t = 0; t < 4; ++t) v[t] = _mm256_min_epi32(nearest_int8(_mm256_mul_ps(_mm256_loadu_ps(xb + j + 8 * t), vs)), hi);
-      _mm256_storeu_si256((__m256i*)(qb + j), pack32_i8(v[0], v[1], v[2], v[3]));
+      for (int t = 0; t < 4; ++t) v[t] = _mm256_min_epi32(nearest_int8(_mm256_mul_ps(_mm256_loadu_ps(xb + 32 * j + 8 * t), vs)), top);
+      p[j] = pack32_i8(v[0], v[1], v[2], v[3]);
+      _mm256_storeu_si256((__m256i*)(qb + 32 * j), p[j]);
     }
-    for (int j = 0; j < QK_K / 16; ++j) {
-      const __m128i v = _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i*)(qb + 16 * j)));
-      const __m128i w = _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i*)(qb + 16 * j + 8)));
-      __m128i s = _mm_madd_epi16(_mm_add_epi16(v, w), _mm_set1_epi16(1));
-      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-      bsums[b * 16 + j] = (int16_t)_mm_cvtsi128_si32(s);
-    }
+    // bsums[2j], bsums[2j + 1]: the two 16-value halves of chunk j (each sum in [−2048, 2032]).
+    const __m256i s16 = _mm256_packs_epi32(sum16_x4(p), sum16_x4(p + 4));  // [P0..P7 lo | P0..P7 hi]
+    const __m128i lo = _mm256_castsi256_si128(s16), hi = _mm256_extracti128_si256(s16, 1);
+    _mm_storeu_si128((__m128i*)(bsums + b * 16), _mm_unpacklo_epi16(lo, hi));
+    _mm_storeu_si128((__m128i*)(bsums + b * 16 + 8), _mm_unpackhi_epi16(lo, hi));
     d[b] = 1 / iscale;
   }
 }
@@ -127,6 +155,17 @@ void quantize_q8_0_row(const float* x, int64_t K, int8_t* q, float* d) {
   }
 }
 
+/** The exact Σ of each 32-value group, 4 groups per step. */
+void sum_groups32_i8(const int8_t* q, int64_t groups, int32_t* out) {
+  int64_t g = 0;
+  for (; g + 4 <= groups; g += 4) {
+    __m256i p[4];
+    for (int t = 0; t < 4; ++t) p[t] = _mm256_loadu_si256((const __m256i*)(q + 32 * (g + t)));
+    const __m256i h = sum16_x4(p);  // [P0..P3 first halves | P0..P3 second halves]
+    _mm_storeu_si128((__m128i*)(out + g), _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
+  }
+  ref::sum_groups32_i8_ref(q + 32 * g, groups - g, out + g);
+}
 
 }  // namespace avx2
 }  // namespace bitnet

@@ -11,6 +11,7 @@ KernelTable avx2_table(const char* isa) {
   t.quantize_i8_row = quantize_i8_row;
   t.quantize_q8k_row = quantize_q8k_row;
   t.quantize_q8_0_row = quantize_q8_0_row;
+  t.sum_groups32_i8 = sum_groups32_i8;
   t.types[GGML_I2_S].matmul_ternary = matmul_i2s_i8;
   t.types[GGML_TQ2_0].matmul_ternary = matmul_tq2_0_q8k;
   t.types[GGML_TQ1_0].matmul_ternary = matmul_tq1_0_q8k;

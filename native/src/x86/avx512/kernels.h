@@ -13,6 +13,9 @@
 namespace bitnet {
 namespace avx512 {
 
+// quantize.cpp
+void quantize_q8k_row_512(const float* x, int64_t K, int8_t* q, float* d, int16_t* bsums);
+
 // ternary.cpp
 void matmul_i2s_i8_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);

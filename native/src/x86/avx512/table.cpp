@@ -35,6 +35,7 @@ static uint64_t stream_read512(const uint8_t* p, size_t n) {
 const KernelTable* kernel_table_avx512() {
   static const KernelTable t = [] {
     KernelTable t = avx2::avx2_table("avx512");
+    t.quantize_q8k_row = avx512::quantize_q8k_row_512;
     t.types[GGML_I2_S].matmul_ternary = avx512::matmul_i2s_i8_512;
     t.types[GGML_TQ2_0].matmul_ternary = avx512::matmul_tq2_0_q8k_512;
     t.types[GGML_F32].matmul_f32 = avx512::matmul_f32_512;

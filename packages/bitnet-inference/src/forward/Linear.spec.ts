@@ -85,4 +85,19 @@ describe('Linear', () => {
     expect(calls).toEqual(['quantizeQ8K', 'quantizeI8PerToken', 'quantizeQ8K']);
     expect(() => new Linear(kernels).applyAll([ws[0], { ...ws[1], cols: K * 2 }], x, M, outs, [1, 1])).toThrow(RangeError);
   });
+
+  it.each([...TENSOR_KERNELS.values()].map((e) => [e.name, e.type, e.kernel] as const))('%s: a scale rides along with an integer matmul (no scale call)', (_name, type, kernel) => {
+    const calls: string[] = [];
+    const counted = new Proxy(kernels, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (...args: unknown[]) => (calls.push(String(prop)), v.apply(target, args)) : v;
+      },
+    });
+    const rng = new SeededRandom(type + 7);
+    const w = weights(type, rng);
+    const x = Float32Array.from({ length: M * K }, () => rng.normal());
+    new Linear(counted).apply(w, x, M, new Float32Array(M * N), 0.25);
+    expect(calls.filter((c) => c.startsWith('matmul') || c === 'scale')).toEqual(kernel === 'matmulFloat' ? ['matmulFloat', 'scale'] : [kernel]);
+  });
 });

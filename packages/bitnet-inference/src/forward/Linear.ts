@@ -39,8 +39,8 @@ export class Linear {
       }
       const out = outs[j];
       const ys = out.length === rows * w.rows ? out : out.subarray(0, rows * w.rows);
-      entry.matmul(k, w, prepared as PreparedActivations, rows, ys);
-      if (scales[j] !== 1) k.scale(ys, scales[j], ys);
+      // The scale rides along with the matmul (one kernel call; bit for bit the matmul, then `scale`).
+      entry.matmul(k, w, prepared as PreparedActivations, rows, ys, scales[j]);
     }
   }
 

@@ -72,6 +72,13 @@ const BAD: Case[] = [
   ['matmulTq1_0Q8K', (k) => k.matmulTq1_0Q8K(patched(tq1, { data: new Uint8Array(tq1.data.length + 1) }), q8k(), f32(6)), 'w.data'],
   ['matmulTq1_0Q8K', (k) => k.matmulTq1_0Q8K(tq1, allocQ8KActivations(2, 256), f32(6)), 'a.cols'],
   ['matmulTq1_0Q8K', (k) => k.matmulTq1_0Q8K(tq1, patched(q8k(), { rows: 0 }), f32(0)), 'a.rows'],
+  // the integer matmuls' optional output scale: a finite number
+  ['matmulTq2_0Q8K', (k) => k.matmulTq2_0Q8K(tq2, q8k(), f32(6), NaN), 'scale'],
+  ['matmulTq2_0Q8K', (k) => k.matmulTq2_0Q8K(tq2, q8k(), f32(6), Infinity), 'scale'],
+  ['matmulTq1_0Q8K', (k) => k.matmulTq1_0Q8K(tq1, q8k(), f32(6), -Infinity), 'scale'],
+  ['matmulTq1_0Q8K', (k) => k.matmulTq1_0Q8K(tq1, q8k(), f32(6), '0.5' as unknown as number), 'scale'],
+  ['matmulI2sI8', (k) => k.matmulI2sI8(i2s, i8(), f32(6), null as unknown as number), 'scale'],
+  ['matmulQ8_0Q8_0', (k) => k.matmulQ8_0Q8_0(q8, q80(), f32(8), NaN), 'scale'],
   // Q8_0 × Q8_0
   ['matmulQ8_0Q8_0', (k) => k.matmulQ8_0Q8_0(f16, q80(), f32(8)), 'w.type'],
   ['matmulQ8_0Q8_0', (k) => k.matmulQ8_0Q8_0(patched(q8, { data: q8.data.subarray(1) }), q80(), f32(8)), 'w.data'],
@@ -165,7 +172,7 @@ describe('CheckedKernels', () => {
     const aq = q8k();
     k.quantizeQ8K(f32(1024), 2, 512, aq);
     k.matmulTq2_0Q8K(tq2, aq, f32(6));
-    k.matmulTq1_0Q8K(tq1, aq, f32(6));
+    k.matmulTq1_0Q8K(tq1, aq, f32(6), 0.5);
     const a80 = q80();
     k.quantizeQ8_0(f32(128).fill(0.25), 2, 64, a80);
     k.matmulQ8_0Q8_0(q8, a80, f32(8));

@@ -40,24 +40,24 @@ export class CheckedKernels implements Kernels {
     this.inner.quantizeQ8_0(x, rows, cols, out);
   }
 
-  matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array): void {
-    checkKernelArgs('matmulI2sI8', { w, a, out });
-    this.inner.matmulI2sI8(w, a, out);
+  matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array, scale?: number): void {
+    checkKernelArgs('matmulI2sI8', { w, a, out, scale });
+    this.inner.matmulI2sI8(w, a, out, scale);
   }
 
-  matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
-    checkKernelArgs('matmulTq2_0Q8K', { w, a, out });
-    this.inner.matmulTq2_0Q8K(w, a, out);
+  matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void {
+    checkKernelArgs('matmulTq2_0Q8K', { w, a, out, scale });
+    this.inner.matmulTq2_0Q8K(w, a, out, scale);
   }
 
-  matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
-    checkKernelArgs('matmulTq1_0Q8K', { w, a, out });
-    this.inner.matmulTq1_0Q8K(w, a, out);
+  matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void {
+    checkKernelArgs('matmulTq1_0Q8K', { w, a, out, scale });
+    this.inner.matmulTq1_0Q8K(w, a, out, scale);
   }
 
-  matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array): void {
-    checkKernelArgs('matmulQ8_0Q8_0', { w, a, out });
-    this.inner.matmulQ8_0Q8_0(w, a, out);
+  matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array, scale?: number): void {
+    checkKernelArgs('matmulQ8_0Q8_0', { w, a, out, scale });
+    this.inner.matmulQ8_0Q8_0(w, a, out, scale);
   }
 
   matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out: Float32Array): void {

@@ -161,8 +161,13 @@ export interface Kernels {
    *   dot = Σ_k c[n,k]·q[m,k] (exact int), out[m,n] = fround(fround(fround(dot − sums[m]) / scales[m]) · ws).
    * Codes are used as stored: a 2-bit code 3 (no quantizer writes one) counts as c = 3, i.e. weight +2,
    * as the dequantizers and ggml read it. The same holds for TQ2_0's q.
+   *
+   * `scale` (this and the other integer matmuls): an optional output scale, a finite number. Given and
+   * not 1, every output is then multiplied by it exactly as `scale` does (out = out · fround(scale), one
+   * f32 multiply of the rounded f32 result, never fused into the epilogue's FMAs), so the call gives
+   * bit for bit the matmul followed by `scale(out, scale, out)`, in one call. Absent or 1: no multiply.
    */
-  matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array): void;
+  matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array, scale?: number): void;
   /**
    * TQ2_0 / TQ1_0 × Q8_K, as ggml_vec_dot_tq2_0_q8_K / ggml_vec_dot_tq1_0_q8_K (AVX2). With q_e the
    * stored code of element e of a 256-block (0..2; a TQ2_0 code 3 counts as 3) and a_e the int8
@@ -173,9 +178,9 @@ export interface Kernels {
    *   acc_k = 0; for b in order: acc_k = fmaf(L_{b,k}, d_b, acc_k);
    *   out[m,n] = ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7))   (hsum_float_8, each + in f32).
    */
-  matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void;
-  /** out = w × a for a TQ1_0 ternary matrix and Q8_K activations. */
-  matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void;
+  matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void;
+  /** out = w × a for a TQ1_0 ternary matrix and Q8_K activations (then times `scale`, as matmulI2sI8). */
+  matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void;
   /**
    * Q8_0 weights × Q8_0 activations, as ggml_vec_dot_q8_0_q8_0 (AVX2). With qw_e / qa_e the int8 weight /
    * activation of element e of a 32-block b, dw_b the block's f16 weight scale and da_b = a.d[m, b], each
@@ -186,9 +191,9 @@ export interface Kernels {
    *   out[m,n] = ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7))   (hsum_float_8, each + in f32).
    * Bit-exact between implementations. Weight quants may be any int8; activation quants must be in
    * [−127, 127], as quantizeQ8_0 writes them for finite x (a −128 activation makes the result
-   * unspecified: the sign trick negates it to itself).
+   * unspecified: the sign trick negates it to itself). `scale`: an optional output scale, as matmulI2sI8's.
    */
-  matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array): void;
+  matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array, scale?: number): void;
 
   /**
    * out[m,n] = Σ_k dequant(W)[n,k] · x[m,k] for F32/F16/BF16/Q8_0/Q4_K/Q6_K weights (f32 accumulate; within 1e-5 rel).

@@ -16,18 +16,25 @@ export { FLOAT_TYPES, TENSOR_TYPES, TERNARY_TYPES, type ActivationFormat, type F
 
 /** A tensor type's row of the type table, with the kernel that multiplies it. */
 export interface TensorKernel extends TensorTypeRow {
-  /** out (rows × w.rows) = W · a, with `a` prepared in this type's activation format for `rows` rows. */
-  matmul(kernels: Kernels, w: TernaryMatrix | FloatMatrix, a: PreparedActivations, rows: number, out: Float32Array): void;
+  /**
+   * out (rows × w.rows) = W · a, with `a` prepared in this type's activation format for `rows` rows;
+   * then times `scale` when it is given and not 1, bit for bit as the `scale` kernel would do it: the
+   * integer kernels take it as their output scale (one call), matmulFloat is followed by `scale`.
+   */
+  matmul(kernels: Kernels, w: TernaryMatrix | FloatMatrix, a: PreparedActivations, rows: number, out: Float32Array, scale?: number): void;
 }
 
-type IntegerMatmul = (w: TernaryMatrix | FloatMatrix, a: PreparedActivations, out: Float32Array) => void;
+type IntegerMatmul = (w: TernaryMatrix | FloatMatrix, a: PreparedActivations, out: Float32Array, scale?: number) => void;
+
+function floatMatmul(k: Kernels, w: TernaryMatrix | FloatMatrix, a: PreparedActivations, rows: number, out: Float32Array, scale?: number): void {
+  k.matmulFloat(w as FloatMatrix, a as Float32Array, rows, out);
+  if (scale !== undefined && scale !== 1) k.scale(out, scale, out);
+}
 
 function withMatmul(row: TensorTypeRow): TensorKernel {
   const kernel = row.kernel;
   const matmul: TensorKernel['matmul'] =
-    kernel === 'matmulFloat'
-      ? (k, w, a, rows, out) => k.matmulFloat(w as FloatMatrix, a as Float32Array, rows, out)
-      : (k, w, a, _rows, out) => (k[kernel] as IntegerMatmul).call(k, w, a, out);
+    kernel === 'matmulFloat' ? floatMatmul : (k, w, a, _rows, out, scale) => (k[kernel] as IntegerMatmul).call(k, w, a, out, scale);
   return { ...row, matmul };
 }
 

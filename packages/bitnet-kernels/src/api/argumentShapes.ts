@@ -51,8 +51,8 @@ export interface KernelArgShape {
   /** Sizes that may be absent (undefined): they count as 0 then, so their minimum must be >= 1. */
   optional?: readonly string[];
   rules?: SizeRule[];
-  /** Finite numbers, with an optional lower bound (inclusive unless `above`). */
-  numbers?: Record<string, { min?: number; above?: boolean }>;
+  /** Finite numbers, with an optional lower bound (inclusive unless `above`); `optional`: may be absent (undefined). */
+  numbers?: Record<string, { min?: number; above?: boolean; optional?: boolean }>;
   arrays?: Record<string, ArrayShape>;
   elements?: ElementRule[];
   /** What the table cannot declare, after the elements: each throws (with `fail`) on a violation. */
@@ -161,10 +161,11 @@ function quantizer(acts: KernelArgShape, block: number, blockName: string): Kern
   );
 }
 
-/** matmul*(w, a, out): w of `type`, `a` activations with a.cols == w.cols, out a.rows × w.rows. */
+/** matmul*(w, a, out, scale?): w of `type`, `a` activations with a.cols == w.cols, out a.rows × w.rows, an optional finite output scale. */
 function integerMatmul(type: GgmlType, acts: KernelArgShape): KernelArgShape {
   return merge(matrix('w', [type]), acts, {
     rules: [equals('a.cols', 'w.cols')],
+    numbers: { scale: { optional: true } },
     arrays: { out: f32((s) => s['a.rows'] * s['w.rows']) },
     disjoint: [['out', 'w.data'], ...actArrays(acts, 'a').map((a) => ['out', a] as [string, string])],
   });

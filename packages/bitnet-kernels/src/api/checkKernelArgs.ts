@@ -93,7 +93,8 @@ function compile(kernel: string, shape: KernelArgShape): Checker {
     checks.push(`if (!${r}.holds(s)) H.fail(${k}, ${r}.arg, ${r}.problem(s));`);
   }
   for (const [name, n] of Object.entries(shape.numbers ?? {})) {
-    checks.push(`H.checkFinite(${k}, ${q(name)}, ${slot(name)}, ${n.min ?? -Infinity}, ${!n.above});`);
+    const check = `H.checkFinite(${k}, ${q(name)}, ${slot(name)}, ${n.min ?? -Infinity}, ${!n.above});`;
+    checks.push(n.optional ? `if (${slot(name)} !== undefined) ${check}` : check);
   }
   for (const [name, a] of Object.entries(arrays)) {
     const v = slot(name);

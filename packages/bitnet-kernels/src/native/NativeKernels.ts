@@ -44,20 +44,20 @@ export class NativeKernels implements Kernels {
     this.addon.quantizeQ8_0(x, rows, cols, out.qs, out.d);
   }
 
-  matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array): void {
-    this.addon.matmulI2sI8(w.data, w.rows, w.cols, a.qs, a.scales, a.sums, a.rows, out);
+  matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array, scale?: number): void {
+    this.addon.matmulI2sI8(w.data, w.rows, w.cols, a.qs, a.scales, a.sums, a.rows, out, scale);
   }
 
-  matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
-    this.addon.matmulTq2_0Q8K(w.data, w.rows, w.cols, a.qs, a.d, a.rows, out);
+  matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void {
+    this.addon.matmulTq2_0Q8K(w.data, w.rows, w.cols, a.qs, a.d, a.rows, out, scale);
   }
 
-  matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
-    this.addon.matmulTq1_0Q8K(w.data, w.rows, w.cols, a.qs, a.d, a.rows, out);
+  matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void {
+    this.addon.matmulTq1_0Q8K(w.data, w.rows, w.cols, a.qs, a.d, a.rows, out, scale);
   }
 
-  matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array): void {
-    this.addon.matmulQ8_0Q8_0(w.data, w.rows, w.cols, a.qs, a.d, a.rows, out);
+  matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array, scale?: number): void {
+    this.addon.matmulQ8_0Q8_0(w.data, w.rows, w.cols, a.qs, a.d, a.rows, out, scale);
   }
 
   matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out: Float32Array): void {

@@ -81,6 +81,49 @@ describeNativeIsas('native ternary kernels', ({ k, generic }) => {
     }
   });
 
+  it('quantizeQ8K: the signed max of each block — at either end, negative, ties of both signs (first wins), NaN, ±Infinity', () => {
+    // One 256-value block per case: small random values, then the listed [index, value] pairs.
+    const cases: Array<Array<[number, number]>> = [
+      [[255, 9]], // max at the last element
+      [[255, -9]], // negative max at the last element
+      [[0, -9]], // negative max at the first element
+      [[3, -9], [200, -9]], // several equal negative maxima
+      [[40, -9], [41, 9], [250, 9]], // ties of both signs: the first (negative) one wins
+      [[41, 9], [40 + 128, -9], [255, -9]], // ties of both signs: the first (positive) one wins
+      [[255, 9], [254, -9]], // the tie broken at the very end
+      [[7, 9], [8, -9], [9, 9], [100, -9], [101, 9]],
+      [[5, NaN], [6, 4], [7, -4]], // NaN is ignored for the max
+      [[0, NaN], [9, -4], [255, NaN]],
+      [[12, Infinity]],
+      [[12, -Infinity], [13, Infinity]],
+    ];
+    const next = rng(17);
+    const cols = 256 * cases.length;
+    const x = randomFloats(next, cols, 1);
+    cases.forEach((c, b) => c.forEach(([i, v]) => (x[b * 256 + i] = v)));
+    const xBits = new Uint32Array(x.buffer);
+    xBits[8 * 256 + 100] = 0x7fc12345; // NaNs with payloads (their int8 is whatever the rounding trick makes of them)
+    xBits[8 * 256 + 101] = 0xff800001;
+    x.fill(NaN, cols - 256, cols - 250); // the last block: NaN and zeros only (a zero block)
+    x.fill(0, cols - 250, cols);
+    const alloc = (): Q8KActivations => ({ rows: 1, cols, qs: new Int8Array(cols), d: new Float32Array(cols / 256), bsums: new Int16Array(cols / 16) });
+    const got = alloc();
+    const g = alloc();
+    k.quantizeQ8K(x, 1, cols, got);
+    generic(() => k.quantizeQ8K(x, 1, cols, g));
+    expect(got.qs).toEqual(g.qs);
+    expect(got.d).toEqual(g.d);
+    expect(got.bsums).toEqual(g.bsums);
+    // The finite blocks (the first eight) against the contract's reference and the TS kernels.
+    const finite = 8 * 256;
+    const xf = x.slice(0, finite);
+    const want = refQuantizeQ8K(xf, 1, finite);
+    expect(got.qs.subarray(0, finite)).toEqual(want.qs);
+    expect(got.d.subarray(0, 8)).toEqual(want.d);
+    expect(got.bsums.subarray(0, 8 * 16)).toEqual(want.bsums);
+    expect(Array.from(got.d.subarray(0, 8), Math.sign)).toEqual([-1, 1, 1, 1, 1, -1, 1, -1]); // d = −mx/127
+  });
+
   const actModes: ActMode[] = ['random', 'extreme', 'zero-rows'];
 
   it('matmulI2sI8: bit-exact on odd, tiny and large shapes, extreme activations and all code patterns', () => {

@@ -32,13 +32,14 @@ export interface CpuFeatures {
 export type NativeIsa = 'generic' | 'avx2' | 'avx512';
 
 export interface NativeAddon {
+  // The integer matmuls' `scale`: an optional output scale (absent: 1), as the Kernels contract's.
   quantizeI8PerToken(x: Float32Array, rows: number, cols: number, qs: Int8Array, scales: Float32Array, sums: Int32Array): void;
   quantizeQ8K(x: Float32Array, rows: number, cols: number, qs: Int8Array, d: Float32Array, bsums: Int16Array): void;
   quantizeQ8_0(x: Float32Array, rows: number, cols: number, qs: Int8Array, d: Float32Array): void;
-  matmulI2sI8(w: Uint8Array, n: number, k: number, qs: Int8Array, scales: Float32Array, sums: Int32Array, m: number, out: Float32Array): void;
-  matmulTq2_0Q8K(w: Uint8Array, n: number, k: number, qs: Int8Array, d: Float32Array, m: number, out: Float32Array): void;
-  matmulTq1_0Q8K(w: Uint8Array, n: number, k: number, qs: Int8Array, d: Float32Array, m: number, out: Float32Array): void;
-  matmulQ8_0Q8_0(w: Uint8Array, n: number, k: number, qs: Int8Array, d: Float32Array, m: number, out: Float32Array): void;
+  matmulI2sI8(w: Uint8Array, n: number, k: number, qs: Int8Array, scales: Float32Array, sums: Int32Array, m: number, out: Float32Array, scale?: number): void;
+  matmulTq2_0Q8K(w: Uint8Array, n: number, k: number, qs: Int8Array, d: Float32Array, m: number, out: Float32Array, scale?: number): void;
+  matmulTq1_0Q8K(w: Uint8Array, n: number, k: number, qs: Int8Array, d: Float32Array, m: number, out: Float32Array, scale?: number): void;
+  matmulQ8_0Q8_0(w: Uint8Array, n: number, k: number, qs: Int8Array, d: Float32Array, m: number, out: Float32Array, scale?: number): void;
   matmulFloat(type: number, w: Uint8Array, n: number, k: number, x: Float32Array, m: number, out: Float32Array): void;
   getRows(type: number, w: Uint8Array, n: number, k: number, ids: Int32Array, out: Float32Array): void;
   rmsNorm(x: Float32Array, rows: number, cols: number, weight: Float32Array, eps: number, out: Float32Array): void;

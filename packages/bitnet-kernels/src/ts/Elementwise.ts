@@ -35,6 +35,11 @@ export function scale(x: Float32Array, s: number, out: Float32Array): void {
   for (let i = 0; i < out.length; i++) out[i] = x[i] * f;
 }
 
+/** The integer matmuls' optional output scale (api/Kernels.ts): out = out · fround(s) unless s is absent or 1. */
+export function scaleOutput(out: Float32Array, s: number | undefined): void {
+  if (s !== undefined && s !== 1) scale(out, s, out);
+}
+
 /** out = f16 bits of x, rounded to nearest even. */
 export function toF16(x: Float32Array, out: Uint16Array): void {
   for (let i = 0; i < out.length; i++) out[i] = f32ToF16(x[i]);

@@ -5,13 +5,14 @@
  */
 import { f16ToF32Table } from '@bitnet/models';
 import type { FloatMatrix, Q8_0Activations } from '../api/Kernels';
+import { scaleOutput } from './Elementwise';
 import { fmaf, hsum8 } from './GgmlF32';
 
 const fround = Math.fround;
 const QK = 32;
 const BLOCK_BYTES = 34;
 
-export function matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array): void {
+export function matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array, scale?: number): void {
   const f16 = f16ToF32Table();
   const N = w.rows;
   const K = w.cols;
@@ -38,4 +39,5 @@ export function matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32A
       out[m * N + n] = hsum8(acc);
     }
   }
+  scaleOutput(out, scale);
 }

@@ -9,6 +9,7 @@
  */
 import { f16ToF32Table, readI2SScale } from '@bitnet/models';
 import type { I8Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
+import { scaleOutput } from './Elementwise';
 import { fmaf, hsum8 } from './GgmlF32';
 
 const fround = Math.fround;
@@ -29,7 +30,7 @@ export function i2sCodeDot(data: Uint8Array, p: number, q: Int8Array, qo: number
   return d0 + d1;
 }
 
-export function matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array): void {
+export function matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array, scale?: number): void {
   const N = w.rows;
   const K = w.cols;
   const rowBytes = K / 4;
@@ -41,6 +42,7 @@ export function matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Arra
       out[m * N + n] = fround(fround(fround(dot - a.sums[m]) / a.scales[m]) * ws);
     }
   }
+  scaleOutput(out, scale);
 }
 
 /**
@@ -157,10 +159,12 @@ function matmulTqQ8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, blo
   }
 }
 
-export function matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
+export function matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void {
   matmulTqQ8K(w, a, out, 66, 64, tq2CodeLanes);
+  scaleOutput(out, scale);
 }
 
-export function matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
+export function matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void {
   matmulTqQ8K(w, a, out, 54, 52, tq1CodeLanes);
+  scaleOutput(out, scale);
 }

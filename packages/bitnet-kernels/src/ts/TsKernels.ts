@@ -31,20 +31,20 @@ export class TsKernels implements Kernels {
     quantizeQ8_0(x, rows, cols, out);
   }
 
-  matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array): void {
-    matmulI2sI8(w, a, out);
+  matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array, scale?: number): void {
+    matmulI2sI8(w, a, out, scale);
   }
 
-  matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
-    matmulTq2_0Q8K(w, a, out);
+  matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void {
+    matmulTq2_0Q8K(w, a, out, scale);
   }
 
-  matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array): void {
-    matmulTq1_0Q8K(w, a, out);
+  matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void {
+    matmulTq1_0Q8K(w, a, out, scale);
   }
 
-  matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array): void {
-    matmulQ8_0Q8_0(w, a, out);
+  matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array, scale?: number): void {
+    matmulQ8_0Q8_0(w, a, out, scale);
   }
 
   matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out: Float32Array): void {
