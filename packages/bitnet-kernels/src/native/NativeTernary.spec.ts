@@ -177,20 +177,21 @@ describeNativeIsas('native ternary kernels', ({ k, generic }) => {
     }
   });
 
-  it('multi-row ternary matmuls: every row count 1..9 gives each row the one-row call\'s bits (batch invariance)', () => {
+  it('multi-row ternary matmuls: every row count 1..20 gives each row the one-row call\'s bits (batch invariance)', () => {
     // Register tiles of several weight × activation rows (and their remainders) must not change a
     // row's result: each row of an M-row call equals the same row called alone, and the generic kernel.
     const next = rng(16);
+    const MAX_ROWS = 20; // past the tiles' row groups of 4 (decode batches) and 6 (prefill chunks from 12 rows)
     const shapes: Array<[number, number]> = [[11, 384], [37, 768], [300, 256], [6, 2560]]; // N, K (I2_S: K % 256 = 128 too)
     for (const [N, K] of shapes) {
       const wI = makeI2S(next, N, K, 'any');
       const tq = K % 256 === 0;
       const wT = tq ? makeTQ2(next, N, K, 'any') : undefined;
-      const aI = makeI8(next, 9, K, 'random');
-      const aT = tq ? makeQ8K(next, 9, K, 'random') : undefined;
+      const aI = makeI8(next, MAX_ROWS, K, 'random');
+      const aT = tq ? makeQ8K(next, MAX_ROWS, K, 'random') : undefined;
       const oneI: Float32Array[] = [];
       const oneT: Float32Array[] = [];
-      for (let r = 0; r < 9; r++) {
+      for (let r = 0; r < MAX_ROWS; r++) {
         const o = new Float32Array(N);
         k.matmulI2sI8(wI, { rows: 1, cols: K, qs: aI.qs.slice(r * K, (r + 1) * K), scales: aI.scales.slice(r, r + 1), sums: aI.sums.slice(r, r + 1) }, o);
         oneI.push(o);
@@ -201,7 +202,7 @@ describeNativeIsas('native ternary kernels', ({ k, generic }) => {
           oneT.push(t);
         }
       }
-      for (let M = 1; M <= 9; M++) {
+      for (let M = 1; M <= MAX_ROWS; M++) {
         const a: I8Activations = { rows: M, cols: K, qs: aI.qs.slice(0, M * K), scales: aI.scales.slice(0, M), sums: aI.sums.slice(0, M) };
         const got = new Float32Array(M * N);
         k.matmulI2sI8(wI, a, got);
