@@ -218,17 +218,18 @@ static void f16_rows512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
 }
 
 /** One row: a weight row at a time (bound by memory; measured faster than 2 or 4 at a time on Zen 4).
- *  2 rows: tiles of 4 weight rows × 2 activation rows (16 accumulators + 8 converted weight vectors
+ *  2 or 4 rows: tiles of 4 weight rows × 2 activation rows (16 accumulators + 8 converted weight vectors
  *  + 2 x vectors of the 32 zmm registers); on Zen 4 (2 vCPUs, noisy) it beat 3 × 4, 3 × 3, 2 × 4, 2 × 5,
- *  2 × 6 and 1 × 8 for 8 rows.
- *  3 rows: one 4 × 3 tile; 4 or more: 4 × 4 tiles (a few of the 32 accumulators spill to L1), then one
- *  tile of the last 1..3 rows. Each converted weight vector then serves 3 or 4 rows instead of 2, and the
- *  weight rows are re-read half as often: on Zen 5 (1 thread, N = 32768, K = 2560) 3 rows took ~5.9 ms
- *  instead of ~7.3 and 8 rows ~9.0-9.4 instead of ~9.4-10.6; 4 × 4 beat 4 × 3, 5 × 3, 5 × 4, 3 × 4,
- *  3 × 6, 2 × 4..2 × 8 and 4 × 8 for 8 rows, and 2 × 4 × 3 was within noise of 4 × 4 + 4 × 2 for 6. */
+ *  2 × 6 and 1 × 8 for 8 rows. For 4 rows one 4 × 4 tile tied on 1 thread but lost ~9% on 2 (Zen 5):
+ *  probably because each weight row is then read once, from L2/DRAM, with no second tile hitting L1.
+ *  3 rows: one 4 × 3 tile; 5 or more: 4 × 4 tiles (a few of the 32 accumulators spill to L1), then one
+ *  tile of the last 1..3 rows. Each converted weight vector serves 3 or 4 rows instead of 2, and the
+ *  weight rows are re-read half as often. Zen 5, N = 128256, K = 2560: 8 rows ~17.7-18.5 ms instead of
+ *  ~20.5-21 on 2 threads (L3-resident weights: -14%); 3 rows -13..19% on 1 thread. 4 × 4 beat 4 × 3,
+ *  5 × 3, 5 × 4, 3 × 4, 3 × 6, 2 × 4..2 × 8 and 4 × 8 for 8 rows; 2 × 4 × 3 tied 4 × 4 + 4 × 2 for 6. */
 static void matmul_f16_tiles512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
   if (a.M == 1) f16_rows512<1, 1>(a, n0, n1);
-  else if (a.M == 2) f16_rows512<4, 2>(a, n0, n1);
+  else if (a.M == 2 || a.M == 4) f16_rows512<4, 2>(a, n0, n1);
   else if (a.M == 3) f16_rows512<4, 3>(a, n0, n1);
   else f16_rows512<4, 4>(a, n0, n1);
 }
