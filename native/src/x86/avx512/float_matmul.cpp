@@ -129,16 +129,32 @@ static inline void f16_tile512(const uint8_t* const* w, const float* x, int64_t 
   for (int64_t k = 0; k < np; k += 32) {
     for (int64_t j = 0; j < per_step && line < pf_lines; ++j) _mm_prefetch(pf + 64 * line++, _MM_HINT_T1);
     for (int r = 0; r < RN; ++r) _mm_prefetch((const char*)(w[r] + 2 * k + 1024), _MM_HINT_T0);
-    __m512 wa[RN], wb[RN];
-    for (int r = 0; r < RN; ++r) {
-      wa[r] = cvtph512(load256(w[r] + 2 * k));
-      wb[r] = cvtph512(load256(w[r] + 2 * k + 32));
-    }
-    for (int i = 0; i < RM; ++i) {
-      const __m512 xa = _mm512_loadu_ps(x + i * K + k), xb = _mm512_loadu_ps(x + i * K + k + 16);
+    if constexpr (RN * RM > 8) {
+      // Large tiles: the A half (k + 0..15) then the B half (k + 16..31), RN converted vectors live at a
+      // time instead of 2·RN (4 × 4: 32 accumulators, so a few spill to L1 whatever the order).
+      __m512 wv[RN];
+      for (int r = 0; r < RN; ++r) wv[r] = cvtph512(load256(w[r] + 2 * k));
+      for (int i = 0; i < RM; ++i) {
+        const __m512 xa = _mm512_loadu_ps(x + i * K + k);
+        for (int r = 0; r < RN; ++r) A[r][i] = _mm512_fmadd_ps(wv[r], xa, A[r][i]);
+      }
+      for (int r = 0; r < RN; ++r) wv[r] = cvtph512(load256(w[r] + 2 * k + 32));
+      for (int i = 0; i < RM; ++i) {
+        const __m512 xb = _mm512_loadu_ps(x + i * K + k + 16);
+        for (int r = 0; r < RN; ++r) B[r][i] = _mm512_fmadd_ps(wv[r], xb, B[r][i]);
+      }
+    } else {
+      __m512 wa[RN], wb[RN];
       for (int r = 0; r < RN; ++r) {
-        A[r][i] = _mm512_fmadd_ps(wa[r], xa, A[r][i]);
-        B[r][i] = _mm512_fmadd_ps(wb[r], xb, B[r][i]);
+        wa[r] = cvtph512(load256(w[r] + 2 * k));
+        wb[r] = cvtph512(load256(w[r] + 2 * k + 32));
+      }
+      for (int i = 0; i < RM; ++i) {
+        const __m512 xa = _mm512_loadu_ps(x + i * K + k), xb = _mm512_loadu_ps(x + i * K + k + 16);
+        for (int r = 0; r < RN; ++r) {
+          A[r][i] = _mm512_fmadd_ps(wa[r], xa, A[r][i]);
+          B[r][i] = _mm512_fmadd_ps(wb[r], xb, B[r][i]);
+        }
       }
     }
   }
@@ -202,12 +218,20 @@ static void f16_rows512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
 }
 
 /** One row: a weight row at a time (bound by memory; measured faster than 2 or 4 at a time on Zen 4).
- *  Several rows: tiles of 4 weight rows × 2 activation rows (16 accumulators + 8 converted weight vectors
+ *  2 or 4 rows: tiles of 4 weight rows × 2 activation rows (16 accumulators + 8 converted weight vectors
  *  + 2 x vectors of the 32 zmm registers); on Zen 4 (2 vCPUs, noisy) it beat 3 × 4, 3 × 3, 2 × 4, 2 × 5,
- *  2 × 6 and 1 × 8 for 8 rows and was within noise of the best for 4. */
+ *  2 × 6 and 1 × 8 for 8 rows. For 4 rows one 4 × 4 tile tied on 1 thread but lost ~9% on 2 (Zen 5):
+ *  probably because each weight row is then read once, from L2/DRAM, with no second tile hitting L1.
+ *  3 rows: one 4 × 3 tile; 5 or more: 4 × 4 tiles (a few of the 32 accumulators spill to L1), then one
+ *  tile of the last 1..3 rows. Each converted weight vector serves 3 or 4 rows instead of 2, and the
+ *  weight rows are re-read half as often. Zen 5, N = 128256, K = 2560: 8 rows ~17.7-18.5 ms instead of
+ *  ~20.5-21 on 2 threads (L3-resident weights: -14%); 3 rows -13..19% on 1 thread. 4 × 4 beat 4 × 3,
+ *  5 × 3, 5 × 4, 3 × 4, 3 × 6, 2 × 4..2 × 8 and 4 × 8 for 8 rows; 2 × 4 × 3 tied 4 × 4 + 4 × 2 for 6. */
 static void matmul_f16_tiles512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
   if (a.M == 1) f16_rows512<1, 1>(a, n0, n1);
-  else f16_rows512<4, 2>(a, n0, n1);
+  else if (a.M == 2 || a.M == 4) f16_rows512<4, 2>(a, n0, n1);
+  else if (a.M == 3) f16_rows512<4, 3>(a, n0, n1);
+  else f16_rows512<4, 4>(a, n0, n1);
 }
 
 // The table entries are the template instances themselves (pointers, not wrappers calling them): the
