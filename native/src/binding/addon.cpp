@@ -21,6 +21,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     return exports;
   }
   bitnet::binding::register_kernels(env, exports);
+  bitnet::binding::register_matmul_many(env, exports);
   bitnet::binding::register_info(env, exports);
   bitnet::binding::register_mapfile(env, exports);
   bitnet::binding::register_pages(env, exports);

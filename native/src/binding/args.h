@@ -54,8 +54,7 @@ inline const char* typed_array_name(napi_typedarray_type t) {
 }
 
 template <class T>
-inline View<T> typed(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type want, const char* fn, const char* name) {
-  const Napi::Value v = info[i];
+inline View<T> typed(const Napi::Value& v, napi_typedarray_type want, const char* fn, const char* name) {
   if (!v.IsTypedArray()) type_error(std::string(fn) + ": " + name + " must be an " + typed_array_name(want));
   const Napi::TypedArray ta = v.As<Napi::TypedArray>();
   if (ta.TypedArrayType() != want) {
@@ -65,6 +64,11 @@ inline View<T> typed(const Napi::CallbackInfo& info, size_t i, napi_typedarray_t
   const size_t len = ta.ElementLength();
   T* data = len == 0 ? nullptr : reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
   return View<T>{data, len};
+}
+
+template <class T>
+inline View<T> typed(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type want, const char* fn, const char* name) {
+  return typed<T>(info[i], want, fn, name);
 }
 
 inline int64_t integer(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, int64_t lo, int64_t hi) {

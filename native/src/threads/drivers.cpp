@@ -94,6 +94,48 @@ void matmul_tq_q8k(const TensorType& type, const uint8_t* w, int64_t N, int64_t 
   });
 }
 
+void matmul_ternary_many(const TensorType& type, const TernaryPart* parts, int64_t count, int64_t K, const int8_t* q, const float* act_scale,
+                         const int32_t* act_sums, int64_t M) {
+  const KernelTable& t = table();
+  if (M == 0 || count == 0) return;
+  const bool i2s = type.id == GGML_I2_S;
+  const int32_t* sums = act_sums;
+  if (!i2s) {  // the Q8_K group sums, once for all parts (as matmul_tq_q8k)
+    const int64_t ng = M * K / 32;
+    int32_t* gsum = group_sums_buffer((size_t)ng);
+    t.sum_groups32_i8(q, ng, gsum);
+    sums = gsum;
+  }
+  std::vector<TernaryMatmulArgs> args((size_t)count);
+  int64_t total = 0;
+  for (int64_t j = 0; j < count; ++j) {
+    TernaryMatmulArgs& a = args[(size_t)j];
+    a.w = parts[j].w;
+    a.row_bytes = row_bytes(type, K);
+    a.K = K;
+    a.N = parts[j].N;
+    a.M = M;
+    a.q = q;
+    a.scale = act_scale;
+    a.sum = sums;
+    a.wscale = i2s ? load_f32(parts[j].w + (size_t)parts[j].N * a.row_bytes) : 0.0f;
+    a.out = parts[j].out;
+    total += parts[j].N;
+  }
+  const TernaryMatmulFn fn = t.types[type.id].matmul_ternary;
+  // The rows of all parts end to end, split as one matrix's; a range over a part boundary runs as
+  // two calls. Each row's arithmetic is its part's kernel's, wherever the split falls.
+  split_rows(total, (int64_t)row_bytes(type, K) * M, [&](int64_t n0, int64_t n1) {
+    int64_t base = 0;
+    for (int64_t j = 0; j < count && base < n1; base += parts[j].N, ++j) {
+      const int64_t lo = std::max(n0, base) - base, hi = std::min(n1, base + parts[j].N) - base;
+      if (lo >= hi) continue;
+      fn(args[(size_t)j], lo, hi);
+      scale_part(t, parts[j].out, M, parts[j].N, lo, hi, parts[j].out_scale);
+    }
+  });
+}
+
 void quantize_q8_0(const float* x, int64_t rows, int64_t cols, int8_t* q, float* d) {
   const KernelTable& t = table();
   for_rows(rows, cols, [&](int64_t r) { t.quantize_q8_0_row(x + r * cols, cols, q + r * cols, d + r * (cols / QK8_0)); });

@@ -63,6 +63,33 @@ describe('Linear', () => {
     expect(scaled).toEqual(Float32Array.from(want, (v) => Math.fround(v * 0.5)));
   });
 
+  it.each([GgmlType.I2_S, GgmlType.TQ2_0, GgmlType.TQ1_0])('applyAll of one ternary type (%s): one quantize, one matmulTernaryMany, what apply gives', (type) => {
+    const rng = new SeededRandom(90 + type);
+    const ws = [weights(type, rng), weights(type, rng), weights(type, rng)];
+    const x = Float32Array.from({ length: M * K }, () => rng.normal() * 2);
+    const scales = [1, 0.25, -3];
+    const want = ws.map((w, j) => {
+      const out = new Float32Array(M * N);
+      new Linear(kernels).apply(w, x, M, out, scales[j]);
+      return out;
+    });
+    const calls: string[] = [];
+    const counting = new Proxy(kernels, {
+      get: (t, p) => {
+        const v = t[p as keyof Kernels];
+        return typeof v === 'function' ? (...a: unknown[]) => (calls.push(String(p)), (v as (...b: unknown[]) => unknown).apply(t, a)) : v;
+      },
+    });
+    // outputs longer than needed (workspace buffers): only their first rows × N values are written
+    const outs = ws.map(() => new Float32Array(M * N + 5).fill(7));
+    new Linear(counting).applyAll(ws, x, M, outs, scales);
+    outs.forEach((o, j) => {
+      expect(o.subarray(0, M * N)).toEqual(want[j]);
+      expect(Array.from(o.subarray(M * N))).toEqual([7, 7, 7, 7, 7]);
+    });
+    expect(calls).toEqual([type === GgmlType.I2_S ? 'quantizeI8PerToken' : 'quantizeQ8K', 'matmulTernaryMany']);
+  });
+
   it('applyAll prepares x once per activation format and gives every matrix what apply gives', () => {
     const rng = new SeededRandom(77);
     // three matrices in one format, one in another between them, one in a third: x is prepared 3 times

@@ -1,4 +1,4 @@
-import { ACTIVATION_FORMATS, type ActivationFormat, Kernels, PreparedActivations, tensorKernel } from '@bitnet/kernels';
+import { ACTIVATION_FORMATS, type ActivationFormat, type I8Activations, Kernels, PreparedActivations, type Q8KActivations, tensorKernel, type TernaryMatrix } from '@bitnet/kernels';
 import type { WeightMatrix } from '../model/BitnetWeights';
 
 /**
@@ -25,6 +25,16 @@ export class Linear {
    */
   applyAll(ws: readonly WeightMatrix[], x: Float32Array, rows: number, outs: readonly Float32Array[], scales: readonly number[]): void {
     const k = this.kernels;
+    const first = tensorKernel(ws[0].type);
+    if (ws.length > 1 && first.kind === 'ternary' && ws.every((w) => w.type === ws[0].type && w.cols === ws[0].cols)) {
+      // one ternary type: one call for all of them (the native kernels split their rows over the threads at once)
+      const cols = ws[0].cols;
+      const xs = x.length === rows * cols ? x : x.subarray(0, rows * cols);
+      const a = ACTIVATION_FORMATS[first.activation].prepare(k, xs, rows, cols, this.buffer(first.activation, rows, cols)) as I8Activations | Q8KActivations;
+      const ys = outs.map((out, j) => (out.length === rows * ws[j].rows ? out : out.subarray(0, rows * ws[j].rows)));
+      k.matmulTernaryMany(ws as readonly TernaryMatrix[], a, ys, scales);
+      return;
+    }
     let prepared: PreparedActivations | undefined;
     let preparedAs: string | undefined;
     for (let j = 0; j < ws.length; j++) {

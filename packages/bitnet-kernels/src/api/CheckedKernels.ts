@@ -7,7 +7,13 @@
  * (element-wise kernels and rmsNorm may write in place into the very same array). A violation
  * throws KernelArgumentError naming the kernel and argument.
  */
+import { checkNoOverlap, fail } from './argumentChecks';
 import { checkKernelArgs } from './checkKernelArgs';
+import { KernelArgumentError } from './KernelArgumentError';
+import { TERNARY_TYPES, tensorKernel } from './TensorKernels';
+
+/** matmulTernaryMany's bound on matrices per call (the native binding's too). */
+const MAX_MANY = 64;
 import type { AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
 
 export class CheckedKernels implements Kernels {
@@ -53,6 +59,29 @@ export class CheckedKernels implements Kernels {
   matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void {
     checkKernelArgs('matmulTq1_0Q8K', { w, a, out, scale });
     this.inner.matmulTq1_0Q8K(w, a, out, scale);
+  }
+
+  matmulTernaryMany(ws: readonly TernaryMatrix[], a: I8Activations | Q8KActivations, outs: readonly Float32Array[], scales?: readonly number[]): void {
+    const fn = 'matmulTernaryMany';
+    if (!Array.isArray(ws) || ws.length === 0) fail(fn, 'ws', 'must be a non-empty array of ternary matrices');
+    if (ws.length > MAX_MANY) fail(fn, 'ws', `holds ${ws.length} matrices, at most ${MAX_MANY}`);
+    if (!Array.isArray(outs) || outs.length !== ws.length) fail(fn, 'outs', `must be an array of ${ws.length} outputs, one per matrix`);
+    if (scales !== undefined && (!Array.isArray(scales) || scales.length !== ws.length)) fail(fn, 'scales', `must be absent or an array of ${ws.length} numbers`);
+    const type = ws[0]?.type;
+    if (!TERNARY_TYPES.includes(type)) fail(fn, 'ws[0].type', `must be a ternary type (${TERNARY_TYPES.join(', ')}), got ${String(type)}`);
+    const kernel = tensorKernel(type).kernel as 'matmulI2sI8' | 'matmulTq2_0Q8K' | 'matmulTq1_0Q8K';
+    ws.forEach((w, j) => {
+      if (w?.type !== type) fail(fn, `ws[${j}].type`, `is ${String(w?.type)}, ws[0]'s is ${type}: one type per call`);
+      try {
+        checkKernelArgs(kernel, { w, a, out: outs[j], scale: scales?.[j] });
+      } catch (e) {
+        // the single call's check, reported as this call's argument j
+        if (e instanceof KernelArgumentError) fail(fn, `[${j}] ${e.argument}`, e.message.slice(`${e.kernel}: ${e.argument} `.length));
+        throw e;
+      }
+      for (let i = 0; i < j; i++) checkNoOverlap(fn, `outs[${j}]`, outs[j], `outs[${i}]`, outs[i]);
+    });
+    this.inner.matmulTernaryMany(ws, a, outs, scales);
   }
 
   matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array, scale?: number): void {

@@ -182,6 +182,15 @@ export interface Kernels {
   /** out = w × a for a TQ1_0 ternary matrix and Q8_K activations (then times `scale`, as matmulI2sI8). */
   matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void;
   /**
+   * Several matrices of one ternary type and width times the same activations, in one call:
+   * outs[j] = ws[j] × a (times scales[j] when given), each bit for bit what that type's single
+   * call (matmulI2sI8 with I8 activations, matmulTq2_0Q8K / matmulTq1_0Q8K with Q8_K ones) gives.
+   * Decoding multiplies a layer's Q, K and V (and its gate and up) by the same rows; the native
+   * backend splits all their rows over its threads in one pass, so a small matrix (K, V: 0.4 MB of
+   * I2_S) does not pay a pass of its own. outs must not overlap each other or the inputs.
+   */
+  matmulTernaryMany(ws: readonly TernaryMatrix[], a: I8Activations | Q8KActivations, outs: readonly Float32Array[], scales?: readonly number[]): void;
+  /**
    * Q8_0 weights × Q8_0 activations, as ggml_vec_dot_q8_0_q8_0 (AVX2). With qw_e / qa_e the int8 weight /
    * activation of element e of a 32-block b, dw_b the block's f16 weight scale and da_b = a.d[m, b], each
    * block gives 8 exact integer lanes, k = 0..7:

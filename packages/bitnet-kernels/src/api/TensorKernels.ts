@@ -9,7 +9,7 @@
  */
 import { GgmlType, ggmlTypeName } from '@bitnet/models';
 import type { PreparedActivations } from './ActivationFormats';
-import type { FloatMatrix, Kernels, TernaryMatrix } from './Kernels';
+import type { FloatMatrix, I8Activations, Kernels, Q8KActivations, TernaryMatrix } from './Kernels';
 import { TENSOR_TYPES, type TensorTypeRow } from './TensorTypes';
 
 export { FLOAT_TYPES, TENSOR_TYPES, TERNARY_TYPES, type ActivationFormat, type FloatType, type MatmulKernelName, type TensorTypeRow, type TernaryType } from './TensorTypes';
@@ -49,4 +49,14 @@ export function tensorKernel(type: GgmlType): TensorKernel {
     throw new RangeError(`no kernel multiplies ${ggmlTypeName(type)} (ggml type ${String(type)}) weights; the kernels take ${known}`);
   }
   return entry;
+}
+
+/**
+ * The single call of a ternary matrix's type (matmulI2sI8, matmulTq2_0Q8K or matmulTq1_0Q8K): what
+ * matmulTernaryMany gives each of its matrices; the TS kernels' matmulTernaryMany is these calls in turn.
+ */
+export function ternaryMatmulCall(k: Kernels, w: TernaryMatrix, a: I8Activations | Q8KActivations, out: Float32Array, scale?: number): void {
+  const entry = tensorKernel(w.type);
+  if (entry.kind !== 'ternary') throw new RangeError(`${entry.name} is not a ternary type`);
+  (k[entry.kernel] as IntegerMatmul).call(k, w, a, out, scale);
 }

@@ -62,7 +62,8 @@ export interface KernelArgShape {
 }
 
 /** Every kernel of the contract. */
-export type KernelName = Exclude<keyof Kernels, 'name' | 'isa' | 'threads'>;
+/** The kernels with a row in the shape table (matmulTernaryMany is checked matrix by matrix against its type's single call: CheckedKernels). */
+export type KernelName = Exclude<keyof Kernels, 'name' | 'isa' | 'threads' | 'matmulTernaryMany'>;
 
 // ---- building blocks ----------------------------------------------------------------------------------
 

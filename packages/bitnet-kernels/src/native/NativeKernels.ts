@@ -13,6 +13,9 @@ import type { AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0
 import { nativeAddon } from '../backend/KernelBackend';
 import type { NativeAddon } from './addon';
 
+/** The per-token sums argument of matmulTernaryMany for Q8_K activations (which have none). */
+const NO_SUMS = new Int32Array(0);
+
 export class NativeKernels implements Kernels {
   readonly name = 'native' as const;
   private readonly addon: NativeAddon;
@@ -54,6 +57,22 @@ export class NativeKernels implements Kernels {
 
   matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void {
     this.addon.matmulTq1_0Q8K(w.data, w.rows, w.cols, a.qs, a.d, a.rows, out, scale);
+  }
+
+  matmulTernaryMany(ws: readonly TernaryMatrix[], a: I8Activations | Q8KActivations, outs: readonly Float32Array[], scales?: readonly number[]): void {
+    const i8 = 'sums' in a;
+    this.addon.matmulTernaryMany(
+      ws[0].type,
+      ws.map((w) => w.data),
+      Int32Array.from(ws, (w) => w.rows),
+      ws[0].cols,
+      a.qs,
+      i8 ? a.scales : a.d,
+      i8 ? a.sums : NO_SUMS,
+      a.rows,
+      [...outs],
+      scales ? Float32Array.from(scales) : Float32Array.from(ws, () => 1),
+    );
   }
 
   matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array, scale?: number): void {

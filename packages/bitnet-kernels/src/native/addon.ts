@@ -40,6 +40,19 @@ export interface NativeAddon {
   matmulTq2_0Q8K(w: Uint8Array, n: number, k: number, qs: Int8Array, d: Float32Array, m: number, out: Float32Array, scale?: number): void;
   matmulTq1_0Q8K(w: Uint8Array, n: number, k: number, qs: Int8Array, d: Float32Array, m: number, out: Float32Array, scale?: number): void;
   matmulQ8_0Q8_0(w: Uint8Array, n: number, k: number, qs: Int8Array, d: Float32Array, m: number, out: Float32Array, scale?: number): void;
+  /** type: I2_S / TQ2_0 / TQ1_0's ggml id; actScale: a.scales (I2_S) or a.d; actSums: a.sums (I2_S; ignored for TQ); scales: one per matrix. */
+  matmulTernaryMany(
+    type: number,
+    ws: Uint8Array[],
+    rows: Int32Array,
+    k: number,
+    qs: Int8Array,
+    actScale: Float32Array,
+    actSums: Int32Array,
+    m: number,
+    outs: Float32Array[],
+    scales: Float32Array,
+  ): void;
   matmulFloat(type: number, w: Uint8Array, n: number, k: number, x: Float32Array, m: number, out: Float32Array): void;
   getRows(type: number, w: Uint8Array, n: number, k: number, ids: Int32Array, out: Float32Array): void;
   rmsNorm(x: Float32Array, rows: number, cols: number, weight: Float32Array, eps: number, out: Float32Array): void;

@@ -5,6 +5,7 @@
  */
 import { encodeQ8_0Blocks, repackTq1_0AsTq2_0 } from '@bitnet/models';
 import type { AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
+import { ternaryMatmulCall } from '../api/TensorKernels';
 import { quantizeI8PerToken, quantizeQ8_0, quantizeQ8K } from './ActivationQuant';
 import { attention, softmax, storeKv } from './Attention';
 import { add, reluSqrMul, scale, siluMul, toF16 } from './Elementwise';
@@ -41,6 +42,10 @@ export class TsKernels implements Kernels {
 
   matmulTq1_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void {
     matmulTq1_0Q8K(w, a, out, scale);
+  }
+
+  matmulTernaryMany(ws: readonly TernaryMatrix[], a: I8Activations | Q8KActivations, outs: readonly Float32Array[], scales?: readonly number[]): void {
+    ws.forEach((w, j) => ternaryMatmulCall(this, w, a, outs[j], scales?.[j]));
   }
 
   matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array, scale?: number): void {
