@@ -69,6 +69,20 @@ inline __m256 reduce32x8(const __m512* A, const __m512* B) {
   return _mm512_castps512_ps256(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0), f));
 }
 
+/**
+ * One 32-lane step of eight dot products (output k = 2h + e): x[h] at off .. off + 31 of four heads
+ * against two vectors e (a: its first 16 lanes, b: the next 16), into A (lanes 0..15) and B (16..31).
+ */
+inline void fma_4x2(__m512* A, __m512* B, const float* const* x, int64_t off, __m512 a0, __m512 b0, __m512 a1, __m512 b1) {
+  for (int h = 0; h < 4; ++h) {
+    const __m512 xa = _mm512_loadu_ps(x[h] + off), xb = _mm512_loadu_ps(x[h] + off + 16);
+    A[2 * h] = _mm512_fmadd_ps(xa, a0, A[2 * h]);
+    B[2 * h] = _mm512_fmadd_ps(xb, b0, B[2 * h]);
+    A[2 * h + 1] = _mm512_fmadd_ps(xa, a1, A[2 * h + 1]);
+    B[2 * h + 1] = _mm512_fmadd_ps(xb, b1, B[2 * h + 1]);
+  }
+}
+
 /** Stores r (outputs k = 2h + e, e = 0, 1) as o[h][0..1] for four heads. */
 inline void store_pairs4(__m256 r, float* const* o) {
   alignas(32) float t[8];
@@ -90,13 +104,7 @@ void scores(const uint16_t* K, int64_t D, int64_t visible, float scale, const fl
       for (int64_t d = 0; d < D; d += 32) {
         const __m512 ka0 = cvtph512(load256(k0 + d)), kb0 = cvtph512(load256(k0 + d + 16));
         const __m512 ka1 = cvtph512(load256(k1 + d)), kb1 = cvtph512(load256(k1 + d + 16));
-        for (int h = 0; h < 4; ++h) {
-          const __m512 qa = _mm512_loadu_ps(q[h] + d), qb = _mm512_loadu_ps(q[h] + d + 16);
-          A[2 * h] = _mm512_fmadd_ps(qa, ka0, A[2 * h]);
-          B[2 * h] = _mm512_fmadd_ps(qb, kb0, B[2 * h]);
-          A[2 * h + 1] = _mm512_fmadd_ps(qa, ka1, A[2 * h + 1]);
-          B[2 * h + 1] = _mm512_fmadd_ps(qb, kb1, B[2 * h + 1]);
-        }
+        fma_4x2(A, B, q, d, ka0, kb0, ka1, kb1);
       }
       float* o[4] = {s[0] + p, s[1] + p, s[2] + p, s[3] + p};
       store_pairs4(_mm256_mul_ps(reduce32x8(A, B), vs), o);
@@ -133,15 +141,7 @@ void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const
     for (; d0 + 2 <= D; d0 += 2) {
       __m512 A[8], B[8];  // output 2h + e: head h, dimension d0 + e
       for (int k = 0; k < 8; ++k) A[k] = B[k] = _mm512_setzero_ps();
-      auto apply = [&](__m512 va0, __m512 vb0, __m512 va1, __m512 vb1, int64_t p) {
-        for (int h = 0; h < 4; ++h) {
-          const __m512 wa = _mm512_loadu_ps(w[h] + p), wb = _mm512_loadu_ps(w[h] + p + 16);
-          A[2 * h] = _mm512_fmadd_ps(wa, va0, A[2 * h]);
-          B[2 * h] = _mm512_fmadd_ps(wb, vb0, B[2 * h]);
-          A[2 * h + 1] = _mm512_fmadd_ps(wa, va1, A[2 * h + 1]);
-          B[2 * h + 1] = _mm512_fmadd_ps(wb, vb1, B[2 * h + 1]);
-        }
-      };
+      auto apply = [&](__m512 va0, __m512 vb0, __m512 va1, __m512 vb1, int64_t p) { fma_4x2(A, B, w, p, va0, vb0, va1, vb1); };
       auto chunk = [&](const uint16_t* c, int64_t p) {
         apply(cvtph512(load256(c)), cvtph512(load256(c + 16)), cvtph512(load256(c + bt)), cvtph512(load256(c + bt + 16)), p);
       };
