@@ -17,9 +17,6 @@ namespace binding {
 
 namespace {
 
-/** More parts than any layer has; the bound keeps the per-call vectors small. */
-constexpr int64_t kMaxParts = 64;
-
 /** Element j of a JS array argument (checked to be an array of `count`). */
 Napi::Value element(const Napi::Array& arr, int64_t j) { return arr.Get((uint32_t)j); }
 
@@ -39,7 +36,7 @@ Napi::Value MatmulTernaryMany(const Napi::CallbackInfo& info) {
     const TensorType& type = *tensor_type(id);
     const Napi::Array ws = array_arg(info, 1, fn, "ws");
     const int64_t count = (int64_t)ws.Length();
-    if (count < 1 || count > kMaxParts) range_error(std::string(fn) + ": " + std::to_string(count) + " matrices, expected 1.." + std::to_string(kMaxParts));
+    if (count < 1 || count > kMaxTernaryParts) range_error(std::string(fn) + ": " + std::to_string(count) + " matrices, expected 1.." + std::to_string(kMaxTernaryParts));
     auto rows = typed<const int32_t>(info, 2, napi_int32_array, fn, "rows");
     need(rows, count, fn, "rows", "one per matrix");
     const int64_t K = integer(info, 3, fn, "K (w.cols)", 0, type.max_k);

@@ -37,20 +37,17 @@ std::mutex g_mutex;
 std::unordered_map<void*, Mapping*> g_live;
 
 // The most one call maps (1 TiB): a size above it is a bug in the caller, not a request.
-constexpr double kMaxBytes = 1099511627776.0;
+constexpr int64_t kMaxBytes = int64_t{1} << 40;
 
 Napi::Value AllocatePages(const Napi::CallbackInfo& info) {
   const char* fn = "allocatePages";
   return guarded(info, fn, [&]() -> Napi::Value {
     need_args(info, 1, fn);
     Napi::Env env = info.Env();
-    if (!info[0].IsNumber()) type_error(std::string(fn) + ": bytes must be a number");
-    const double b = info[0].As<Napi::Number>().DoubleValue();
-    if (!(b >= 1 && b <= kMaxBytes) || b != (double)(uint64_t)b) throw Napi::RangeError::New(env, std::string(fn) + ": bytes must be an integer from 1 to 2^40");
+    const size_t size = (size_t)integer(info, 0, fn, "bytes", 1, kMaxBytes);
 #if defined(_WIN32)
     throw Napi::Error::New(env, "allocatePages: not supported on Windows");
 #else
-    const size_t size = (size_t)b;
     void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
       const int err = errno;

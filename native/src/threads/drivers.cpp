@@ -4,6 +4,7 @@
 #include "drivers.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
@@ -48,66 +49,33 @@ int32_t* group_sums_buffer(size_t n) {
 
 void matmul_i2s_i8(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* scales, const int32_t* sums,
                    int64_t M, float* out, float out_scale) {
-  const KernelTable& t = table();
-  TernaryMatmulArgs a{};
-  a.w = w;
-  a.row_bytes = (size_t)K / 4;
-  a.K = K;
-  a.N = N;
-  a.M = M;
-  a.q = q;
-  a.scale = scales;
-  a.sum = sums;
-  a.wscale = load_f32(w + (size_t)N * (size_t)K / 4);
-  a.out = out;
-  if (M == 0 || N == 0) return;
-  const TernaryMatmulFn fn = t.types[GGML_I2_S].matmul_ternary;
-  split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) {
-    fn(a, n0, n1);
-    scale_part(t, out, M, N, n0, n1, out_scale);
-  });
+  const TernaryPart part{w, N, out, out_scale};
+  matmul_ternary_many(*tensor_type(GGML_I2_S), &part, 1, K, q, scales, sums, M);
 }
 
 void matmul_tq_q8k(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out,
                    float out_scale) {
-  const KernelTable& t = table();
-  if (M == 0 || N == 0) return;
-  // Exact Σq of every 32-value group (8 per 256-block: what ggml's lane k of a block subtracts, its
-  // bsums[2k] + bsums[2k+1]), from the int8 values themselves (bsums are not trusted).
-  const int64_t ng = M * K / 32;
-  int32_t* gsum = group_sums_buffer((size_t)ng);
-  t.sum_groups32_i8(q, ng, gsum);
-  TernaryMatmulArgs a{};
-  a.w = w;
-  a.row_bytes = row_bytes(type, K);
-  a.K = K;
-  a.N = N;
-  a.M = M;
-  a.q = q;
-  a.scale = d;
-  a.sum = gsum;
-  a.out = out;
-  const TernaryMatmulFn fn = t.types[type.id].matmul_ternary;
-  split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) {
-    fn(a, n0, n1);
-    scale_part(t, out, M, N, n0, n1, out_scale);
-  });
+  const TernaryPart part{w, N, out, out_scale};
+  matmul_ternary_many(type, &part, 1, K, q, d, nullptr, M);
 }
 
 void matmul_ternary_many(const TensorType& type, const TernaryPart* parts, int64_t count, int64_t K, const int8_t* q, const float* act_scale,
                          const int32_t* act_sums, int64_t M) {
   const KernelTable& t = table();
-  if (M == 0 || count == 0) return;
+  int64_t total = 0;
+  for (int64_t j = 0; j < count; ++j) total += parts[j].N;
+  if (M == 0 || total == 0) return;
   const bool i2s = type.id == GGML_I2_S;
   const int32_t* sums = act_sums;
-  if (!i2s) {  // the Q8_K group sums, once for all parts (as matmul_tq_q8k)
+  if (!i2s) {
+    // Exact Σq of every 32-value group (8 per 256-block: what ggml's lane k of a block subtracts, its
+    // bsums[2k] + bsums[2k+1]), from the int8 values themselves (bsums are not trusted); once for all parts.
     const int64_t ng = M * K / 32;
     int32_t* gsum = group_sums_buffer((size_t)ng);
     t.sum_groups32_i8(q, ng, gsum);
     sums = gsum;
   }
-  std::vector<TernaryMatmulArgs> args((size_t)count);
-  int64_t total = 0;
+  std::array<TernaryMatmulArgs, kMaxTernaryParts> args;  // every field of the first `count` is set below
   for (int64_t j = 0; j < count; ++j) {
     TernaryMatmulArgs& a = args[(size_t)j];
     a.w = parts[j].w;
@@ -118,9 +86,8 @@ void matmul_ternary_many(const TensorType& type, const TernaryPart* parts, int64
     a.q = q;
     a.scale = act_scale;
     a.sum = sums;
-    a.wscale = i2s ? load_f32(parts[j].w + (size_t)parts[j].N * a.row_bytes) : 0.0f;
+    a.wscale = i2s ? load_f32(parts[j].w + (size_t)parts[j].N * a.row_bytes) : 0.0f;  // the tensor scale after the codes
     a.out = parts[j].out;
-    total += parts[j].N;
   }
   const TernaryMatmulFn fn = t.types[type.id].matmul_ternary;
   // The rows of all parts end to end, split as one matrix's; a range over a part boundary runs as

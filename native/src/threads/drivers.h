@@ -12,6 +12,9 @@ namespace bitnet {
 
 void quantize_i8_per_token(const float* x, int64_t rows, int64_t cols, int8_t* q, float* scales, int32_t* sums);
 void quantize_q8k(const float* x, int64_t rows, int64_t cols, int8_t* q, float* d, int16_t* bsums);
+/** The most matrices one matmul_ternary_many call takes (more than any layer has). */
+constexpr int64_t kMaxTernaryParts = 64;
+
 /** One matrix of matmul_ternary_many: N rows of w (checked to hold them), its output (M × N) and output scale. */
 struct TernaryPart {
   const uint8_t* w;
@@ -21,10 +24,10 @@ struct TernaryPart {
 };
 /**
  * Several matrices of one ternary type (I2_S, TQ2_0, TQ1_0) times the same activations, in one pass
- * over the pool: each part's result is its single call's (matmul_i2s_i8 / matmul_tq_q8k). act_scale:
+ * over the pool: each part's result is what it gives alone (matmul_i2s_i8 / matmul_tq_q8k are the one-part case). act_scale:
  * I2_S per-token scales or the Q8_K block scales d; act_sums: I2_S per-token sums (unused for TQ).
  */
-void matmul_ternary_many(const TensorType& type, const TernaryPart* parts, int64_t count, int64_t K, const int8_t* q, const float* act_scale,
+void matmul_ternary_many(const TensorType& type, const TernaryPart* parts, int64_t count /* 1 .. kMaxTernaryParts */, int64_t K, const int8_t* q, const float* act_scale,
                          const int32_t* act_sums, int64_t M);
 void quantize_q8_0(const float* x, int64_t rows, int64_t cols, int8_t* q, float* d);
 

@@ -35,10 +35,7 @@ void quantize_i8_row(const float* x, int64_t K, int8_t* q, float* scale, int32_t
   __m256 mx = _mm256_setzero_ps();
   int64_t k = 0;
   for (; k + 8 <= K; k += 8) mx = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + k), absmask), mx);  // NaN lanes keep mx
-  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
-  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-  float fmax = _mm_cvtss_f32(m4);
+  float fmax = hmax_f32(mx);
   for (int64_t i = k; i < K; ++i) fmax = std::fabs(x[i]) > fmax ? std::fabs(x[i]) : fmax;
   // NaN inputs: the scalar reference ignores them in the max; so does max_ps (it returns the second operand).
   const double dmax = (double)fmax > 0.00001 ? (double)fmax : 0.00001;
@@ -101,13 +98,7 @@ void quantize_q8k_row(const float* x, int64_t K, int8_t* q, float* d, int16_t* b
       hi8 = _mm256_max_ps(v, hi8);
       lo8 = _mm256_min_ps(v, lo8);
     }
-    __m128 h4 = _mm_max_ps(_mm256_castps256_ps128(hi8), _mm256_extractf128_ps(hi8, 1));
-    h4 = _mm_max_ps(h4, _mm_movehl_ps(h4, h4));
-    h4 = _mm_max_ss(h4, _mm_movehdup_ps(h4));
-    __m128 l4 = _mm_min_ps(_mm256_castps256_ps128(lo8), _mm256_extractf128_ps(lo8, 1));
-    l4 = _mm_min_ps(l4, _mm_movehl_ps(l4, l4));
-    l4 = _mm_min_ss(l4, _mm_movehdup_ps(l4));
-    const float vmax = _mm_cvtss_f32(h4), vmin = _mm_cvtss_f32(l4);
+    const float vmax = hmax_f32(hi8), vmin = hmin_f32(lo8);
     const float amax = vmax > -vmin ? vmax : -vmin;
     if (!(amax > 0)) {  // zero block (or only NaN): defer to the reference for identical results
       ref::quantize_q8k_row_ref(xb, QK_K, qb, d + b, bsums + b * 16);
@@ -143,10 +134,7 @@ void quantize_q8_0_row(const float* x, int64_t K, int8_t* q, float* d) {
     for (int t = 0; t < 4; ++t) v[t] = _mm256_loadu_ps(xb + 8 * t);
     __m256 mx = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], absmask), _mm256_and_ps(v[1], absmask)),
                               _mm256_max_ps(_mm256_and_ps(v[2], absmask), _mm256_and_ps(v[3], absmask)));
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-    const float amax = _mm_cvtss_f32(m4);
+    const float amax = hmax_f32(mx);
     d[b] = f16_round(amax / 127.f);
     const __m256 id = _mm256_set1_ps(amax > 0 ? 127.f / amax : 0.0f);
     __m256i r[4];

@@ -25,19 +25,10 @@ static inline __m512i pack64_i8(__m512i a, __m512i b, __m512i c, __m512i d) {
   return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), p);
 }
 
-/** Largest (Max) or smallest of the 16 lanes (no lane is NaN). */
-template <bool Max>
-static inline float hreduce512(__m512 v) {
-  auto op8 = [](__m256 a, __m256 b) { return Max ? _mm256_max_ps(a, b) : _mm256_min_ps(a, b); };
-  auto op4 = [](__m128 a, __m128 b) { return Max ? _mm_max_ps(a, b) : _mm_min_ps(a, b); };
-  const __m256 lo = _mm512_castps512_ps256(v), hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
-  const __m256 m8 = op8(lo, hi);
-  __m128 m4 = op4(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
-  m4 = op4(m4, _mm_movehl_ps(m4, m4));
-  return _mm_cvtss_f32(op4(m4, _mm_movehdup_ps(m4)));
-}
-static inline float hmax512(__m512 v) { return hreduce512<true>(v); }
-static inline float hmin512(__m512 v) { return hreduce512<false>(v); }
+/** Largest / smallest of the 16 lanes (no lane is NaN): the halves, then avx2's 8-lane reduction. */
+static inline __m256 high256(__m512 v) { return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)); }
+static inline float hmax512(__m512 v) { return hmax_f32(_mm256_max_ps(_mm512_castps512_ps256(v), high256(v))); }
+static inline float hmin512(__m512 v) { return hmin_f32(_mm256_min_ps(_mm512_castps512_ps256(v), high256(v))); }
 
 /** Index of the first of the QK_K values of xb whose |x| equals amax (one exists). */
 static inline int first_abs_equal(const float* xb, float amax) {

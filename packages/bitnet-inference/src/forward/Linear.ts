@@ -25,33 +25,30 @@ export class Linear {
    */
   applyAll(ws: readonly WeightMatrix[], x: Float32Array, rows: number, outs: readonly Float32Array[], scales: readonly number[]): void {
     const k = this.kernels;
+    const cols = ws[0].cols;
+    ws.forEach((w, j) => {
+      if (w.cols !== cols) throw new RangeError(`Linear.applyAll: matrix ${j} takes ${w.cols} inputs, matrix 0 takes ${cols}`);
+    });
+    const xs = x.length === rows * cols ? x : x.subarray(0, rows * cols);
+    const ys = outs.map((out, j) => (out.length === rows * ws[j].rows ? out : out.subarray(0, rows * ws[j].rows)));
+    const prepare = (activation: ActivationFormat) => ACTIVATION_FORMATS[activation].prepare(k, xs, rows, cols, this.buffer(activation, rows, cols));
     const first = tensorKernel(ws[0].type);
-    if (ws.length > 1 && first.kind === 'ternary' && ws.every((w) => w.type === ws[0].type && w.cols === ws[0].cols)) {
+    if (ws.length > 1 && first.kind === 'ternary' && ws.every((w) => w.type === ws[0].type)) {
       // one ternary type: one call for all of them (the native kernels split their rows over the threads at once)
-      const cols = ws[0].cols;
-      const xs = x.length === rows * cols ? x : x.subarray(0, rows * cols);
-      const a = ACTIVATION_FORMATS[first.activation].prepare(k, xs, rows, cols, this.buffer(first.activation, rows, cols)) as I8Activations | Q8KActivations;
-      const ys = outs.map((out, j) => (out.length === rows * ws[j].rows ? out : out.subarray(0, rows * ws[j].rows)));
-      k.matmulTernaryMany(ws as readonly TernaryMatrix[], a, ys, scales);
+      k.matmulTernaryMany(ws as readonly TernaryMatrix[], prepare(first.activation) as I8Activations | Q8KActivations, ys, scales);
       return;
     }
     let prepared: PreparedActivations | undefined;
-    let preparedAs: string | undefined;
-    for (let j = 0; j < ws.length; j++) {
-      const w = ws[j];
-      if (w.cols !== ws[0].cols) throw new RangeError(`Linear.applyAll: matrix ${j} takes ${w.cols} inputs, matrix 0 takes ${ws[0].cols}`);
+    let preparedAs: ActivationFormat | undefined;
+    ws.forEach((w, j) => {
       const entry = tensorKernel(w.type);
       if (preparedAs !== entry.activation) {
-        const format = ACTIVATION_FORMATS[entry.activation];
-        const xs = x.length === rows * w.cols ? x : x.subarray(0, rows * w.cols);
-        prepared = format.prepare(k, xs, rows, w.cols, this.buffer(entry.activation, rows, w.cols));
+        prepared = prepare(entry.activation);
         preparedAs = entry.activation;
       }
-      const out = outs[j];
-      const ys = out.length === rows * w.rows ? out : out.subarray(0, rows * w.rows);
       // The scale rides along with the matmul (one kernel call; bit for bit the matmul, then `scale`).
-      entry.matmul(k, w, prepared as PreparedActivations, rows, ys, scales[j]);
-    }
+      entry.matmul(k, w, prepared as PreparedActivations, rows, ys[j], scales[j]);
+    });
   }
 
   /** The kept activation buffer of a format and shape (undefined for formats that need none). */
