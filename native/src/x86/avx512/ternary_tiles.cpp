@@ -7,13 +7,20 @@
 // block lanes (TQ2_0) equal the reference's whatever the tile; the float epilogue of each output is
 // the one of the one-row kernels, in the same order (I2_S: i2s_epilogue; TQ2_0: per block
 // fmaf(float(lane − gsum), da·dw, acc) on 8 lanes, then hsum_f32). Two TQ2_0 outputs share one zmm
-// ([row r lanes | row r+1 lanes]); every operation on it is element-wise, so each half rounds as the
-// 256-bit kernel does. A row's result does not depend on which tile (or how many rows) it is in.
+// ([activation row m lanes | row m+1 lanes] of one weight row); every operation on it is element-wise,
+// so each half rounds as the 256-bit kernel does. A row's result does not depend on which tile (or
+// how many rows, or which partner row) it is in.
 //
 // Cache blocking (as avx2::panel_tiles): a panel of weight rows (~16 KB, stays in L2) is swept once
 // per group of activation rows, and the group (RM·K bytes, repacked) stays in L1 meanwhile.
+//
+// Port use on Zen 5 (measured): vpdpbusd, vfmadd/vmulps, and broadcasts or inserts from memory share the
+// two vector pipes that run vpdpbusd at 2 per cycle; shifts, ands, vcvtdq2ps and plain loads do not.
+// So the TQ2_0 tiles broadcast each weight chunk once and load paired activations with plain loads
+// (the earlier tiles paired weight rows and broadcast every activation run: 48 broadcasts a block).
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "../../core/ggml_math.h"
@@ -29,11 +36,10 @@ namespace avx512 {
 
 namespace {
 
-constexpr int TQ2_RMAX = 4;
-// Prefill chunks (many activation rows): 4 weight rows × 6 activation rows (12 sum + 12 float
-// accumulators of the 32 zmm), single-thread on Zen 5 ~5% faster than 4 × 4 at 64 rows; for 8 rows
-// (two groups of 4) it was ~5% slower (6 + 2), hence the threshold.
-constexpr int TQ2_RMAX_LONG = 6, TQ2_RMAX_LONG_FROM = 12;
+// TQ2_0: 4 weight rows × 4 activation pairs (8 rows). Single-thread on Zen 5 (K 2560 / 6912, 8 and 64
+// rows) it beat 4 × 2, 4 × 3, 3 × 3, 3 × 4, 2 × 4..6, 6 × 2, 1 × 8 and 4 × 1; 16 sum + 16 float
+// accumulators is more than the 32 zmm, and the few spills cost less than re-reading the weights.
+constexpr int TQ2_RN = 4, TQ2_RP = 4;
 constexpr int I2S_RN = 4, I2S_RMAX = 4;
 
 /** 2-bit field at bit SH of every byte (codes 0..3 as u8). */
@@ -153,121 +159,133 @@ inline __m512 cvtepi32_512(__m512i v) {
 inline float hsum_lo(__m512 v) { return hsum_f32(_mm512_castps512_ps256(v)); }
 inline float hsum_hi(__m512 v) { return hsum_f32(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(v), 1))); }
 
-/** 2-bit field at bit SH of every byte of a 256-bit vector (codes 0..3 as u8). */
-template <int SH>
-inline __m256i field256(__m256i v, __m256i m3) {
-  if constexpr (SH == 0)
-    return _mm256_and_si256(v, m3);
-  else
-    return _mm256_and_si256(_mm256_srli_epi16(v, SH), m3);
+/**
+ * Activation rows paired for zmm (built once per call and thread, see pack_tq2_pairs): pair P holds rows
+ * 2P and 2P+1 (an odd M's last pair has a zero row as its second). For block b, chunk c, field f, 64
+ * bytes [run of row 2P | run of row 2P+1] at xp + ((P·nb + b)·8 + 4c + f)·64, where a run is the 32
+ * activations 256b + 128c + 32f .. +31 of its row (the values whose codes sit in field f of chunk c);
+ * per (P, b) 16 int32 [−gsum of row 2P | −gsum of row 2P+1] at ng, and 16 f32 [da ×8 | da ×8] at da.
+ */
+struct Tq2Pairs {
+  const int8_t* xp;
+  const int32_t* ng;
+  const float* da;
+  int64_t pairs;
+};
+
+inline void pack_tq2_pairs(const TernaryMatmulArgs& a, int8_t* xp, int32_t* ng, float* da) {
+  const int64_t nb = a.K / QK_K, pairs = (a.M + 1) / 2;
+  for (int64_t P = 0; P < pairs; ++P)
+    for (int h = 0; h < 2; ++h) {
+      const int64_t m = 2 * P + h;
+      for (int64_t b = 0; b < nb; ++b) {
+        int8_t* dst = xp + (P * nb + b) * 512 + 32 * h;
+        int32_t* g = ng + (P * nb + b) * 16 + 8 * h;
+        float* d = da + (P * nb + b) * 16 + 8 * h;
+        if (m < a.M) {
+          const int8_t* src = a.q + m * a.K + 256 * b;
+          for (int cf = 0; cf < 8; ++cf) std::memcpy(dst + 64 * cf, src + 32 * cf, 32);  // cf = 4c + f: 128c + 32f = 32·cf
+          for (int k = 0; k < 8; ++k) g[k] = -a.sum[(m * nb + b) * 8 + k];
+          for (int k = 0; k < 8; ++k) d[k] = a.scale[m * nb + b];
+        } else {
+          for (int cf = 0; cf < 8; ++cf) std::memset(dst + 64 * cf, 0, 32);
+          for (int k = 0; k < 8; ++k) g[k] = 0, d[k] = 0.0f;
+        }
+      }
+    }
 }
 
 /**
- * Weight rows n .. n+RN−1 (RN = 1 or even) × activation rows m .. m+RM−1, activations in their Q8_K
- * layout. A TQ2_0 block's 64 code bytes are two 32-byte chunks c; field f of chunk c holds the values
- * 128c + 32f + j (j = 0..31), whose activations are one contiguous 32-byte run. The reference's lane
- * k sums the products at j = 4k..4k+3 over (c, f); a 256-bit vpdpbusd of a field against its run puts
- * exactly those in lane k. Rows 2p and 2p+1 share a zmm: [chunk of row 2p | chunk of row 2p+1] against
- * the run broadcast to both halves, so each half is one row's 8 lanes and needs no folding. The
- * integer sums start at −gsum (the 32-group activation sums), so the block's lanes come out already
- * minus them (integer addition is exact: the same values as the reference's subtraction); then each
- * half goes through the reference epilogue: convert, FMA by da·dw (rounded to f32) into 8 f32 lanes.
+ * Weight rows n .. n+RN−1 × activation pairs P .. P+RP−1. A TQ2_0 block's 64 code bytes are two
+ * 32-byte chunks c; field f of chunk c holds the values 128c + 32f + j (j = 0..31). The reference's
+ * lane k sums the products at j = 4k..4k+3 over (c, f); a 256-bit vpdpbusd of a field against its run
+ * puts exactly those in lane k. Here the chunk is broadcast to both halves of a zmm and each vpdpbusd
+ * takes a pair's 64 bytes, so each half is one activation row's 8 lanes and needs no folding. The
+ * integer sums start at −gsum, so the lanes come out already minus the group sums (integer addition is
+ * exact: the reference's subtraction); then the reference epilogue per half: convert, FMA by da·dw
+ * (rounded to f32, as _mm256_set1_ps(da * dw) of the lane epilogue) into 8 f32 lanes, hsum_f32 at the
+ * end. Every operation is element-wise on the two halves, so a row's result never depends on its pair.
  */
-template <int RN, int RM>
-inline void tq2_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
-  static_assert(RN == 1 || RN % 2 == 0, "weight rows are paired");
-  constexpr int RP = RN == 1 ? 1 : RN / 2;
+template <int RN, int RP>
+inline void tq2_tile(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n, int64_t P) {
   const int64_t nb = a.K / QK_K;
+  const __m512i m3 = _mm512_set1_epi8(3);
   const uint8_t* w[RN];
-  const int8_t* q[RM];
   for (int r = 0; r < RN; ++r) w[r] = a.w + (n + r) * a.row_bytes;
-  for (int i = 0; i < RM; ++i) q[i] = a.q + (m + i) * a.K;
-  if constexpr (RN == 1) {
-    const __m256i m3 = _mm256_set1_epi8(3);
-    __m256 acc[RM];
-    for (int i = 0; i < RM; ++i) acc[i] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-      const uint8_t* wb = w[0] + b * TQ2_0_BYTES;
+  __m512 acc[RN][RP];
+  for (int r = 0; r < RN; ++r)
+    for (int j = 0; j < RP; ++j) acc[r][j] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int r = 0; r < RN; ++r) {
+      const uint8_t* wb = w[r] + b * TQ2_0_BYTES;
       _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
-      __m256i s[RM];
-      for (int i = 0; i < RM; ++i) s[i] = _mm256_setzero_si256();
-      auto chunk = [&](auto cc) {
-        constexpr int C = decltype(cc)::value;
-        const __m256i wv = load256(wb + 32 * C);
-        auto group = [&](auto g) {
-          constexpr int F = decltype(g)::value;
-          const __m256i f = field256<2 * F>(wv, m3);
-          for (int i = 0; i < RM; ++i) s[i] = _mm256_dpbusd_epi32(s[i], f, load256(q[i] + 256 * b + 128 * C + 32 * F));
-        };
-        group(std::integral_constant<int, 0>{});
-        group(std::integral_constant<int, 1>{});
-        group(std::integral_constant<int, 2>{});
-        group(std::integral_constant<int, 3>{});
+      _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_T0);
+    }
+    __m512i s[RN][RP];
+    for (int j = 0; j < RP; ++j) {
+      const __m512i g = load512(t.ng + ((P + j) * nb + b) * 16);
+      for (int r = 0; r < RN; ++r) s[r][j] = g;
+    }
+    auto chunk = [&](auto cc) {
+      constexpr int C = decltype(cc)::value;
+      __m512i wv[RN];
+      for (int r = 0; r < RN; ++r) wv[r] = _mm512_broadcast_i64x4(load256(w[r] + b * TQ2_0_BYTES + 32 * C));
+      auto group = [&](auto g) {
+        constexpr int F = decltype(g)::value;
+        __m512i f[RN];
+        for (int r = 0; r < RN; ++r) f[r] = field<2 * F>(wv[r], m3);
+        for (int j = 0; j < RP; ++j) {
+          const __m512i x = load512(t.xp + (((P + j) * nb + b) * 8 + 4 * C + F) * 64);
+          for (int r = 0; r < RN; ++r) s[r][j] = _mm512_dpbusd_epi32(s[r][j], f[r], x);
+        }
       };
-      chunk(std::integral_constant<int, 0>{});
-      chunk(std::integral_constant<int, 1>{});
-      const float dw = _cvtsh_ss(load_u16(wb + 64));
-      for (int i = 0; i < RM; ++i) {
-        const int64_t blk = (m + i) * nb + b;
-        acc[i] = tq_lane_epilogue(acc[i], s[i], a.sum + blk * 8, dw, a.scale[blk]);
-      }
+      group(std::integral_constant<int, 0>{});
+      group(std::integral_constant<int, 1>{});
+      group(std::integral_constant<int, 2>{});
+      group(std::integral_constant<int, 3>{});
+    };
+    chunk(std::integral_constant<int, 0>{});
+    chunk(std::integral_constant<int, 1>{});
+    __m512 dw[RN];
+    for (int r = 0; r < RN; ++r) dw[r] = _mm512_set1_ps(_cvtsh_ss(load_u16(w[r] + b * TQ2_0_BYTES + 64)));
+    for (int j = 0; j < RP; ++j) {
+      const __m512 da = _mm512_loadu_ps(t.da + ((P + j) * nb + b) * 16);
+      for (int r = 0; r < RN; ++r) acc[r][j] = _mm512_fmadd_ps(cvtepi32_512(s[r][j]), _mm512_mul_ps(da, dw[r]), acc[r][j]);
     }
-    for (int i = 0; i < RM; ++i) a.out[(m + i) * a.N + n] = hsum_f32(acc[i]);
-  } else {
-    const __m512i m3 = _mm512_set1_epi8(3);
-    __m512 acc[RP][RM];
-    for (int j = 0; j < RP; ++j)
-      for (int i = 0; i < RM; ++i) acc[j][i] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-      for (int r = 0; r < RN; ++r) {
-        const uint8_t* wb = w[r] + b * TQ2_0_BYTES;
-        _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
-        _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_T0);
-      }
-      __m512i s[RP][RM];
-      for (int i = 0; i < RM; ++i) {
-        const __m256i g = _mm256_loadu_si256((const __m256i*)(a.sum + ((m + i) * nb + b) * 8));
-        const __m512i ng2 = _mm512_broadcast_i64x4(_mm256_sub_epi32(_mm256_setzero_si256(), g));
-        for (int j = 0; j < RP; ++j) s[j][i] = ng2;
-      }
-      auto chunk = [&](auto cc) {
-        constexpr int C = decltype(cc)::value;
-        __m512i wv[RP];
-        for (int j = 0; j < RP; ++j)
-          wv[j] = join256(load256(w[2 * j] + b * TQ2_0_BYTES + 32 * C), load256(w[2 * j + 1] + b * TQ2_0_BYTES + 32 * C));
-        auto group = [&](auto g) {
-          constexpr int F = decltype(g)::value;
-          __m512i f[RP];
-          for (int j = 0; j < RP; ++j) f[j] = field<2 * F>(wv[j], m3);
-          for (int i = 0; i < RM; ++i) {
-            const __m512i x = _mm512_broadcast_i64x4(load256(q[i] + 256 * b + 128 * C + 32 * F));
-            for (int j = 0; j < RP; ++j) s[j][i] = _mm512_dpbusd_epi32(s[j][i], f[j], x);
-          }
-        };
-        group(std::integral_constant<int, 0>{});
-        group(std::integral_constant<int, 1>{});
-        group(std::integral_constant<int, 2>{});
-        group(std::integral_constant<int, 3>{});
-      };
-      chunk(std::integral_constant<int, 0>{});
-      chunk(std::integral_constant<int, 1>{});
-      __m512 dw2[RP];  // [dw of row 2j ×8 | dw of row 2j+1 ×8]
-      for (int j = 0; j < RP; ++j)
-        dw2[j] = _mm512_castsi512_ps(join256(_mm256_castps_si256(_mm256_set1_ps(_cvtsh_ss(load_u16(w[2 * j] + b * TQ2_0_BYTES + 64)))),
-                                             _mm256_castps_si256(_mm256_set1_ps(_cvtsh_ss(load_u16(w[2 * j + 1] + b * TQ2_0_BYTES + 64))))));
-      for (int i = 0; i < RM; ++i) {
-        const __m512 da = _mm512_set1_ps(a.scale[(m + i) * nb + b]);
-        // da·dw rounded to f32 per half, as _mm256_set1_ps(da * dw) of the lane epilogue
-        for (int j = 0; j < RP; ++j) acc[j][i] = _mm512_fmadd_ps(cvtepi32_512(s[j][i]), _mm512_mul_ps(da, dw2[j]), acc[j][i]);
-      }
+  }
+  for (int j = 0; j < RP; ++j) {
+    const int64_t m = 2 * (P + j);
+    for (int r = 0; r < RN; ++r) {
+      a.out[m * a.N + n + r] = hsum_lo(acc[r][j]);
+      if (m + 1 < a.M) a.out[(m + 1) * a.N + n + r] = hsum_hi(acc[r][j]);
     }
-    for (int i = 0; i < RM; ++i) {
-      float* o = a.out + (m + i) * a.N + n;
-      for (int j = 0; j < RP; ++j) {
-        o[2 * j] = hsum_lo(acc[j][i]);
-        o[2 * j + 1] = hsum_hi(acc[j][i]);
-      }
-    }
+  }
+}
+
+/** The last `rest` (1 .. R) activation pairs of a group, in one tile of exactly that many pairs. */
+template <int R, class Pairs>
+inline void rest_pairs(int64_t rest, Pairs&& pairs) {
+  if constexpr (R >= 1) {
+    if (rest == R) pairs(std::integral_constant<int, R>{});
+    else rest_pairs<R - 1>(rest, pairs);
+  }
+}
+
+/** As sweep_tiles, over activation pairs: RN weight rows × up to RPMAX pairs per tile. */
+template <int RN, int RPMAX>
+inline void tq2_sweep(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n0, int64_t n1) {
+  const int64_t np = std::max<int64_t>(4, (int64_t)(16384 / a.row_bytes) / 4 * 4);
+  for (int64_t p = n0; p < n1; p += np) {
+    const int64_t pe = std::min(n1, p + np);
+    int64_t P = 0;
+    auto pairs = [&](auto rp) {
+      constexpr int RP = decltype(rp)::value;
+      int64_t n = p;
+      for (; n + RN <= pe; n += RN) tq2_tile<RN, RP>(a, t, n, P);
+      for (; n < pe; ++n) tq2_tile<1, RP>(a, t, n, P);
+    };
+    for (; P + RPMAX <= t.pairs; P += RPMAX) pairs(std::integral_constant<int, RPMAX>{});
+    rest_pairs<RPMAX - 1>(t.pairs - P, pairs);
   }
 }
 
@@ -278,9 +296,11 @@ void i2s_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int
 }
 
 void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
-  auto tile = [&](int64_t n, int64_t m, auto rn, auto rm) { tq2_tile<decltype(rn)::value, decltype(rm)::value>(a, n, m); };
-  if (a.M >= TQ2_RMAX_LONG_FROM) return sweep_tiles<TQ2_RMAX_LONG>(a, n0, n1, tile);
-  sweep_tiles<TQ2_RMAX>(a, n0, n1, tile);
+  const int64_t nb = a.K / QK_K, pairs = (a.M + 1) / 2;
+  Scratch xs((size_t)(pairs * nb * 512)), gs((size_t)(pairs * nb * 64)), ds((size_t)(pairs * nb * 64));
+  Tq2Pairs t{xs.p, reinterpret_cast<int32_t*>(gs.p), reinterpret_cast<float*>(ds.p), pairs};
+  pack_tq2_pairs(a, xs.p, reinterpret_cast<int32_t*>(gs.p), reinterpret_cast<float*>(ds.p));
+  tq2_sweep<TQ2_RN, TQ2_RP>(a, t, n0, n1);
 }
 
 }  // namespace avx512
