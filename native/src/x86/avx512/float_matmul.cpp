@@ -106,6 +106,24 @@ static void matmul_float512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
   else float_rows512<L, 2, 4>(a, n0, n1);
 }
 
+/** Writes x[0..n) as f16 to h; whether every value converted back equals its x (false for a NaN). */
+static bool f16_copy_if_exact(const float* x, int64_t n, uint16_t* h) {
+  __m256 bad = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m128i hv = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128((__m128i*)(h + i), hv);
+    bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_cvtph_ps(hv), v, _CMP_NEQ_UQ));
+  }
+  bool exact = _mm256_movemask_ps(bad) == 0;
+  for (; i < n; ++i) {
+    h[i] = f32_to_f16(x[i]);
+    exact = exact && f16_to_f32(h[i]) == x[i];
+  }
+  return exact;
+}
+
 // ---- F16 weights: ggml_vec_dot_f16 (AVX2) exactly, two ymm accumulators per zmm --------------------------
 //
 // The AVX2 kernel (avx2::matmul_f16, = matmul_f16_ref) gives each row four 8-lane accumulators s0..s3,
@@ -116,9 +134,13 @@ static void matmul_float512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
 // A tile is RN weight rows × RM activation rows: each converted weight vector is used by RM rows and each
 // x vector by RN weight rows, but a row's own arithmetic never depends on the tile it is in.
 
-template <int RN, int RM>
+template <int RN, int RM, bool XH = false>
 static inline void f16_tile512(const uint8_t* const* w, const float* x, int64_t K, float* out, int64_t out_stride, const char* pf = nullptr,
-                               int64_t pf_lines = 0) {
+                               int64_t pf_lines = 0, const uint16_t* xh = nullptr) {
+  auto xload = [&](int i, int64_t k) {
+    if constexpr (XH) return cvtph512(load256(xh + i * K + k));
+    else return _mm512_loadu_ps(x + i * K + k);
+  };
   const int64_t np = K & ~(int64_t)31;
   __m512 A[RN][RM], B[RN][RM];
   for (int r = 0; r < RN; ++r)
@@ -135,12 +157,12 @@ static inline void f16_tile512(const uint8_t* const* w, const float* x, int64_t 
       __m512 wv[RN];
       for (int r = 0; r < RN; ++r) wv[r] = cvtph512(load256(w[r] + 2 * k));
       for (int i = 0; i < RM; ++i) {
-        const __m512 xa = _mm512_loadu_ps(x + i * K + k);
+        const __m512 xa = xload(i, k);
         for (int r = 0; r < RN; ++r) A[r][i] = _mm512_fmadd_ps(wv[r], xa, A[r][i]);
       }
       for (int r = 0; r < RN; ++r) wv[r] = cvtph512(load256(w[r] + 2 * k + 32));
       for (int i = 0; i < RM; ++i) {
-        const __m512 xb = _mm512_loadu_ps(x + i * K + k + 16);
+        const __m512 xb = xload(i, k + 16);
         for (int r = 0; r < RN; ++r) B[r][i] = _mm512_fmadd_ps(wv[r], xb, B[r][i]);
       }
     } else {
@@ -187,7 +209,7 @@ static inline void f16_rest512(int64_t rest, const uint8_t* const* w, const floa
  * a few steps ahead, too short to hide a DRAM access).
  */
 template <int RN, int RM>
-static inline void f16_cols512(const FloatMatmulArgs& a, const uint8_t* const* w, int64_t n, int64_t n1 = 0) {
+static inline void f16_cols512(const FloatMatmulArgs& a, const uint8_t* const* w, int64_t n, int64_t n1 = 0, const uint16_t* xh = nullptr) {
   const int64_t K = a.K;
   const int64_t tiles = a.M / RM;
   const int64_t next_rows = std::min<int64_t>(RN, std::max<int64_t>(0, n1 - (n + RN)));
@@ -197,19 +219,25 @@ static inline void f16_cols512(const FloatMatmulArgs& a, const uint8_t* const* w
   int64_t m = 0;
   for (int64_t j = 0; m + RM <= a.M; m += RM, ++j) {
     const int64_t first = std::min(lines, j * per_tile);
-    f16_tile512<RN, RM>(w, a.x + m * K, K, a.out + m * a.N + n, a.N, next + 64 * first, std::min(lines, first + per_tile) - first);
+    if (xh) f16_tile512<RN, RM, true>(w, a.x + m * K, K, a.out + m * a.N + n, a.N, next + 64 * first, std::min(lines, first + per_tile) - first, xh + m * K);
+    else f16_tile512<RN, RM>(w, a.x + m * K, K, a.out + m * a.N + n, a.N, next + 64 * first, std::min(lines, first + per_tile) - first);
   }
   f16_rest512<RN, RM - 1>(a.M - m, w, a.x + m * K, K, a.out + m * a.N + n, a.N);
 }
 
 template <int RN, int RM>
 static void f16_rows512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
+  // Tiles of 3 or 4 rows read the activations as f16 when every value is one (callers round x to f16,
+  // as ggml does): 8 rows then take 40 KB instead of 80 and stay in L1. Otherwise (or for a NaN) x as
+  // given. Either way the tile computes on the same f32 values.
+  Scratch xs(RM > 2 ? (size_t)(a.M * a.K * 2) : 0);
+  const uint16_t* xh = RM > 2 && f16_copy_if_exact(a.x, a.M * a.K, reinterpret_cast<uint16_t*>(xs.p)) ? reinterpret_cast<uint16_t*>(xs.p) : nullptr;
   const uint8_t* w[RN];
   int64_t n = n0;
   for (; n + RN <= n1; n += RN) {
     for (int r = 0; r < RN; ++r) w[r] = a.w + (n + r) * a.row_bytes;
     _mm_prefetch((const char*)(w[RN - 1] + a.row_bytes), _MM_HINT_T0);
-    f16_cols512<RN, RM>(a, w, n, n1);
+    f16_cols512<RN, RM>(a, w, n, n1, xh);
   }
   for (; n < n1; ++n) {
     w[0] = a.w + n * a.row_bytes;
@@ -218,18 +246,18 @@ static void f16_rows512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
 }
 
 /** One row: a weight row at a time (bound by memory; measured faster than 2 or 4 at a time on Zen 4).
- *  2 or 4 rows: tiles of 4 weight rows × 2 activation rows (16 accumulators + 8 converted weight vectors
- *  + 2 x vectors of the 32 zmm registers); on Zen 4 (2 vCPUs, noisy) it beat 3 × 4, 3 × 3, 2 × 4, 2 × 5,
- *  2 × 6 and 1 × 8 for 8 rows. For 4 rows one 4 × 4 tile tied on 1 thread but lost ~9% on 2 (Zen 5):
- *  probably because each weight row is then read once, from L2/DRAM, with no second tile hitting L1.
- *  3 rows: one 4 × 3 tile; 5 or more: 4 × 4 tiles (a few of the 32 accumulators spill to L1), then one
+ *  2 rows: one tile of 4 weight rows × 2 activation rows (16 accumulators + 8 converted weight vectors
+ *  + 2 x vectors of the 32 zmm registers).
+ *  3 rows: one 4 × 3 tile; 4 or more: 4 × 4 tiles (a few of the 32 accumulators spill to L1), then one
  *  tile of the last 1..3 rows. Each converted weight vector serves 3 or 4 rows instead of 2, and the
  *  weight rows are re-read half as often. Zen 5, N = 128256, K = 2560: 8 rows ~17.7-18.5 ms instead of
  *  ~20.5-21 on 2 threads (L3-resident weights: -14%); 3 rows -13..19% on 1 thread. 4 × 4 beat 4 × 3,
- *  5 × 3, 5 × 4, 3 × 4, 3 × 6, 2 × 4..2 × 8 and 4 × 8 for 8 rows; 2 × 4 × 3 tied 4 × 4 + 4 × 2 for 6. */
+ *  5 × 3, 5 × 4, 3 × 4, 3 × 6, 2 × 4..2 × 8 and 4 × 8 for 8 rows; 2 × 4 × 3 tied 4 × 4 + 4 × 2 for 6.
+ *  With the activations read as f16 (f16_rows512), 8 rows ~14.5 ms instead of ~17.8 and 16 rows ~28
+ *  instead of ~36.5; 4 rows as one 4 × 4 tile then ties 4 × 2 tiles with f32 activations (was −9%). */
 static void matmul_f16_tiles512(const FloatMatmulArgs& a, int64_t n0, int64_t n1) {
   if (a.M == 1) f16_rows512<1, 1>(a, n0, n1);
-  else if (a.M == 2 || a.M == 4) f16_rows512<4, 2>(a, n0, n1);
+  else if (a.M == 2) f16_rows512<4, 2>(a, n0, n1);
   else if (a.M == 3) f16_rows512<4, 3>(a, n0, n1);
   else f16_rows512<4, 4>(a, n0, n1);
 }

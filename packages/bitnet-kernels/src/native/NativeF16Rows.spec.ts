@@ -5,9 +5,11 @@
  * order or the reduction), and bit for bit the generic kernel and the TypeScript kernels, which implement
  * the same ggml_vec_dot_f16 contract. Rows 1..9 cover every tile size and remainder of the SIMD kernels;
  * odd output counts cover the column tiles' remainders and the thread split; K covers no 32-block at
- * all, exact 32-blocks and blocks plus a tail of 1..31.
+ * all, exact 32-blocks and blocks plus a tail of 1..31. With x rounded to f16 (as the inference passes
+ * it), tiles of 3 or more rows read the activations as f16: the same checks cover that path, and one
+ * value that is not an f16 (or a NaN) must send the call back to the f32 path with the same bits.
  */
-import { GgmlType, quantize } from '@bitnet/models';
+import { GgmlType, f16ToF32, f32ToF16, quantize } from '@bitnet/models';
 import { rng } from '@bitnet/models/testing';
 import type { FloatMatrix } from '../api/Kernels';
 import { randomFloats } from '../testing/kernelCases';
@@ -67,5 +69,40 @@ describeNativeIsas('native F16 matmul, many rows', ({ k, generic }) => {
     const x = randomFloats(next, M * K, 2);
     for (let j = 0; j < K; j++) x[K + j] = -x[j]; // row 1 = −row 0: sums that cancel
     expectRowsAsAlone(w, x, M);
+  });
+
+  const f16Floats = (next: () => number, n: number): Float32Array => randomFloats(next, n, 2).map((v) => f16ToF32(f32ToF16(v)));
+
+  it.each(shapes)('N=%i K=%i, x rounded to f16 (activations read as f16): rows 1..9 as alone, generic and TS', (N, K) => {
+    const next = rng(1700 + N + K);
+    const w: FloatMatrix = { type: GgmlType.F16, data: quantize(GgmlType.F16, randomFloats(next, N * K, 1), K), rows: N, cols: K };
+    for (let M = 1; M <= 9; M++) {
+      const x = f16Floats(next, M * K);
+      const got = expectRowsAsAlone(w, x, M);
+      if (tsKernels) {
+        const t = new Float32Array(M * N);
+        tsKernels.matmulFloat(w, x, M, t);
+        expect(bits(got)).toEqual(bits(t));
+      }
+    }
+  });
+
+  it.each([
+    ['one value that is not an f16', (x: Float32Array) => (x[x.length - 3] += 1e-5)],
+    ['a NaN', (x: Float32Array) => (x[5 * 2560 + 7] = NaN)],
+    ['the last value not an f16', (x: Float32Array) => (x[x.length - 1] = 0.1)],
+  ])('8 rows of f16 values but %s: the same bits as the 1-row calls and generic', (_name, spoil) => {
+    const next = rng(1750);
+    const N = 37;
+    const K = 2560;
+    const w: FloatMatrix = { type: GgmlType.F16, data: quantize(GgmlType.F16, randomFloats(next, N * K, 1), K), rows: N, cols: K };
+    const x = f16Floats(next, 8 * K);
+    spoil(x);
+    const got = expectRowsAsAlone(w, x, 8);
+    if (tsKernels) {
+      const t = new Float32Array(8 * N);
+      tsKernels.matmulFloat(w, x, 8, t);
+      expect(bits(got)).toEqual(bits(t));
+    }
   });
 });
