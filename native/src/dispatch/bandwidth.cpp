@@ -14,18 +14,13 @@
 
 namespace bitnet {
 
-double read_bandwidth(size_t bytes, int passes) {
+namespace {
+
+/** Best of `passes` streaming reads of buf[0, bytes) split over `threads` pool threads (after one warm-up read). */
+double timed_reads(const uint8_t* buf, size_t bytes, int threads, int passes) {
   const KernelTable& t = table();
   ThreadPool& pool = ThreadPool::instance();
-  const int threads = pool.size();
-  bytes = bytes / (64 * (size_t)threads) * (64 * (size_t)threads);
-  uint8_t* buf = static_cast<uint8_t*>(std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096));
-  if (!buf) throw std::runtime_error("cannot allocate the bandwidth probe buffer");
   const size_t per = bytes / (size_t)threads;
-  // Each thread touches (faults in) its own slice, then reads it.
-  pool.parallel_for(threads, [&](int64_t i) {
-    for (size_t j = 0; j < per; j += 64) std::memset(buf + (size_t)i * per + j, (int)(j >> 6), 64);
-  });
   std::atomic<uint64_t> sink{0};
   pool.parallel_for(threads, [&](int64_t i) { sink ^= t.stream_read(buf + (size_t)i * per, per); });  // warm-up
   double best = 0;
@@ -35,10 +30,33 @@ double read_bandwidth(size_t bytes, int passes) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::max(best, (double)bytes / s);
   }
-  std::free(buf);
   static volatile uint64_t keep;
   keep = sink.load();  // keep the reads alive
   return best;
+}
+
+}  // namespace
+
+double read_bandwidth(size_t bytes, int passes) {
+  const int threads = ThreadPool::instance().size();
+  bytes = bytes / (64 * (size_t)threads) * (64 * (size_t)threads);
+  uint8_t* buf = static_cast<uint8_t*>(std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096));
+  if (!buf) throw std::runtime_error("cannot allocate the bandwidth probe buffer");
+  const size_t per = bytes / (size_t)threads;
+  // Each thread touches (faults in) its own slice, then reads it.
+  ThreadPool::instance().parallel_for(threads, [&](int64_t i) {
+    for (size_t j = 0; j < per; j += 64) std::memset(buf + (size_t)i * per + j, (int)(j >> 6), 64);
+  });
+  const double best = timed_reads(buf, bytes, threads, passes);
+  std::free(buf);
+  return best;
+}
+
+double read_bandwidth_of(const uint8_t* src, size_t bytes, int passes) {
+  const int threads = ThreadPool::instance().size();
+  bytes = bytes / (64 * (size_t)threads) * (64 * (size_t)threads);
+  if (bytes == 0) throw std::runtime_error("the bandwidth probe source is too small");
+  return timed_reads(src, bytes, threads, passes);
 }
 
 }  // namespace bitnet

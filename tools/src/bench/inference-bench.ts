@@ -65,7 +65,7 @@ async function main(opts: BenchOptions): Promise<void> {
   if (opts.engines.includes('llama') && opts.types.includes('i2_s') && !oursAny) log('llama.cpp cannot load I2_S: skipping it');
   const models: BenchModel[] = wanted.map((t) => ensureModel(t, opts.dir, opts.tmpModels, log));
 
-  const machine = machineInfo();
+  const machine = machineInfo(models[0]?.file);
   log(`${machine.cpuModel}, ${machine.cores} CPUs, ${machine.kernelIsa}, bandwidth ${machine.bandwidthGBs?.toFixed(1) ?? '?'} GB/s, load ${machine.loadAverage[0].toFixed(2)}`);
 
   const results: ChildResult[] = [];

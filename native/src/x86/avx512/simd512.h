@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <new>
 
 #include "../avx2/simd.h"
 #include "../intrin.h"
@@ -44,11 +45,38 @@ inline __m512i cvtepu16_512(__m256i h) {
 #endif
 }
 
-/** Scratch that lives for one kernel call on one thread (activations repacked for zmm loads). */
+/**
+ * Scratch for one kernel call on one thread (activations repacked for zmm loads): per thread one kept
+ * buffer per slot, grown as needed. A call then writes pages that are already there, instead of a block
+ * that glibc maps or trims back to the OS at every free: each call faulted its pages in again (~1 µs a
+ * page on these VMs, far more when the host has taken the freed memory back). Slots: the buffers one
+ * call uses at the same time.
+ */
 struct Scratch {
-  int8_t* p = nullptr;
-  explicit Scratch(size_t n) { p = static_cast<int8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64 + 64)); }
-  ~Scratch() { std::free(p); }
+  int8_t* p;
+  explicit Scratch(size_t n, int slot = 0) : p(buffer(n, slot)) {}
+
+ private:
+  static constexpr int kSlots = 3;
+  static int8_t* buffer(size_t n, int slot) {
+    struct Kept {
+      int8_t* p[kSlots] = {};
+      size_t cap[kSlots] = {};
+      ~Kept() {
+        for (int8_t* q : p) std::free(q);
+      }
+    };
+    thread_local Kept kept;
+    const size_t want = (n + 63) / 64 * 64 + 64;
+    if (kept.cap[slot] < want) {
+      int8_t* q = static_cast<int8_t*>(std::aligned_alloc(64, want));
+      if (!q) throw std::bad_alloc();
+      std::free(kept.p[slot]);
+      kept.p[slot] = q;
+      kept.cap[slot] = want;
+    }
+    return kept.p[slot];
+  }
 };
 
 }  // namespace

@@ -297,7 +297,7 @@ void i2s_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int
 
 void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
   const int64_t nb = a.K / QK_K, pairs = (a.M + 1) / 2;
-  Scratch xs((size_t)(pairs * nb * 512)), gs((size_t)(pairs * nb * 64)), ds((size_t)(pairs * nb * 64));
+  Scratch xs((size_t)(pairs * nb * 512), 0), gs((size_t)(pairs * nb * 64), 1), ds((size_t)(pairs * nb * 64), 2);
   Tq2Pairs t{xs.p, reinterpret_cast<int32_t*>(gs.p), reinterpret_cast<float*>(ds.p), pairs};
   pack_tq2_pairs(a, xs.p, reinterpret_cast<int32_t*>(gs.p), reinterpret_cast<float*>(ds.p));
   tq2_sweep<TQ2_RN, TQ2_RP>(a, t, n0, n1);

@@ -115,8 +115,12 @@ export interface NativeAddon {
   setThreads(n: number): number;
   /** Test hook: switches the kernels of the whole process; returns the previous ISA. */
   setIsaForTests(isa: string): NativeIsa;
-  /** GB/s of streaming reads of a fresh `bytes` buffer by every pool thread (best of `passes`). */
-  readBandwidth(bytes: number, passes: number): number;
+  /**
+   * GB/s of streaming reads by every pool thread (best of `passes`): of a fresh `bytes` buffer, or of the
+   * first `bytes` of `file` when given (mapped for the call only; pages already in the page cache are read
+   * where they are, nothing is allocated or freed).
+   */
+  readBandwidth(bytes: number, passes: number, file?: string): number;
   /** True only for the test-only build whose AVX-512 intrinsics are emulated (SIMDe). */
   avx512Emulated: boolean;
 }

@@ -2,12 +2,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { defaultModeAddon } from '@bitnet/kernels/testing';
+import { probeBandwidth } from './workload';
 import type { MachineInfo } from './report';
 
-const GiB = 1 << 30;
 
 /** Reads /proc/cpuinfo and probes the bandwidth with our native pool (needs BITNET_THREADS set before the first kernel call). */
-export function machineInfo(): MachineInfo {
+/** `probeFile`: a model file the bandwidth probe reads in place (see probeBandwidth). */
+export function machineInfo(probeFile?: string): MachineInfo {
   let cpuModel = os.cpus()[0]?.model ?? 'unknown';
   let flags = new Set<string>();
   try {
@@ -22,11 +23,7 @@ export function machineInfo(): MachineInfo {
   let kernelIsa = 'ts (native addon not in use)';
   if (addon) {
     kernelIsa = `native ${addon.selectedIsa()}`;
-    try {
-      bandwidthGBs = addon.readBandwidth(GiB, 3);
-    } catch {
-      bandwidthGBs = undefined;
-    }
+    bandwidthGBs = probeBandwidth(probeFile);
   }
   return {
     cpuModel,

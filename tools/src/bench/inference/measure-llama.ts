@@ -128,10 +128,10 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
     }
 
     const prompt = promptIds(w.promptTokens, SEED_PROMPT);
-    const bwBefore = memory.excluding(probeBandwidth);
+    const bwBefore = memory.excluding(() => probeBandwidth(req.file));
     const ts = performance.now();
     const times = await run(seq, prompt, w.newTokens);
-    const decodeBandwidthGBs = betterBandwidth(bwBefore, memory.excluding(probeBandwidth));
+    const decodeBandwidthGBs = betterBandwidth(bwBefore, memory.excluding(() => probeBandwidth(req.file)));
     const rates = singleStreamRates(ts, times, prompt.length);
     await single.dispose();
 

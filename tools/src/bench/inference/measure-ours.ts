@@ -48,14 +48,14 @@ const ROOFLINE_PROMPT_TOKENS = 8;
 const ROOFLINE_NEW_TOKENS = 33;
 
 /** See PairedRoofline: undefined without the bandwidth probe (no native addon). */
-async function pairedRoofline(engine: InferenceEngine, bytes: DecodeBytes): Promise<PairedRoofline | undefined> {
+async function pairedRoofline(engine: InferenceEngine, bytes: DecodeBytes, file: string): Promise<PairedRoofline | undefined> {
   const rounds: PairedRoofline['rounds'] = [];
   const stepBytes = bytesPerDecodeStep(bytes, meanDecodePositions(ROOFLINE_PROMPT_TOKENS, ROOFLINE_NEW_TOKENS));
   for (let i = 0; i < ROOFLINE_ROUNDS; i++) {
-    const before = probeBandwidth();
+    const before = probeBandwidth(file);
     const ts = performance.now();
     const r = await run(engine, promptIds(ROOFLINE_PROMPT_TOKENS, SEED_PROMPT + 1 + i), ROOFLINE_NEW_TOKENS);
-    const after = probeBandwidth();
+    const after = probeBandwidth(file);
     if (before === undefined || after === undefined) return undefined;
     const tokS = singleStreamRates(ts, r.times, ROOFLINE_PROMPT_TOKENS).decode.tokS;
     const bandwidthGBs = (before + after) / 2;
@@ -168,10 +168,10 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
     }
 
     const prompt = promptIds(w.promptTokens, SEED_PROMPT);
-    const bwBefore = memory.excluding(probeBandwidth);
+    const bwBefore = memory.excluding(() => probeBandwidth(req.file));
     const ts = performance.now();
     const single = await run(engine, prompt, w.newTokens);
-    const decodeBandwidthGBs = betterBandwidth(bwBefore, memory.excluding(probeBandwidth));
+    const decodeBandwidthGBs = betterBandwidth(bwBefore, memory.excluding(() => probeBandwidth(req.file)));
     early('single stream', single, w.newTokens);
     const rates = singleStreamRates(ts, single.times, prompt.length);
 
@@ -193,8 +193,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
     const constrained = await constrainedRun(engine, prompt, w.newTokens);
     const c = engine.model.config;
     const decodeBytes = { weightBytesPerToken: engine.loadInfo.decodeBytesPerToken, kvBytesPerPosition: kvBytesPerPosition(c) };
-    // its probes allocate 1 GiB each: after memory sampling stops, like the constrained runs
-    const paired = await pairedRoofline(engine, decodeBytes);
+    const paired = await pairedRoofline(engine, decodeBytes, req.file);
     if (constrained.tokens < w.newTokens) notes.push(`constrained run: stopped after ${constrained.tokens} of ${w.newTokens} tokens (${constrained.reason})`);
     const result: ChildResult = {
       engine: req.engine,

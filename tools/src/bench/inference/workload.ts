@@ -303,15 +303,28 @@ export function processFigures(loadAtStart: number, cpuAtStart: CpuSnapshot, fau
   };
 }
 
+/** Bytes one probe reads; a file smaller than PROBE_MIN_BYTES (not ≫ the L3) is not used. */
+const PROBE_BYTES = 1 << 30;
+const PROBE_MIN_BYTES = 256 << 20;
+
 /**
- * This process's read bandwidth in GB/s (our native pool, 2 passes over 1 GiB, the better one), or
- * undefined without the native addon. Call only while no generation runs (it uses the kernel pool).
+ * This process's read bandwidth in GB/s (our native pool, 2 passes, the better one), or undefined
+ * without the native addon. Call only while no generation runs (it uses the kernel pool).
+ *
+ * With `file` (the model being measured) it reads up to 1 GiB of that file, mapped for the probe: the
+ * engine's weights already hold those pages in the page cache, so nothing is allocated or freed. A fresh 1 GiB
+ * buffer per probe (the fallback) has to be faulted in and is then freed, and on these VMs the host
+ * takes freed guest memory back in ~2 s rounds for minutes afterwards: probes of 0.3–3.3 s instead of
+ * ~50 ms, and 10–30 ms stalls of every thread of the process in step with the rounds (the 8-stream
+ * rows' event-loop maxima). Reading the weights' own pages also measures what a decode step reads.
  */
-export function probeBandwidth(): number | undefined {
+export function probeBandwidth(file?: string): number | undefined {
   const addon = defaultModeAddon();
   if (!addon) return undefined;
   try {
-    return addon.readBandwidth(1 << 30, 2);
+    const size = file === undefined ? 0 : fs.statSync(file).size;
+    if (size >= PROBE_MIN_BYTES) return addon.readBandwidth(Math.min(PROBE_BYTES, Math.floor(size / 4096) * 4096), 2, file);
+    return addon.readBandwidth(PROBE_BYTES, 2);
   } catch {
     return undefined;
   }
