@@ -22,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   bitnet::binding::register_kernels(env, exports);
   bitnet::binding::register_matmul_many(env, exports);
+  bitnet::binding::register_attention(env, exports);
   bitnet::binding::register_info(env, exports);
   bitnet::binding::register_mapfile(env, exports);
   bitnet::binding::register_pages(env, exports);

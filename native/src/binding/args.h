@@ -66,12 +66,23 @@ inline View<T> typed(const Napi::Value& v, napi_typedarray_type want, const char
   return View<T>{data, len};
 }
 
-template <class T>
-inline View<T> typed(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type want, const char* fn, const char* name) {
+/**
+ * The arguments of a call, or of one element of an array argument that holds a call's arguments (the
+ * *Many functions): what the helpers below read, by index, with Length().
+ */
+struct ArrayArgs {
+  Napi::Array arr;
+  Napi::Value operator[](size_t i) const { return i < Length() ? arr.Get((uint32_t)i) : arr.Env().Undefined(); }
+  size_t Length() const { return arr.Length(); }
+};
+
+template <class T, class Args>
+inline View<T> typed(const Args& info, size_t i, napi_typedarray_type want, const char* fn, const char* name) {
   return typed<T>(info[i], want, fn, name);
 }
 
-inline int64_t integer(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, int64_t lo, int64_t hi) {
+template <class Args>
+inline int64_t integer(const Args& info, size_t i, const char* fn, const char* name, int64_t lo, int64_t hi) {
   const Napi::Value v = info[i];
   if (!v.IsNumber()) type_error(std::string(fn) + ": " + name + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
@@ -82,7 +93,8 @@ inline int64_t integer(const Napi::CallbackInfo& info, size_t i, const char* fn,
   return (int64_t)d;
 }
 
-inline double number(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {
+template <class Args>
+inline double number(const Args& info, size_t i, const char* fn, const char* name) {
   const Napi::Value v = info[i];
   if (!v.IsNumber()) type_error(std::string(fn) + ": " + name + " must be a number");
   return v.As<Napi::Number>().DoubleValue();
@@ -161,7 +173,8 @@ inline Napi::Value guarded(const Napi::CallbackInfo& info, const char* fn, F&& b
   return env.Undefined();
 }
 
-inline void need_args(const Napi::CallbackInfo& info, size_t n, const char* fn) {
+template <class Args>
+inline void need_args(const Args& info, size_t n, const char* fn) {
   if (info.Length() < n) type_error(std::string(fn) + ": expected " + std::to_string(n) + " arguments, got " + std::to_string(info.Length()));
 }
 

@@ -245,103 +245,8 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   });
 }
 
-/**
- * The paged layout's trailing arguments (blocks: Int32Array | null | undefined, blockTokens) of
- * attention and storeKv. Absent or null blocks: nullptr (one block of `capacity` positions, the
- * caller checks the cache lengths). Otherwise checks what memory safety needs — blockTokens a
- * multiple of 32, caches of equal length holding whole blocks, enough blocks for positions
- * 0 .. reach − 1 and each of those ids inside the caches — and returns a copy of the used ids, so
- * that a kernel writing into memory shared with `blocks` cannot change them under it.
- */
-const int32_t* paged_blocks(const Napi::CallbackInfo& info, size_t i, const char* fn, int64_t kvHeads, int64_t headDim, int64_t reach,
-                            size_t kLength, size_t vLength, std::vector<int32_t>& used, int64_t& blockTokens) {
-  if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
-  auto blocks = typed<const int32_t>(info, i, napi_int32_array, fn, "shape.blocks");
-  blockTokens = integer(info, i + 1, fn, "shape.blockTokens", 32, kMaxDim);
-  if (blockTokens % 32) range_error(std::string(fn) + ": shape.blockTokens = " + std::to_string(blockTokens) + " is not a multiple of 32");
-  const int64_t per = mul({kvHeads, blockTokens, headDim});
-  if (kLength != vLength) range_error(std::string(fn) + ": kCache and vCache differ in length");
-  if (per == 0 || (int64_t)kLength % per) range_error(std::string(fn) + ": kCache is not a whole number of blocks of kvHeads × blockTokens × headDim");
-  const int64_t count = (int64_t)kLength / per;
-  const int64_t n = (reach + blockTokens - 1) / blockTokens;
-  if ((int64_t)blocks.length < n) range_error(std::string(fn) + ": shape.blocks holds fewer blocks than startPos + tokens needs");
-  used.assign(blocks.data, blocks.data + n);
-  for (int64_t j = 0; j < n; ++j)
-    if (used[(size_t)j] < 0 || used[(size_t)j] >= count) range_error(std::string(fn) + ": shape.blocks[" + std::to_string(j) + "] = " + std::to_string(used[(size_t)j]) + " is outside the caches");
-  return used.data();
-}
-
-// attention(q, kCache: Uint16Array, vCache: Uint16Array, tokens, heads, kvHeads, headDim, startPos, capacity, scale, out,
-//           independentRows: boolean, blocks?: Int32Array | null, blockTokens?)
-Napi::Value Attention(const Napi::CallbackInfo& info) {
-  const char* fn = "attention";
-  return guarded(info, fn, [&] {
-    need_args(info, 12, fn);
-    auto q = typed<const float>(info, 0, napi_float32_array, fn, "q");
-    auto k = typed<const uint16_t>(info, 1, napi_uint16_array, fn, "kCache");
-    auto v = typed<const uint16_t>(info, 2, napi_uint16_array, fn, "vCache");
-    AttentionArgs a{};
-    a.tokens = integer(info, 3, fn, "shape.tokens", 0, kMaxDim);
-    a.heads = integer(info, 4, fn, "shape.heads", 0, kMaxDim);
-    a.kvHeads = integer(info, 5, fn, "shape.kvHeads", 1, kMaxDim);
-    a.headDim = integer(info, 6, fn, "shape.headDim", 0, kMaxDim);
-    a.startPos = integer(info, 7, fn, "shape.startPos", 0, kMaxDim);
-    a.capacity = integer(info, 8, fn, "shape.capacity", 0, kMaxDim);
-    a.scale = (float)number(info, 9, fn, "shape.scale");
-    auto out = typed<float>(info, 10, napi_float32_array, fn, "out");
-    if (!info[11].IsBoolean()) type_error(std::string(fn) + ": independentRows must be a boolean");
-    a.independentRows = info[11].As<Napi::Boolean>().Value();
-    if (a.startPos + a.tokens > a.capacity) range_error(std::string(fn) + ": startPos + tokens exceeds the cache capacity");
-    std::vector<int32_t> used;
-    a.blocks = paged_blocks(info, 12, fn, a.kvHeads, a.headDim, a.startPos + a.tokens, k.length, v.length, used, a.blockTokens);
-    if (!a.blocks) {
-      a.blockTokens = a.capacity;
-      const int64_t cache = mul({a.capacity, a.kvHeads, a.headDim});
-      need(k, cache, fn, "kCache", "capacity × kvHeads × headDim");
-      need(v, cache, fn, "vCache", "capacity × kvHeads × headDim");
-    }
-    need(q, mul({a.tokens, a.heads, a.headDim}), fn, "q", "tokens × heads × headDim");
-    need(out, mul({a.tokens, a.heads, a.headDim}), fn, "out", "tokens × heads × headDim");
-    a.q = q.data;
-    a.k = k.data;
-    a.v = v.data;
-    a.out = out.data;
-    attention(a);
-    return info.Env().Undefined();
-  });
-}
-
-// storeKv(k, v, kCache: Uint16Array, vCache: Uint16Array, tokens, kvHeads, headDim, startPos, capacity, blocks?: Int32Array | null,
-//         blockTokens?)
-Napi::Value StoreKv(const Napi::CallbackInfo& info) {
-  const char* fn = "storeKv";
-  return guarded(info, fn, [&] {
-    need_args(info, 9, fn);
-    auto k = typed<const float>(info, 0, napi_float32_array, fn, "k");
-    auto v = typed<const float>(info, 1, napi_float32_array, fn, "v");
-    auto kc = typed<uint16_t>(info, 2, napi_uint16_array, fn, "kCache");
-    auto vc = typed<uint16_t>(info, 3, napi_uint16_array, fn, "vCache");
-    const int64_t tokens = integer(info, 4, fn, "shape.tokens", 0, kMaxDim);
-    const int64_t kvHeads = integer(info, 5, fn, "shape.kvHeads", 1, kMaxDim);
-    const int64_t headDim = integer(info, 6, fn, "shape.headDim", 0, kMaxDim);
-    const int64_t startPos = integer(info, 7, fn, "shape.startPos", 0, kMaxDim);
-    const int64_t capacity = integer(info, 8, fn, "shape.capacity", 0, kMaxDim);
-    if (startPos + tokens > capacity) range_error(std::string(fn) + ": startPos + tokens exceeds the cache capacity");
-    need(k, mul({tokens, kvHeads, headDim}), fn, "k", "tokens × kvHeads × headDim");
-    need(v, mul({tokens, kvHeads, headDim}), fn, "v", "tokens × kvHeads × headDim");
-    std::vector<int32_t> used;
-    int64_t blockTokens = capacity;
-    const int32_t* blocks = paged_blocks(info, 9, fn, kvHeads, headDim, startPos + tokens, kc.length, vc.length, used, blockTokens);
-    if (!blocks) {
-      need(kc, mul({capacity, kvHeads, headDim}), fn, "kCache", "capacity × kvHeads × headDim");
-      need(vc, mul({capacity, kvHeads, headDim}), fn, "vCache", "capacity × kvHeads × headDim");
-    }
-    store_kv(k.data, v.data, tokens, kvHeads, headDim, startPos, capacity, blocks, blockTokens, kc.data, vc.data);
-    return info.Env().Undefined();
-  });
-}
-
 using Elementwise = void (*)(const float*, const float*, float*, int64_t);
+
 Napi::Value Binary(const Napi::CallbackInfo& info, Elementwise op, const char* fn, const char* an, const char* bn) {
   return guarded(info, fn, [&] {
     need_args(info, 3, fn);
@@ -426,8 +331,6 @@ void register_kernels(Napi::Env env, Napi::Object exports) {
   exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm));
   exports.Set("ropeNeox", Napi::Function::New(env, RopeNeox));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
-  exports.Set("attention", Napi::Function::New(env, Attention));
-  exports.Set("storeKv", Napi::Function::New(env, StoreKv));
   exports.Set("reluSqrMul", Napi::Function::New(env, ReluSqrMul));
   exports.Set("siluMul", Napi::Function::New(env, SiluMul));
   exports.Set("add", Napi::Function::New(env, Add));

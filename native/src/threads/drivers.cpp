@@ -187,21 +187,34 @@ static float* attention_scratch(size_t floats) {
   return buf.p;
 }
 
-void attention(const AttentionArgs& a) {
+void attention(const AttentionArgs& a) { attention_many(&a, 1); }
+
+void attention_many(const AttentionArgs* parts, int64_t count) {
   const KernelTable& t = table();
-  if (a.tokens == 0 || a.heads == 0) return;
-  // Tasks: (kv head, block of up to 16 tokens); each converts its keys and values once for all of
-  // its rows. Small (short-context decode) calls stay on the calling thread.
+  // Tasks: (call, kv head, block of up to 16 tokens); each converts its keys and values once for all of
+  // its rows. The calls' tasks are numbered end to end, so several sequences' attention (a batched
+  // decode step) is one pass over the pool. Small work (a short-context decode) stays on the calling thread.
   const int64_t TB = 16;
-  const int64_t blocks = (a.tokens + TB - 1) / TB;
-  const int64_t tasks = a.kvHeads * blocks;
-  const int64_t maxVisible = a.startPos + a.tokens;
-  const bool inline_run = a.tokens * a.heads * maxVisible * a.headDim < (1 << 16);
-  const int threads = inline_run ? 1 : (int)std::min<int64_t>(ThreadPool::instance().size(), tasks);
-  const size_t per_slot = ((size_t)attention_scratch_floats(a, a.tokens) + 7) / 8 * 8;
+  std::vector<int64_t> first((size_t)count + 1, 0);  // first task of each call
+  int64_t work = 0;
+  size_t per_slot = 0;
+  for (int64_t c = 0; c < count; ++c) {
+    const AttentionArgs& a = parts[c];
+    const bool empty = a.tokens == 0 || a.heads == 0;
+    first[(size_t)c + 1] = first[(size_t)c] + (empty ? 0 : a.kvHeads * ((a.tokens + TB - 1) / TB));
+    if (empty) continue;
+    work += a.tokens * a.heads * (a.startPos + a.tokens) * a.headDim;
+    per_slot = std::max(per_slot, ((size_t)attention_scratch_floats(a, a.tokens) + 7) / 8 * 8);
+  }
+  const int64_t tasks = first[(size_t)count];
+  if (tasks == 0) return;
+  const int threads = work < (1 << 16) ? 1 : (int)std::min<int64_t>(ThreadPool::instance().size(), tasks);
   float* scratch = attention_scratch(per_slot * (size_t)threads);
   auto run_task = [&](int64_t i, float* s) {
-    const int64_t kvh = i % a.kvHeads, b = i / a.kvHeads;
+    const int64_t c = std::upper_bound(first.begin(), first.end(), i) - first.begin() - 1;
+    const AttentionArgs& a = parts[c];
+    const int64_t local = i - first[(size_t)c];
+    const int64_t kvh = local % a.kvHeads, b = local / a.kvHeads;
     t.attention_group(a, b * TB, std::min(a.tokens, (b + 1) * TB), kvh, s);
   };
   if (threads == 1) {

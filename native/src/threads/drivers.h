@@ -49,6 +49,9 @@ void rms_norm(const float* x, int64_t rows, int64_t cols, const float* w, float 
 void rope_neox(float* x, int64_t tokens, int64_t heads, int64_t headDim, int64_t ropeDim, const int32_t* positions, double freqBase);
 void softmax(float* x, int64_t rows, int64_t cols);
 void attention(const AttentionArgs& a);
+/** Several attention calls (each as `attention` checks it) in one pass over the pool; each call's
+ *  results are bit for bit its own call's. */
+void attention_many(const AttentionArgs* parts, int64_t count);
 /**
  * Rows k, v (tokens × kvHeads × headDim f32) rounded to f16 into the cache at positions startPos..:
  * keys [kvHeads][capacity][headDim], values transposed [kvHeads][headDim][capacity]; or, with `blocks`

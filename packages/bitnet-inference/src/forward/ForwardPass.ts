@@ -1,4 +1,4 @@
-import type { AttentionShape, Kernels } from '@bitnet/kernels';
+import type { AttentionCall, AttentionShape, Kernels } from '@bitnet/kernels';
 import type { BitnetWeights } from '../model/BitnetWeights';
 import type { KvCache } from '../model/KvCache';
 import { Linear } from './Linear';
@@ -163,8 +163,10 @@ export class ForwardPass {
       }
     }
     const starts = parts.map((p) => p.cache.length);
+    // every part's keys and values stored, then all parts' attention in one kernel call (one pass over
+    // the native pool for the whole batch instead of one per sequence)
     this.layers(ids, positions, (l, kk, vv, q, attn) => {
-      for (let i = 0; i < parts.length; i++) this.attend(parts[i].cache, l, rows[i], kk, vv, q, attn, starts[i], parts[i].ids.length);
+      this.kernels.attentionMany(parts.map((p, i) => this.store(p.cache, l, rows[i], kk, vv, q, attn, starts[i], p.ids.length)));
     });
     for (const p of parts) p.cache.length += p.ids.length;
     // The last rows of the parts that want logits, gathered in order into rows 0.. (a source row is
@@ -203,6 +205,12 @@ export class ForwardPass {
    * arithmetic (as if decoded alone).
    */
   private attend(cache: KvCache, l: number, row: number, kk: Float32Array, vv: Float32Array, q: Float32Array, attn: Float32Array, start: number, T: number): void {
+    const c = this.store(cache, l, row, kk, vv, q, attn, start, T);
+    this.kernels.attention(c.q, c.kCache, c.vCache, c.shape, c.out);
+  }
+
+  /** attend's storing half: stores the rows' keys and values and returns the attention call that reads them. */
+  private store(cache: KvCache, l: number, row: number, kk: Float32Array, vv: Float32Array, q: Float32Array, attn: Float32Array, start: number, T: number): AttentionCall {
     const c = this.weights.config;
     const kvDim = c.headCountKv * c.headDim;
     const D = c.embeddingLength;
@@ -216,7 +224,7 @@ export class ForwardPass {
       shape.blockTokens = cache.blockTokens;
     }
     this.kernels.storeKv(kk.subarray(src, src + T * kvDim), vv.subarray(src, src + T * kvDim), keys, values, shape);
-    this.kernels.attention(q.subarray(row * D, (row + T) * D), keys, values, shape, attn.subarray(row * D, (row + T) * D));
+    return { q: q.subarray(row * D, (row + T) * D), kCache: keys, vCache: values, shape, out: attn.subarray(row * D, (row + T) * D) };
   }
 
   /**

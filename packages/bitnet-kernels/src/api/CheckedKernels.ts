@@ -14,7 +14,9 @@ import { TERNARY_TYPES, tensorKernel } from './TensorKernels';
 
 /** matmulTernaryMany's bound on matrices per call (the native binding's too). */
 const MAX_MANY = 64;
-import type { AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
+/** attentionMany's bound on calls (the native binding's too). */
+const MAX_ATTENTION_CALLS = 1024;
+import type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
 
 export class CheckedKernels implements Kernels {
   constructor(readonly inner: Kernels) {}
@@ -117,6 +119,28 @@ export class CheckedKernels implements Kernels {
   attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: AttentionShape, out: Float32Array): void {
     checkKernelArgs('attention', { q, kCache, vCache, shape, out });
     this.inner.attention(q, kCache, vCache, shape, out);
+  }
+
+  attentionMany(calls: readonly AttentionCall[]): void {
+    const fn = 'attentionMany';
+    if (!Array.isArray(calls)) fail(fn, 'calls', 'must be an array of attention calls');
+    if (calls.length > MAX_ATTENTION_CALLS) fail(fn, 'calls', `holds ${calls.length} calls, at most ${MAX_ATTENTION_CALLS}`);
+    calls.forEach((c, j) => {
+      if (typeof c !== 'object' || c === null) fail(fn, `calls[${j}]`, 'must be an object { q, kCache, vCache, shape, out }');
+      try {
+        checkKernelArgs('attention', { q: c.q, kCache: c.kCache, vCache: c.vCache, shape: c.shape, out: c.out });
+      } catch (e) {
+        // the single call's check, reported as this call's argument j
+        if (e instanceof KernelArgumentError) fail(fn, `calls[${j}].${e.argument}`, e.message.slice(`${e.kernel}: ${e.argument} `.length));
+        throw e;
+      }
+      for (let i = 0; i < j; i++) {
+        checkNoOverlap(fn, `calls[${j}].out`, c.out, `calls[${i}].out`, calls[i].out);
+        checkNoOverlap(fn, `calls[${j}].out`, c.out, `calls[${i}].q`, calls[i].q);
+        checkNoOverlap(fn, `calls[${i}].out`, calls[i].out, `calls[${j}].q`, c.q);
+      }
+    });
+    this.inner.attentionMany(calls);
   }
 
   storeKv(k: Float32Array, v: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: KvShape): void {

@@ -93,6 +93,15 @@ export interface FloatMatrix {
   cols: number;
 }
 
+/** One call of attentionMany: attention's arguments. */
+export interface AttentionCall {
+  q: Float32Array;
+  kCache: Uint16Array;
+  vCache: Uint16Array;
+  shape: AttentionShape;
+  out: Float32Array;
+}
+
 /**
  * Where `tokens` rows go in a KV cache of `capacity` positions. The cache layout (one Uint16Array of f16
  * bits each for keys and values, capacity × kvHeads × headDim elements):
@@ -253,6 +262,13 @@ export interface Kernels {
    * cache, rounded to f16 as `toF16` rounds, in the layout of `KvShape`. Nothing else of the cache changes.
    */
   storeKv(k: Float32Array, v: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: KvShape): void;
+  /**
+   * Several `attention` calls at once (a batched step's sequences, each over its own cache): each call's
+   * out is bit for bit what its own `attention` call would write. The native kernels run all of them in
+   * one pass over the thread pool instead of one pass per sequence. No call's out may overlap another
+   * call's q or out.
+   */
+  attentionMany(calls: readonly AttentionCall[]): void;
   /** out = max(gate, 0)² · up. */
   reluSqrMul(gate: Float32Array, up: Float32Array, out: Float32Array): void;
   /** out = gate / (1 + exp(−gate)) · up, as ggml_vec_swiglu_f32 (AVX2): fround(fround(g / fround(1 + vExpf(0 − g))) · up). */

@@ -62,8 +62,8 @@ export interface KernelArgShape {
 }
 
 /** Every kernel of the contract. */
-/** The kernels with a row in the shape table (matmulTernaryMany is checked matrix by matrix against its type's single call: CheckedKernels). */
-export type KernelName = Exclude<keyof Kernels, 'name' | 'isa' | 'threads' | 'matmulTernaryMany'>;
+/** The kernels with a row in the shape table (matmulTernaryMany and attentionMany are checked part by part against their single call: CheckedKernels). */
+export type KernelName = Exclude<keyof Kernels, 'name' | 'isa' | 'threads' | 'matmulTernaryMany' | 'attentionMany'>;
 
 // ---- building blocks ----------------------------------------------------------------------------------
 

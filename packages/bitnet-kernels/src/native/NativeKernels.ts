@@ -9,7 +9,7 @@
  * CheckedKernels, which validates the whole contract. Every call is synchronous; the pool threads
  * never call into JS. Public only through @bitnet/kernels/testing.
  */
-import type { AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
+import type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { nativeAddon } from '../backend/KernelBackend';
 import type { NativeAddon } from './addon';
 
@@ -103,6 +103,12 @@ export class NativeKernels implements Kernels {
     const s = shape;
     this.addon.attention(q, kCache, vCache, s.tokens, s.heads, s.kvHeads, s.headDim, s.startPos, s.capacity, s.scale, out, s.independentRows === true, s.blocks ?? null, s.blockTokens ?? 0);
   }
+  attentionMany(calls: readonly AttentionCall[]): void {
+    this.addon.attentionMany(
+      calls.map(({ q, kCache, vCache, shape: s, out }) => [q, kCache, vCache, s.tokens, s.heads, s.kvHeads, s.headDim, s.startPos, s.capacity, s.scale, out, s.independentRows === true, s.blocks ?? null, s.blockTokens ?? 0]),
+    );
+  }
+
 
   storeKv(k: Float32Array, v: Float32Array, kCache: Uint16Array, vCache: Uint16Array, s: KvShape): void {
     this.addon.storeKv(k, v, kCache, vCache, s.tokens, s.kvHeads, s.headDim, s.startPos, s.capacity, s.blocks ?? null, s.blockTokens ?? 0);

@@ -58,6 +58,8 @@ export interface NativeAddon {
   rmsNorm(x: Float32Array, rows: number, cols: number, weight: Float32Array, eps: number, out: Float32Array): void;
   ropeNeox(x: Float32Array, tokens: number, heads: number, headDim: number, ropeDim: number, positions: Int32Array, freqBase: number): void;
   softmax(x: Float32Array, rows: number, cols: number): void;
+  /** attention's arguments per call, all calls in one pass over the pool. */
+  attentionMany(calls: unknown[][]): void;
   attention(
     q: Float32Array,
     kCache: Uint16Array,

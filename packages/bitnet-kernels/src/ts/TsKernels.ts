@@ -4,7 +4,7 @@
  * only routes. It does not validate arguments: wrap it in CheckedKernels (createKernels does).
  */
 import { encodeQ8_0Blocks, repackTq1_0AsTq2_0 } from '@bitnet/models';
-import type { AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
+import type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { ternaryMatmulCall } from '../api/TensorKernels';
 import { quantizeI8PerToken, quantizeQ8_0, quantizeQ8K } from './ActivationQuant';
 import { attention, softmax, storeKv } from './Attention';
@@ -74,6 +74,10 @@ export class TsKernels implements Kernels {
 
   attention(q: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: AttentionShape, out: Float32Array): void {
     attention(q, kCache, vCache, shape, out);
+  }
+
+  attentionMany(calls: readonly AttentionCall[]): void {
+    for (const c of calls) attention(c.q, c.kCache, c.vCache, c.shape, c.out);
   }
 
   storeKv(k: Float32Array, v: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: KvShape): void {
