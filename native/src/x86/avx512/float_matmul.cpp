@@ -150,7 +150,10 @@ static inline void f16_tile512(const uint8_t* const* w, const float* x, int64_t 
   int64_t line = 0;
   for (int64_t k = 0; k < np; k += 32) {
     for (int64_t j = 0; j < per_step && line < pf_lines; ++j) _mm_prefetch(pf + 64 * line++, _MM_HINT_T1);
-    for (int r = 0; r < RN; ++r) _mm_prefetch((const char*)(w[r] + 2 * k + 1024), _MM_HINT_T0);
+    if constexpr (RM == 1)  // decode: each weight read once, not to be kept (see avx512::i2s_row512)
+      for (int r = 0; r < RN; ++r) _mm_prefetch((const char*)(w[r] + 2 * k + 1024), _MM_HINT_NTA);
+    else
+      for (int r = 0; r < RN; ++r) _mm_prefetch((const char*)(w[r] + 2 * k + 1024), _MM_HINT_T0);
     if constexpr (RN * RM > 8) {
       // Large tiles: the A half (k + 0..15) then the B half (k + 16..31), RN converted vectors live at a
       // time instead of 2·RN (4 × 4: 32 accumulators, so a few spill to L1 whatever the order).
