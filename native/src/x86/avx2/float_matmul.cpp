@@ -75,7 +75,10 @@ static inline void f16_rows_tile(const uint8_t* w, const float* x, int64_t K, fl
   for (int i = 0; i < RM; ++i)
     for (int j = 0; j < 4; ++j) s[i][j] = _mm256_setzero_ps();
   for (int64_t k = 0; k < np; k += 32) {
-    _mm_prefetch((const char*)(w + 2 * k + 1024), _MM_HINT_T0);
+    if constexpr (RM == 1)  // decode: each weight read once (see avx512::i2s_row512)
+      _mm_prefetch((const char*)(w + 2 * k + 1024), _MM_HINT_NTA);
+    else
+      _mm_prefetch((const char*)(w + 2 * k + 1024), _MM_HINT_T0);
     for (int j = 0; j < 4; ++j) {
       const __m256 wv = _mm256_cvtph_ps(load128(w + 2 * k + 16 * j));
       for (int i = 0; i < RM; ++i) s[i][j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + i * K + k + 8 * j), s[i][j]);

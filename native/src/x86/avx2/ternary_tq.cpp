@@ -89,8 +89,8 @@ static inline void tq2_row1(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* wb = w + b * TQ2_0_BYTES;
-    _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
-    _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_T0);
+    _mm_prefetch((const char*)(wb + PF), _MM_HINT_NTA);  // read once a token: see avx512::i2s_row512
+    _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_NTA);
     const int64_t blk = m * nb + b;
     acc = tq_lane_epilogue(acc, tq2_block_dot(wb, q + b * QK_K), a.sum + blk * 8, _cvtsh_ss(load_u16(wb + 64)), a.scale[blk]);
   }
@@ -185,7 +185,7 @@ static inline void tq1_row1(const TernaryMatmulArgs& a, int64_t n, int64_t m, co
   const int8_t* q = a.q + m * a.K;
   auto block = [&](int64_t b) {
     const uint8_t* wb = w + b * TQ1_0_BYTES;
-    _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
+    _mm_prefetch((const char*)(wb + PF), _MM_HINT_NTA);
     __m256i c[8];
     tq1_unpack(wb, c, qh);
     const int8_t* qb = q + b * QK_K;
