@@ -152,10 +152,25 @@ describe('playground in headless Chromium', () => {
     // an array of exactly 1000 integers: the stream cannot end by itself before ~2000 tokens, so Stop
     // always comes first however fast the tiny model runs (left alone it may reach end-of-text early)
     await page.fill(byId('json-schema'), JSON.stringify({ type: 'array', items: { type: 'integer' }, minItems: 1000, maxItems: 1000 }));
+    // Stop is clicked inside the page as soon as the third token is shown (a round trip through the test
+    // process per step let the tiny model, ~2000 tokens in a few hundred ms, finish first under load)
+    const armed = page.evaluate(
+      ({ output, stop, status }) =>
+        new Promise<string>((resolve) => {
+          const out = document.querySelector(output)!;
+          const observer = new MutationObserver(() => {
+            if (out.querySelectorAll('[data-token-id]').length < 3) return;
+            observer.disconnect();
+            const before = document.querySelector(status)!.textContent ?? '';
+            (document.querySelector(stop) as HTMLElement).click();
+            resolve(before);
+          });
+          observer.observe(out, { childList: true, subtree: true });
+        }),
+      { output: byId('output'), stop: byId('stop'), status: byId('status') },
+    );
     await page.click(byId('generate'));
-    await page.waitForFunction((sel) => document.querySelectorAll(`${sel} [data-token-id]`).length >= 3, byId('output'));
-    expect(await page.textContent(byId('status'))).toBe(''); // still running
-    await page.click(byId('stop'));
+    expect(await armed).toBe(''); // still running when Stop was clicked
     await page.waitForFunction((sel) => document.querySelector(sel)!.textContent !== '', byId('status'));
     expect(await page.textContent(byId('status'))).toBe('cancelled');
     expect((await pageTokenIds()).length).toBeLessThan(2000);
