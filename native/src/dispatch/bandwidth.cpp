@@ -14,19 +14,19 @@
 
 namespace bitnet {
 
-namespace {
-
-/** Best of `passes` streaming reads of buf[0, bytes) split over `threads` pool threads (after one warm-up read). */
-double timed_reads(const uint8_t* buf, size_t bytes, int threads, int passes) {
+double read_bandwidth_of(const uint8_t* src, size_t bytes, int passes) {
   const KernelTable& t = table();
   ThreadPool& pool = ThreadPool::instance();
+  const int threads = pool.size();
+  bytes = bytes / (64 * (size_t)threads) * (64 * (size_t)threads);
+  if (bytes == 0) throw std::runtime_error("the bandwidth probe source is too small");
   const size_t per = bytes / (size_t)threads;
   std::atomic<uint64_t> sink{0};
-  pool.parallel_for(threads, [&](int64_t i) { sink ^= t.stream_read(buf + (size_t)i * per, per); });  // warm-up
+  pool.parallel_for(threads, [&](int64_t i) { sink ^= t.stream_read(src + (size_t)i * per, per); });  // warm-up
   double best = 0;
   for (int p = 0; p < passes; ++p) {
     const auto t0 = std::chrono::steady_clock::now();
-    pool.parallel_for(threads, [&](int64_t i) { sink ^= t.stream_read(buf + (size_t)i * per, per); });
+    pool.parallel_for(threads, [&](int64_t i) { sink ^= t.stream_read(src + (size_t)i * per, per); });
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::max(best, (double)bytes / s);
   }
@@ -35,28 +35,24 @@ double timed_reads(const uint8_t* buf, size_t bytes, int threads, int passes) {
   return best;
 }
 
-}  // namespace
-
 double read_bandwidth(size_t bytes, int passes) {
   const int threads = ThreadPool::instance().size();
   bytes = bytes / (64 * (size_t)threads) * (64 * (size_t)threads);
   uint8_t* buf = static_cast<uint8_t*>(std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096));
   if (!buf) throw std::runtime_error("cannot allocate the bandwidth probe buffer");
   const size_t per = bytes / (size_t)threads;
-  // Each thread touches (faults in) its own slice, then reads it.
+  // Each thread touches (faults in) its own slice, then it is read as any other source.
   ThreadPool::instance().parallel_for(threads, [&](int64_t i) {
     for (size_t j = 0; j < per; j += 64) std::memset(buf + (size_t)i * per + j, (int)(j >> 6), 64);
   });
-  const double best = timed_reads(buf, bytes, threads, passes);
-  std::free(buf);
-  return best;
-}
-
-double read_bandwidth_of(const uint8_t* src, size_t bytes, int passes) {
-  const int threads = ThreadPool::instance().size();
-  bytes = bytes / (64 * (size_t)threads) * (64 * (size_t)threads);
-  if (bytes == 0) throw std::runtime_error("the bandwidth probe source is too small");
-  return timed_reads(src, bytes, threads, passes);
+  try {
+    const double best = read_bandwidth_of(buf, bytes, passes);
+    std::free(buf);
+    return best;
+  } catch (...) {
+    std::free(buf);
+    throw;
+  }
 }
 
 }  // namespace bitnet

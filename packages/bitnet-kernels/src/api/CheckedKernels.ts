@@ -11,12 +11,23 @@ import { checkNoOverlap, fail } from './argumentChecks';
 import { checkKernelArgs } from './checkKernelArgs';
 import { KernelArgumentError } from './KernelArgumentError';
 import { TERNARY_TYPES, tensorKernel } from './TensorKernels';
+import type { KernelName } from './argumentShapes';
+import type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
 
 /** matmulTernaryMany's bound on matrices per call (the native binding's too). */
 const MAX_MANY = 64;
 /** attentionMany's bound on calls (the native binding's too). */
 const MAX_ATTENTION_CALLS = 1024;
-import type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
+
+/** One part of a *Many call checked as its single `kernel` call, a violation reported as `fn`'s argument `prefix` + the single call's. */
+function checkPart(fn: string, prefix: string, kernel: KernelName, args: Record<string, unknown>): void {
+  try {
+    checkKernelArgs(kernel, args);
+  } catch (e) {
+    if (e instanceof KernelArgumentError) fail(fn, `${prefix}${e.argument}`, e.message.slice(`${e.kernel}: ${e.argument} `.length));
+    throw e;
+  }
+}
 
 export class CheckedKernels implements Kernels {
   constructor(readonly inner: Kernels) {}
@@ -74,13 +85,7 @@ export class CheckedKernels implements Kernels {
     const kernel = tensorKernel(type).kernel as 'matmulI2sI8' | 'matmulTq2_0Q8K' | 'matmulTq1_0Q8K';
     ws.forEach((w, j) => {
       if (w?.type !== type) fail(fn, `ws[${j}].type`, `is ${String(w?.type)}, ws[0]'s is ${type}: one type per call`);
-      try {
-        checkKernelArgs(kernel, { w, a, out: outs[j], scale: scales?.[j] });
-      } catch (e) {
-        // the single call's check, reported as this call's argument j
-        if (e instanceof KernelArgumentError) fail(fn, `[${j}] ${e.argument}`, e.message.slice(`${e.kernel}: ${e.argument} `.length));
-        throw e;
-      }
+      checkPart(fn, `[${j}] `, kernel, { w, a, out: outs[j], scale: scales?.[j] });
       for (let i = 0; i < j; i++) checkNoOverlap(fn, `outs[${j}]`, outs[j], `outs[${i}]`, outs[i]);
     });
     this.inner.matmulTernaryMany(ws, a, outs, scales);
@@ -127,13 +132,7 @@ export class CheckedKernels implements Kernels {
     if (calls.length > MAX_ATTENTION_CALLS) fail(fn, 'calls', `holds ${calls.length} calls, at most ${MAX_ATTENTION_CALLS}`);
     calls.forEach((c, j) => {
       if (typeof c !== 'object' || c === null) fail(fn, `calls[${j}]`, 'must be an object { q, kCache, vCache, shape, out }');
-      try {
-        checkKernelArgs('attention', { q: c.q, kCache: c.kCache, vCache: c.vCache, shape: c.shape, out: c.out });
-      } catch (e) {
-        // the single call's check, reported as this call's argument j
-        if (e instanceof KernelArgumentError) fail(fn, `calls[${j}].${e.argument}`, e.message.slice(`${e.kernel}: ${e.argument} `.length));
-        throw e;
-      }
+      checkPart(fn, `calls[${j}].`, 'attention', { q: c.q, kCache: c.kCache, vCache: c.vCache, shape: c.shape, out: c.out });
       for (let i = 0; i < j; i++) {
         checkNoOverlap(fn, `calls[${j}].out`, c.out, `calls[${i}].out`, calls[i].out);
         checkNoOverlap(fn, `calls[${j}].out`, c.out, `calls[${i}].q`, calls[i].q);

@@ -5,9 +5,10 @@ import { defaultModeAddon } from '@bitnet/kernels/testing';
 import { probeBandwidth } from './workload';
 import type { MachineInfo } from './report';
 
-
-/** Reads /proc/cpuinfo and probes the bandwidth with our native pool (needs BITNET_THREADS set before the first kernel call). */
-/** `probeFile`: a model file the bandwidth probe reads in place (see probeBandwidth). */
+/**
+ * Reads /proc/cpuinfo and probes the bandwidth with our native pool (needs BITNET_THREADS set before the
+ * first kernel call); `probeFile`: a model file the probe reads in place (see probeBandwidth).
+ */
 export function machineInfo(probeFile?: string): MachineInfo {
   let cpuModel = os.cpus()[0]?.model ?? 'unknown';
   let flags = new Set<string>();
