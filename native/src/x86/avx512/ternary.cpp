@@ -36,19 +36,6 @@ static inline void repack_i2s_row(const int8_t* q, int64_t K, int8_t* dst) {
     }
 }
 
-/** The dot of a trailing odd 128-block (K % 256 = 128) of weight row w with activation row m: 256-bit
- *  vpdpbusd on the original activation layout. */
-static inline int32_t i2s_tail_block(const TernaryMatmulArgs& a, const uint8_t* w, int64_t m) {
-  const int64_t b = a.K / QK_I2S - 1;
-  const __m256i wv = load256(w + 32 * b);
-  const __m256i f0 = _mm256_and_si256(wv, _mm256_set1_epi8((char)0xC0)), f1 = _mm256_and_si256(wv, _mm256_set1_epi8(0x30));
-  const __m256i f2 = _mm256_and_si256(wv, _mm256_set1_epi8(0x0C)), f3 = _mm256_and_si256(wv, _mm256_set1_epi8(0x03));
-  const int8_t* qb = a.q + m * a.K + QK_I2S * b;
-  const __m256i z = _mm256_setzero_si256();
-  return (hsum_i32(_mm256_dpbusd_epi32(z, f0, load256(qb))) >> 6) + (hsum_i32(_mm256_dpbusd_epi32(z, f1, load256(qb + 32))) >> 4) +
-         (hsum_i32(_mm256_dpbusd_epi32(z, f2, load256(qb + 64))) >> 2) + hsum_i32(_mm256_dpbusd_epi32(z, f3, load256(qb + 96)));
-}
-
 /**
  * Decode: weight rows [n0, n1) × one activation row, each row read front to back. Two sets of
  * accumulators (even and odd block pairs) halve the vpdpbusd dependency chains, and the four field sums
@@ -101,7 +88,7 @@ static void i2s_row512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const
     const __m512i f0 = _mm512_add_epi32(a0, b0), f1 = _mm512_add_epi32(a1, b1), f2 = _mm512_add_epi32(a2, b2), f3 = _mm512_add_epi32(a3, b3);
     const __m512i c = _mm512_add_epi32(_mm512_add_epi32(f0, _mm512_slli_epi32(f1, 2)), _mm512_add_epi32(_mm512_slli_epi32(f2, 4), _mm512_slli_epi32(f3, 6)));
     int32_t dot = hsum512_i32(srai512_epi32<6>(c));
-    if (tail) dot += i2s_tail_block(a, w, 0);
+    if (tail) dot += i2s_block_dot256(w + 32 * (a.K / QK_I2S - 1), a.q + a.K - QK_I2S);
     out[n] = i2s_epilogue(dot, sum, scale, wscale);
   }
 }

@@ -122,22 +122,10 @@ inline void i2s_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m, const int
   int32_t dot[RN][RM];
   for (int r = 0; r < RN; ++r)
     for (int i = 0; i < RM; ++i) dot[r][i] = hsum512_i32(acc[r][i]);
-  if (a.K % 256) {  // one trailing 128-block: 256-bit vpdpbusd on the original activation layout
+  if (a.K % 256) {  // one trailing 128-block, on the original activation layout
     const int64_t b = a.K / QK_I2S - 1;
-    const __m256i m3y = _mm256_set1_epi8(3);
-    for (int r = 0; r < RN; ++r) {
-      const __m256i wv = load256(w[r] + 32 * b);
-      const __m256i f0 = _mm256_and_si256(_mm256_srli_epi16(wv, 6), m3y), f1 = _mm256_and_si256(_mm256_srli_epi16(wv, 4), m3y);
-      const __m256i f2 = _mm256_and_si256(_mm256_srli_epi16(wv, 2), m3y), f3 = _mm256_and_si256(wv, m3y);
-      for (int i = 0; i < RM; ++i) {
-        const int8_t* qb = a.q + (m + i) * a.K + QK_I2S * b;
-        __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), f0, load256(qb));
-        s = _mm256_dpbusd_epi32(s, f1, load256(qb + 32));
-        s = _mm256_dpbusd_epi32(s, f2, load256(qb + 64));
-        s = _mm256_dpbusd_epi32(s, f3, load256(qb + 96));
-        dot[r][i] += hsum_i32(s);
-      }
-    }
+    for (int r = 0; r < RN; ++r)
+      for (int i = 0; i < RM; ++i) dot[r][i] += i2s_block_dot256(w[r] + 32 * b, a.q + (m + i) * a.K + QK_I2S * b);
   }
   for (int i = 0; i < RM; ++i) {
     const int64_t mi = m + i;
