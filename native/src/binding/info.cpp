@@ -2,16 +2,11 @@
 // instruction sets, the thread count, switching the table, the bandwidth probe.
 #include <napi.h>
 
-#include <cerrno>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #if !defined(_WIN32)
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #endif
 
 #include "../dispatch/bandwidth.h"
@@ -97,24 +92,14 @@ Napi::Value ReadBandwidth(const Napi::CallbackInfo& info) {
 #if defined(_WIN32)
     throw Napi::Error::New(info.Env(), std::string(fn) + ": a file source is not supported on Windows");
 #else
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Napi::Error::New(info.Env(), std::string(fn) + ": open '" + path + "' failed: " + std::strerror(errno));
-    struct stat st;
-    const bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    if (!ok || st.st_size < bytes) {
-      ::close(fd);
-      range_error(std::string(fn) + ": '" + path + "' is not a regular file of at least " + std::to_string(bytes) + " bytes");
-    }
-    void* p = ::mmap(nullptr, (size_t)bytes, PROT_READ, MAP_PRIVATE, fd, 0);
-    const int err = errno;
-    ::close(fd);
-    if (p == MAP_FAILED) throw Napi::Error::New(info.Env(), std::string(fn) + ": mmap '" + path + "' failed: " + std::strerror(err));
+    const FileMapping m = map_file(info.Env(), fn, path, (size_t)bytes, [&](bool regular, int64_t size) {
+      if (!regular || size < bytes) range_error(std::string(fn) + ": '" + path + "' is not a regular file of at least " + std::to_string(bytes) + " bytes");
+    });
     struct Unmap {
-      void* p;
-      size_t n;
-      ~Unmap() { ::munmap(p, n); }
-    } unmap{p, (size_t)bytes};
-    return Napi::Number::New(info.Env(), read_bandwidth_of(static_cast<const uint8_t*>(p), (size_t)bytes, (int)passes) / 1e9);
+      FileMapping m;
+      ~Unmap() { ::munmap(m.p, m.bytes); }
+    } unmap{m};
+    return Napi::Number::New(info.Env(), read_bandwidth_of(static_cast<const uint8_t*>(m.p), m.bytes, (int)passes) / 1e9);
 #endif
   });
 }

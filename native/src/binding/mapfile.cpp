@@ -1,7 +1,8 @@
 // mapFile(path): the whole file mapped read-only into this process, as an external ArrayBuffer whose
 // finalizer unmaps it. Model weights used in their file layout are typed-array views into it, so
 // they are file-backed pages (shared with the page cache) instead of private copies. PROT_READ: a
-// write into a weight would fault instead of silently diverging from the file.
+// write into a weight would fault instead of silently diverging from the file. map_file (binding.h)
+// opens and maps for both mapFile and readBandwidth's file probe.
 #include <napi.h>
 
 #include <cerrno>
@@ -24,8 +25,8 @@ namespace binding {
 namespace {
 
 // A JS Error naming the call, the path and the OS's reason, with `errno` / `syscall` properties.
-[[noreturn]] void os_error(Napi::Env env, const char* syscall, const std::string& path, int err) {
-  Napi::Error e = Napi::Error::New(env, std::string("mapFile: ") + syscall + " '" + path + "' failed: " + std::strerror(err));
+[[noreturn]] void os_error(Napi::Env env, const char* fn, const char* syscall, const std::string& path, int err) {
+  Napi::Error e = Napi::Error::New(env, std::string(fn) + ": " + syscall + " '" + path + "' failed: " + std::strerror(err));
   e.Set("errno", Napi::Number::New(env, err));
   e.Set("syscall", Napi::String::New(env, syscall));
   e.Set("path", Napi::String::New(env, path));
@@ -42,36 +43,41 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
 #if defined(_WIN32)
     throw Napi::Error::New(env, "mapFile: not supported on Windows");
 #else
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) os_error(env, "open", path, errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      const int err = errno;
-      ::close(fd);
-      os_error(env, "fstat", path, err);
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
-      ::close(fd);
-      throw Napi::Error::New(env, std::string("mapFile: '") + path + "' is not a non-empty regular file");
-    }
-    const size_t size = (size_t)st.st_size;
-    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    const int err = errno;
-    ::close(fd);  // the mapping keeps the file
-    if (p == MAP_FAILED) os_error(env, "mmap", path, err);
+    const FileMapping m = map_file(env, fn, path, 0, [&](bool regular, int64_t size) {
+      if (!regular || size <= 0) throw Napi::Error::New(env, std::string("mapFile: '") + path + "' is not a non-empty regular file");
+    });
     // Weights are read front to back by every token: read ahead now, so the first pass faults less.
-    ::madvise(p, size, MADV_WILLNEED);
+    ::madvise(m.p, m.bytes, MADV_WILLNEED);
     return Napi::ArrayBuffer::New(
-        env, p, size, [](Napi::Env, void* data, size_t* len) {
+        env, m.p, m.bytes, [](Napi::Env, void* data, size_t* len) {
           ::munmap(data, *len);
           delete len;
         },
-        new size_t(size));
+        new size_t(m.bytes));
 #endif
   });
 }
 
 }  // namespace
+
+#if !defined(_WIN32)
+FileMapping map_file(Napi::Env env, const char* fn, const std::string& path, size_t bytes,
+                     const std::function<void(bool regular, int64_t size)>& check) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) os_error(env, fn, "open", path, errno);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }  // the mapping keeps the file
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) os_error(env, fn, "fstat", path, errno);
+  check(S_ISREG(st.st_mode), (int64_t)st.st_size);
+  if (bytes == 0) bytes = (size_t)st.st_size;
+  void* p = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) os_error(env, fn, "mmap", path, errno);
+  return FileMapping{p, bytes};
+}
+#endif
 
 void register_mapfile(Napi::Env env, Napi::Object exports) { exports.Set("mapFile", Napi::Function::New(env, MapFile)); }
 
