@@ -69,6 +69,15 @@ inline __m512i srai512_epi32(__m512i v) {
 #endif
 }
 
+inline __m512 cvtepi32_512(__m512i v) {
+#if defined(BITNET_AVX512_EMULATED)  // SIMDe 0.7 lacks _mm512_cvtepi32_ps
+  return _mm512_castsi512_ps(join256(_mm256_castps_si256(_mm256_cvtepi32_ps(_mm512_castsi512_si256(v))),
+                                     _mm256_castps_si256(_mm256_cvtepi32_ps(_mm512_extracti64x4_epi64(v, 1)))));
+#else
+  return _mm512_cvtepi32_ps(v);
+#endif
+}
+
 inline __m512 cvtph512(__m256i h) {
 #if defined(BITNET_AVX512_EMULATED)
   const __m256 lo = _mm256_cvtph_ps(_mm256_castsi256_si128(h)), hi = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
