@@ -32,6 +32,18 @@ inline __m512i dpbusd512(__m512i acc, __m512i u, __m512i s) {
 #endif
 }
 
+/**
+ * `v` pinned in a register: GCC otherwise folds the load that made it into every instruction that uses
+ * it (a TQ2_0 block, 66 bytes, is read four times, each load split across two cache lines). No-op in
+ * the emulated build.
+ */
+inline __m512i in_register(__m512i v) {
+#if !defined(BITNET_AVX512_EMULATED)
+  __asm__("" : "+v"(v));
+#endif
+  return v;
+}
+
 inline __m256i fold512(__m512i v) {
   return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
 }

@@ -120,7 +120,7 @@ static inline void tq2_row512_1(const TernaryMatmulArgs& a, int64_t n, const int
     const uint8_t* wb = w + b * TQ2_0_BYTES;
     _mm_prefetch((const char*)(wb + PF), _MM_HINT_NTA);  // NTA: see i2s_row512
     _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_NTA);
-    const __m512i wv = load512(wb);
+    const __m512i wv = in_register(load512(wb));
     const int8_t* qb = qp + 256 * b;
     __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(wv, m3), load512(qb));
     s = _mm512_dpbusd_epi32(s, _mm512_and_si512(_mm512_srli_epi16(wv, 2), m3), load512(qb + 64));
@@ -133,11 +133,62 @@ static inline void tq2_row512_1(const TernaryMatmulArgs& a, int64_t n, const int
   a.out[n] = hsum_f32(acc);
 }
 
+/**
+ * Decode: weight rows n and n + 1 (adjacent in memory, so still one stream) × one activation row, in
+ * one zmm: lanes 0..7 are row n's 8 lanes of the reference, lanes 8..15 row n + 1's. Per block each
+ * row's integer lanes start at −gsum (the reference's subtraction, exact in integers), the two rows'
+ * folds are joined into one zmm, then one convert and one FMA by [da·dw(n) ×8 | da·dw(n+1) ×8] —
+ * element-wise, so each half has the bits of tq2_row512_1's 8-lane chain. Half the epilogue
+ * instructions of two one-row passes, and the two chains overlap.
+ */
+static void tq2_rows512_2(const TernaryMatmulArgs& a, int64_t n, const int8_t* qp, const int32_t* ngsum) {
+  const int64_t nb = a.K / QK_K, rb = a.row_bytes;
+  const uint8_t* const w0 = a.w + n * rb;
+  const uint8_t* const w1 = w0 + rb;
+  const float* const da = a.scale;
+  const __m512i m3 = _mm512_set1_epi8(3);
+  const __m512i pick = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  auto lanes = [&](const uint8_t* wb, const int8_t* qb, __m512i s) {
+    const __m512i wv = in_register(load512(wb));
+    __m512i t = dpbusd512(_mm512_setzero_si512(), _mm512_and_si512(_mm512_srli_epi16(wv, 4), m3), load512(qb + 128));
+    s = dpbusd512(s, _mm512_and_si512(wv, m3), load512(qb));
+    s = dpbusd512(s, _mm512_and_si512(_mm512_srli_epi16(wv, 2), m3), load512(qb + 64));
+    t = dpbusd512(t, _mm512_and_si512(_mm512_srli_epi16(wv, 6), m3), load512(qb + 192));
+    return _mm512_add_epi32(s, t);
+  };
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* wb0 = w0 + b * TQ2_0_BYTES;
+    const uint8_t* wb1 = w1 + b * TQ2_0_BYTES;
+    _mm_prefetch((const char*)(wb0 + PF), _MM_HINT_NTA);  // NTA: see i2s_row512
+    _mm_prefetch((const char*)(wb1 + PF), _MM_HINT_NTA);
+    _mm_prefetch((const char*)(wb1 + PF + 64), _MM_HINT_NTA);
+    const int8_t* qb = qp + 256 * b;
+    const __m512i g = load512(ngsum + 16 * b);  // [−gsum ×8 | 0 ×8]
+    const __m512i l0 = lanes(wb0, qb, g), l1 = lanes(wb1, qb, g);
+    // [l0 lo | l1 lo] + [l0 hi | l1 hi]: each row's fold (lanes k and k + 8) in its own half
+    const __m512i l = _mm512_add_epi32(_mm512_shuffle_i32x4(l0, l1, 0x44), _mm512_shuffle_i32x4(l0, l1, 0xEE));
+    __m128i dwh = _mm_cvtsi32_si128(load_u16(wb0 + 64));
+    dwh = _mm_insert_epi16(dwh, load_u16(wb1 + 64), 1);
+    const __m128 d2 = _mm_mul_ps(_mm_set1_ps(da[b]), _mm_cvtph_ps(dwh));  // [da·dw(n), da·dw(n+1), ..]
+    acc = _mm512_fmadd_ps(cvtepi32_512(l), _mm512_permutexvar_ps(pick, _mm512_castps128_ps512(d2)), acc);
+  }
+  float* const out = a.out;
+  out[n] = hsum_f32(_mm512_castps512_ps256(acc));
+  out[n + 1] = hsum_f32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+}
+
 void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
   if (a.M == 1) {
-    Scratch s((size_t)a.K);
+    const int64_t nb = a.K / QK_K;
+    Scratch s((size_t)a.K), g((size_t)(64 * nb), 1);
     repack_tq2_row(a.q, a.K, s.p);
-    for (int64_t n = n0; n < n1; ++n) tq2_row512_1(a, n, s.p);
+    int32_t* ng = reinterpret_cast<int32_t*>(g.p);
+    for (int64_t b = 0; b < nb; ++b)
+      for (int k = 0; k < 8; ++k) ng[16 * b + k] = -a.sum[8 * b + k], ng[16 * b + 8 + k] = 0;
+    int64_t n = n0;
+    for (; n + 2 <= n1; n += 2) tq2_rows512_2(a, n, s.p, ng);
+    if (n < n1) tq2_row512_1(a, n, s.p);
     return;
   }
   tq2_tiles_512(a, n0, n1);  // ternary_tiles.cpp: activations in their own layout

@@ -264,7 +264,7 @@ inline void tq2_tile(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n, i
         for (int r = 0; r < RN; ++r) f[r] = field<2 * F>(wv[r], m3);
         for (int j = 0; j < RP; ++j) {
           const __m512i x = load512(t.xp + (((P + j) * nb + b) * 8 + 4 * C + F) * 64);
-          for (int r = 0; r < RN; ++r) s[r][j] = _mm512_dpbusd_epi32(s[r][j], f[r], x);
+          for (int r = 0; r < RN; ++r) s[r][j] = dpbusd512(s[r][j], f[r], x);
         }
       };
       group(std::integral_constant<int, 0>{});
