@@ -92,7 +92,7 @@ void matmul_ternary_many(const TensorType& type, const TernaryPart* parts, int64
   const TernaryMatmulFn fn = t.types[type.id].matmul_ternary;
   // The rows of all parts end to end, split as one matrix's; a range over a part boundary runs as
   // two calls. Each row's arithmetic is its part's kernel's, wherever the split falls.
-  split_rows(total, (int64_t)row_bytes(type, K) * M, [&](int64_t n0, int64_t n1) {
+  auto rows = [&](int64_t n0, int64_t n1) {
     int64_t base = 0;
     for (int64_t j = 0; j < count && base < n1; base += parts[j].N, ++j) {
       const int64_t lo = std::max(n0, base) - base, hi = std::min(n1, base + parts[j].N) - base;
@@ -100,7 +100,10 @@ void matmul_ternary_many(const TensorType& type, const TernaryPart* parts, int64
       fn(args[(size_t)j], lo, hi);
       scale_part(t, parts[j].out, M, parts[j].N, lo, hi, parts[j].out_scale);
     }
-  });
+  };
+  // One activation row (decode) is bound by the weight stream: one contiguous share per thread.
+  if (M == 1) split_rows_streamed(total, (int64_t)row_bytes(type, K), rows);
+  else split_rows(total, (int64_t)row_bytes(type, K) * M, rows);
 }
 
 void quantize_q8_0(const float* x, int64_t rows, int64_t cols, int8_t* q, float* d) {
@@ -189,6 +192,33 @@ static float* attention_scratch(size_t floats) {
 
 void attention(const AttentionArgs& a) { attention_many(&a, 1); }
 
+namespace {
+
+/**
+ * Asks for the cache lines a task of attention_many reads — kv head kvh's keys and values at positions
+ * [0, reach), up to 64 KB — all at once. In a decode step the weights have washed the KV cache out of
+ * every cache level, and the task's own loads met its lines one miss after another: a batched step's
+ * attention (8 sequences at ~40 positions, Zen 5) took ~3.7–5.0 ms where the same calls repeated at
+ * once took ~1.8; with this, ~3.1–3.7.
+ */
+void prefetch_kv(const AttentionArgs& a, int64_t kvh, int64_t reach) {
+  const int64_t D = a.headDim, bt = a.blockTokens;
+  int64_t budget = 1024;  // cache lines
+  auto lines = [&](const uint16_t* p, int64_t elems) {
+    const char* c = reinterpret_cast<const char*>(p);
+    for (int64_t b = 0; b < elems * 2 && budget > 0; b += 64, --budget) __builtin_prefetch(c + b, 0, 3);
+  };
+  for (int64_t j = 0; j * bt < reach && budget > 0; ++j) {
+    const int64_t off = a.kv_offset(j, kvh), n = std::min(bt, reach - j * bt);
+    lines(a.k + off, n * D);
+    if (n == bt) lines(a.v + off, bt * D);  // a whole block: its values are one run
+    else
+      for (int64_t d = 0; d < D; ++d) lines(a.v + off + d * bt, n);
+  }
+}
+
+}  // namespace
+
 void attention_many(const AttentionArgs* parts, int64_t count) {
   const KernelTable& t = table();
   // Tasks: (call, kv head, block of up to 16 tokens); each converts its keys and values once for all of
@@ -215,7 +245,9 @@ void attention_many(const AttentionArgs* parts, int64_t count) {
     const AttentionArgs& a = parts[c];
     const int64_t local = i - first[(size_t)c];
     const int64_t kvh = local % a.kvHeads, b = local / a.kvHeads;
-    t.attention_group(a, b * TB, std::min(a.tokens, (b + 1) * TB), kvh, s);
+    const int64_t t1 = std::min(a.tokens, (b + 1) * TB);
+    prefetch_kv(a, kvh, a.startPos + t1);
+    t.attention_group(a, b * TB, t1, kvh, s);
   };
   if (threads == 1) {
     for (int64_t i = 0; i < tasks; ++i) run_task(i, scratch);
