@@ -111,40 +111,19 @@ static inline void repack_tq2_row(const int8_t* q, int64_t K, int8_t* dst) {
     }
 }
 
-/** Decode: one row × one activation row (the shared AVX2 lane epilogue). */
-static inline void tq2_row512_1(const TernaryMatmulArgs& a, int64_t n, const int8_t* qp) {
-  const int64_t nb = a.K / QK_K;
-  const uint8_t* w = a.w + n * a.row_bytes;
-  const __m512i m3 = _mm512_set1_epi8(3);
-  auto block = [&](int64_t b) {
-    const uint8_t* wb = w + b * TQ2_0_BYTES;
-    _mm_prefetch((const char*)(wb + PF), _MM_HINT_NTA);  // NTA: see i2s_row512
-    _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_NTA);
-    const __m512i wv = in_register(load512(wb));
-    const int8_t* qb = qp + 256 * b;
-    __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(wv, m3), load512(qb));
-    s = _mm512_dpbusd_epi32(s, _mm512_and_si512(_mm512_srli_epi16(wv, 2), m3), load512(qb + 64));
-    s = _mm512_dpbusd_epi32(s, _mm512_and_si512(_mm512_srli_epi16(wv, 4), m3), load512(qb + 128));
-    s = _mm512_dpbusd_epi32(s, _mm512_and_si512(_mm512_srli_epi16(wv, 6), m3), load512(qb + 192));
-    return fold512(s);
-  };
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) acc = tq_lane_epilogue(acc, block(b), a.sum + b * 8, _cvtsh_ss(load_u16(w + b * TQ2_0_BYTES + 64)), a.scale[b]);
-  a.out[n] = hsum_f32(acc);
-}
-
 /**
  * Decode: weight rows n and n + 1 (adjacent in memory, so still one stream) × one activation row, in
- * one zmm: lanes 0..7 are row n's 8 lanes of the reference, lanes 8..15 row n + 1's. Per block each
- * row's integer lanes start at −gsum (the reference's subtraction, exact in integers), the two rows'
- * folds are joined into one zmm, then one convert and one FMA by [da·dw(n) ×8 | da·dw(n+1) ×8] —
- * element-wise, so each half has the bits of tq2_row512_1's 8-lane chain. Half the epilogue
- * instructions of two one-row passes, and the two chains overlap.
+ * one zmm: lanes 0..7 are row n's 8 lanes of the reference (ggml_vec_dot_tq2_0_q8_K, AVX2), lanes 8..15
+ * row n + 1's. Per block each row's integer lanes start at −gsum (the reference's subtraction, exact in
+ * integers), the two rows' folds are joined into one zmm, then one convert and one FMA by
+ * [da·dw(n) ×8 | da·dw(n+1) ×8] — element-wise, so each half is the reference's 8-lane chain, and a row
+ * gets the same bits whichever row shares its zmm. Half the epilogue instructions of two one-row passes,
+ * and the two chains overlap. `pair` false: row n alone (an odd last row; both halves compute it).
  */
-static void tq2_rows512_2(const TernaryMatmulArgs& a, int64_t n, const int8_t* qp, const int32_t* ngsum) {
+static void tq2_rows512_2(const TernaryMatmulArgs& a, int64_t n, bool pair, const int8_t* qp, const int32_t* ngsum) {
   const int64_t nb = a.K / QK_K, rb = a.row_bytes;
   const uint8_t* const w0 = a.w + n * rb;
-  const uint8_t* const w1 = w0 + rb;
+  const uint8_t* const w1 = pair ? w0 + rb : w0;
   const float* const da = a.scale;
   const __m512i m3 = _mm512_set1_epi8(3);
   const __m512i pick = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -175,7 +154,7 @@ static void tq2_rows512_2(const TernaryMatmulArgs& a, int64_t n, const int8_t* q
   }
   float* const out = a.out;
   out[n] = hsum_f32(_mm512_castps512_ps256(acc));
-  out[n + 1] = hsum_f32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+  if (pair) out[n + 1] = hsum_f32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
 }
 
 void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
@@ -186,9 +165,7 @@ void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
     int32_t* ng = reinterpret_cast<int32_t*>(g.p);
     for (int64_t b = 0; b < nb; ++b)
       for (int k = 0; k < 8; ++k) ng[16 * b + k] = -a.sum[8 * b + k], ng[16 * b + 8 + k] = 0;
-    int64_t n = n0;
-    for (; n + 2 <= n1; n += 2) tq2_rows512_2(a, n, s.p, ng);
-    if (n < n1) tq2_row512_1(a, n, s.p);
+    for (int64_t n = n0; n < n1; n += 2) tq2_rows512_2(a, n, n + 1 < n1, s.p, ng);
     return;
   }
   tq2_tiles_512(a, n0, n1);  // ternary_tiles.cpp: activations in their own layout

@@ -99,14 +99,16 @@ inline __m512i hsum16x16_i32(const __m512i* v) {
 }
 
 /**
- * The outputs of a 4-weight-row tile: the 4·RM integer dots in one zmm (lane 4i + r: activation row
- * m + i, weight row n + r), plus a trailing 128-block's dots when K % 256 = 128, then i2s_epilogue on
- * all of them at once — per lane the same convert, subtract, divide and multiply as the scalar one, so
- * the same bits. Single thread, 4 × 4 tiles: ~390 → ~470 G multiply-adds/s (K 2560 and 6912, 8 and 64
- * rows, Zen 5): sixteen scalar hsums and divisions took a fifth of a 2560-wide tile.
+ * The outputs of a tile of RN (≤ 4) weight rows × RM (≤ 4) activation rows: the integer dots in one zmm
+ * (lane 4i + r: activation row m + i, weight row n + r; the other lanes 0), plus a trailing 128-block's
+ * dots when K % 256 = 128, then i2s_epilogue on all of them at once — per lane the same convert,
+ * subtract, divide and multiply as the scalar one, so the same bits. Single thread, 4 × 4 tiles: ~390 →
+ * ~470 G multiply-adds/s (K 2560 and 6912, 8 and 64 rows, Zen 5): sixteen scalar hsums and divisions
+ * took a fifth of a 2560-wide tile.
  */
-template <int RM>
-inline void i2s_tile_out4(const TernaryMatmulArgs& a, int64_t n, int64_t m, const uint8_t* const* w, const __m512i (*acc)[RM]) {
+template <int RN, int RM>
+inline void i2s_tile_out(const TernaryMatmulArgs& a, int64_t n, int64_t m, const uint8_t* const* w, const __m512i (*acc)[RM]) {
+  static_assert(RN >= 1 && RN <= 4 && RM >= 1 && RM <= 4, "one zmm holds at most 4 × 4 dots");
   // Every array is written whole, lane by lane: a zero-initialised one was cleared with `rep stos`,
   // which the vector loads then waited on (the tile ran no faster than sixteen scalar sums).
   __m512i v[16];
@@ -114,21 +116,23 @@ inline void i2s_tile_out4(const TernaryMatmulArgs& a, int64_t n, int64_t m, cons
   alignas(64) float scales[16], res[16];
   for (int i = 0; i < 4; ++i)
     for (int r = 0; r < 4; ++r) {
-      v[4 * i + r] = i < RM ? acc[r][i < RM ? i : 0] : _mm512_setzero_si512();
+      const bool in = i < RM && r < RN;
+      v[4 * i + r] = in ? acc[in ? r : 0][in ? i : 0] : _mm512_setzero_si512();
       sums[4 * i + r] = i < RM ? a.sum[m + i] : 0;
       scales[4 * i + r] = i < RM ? a.scale[m + i] : 1.0f;
     }
   __m512i dot = hsum16x16_i32(v);
-  if (a.K % 256) {  // the trailing 128-block
+  if (a.K % 256) {  // the trailing 128-block, on the original activation layout
     const int64_t b = a.K / QK_I2S - 1;
     alignas(64) int32_t tail[16];
     for (int i = 0; i < 4; ++i)
-      for (int r = 0; r < 4; ++r) tail[4 * i + r] = i < RM ? i2s_block_dot256(w[r] + 32 * b, a.q + (m + i) * a.K + QK_I2S * b) : 0;
+      for (int r = 0; r < 4; ++r)
+        tail[4 * i + r] = i < RM && r < RN ? i2s_block_dot256(w[r < RN ? r : 0] + 32 * b, a.q + (m + i) * a.K + QK_I2S * b) : 0;
     dot = _mm512_add_epi32(dot, _mm512_load_si512(tail));
   }
   const __m512 t = cvtepi32_512(_mm512_sub_epi32(dot, _mm512_load_si512(sums)));
   _mm512_store_ps(res, _mm512_mul_ps(_mm512_div_ps(t, _mm512_load_ps(scales)), _mm512_set1_ps(a.wscale)));
-  for (int i = 0; i < RM; ++i) std::memcpy(a.out + (m + i) * a.N + n, res + 4 * i, 16);
+  for (int i = 0; i < RM; ++i) std::memcpy(a.out + (m + i) * a.N + n, res + 4 * i, sizeof(float) * RN);
 }
 
 /**
@@ -167,19 +171,7 @@ inline void i2s_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m, const int
     group(std::integral_constant<int, 2>{});
     group(std::integral_constant<int, 3>{});
   }
-  if constexpr (RN == 4) return i2s_tile_out4<RM>(a, n, m, w, acc);
-  int32_t dot[RN][RM];
-  for (int r = 0; r < RN; ++r)
-    for (int i = 0; i < RM; ++i) dot[r][i] = hsum512_i32(acc[r][i]);
-  if (a.K % 256) {  // one trailing 128-block, on the original activation layout
-    const int64_t b = a.K / QK_I2S - 1;
-    for (int r = 0; r < RN; ++r)
-      for (int i = 0; i < RM; ++i) dot[r][i] += i2s_block_dot256(w[r] + 32 * b, a.q + (m + i) * a.K + QK_I2S * b);
-  }
-  for (int i = 0; i < RM; ++i) {
-    const int64_t mi = m + i;
-    for (int r = 0; r < RN; ++r) a.out[mi * a.N + n + r] = i2s_epilogue(dot[r][i], a.sum[mi], a.scale[mi], a.wscale);
-  }
+  i2s_tile_out<RN, RM>(a, n, m, w, acc);
 }
 
 // ---- TQ2_0 × Q8_K --------------------------------------------------------------------------------------
