@@ -15,6 +15,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   try {
     bitnet::init_dispatch();
+    bitnet::stream_prefetch();  // a bad BITNET_PREFETCH fails the load, as a bad BITNET_ISA does
     bitnet::ThreadPool::instance();
   } catch (const std::exception& e) {
     Napi::Error::New(env, std::string("@bitnet/kernels native addon: ") + e.what()).ThrowAsJavaScriptException();

@@ -25,6 +25,8 @@ Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
   const CpuFeatures& f = cpu_features();
   Napi::Object o = Napi::Object::New(env);
   o.Set("vendor", f.vendor);
+  o.Set("family", f.family);
+  o.Set("model", f.model);
   o.Set("sse2", f.sse2);
   o.Set("avx", f.avx);
   o.Set("avx2", f.avx2);
@@ -49,6 +51,7 @@ Napi::Array StringArray(Napi::Env env, const std::vector<std::string>& v) {
 }
 
 Napi::Value SelectedIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), table().isa); }
+Napi::Value StreamPrefetchJs(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), stream_prefetch_name(stream_prefetch())); }
 Napi::Value AvailableIsas(const Napi::CallbackInfo& info) { return StringArray(info.Env(), available_isas()); }
 Napi::Value CompiledIsas(const Napi::CallbackInfo& info) { return StringArray(info.Env(), compiled_isas()); }
 Napi::Value Threads(const Napi::CallbackInfo& info) {
@@ -109,6 +112,7 @@ Napi::Value ReadBandwidth(const Napi::CallbackInfo& info) {
 void register_info(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs));
   exports.Set("selectedIsa", Napi::Function::New(env, SelectedIsa));
+  exports.Set("streamPrefetch", Napi::Function::New(env, StreamPrefetchJs));
   exports.Set("availableIsas", Napi::Function::New(env, AvailableIsas));
   exports.Set("compiledIsas", Napi::Function::New(env, CompiledIsas));
   exports.Set("threads", Napi::Function::New(env, Threads));

@@ -33,6 +33,12 @@ CpuFeatures detect() {
   vendor[12] = 0;
   f.vendor = vendor;
   __cpuid_count(1, 0, a, b, c, d);
+  {
+    const int base = (int)((a >> 8) & 0xf), ext = (int)((a >> 20) & 0xff);
+    const int mod = (int)((a >> 4) & 0xf), extm = (int)((a >> 16) & 0xf);
+    f.family = base == 0xf ? base + ext : base;
+    f.model = (base == 0xf || base == 0x6) ? (extm << 4) | mod : mod;
+  }
   f.sse2 = (d >> 26) & 1;
   f.fma = (c >> 12) & 1;
   f.osxsave = (c >> 27) & 1;

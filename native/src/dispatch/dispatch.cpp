@@ -105,6 +105,23 @@ void init_dispatch() {
   if (!g_table.load()) throw std::runtime_error("kernel dispatch failed to initialize (an earlier BITNET_ISA error)");
 }
 
+StreamPrefetch stream_prefetch() {
+  static const StreamPrefetch p = [] {
+    const char* env = std::getenv("BITNET_PREFETCH");
+    std::string want = env ? env : "";
+    for (auto& ch : want) ch = (char)std::tolower((unsigned char)ch);
+    if (want == "nta") return StreamPrefetch::kNta;
+    if (want == "l2") return StreamPrefetch::kL2;
+    if (!want.empty() && want != "auto")
+      throw std::runtime_error("BITNET_PREFETCH=" + std::string(env) + " is not one of nta, l2, auto");
+    const CpuFeatures& f = cpu_features();
+    return f.vendor == "AuthenticAMD" && f.family == 0x19 ? StreamPrefetch::kL2 : StreamPrefetch::kNta;
+  }();
+  return p;
+}
+
+const char* stream_prefetch_name(StreamPrefetch p) { return p == StreamPrefetch::kL2 ? "l2" : "nta"; }
+
 const KernelTable& table() { return *g_table.load(std::memory_order_acquire); }
 
 void set_isa(const std::string& isa) {

@@ -20,6 +20,16 @@ std::string isa_unavailable_reason(const std::string& isa);
 /** Selects the table once (BITNET_ISA or the best available). Throws std::runtime_error for a bad BITNET_ISA. */
 void init_dispatch();
 const KernelTable& table();
+/**
+ * Where decode matmuls prefetch the weight rows they stream (each weight is read once a token):
+ * kNta, 8 KB ahead with prefetchnta (into L1, bypassing most of the cache hierarchy), or kL2, 32 KB
+ * ahead with prefetcht1 (into L2). Chosen once: BITNET_PREFETCH=nta|l2, else kL2 on AMD family 25
+ * (Zen 4 with AVX-512: the kNta rows streamed ~23 of 34 GB/s there, kL2 ~31) and kNta elsewhere (Zen 5:
+ * kNta measured best of nta/t0). Throws std::runtime_error for another BITNET_PREFETCH value.
+ */
+enum class StreamPrefetch { kNta, kL2 };
+StreamPrefetch stream_prefetch();
+const char* stream_prefetch_name(StreamPrefetch p);
 /** Test hook: switch the table of the whole process. Throws when `isa` is unknown or unavailable. */
 void set_isa(const std::string& isa);
 

@@ -75,6 +75,7 @@ void matmul_ternary_many(const TensorType& type, const TernaryPart* parts, int64
     t.sum_groups32_i8(q, ng, gsum);
     sums = gsum;
   }
+  const bool stream_l2 = stream_prefetch() == StreamPrefetch::kL2;
   std::array<TernaryMatmulArgs, kMaxTernaryParts> args;  // every field of the first `count` is set below
   for (int64_t j = 0; j < count; ++j) {
     TernaryMatmulArgs& a = args[(size_t)j];
@@ -88,6 +89,7 @@ void matmul_ternary_many(const TensorType& type, const TernaryPart* parts, int64
     a.sum = sums;
     a.wscale = i2s ? load_f32(parts[j].w + (size_t)parts[j].N * a.row_bytes) : 0.0f;  // the tensor scale after the codes
     a.out = parts[j].out;
+    a.stream_l2 = stream_l2;
   }
   const TernaryMatmulFn fn = t.types[type.id].matmul_ternary;
   // The rows of all parts end to end, split as one matrix's; a range over a part boundary runs as

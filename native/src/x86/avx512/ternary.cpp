@@ -21,6 +21,22 @@
 namespace bitnet {
 namespace avx512 {
 
+/**
+ * Prefetch of a decode row's weights, `L2` as TernaryMatmulArgs::stream_l2 (see stream_prefetch() in
+ * dispatch.h): prefetchnta 8 KB ahead, or prefetcht1 32 KB ahead. Zen 4, 2 threads, 600 MB of 2B4T
+ * matrices: I2_S rows ~23 → ~31 GB/s against a 34 GB/s probe, TQ2_0 ~20 → ~27 (one thread ~12 → ~25:
+ * there the NTA rows overlapped almost none of their memory time with compute). On Zen 5 NTA measured
+ * best (of nta / t0). A template argument: a run-time hint inside the loop cost twice the time in the
+ * tiles once.
+ */
+template <bool L2>
+inline void prefetch_stream(const void* p) {
+  if constexpr (L2)
+    _mm_prefetch((const char*)p + 32768, _MM_HINT_T1);
+  else
+    _mm_prefetch((const char*)p + PF, _MM_HINT_NTA);
+}
+
 // ---- I2_S × int8 -------------------------------------------------------------------------------------
 
 /**
@@ -45,6 +61,7 @@ static inline void repack_i2s_row(const int8_t* q, int64_t K, int8_t* dst) {
  * by 1/64, 1/16, 1/4 and 1 (the tiles' way). ~49 → ~41 cycles a 2560-wide row on Zen 5 from L2, with
  * the locals below and dpbusd512.
  */
+template <bool L2>
 static void i2s_row512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp) {
   // Everything the loop needs in locals: the output store could alias the argument struct otherwise
   // (the sources build with -fno-strict-aliasing), and every row would reload it.
@@ -60,11 +77,11 @@ static void i2s_row512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     int64_t p = 0;
     for (; p + 2 <= pairs; p += 2) {
-      // NTA: one row's weights are read once per token; T0 prefetches let 1.2 GB a token wash the
+      // One row's weights are read once per token. On Zen 5, T0 prefetches let 1.2 GB a token wash the
       // caches (Zen's L3 takes every line the L2 evicts), and everything else of the step (KV cache,
-      // activations, the JS engine's own data) then comes from DRAM: a decode step ~5 % slower.
-      _mm_prefetch((const char*)(w + 64 * p + PF), _MM_HINT_NTA);
-      _mm_prefetch((const char*)(w + 64 * p + PF + 64), _MM_HINT_NTA);
+      // activations, the JS engine's own data) then came from DRAM: a decode step ~5 % slower than NTA.
+      prefetch_stream<L2>(w + 64 * p);
+      prefetch_stream<L2>(w + 64 * p + 64);
       const __m512i wa = load512(w + 64 * p), wb = load512(w + 64 * p + 64);
       const int8_t* qa = qp + 256 * p;
       a0 = dpbusd512(a0, _mm512_and_si512(wa, mk0), load512(qa));
@@ -77,7 +94,7 @@ static void i2s_row512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const
       b3 = dpbusd512(b3, _mm512_and_si512(wb, mk3), load512(qa + 448));
     }
     if (p < pairs) {
-      _mm_prefetch((const char*)(w + 64 * p + PF), _MM_HINT_NTA);
+      prefetch_stream<L2>(w + 64 * p);
       const __m512i wa = load512(w + 64 * p);
       const int8_t* qa = qp + 256 * p;
       a0 = dpbusd512(a0, _mm512_and_si512(wa, mk0), load512(qa));
@@ -97,7 +114,10 @@ void matmul_i2s_i8_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
   Scratch s((size_t)(a.M * a.K));
   for (int64_t m = 0; m < a.M; ++m) repack_i2s_row(a.q + m * a.K, a.K, s.p + m * a.K);
   if (a.M > 1) return i2s_tiles_512(a, n0, n1, s.p);  // ternary_tiles.cpp
-  i2s_row512(a, n0, n1, s.p);
+  if (a.stream_l2)
+    i2s_row512<true>(a, n0, n1, s.p);
+  else
+    i2s_row512<false>(a, n0, n1, s.p);
 }
 
 // ---- TQ2_0 × Q8_K --------------------------------------------------------------------------------------
@@ -120,6 +140,7 @@ static inline void repack_tq2_row(const int8_t* q, int64_t K, int8_t* dst) {
  * gets the same bits whichever row shares its zmm. Half the epilogue instructions of two one-row passes,
  * and the two chains overlap. `pair` false: row n alone (an odd last row; both halves compute it).
  */
+template <bool L2>
 static void tq2_rows512_2(const TernaryMatmulArgs& a, int64_t n, bool pair, const int8_t* qp, const int32_t* ngsum) {
   const int64_t nb = a.K / QK_K, rb = a.row_bytes;
   const uint8_t* const w0 = a.w + n * rb;
@@ -127,24 +148,25 @@ static void tq2_rows512_2(const TernaryMatmulArgs& a, int64_t n, bool pair, cons
   const float* const da = a.scale;
   const __m512i m3 = _mm512_set1_epi8(3);
   const __m512i pick = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-  auto lanes = [&](const uint8_t* wb, const int8_t* qb, __m512i s) {
+  auto lanes = [&](const uint8_t* wb, const __m512i* q, __m512i s) {
     const __m512i wv = in_register(load512(wb));
-    __m512i t = dpbusd512(_mm512_setzero_si512(), _mm512_and_si512(_mm512_srli_epi16(wv, 4), m3), load512(qb + 128));
-    s = dpbusd512(s, _mm512_and_si512(wv, m3), load512(qb));
-    s = dpbusd512(s, _mm512_and_si512(_mm512_srli_epi16(wv, 2), m3), load512(qb + 64));
-    t = dpbusd512(t, _mm512_and_si512(_mm512_srli_epi16(wv, 6), m3), load512(qb + 192));
+    __m512i t = dpbusd512(_mm512_setzero_si512(), _mm512_and_si512(_mm512_srli_epi16(wv, 4), m3), q[2]);
+    s = dpbusd512(s, _mm512_and_si512(wv, m3), q[0]);
+    s = dpbusd512(s, _mm512_and_si512(_mm512_srli_epi16(wv, 2), m3), q[1]);
+    t = dpbusd512(t, _mm512_and_si512(_mm512_srli_epi16(wv, 6), m3), q[3]);
     return _mm512_add_epi32(s, t);
   };
   __m512 acc = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* wb0 = w0 + b * TQ2_0_BYTES;
     const uint8_t* wb1 = w1 + b * TQ2_0_BYTES;
-    _mm_prefetch((const char*)(wb0 + PF), _MM_HINT_NTA);  // NTA: see i2s_row512
-    _mm_prefetch((const char*)(wb1 + PF), _MM_HINT_NTA);
-    _mm_prefetch((const char*)(wb1 + PF + 64), _MM_HINT_NTA);
+    prefetch_stream<L2>(wb0);  // see i2s_row512
+    prefetch_stream<L2>(wb1);
+    prefetch_stream<L2>(wb1 + 64);
     const int8_t* qb = qp + 256 * b;
     const __m512i g = load512(ngsum + 16 * b);  // [−gsum ×8 | 0 ×8]
-    const __m512i l0 = lanes(wb0, qb, g), l1 = lanes(wb1, qb, g);
+    const __m512i q[4] = {in_register(load512(qb)), in_register(load512(qb + 64)), in_register(load512(qb + 128)), in_register(load512(qb + 192))};
+    const __m512i l0 = lanes(wb0, q, g), l1 = lanes(wb1, q, g);
     // [l0 lo | l1 lo] + [l0 hi | l1 hi]: each row's fold (lanes k and k + 8) in its own half
     const __m512i l = _mm512_add_epi32(_mm512_shuffle_i32x4(l0, l1, 0x44), _mm512_shuffle_i32x4(l0, l1, 0xEE));
     __m128i dwh = _mm_cvtsi32_si128(load_u16(wb0 + 64));
@@ -165,7 +187,8 @@ void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
     int32_t* ng = reinterpret_cast<int32_t*>(g.p);
     for (int64_t b = 0; b < nb; ++b)
       for (int k = 0; k < 8; ++k) ng[16 * b + k] = -a.sum[8 * b + k], ng[16 * b + 8 + k] = 0;
-    for (int64_t n = n0; n < n1; n += 2) tq2_rows512_2(a, n, n + 1 < n1, s.p, ng);
+    for (int64_t n = n0; n < n1; n += 2)
+      a.stream_l2 ? tq2_rows512_2<true>(a, n, n + 1 < n1, s.p, ng) : tq2_rows512_2<false>(a, n, n + 1 < n1, s.p, ng);
     return;
   }
   tq2_tiles_512(a, n0, n1);  // ternary_tiles.cpp: activations in their own layout

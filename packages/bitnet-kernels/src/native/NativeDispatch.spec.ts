@@ -74,6 +74,42 @@ describeNative('native dispatch', () => {
     expect(() => a.setIsaForTests('bogus')).toThrow(/bitnet_kernels\.setIsaForTests: native error: .*unknown instruction set/);
   });
 
+  it('chooses where decode rows prefetch once at load (BITNET_PREFETCH overrides); both give the reference bits', () => {
+    const f = a.cpuFeatures();
+    const expected = f.vendor === 'AuthenticAMD' && f.family === 25 ? 'l2' : 'nta';
+    expect(JSON.parse(childEval({ BITNET_PREFETCH: undefined }, 'a.streamPrefetch()').out)).toBe(expected);
+    // One activation row (the decode rows the policy applies to), I2_S and TQ2_0, rows not a multiple of
+    // the chunking, K with a trailing odd I2_S block: each policy's output equals the generic reference's.
+    const expr = `(() => {
+      const N = 1001, K = 2304, rb = K / 256 * 66;
+      const wi = new Uint8Array(N * K / 4 + 32), wt = new Uint8Array(N * rb);
+      for (let i = 0; i < wi.length; i++) wi[i] = (i * 2654435761 >>> 13) & 0xff;
+      for (let i = 0; i < wt.length; i++) wt[i] = (i * 40503 >>> 7) & 0xff;
+      for (let b = 0; b < N * K / 256; b++) { wt[b * 66 + 64] = b & 0xff; wt[b * 66 + 65] = 0x38 + (b % 4); }
+      new DataView(wi.buffer).setFloat32(N * K / 4, 0.5, true);
+      const q = new Int8Array(K).map((_, i) => (i * 7919) % 255 - 127);
+      const oi = new Float32Array(N), ot = new Float32Array(N);
+      a.matmulI2sI8(wi, N, K, q, Float32Array.of(3), Int32Array.of(-5), 1, oi);
+      const d = new Float32Array(K / 256).map((_, i) => 0.01 * (i + 1));
+      a.matmulTq2_0Q8K(wt, N, K, q, d, 1, ot);
+      return [a.streamPrefetch(), Array.from(oi), Array.from(ot)];
+    })()`;
+    const ref = childEval({ BITNET_ISA: 'generic' }, expr);
+    expect(ref.status).toBe(0);
+    const [, refI2s, refTq2] = JSON.parse(ref.out);
+    for (const p of ['nta', 'l2']) {
+      const child = childEval({ BITNET_PREFETCH: p }, expr);
+      expect([p, child.status, child.err]).toEqual([p, 0, '']);
+      const [chosen, i2s, tq2] = JSON.parse(child.out);
+      expect(chosen).toBe(p);
+      expect(i2s).toEqual(refI2s);
+      expect(tq2).toEqual(refTq2);
+    }
+    const bad = childEval({ BITNET_PREFETCH: 't0' }, '0');
+    expect(bad.status).not.toBe(0);
+    expect(bad.err).toContain('BITNET_PREFETCH=t0 is not one of nta, l2, auto');
+  });
+
   it('sizes the pool to the cores, BITNET_THREADS overrides, a bad value fails the load', () => {
     expect(a.threads()).toBeGreaterThanOrEqual(1);
     expect(JSON.parse(childEval({ BITNET_THREADS: '1' }, 'a.threads()').out)).toBe(1);

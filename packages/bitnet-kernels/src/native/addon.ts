@@ -9,6 +9,9 @@
 /** What cpuid and xgetbv report (x86; all false elsewhere). */
 export interface CpuFeatures {
   vendor: string;
+  /** Display family and model from cpuid (AMD Zen 3 and Zen 4: family 25; Zen 5: 26). */
+  family: number;
+  model: number;
   sse2: boolean;
   avx: boolean;
   avx2: boolean;
@@ -107,6 +110,11 @@ export interface NativeAddon {
   cpuFeatures(): CpuFeatures;
   /** The instruction set whose kernels run (chosen once at load; BITNET_ISA overrides). */
   selectedIsa(): NativeIsa;
+  /**
+   * Where decode matmuls prefetch the weight rows they stream: 'nta' (prefetchnta, 8 KB ahead) or 'l2'
+   * (prefetcht1, 32 KB ahead). Chosen once at load by the CPU (l2 on AMD family 25); BITNET_PREFETCH overrides.
+   */
+  streamPrefetch(): 'nta' | 'l2';
   /** Instruction sets this CPU and OS can run, best last. */
   availableIsas(): NativeIsa[];
   /** Instruction sets compiled into the addon. */

@@ -23,7 +23,7 @@ export function machineInfo(probeFile?: string): MachineInfo {
   let bandwidthGBs: number | undefined;
   let kernelIsa = 'ts (native addon not in use)';
   if (addon) {
-    kernelIsa = `native ${addon.selectedIsa()}`;
+    kernelIsa = `native ${addon.selectedIsa()}, stream prefetch ${addon.streamPrefetch()}`;
     bandwidthGBs = probeBandwidth(probeFile);
   }
   return {
