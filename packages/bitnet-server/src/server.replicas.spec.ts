@@ -59,7 +59,8 @@ function expectSolo(events: SseEventRecord[], solo: GenerationResult): void {
   expect(tokens.map((t) => t.token_id)).toEqual(solo.tokenIds);
   expect(tokens.map((t) => t.token).join('')).toBe(solo.text);
   const last = events[events.length - 1];
-  expect(last.event).toBe('complete');
+  // on failure, the diff shows what ended the stream instead (an error event's payload)
+  expect({ event: last.event, data: last.event === 'complete' ? undefined : last.data }).toEqual({ event: 'complete', data: undefined });
   expect(JSON.parse(last.data).total_tokens).toBe(solo.tokenIds.length);
 }
 
