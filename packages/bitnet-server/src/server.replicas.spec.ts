@@ -212,6 +212,37 @@ describe('replicas sharing Redis', () => {
     }
   });
 
+  it('the owner died after its last token but before the final event, and that token ends the generation (end of text): the replica that takes over completes the stream instead of resuming past it', async () => {
+    // a run that ends at an end-of-generation id before max_tokens
+    let body: Req | undefined;
+    let solo: GenerationResult | undefined;
+    for (let seed = 1; seed < 400 && !body; seed++) {
+      const r = request(seed, 120);
+      const run = await soloOf(r);
+      if (run.finishReason !== 'max_tokens' && run.finishReason !== 'stop_sequence') [body, solo] = [r, run];
+    }
+    expect(solo).toBeDefined();
+    const redisClient = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    await redisClient.connect();
+    try {
+      const whole = await postSse(`${a.url}/v1/stream`, body);
+      expectSolo(whole.events, solo!);
+      const [sid, last] = whole.events[whole.events.length - 1].id!.split(':');
+      // as if A had written every token and died before the 'complete' event (its lease is free: A released it)
+      expect(await redisClient.xdel(key(sid, 'events'), `0-${last}`)).toBe(1);
+      const before = await revived(b);
+      const lastToken = whole.events[whole.events.length - 2];
+      const rest = await postSse(`${b.url}/v1/stream`, undefined, { headers: { 'Last-Event-ID': lastToken.id! } });
+      expect(rest.events.map((e) => e.event)).toEqual(['complete']);
+      const done = JSON.parse(rest.events[0].data);
+      expect([done.completion_reason, done.finish_reason, done.total_tokens, done.completed_normally]).toEqual([solo!.finishReason, 'stop', solo!.tokenIds.length, true]);
+      expect(rest.events[0].id).toBe(`${sid}:${last}`);
+      expect(await revived(b)).toBe(before); // nothing generated: the stream was already at its end
+    } finally {
+      redisClient.disconnect();
+    }
+  });
+
   it('Redis stopped mid-run and restarted: no crash, /health degraded then ok, streams in flight complete', async () => {
     const body = request(15, 1500);
     const solo = await soloOf(body);

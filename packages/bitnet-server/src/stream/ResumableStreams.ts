@@ -183,13 +183,16 @@ export class ResumableStreams {
       await this.store.release(id, this.replica);
       return 'ended';
     }
-    if (tokens.length >= request.generation.maxNewTokens) {
-      // every token was written, then the owner died before the last event: the stream ended at max_tokens
+    // Every token was written, then the owner died before the last event: the stream ended at
+    // max_tokens, or at its last token when that id ends a generation (a stop id, end of text / turn;
+    // the engine refuses to resume past it, so completing here is the only way to end it cleanly).
+    const ended = tokens.length >= request.generation.maxNewTokens ? ('max_tokens' as const) : this.endedBy(tokens[tokens.length - 1]?.data.token_id, request);
+    if (ended) {
       abandonTicket(ticket);
       const o: GenerationOutcome = {
-        reason: 'max_tokens',
+        reason: ended,
         completedNormally: true,
-        finishReason: 'length',
+        finishReason: ended === 'max_tokens' ? 'length' : 'stop',
         promptTokens: request.promptIds.length,
         cachedPromptTokens: 0,
         generatedTokens: tokens.length,
@@ -209,6 +212,14 @@ export class ResumableStreams {
     this.metrics.generations.inc({ start: 'revived' });
     this.log.info({ stream: id, tokens: tokens.length }, 'reviving stream');
     return this.generate(id, request, ticket, signal, performance.now(), tokens, sink);
+  }
+
+  /** The reason a generation ends at `id` when that id is a stop id or ends generation (else undefined), as the engine decides it. */
+  private endedBy(id: unknown, request: StoredRequest): 'stop_token' | 'eos' | 'end_of_turn' | undefined {
+    if (typeof id !== 'number') return undefined;
+    const t = this.service.engine.tokenizer;
+    if (t.endOfGenerationIds.includes(id)) return id === t.eosId ? 'eos' : 'end_of_turn';
+    return request.generation.stopTokenIds.includes(id) ? 'stop_token' : undefined;
   }
 
   /**
