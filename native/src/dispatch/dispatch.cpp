@@ -25,6 +25,13 @@ const KernelTable* table_of(const std::string& isa) {
   return nullptr;
 }
 
+/** An environment variable's value in lower case ("" when unset). */
+std::string lower(const char* env) {
+  std::string s = env ? env : "";
+  for (auto& ch : s) ch = (char)std::tolower((unsigned char)ch);
+  return s;
+}
+
 std::atomic<const KernelTable*> g_table{nullptr};
 std::once_flag g_once;
 
@@ -89,8 +96,7 @@ static std::string join(const std::vector<std::string>& v) {
 void init_dispatch() {
   std::call_once(g_once, [] {
     const char* env = std::getenv("BITNET_ISA");
-    std::string want = env ? env : "";
-    for (auto& ch : want) ch = (char)std::tolower((unsigned char)ch);
+    const std::string want = lower(env);
     if (want.empty() || want == "auto") {
       g_table.store(table_of(available_isas().back()));
       return;
@@ -108,8 +114,7 @@ void init_dispatch() {
 StreamPrefetch stream_prefetch() {
   static const StreamPrefetch p = [] {
     const char* env = std::getenv("BITNET_PREFETCH");
-    std::string want = env ? env : "";
-    for (auto& ch : want) ch = (char)std::tolower((unsigned char)ch);
+    const std::string want = lower(env);
     if (want == "nta") return StreamPrefetch::kNta;
     if (want == "l2") return StreamPrefetch::kL2;
     if (!want.empty() && want != "auto")
