@@ -120,6 +120,17 @@ function workerPath(): string {
 const closedError = () => new InferenceError('engine_closed', 'the engine is closed', ['load the engine again']);
 
 /** Reads the header once: tokenizer, summary, chat format. Every failure is a model_load InferenceError. */
+/**
+ * The ids that end a generation and the finish reason each gives: the config's stop ids, then the
+ * tokenizer's end-of-generation ids (which win where both name an id). What the model thread stops on.
+ */
+export function stopIdReasons(tokenizer: Tokenizer, stopTokenIds: readonly number[]): Map<number, StopIdReason> {
+  const reasons = new Map<number, StopIdReason>();
+  for (const id of stopTokenIds) reasons.set(id, 'stop_token');
+  for (const id of tokenizer.endOfGenerationIds) reasons.set(id, id === tokenizer.eosId ? 'eos' : 'end_of_turn');
+  return reasons;
+}
+
 function readModel(resolved: string): { tokenizer: Tokenizer; model: ModelInfo } {
   if (!fs.existsSync(resolved)) throw new InferenceError('model_load', `no model file at ${resolved}`, ['check the path']);
   let file: GgufFile;
@@ -336,10 +347,7 @@ export class InferenceEngine implements SequenceHost {
     if (!Number.isInteger(resumed) || resumed < 0 || resumed >= config.maxNewTokens) throw new ConfigError('resume', `must hold fewer ids than maxNewTokens (${config.maxNewTokens})`);
     checkLogprobs(logprobs);
     this.checkContext(promptIds.length - resumed, config.maxNewTokens);
-    const t = this.tokenizer;
-    const stopIds = new Map<number, StopIdReason>();
-    for (const id of config.stopTokenIds) stopIds.set(id, 'stop_token');
-    for (const id of t.endOfGenerationIds) stopIds.set(id, id === t.eosId ? 'eos' : 'end_of_turn');
+    const stopIds = stopIdReasons(this.tokenizer, config.stopTokenIds);
     const seq = this.nextSeq++;
     if (this.listeners.size === 0) this.worker.ref();
     this.listeners.set(seq, listener);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
+import { type StopIdReason, stopIdReasons } from '@bitnet/inference';
 import type { ServerMetrics } from '../http/Metrics';
 import { streamLogprobs } from '../http/logprobs';
 import type { Logger } from '../Logger';
@@ -215,11 +216,8 @@ export class ResumableStreams {
   }
 
   /** The reason a generation ends at `id` when that id is a stop id or ends generation (else undefined), as the engine decides it. */
-  private endedBy(id: unknown, request: StoredRequest): 'stop_token' | 'eos' | 'end_of_turn' | undefined {
-    if (typeof id !== 'number') return undefined;
-    const t = this.service.engine.tokenizer;
-    if (t.endOfGenerationIds.includes(id)) return id === t.eosId ? 'eos' : 'end_of_turn';
-    return request.generation.stopTokenIds.includes(id) ? 'stop_token' : undefined;
+  private endedBy(id: unknown, request: StoredRequest): StopIdReason | undefined {
+    return typeof id === 'number' ? stopIdReasons(this.service.engine.tokenizer, request.generation.stopTokenIds).get(id) : undefined;
   }
 
   /**
