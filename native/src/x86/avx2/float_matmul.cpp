@@ -75,7 +75,7 @@ static inline void f16_rows_tile(const uint8_t* w, const float* x, int64_t K, fl
   for (int i = 0; i < RM; ++i)
     for (int j = 0; j < 4; ++j) s[i][j] = _mm256_setzero_ps();
   for (int64_t k = 0; k < np; k += 32) {
-    if constexpr (RM == 1)  // decode: each weight read once, PF ahead (see avx512::i2s_row512, f16_tile512)
+    if constexpr (RM == 1)  // decode: each weight read once, PF ahead (see avx512::prefetch_stream, f16_tile512)
       _mm_prefetch((const char*)(w + 2 * k + PF), _MM_HINT_NTA);
     else
       _mm_prefetch((const char*)(w + 2 * k + 1024), _MM_HINT_T0);

@@ -87,7 +87,7 @@ static inline __m256i i2s_row_lanes(const TernaryMatmulArgs& a, int64_t n, int64
     const int64_t b1 = b0 + 4 < nb ? b0 + 4 : nb;
     __m256i s1 = _mm256_setzero_si256(), s4 = s1;
     for (int64_t b = b0; b < b1; ++b) {
-      _mm_prefetch((const char*)(w + b * 32 + PF), _MM_HINT_NTA);  // read once a token: see avx512::i2s_row512
+      _mm_prefetch((const char*)(w + b * 32 + PF), _MM_HINT_NTA);  // read once a token: see avx512::prefetch_stream
       const int8_t* qb = q + b * QK_I2S;
       const __m256i v = load256(w + b * 32), h = _mm256_srli_epi16(v, 4);
       s4 = _mm256_add_epi16(s4, _mm256_maddubs_epi16(_mm256_and_si256(h, m0c), load256(qb)));

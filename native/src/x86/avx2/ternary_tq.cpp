@@ -89,7 +89,7 @@ static inline void tq2_row1(const TernaryMatmulArgs& a, int64_t n, int64_t m) {
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* wb = w + b * TQ2_0_BYTES;
-    _mm_prefetch((const char*)(wb + PF), _MM_HINT_NTA);  // read once a token: see avx512::i2s_row512
+    _mm_prefetch((const char*)(wb + PF), _MM_HINT_NTA);  // read once a token: see avx512::prefetch_stream
     _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_NTA);
     const int64_t blk = m * nb + b;
     acc = tq_lane_epilogue(acc, tq2_block_dot(wb, q + b * QK_K), a.sum + blk * 8, _cvtsh_ss(load_u16(wb + 64)), a.scale[blk]);

@@ -150,7 +150,7 @@ static inline void f16_tile512(const uint8_t* const* w, const float* x, int64_t 
   int64_t line = 0;
   for (int64_t k = 0; k < np; k += 32) {
     for (int64_t j = 0; j < per_step && line < pf_lines; ++j) _mm_prefetch(pf + 64 * line++, _MM_HINT_T1);
-    if constexpr (RM == 1)  // decode: each weight read once, not to be kept (see avx512::i2s_row512), and from
+    if constexpr (RM == 1)  // decode: each weight read once, not to be kept (see avx512::prefetch_stream), and from
       // DRAM: PF ahead, as the ternary kernels (1 KB ahead streamed the F16 output at ~67 GB/s where PF
       // reached ~83, with the probe at ~85)
       for (int r = 0; r < RN; ++r) _mm_prefetch((const char*)(w[r] + 2 * k + PF), _MM_HINT_NTA);

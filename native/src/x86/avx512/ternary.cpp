@@ -27,8 +27,11 @@ namespace avx512 {
  * dispatch.h): prefetchnta 8 KB ahead, or prefetcht1 32 KB ahead. Zen 4, 2 threads, 600 MB of 2B4T
  * matrices: I2_S rows ~23 → ~31 GB/s against a 34 GB/s probe, TQ2_0 ~20 → ~27 (one thread ~12 → ~25:
  * there the NTA rows overlapped almost none of their memory time with compute). On Zen 5 NTA measured
- * best (of nta / t0). A template argument: a run-time hint inside the loop cost twice the time in the
- * tiles once.
+ * best (of nta / t0). Decode reads each weight once a token, so the hint keeps it from being kept: on
+ * Zen 5, T0 prefetches let 1.2 GB a token wash the caches (Zen's L3 takes every line the L2 evicts),
+ * and the rest of the step (KV cache, activations, the engine's own data) then came from DRAM, a decode
+ * step ~5 % slower than with NTA. A template argument: a run-time hint inside the loop cost twice the
+ * time in the tiles once.
  */
 template <bool L2>
 inline void prefetch_stream(const void* p) {
@@ -54,60 +57,83 @@ static inline void repack_i2s_row(const int8_t* q, int64_t K, int8_t* dst) {
 }
 
 /**
- * Decode: weight rows [n0, n1) × one activation row, each row read front to back. Two sets of
- * accumulators (even and odd block pairs) halve the vpdpbusd dependency chains, and the four field sums
- * are joined lane by lane before one horizontal sum: lane j of the field-f accumulator is
- * 4^(3−f)·Σ code_f·q, so acc0 + 4·acc1 + 16·acc2 + 64·acc3 is 64·Σ code·q in every lane (|lane| < 2^29
- * for K ≤ 2^18) and the arithmetic shift by 6 is exact: the same integer as four separate sums scaled
- * by 1/64, 1/16, 1/4 and 1 (the tiles' way). ~49 → ~41 cycles a 2560-wide row on Zen 5 from L2, with
- * the locals below and dpbusd512.
+ * One segment (NS block pairs, from pair p0) of `rows` adjacent weight rows: the segment's 4·NS
+ * activation vectors are loaded once into registers and serve every row of the block, so a row's
+ * 64-byte weight vector costs one load, four ands and four vpdpbusd (five loads before: one 512-bit
+ * load issues a cycle on Zen 4, two and/vpdpbusd ops). Each row's four field sums carry over from
+ * segment to segment in part[r] (integer, exact). pf: the next line to prefetch, a line per pair.
  */
-template <bool L2>
-static void i2s_row512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp) {
-  // Everything the loop needs in locals: the output store could alias the argument struct otherwise
-  // (the sources build with -fno-strict-aliasing), and every row would reload it.
+template <bool L2, int NS>
+inline void i2s_segment512(const uint8_t* w, int64_t rb, int64_t rows, const int8_t* q, __m512i (*part)[4], bool first, const uint8_t*& pf) {
+  const __m512i mk0 = _mm512_set1_epi8((char)0xC0), mk1 = _mm512_set1_epi8(0x30), mk2 = _mm512_set1_epi8(0x0C), mk3 = _mm512_set1_epi8(0x03);
+  __m512i x[4 * NS];
+#pragma GCC unroll 32
+  for (int i = 0; i < 4 * NS; ++i) x[i] = in_register(load512(q + 64 * i));
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* wr = w + r * rb;
+    __m512i a0, a1, a2, a3;
+    if (first) a0 = a1 = a2 = a3 = _mm512_setzero_si512();
+    else a0 = part[r][0], a1 = part[r][1], a2 = part[r][2], a3 = part[r][3];
+#pragma GCC unroll 8
+    for (int p = 0; p < NS; ++p) {
+      prefetch_stream<L2>(pf);
+      pf += 64;
+      const __m512i wv = load512(wr + 64 * p);
+      a0 = dpbusd512(a0, _mm512_and_si512(wv, mk0), x[4 * p]);
+      a1 = dpbusd512(a1, _mm512_and_si512(wv, mk1), x[4 * p + 1]);
+      a2 = dpbusd512(a2, _mm512_and_si512(wv, mk2), x[4 * p + 2]);
+      a3 = dpbusd512(a3, _mm512_and_si512(wv, mk3), x[4 * p + 3]);
+    }
+    part[r][0] = a0, part[r][1] = a1, part[r][2] = a2, part[r][3] = a3;
+  }
+}
+
+/**
+ * Decode: weight rows [n0, n1) × one activation row, in blocks of adjacent rows (~8 KB), each block
+ * swept segment by segment (S pairs), so the activations of a segment sit in registers for the whole
+ * block. The weight bytes are still read once, block after block; the prefetch cursor runs the
+ * policy's distance ahead of the bytes consumed (a block is at most the NTA distance, so every line is
+ * asked for at least a block before it is read). Zen 4, one thread, 640 × 2560 from L2: ~13.4 → ~11.0
+ * µs against the row-at-a-time kernel with five loads a weight vector (2 threads ~7.8 → ~6.8 µs).
+ */
+template <bool L2, int S>
+static void i2s_rows_seg512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp) {
+  constexpr int64_t RMAX = 16;
   const int64_t pairs = a.K / 256, rb = a.row_bytes;
+  const int64_t R = std::min<int64_t>(RMAX, std::max<int64_t>(1, 8192 / rb));
   const bool tail = a.K % 256 != 0;
   const int32_t sum = a.sum[0];
   const float scale = a.scale[0], wscale = a.wscale;
   float* const out = a.out;
-  const uint8_t* const w0 = a.w;
-  const __m512i mk0 = _mm512_set1_epi8((char)0xC0), mk1 = _mm512_set1_epi8(0x30), mk2 = _mm512_set1_epi8(0x0C), mk3 = _mm512_set1_epi8(0x03);
-  for (int64_t n = n0; n < n1; ++n) {
-    const uint8_t* w = w0 + n * rb;
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    int64_t p = 0;
-    for (; p + 2 <= pairs; p += 2) {
-      // One row's weights are read once per token. On Zen 5, T0 prefetches let 1.2 GB a token wash the
-      // caches (Zen's L3 takes every line the L2 evicts), and everything else of the step (KV cache,
-      // activations, the JS engine's own data) then came from DRAM: a decode step ~5 % slower than NTA.
-      prefetch_stream<L2>(w + 64 * p);
-      prefetch_stream<L2>(w + 64 * p + 64);
-      const __m512i wa = load512(w + 64 * p), wb = load512(w + 64 * p + 64);
-      const int8_t* qa = qp + 256 * p;
-      a0 = dpbusd512(a0, _mm512_and_si512(wa, mk0), load512(qa));
-      a1 = dpbusd512(a1, _mm512_and_si512(wa, mk1), load512(qa + 64));
-      a2 = dpbusd512(a2, _mm512_and_si512(wa, mk2), load512(qa + 128));
-      a3 = dpbusd512(a3, _mm512_and_si512(wa, mk3), load512(qa + 192));
-      b0 = dpbusd512(b0, _mm512_and_si512(wb, mk0), load512(qa + 256));
-      b1 = dpbusd512(b1, _mm512_and_si512(wb, mk1), load512(qa + 320));
-      b2 = dpbusd512(b2, _mm512_and_si512(wb, mk2), load512(qa + 384));
-      b3 = dpbusd512(b3, _mm512_and_si512(wb, mk3), load512(qa + 448));
+  __m512i part[RMAX][4];
+  for (int64_t nb = n0; nb < n1; nb += R) {
+    const int64_t rows = std::min(R, n1 - nb);
+    const uint8_t* blk = a.w + nb * rb;
+    const uint8_t* pf = blk;
+    for (int64_t p0 = 0; p0 < pairs; p0 += S) {
+      const uint8_t* w = blk + 64 * p0;
+      const int8_t* q = qp + 256 * p0;
+      const bool first = p0 == 0;
+      switch (std::min<int64_t>(S, pairs - p0)) {
+        case 5: i2s_segment512<L2, 5>(w, rb, rows, q, part, first, pf); break;
+        case 4: i2s_segment512<L2, 4>(w, rb, rows, q, part, first, pf); break;
+        case 3: i2s_segment512<L2, 3>(w, rb, rows, q, part, first, pf); break;
+        case 2: i2s_segment512<L2, 2>(w, rb, rows, q, part, first, pf); break;
+        default: i2s_segment512<L2, 1>(w, rb, rows, q, part, first, pf); break;
+      }
     }
-    if (p < pairs) {
-      prefetch_stream<L2>(w + 64 * p);
-      const __m512i wa = load512(w + 64 * p);
-      const int8_t* qa = qp + 256 * p;
-      a0 = dpbusd512(a0, _mm512_and_si512(wa, mk0), load512(qa));
-      a1 = dpbusd512(a1, _mm512_and_si512(wa, mk1), load512(qa + 64));
-      a2 = dpbusd512(a2, _mm512_and_si512(wa, mk2), load512(qa + 128));
-      a3 = dpbusd512(a3, _mm512_and_si512(wa, mk3), load512(qa + 192));
+    // Lane j of the field-f sum is 4^(3−f)·Σ code_f·q, so part0 + 4·part1 + 16·part2 + 64·part3 is
+    // 64·Σ code·q in every lane (|lane| < 2^29 for K ≤ 2^18) and the arithmetic shift by 6 is exact.
+    for (int64_t r = 0; r < rows; ++r) {
+      int32_t dot = 0;
+      if (pairs > 0) {
+        const __m512i c = _mm512_add_epi32(_mm512_add_epi32(part[r][0], _mm512_slli_epi32(part[r][1], 2)),
+                                           _mm512_add_epi32(_mm512_slli_epi32(part[r][2], 4), _mm512_slli_epi32(part[r][3], 6)));
+        dot = hsum512_i32(srai512_epi32<6>(c));
+      }
+      if (tail) dot += i2s_block_dot256(blk + r * rb + 32 * (a.K / QK_I2S - 1), a.q + a.K - QK_I2S);
+      out[nb + r] = i2s_epilogue(dot, sum, scale, wscale);
     }
-    const __m512i f0 = _mm512_add_epi32(a0, b0), f1 = _mm512_add_epi32(a1, b1), f2 = _mm512_add_epi32(a2, b2), f3 = _mm512_add_epi32(a3, b3);
-    const __m512i c = _mm512_add_epi32(_mm512_add_epi32(f0, _mm512_slli_epi32(f1, 2)), _mm512_add_epi32(_mm512_slli_epi32(f2, 4), _mm512_slli_epi32(f3, 6)));
-    int32_t dot = hsum512_i32(srai512_epi32<6>(c));
-    if (tail) dot += i2s_block_dot256(w + 32 * (a.K / QK_I2S - 1), a.q + a.K - QK_I2S);
-    out[n] = i2s_epilogue(dot, sum, scale, wscale);
   }
 }
 
@@ -116,9 +142,9 @@ void matmul_i2s_i8_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
   for (int64_t m = 0; m < a.M; ++m) repack_i2s_row(a.q + m * a.K, a.K, s.p + m * a.K);
   if (a.M > 1) return i2s_tiles_512(a, n0, n1, s.p);  // ternary_tiles.cpp
   if (a.stream_l2)
-    i2s_row512<true>(a, n0, n1, s.p);
+    i2s_rows_seg512<true, 5>(a, n0, n1, s.p);
   else
-    i2s_row512<false>(a, n0, n1, s.p);
+    i2s_rows_seg512<false, 5>(a, n0, n1, s.p);
 }
 
 // ---- TQ2_0 × Q8_K --------------------------------------------------------------------------------------
@@ -169,7 +195,7 @@ static void tq2_rows512(const TernaryMatmulArgs& a, int64_t n, const int8_t* qp,
   __m512 acc01 = _mm512_setzero_ps(), acc23 = acc01;
   for (int64_t b = 0; b < nb; ++b) {
     const int64_t o = b * TQ2_0_BYTES;
-    prefetch_stream<L2>(w[0] + o);  // see i2s_row512; the rows are one contiguous stretch
+    prefetch_stream<L2>(w[0] + o);  // see prefetch_stream; the rows are one contiguous stretch
     prefetch_stream<L2>(w[1] + o);
     prefetch_stream<L2>(w[2] + o);
     prefetch_stream<L2>(w[3] + o);
