@@ -26,7 +26,7 @@ struct TernaryMatmulArgs {
   const int32_t* sum; // I2_S: M per-token sums (as given); TQ: M × K/32 exact Σq of each 32-value group
   float wscale;       // I2_S: the tensor scale
   float* out;         // M × N
-  bool stream_l2;     // decode rows prefetch into L2 (prefetcht1, 32 KB ahead) instead of prefetchnta 8 KB ahead
+  bool stream_l2;     // weights prefetched into L2 (prefetcht1, 32 KB ahead) instead of 8 KB ahead (rows NTA, tiles T0)
 };
 using TernaryMatmulFn = void (*)(const TernaryMatmulArgs&, int64_t n0, int64_t n1);
 

@@ -22,24 +22,6 @@
 namespace bitnet {
 namespace avx512 {
 
-/**
- * Prefetch of a decode row's weights, `L2` as TernaryMatmulArgs::stream_l2 (see stream_prefetch() in
- * dispatch.h): prefetchnta 8 KB ahead, or prefetcht1 32 KB ahead. Zen 4, 2 threads, 600 MB of 2B4T
- * matrices: I2_S rows ~23 → ~31 GB/s against a 34 GB/s probe, TQ2_0 ~20 → ~27 (one thread ~12 → ~25:
- * there the NTA rows overlapped almost none of their memory time with compute). On Zen 5 NTA measured
- * best (of nta / t0). Decode reads each weight once a token, so the hint keeps it from being kept: on
- * Zen 5, T0 prefetches let 1.2 GB a token wash the caches (Zen's L3 takes every line the L2 evicts),
- * and the rest of the step (KV cache, activations, the engine's own data) then came from DRAM, a decode
- * step ~5 % slower than with NTA. A template argument: a run-time hint inside the loop cost twice the
- * time in the tiles once.
- */
-template <bool L2>
-inline void prefetch_stream(const void* p) {
-  if constexpr (L2)
-    _mm_prefetch((const char*)p + 32768, _MM_HINT_T1);
-  else
-    _mm_prefetch((const char*)p + PF, _MM_HINT_NTA);
-}
 
 // ---- I2_S × int8 -------------------------------------------------------------------------------------
 

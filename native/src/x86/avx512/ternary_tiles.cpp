@@ -140,7 +140,7 @@ inline void i2s_tile_out(const TernaryMatmulArgs& a, int64_t n, int64_t m, const
  * the block pair p and group g, 64 bytes at 256p + 64g, the values whose codes sit at bit 6 − 2g of
  * the pair's 64 weight bytes). Fields are shifted down (codes 0..3) into one accumulator per output.
  */
-template <int RN, int RM>
+template <bool L2, int RN, int RM>
 inline void i2s_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m, const int8_t* qp) {
   const int64_t pairs = a.K / 256;
   const __m512i m3 = _mm512_set1_epi8(3);
@@ -154,7 +154,7 @@ inline void i2s_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m, const int
   for (int64_t p = 0; p < pairs; ++p) {
     __m512i wv[RN];
     for (int r = 0; r < RN; ++r) {
-      _mm_prefetch((const char*)(w[r] + 64 * p + PF), _MM_HINT_T0);
+      prefetch_tile<L2>(w[r] + 64 * p);
       wv[r] = load512(w[r] + 64 * p);
     }
     auto group = [&](auto g) {
@@ -226,7 +226,7 @@ inline void pack_tq2_pairs(const TernaryMatmulArgs& a, int8_t* xp, int32_t* ng, 
  * (rounded to f32, as _mm256_set1_ps(da * dw) of the lane epilogue) into 8 f32 lanes, hsum_f32 at the
  * end. Every operation is element-wise on the two halves, so a row's result never depends on its pair.
  */
-template <int RN, int RP>
+template <bool L2, int RN, int RP>
 inline void tq2_tile(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n, int64_t P) {
   const int64_t nb = a.K / QK_K;
   const __m512i m3 = _mm512_set1_epi8(3);
@@ -238,8 +238,8 @@ inline void tq2_tile(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n, i
   for (int64_t b = 0; b < nb; ++b) {
     for (int r = 0; r < RN; ++r) {
       const uint8_t* wb = w[r] + b * TQ2_0_BYTES;
-      _mm_prefetch((const char*)(wb + PF), _MM_HINT_T0);
-      _mm_prefetch((const char*)(wb + PF + 64), _MM_HINT_T0);
+      prefetch_tile<L2>(wb);
+      prefetch_tile<L2>(wb + 64);
     }
     __m512i s[RN][RP];
     for (int j = 0; j < RP; ++j) {
@@ -292,7 +292,7 @@ inline void rest_pairs(int64_t rest, Pairs&& pairs) {
 }
 
 /** As sweep_tiles, over activation pairs: RN weight rows × up to RPMAX pairs per tile. */
-template <int RN, int RPMAX>
+template <bool L2, int RN, int RPMAX>
 inline void tq2_sweep(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n0, int64_t n1) {
   const int64_t np = std::max<int64_t>(4, (int64_t)(16384 / a.row_bytes) / 4 * 4);
   for (int64_t p = n0; p < n1; p += np) {
@@ -301,8 +301,8 @@ inline void tq2_sweep(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n0,
     auto pairs = [&](auto rp) {
       constexpr int RP = decltype(rp)::value;
       int64_t n = p;
-      for (; n + RN <= pe; n += RN) tq2_tile<RN, RP>(a, t, n, P);
-      for (; n < pe; ++n) tq2_tile<1, RP>(a, t, n, P);
+      for (; n + RN <= pe; n += RN) tq2_tile<L2, RN, RP>(a, t, n, P);
+      for (; n < pe; ++n) tq2_tile<L2, 1, RP>(a, t, n, P);
     };
     for (; P + RPMAX <= t.pairs; P += RPMAX) pairs(std::integral_constant<int, RPMAX>{});
     rest_pairs<RPMAX - 1>(t.pairs - P, pairs);
@@ -312,7 +312,10 @@ inline void tq2_sweep(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n0,
 }  // namespace
 
 void i2s_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp) {
-  sweep_tiles<I2S_RMAX, I2S_RN>(a, n0, n1, [&](int64_t n, int64_t m, auto rn, auto rm) { i2s_tile<decltype(rn)::value, decltype(rm)::value>(a, n, m, qp); });
+  if (a.stream_l2)
+    sweep_tiles<I2S_RMAX, I2S_RN>(a, n0, n1, [&](int64_t n, int64_t m, auto rn, auto rm) { i2s_tile<true, decltype(rn)::value, decltype(rm)::value>(a, n, m, qp); });
+  else
+    sweep_tiles<I2S_RMAX, I2S_RN>(a, n0, n1, [&](int64_t n, int64_t m, auto rn, auto rm) { i2s_tile<false, decltype(rn)::value, decltype(rm)::value>(a, n, m, qp); });
 }
 
 void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
@@ -320,7 +323,10 @@ void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
   Scratch xs((size_t)(pairs * nb * 512), 0), gs((size_t)(pairs * nb * 64), 1), ds((size_t)(pairs * nb * 64), 2);
   Tq2Pairs t{xs.p, reinterpret_cast<int32_t*>(gs.p), reinterpret_cast<float*>(ds.p), pairs};
   pack_tq2_pairs(a, xs.p, reinterpret_cast<int32_t*>(gs.p), reinterpret_cast<float*>(ds.p));
-  tq2_sweep<TQ2_RN, TQ2_RP>(a, t, n0, n1);
+  if (a.stream_l2)
+    tq2_sweep<true, TQ2_RN, TQ2_RP>(a, t, n0, n1);
+  else
+    tq2_sweep<false, TQ2_RN, TQ2_RP>(a, t, n0, n1);
 }
 
 }  // namespace avx512

@@ -74,12 +74,13 @@ describeNative('native dispatch', () => {
     expect(() => a.setIsaForTests('bogus')).toThrow(/bitnet_kernels\.setIsaForTests: native error: .*unknown instruction set/);
   });
 
-  it('chooses where decode rows prefetch once at load (BITNET_PREFETCH overrides); both give the reference bits', () => {
+  it('chooses where weights are prefetched once at load (BITNET_PREFETCH overrides); both give the reference bits', () => {
     const f = a.cpuFeatures();
     const expected = f.vendor === 'AuthenticAMD' && f.family === 25 ? 'l2' : 'nta';
     expect(JSON.parse(childEval({ BITNET_PREFETCH: undefined }, 'a.streamPrefetch()').out)).toBe(expected);
-    // One activation row (the decode rows the policy applies to), I2_S and TQ2_0, rows not a multiple of
-    // the chunking, K with a trailing odd I2_S block: each policy's output equals the generic reference's.
+    // One activation row (the decode rows) and five (the register tiles, an odd pair and a short group),
+    // I2_S and TQ2_0, rows not a multiple of the chunking, K with a trailing odd I2_S block: each policy's
+    // output equals the generic reference's.
     const expr = `(() => {
       const N = 1001, K = 2304, rb = K / 256 * 66;
       const wi = new Uint8Array(N * K / 4 + 32), wt = new Uint8Array(N * rb);
@@ -92,18 +93,24 @@ describeNative('native dispatch', () => {
       a.matmulI2sI8(wi, N, K, q, Float32Array.of(3), Int32Array.of(-5), 1, oi);
       const d = new Float32Array(K / 256).map((_, i) => 0.01 * (i + 1));
       a.matmulTq2_0Q8K(wt, N, K, q, d, 1, ot);
-      return [a.streamPrefetch(), Array.from(oi), Array.from(ot)];
+      const M = 5, q5 = new Int8Array(M * K).map((_, i) => (i * 104729) % 255 - 127);
+      const oi5 = new Float32Array(M * N), ot5 = new Float32Array(M * N);
+      a.matmulI2sI8(wi, N, K, q5, Float32Array.of(3, 2, 7, 1.5, 9), Int32Array.of(-5, 4, 0, 11, -2), M, oi5);
+      a.matmulTq2_0Q8K(wt, N, K, q5, new Float32Array(M * K / 256).map((_, i) => 0.003 * (i + 2)), M, ot5);
+      return [a.streamPrefetch(), Array.from(oi), Array.from(ot), Array.from(oi5), Array.from(ot5)];
     })()`;
     const ref = childEval({ BITNET_ISA: 'generic' }, expr);
     expect(ref.status).toBe(0);
-    const [, refI2s, refTq2] = JSON.parse(ref.out);
+    const [, refI2s, refTq2, refI2s5, refTq25] = JSON.parse(ref.out);
     for (const p of ['nta', 'l2']) {
       const child = childEval({ BITNET_PREFETCH: p }, expr);
       expect([p, child.status, child.err]).toEqual([p, 0, '']);
-      const [chosen, i2s, tq2] = JSON.parse(child.out);
+      const [chosen, i2s, tq2, i2s5, tq25] = JSON.parse(child.out);
       expect(chosen).toBe(p);
       expect(i2s).toEqual(refI2s);
       expect(tq2).toEqual(refTq2);
+      expect(i2s5).toEqual(refI2s5);
+      expect(tq25).toEqual(refTq25);
     }
     const bad = childEval({ BITNET_PREFETCH: 't0' }, '0');
     expect(bad.status).not.toBe(0);
