@@ -164,7 +164,8 @@ inline void prefetch_stream(const void* p) {
  * Prefetch along the weights of a register tile (several activation rows: batched decode, prefill),
  * `L2` as in prefetch_stream: prefetcht0 8 KB ahead, or prefetcht1 32 KB ahead. Zen 4, 2 threads,
  * 600 MB of 2B4T I2_S matrices × 8 rows: ~58 → ~51.5 ms; × 64 rows ~388 → ~377 ms (TQ2_0, bound by its
- * arithmetic, −1..2 %).
+ * arithmetic, −1..2 %). In the engine: batch-8 decode steps ~4 % faster, 256-token prefill the same
+ * within the noise (168.3 vs 168.1 tok/s, five alternating runs).
  */
 template <bool L2>
 inline void prefetch_tile(const void* p) {
