@@ -152,6 +152,30 @@ export class ByteCursor {
     return this.view.getBigInt64(at, true);
   }
 
+  /**
+   * A u64 length prefix of `what` (a string's byte count), checked against the bytes left after it:
+   * BAD_STRING when it claims more. Read as two u32 halves, so the ~400k strings of a LLaMA-3
+   * vocabulary do not each make BigInts (a BigInt is built only for the error message).
+   */
+  stringLength(what: string): number {
+    const at = this.pos;
+    const rel = this.ensure(8, `the length of ${what}`);
+    const lo = this.view.getUint32(rel, true);
+    const hi = this.view.getUint32(rel + 4, true);
+    const len = hi * 4294967296 + lo; // exact below 2^53; above, still larger than any file
+    if (len > this.remaining) {
+      const exact = (BigInt(hi) << 32n) | BigInt(lo);
+      throw new GgufFormatError('BAD_STRING', `${what} claims ${exact} bytes but only ${this.remaining} are left in the file`, at);
+    }
+    return len;
+  }
+
+  /** Copies the next `length` bytes to target[at, at + length). */
+  copyTo(target: Uint8Array, at: number, length: number, what: string): void {
+    const rel = this.ensure(length, what);
+    this.buf.copy(target, at, rel, rel + length);
+  }
+
   /** The next `length` bytes, as a view valid until the next read (copy them to keep them). */
   bytes(length: number, what: string): Uint8Array {
     const rel = this.ensure(length, what);

@@ -2,7 +2,7 @@ import { GgufFormatError, UnsupportedTensorTypeError } from '../errors';
 import { GgmlType, ggmlTensorByteSize, ggmlTypeName, ggmlTypeTraits } from '../tensor/GgmlType';
 import { BufferSource, ByteCursor, ByteSource, FileSource } from './ByteSource';
 import { GgufMetadata } from './GgufMetadata';
-import { GgufSkippedArray, GgufStringArray, GgufStringArrayBuilder } from './GgufStringArray';
+import { GgufSkippedArray, GgufStringArray } from './GgufStringArray';
 import {
   GGML_MAX_DIMS,
   GGUF_DEFAULT_ALIGNMENT,
@@ -200,12 +200,7 @@ function boundedCount(c: ByteCursor, count: bigint, minBytes: number, what: stri
 
 /** A string's length prefix, checked against the bytes left. */
 function readStringLength(c: ByteCursor, what: string): number {
-  const at = c.pos;
-  const len = c.u64(`the length of ${what}`);
-  if (len > BigInt(c.remaining)) {
-    throw new GgufFormatError('BAD_STRING', `${what} claims ${len} bytes but only ${c.remaining} are left in the file`, at);
-  }
-  return Number(len);
+  return c.stringLength(what);
 }
 
 function readString(c: ByteCursor, what: string): string {
@@ -213,37 +208,41 @@ function readString(c: ByteCursor, what: string): string {
 }
 
 function readValue(c: ByteCursor, type: number, typeAt: number, key: string, depth: number): GgufValue {
+  if (type === GgufValueType.ARRAY) return readArray(c, key, depth);
+  return { type, value: readScalar(c, type, typeAt, key) } as GgufValue;
+}
+
+/** A value that is not an array, bare (array elements are kept without a wrapper object each). */
+function readScalar(c: ByteCursor, type: number, typeAt: number, key: string): number | bigint | boolean | string {
   switch (type) {
     case GgufValueType.UINT8:
-      return { type, value: c.u8() };
+      return c.u8();
     case GgufValueType.INT8:
-      return { type, value: c.i8() };
+      return c.i8();
     case GgufValueType.UINT16:
-      return { type, value: c.u16() };
+      return c.u16();
     case GgufValueType.INT16:
-      return { type, value: c.i16() };
+      return c.i16();
     case GgufValueType.UINT32:
-      return { type, value: c.u32() };
+      return c.u32();
     case GgufValueType.INT32:
-      return { type, value: c.i32() };
+      return c.i32();
     case GgufValueType.FLOAT32:
-      return { type, value: c.f32() };
+      return c.f32();
     case GgufValueType.FLOAT64:
-      return { type, value: c.f64() };
+      return c.f64();
     case GgufValueType.UINT64:
-      return { type, value: c.u64() };
+      return c.u64();
     case GgufValueType.INT64:
-      return { type, value: c.i64() };
+      return c.i64();
     case GgufValueType.BOOL: {
       const at = c.pos;
       const b = c.u8();
       if (b > 1) throw new GgufFormatError('BAD_VALUE_TYPE', `bool '${key}' has byte value ${b}`, at);
-      return { type, value: b === 1 };
+      return b === 1;
     }
     case GgufValueType.STRING:
-      return { type, value: readString(c, `the string value of '${key}'`) };
-    case GgufValueType.ARRAY:
-      return readArray(c, key, depth);
+      return readString(c, `the string value of '${key}'`);
     default:
       throw new GgufFormatError('BAD_VALUE_TYPE', `metadata '${key}' has unknown value type ${type}`, typeAt);
   }
@@ -277,7 +276,7 @@ function readArrayBody(c: ByteCursor, key: string, head: ArrayHead, depth: numbe
   const values: unknown[] = [];
   for (let i = 0; i < count; i++) {
     if (elementType === GgufValueType.ARRAY) values.push(readArray(c, key, depth + 1));
-    else values.push(readValue(c, elementType, typeAt, key, depth + 1).value);
+    else values.push(readScalar(c, elementType, typeAt, key));
   }
   return { type: GgufValueType.ARRAY, elementType, value: values } as GgufArrayValue;
 }
@@ -309,9 +308,17 @@ function readPackedStrings(c: ByteCursor, key: string, count: number): GgufStrin
   for (let i = 0; i < count; i++) c.skip(readStringLength(c, what), what);
   const total = c.pos - start - 8 * count;
   c.pos = start;
-  const out = new GgufStringArrayBuilder(count, total);
-  for (let i = 0; i < count; i++) out.push(c.bytes(readStringLength(c, what), what));
-  return out.finish();
+  const bytes = Buffer.allocUnsafe(total);
+  // offsets past 4 GiB do not fit a Uint32Array
+  const offsets = total > 0xffffffff ? new Float64Array(count + 1) : new Uint32Array(count + 1);
+  let used = 0;
+  for (let i = 0; i < count; i++) {
+    const len = readStringLength(c, what);
+    c.copyTo(bytes, used, len, what);
+    used += len;
+    offsets[i + 1] = used;
+  }
+  return new GgufStringArray(bytes, offsets);
 }
 
 /** Reads and checks the elements of an array (nested ones included) without keeping them. */
@@ -323,7 +330,7 @@ function skipElements(c: ByteCursor, key: string, head: ArrayHead, depth: number
   } else if (elementType === GgufValueType.ARRAY) {
     for (let i = 0; i < count; i++) skipElements(c, key, readArrayHead(c, key, depth + 1), depth + 1);
   } else {
-    for (let i = 0; i < count; i++) readValue(c, elementType, typeAt, key, depth + 1);
+    for (let i = 0; i < count; i++) readScalar(c, elementType, typeAt, key);
   }
 }
 
