@@ -21,11 +21,12 @@ std::string isa_unavailable_reason(const std::string& isa);
 void init_dispatch();
 const KernelTable& table();
 /**
- * Where decode matmuls prefetch the weight rows they stream (each weight is read once a token):
- * kNta, 8 KB ahead with prefetchnta (into L1, bypassing most of the cache hierarchy), or kL2, 32 KB
- * ahead with prefetcht1 (into L2). Chosen once: BITNET_PREFETCH=nta|l2, else kL2 on AMD family 25
- * (Zen 4 with AVX-512: the kNta rows streamed ~23 of 34 GB/s there, kL2 ~31) and kNta elsewhere (Zen 5:
- * kNta measured best of nta/t0). Throws std::runtime_error for another BITNET_PREFETCH value.
+ * Where the ternary matmuls prefetch the weight rows they stream (in decode each weight is read once a
+ * token): kNta, 8 KB ahead with prefetchnta (into L1, bypassing most of the cache hierarchy; the
+ * register tiles of several activation rows use prefetcht0 8 KB ahead), or kL2, 32 KB ahead with
+ * prefetcht1 (into L2), rows and tiles alike. Chosen once: BITNET_PREFETCH=nta|l2, else kL2 on AMD
+ * family 25 (Zen 4 with AVX-512: the kNta rows streamed ~23 of 34 GB/s there, kL2 ~31) and kNta
+ * elsewhere (Zen 5: kNta measured best of nta/t0). Throws std::runtime_error for another value.
  */
 enum class StreamPrefetch { kNta, kL2 };
 StreamPrefetch stream_prefetch();
