@@ -142,38 +142,32 @@ struct Scratch {
 };
 
 /**
- * Prefetch along a decode row's weights, `L2` as TernaryMatmulArgs::stream_l2 (see stream_prefetch() in
- * dispatch.h): prefetchnta 8 KB ahead, or prefetcht1 32 KB ahead. Zen 4, 2 threads, 600 MB of 2B4T
- * matrices: I2_S rows ~23 → ~31 GB/s against a 34 GB/s probe, TQ2_0 ~20 → ~27 (one thread ~12 → ~25:
- * there the NTA rows overlapped almost none of their memory time with compute). On Zen 5 NTA measured
- * best (of nta / t0). Decode reads each weight once a token, so the hint keeps it from being kept: on
- * Zen 5, T0 prefetches let 1.2 GB a token wash the caches (Zen's L3 takes every line the L2 evicts),
- * and the rest of the step (KV cache, activations, the engine's own data) then came from DRAM, a decode
- * step ~5 % slower than with NTA. A template argument: a run-time hint inside the loop cost twice the
- * time in the tiles once.
+ * Prefetch along a matmul's weights, `L2` as TernaryMatmulArgs::stream_l2 (see stream_prefetch() in
+ * dispatch.h): prefetcht1 32 KB ahead, or the near hint `Near` 8 KB ahead (prefetchnta for a decode
+ * row, prefetcht0 for a register tile of several activation rows). A template argument: a run-time
+ * hint inside the loop cost twice the time in the tiles once.
+ *
+ * Decode rows, Zen 4, 2 threads, 600 MB of 2B4T matrices: I2_S ~23 → ~31 GB/s with L2 against a 34 GB/s
+ * probe, TQ2_0 ~20 → ~27 (one thread ~12 → ~25: there the NTA rows overlapped almost none of their memory
+ * time with compute). On Zen 5 NTA measured best (of nta / t0): decode reads each weight once a token,
+ * and T0 prefetches let 1.2 GB a token wash the caches (Zen's L3 takes every line the L2 evicts), so the
+ * rest of the step (KV cache, activations, the engine's own data) came from DRAM, a step ~5 % slower.
+ *
+ * Tiles, Zen 4, 600 MB of 2B4T I2_S matrices × 8 rows: ~58 → ~51.5 ms with L2; × 64 rows ~388 → ~377 ms
+ * (TQ2_0, bound by its arithmetic, −1..2 %). In the engine: batch-8 decode steps ~4 % faster, 256-token
+ * prefill the same within the noise (168.3 vs 168.1 tok/s, five alternating runs).
  */
-template <bool L2>
-inline void prefetch_stream(const void* p) {
+template <bool L2, int Near>
+inline void prefetch_weights(const void* p) {
   if constexpr (L2)
     _mm_prefetch((const char*)p + 32768, _MM_HINT_T1);
   else
-    _mm_prefetch((const char*)p + PF, _MM_HINT_NTA);
+    _mm_prefetch((const char*)p + PF, static_cast<decltype(_MM_HINT_T0)>(Near));
 }
-
-/**
- * Prefetch along the weights of a register tile (several activation rows: batched decode, prefill),
- * `L2` as in prefetch_stream: prefetcht0 8 KB ahead, or prefetcht1 32 KB ahead. Zen 4, 2 threads,
- * 600 MB of 2B4T I2_S matrices × 8 rows: ~58 → ~51.5 ms; × 64 rows ~388 → ~377 ms (TQ2_0, bound by its
- * arithmetic, −1..2 %). In the engine: batch-8 decode steps ~4 % faster, 256-token prefill the same
- * within the noise (168.3 vs 168.1 tok/s, five alternating runs).
- */
 template <bool L2>
-inline void prefetch_tile(const void* p) {
-  if constexpr (L2)
-    _mm_prefetch((const char*)p + 32768, _MM_HINT_T1);
-  else
-    _mm_prefetch((const char*)p + PF, _MM_HINT_T0);
-}
+inline void prefetch_stream(const void* p) { prefetch_weights<L2, _MM_HINT_NTA>(p); }
+template <bool L2>
+inline void prefetch_tile(const void* p) { prefetch_weights<L2, _MM_HINT_T0>(p); }
 
 }  // namespace
 }  // namespace bitnet
