@@ -74,8 +74,8 @@ inline void i2s_segment512(const uint8_t* w, int64_t rb, int64_t rows, const int
  * Decode: weight rows [n0, n1) × one activation row, in blocks of adjacent rows (~8 KB), each block
  * swept segment by segment (S pairs), so the activations of a segment sit in registers for the whole
  * block. The weight bytes are still read once, block after block; the prefetch cursor runs the
- * policy's distance ahead of the bytes consumed (a block is at most the NTA distance, so every line is
- * asked for at least a block before it is read). Zen 4, one thread, 640 × 2560 from L2: ~13.4 → ~11.0
+ * policy's distance ahead of the bytes consumed (a block is at most the NTA distance unless one row
+ * is longer, so every line is asked for at least a block before it is read). Zen 4, one thread, 640 × 2560 from L2: ~13.4 → ~11.0
  * µs against the row-at-a-time kernel with five loads a weight vector (2 threads ~7.8 → ~6.8 µs).
  */
 template <bool L2, int S>
