@@ -80,6 +80,7 @@ inline void i2s_segment512(const uint8_t* w, int64_t rb, int64_t rows, const int
  */
 template <bool L2, int S>
 static void i2s_rows_seg512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp) {
+  static_assert(S >= 1 && S <= 5, "the segment switch below has cases 1..5");
   constexpr int64_t RMAX = 16;
   const int64_t pairs = a.K / 256, rb = a.row_bytes;
   const int64_t R = std::min<int64_t>(RMAX, std::max<int64_t>(1, 8192 / rb));

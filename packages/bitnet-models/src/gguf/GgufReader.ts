@@ -198,13 +198,8 @@ function boundedCount(c: ByteCursor, count: bigint, minBytes: number, what: stri
   return Number(count);
 }
 
-/** A string's length prefix, checked against the bytes left. */
-function readStringLength(c: ByteCursor, what: string): number {
-  return c.stringLength(what);
-}
-
 function readString(c: ByteCursor, what: string): string {
-  return c.utf8(readStringLength(c, what), what);
+  return c.utf8(c.stringLength(what), what);
 }
 
 function readValue(c: ByteCursor, type: number, typeAt: number, key: string, depth: number): GgufValue {
@@ -305,7 +300,7 @@ function readTopLevelArray(c: ByteCursor, key: string, skip: boolean, metadata: 
 function readPackedStrings(c: ByteCursor, key: string, count: number): GgufStringArray {
   const what = `the string value of '${key}'`;
   const start = c.pos;
-  for (let i = 0; i < count; i++) c.skip(readStringLength(c, what), what);
+  for (let i = 0; i < count; i++) c.skip(c.stringLength(what), what);
   const total = c.pos - start - 8 * count;
   c.pos = start;
   const bytes = Buffer.allocUnsafe(total);
@@ -313,7 +308,7 @@ function readPackedStrings(c: ByteCursor, key: string, count: number): GgufStrin
   const offsets = total > 0xffffffff ? new Float64Array(count + 1) : new Uint32Array(count + 1);
   let used = 0;
   for (let i = 0; i < count; i++) {
-    const len = readStringLength(c, what);
+    const len = c.stringLength(what);
     c.copyTo(bytes, used, len, what);
     used += len;
     offsets[i + 1] = used;
@@ -326,7 +321,7 @@ function skipElements(c: ByteCursor, key: string, head: ArrayHead, depth: number
   const { elementType, count, typeAt } = head;
   if (elementType === GgufValueType.STRING) {
     const what = `the string value of '${key}'`;
-    for (let i = 0; i < count; i++) c.skip(readStringLength(c, what), what);
+    for (let i = 0; i < count; i++) c.skip(c.stringLength(what), what);
   } else if (elementType === GgufValueType.ARRAY) {
     for (let i = 0; i < count; i++) skipElements(c, key, readArrayHead(c, key, depth + 1), depth + 1);
   } else {
