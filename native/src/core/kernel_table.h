@@ -48,6 +48,7 @@ struct Q8_0MatmulArgs {
   const int8_t* q;    // M × K int8 activations (each in [-127, 127])
   const float* d;     // M × K/32 activation block scales (f16 values)
   float* out;         // M × N
+  bool stream_l2;     // prefetch policy, as TernaryMatmulArgs::stream_l2
 };
 using Q8_0MatmulFn = void (*)(const Q8_0MatmulArgs&, int64_t n0, int64_t n1);
 

@@ -125,6 +125,7 @@ void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, c
   a.q = q;
   a.d = d;
   a.out = out;
+  a.stream_l2 = stream_prefetch() == StreamPrefetch::kL2;
   const Q8_0MatmulFn fn = t.types[GGML_Q8_0].matmul_q8_0;
   split_rows(N, (int64_t)a.row_bytes * M, [&](int64_t n0, int64_t n1) {
     fn(a, n0, n1);

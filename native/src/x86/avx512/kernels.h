@@ -25,6 +25,9 @@ void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 void i2s_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp);
 void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 
+// q8_0_tiles.cpp: Q8_0 × Q8_0 (several activation rows in register tiles; one row: the AVX2 kernel)
+void matmul_q8_0_q8_0_512(const Q8_0MatmulArgs& a, int64_t n0, int64_t n1);
+
 // attention.cpp: the one-token arithmetic in zmm (batches go to avx2::attention_group)
 void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh, float* scratch);
 

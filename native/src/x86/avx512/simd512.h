@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <type_traits>
 
 #include "../avx2/simd.h"
 #include "../intrin.h"
@@ -164,6 +165,15 @@ inline void prefetch_weights(const void* p) {
   else
     _mm_prefetch((const char*)p + PF, static_cast<decltype(_MM_HINT_T0)>(Near));
 }
+/** The last `rest` (1 .. R) activation pairs of a group, in one tile of exactly that many pairs. */
+template <int R, class Pairs>
+inline void rest_pairs(int64_t rest, Pairs&& pairs) {
+  if constexpr (R >= 1) {
+    if (rest == R) pairs(std::integral_constant<int, R>{});
+    else rest_pairs<R - 1>(rest, pairs);
+  }
+}
+
 template <bool L2>
 inline void prefetch_stream(const void* p) { prefetch_weights<L2, _MM_HINT_NTA>(p); }
 template <bool L2>

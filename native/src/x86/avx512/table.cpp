@@ -1,7 +1,7 @@
 // The AVX-512 kernel table: the AVX2 table (built by the AVX2 sources, with their flags) with the
 // entries where 512 bits pay replaced. TQ1_0 keeps the 256-bit unpack + vpmaddubsw; F16 stays
-// ggml_vec_dot_f16 (AVX2) exactly; Q8_0 × Q8_0 is bound by memory bandwidth, and 256-bit vpmaddubsw
-// reproduces ggml's lanes directly.
+// ggml_vec_dot_f16 (AVX2) exactly; Q8_0 × Q8_0 keeps the AVX2 kernel for one activation row (bound by
+// memory bandwidth; 256-bit vpmaddubsw reproduces ggml's lanes directly) and tiles several (q8_0_tiles.cpp).
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -42,6 +42,7 @@ const KernelTable* kernel_table_avx512() {
     t.types[GGML_BF16].matmul_f32 = avx512::matmul_bf16_512;
     t.types[GGML_F16].matmul_f32 = avx512::matmul_f16_512;
     t.types[GGML_Q8_0].matmul_f32 = avx512::matmul_q8_0_f32;
+    t.types[GGML_Q8_0].matmul_q8_0 = avx512::matmul_q8_0_q8_0_512;
     t.types[GGML_Q4_K].matmul_f32 = avx512::matmul_q4_k_f32;
     t.types[GGML_Q6_K].matmul_f32 = avx512::matmul_q6_k_f32;
     t.attention_group = avx512::attention_group_512;

@@ -284,15 +284,6 @@ inline void tq2_tile(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n, i
   }
 }
 
-/** The last `rest` (1 .. R) activation pairs of a group, in one tile of exactly that many pairs. */
-template <int R, class Pairs>
-inline void rest_pairs(int64_t rest, Pairs&& pairs) {
-  if constexpr (R >= 1) {
-    if (rest == R) pairs(std::integral_constant<int, R>{});
-    else rest_pairs<R - 1>(rest, pairs);
-  }
-}
-
 /** As sweep_tiles, over activation pairs: RN weight rows × up to RPMAX pairs per tile. */
 template <bool L2, int RN, int RPMAX>
 inline void tq2_sweep(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n0, int64_t n1) {

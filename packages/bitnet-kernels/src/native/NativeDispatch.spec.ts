@@ -79,7 +79,7 @@ describeNative('native dispatch', () => {
     const expected = f.vendor === 'AuthenticAMD' && f.family === 25 ? 'l2' : 'nta';
     expect(JSON.parse(childEval({ BITNET_PREFETCH: undefined }, 'a.streamPrefetch()').out)).toBe(expected);
     // One activation row (the decode rows) and five (the register tiles, an odd pair and a short group),
-    // I2_S and TQ2_0, rows not a multiple of the chunking, K with a trailing odd I2_S block: each policy's
+    // I2_S and TQ2_0 (and Q8_0 × Q8_0 with five rows), rows not a multiple of the chunking, K with a trailing odd I2_S block: each policy's
     // output equals the generic reference's.
     const expr = `(() => {
       const N = 1001, K = 2304, rb = K / 256 * 66;
@@ -97,20 +97,25 @@ describeNative('native dispatch', () => {
       const oi5 = new Float32Array(M * N), ot5 = new Float32Array(M * N);
       a.matmulI2sI8(wi, N, K, q5, Float32Array.of(3, 2, 7, 1.5, 9), Int32Array.of(-5, 4, 0, 11, -2), M, oi5);
       a.matmulTq2_0Q8K(wt, N, K, q5, new Float32Array(M * K / 256).map((_, i) => 0.003 * (i + 2)), M, ot5);
-      return [a.streamPrefetch(), Array.from(oi), Array.from(ot), Array.from(oi5), Array.from(ot5)];
+      const w8 = new Uint8Array(N * K / 32 * 34).map((_, i) => (i * 2246822519 >>> 11) & 0xff);
+      for (let b = 0; b < N * K / 32; b++) { w8[b * 34] = b & 0xff; w8[b * 34 + 1] = 0x20 + (b % 8); }
+      const o85 = new Float32Array(M * N);
+      a.matmulQ8_0Q8_0(w8, N, K, q5, new Float32Array(M * K / 32).map((_, i) => 0.002 * ((i % 13) + 1)), M, o85);
+      return [a.streamPrefetch(), Array.from(oi), Array.from(ot), Array.from(oi5), Array.from(ot5), Array.from(o85)];
     })()`;
     const ref = childEval({ BITNET_ISA: 'generic' }, expr);
     expect(ref.status).toBe(0);
-    const [, refI2s, refTq2, refI2s5, refTq25] = JSON.parse(ref.out);
+    const [, refI2s, refTq2, refI2s5, refTq25, refQ85] = JSON.parse(ref.out);
     for (const p of ['nta', 'l2']) {
       const child = childEval({ BITNET_PREFETCH: p }, expr);
       expect([p, child.status, child.err]).toEqual([p, 0, '']);
-      const [chosen, i2s, tq2, i2s5, tq25] = JSON.parse(child.out);
+      const [chosen, i2s, tq2, i2s5, tq25, q85] = JSON.parse(child.out);
       expect(chosen).toBe(p);
       expect(i2s).toEqual(refI2s);
       expect(tq2).toEqual(refTq2);
       expect(i2s5).toEqual(refI2s5);
       expect(tq25).toEqual(refTq25);
+      expect(q85).toEqual(refQ85);
     }
     const bad = childEval({ BITNET_PREFETCH: 't0' }, '0');
     expect(bad.status).not.toBe(0);

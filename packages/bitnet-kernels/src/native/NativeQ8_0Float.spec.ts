@@ -53,6 +53,9 @@ describeNativeIsas('native Q8_0 and float kernels', ({ k, generic }) => {
       [9, 2560, 7],
       [1001, 2560, 1], // decode, on the thread pool, an odd row count
       [513, 512, 3], // batched rows on the thread pool
+      [130, 2560, 8], // the AVX-512 tiles: 4 pairs, a weight-row count that leaves a 2-row rest
+      [67, 2560, 16], // two groups of 4 pairs, on the thread pool
+      [21, 96, 11], // odd rows: 6 pairs, the last with a zero partner; a rest group of 2 pairs
     ];
     for (const [N, K, M] of shapes) {
       const w = makeQ8_0(next, N, K);
