@@ -37,6 +37,9 @@ struct FloatMatmulArgs {
   int64_t K, N, M;
   const float* x;  // M × K
   float* out;      // M × N
+  /** F16 register tiles of 3+ activation rows may read x as f16 when every value is one (same values,
+   *  same bits): true under StreamPrefetch::kNta, false under kL2 (see drivers.cpp: matmul_float). */
+  bool x_f16;
 };
 using FloatMatmulFn = void (*)(const FloatMatmulArgs&, int64_t n0, int64_t n1);
 

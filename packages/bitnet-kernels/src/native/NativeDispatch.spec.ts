@@ -79,7 +79,8 @@ describeNative('native dispatch', () => {
     const expected = f.vendor === 'AuthenticAMD' && f.family === 25 ? 'l2' : 'nta';
     expect(JSON.parse(childEval({ BITNET_PREFETCH: undefined }, 'a.streamPrefetch()').out)).toBe(expected);
     // One activation row (the decode rows) and five (the register tiles, an odd pair and a short group),
-    // I2_S and TQ2_0 (and Q8_0 × Q8_0 with five rows), rows not a multiple of the chunking, K with a trailing odd I2_S block: each policy's
+    // I2_S and TQ2_0 (and Q8_0 × Q8_0 with five rows; F16 with eight f16-exact rows, which the policy
+    // reads as f16 or as f32), rows not a multiple of the chunking, K with a trailing odd I2_S block: each policy's
     // output equals the generic reference's.
     const expr = `(() => {
       const N = 1001, K = 2304, rb = K / 256 * 66;
@@ -101,21 +102,32 @@ describeNative('native dispatch', () => {
       for (let b = 0; b < N * K / 32; b++) { w8[b * 34] = b & 0xff; w8[b * 34 + 1] = 0x20 + (b % 8); }
       const o85 = new Float32Array(M * N);
       a.matmulQ8_0Q8_0(w8, N, K, q5, new Float32Array(M * K / 32).map((_, i) => 0.002 * ((i % 13) + 1)), M, o85);
-      return [a.streamPrefetch(), Array.from(oi), Array.from(ot), Array.from(oi5), Array.from(ot5), Array.from(o85)];
+      const M8 = 8, wh = new Uint8Array(N * K * 2).map((_, i) => (i & 1 ? (i * 40503 >>> 9) & 0x3b : (i * 2654435761 >>> 17) & 0xff));
+      const x8 = new Float32Array(M8 * K).map((_, i) => ((i * 7919) % 2001 - 1000) / 1024);  // f16-exact
+      const of8 = new Float32Array(M8 * N);
+      a.matmulFloat(1, wh, N, K, x8, M8, of8);
+      // the same rows 16 bytes further on (x and x + 16 bytes cannot both start a cache line: one takes the aligned copy)
+      const x8b = new Float32Array(M8 * K + 4).subarray(4);
+      x8b.set(x8);
+      const of8b = new Float32Array(M8 * N);
+      a.matmulFloat(1, wh, N, K, x8b, M8, of8b);
+      if (of8b.some((v, i) => !Object.is(v, of8[i]))) throw new Error('F16 rows differ with the activations 16 bytes further on');
+      return [a.streamPrefetch(), Array.from(oi), Array.from(ot), Array.from(oi5), Array.from(ot5), Array.from(o85), Array.from(of8)];
     })()`;
     const ref = childEval({ BITNET_ISA: 'generic' }, expr);
     expect(ref.status).toBe(0);
-    const [, refI2s, refTq2, refI2s5, refTq25, refQ85] = JSON.parse(ref.out);
+    const [, refI2s, refTq2, refI2s5, refTq25, refQ85, refF168] = JSON.parse(ref.out);
     for (const p of ['nta', 'l2']) {
       const child = childEval({ BITNET_PREFETCH: p }, expr);
       expect([p, child.status, child.err]).toEqual([p, 0, '']);
-      const [chosen, i2s, tq2, i2s5, tq25, q85] = JSON.parse(child.out);
+      const [chosen, i2s, tq2, i2s5, tq25, q85, f168] = JSON.parse(child.out);
       expect(chosen).toBe(p);
       expect(i2s).toEqual(refI2s);
       expect(tq2).toEqual(refTq2);
       expect(i2s5).toEqual(refI2s5);
       expect(tq25).toEqual(refTq25);
       expect(q85).toEqual(refQ85);
+      expect(f168).toEqual(refF168);
     }
     const bad = childEval({ BITNET_PREFETCH: 't0' }, '0');
     expect(bad.status).not.toBe(0);
