@@ -36,6 +36,7 @@ Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
   o.Set("avx512bw", f.avx512bw);
   o.Set("avx512vl", f.avx512vl);
   o.Set("avx512dq", f.avx512dq);
+  o.Set("avxvnni", f.avxvnni);
   o.Set("avx512vnni", f.avx512vnni);
   o.Set("avx512bf16", f.avx512bf16);
   o.Set("osxsave", f.osxsave);

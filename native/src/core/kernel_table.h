@@ -134,6 +134,7 @@ inline int64_t attention_scratch_floats(const AttentionArgs& a, int64_t t1) {
 // One per instruction set, each defined in that set's folder.
 const KernelTable* kernel_table_generic();  // ref/table.cpp
 const KernelTable* kernel_table_avx2();     // x86/avx2/table.cpp
+const KernelTable* kernel_table_avxvnni();  // x86/avxvnni/table.cpp
 const KernelTable* kernel_table_avx512();   // x86/avx512/table.cpp
 
 }  // namespace bitnet

@@ -60,6 +60,7 @@ CpuFeatures detect() {
     f.avx512vnni = (c >> 11) & 1;
     if (max_sub >= 1) {
       __cpuid_count(7, 1, a, b, c, d);
+      f.avxvnni = (a >> 4) & 1;
       f.avx512bf16 = (a >> 5) & 1;
     }
   }

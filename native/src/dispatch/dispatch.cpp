@@ -20,6 +20,9 @@ const KernelTable* table_of(const std::string& isa) {
   if (isa == "generic") return kernel_table_generic();
 #if BITNET_X86
   if (isa == "avx2") return kernel_table_avx2();
+#if defined(BITNET_HAS_AVXVNNI)
+  if (isa == "avxvnni") return kernel_table_avxvnni();
+#endif
   if (isa == "avx512") return kernel_table_avx512();
 #endif
   return nullptr;
@@ -38,8 +41,10 @@ std::once_flag g_once;
 }  // namespace
 
 std::vector<std::string> compiled_isas() {
-#if BITNET_X86
-  return {"generic", "avx2", "avx512"};
+#if BITNET_X86 && defined(BITNET_HAS_AVXVNNI)
+  return {"generic", "avx2", "avxvnni", "avx512"};
+#elif BITNET_X86
+  return {"generic", "avx2", "avx512"};  // a compiler without -mavxvnni
 #else
   return {"generic"};
 #endif
@@ -64,11 +69,12 @@ std::string isa_unavailable_reason(const std::string& isa) {
   need(f.fma, "fma");
   need(f.f16c, "f16c");
   need(f.os_ymm, "OS support of YMM state (XCR0)");
-  if (isa == "avx512") {
 #if defined(BITNET_AVX512_EMULATED)
-    // Test-only build: the AVX-512 intrinsics are emulated by SIMDe on AVX2.
-    return missing.empty() ? "" : "the CPU or OS lacks " + missing;
+  // Test-only build: the AVX-512 and AVX-VNNI intrinsics are emulated by SIMDe on AVX2.
+  if (isa == "avx512" || isa == "avxvnni") return missing.empty() ? "" : "the CPU or OS lacks " + missing;
 #endif
+  if (isa == "avxvnni") need(f.avxvnni, "avxvnni");
+  if (isa == "avx512") {
     need(f.avx512f, "avx512f");
     need(f.avx512bw, "avx512bw");
     need(f.avx512vl, "avx512vl");

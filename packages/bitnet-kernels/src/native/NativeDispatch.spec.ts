@@ -38,7 +38,9 @@ describeNative('native dispatch', () => {
       f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni && f.avx512bf16 && f.osZmm && f.avx2 && f.fma && f.f16c
         ? 'avx512'
         : f.avx2 && f.fma && f.f16c && f.osYmm
-          ? 'avx2'
+          ? f.avxvnni
+            ? 'avxvnni'
+            : 'avx2'
           : 'generic';
     expect(a.availableIsas()[a.availableIsas().length - 1]).toBe(expected);
     const child = childEval({ BITNET_ISA: undefined }, 'a.selectedIsa()');

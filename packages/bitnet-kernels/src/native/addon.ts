@@ -21,6 +21,8 @@ export interface CpuFeatures {
   avx512bw: boolean;
   avx512vl: boolean;
   avx512dq: boolean;
+  /** AVX-VNNI: the VEX-encoded 256-bit vpdpbusd (Intel client cores since Alder Lake; Zen 5). */
+  avxvnni: boolean;
   avx512vnni: boolean;
   avx512bf16: boolean;
   /** The OS enabled XSAVE (required to read XCR0). */
@@ -32,7 +34,7 @@ export interface CpuFeatures {
 }
 
 /** The instruction sets the native addon has kernels for. */
-export type NativeIsa = 'generic' | 'avx2' | 'avx512';
+export type NativeIsa = 'generic' | 'avx2' | 'avxvnni' | 'avx512';
 
 export interface NativeAddon {
   // The integer matmuls' `scale`: an optional output scale (absent: 1), as the Kernels contract's.
