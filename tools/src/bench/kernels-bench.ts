@@ -10,7 +10,8 @@
  * is probed again right before and after every measurement and each row's best pass is compared with
  * the best of those probes (and the 1 GiB figure of the start is printed too).
  *
- * Options: --types i2_s,tq2_0,tq1_0  --rounds 7  --no-output (skip the 656 MB F16 output matrix).
+ * Options: --types i2_s,tq2_0,tq1_0  --rounds 7  --no-output (skip the output matrix: 656 MB as F16,
+ * then 349 MB as Q8_0).
  * Run with --expose-gc (the Nx target does) so weights of one row are freed before the next.
  */
 import * as crypto from 'node:crypto';
@@ -195,6 +196,25 @@ function main(): void {
       const speedup = m === 1 ? '1×' : `${((m * oneRow) / r.seconds).toFixed(1)}×`;
       console.log(
         `| F16 | output: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} |`,
+      );
+    }
+    // The same matrix as Q8_0 (EngineOptions.outputType 'q8_0'), 349 MB: Q8_0 × Q8_0 activations.
+    const nb = k / 32;
+    const q8 = new Uint8Array(n * nb * 34);
+    crypto.randomFillSync(q8);
+    for (let b = 0; b < n * nb; b++) q8[b * 34 + 1] &= 0x3b; // finite f16 block scales
+    let oneRowQ8 = 0;
+    for (const m of [1, 8]) {
+      const x = new Float32Array(m * k).map(() => Math.random() * 2 - 1);
+      const qs = new Int8Array(m * k);
+      const d = new Float32Array(m * nb);
+      addon.quantizeQ8_0(x, m, k, qs, d);
+      const out = new Float32Array(m * n);
+      const r = measure(addon, 1, opts.rounds, q8.length, () => addon.matmulQ8_0Q8_0(q8, n, k, qs, d, m, out));
+      if (m === 1) oneRowQ8 = r.seconds;
+      const speedup = m === 1 ? '1×' : `${((m * oneRowQ8) / r.seconds).toFixed(1)}×`;
+      console.log(
+        `| Q8_0 | output: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} |`,
       );
     }
   }
