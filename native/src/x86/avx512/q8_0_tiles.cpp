@@ -31,43 +31,23 @@ namespace {
 constexpr int Q8_RN = 4, Q8_RP = 4;
 
 /**
- * Activation rows paired for zmm: pair P holds rows 2P and 2P+1 (an odd M's last pair has a zero row
- * as its second). For block b, at index (P·nb + b): 64 bytes [row 2P's 32 quants | row 2P+1's] in xp,
- * 16 int32 [−128·Σ4 of row 2P's lanes | row 2P+1's] in bias, 16 f32 [da ×8 | da ×8] in da.
+ * Q8_0's ActivationPairs: for block b, at index (P·nb + b), 64 bytes [row 2P's 32 quants | row 2P+1's]
+ * in xp, 16 int32 [−128·Σ4 of row 2P's lanes | row 2P+1's] in sums (bias here), 16 f32 [da ×8 | da ×8]
+ * in da.
  */
-struct Q8Pairs {
-  const int8_t* xp;
-  const int32_t* bias;
-  const float* da;
-  int64_t pairs;
-};
-
 inline void pack_q8_pairs(const Q8_0MatmulArgs& a, int8_t* xp, int32_t* bias, float* da) {
-  const int64_t nb = a.K / QK8_0, pairs = (a.M + 1) / 2;
-  for (int64_t P = 0; P < pairs; ++P)
-    for (int h = 0; h < 2; ++h) {
-      const int64_t m = 2 * P + h;
-      for (int64_t b = 0; b < nb; ++b) {
-        const int64_t i = P * nb + b;
-        int8_t* x = xp + i * 64 + 32 * h;
-        int32_t* g = bias + i * 16 + 8 * h;
-        float* d = da + i * 16 + 8 * h;
-        if (m < a.M) {
-          const int8_t* src = a.q + m * a.K + b * QK8_0;
-          std::memcpy(x, src, 32);
-          for (int k = 0; k < 8; ++k) g[k] = -128 * (src[4 * k] + src[4 * k + 1] + src[4 * k + 2] + src[4 * k + 3]);
-          for (int k = 0; k < 8; ++k) d[k] = a.d[m * nb + b];
-        } else {
-          std::memset(x, 0, 32);
-          for (int k = 0; k < 8; ++k) g[k] = 0, d[k] = 0.0f;
-        }
-      }
-    }
+  const int64_t nb = a.K / QK8_0;
+  pack_pairs(a.M, nb, 1, xp, bias, da, [&](int64_t m, int64_t b, int8_t* x, int32_t* g, float* d) {
+    const int8_t* src = a.q + m * a.K + b * QK8_0;
+    std::memcpy(x, src, 32);
+    for (int k = 0; k < 8; ++k) g[k] = -128 * (src[4 * k] + src[4 * k + 1] + src[4 * k + 2] + src[4 * k + 3]);
+    for (int k = 0; k < 8; ++k) d[k] = a.d[m * nb + b];
+  });
 }
 
 /** Weight rows n .. n+RN−1 × activation pairs P .. P+RP−1. */
 template <bool L2, int RN, int RP>
-inline void q8_tile(const Q8_0MatmulArgs& a, const Q8Pairs& t, int64_t n, int64_t P) {
+inline void q8_tile(const Q8_0MatmulArgs& a, const ActivationPairs& t, int64_t n, int64_t P) {
   const int64_t nb = a.K / QK8_0;
   const __m512i flip = _mm512_set1_epi8((char)0x80);
   const uint8_t* w[RN];
@@ -86,7 +66,7 @@ inline void q8_tile(const Q8_0MatmulArgs& a, const Q8Pairs& t, int64_t n, int64_
     }
     for (int j = 0; j < RP; ++j) {
       const int64_t i = (P + j) * nb + b;
-      const __m512i x = load512(t.xp + i * 64), g = load512(t.bias + i * 16);
+      const __m512i x = load512(t.xp + i * 64), g = load512(t.sums + i * 16);
       const __m512 da = _mm512_loadu_ps(t.da + i * 16);
       for (int r = 0; r < RN; ++r)
         acc[r][j] = _mm512_fmadd_ps(cvtepi32_512(dpbusd512(g, wu[r], x)), _mm512_mul_ps(da, dw[r]), acc[r][j]);
@@ -98,24 +78,6 @@ inline void q8_tile(const Q8_0MatmulArgs& a, const Q8Pairs& t, int64_t n, int64_
       a.out[m * a.N + n + r] = hsum_f32(_mm512_castps512_ps256(acc[r][j]));
       if (m + 1 < a.M) a.out[(m + 1) * a.N + n + r] = hsum_f32(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(acc[r][j]), 1)));
     }
-  }
-}
-
-/** Panels of weight rows (~16 KB, kept in L2) swept once per group of up to Q8_RP pairs. */
-template <bool L2>
-inline void q8_sweep(const Q8_0MatmulArgs& a, const Q8Pairs& t, int64_t n0, int64_t n1) {
-  const int64_t np = std::max<int64_t>(Q8_RN, (int64_t)(16384 / a.row_bytes) / Q8_RN * Q8_RN);
-  for (int64_t p = n0; p < n1; p += np) {
-    const int64_t pe = std::min(n1, p + np);
-    int64_t P = 0;
-    auto pairs = [&](auto rp) {
-      constexpr int RP = decltype(rp)::value;
-      int64_t n = p;
-      for (; n + Q8_RN <= pe; n += Q8_RN) q8_tile<L2, Q8_RN, RP>(a, t, n, P);
-      for (; n < pe; ++n) q8_tile<L2, 1, RP>(a, t, n, P);
-    };
-    for (; P + Q8_RP <= t.pairs; P += Q8_RP) pairs(std::integral_constant<int, Q8_RP>{});
-    rest_pairs<Q8_RP - 1>(t.pairs - P, pairs);
   }
 }
 
@@ -131,11 +93,10 @@ void matmul_q8_0_q8_0_512(const Q8_0MatmulArgs& a, int64_t n0, int64_t n1) {
   int32_t* bias = reinterpret_cast<int32_t*>(gs.p);
   float* da = reinterpret_cast<float*>(ds.p);
   pack_q8_pairs(a, xs.p, bias, da);
-  const Q8Pairs t{xs.p, bias, da, pairs};
-  if (a.stream_l2)
-    q8_sweep<true>(a, t, n0, n1);
-  else
-    q8_sweep<false>(a, t, n0, n1);
+  const ActivationPairs t{xs.p, bias, da, pairs};
+  sweep_pair_tiles<Q8_RN, Q8_RP>(a.stream_l2, a.row_bytes, pairs, n0, n1, [&](auto l2, int64_t n, int64_t P, auto rn, auto rp) {
+    q8_tile<decltype(l2)::value, decltype(rn)::value, decltype(rp)::value>(a, t, n, P);
+  });
 }
 
 }  // namespace avx512

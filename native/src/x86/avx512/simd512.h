@@ -2,8 +2,10 @@
 // SIMDe 0.7, so the emulated build composes them from 256-bit halves). Internal linkage.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <type_traits>
 
@@ -165,13 +167,84 @@ inline void prefetch_weights(const void* p) {
   else
     _mm_prefetch((const char*)p + PF, static_cast<decltype(_MM_HINT_T0)>(Near));
 }
-/** The last `rest` (1 .. R) activation pairs of a group, in one tile of exactly that many pairs. */
-template <int R, class Pairs>
-inline void rest_pairs(int64_t rest, Pairs&& pairs) {
+/**
+ * Activation rows paired for zmm by a register tile: pair P holds rows 2P and 2P+1 (an odd M's last
+ * pair has a zero row as its second), each kernel's layout described at its packer (pack_tq2_pairs,
+ * pack_q8_pairs). Built once per call and thread.
+ */
+struct ActivationPairs {
+  const int8_t* xp;     // the paired activations
+  const int32_t* sums;  // 16 int32 per (pair, block): where each lane's integer sum starts
+  const float* da;      // 16 f32 per (pair or group of pairs, block): the activation scales
+  int64_t pairs;
+};
+
+/**
+ * Fills an ActivationPairs layout: for every pair P, half h (row m = 2P + h) and block b, row(m, b, x,
+ * g, d) writes the half's `runs` runs of 32 activations at x + 64·j, its 8 lane sums at g and 8 scales
+ * at d (per (P, b): 64·runs bytes, 16 int32, 16 f32). The zero partner of an odd M gets zeros.
+ */
+template <class Row>
+inline void pack_pairs(int64_t M, int64_t nb, int runs, int8_t* xp, int32_t* sums, float* da, Row&& row) {
+  for (int64_t P = 0; P < (M + 1) / 2; ++P)
+    for (int h = 0; h < 2; ++h)
+      for (int64_t b = 0; b < nb; ++b) {
+        const int64_t i = P * nb + b, m = 2 * P + h;
+        int8_t* x = xp + i * 64 * runs + 32 * h;
+        int32_t* g = sums + i * 16 + 8 * h;
+        float* d = da + i * 16 + 8 * h;
+        if (m < M) {
+          row(m, b, x, g, d);
+          continue;
+        }
+        for (int j = 0; j < runs; ++j) std::memset(x + 64 * j, 0, 32);
+        for (int k = 0; k < 8; ++k) g[k] = 0, d[k] = 0.0f;
+      }
+}
+
+/** The last `rest` (1 .. R) activation rows or pairs of a group, in one tile of exactly that many. */
+template <int R, class Group>
+inline void rest_group(int64_t rest, Group&& group) {
   if constexpr (R >= 1) {
-    if (rest == R) pairs(std::integral_constant<int, R>{});
-    else rest_pairs<R - 1>(rest, pairs);
+    if (rest == R) group(std::integral_constant<int, R>{});
+    else rest_group<R - 1>(rest, group);
   }
+}
+
+/**
+ * The register tiles' cache blocking: panels of weight rows (~16 KB, kept in L2) from [n0, n1), each
+ * swept once per group of up to GMAX of the `count` activation rows (or row pairs), whose activations
+ * stay in L1 meanwhile: tile(n, g, rn, rg) for weight rows n .. n + rn − 1 (rn = RN, or 1 for a panel's
+ * last rows) and rows (pairs) g .. g + rg − 1 (rg = GMAX, or the 1 .. GMAX − 1 left at the end); rn and
+ * rg are std::integral_constants.
+ */
+template <int RN, int GMAX, class Tile>
+inline void sweep_groups(size_t row_bytes, int64_t count, int64_t n0, int64_t n1, Tile&& tile) {
+  const int64_t np = std::max<int64_t>(RN, (int64_t)(16384 / row_bytes) / RN * RN);
+  for (int64_t p = n0; p < n1; p += np) {
+    const int64_t pe = std::min(n1, p + np);
+    int64_t g = 0;
+    auto group = [&](auto rg) {
+      int64_t n = p;
+      for (; n + RN <= pe; n += RN) tile(n, g, std::integral_constant<int, RN>{}, rg);
+      for (; n < pe; ++n) tile(n, g, std::integral_constant<int, 1>{}, rg);
+    };
+    for (; g + GMAX <= count; g += GMAX) group(std::integral_constant<int, GMAX>{});
+    rest_group<GMAX - 1>(count - g, group);
+  }
+}
+
+/**
+ * sweep_groups over activation pairs with the prefetch policy as a template argument (a run-time hint
+ * inside the loop cost twice the time in the tiles once): tile(l2, n, P, rn, rp), l2 a std::bool_constant.
+ */
+template <int RN, int RPMAX, class Tile>
+inline void sweep_pair_tiles(bool stream_l2, size_t row_bytes, int64_t pairs, int64_t n0, int64_t n1, Tile&& tile) {
+  auto run = [&](auto l2) {
+    sweep_groups<RN, RPMAX>(row_bytes, pairs, n0, n1, [&](int64_t n, int64_t P, auto rn, auto rp) { tile(l2, n, P, rn, rp); });
+  };
+  if (stream_l2) run(std::true_type{});
+  else run(std::false_type{});
 }
 
 template <bool L2>

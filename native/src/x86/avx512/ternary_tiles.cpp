@@ -51,36 +51,14 @@ inline __m512i field(__m512i v, __m512i m3) {
     return _mm512_and_si512(_mm512_srli_epi16(v, SH), m3);
 }
 
-/** The last `rest` (1 .. R) activation rows of a group, in one tile of exactly that many rows. */
-template <int R, class Rows>
-inline void rest_rows(int64_t rest, Rows&& rows) {
-  if constexpr (R >= 1) {
-    if (rest == R) rows(std::integral_constant<int, R>{});
-    else rest_rows<R - 1>(rest, rows);
-  }
-}
-
 /**
- * Sweeps [n0, n1) in panels; per panel, activation rows in groups of RMAX (the last group takes
- * the remainder in one tile), weight rows in tiles of 4 and single rows at the end.
- * tile(n, m, RN, RM): RN, RM std::integral_constants. Flattened: with two I2_S sweeps (one per
- * prefetch hint) GCC stopped inlining the tiles and their row loops into it, and 2B4T prefill ran ~5 %
- * slower on Zen 4.
+ * sweep_groups over single activation rows (groups of RMAX). Flattened: with two I2_S sweeps (one per
+ * prefetch hint) GCC stopped inlining the tiles and their row loops into the sweep, and 2B4T prefill
+ * ran ~5 % slower on Zen 4.
  */
 template <int RMAX, int RN = 4, class Tile>
 __attribute__((flatten)) inline void sweep_tiles(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, Tile&& tile) {
-  const int64_t np = std::max<int64_t>(4, (int64_t)(16384 / a.row_bytes) / 4 * 4);
-  for (int64_t p = n0; p < n1; p += np) {
-    const int64_t pe = std::min(n1, p + np);
-    int64_t m = 0;
-    auto rows = [&](auto rm) {
-      int64_t n = p;
-      for (; n + RN <= pe; n += RN) tile(n, m, std::integral_constant<int, RN>{}, rm);
-      for (; n < pe; ++n) tile(n, m, std::integral_constant<int, 1>{}, rm);
-    };
-    for (; m + RMAX <= a.M; m += RMAX) rows(std::integral_constant<int, RMAX>{});
-    rest_rows<RMAX - 1>(a.M - m, rows);
-  }
+  sweep_groups<RN, RMAX>(a.row_bytes, a.M, n0, n1, tile);
 }
 
 // ---- I2_S × int8 -------------------------------------------------------------------------------------
@@ -182,39 +160,19 @@ inline float hsum_lo(__m512 v) { return hsum_f32(_mm512_castps512_ps256(v)); }
 inline float hsum_hi(__m512 v) { return hsum_f32(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(v), 1))); }
 
 /**
- * Activation rows paired for zmm (built once per call and thread, see pack_tq2_pairs): pair P holds rows
- * 2P and 2P+1 (an odd M's last pair has a zero row as its second). For block b, chunk c, field f, 64
- * bytes [run of row 2P | run of row 2P+1] at xp + ((P·nb + b)·8 + 4c + f)·64, where a run is the 32
- * activations 256b + 128c + 32f .. +31 of its row (the values whose codes sit in field f of chunk c);
- * per (P, b) 16 int32 [−gsum of row 2P | −gsum of row 2P+1] at ng, and 16 f32 [da ×8 | da ×8] at da.
+ * TQ2_0's ActivationPairs: for block b, chunk c, field f, 64 bytes [run of row 2P | run of row 2P+1] at
+ * xp + ((P·nb + b)·8 + 4c + f)·64, where a run is the 32 activations 256b + 128c + 32f .. +31 of its row
+ * (the values whose codes sit in field f of chunk c); per (P, b) 16 int32 [−gsum of row 2P | −gsum of
+ * row 2P+1] at sums (ng here), and 16 f32 [da ×8 | da ×8] at da.
  */
-struct Tq2Pairs {
-  const int8_t* xp;
-  const int32_t* ng;
-  const float* da;
-  int64_t pairs;
-};
-
 inline void pack_tq2_pairs(const TernaryMatmulArgs& a, int8_t* xp, int32_t* ng, float* da) {
-  const int64_t nb = a.K / QK_K, pairs = (a.M + 1) / 2;
-  for (int64_t P = 0; P < pairs; ++P)
-    for (int h = 0; h < 2; ++h) {
-      const int64_t m = 2 * P + h;
-      for (int64_t b = 0; b < nb; ++b) {
-        int8_t* dst = xp + (P * nb + b) * 512 + 32 * h;
-        int32_t* g = ng + (P * nb + b) * 16 + 8 * h;
-        float* d = da + (P * nb + b) * 16 + 8 * h;
-        if (m < a.M) {
-          const int8_t* src = a.q + m * a.K + 256 * b;
-          for (int cf = 0; cf < 8; ++cf) std::memcpy(dst + 64 * cf, src + 32 * cf, 32);  // cf = 4c + f: 128c + 32f = 32·cf
-          for (int k = 0; k < 8; ++k) g[k] = -a.sum[(m * nb + b) * 8 + k];
-          for (int k = 0; k < 8; ++k) d[k] = a.scale[m * nb + b];
-        } else {
-          for (int cf = 0; cf < 8; ++cf) std::memset(dst + 64 * cf, 0, 32);
-          for (int k = 0; k < 8; ++k) g[k] = 0, d[k] = 0.0f;
-        }
-      }
-    }
+  const int64_t nb = a.K / QK_K;
+  pack_pairs(a.M, nb, 8, xp, ng, da, [&](int64_t m, int64_t b, int8_t* x, int32_t* g, float* d) {
+    const int8_t* src = a.q + m * a.K + 256 * b;
+    for (int cf = 0; cf < 8; ++cf) std::memcpy(x + 64 * cf, src + 32 * cf, 32);  // cf = 4c + f: 128c + 32f = 32·cf
+    for (int k = 0; k < 8; ++k) g[k] = -a.sum[(m * nb + b) * 8 + k];
+    for (int k = 0; k < 8; ++k) d[k] = a.scale[m * nb + b];
+  });
 }
 
 /**
@@ -229,7 +187,7 @@ inline void pack_tq2_pairs(const TernaryMatmulArgs& a, int8_t* xp, int32_t* ng, 
  * end. Every operation is element-wise on the two halves, so a row's result never depends on its pair.
  */
 template <bool L2, int RN, int RP>
-inline void tq2_tile(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n, int64_t P) {
+inline void tq2_tile(const TernaryMatmulArgs& a, const ActivationPairs& t, int64_t n, int64_t P) {
   const int64_t nb = a.K / QK_K;
   const __m512i m3 = _mm512_set1_epi8(3);
   const uint8_t* w[RN];
@@ -245,7 +203,7 @@ inline void tq2_tile(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n, i
     }
     __m512i s[RN][RP];
     for (int j = 0; j < RP; ++j) {
-      const __m512i g = load512(t.ng + ((P + j) * nb + b) * 16);
+      const __m512i g = load512(t.sums + ((P + j) * nb + b) * 16);
       for (int r = 0; r < RN; ++r) s[r][j] = g;
     }
     auto chunk = [&](auto cc) {
@@ -284,24 +242,6 @@ inline void tq2_tile(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n, i
   }
 }
 
-/** As sweep_tiles, over activation pairs: RN weight rows × up to RPMAX pairs per tile. */
-template <bool L2, int RN, int RPMAX>
-inline void tq2_sweep(const TernaryMatmulArgs& a, const Tq2Pairs& t, int64_t n0, int64_t n1) {
-  const int64_t np = std::max<int64_t>(4, (int64_t)(16384 / a.row_bytes) / 4 * 4);
-  for (int64_t p = n0; p < n1; p += np) {
-    const int64_t pe = std::min(n1, p + np);
-    int64_t P = 0;
-    auto pairs = [&](auto rp) {
-      constexpr int RP = decltype(rp)::value;
-      int64_t n = p;
-      for (; n + RN <= pe; n += RN) tq2_tile<L2, RN, RP>(a, t, n, P);
-      for (; n < pe; ++n) tq2_tile<L2, 1, RP>(a, t, n, P);
-    };
-    for (; P + RPMAX <= t.pairs; P += RPMAX) pairs(std::integral_constant<int, RPMAX>{});
-    rest_pairs<RPMAX - 1>(t.pairs - P, pairs);
-  }
-}
-
 }  // namespace
 
 void i2s_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp) {
@@ -314,12 +254,11 @@ void i2s_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int
 void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
   const int64_t nb = a.K / QK_K, pairs = (a.M + 1) / 2;
   Scratch xs((size_t)(pairs * nb * 512), 0), gs((size_t)(pairs * nb * 64), 1), ds((size_t)(pairs * nb * 64), 2);
-  Tq2Pairs t{xs.p, reinterpret_cast<int32_t*>(gs.p), reinterpret_cast<float*>(ds.p), pairs};
+  const ActivationPairs t{xs.p, reinterpret_cast<int32_t*>(gs.p), reinterpret_cast<float*>(ds.p), pairs};
   pack_tq2_pairs(a, xs.p, reinterpret_cast<int32_t*>(gs.p), reinterpret_cast<float*>(ds.p));
-  if (a.stream_l2)
-    tq2_sweep<true, TQ2_RN, TQ2_RP>(a, t, n0, n1);
-  else
-    tq2_sweep<false, TQ2_RN, TQ2_RP>(a, t, n0, n1);
+  sweep_pair_tiles<TQ2_RN, TQ2_RP>(a.stream_l2, a.row_bytes, pairs, n0, n1, [&](auto l2, int64_t n, int64_t P, auto rn, auto rp) {
+    tq2_tile<decltype(l2)::value, decltype(rn)::value, decltype(rp)::value>(a, t, n, P);
+  });
 }
 
 }  // namespace avx512
