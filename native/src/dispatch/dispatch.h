@@ -27,6 +27,7 @@ const KernelTable& table();
  * prefetcht1 (into L2), rows and tiles alike. Chosen once: BITNET_PREFETCH=nta|l2, else kL2 on AMD
  * family 25 (Zen 4 with AVX-512: the kNta rows streamed ~23 of 34 GB/s there, kL2 ~31) and kNta
  * elsewhere (Zen 5: kNta measured best of nta/t0). Throws std::runtime_error for another value.
+ * The same profile picks FloatMatmulArgs::x_f16 (the F16 tiles' activation form; see drivers.cpp).
  */
 enum class StreamPrefetch { kNta, kL2 };
 StreamPrefetch stream_prefetch();
