@@ -269,10 +269,24 @@ void attention_many(const AttentionArgs* parts, int64_t count) {
   });
 }
 
-void relu_sqr_mul(const float* gate, const float* up, float* out, int64_t n) { table().relu_sqr_mul(gate, up, out, n); }
-void silu_mul(const float* gate, const float* up, float* out, int64_t n) { table().silu_mul(gate, up, out, n); }
-void add(const float* a, const float* b, float* out, int64_t n) { table().add(a, b, out, n); }
-void scale(const float* x, float s, float* out, int64_t n) { table().scale(x, s, out, n); }
+// Element-wise: split over the pool for a prefill chunk. A 256-token 2B4T prefill on Zen 4 (two runs
+// each, alternating): relu_sqr_mul 18–29 → 10.5–18.5 ms in all, add 7–24 → 5–14 ms.
+void relu_sqr_mul(const float* gate, const float* up, float* out, int64_t n) {
+  const KernelTable& t = table();
+  for_pieces(n, [&](int64_t i0, int64_t i1) { t.relu_sqr_mul(gate + i0, up + i0, out + i0, i1 - i0); });
+}
+void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+  const KernelTable& t = table();
+  for_pieces(n, [&](int64_t i0, int64_t i1) { t.silu_mul(gate + i0, up + i0, out + i0, i1 - i0); });
+}
+void add(const float* a, const float* b, float* out, int64_t n) {
+  const KernelTable& t = table();
+  for_pieces(n, [&](int64_t i0, int64_t i1) { t.add(a + i0, b + i0, out + i0, i1 - i0); });
+}
+void scale(const float* x, float s, float* out, int64_t n) {
+  const KernelTable& t = table();
+  for_pieces(n, [&](int64_t i0, int64_t i1) { t.scale(x + i0, s, out + i0, i1 - i0); });
+}
 void to_f16(const float* x, uint16_t* out, int64_t n) { table().to_f16(x, out, n); }
 
 void store_kv(const float* k, const float* v, int64_t tokens, int64_t kvHeads, int64_t headDim, int64_t startPos, int64_t capacity,

@@ -91,6 +91,17 @@ inline void for_rows(int64_t rows, int64_t cols, F&& fn) {
   });
 }
 
+/**
+ * An element-wise kernel over [0, n): fn(i0, i1) on pieces of 4096 values, on the pool when n is
+ * large enough for for_rows (≥ 2^16 values: a prefill chunk's activations, not a decode step's). Each
+ * value's arithmetic is the same wherever the pieces fall (they start at multiples of 4096).
+ */
+template <class F>
+inline void for_pieces(int64_t n, F&& fn) {
+  constexpr int64_t kPiece = 4096;
+  for_rows((n + kPiece - 1) / kPiece, kPiece, [&](int64_t p) { fn(p * kPiece, std::min(n, (p + 1) * kPiece)); });
+}
+
 /** Runs fn(b) for every block of a load-time conversion, 16384 blocks per pool task. */
 template <class F>
 inline void for_blocks(int64_t blocks, F&& fn) {

@@ -36,7 +36,8 @@ describeNativeIsas('native element-wise, norm and rope kernels', ({ k, generic }
 
   it('rmsNorm, softmax, reluSqrMul, siluMul, add: within 1e-5 of double references, generic and TS', () => {
     const next = rng(18);
-    for (const [rows, cols] of [[1, 1], [2, 7], [3, 2560], [1, 6912], [2, 21]]) {
+    // 13 × 6911: the element-wise kernels on the pool (≥ 2^16 values; pieces of 4096, a partial last one)
+    for (const [rows, cols] of [[1, 1], [2, 7], [3, 2560], [1, 6912], [2, 21], [13, 6911]]) {
       const n = rows * cols;
       const x = randomFloats(next, n, 3);
       // lanes outside v_expf's fast range (|x·log2 e| > 126) and signed zeros, inside 8-lane vectors and in the tails
