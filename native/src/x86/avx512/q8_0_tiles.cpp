@@ -75,8 +75,8 @@ inline void q8_tile(const Q8_0MatmulArgs& a, const ActivationPairs& t, int64_t n
   for (int j = 0; j < RP; ++j) {
     const int64_t m = 2 * (P + j);
     for (int r = 0; r < RN; ++r) {
-      a.out[m * a.N + n + r] = hsum_f32(_mm512_castps512_ps256(acc[r][j]));
-      if (m + 1 < a.M) a.out[(m + 1) * a.N + n + r] = hsum_f32(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(acc[r][j]), 1)));
+      a.out[m * a.N + n + r] = hsum_lo(acc[r][j]);
+      if (m + 1 < a.M) a.out[(m + 1) * a.N + n + r] = hsum_hi(acc[r][j]);
     }
   }
 }

@@ -167,6 +167,10 @@ inline void prefetch_weights(const void* p) {
   else
     _mm_prefetch((const char*)p + PF, static_cast<decltype(_MM_HINT_T0)>(Near));
 }
+/** hsum_f32 of a paired accumulator's low half (row 2P's 8 lanes) and high half (row 2P+1's). */
+inline float hsum_lo(__m512 v) { return hsum_f32(_mm512_castps512_ps256(v)); }
+inline float hsum_hi(__m512 v) { return hsum_f32(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(v), 1))); }
+
 /**
  * Activation rows paired for zmm by a register tile: pair P holds rows 2P and 2P+1 (an odd M's last
  * pair has a zero row as its second), each kernel's layout described at its packer (pack_tq2_pairs,

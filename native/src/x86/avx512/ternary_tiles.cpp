@@ -156,8 +156,6 @@ inline void i2s_tile(const TernaryMatmulArgs& a, int64_t n, int64_t m, const int
 
 // ---- TQ2_0 × Q8_K --------------------------------------------------------------------------------------
 
-inline float hsum_lo(__m512 v) { return hsum_f32(_mm512_castps512_ps256(v)); }
-inline float hsum_hi(__m512 v) { return hsum_f32(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(v), 1))); }
 
 /**
  * TQ2_0's ActivationPairs: for block b, chunk c, field f, 64 bytes [run of row 2P | run of row 2P+1] at
