@@ -7,6 +7,7 @@
 #include <string>
 
 #include "../dispatch/dispatch.h"
+#include "../threads/read_ahead.h"
 #include "../threads/thread_pool.h"
 #include "binding.h"
 
@@ -16,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   try {
     bitnet::init_dispatch();
     bitnet::stream_prefetch();  // a bad BITNET_PREFETCH fails the load, as a bad BITNET_ISA does
+    bitnet::ReadAheadPlan::instance();  // likewise a bad BITNET_READ_AHEAD_KB
     bitnet::ThreadPool::instance();
   } catch (const std::exception& e) {
     Napi::Error::New(env, std::string("@bitnet/kernels native addon: ") + e.what()).ThrowAsJavaScriptException();

@@ -11,6 +11,7 @@
 
 #include "../dispatch/bandwidth.h"
 #include "../dispatch/dispatch.h"
+#include "../threads/read_ahead.h"
 #include "../threads/thread_pool.h"
 #include "args.h"
 #include "binding.h"
@@ -81,6 +82,24 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   });
 }
 
+// readAheadForTests([kb]): the read-ahead plan's counters (see threads/read_ahead.h); with kb, first
+// sets its budget and starts it over (counters at 0, nothing learned).
+Napi::Value ReadAheadForTests(const Napi::CallbackInfo& info) {
+  const char* fn = "readAheadForTests";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    ReadAheadPlan& plan = ReadAheadPlan::instance();
+    if (info.Length() >= 1 && !info[0].IsUndefined()) plan.reset((size_t)integer(info, 0, fn, "kb", 0, 1 << 20) << 10);
+    const ReadAheadPlan::Stats s = plan.stats();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("budgetKb", Napi::Number::New(info.Env(), (double)(plan.budget() >> 10)));
+    o.Set("matmuls", Napi::Number::New(info.Env(), (double)s.matmuls));
+    o.Set("predicted", Napi::Number::New(info.Env(), (double)s.predicted));
+    o.Set("hits", Napi::Number::New(info.Env(), (double)s.hits));
+    o.Set("workerReadAheads", Napi::Number::New(info.Env(), (double)ThreadPool::instance().read_aheads()));
+    return o;
+  });
+}
+
 // readBandwidth(bytes, passes[, file]): GB/s of streaming reads with all pool threads (best of
 // passes), of a fresh buffer of `bytes`, or of the first `bytes` of `file` when given (mapped for the
 // call and unmapped after it: its pages stay in the page cache, nothing is allocated or freed).
@@ -120,6 +139,7 @@ void register_info(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setIsaForTests", Napi::Function::New(env, SetIsa));
   exports.Set("readBandwidth", Napi::Function::New(env, ReadBandwidth));
+  exports.Set("readAheadForTests", Napi::Function::New(env, ReadAheadForTests));
 #if defined(BITNET_AVX512_EMULATED)
   exports.Set("avx512Emulated", Napi::Boolean::New(env, true));  // test-only build (SIMDe)
 #else

@@ -11,24 +11,30 @@
 namespace bitnet {
 namespace {
 
+/** Rows per chunk when [0, N) is cut into about `pieces` chunks of a multiple of 16 rows. */
+inline int64_t row_chunk(int64_t N, int64_t pieces) { return ((N + pieces - 1) / pieces + 15) / 16 * 16; }
+
+/** Whether split_rows / split_rows_streamed keep a job of N rows on the calling thread (below ~64 KiB waking another core costs more than it saves). */
+inline bool rows_inline(int threads, int64_t N, int64_t bytes_per_row) { return threads == 1 || N <= 16 || N * bytes_per_row < (64 << 10); }
+
 /** Splits [0, N) into chunks (multiples of 16 rows) and runs fn(n0, n1) on the pool. */
 template <class F>
 inline void split_rows(int64_t N, int64_t bytes_per_row_all_m, F&& fn) {
   ThreadPool& pool = ThreadPool::instance();
   const int threads = pool.size();
-  // Small jobs run inline: waking another core costs more than it saves below ~64 KiB.
-  if (threads == 1 || N <= 16 || N * bytes_per_row_all_m < (64 << 10)) {
+  if (rows_inline(threads, N, bytes_per_row_all_m)) {
     fn((int64_t)0, N);
     return;
   }
-  int64_t chunk = (N + threads * 4 - 1) / (threads * 4);
-  chunk = (chunk + 15) / 16 * 16;
+  const int64_t chunk = row_chunk(N, threads * 4);
   const int64_t tasks = (N + chunk - 1) / chunk;
   pool.parallel_for(tasks, [&](int64_t t) {
     const int64_t n0 = t * chunk;
     fn(n0, std::min(N, n0 + chunk));
   });
 }
+
+constexpr int kMaxShares = 64;
 
 /**
  * Splits [0, N) for a call that streams its weights once (one activation row: bound by memory). Each
@@ -42,14 +48,12 @@ inline void split_rows(int64_t N, int64_t bytes_per_row_all_m, F&& fn) {
 template <class F>
 inline void split_rows_streamed(int64_t N, int64_t bytes_per_row, F&& fn) {
   ThreadPool& pool = ThreadPool::instance();
-  constexpr int kMaxShares = 64;
   const int shares = std::min(pool.size(), kMaxShares);
-  if (shares == 1 || N <= 16 || N * bytes_per_row < (64 << 10)) {
+  if (rows_inline(shares, N, bytes_per_row)) {
     fn((int64_t)0, N);
     return;
   }
-  int64_t chunk = (N + shares * 8 - 1) / (shares * 8);
-  chunk = (chunk + 15) / 16 * 16;
+  const int64_t chunk = row_chunk(N, shares * 8);
   const int64_t chunks = (N + chunk - 1) / chunk;  // < 2^32
   // Share i: chunks [front, back) still unclaimed, front in the low 32 bits and back in the high 32 of
   // one word, so that its owner (front) and a thief (back) never claim the same chunk.
@@ -74,6 +78,27 @@ inline void split_rows_streamed(int64_t N, int64_t bytes_per_row, F&& fn) {
     for (int k = 1; k < shares; ++k)
       for (int64_t c; (c = claim((int)((i + k) % shares), false)) >= 0;) rows(c);
   });
+}
+
+/**
+ * The row each thread starts at in split_rows (streamed false: its first chunks, one per thread) or
+ * split_rows_streamed (its share's first row), at most `max` of them: where a matmul's streams begin.
+ */
+inline int first_rows(int64_t N, int64_t bytes_per_row, bool streamed, int64_t* starts, int max) {
+  const int size = ThreadPool::instance().size();
+  const int threads = streamed ? std::min(size, kMaxShares) : size;
+  if (rows_inline(threads, N, bytes_per_row)) {
+    starts[0] = 0;
+    return 1;
+  }
+  const int64_t chunk = row_chunk(N, threads * (streamed ? 8 : 4));
+  const int64_t chunks = (N + chunk - 1) / chunk;
+  int n = 0;
+  for (int i = 0; i < std::min(threads, max); ++i) {
+    const int64_t c = streamed ? chunks * i / threads : i;
+    if (c < chunks) starts[n++] = c * chunk;
+  }
+  return n;
 }
 
 /** Runs fn(r) for every row, on the pool when the rows are many and long enough to pay for it. */

@@ -1,5 +1,6 @@
 #include "thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
@@ -18,6 +19,29 @@ namespace bitnet {
 
 namespace {
 thread_local bool t_in_pool = false;
+thread_local ReadAhead t_pending_read_ahead;  // for the calling thread's next job
+
+/**
+ * A worker's progress through its range of a job's read-ahead (ReadAhead::range[i] for worker i): a
+ * few lines at a time, so that a new job is noticed within ~1 KB of prefetches.
+ */
+struct ReadAheadCursor {
+  const uint8_t* p = nullptr;
+  size_t bytes = 0, done = 0;
+  void start(const ReadAhead& ra, int worker) {
+    done = 0;
+    const bool mine = worker < ra.n;
+    p = mine ? ra.p[worker] : nullptr;
+    bytes = mine ? ra.bytes[worker] : 0;
+  }
+  bool pending() const { return done < bytes; }
+  void step() {
+    const size_t end = std::min(bytes, done + 1024);
+    for (size_t b = done; b < end; b += 64) __builtin_prefetch(p + b, 0, 2);  // prefetcht1: into this core's L2
+    done = end;
+  }
+  void stop() { bytes = done = 0; }
+};
 
 int cores_available() {
 #if defined(__linux__)
@@ -123,16 +147,21 @@ void ThreadPool::work_on_current_job() {
   }
 }
 
-void ThreadPool::worker_main(int) {
+void ThreadPool::worker_main(int index) {
   t_in_pool = true;
   uint64_t seen = 0;  // the last job number this worker looked at
+  ReadAheadCursor cursor;
   for (;;) {
-    // Spin, then sleep, until a new job number appears.
+    // Spin (reading ahead first, if the last job asked for it), then sleep, until a new job number appears.
     uint64_t s = state_.load(std::memory_order_acquire);
     if (job_of(s) == seen) {
       const int64_t until = now_ns() + spin_ns_;
       int n = 0;
       while (job_of(s = state_.load(std::memory_order_acquire)) == seen) {
+        if (cursor.pending()) {
+          cursor.step();
+          continue;
+        }
         BITNET_PAUSE();
         if ((++n & 1023) == 0 && now_ns() > until) break;
       }
@@ -145,6 +174,7 @@ void ThreadPool::worker_main(int) {
     }
     if (stop_.load()) return;
     seen = job_of(s);
+    cursor.stop();  // a new job: what is left to read ahead is for a matmul that has started
     // Join the job if it is still open.
     bool joined = false;
     while (job_of(s) == seen && !(s & kClosed)) {
@@ -155,13 +185,22 @@ void ThreadPool::worker_main(int) {
     }
     if (!joined) continue;  // closed already (the caller did all the work) or superseded
     work_on_current_job();
+    // Copied while still inside the job: the caller writes the next job's only after every worker left.
+    cursor.start(read_ahead_, index);
+    if (cursor.pending()) read_aheads_.fetch_add(1, std::memory_order_relaxed);
     state_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
+void ThreadPool::read_ahead_after_next_job(const ReadAhead& ra) { t_pending_read_ahead = ra; }
+
 void ThreadPool::run(int64_t ntasks, TaskFn task, void* ctx) {
-  if (ntasks <= 0) return;
+  if (ntasks <= 0) {
+    t_pending_read_ahead.n = 0;
+    return;
+  }
   if (t_in_pool || workers_.empty() || ntasks == 1) {
+    t_pending_read_ahead.n = 0;  // no worker takes part, so none reads ahead
     for (int64_t i = 0; i < ntasks; ++i) task(i, ctx);
     return;
   }
@@ -169,6 +208,8 @@ void ThreadPool::run(int64_t ntasks, TaskFn task, void* ctx) {
   task_ = task;
   ctx_ = ctx;
   ntasks_ = ntasks;
+  read_ahead_ = t_pending_read_ahead;
+  t_pending_read_ahead.n = 0;
   error_ = nullptr;
   next_.store(0, std::memory_order_relaxed);
   {

@@ -14,6 +14,19 @@
 
 namespace bitnet {
 
+/**
+ * Memory for idle workers to pull into their caches after their share of a job, while they wait for
+ * the next one: range i (p[i], bytes[i]) for worker i, the rows that thread will stream first in the
+ * next matmul (see read_ahead.h). Range 0 is the calling thread's, which reads none ahead. Only
+ * prefetch instructions touch the ranges, so a stale address costs nothing but the request.
+ */
+struct ReadAhead {
+  static constexpr int kMaxRanges = 8;
+  const uint8_t* p[kMaxRanges];
+  size_t bytes[kMaxRanges];
+  int n = 0;
+};
+
 class ThreadPool {
  public:
   /** The process-wide pool, created on first use (size: set_threads, else configured_threads()). */
@@ -36,6 +49,16 @@ class ThreadPool {
    */
   using TaskFn = void (*)(int64_t i, void* ctx);
   void run(int64_t ntasks, TaskFn task, void* ctx);
+
+  /**
+   * The calling thread's next job (its next `run` on the pool, not one that runs inline) carries
+   * `ra`: each worker that takes part in it prefetches its range once its tasks are done, until a new
+   * job arrives. A decode step's kernels between two matmuls (norms, attention: ~30 µs each) leave the
+   * memory bus idle; this fills those gaps with the next matmul's first weight rows.
+   */
+  static void read_ahead_after_next_job(const ReadAhead& ra);
+  /** Read-aheads the workers have started (each a worker's range of one job), for tests. */
+  uint64_t read_aheads() const { return read_aheads_.load(std::memory_order_relaxed); }
 
   /** Convenience: any callable f(int64_t). */
   template <class F>
@@ -70,6 +93,8 @@ class ThreadPool {
   // (cores shared with other processes) cannot hold the call up, and skips the job when it wakes.
   std::atomic<uint64_t> state_{0};
   std::atomic<bool> stop_{false};
+  ReadAhead read_ahead_;  // the current job's (written with the job, read by workers inside it)
+  std::atomic<uint64_t> read_aheads_{0};
   std::exception_ptr error_;
   std::mutex error_mutex_;
 

@@ -36,6 +36,20 @@ export interface CpuFeatures {
 /** The instruction sets the native addon has kernels for. */
 export type NativeIsa = 'generic' | 'avx2' | 'avxvnni' | 'avx512';
 
+/** Counters of the native read-ahead plan (readAheadForTests). */
+export interface ReadAheadStats {
+  /** KB a worker reads ahead (BITNET_READ_AHEAD_KB at load, default 1024). */
+  budgetKb: number;
+  /** Matmul calls seen since the plan started over. */
+  matmuls: number;
+  /** Calls that knew which matrix followed them last time (and handed its rows to the workers). */
+  predicted: number;
+  /** Calls whose matrix was the one the call before them predicted. */
+  hits: number;
+  /** Ranges the workers have started reading ahead, since the addon loaded. */
+  workerReadAheads: number;
+}
+
 export interface NativeAddon {
   // The integer matmuls' `scale`: an optional output scale (absent: 1), as the Kernels contract's.
   quantizeI8PerToken(x: Float32Array, rows: number, cols: number, qs: Int8Array, scales: Float32Array, sums: Int32Array): void;
@@ -127,6 +141,12 @@ export interface NativeAddon {
   setThreads(n: number): number;
   /** Test hook: switches the kernels of the whole process; returns the previous ISA. */
   setIsaForTests(isa: string): NativeIsa;
+  /**
+   * Test hook: the read-ahead plan's counters (the pool's workers prefetch the next matmul's first
+   * weight rows between kernel calls; see native/src/threads/read_ahead.h). With `kb`, first sets the
+   * bytes a worker reads ahead (0 turns it off) and starts the plan over.
+   */
+  readAheadForTests(kb?: number): ReadAheadStats;
   /**
    * GB/s of streaming reads by every pool thread (best of `passes`): of a fresh `bytes` buffer, or of the
    * first `bytes` of `file` when given (mapped for the call only; pages already in the page cache are read

@@ -4,10 +4,10 @@
  * leave dist/testing out): only this repository's specs and tools import it.
  */
 import { nativeAddon } from '../backend/KernelBackend';
-import type { NativeIsa } from '../native/addon';
+import type { NativeIsa, ReadAheadStats } from '../native/addon';
 
 export { nativeAddon, defaultModeAddon, resetKernelBackendForTests } from '../backend/KernelBackend';
-export type { NativeAddon } from '../native/addon';
+export type { NativeAddon, ReadAheadStats } from '../native/addon';
 export { NativeKernels } from '../native/NativeKernels';
 export { TsKernels } from '../ts/TsKernels';
 export { CheckedKernels } from '../api/CheckedKernels';
@@ -15,4 +15,12 @@ export { CheckedKernels } from '../api/CheckedKernels';
 /** Switches the native kernels of the whole process to `isa`; returns the previous one. */
 export function setIsaForTests(isa: NativeIsa | string): NativeIsa {
   return nativeAddon().setIsaForTests(isa);
+}
+
+/**
+ * The native read-ahead plan's counters; with `kb`, first sets the bytes a pool worker reads ahead
+ * between kernel calls (0 turns it off) and starts the plan over.
+ */
+export function readAheadForTests(kb?: number): ReadAheadStats {
+  return nativeAddon().readAheadForTests(kb);
 }

@@ -1,0 +1,136 @@
+/**
+ * The pool's read-ahead (native/src/threads/read_ahead.h): as each matmul starts, the plan records it
+ * as what followed the matmul before, and hands the workers the first rows of the matrix that followed
+ * it last time, to prefetch between kernel calls. These tests pin what can be observed: the plan learns
+ * a repeated order (predictions and hits counted), the workers start reading ahead on a pool of 2+
+ * threads, results are the same bits with it on and off, a budget of 0 turns it off, a remembered
+ * matrix whose memory is gone afterwards is harmless (only prefetched), and a bad BITNET_READ_AHEAD_KB
+ * fails the load.
+ */
+import { spawnSync } from 'node:child_process';
+import { rng } from '@bitnet/models/testing';
+import { GgmlType } from '@bitnet/models';
+import type { FloatMatrix, I8Activations, TernaryMatrix } from '../api/Kernels';
+import { kernelBackend, requestedKernelMode } from '../backend/KernelBackend';
+import { defaultModeAddon, readAheadForTests } from '../testing';
+import { makeI2S, makeI8 } from '../testing/kernelCases';
+import type { NativeAddon } from './addon';
+import { NativeKernels } from './NativeKernels';
+
+const mode = requestedKernelMode();
+const addon = mode === 'ts' ? undefined : defaultModeAddon();
+const describeNative = addon ? describe : describe.skip;
+
+const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
+
+describeNative('native read-ahead', () => {
+  const a = addon as NativeAddon;
+  const k = new NativeKernels(a);
+  const next = rng(4242);
+  const K = 1024;
+  // 512 × 1024 I2_S: 128 KB of codes, enough for one activation row to be split over the pool
+  const ws: TernaryMatrix[] = [makeI2S(next, 512, K), makeI2S(next, 768, K), makeI2S(next, 640, K)];
+  const x: I8Activations = makeI8(next, 1, K, 'random');
+  const outs = ws.map((w) => new Float32Array(w.rows));
+  const round = () => ws.forEach((w, i) => k.matmulI2sI8(w, x, outs[i]));
+  let saved = 0;
+
+  beforeAll(() => {
+    saved = readAheadForTests().budgetKb;
+  });
+  afterAll(() => {
+    readAheadForTests(saved);
+  });
+
+  it('learns the order matmuls come in: each call predicts the next matrix from the round before', () => {
+    readAheadForTests(1024);
+    round();
+    expect(readAheadForTests()).toMatchObject({ budgetKb: 1024, matmuls: 3, predicted: 0, hits: 0 });
+    round();
+    // round 2: every call knows its successor; the 2nd and 3rd were the ones predicted
+    expect(readAheadForTests()).toMatchObject({ matmuls: 6, predicted: 3, hits: 2 });
+    round();
+    expect(readAheadForTests()).toMatchObject({ matmuls: 9, predicted: 6, hits: 5 });
+    // another order: the first call of it was mispredicted, after which the plan follows it
+    const rev = () => [...ws].reverse().forEach((w, i) => k.matmulI2sI8(w, x, outs[2 - i]));
+    rev();
+    rev();
+    const s = readAheadForTests();
+    expect(s.matmuls).toBe(15);
+    expect(s.hits).toBeLessThan(s.matmuls - 3);
+    rev();
+    expect(readAheadForTests().hits - s.hits).toBe(3);
+  });
+
+  it('has the workers read ahead on a pool of two or more threads', () => {
+    if (a.threads() < 2) return; // one thread: nobody to read ahead (nothing else to check)
+    readAheadForTests(1024);
+    const before = readAheadForTests().workerReadAheads;
+    for (let r = 0; r < 20; r++) round();
+    expect(readAheadForTests().workerReadAheads).toBeGreaterThan(before);
+  });
+
+  it('gives the same bits with it on and off, and is off at a budget of 0', () => {
+    const h = new Uint16Array(300 * K);
+    a.toF16(Float32Array.from({ length: h.length }, () => next() * 2 - 1), h);
+    const f16: FloatMatrix = { type: GgmlType.F16, data: new Uint8Array(h.buffer), rows: 300, cols: K };
+    const xf = Float32Array.from({ length: 2 * K }, () => next() * 2 - 1);
+    const run = () => {
+      const r: number[][] = [];
+      for (let i = 0; i < 3; i++) {
+        round();
+        r.push(...outs.map(bits));
+        for (const rows of [1, 2]) {
+          const o = new Float32Array(rows * 300);
+          k.matmulFloat(f16, xf.subarray(0, rows * K), rows, o);
+          r.push(bits(o));
+        }
+      }
+      return r;
+    };
+    readAheadForTests(0);
+    const off = run();
+    expect(readAheadForTests()).toMatchObject({ budgetKb: 0, matmuls: 0, predicted: 0 });
+    readAheadForTests(64);
+    const on = run();
+    expect(readAheadForTests().predicted).toBeGreaterThan(0);
+    expect(on).toEqual(off);
+  });
+
+  it('only prefetches a remembered matrix: its pages unmapped since, the next prediction is harmless', () => {
+    readAheadForTests(1024);
+    const src = makeI2S(next, 512, K);
+    const pages = a.allocatePages(src.data.length);
+    const held: TernaryMatrix = { ...src, data: new Uint8Array(pages, 0, src.data.length) };
+    held.data.set(src.data);
+    const o = new Float32Array(512);
+    for (let r = 0; r < 3; r++) {
+      k.matmulI2sI8(ws[0], x, outs[0]);
+      k.matmulI2sI8(held, x, o); // learned as what follows ws[0]
+    }
+    expect(a.releasePages(pages)).toBe(true);
+    const before = readAheadForTests().predicted;
+    for (let r = 0; r < 5; r++) k.matmulI2sI8(ws[0], x, outs[0]); // predicts the unmapped matrix each time
+    expect(readAheadForTests().predicted).toBeGreaterThan(before);
+    const again = new Float32Array(outs[0].length);
+    k.matmulI2sI8(ws[0], x, again);
+    expect(bits(again)).toEqual(bits(outs[0]));
+  });
+
+  it('fails the load on a bad BITNET_READ_AHEAD_KB, naming it', () => {
+    const path = kernelBackend().addonPath;
+    const load = (v: string) =>
+      spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(path)}); process.stdout.write(String(a.readAheadForTests().budgetKb));`], {
+        env: { ...process.env, BITNET_READ_AHEAD_KB: v },
+        encoding: 'utf8',
+      });
+    const good = load('256');
+    expect(good.status).toBe(0);
+    expect(good.stdout).toBe('256');
+    for (const bad of ['lots', '12x', '-1', '99999999']) {
+      const r = load(bad);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(`BITNET_READ_AHEAD_KB='${bad}'`);
+    }
+  });
+});
