@@ -66,7 +66,18 @@ describeNative('native read-ahead', () => {
     if (a.threads() < 2) return; // one thread: nobody to read ahead (nothing else to check)
     readAheadForTests(1024);
     const before = readAheadForTests().workerReadAheads;
-    for (let r = 0; r < 20; r++) round();
+    // A worker reads ahead after a job it took part in. On a busy machine (other test files on the
+    // other core) it may not get to a small job before the caller has done it all, so the rounds go
+    // on, on 2 MB matrices, until one did (or 5 s pass: then no worker read ahead at all).
+    const big = [0x59, 0x96].map((code): TernaryMatrix => {
+      const data = new Uint8Array((4096 * 2048) / 4 + 32).fill(code); // every 2-bit field 0..2: valid codes
+      new DataView(data.buffer).setFloat32(data.length - 32, 0.5, true);
+      return { type: GgmlType.I2_S, data, rows: 4096, cols: 2048 };
+    });
+    const xb = makeI8(next, 1, 2048, 'random');
+    const ob = new Float32Array(4096);
+    const until = Date.now() + 5000;
+    while (readAheadForTests().workerReadAheads === before && Date.now() < until) for (const w of big) k.matmulI2sI8(w, xb, ob);
     expect(readAheadForTests().workerReadAheads).toBeGreaterThan(before);
   });
 
