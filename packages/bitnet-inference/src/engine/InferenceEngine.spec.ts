@@ -65,10 +65,13 @@ describe('streaming with token ids', () => {
   it('test_concurrent_streams', async () => {
     const prompts = Array.from({ length: 8 }, (_, i) => `Prompt number ${i}: and the earth`);
     const solo: number[][] = [];
-    for (let i = 0; i < 8; i++) solo.push((await engine.generate(prompts[i], { maxNewTokens: 16, temperature: 0.9, seed: 100 + i })).tokenIds);
+    for (let i = 0; i < 8; i++) solo.push((await engine.generate(prompts[i], { maxNewTokens: 48, temperature: 0.9, seed: 100 + i })).tokenIds);
     const delay = monitorEventLoopDelay({ resolution: 5 });
     delay.enable();
-    const together = await Promise.all(prompts.map((p, i) => drain(engine.generateStreamWithConfig(p, { maxNewTokens: 16, temperature: 0.9, seed: 100 + i }, { bufferSize: 2 }))));
+    // 48 new tokens each: the requests reach the model thread one message at a time, and on a busy machine
+    // the first may start decoding well before the last arrives (16 tokens were once not enough for all 8
+    // to overlap)
+    const together = await Promise.all(prompts.map((p, i) => drain(engine.generateStreamWithConfig(p, { maxNewTokens: 48, temperature: 0.9, seed: 100 + i }, { bufferSize: 2 }))));
     delay.disable();
     together.forEach((rs, i) => expect(ids(rs)).toEqual(solo[i]));
     // and they really ran together: continuous batching put all 8 in one decode step

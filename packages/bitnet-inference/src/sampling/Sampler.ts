@@ -1,5 +1,6 @@
 import { SeededRandom } from '@bitnet/models';
 import type { GenerationConfig } from '../config/GenerationConfig';
+import { BANDS, CandidateOrder } from './CandidateOrder';
 
 /** How many recent tokens the repetition penalty looks at. */
 const PENALTY_WINDOW = 64;
@@ -29,6 +30,7 @@ export class Sampler {
   private readonly forced: boolean;
   private order = new Int32Array(0);
   private probs = new Float64Array(0);
+  private readonly candidates = new CandidateOrder();
 
   constructor(private readonly config: SamplerSettings) {
     this.rng = new SeededRandom(config.seed);
@@ -123,8 +125,22 @@ export class Sampler {
       this.order = new Int32Array(n);
       this.probs = new Float64Array(n);
     }
-    // candidates sorted by logit (descending, lower id first on ties), cut to top-k
-    const ids = topIndices(logits, k, this.order);
+    if (k < n / 4) return this.drawFrom(logits, topIndices(logits, k, this.order), k);
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
+    // every logit −∞ (all banned), or some +∞: the weights are not numbers; the first candidate, as the sorted walk gives it
+    if (!(max > -Infinity && max < Infinity)) {
+      this.rng.next();
+      return argmax(logits);
+    }
+    this.candidates.reset(logits, max, c.temperature);
+    if (k < n) return this.drawFrom(logits, this.candidates.prefix(k), k);
+    return this.drawAll();
+  }
+
+  /** The draw over candidates `ids` (k of them, in walk order): softmax at the temperature, top-p, min-p, then one draw. */
+  private drawFrom(logits: Float32Array, ids: Int32Array, k: number): number {
+    const c = this.config;
     let max = -Infinity;
     for (let i = 0; i < k; i++) max = Math.max(max, logits[ids[i]]);
     let sum = 0;
@@ -164,6 +180,77 @@ export class Sampler {
     }
     return ids[keep - 1];
   }
+
+  /**
+   * drawFrom over the whole vocabulary (top-k off) without sorting it (see CandidateOrder): whole bands
+   * are stepped over by their total weights, and only the band where top-p cuts and the band the draw
+   * lands in are sorted. The same distribution as drawFrom; its sums add the same weights in another
+   * order, so a draw can differ from drawFrom's only where a cut or u·total falls within a rounding
+   * error of a boundary.
+   */
+  private drawAll(): number {
+    const c = this.config;
+    const o = this.candidates;
+    const w = o.weights;
+    const n = o.start[BANDS];
+    const sum = o.sum;
+    // top-p: the shortest prefix in walk order whose share reaches topP
+    let keep = n;
+    if (c.topP < 1) {
+      let acc = 0;
+      find: for (let b = 0; b < BANDS; b++) {
+        const share = o.bandWeight[b] / sum;
+        if (acc + share < c.topP) {
+          acc += share;
+          continue;
+        }
+        o.sortBand(b);
+        for (let j = o.start[b]; j < o.start[b + 1]; j++) {
+          acc += w[o.ids[j]] / sum;
+          if (acc >= c.topP) {
+            keep = j + 1;
+            break find;
+          }
+        }
+      }
+    }
+    // min-p: weights fall along the walk, so the ids at least minP times the largest (weight exp(0) = 1) are a prefix
+    if (c.minP > 0) {
+      const floor = (1 / sum) * c.minP;
+      let m = 0;
+      for (let i = 0; i < n; i++) if (w[i] / sum >= floor) m++;
+      keep = Math.min(keep, Math.max(1, m));
+    }
+    // the kept prefix: whole bands, then the first ids of the band `keep` ends in
+    let total = 0;
+    let last = 0; // the band holding position keep − 1
+    while (o.start[last + 1] < keep) total += o.bandWeight[last++];
+    o.sortBand(last);
+    for (let j = o.start[last]; j < keep; j++) total += w[o.ids[j]];
+    // no weight to draw by (a NaN logit): the most likely id, as the walk starts
+    if (!(total > 0)) {
+      this.rng.next();
+      o.sortBand(0);
+      return o.ids[0];
+    }
+    let r = this.rng.next() * total;
+    for (let b = 0; b < last; b++) {
+      if (r < o.bandWeight[b]) {
+        o.sortBand(b);
+        for (let j = o.start[b]; j < o.start[b + 1]; j++) {
+          r -= w[o.ids[j]];
+          if (r < 0) return o.ids[j];
+        }
+        return o.ids[o.start[b + 1] - 1];
+      }
+      r -= o.bandWeight[b];
+    }
+    for (let j = o.start[last]; j < keep; j++) {
+      r -= w[o.ids[j]];
+      if (r < 0) return o.ids[j];
+    }
+    return o.ids[keep - 1];
+  }
 }
 
 /** The index of the largest value (the first one on ties). */
@@ -173,28 +260,27 @@ export function argmax(a: Float32Array): number {
   return best;
 }
 
-/** The k indices of the largest values, largest first (ties: lower index first). */
+/** The k indices of the largest values, largest first (ties: lower index first); k < n / 4. */
 function topIndices(values: Float32Array, k: number, scratch: Int32Array): Int32Array {
   const n = values.length;
-  const idx = scratch.subarray(0, n);
-  for (let i = 0; i < n; i++) idx[i] = i;
   const cmp = (a: number, b: number) => values[b] - values[a] || a - b;
-  if (k >= n / 4) {
-    idx.sort(cmp);
-    return idx;
-  }
   // partial selection: keep a sorted window of the best k seen so far
-  const best = idx.subarray(0, k);
+  const best = scratch.subarray(0, k);
   for (let i = 0; i < k; i++) best[i] = i;
   best.sort(cmp);
+  // Every id in the window is below i, so cmp(i, b) < 0 exactly when values[b] − values[i] < 0, that
+  // is when values[i] > values[b] (a tie, NaN or a difference of infinities goes to the lower id: b).
+  let floor = values[best[k - 1]];
   for (let i = k; i < n; i++) {
-    if (cmp(i, best[k - 1]) >= 0) continue;
+    const v = values[i];
+    if (!(v > floor)) continue;
     let j = k - 1;
-    while (j > 0 && cmp(i, best[j - 1]) < 0) {
+    while (j > 0 && v > values[best[j - 1]]) {
       best[j] = best[j - 1];
       j--;
     }
     best[j] = i;
+    floor = values[best[k - 1]];
   }
   return best;
 }
