@@ -20,10 +20,10 @@ namespace bitnet {
  * the small kernels in between. A wrong guess (another model's calls interleaved, a freed mapping)
  * costs only prefetches: nothing is ever loaded from a remembered address.
  *
- * Measured (2B4T I2_S decode, Zen 4, 2 threads, rounds alternating in one process): ternary matmul time
- * −3..4 %, the whole step −1.3..2.4 % with 1 MB a worker (2 and 4 MB: no better; reading ahead every
- * thread's share from the worker, instead of its own, gained nothing: the calling thread then takes its
- * rows from the other core's cache).
+ * Measured (2B4T I2_S decode, Zen 4, 2 threads, rounds alternating in one process, tools/bench/
+ * decode-profile): ternary matmul time −3..7 %, the whole step −1.3..2.4 % with 1 MB a worker (2 and
+ * 4 MB: no better in two pairings of three; reading ahead every thread's share from the worker, instead
+ * of its own, gained nothing: the calling thread then takes its rows from the other core's cache).
  */
 class ReadAheadPlan {
  public:

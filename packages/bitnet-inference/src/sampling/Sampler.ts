@@ -135,7 +135,7 @@ export class Sampler {
     }
     this.candidates.reset(logits, max, c.temperature);
     if (k < n) return this.drawFrom(logits, this.candidates.prefix(k), k);
-    return this.drawAll();
+    return this.drawAll(logits);
   }
 
   /** The draw over candidates `ids` (k of them, in walk order): softmax at the temperature, top-p, min-p, then one draw. */
@@ -188,7 +188,7 @@ export class Sampler {
    * order, so a draw can differ from drawFrom's only where a cut or u·total falls within a rounding
    * error of a boundary.
    */
-  private drawAll(): number {
+  private drawAll(logits: Float32Array): number {
     const c = this.config;
     const o = this.candidates;
     const w = o.weights;
@@ -227,11 +227,10 @@ export class Sampler {
     while (o.start[last + 1] < keep) total += o.bandWeight[last++];
     o.sortBand(last);
     for (let j = o.start[last]; j < keep; j++) total += w[o.ids[j]];
-    // no weight to draw by (a NaN logit): the most likely id, as the walk starts
+    // no weight to draw by (a NaN logit): the first id of the walk, as in draw()
     if (!(total > 0)) {
       this.rng.next();
-      o.sortBand(0);
-      return o.ids[0];
+      return argmax(logits);
     }
     let r = this.rng.next() * total;
     for (let b = 0; b < last; b++) {
