@@ -33,6 +33,7 @@ void register_attention(Napi::Env env, Napi::Object exports);    // attention.cp
 void register_info(Napi::Env env, Napi::Object exports);     // info.cpp
 void register_mapfile(Napi::Env env, Napi::Object exports);  // mapfile.cpp
 void register_pages(Napi::Env env, Napi::Object exports);    // pages.cpp
+void register_sampling(Napi::Env env, Napi::Object exports); // sampling.cpp
 
 }  // namespace binding
 }  // namespace bitnet

@@ -117,6 +117,9 @@ struct KernelTable {
   void (*add)(const float* a, const float* b, float* out, int64_t n);
   void (*scale)(const float* x, float s, float* out, int64_t n);
   void (*to_f16)(const float* x, uint16_t* out, int64_t n);
+  /** weighLogits' element-wise part: weights[i] = exp_weight((l[i] − max) / temperature) and
+   *  band[i] = band_of((max − l[i]) · band_scale, bands), as core/exp_weight.h defines them. */
+  void (*weigh_logits)(const float* l, int64_t n, double max, double temperature, double band_scale, int bands, double* weights, uint8_t* band);
 
   /** Streams n bytes (n % 64 == 0) with this ISA's widest loads; returns a checksum (bandwidth probe). */
   uint64_t (*stream_read)(const uint8_t* p, size_t n);

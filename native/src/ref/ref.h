@@ -42,6 +42,10 @@ void rms_norm_row_ref(const float* x, int64_t n, const float* w, float eps, floa
 void rms_norm_rows4_ref(const float* x, int64_t n, const float* w, float eps, float* out);
 void rope_neox_token_ref(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase);
 void softmax_row_ref(float* x, int64_t n);
+
+// sampling.cpp
+/** KernelTable::weigh_logits, one element at a time (core/exp_weight.h). */
+void weigh_logits_ref(const float* l, int64_t n, double max, double temperature, double band_scale, int bands, double* weights, uint8_t* band);
 void relu_sqr_mul_ref(const float* gate, const float* up, float* out, int64_t n);
 void silu_mul_ref(const float* gate, const float* up, float* out, int64_t n);
 void add_ref(const float* a, const float* b, float* out, int64_t n);

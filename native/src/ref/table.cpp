@@ -35,6 +35,7 @@ KernelTable table(const char* isa) {
   t.add = add_ref;
   t.scale = scale_ref;
   t.to_f16 = to_f16_ref;
+  t.weigh_logits = weigh_logits_ref;
   t.stream_read = stream_read_ref;
   return t;
 }

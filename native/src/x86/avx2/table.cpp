@@ -24,6 +24,7 @@ KernelTable avx2_table(const char* isa) {
   t.types[GGML_Q6_K].matmul_f32 = matmul_q6_k_f32;
   t.attention_group = attention_group;
   t.softmax_row = softmax_row;
+  t.weigh_logits = weigh_logits;
   t.rms_norm_rows4 = rms_norm_rows4;
   t.rope_neox_token = rope_neox_token;
   t.add = add;

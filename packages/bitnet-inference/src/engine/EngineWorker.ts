@@ -63,7 +63,7 @@ function load(m: WorkerLoadRequest): void {
   const prefixes = m.promptCacheBytes > 0 ? new KvPrefixCache(weights.config, { bytes: m.promptCacheBytes, memory }) : undefined;
   scheduler = new Scheduler({
     forward,
-    sampler: (params) => new Sampler(params),
+    sampler: (params) => new Sampler(params, { kernels: opened.kernels }),
     prefixes,
     constraint: (req) => {
       if (req.grammar === undefined) return undefined;

@@ -64,14 +64,18 @@ describe('streaming with token ids', () => {
 
   it('test_concurrent_streams', async () => {
     const prompts = Array.from({ length: 8 }, (_, i) => `Prompt number ${i}: and the earth`);
+    // EOS banned: every sequence decodes all 48 tokens. The 8 byte-level prompts (~35 ids each) take
+    // ~25 passes of 16 rows to prefill beside the first sequences' decoding, so a sequence that ended
+    // early (one drew EOS at its 30th token) could leave before the last one joined the batch.
+    const eos = engine.tokenizer.eosId;
+    if (eos === undefined) throw new Error('the test model has an EOS id');
+    const config = (i: number) => ({ maxNewTokens: 48, temperature: 0.9, seed: 100 + i, logitBias: { [eos]: -100 } });
     const solo: number[][] = [];
-    for (let i = 0; i < 8; i++) solo.push((await engine.generate(prompts[i], { maxNewTokens: 48, temperature: 0.9, seed: 100 + i })).tokenIds);
+    for (let i = 0; i < 8; i++) solo.push((await engine.generate(prompts[i], config(i))).tokenIds);
+    solo.forEach((s) => expect(s.length).toBe(48));
     const delay = monitorEventLoopDelay({ resolution: 5 });
     delay.enable();
-    // 48 new tokens each: the requests reach the model thread one message at a time, and on a busy machine
-    // the first may start decoding well before the last arrives (16 tokens were once not enough for all 8
-    // to overlap)
-    const together = await Promise.all(prompts.map((p, i) => drain(engine.generateStreamWithConfig(p, { maxNewTokens: 48, temperature: 0.9, seed: 100 + i }, { bufferSize: 2 }))));
+    const together = await Promise.all(prompts.map((p, i) => drain(engine.generateStreamWithConfig(p, config(i), { bufferSize: 2 }))));
     delay.disable();
     together.forEach((rs, i) => expect(ids(rs)).toEqual(solo[i]));
     // and they really ran together: continuous batching put all 8 in one decode step

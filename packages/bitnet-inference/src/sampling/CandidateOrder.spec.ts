@@ -3,8 +3,11 @@
  * is exactly the comparator sort the sampler used before (logit descending, lower id first; ties, ±0,
  * ±∞), and the sampler picks the same ids as that implementation — kept here as the oracle — over
  * vocabularies from 7 to 128256 ids, every top-k regime (partial selection, a sorted prefix, the whole
- * vocabulary), top-p, min-p and temperatures, with banned (−∞) and tied logits.
+ * vocabulary), top-p, min-p and temperatures, with banned (−∞) and tied logits. With top-k off the
+ * weights are @bitnet/kernels' expWeight (the oracle uses it there too; Math.exp elsewhere), and the
+ * native weighLogits gives the TypeScript one's picks.
  */
+import { createKernels, expWeight } from '@bitnet/kernels';
 import { SeededRandom } from '@bitnet/models';
 import { CandidateOrder } from './CandidateOrder';
 import { Sampler, type SamplerSettings } from './Sampler';
@@ -15,16 +18,20 @@ function sortedIds(values: Float32Array): Int32Array {
   return idx.sort((a, b) => values[b] - values[a] || a - b);
 }
 
-/** The sampler's draw as it was before CandidateOrder (top-k by a full sort or a sorted window, then softmax, top-p, min-p). */
+/**
+ * The sampler's draw as it was before CandidateOrder (top-k by a full sort or a sorted window, then
+ * softmax, top-p, min-p); with top-k off its weights are expWeight's, as the whole-vocabulary draw's are.
+ */
 function oracleDraw(logits: Float32Array, c: SamplerSettings, u: number): number {
   const n = logits.length;
   const k = c.topK > 0 ? Math.min(c.topK, n) : n;
+  const exp = k === n ? expWeight : Math.exp;
   const ids = sortedIds(logits).subarray(0, k);
   let max = -Infinity;
   for (let i = 0; i < k; i++) max = Math.max(max, logits[ids[i]]);
   const probs = new Float64Array(k);
   let sum = 0;
-  for (let i = 0; i < k; i++) sum += probs[i] = Math.exp((logits[ids[i]] - max) / c.temperature);
+  for (let i = 0; i < k; i++) sum += probs[i] = exp((logits[ids[i]] - max) / c.temperature);
   let keep = k;
   if (c.topP < 1) {
     let acc = 0;
@@ -129,5 +136,22 @@ describe('Sampler draws (against the implementation before CandidateOrder)', () 
           expect({ shape, c, d, got: s.sample(Float32Array.from(logits)) }).toEqual({ shape, c, d, got: want });
         }
       }
+  });
+
+  const kernelCases = (): Array<[string, ReturnType<typeof createKernels>]> => {
+    const auto = createKernels();
+    return [['ts', createKernels({ mode: 'ts' })], [`${auto.name}/${auto.isa}`, auto]];
+  };
+  it.each(kernelCases())('picks the same ids with %s kernels as with the TypeScript weighLogits (128256 ids, top-k off)', (_name, kernels) => {
+    const rng = new SeededRandom(9);
+    for (const base of configs.filter((c) => c.topK === 0)) {
+      const c: SamplerSettings = { ...base, repetitionPenalty: 1, seed: 5 };
+      const plain = new Sampler(c);
+      const withKernels = new Sampler(c, { kernels });
+      for (const shape of ['normal', 'peaky', 'steps', 'banned'] as Shape[]) {
+        const logits = makeLogits(128256, shape, rng);
+        expect({ shape, c, got: withKernels.sample(Float32Array.from(logits)) }).toEqual({ shape, c, got: plain.sample(Float32Array.from(logits)) });
+      }
+    }
   });
 });

@@ -3,37 +3,46 @@
  * as far as a draw needs it, without sorting the whole vocabulary. With top-k off (OpenAI's default)
  * a draw used to sort all 128256 ids with a comparator: ~40–55 ms a token, more than the forward pass.
  *
- * `reset` weighs every id (exp((logit − max) / temperature), as the draw does) and puts it in one of
- * BANDS bands by how far its logit lies below the largest, in steps of a quarter of the temperature
- * (the last band takes everything further, −∞ included), keeping each band's total weight. The bands
+ * `reset` weighs every id (exp((logit − max) / temperature), the exp being @bitnet/kernels' expWeight,
+ * the same bits natively and in TypeScript) and puts it in one of BANDS bands by how far its logit
+ * lies below the largest, in steps of a quarter of the temperature (the last band takes everything
+ * further, −∞ included), keeping each band's total weight: one kernel call (weighLogits), ~0.3 ms
+ * natively for 128256 ids where the loop in JavaScript took ~2.6 ms. The bands
  * are ranges of logits, highest first, so the bands in turn, each sorted, are exactly the full order.
  * A band is sorted only when asked (a numeric sort of composite keys: the logit's order as an integer,
  * then the id); a draw sorts the one or two bands its cuts and its landing point fall in, and steps
  * over the others by their totals.
  */
 
+import { type Kernels, weighLogits } from '@bitnet/kernels';
+
 /** Bands: PER_UNIT a unit of (max − logit) / temperature, so the first 127 reach 31.75 (weight e^−31.75). */
 const NB = 128;
 export const BANDS = NB;
 const PER_UNIT = 4;
 
+/** Kernels.weighLogits: the weights, band totals and ids grouped by band of a vocabulary (@bitnet/kernels). */
+export type WeighLogits = Kernels['weighLogits'];
+
 export class CandidateOrder {
   /** Ids grouped by band (band b at [start[b], start[b + 1])), a band in walk order once sorted. */
   ids = new Int32Array(0);
-  /** Each id's weight exp((logit − max) / temperature). */
+  /** Each id's weight expWeight((logit − max) / temperature). */
   weights = new Float64Array(0);
   /** Σ weights, in id order. */
   sum = 0;
   /** Each band's Σ weights, in id order. */
   readonly bandWeight = new Float64Array(NB);
   readonly start = new Int32Array(NB + 1);
-  private band = new Uint8Array(0);
   private keys = new Float64Array(0);
   private readonly isSorted = new Uint8Array(NB);
   private readonly f32 = new Float32Array(1);
   private readonly u32 = new Uint32Array(this.f32.buffer);
   private logits: Float32Array = new Float32Array(0);
   private radix = 1;
+
+  /** `weigh`: the kernels' weighLogits (native when the engine has them), else the TypeScript one. */
+  constructor(private readonly weigh: WeighLogits = weighLogits) {}
 
   /** Weighs and bands the ids of `logits` (n ≤ 2^21) against their largest value `max` (finite) at `temperature` (> 0). */
   reset(logits: Float32Array, max: number, temperature: number): void {
@@ -42,38 +51,16 @@ export class CandidateOrder {
     if (this.ids.length < n) {
       this.ids = new Int32Array(n);
       this.weights = new Float64Array(n);
-      this.band = new Uint8Array(n);
       this.keys = new Float64Array(n);
     }
     this.logits = logits;
     this.radix = 2 ** Math.max(1, Math.ceil(Math.log2(n)));
-    const count = this.start;
-    const bandWeight = this.bandWeight;
-    const weights = this.weights;
-    const band = this.band;
-    count.fill(0);
-    bandWeight.fill(0);
     this.isSorted.fill(0);
-    const scale = PER_UNIT / temperature;
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
-      const l = logits[i];
-      const w = Math.exp((l - max) / temperature);
-      weights[i] = w;
-      sum += w;
-      // (max − l) · scale is monotone in l: equal logits share a band and bands are ranges; −∞ and NaN
-      // go last. d ≥ 0, so truncation is the floor.
-      const d = (max - l) * scale;
-      const b = d < NB - 1 ? d | 0 : NB - 1;
-      band[i] = b;
-      bandWeight[b] += w;
-    }
-    this.sum = sum;
-    for (let i = 0; i < n; i++) count[band[i] + 1]++;
-    for (let b = 0; b < NB; b++) count[b + 1] += count[b];
-    const fill = count.slice(0, NB);
-    const ids = this.ids;
-    for (let i = 0; i < n; i++) ids[fill[band[i]]++] = i;
+    // Bands by (max − l) · PER_UNIT / temperature, monotone in l: equal logits share a band and bands
+    // are ranges; −∞ and NaN go last. Weights, band totals and the ids grouped by band (ascending in
+    // each) come from the kernel.
+    const same = this.ids.length === n;
+    this.sum = this.weigh(logits, max, temperature, PER_UNIT / temperature, same ? this.weights : this.weights.subarray(0, n), same ? this.ids : this.ids.subarray(0, n), this.bandWeight, this.start);
   }
 
   /** The first k ids in walk order (a view, valid until the next reset). */

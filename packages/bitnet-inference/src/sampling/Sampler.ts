@@ -1,5 +1,6 @@
 import { SeededRandom } from '@bitnet/models';
 import type { GenerationConfig } from '../config/GenerationConfig';
+import type { Kernels } from '@bitnet/kernels';
 import { BANDS, CandidateOrder } from './CandidateOrder';
 
 /** How many recent tokens the repetition penalty looks at. */
@@ -8,6 +9,15 @@ const PENALTY_WINDOW = 64;
 /** What a Sampler needs: the sampling fields of a GenerationConfig (penalties and bias optional, off when absent). */
 export type SamplerSettings = Pick<GenerationConfig, 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty' | 'seed'> &
   Partial<Pick<GenerationConfig, 'presencePenalty' | 'frequencyPenalty' | 'logitBias'>>;
+
+export interface SamplerOptions {
+  /**
+   * Kernels for the pass over the whole vocabulary that a draw with top-k off makes (weighLogits):
+   * the engine passes its own (native: ~0.3 ms for 128256 ids instead of ~2.6 ms in JavaScript).
+   * Without them the TypeScript kernel runs; both give the same bits, so the same picks.
+   */
+  kernels?: Pick<Kernels, 'weighLogits'>;
+}
 
 /**
  * Picks the next token from logits. First the logits are adjusted in place: the repetition penalty
@@ -30,9 +40,14 @@ export class Sampler {
   private readonly forced: boolean;
   private order = new Int32Array(0);
   private probs = new Float64Array(0);
-  private readonly candidates = new CandidateOrder();
+  private readonly candidates: CandidateOrder;
 
-  constructor(private readonly config: SamplerSettings) {
+  constructor(
+    private readonly config: SamplerSettings,
+    options: SamplerOptions = {},
+  ) {
+    const k = options.kernels;
+    this.candidates = new CandidateOrder(k ? (...args) => k.weighLogits(...args) : undefined);
     this.rng = new SeededRandom(config.seed);
     this.presence = config.presencePenalty ?? 0;
     this.frequency = config.frequencyPenalty ?? 0;

@@ -40,6 +40,24 @@ const shape = (patch: Partial<AttentionShape>): AttentionShape => ({ ...att.shap
 
 type Case = [string, (k: Kernels) => void, string];
 
+interface WeighArgs {
+  logits: Float32Array;
+  max: number;
+  temperature: number;
+  bandScale: number;
+  weights: Float64Array | Float32Array;
+  ids: Int32Array;
+  bandWeight: Float64Array;
+  start: Int32Array;
+}
+/** One buffer that two of weighLogits' arrays share in the overlap case. */
+const weighBuffer = new Float64Array(16);
+function weigh(k: Kernels, patch: Partial<WeighArgs>): number {
+  const a: WeighArgs = { logits: f32(10), max: 0, temperature: 1, bandScale: 4, weights: new Float64Array(10), ids: new Int32Array(10), bandWeight: new Float64Array(4), start: new Int32Array(5), ...patch };
+  if (patch.start?.buffer === weighBuffer.buffer) a.bandWeight = weighBuffer.subarray(0, 4);
+  return k.weighLogits(a.logits, a.max, a.temperature, a.bandScale, a.weights as Float64Array, a.ids, a.bandWeight, a.start);
+}
+
 const BAD: Case[] = [
   // activation quantization
   ['quantizeI8PerToken', (k) => k.quantizeI8PerToken(f32(512), 2.5, 256, i8()), 'rows'],
@@ -138,6 +156,19 @@ const BAD: Case[] = [
   ['toF16', (k) => k.toF16(f32(4), new Uint16Array(3)), 'out'],
   ['toF16', (k) => k.toF16(f32(4), new Int16Array(4) as unknown as Uint16Array), 'out'],
   ['toF16', (k) => k.toF16(new Float64Array(4) as unknown as Float32Array, new Uint16Array(4)), 'x'],
+  // the sampler's pass
+  ['weighLogits', (k) => weigh(k, { logits: f32(0) }), 'logits.length'],
+  ['weighLogits', (k) => weigh(k, { temperature: 0 }), 'temperature'],
+  ['weighLogits', (k) => weigh(k, { temperature: Infinity }), 'temperature'],
+  ['weighLogits', (k) => weigh(k, { max: NaN }), 'max'],
+  ['weighLogits', (k) => weigh(k, { bandScale: -1 }), 'bandScale'],
+  ['weighLogits', (k) => weigh(k, { weights: new Float64Array(9) }), 'weights'],
+  ['weighLogits', (k) => weigh(k, { weights: f32(10) }), 'weights'],
+  ['weighLogits', (k) => weigh(k, { ids: new Int32Array(11) }), 'ids'],
+  ['weighLogits', (k) => weigh(k, { bandWeight: new Float64Array(0), start: new Int32Array(1) }), 'bandWeight.length'],
+  ['weighLogits', (k) => weigh(k, { bandWeight: new Float64Array(257), start: new Int32Array(258) }), 'bandWeight'],
+  ['weighLogits', (k) => weigh(k, { start: new Int32Array(4) }), 'start'],
+  ['weighLogits', (k) => weigh(k, { start: new Int32Array(weighBuffer.buffer, 0, 5) }), 'bandWeight'],
 ];
 
 describe('CheckedKernels', () => {
@@ -187,10 +218,11 @@ describe('CheckedKernels', () => {
     k.add(x, x, x);
     k.scale(x, 0.5, x);
     k.toF16(x, new Uint16Array(512));
+    expect(weigh(k, {})).toBe(10);
     expect(calls).toEqual([
       'quantizeI8PerToken', 'matmulI2sI8', 'quantizeQ8K', 'matmulTq2_0Q8K', 'matmulTq1_0Q8K', 'quantizeQ8_0', 'matmulQ8_0Q8_0',
       'matmulFloat', 'getRows',
-      'rmsNorm', 'ropeNeox', 'softmax', 'attention', 'reluSqrMul', 'siluMul', 'add', 'scale', 'toF16',
+      'rmsNorm', 'ropeNeox', 'softmax', 'attention', 'reluSqrMul', 'siluMul', 'add', 'scale', 'toF16', 'weighLogits',
     ]);
   });
 

@@ -181,4 +181,9 @@ export class CheckedKernels implements Kernels {
     checkKernelArgs('encodeQ8_0Blocks', { x, out });
     this.inner.encodeQ8_0Blocks(x, out);
   }
+
+  weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {
+    checkKernelArgs('weighLogits', { logits, max, temperature, bandScale, weights, ids, bandWeight, start });
+    return this.inner.weighLogits(logits, max, temperature, bandScale, weights, ids, bandWeight, start);
+  }
 }

@@ -296,4 +296,17 @@ export interface Kernels {
    * Finite x only (a NaN block gives unspecified bytes).
    */
   encodeQ8_0Blocks(x: Float32Array, out: Uint8Array): void;
+  /**
+   * The sampler's pass over a whole vocabulary (top-k off): every id's weight and its band, how far its
+   * logit lies below the largest. With n = logits.length, B = bandWeight.length (1 .. 256), in doubles:
+   *   w_i = expWeight((l_i − max) / temperature)   (ts/SamplingWeights.ts: a fixed polynomial, not Math.exp;
+   *        x < −708 gives 0, NaN gives NaN)
+   *   d_i = (max − l_i) · bandScale, band_i = trunc(d_i) for 1 ≤ d_i < B − 1, 0 below 1, B − 1 from there (NaN, ∞ too)
+   * Writes weights[i] = w_i, bandWeight[b] = Σ w_i over band_i = b (added in id order), start[b] = the
+   * number of ids in bands below b (start[B] = n) and ids[start[b] .. start[b+1]) = band b's ids,
+   * ascending; returns Σ w_i added in id order. Bit-exact between implementations. `max` should be
+   * the largest logit (a larger one only moves weights below 1; a smaller one puts the logits above it
+   * in band 0). temperature > 0 and bandScale ≥ 0, both finite.
+   */
+  weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number;
 }

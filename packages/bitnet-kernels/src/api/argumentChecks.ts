@@ -5,7 +5,7 @@
  */
 import { KernelArgumentError } from './KernelArgumentError';
 
-export type TypedArrayName = 'Float32Array' | 'Int8Array' | 'Int16Array' | 'Int32Array' | 'Uint8Array' | 'Uint16Array';
+export type TypedArrayName = 'Float32Array' | 'Float64Array' | 'Int8Array' | 'Int16Array' | 'Int32Array' | 'Uint8Array' | 'Uint16Array';
 
 export function fail(kernel: string, argument: string, problem: string): never {
   throw new KernelArgumentError(kernel, argument, problem);

@@ -356,4 +356,17 @@ export const KERNEL_ARGS: { readonly [K in KernelName]: KernelArgShape } = {
     arrays: { x: f32(), out: { kind: 'Uint8Array', length: (s) => (s['x.length'] / 32) * 34 } },
     disjoint: [['out', 'x']],
   },
+  weighLogits: {
+    sizes: { 'logits.length': 1, 'bandWeight.length': 1 },
+    rules: [{ arg: 'bandWeight', holds: (s) => s['bandWeight.length'] <= 256, problem: (s) => `holds ${s['bandWeight.length']} bands, at most 256` }],
+    numbers: { max: {}, temperature: { min: 0, above: true }, bandScale: { min: 0 } },
+    arrays: {
+      logits: f32(),
+      weights: { kind: 'Float64Array', length: (s) => s['logits.length'] },
+      ids: { kind: 'Int32Array', length: (s) => s['logits.length'] },
+      bandWeight: { kind: 'Float64Array' },
+      start: { kind: 'Int32Array', length: (s) => s['bandWeight.length'] + 1 },
+    },
+    disjoint: [['weights', 'logits'], ['ids', 'logits'], ['bandWeight', 'logits'], ['start', 'logits'], ['weights', 'ids'], ['weights', 'bandWeight'], ['weights', 'start'], ['ids', 'bandWeight'], ['ids', 'start'], ['bandWeight', 'start']],
+  },
 };

@@ -141,4 +141,8 @@ export class NativeKernels implements Kernels {
   encodeQ8_0Blocks(x: Float32Array, out: Uint8Array): void {
     this.addon.encodeQ8_0(x, out);
   }
+
+  weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {
+    return this.addon.weighLogits(logits, max, temperature, bandScale, weights, ids, bandWeight, start);
+  }
 }

@@ -1,0 +1,49 @@
+// The sampler's weighing pass (weighLogits) on 4 doubles at a time: core/exp_weight.h's operations
+// lane by lane, the out-of-range lanes (below −708, above 709, NaN) blended in afterwards.
+#include "../intrin.h"
+
+#include <cstring>
+
+#include "../../core/exp_weight.h"
+#include "../../ref/ref.h"
+#include "kernels.h"
+
+namespace bitnet {
+namespace avx2 {
+
+void weigh_logits(const float* l, int64_t n, double max, double temperature, double band_scale, int bands, double* weights, uint8_t* band) {
+  using namespace expw;
+  const __m256d vmax = _mm256_set1_pd(max), vt = _mm256_set1_pd(temperature), vbs = _mm256_set1_pd(band_scale);
+  const __m256d log2e = _mm256_set1_pd(kLog2e), round = _mm256_set1_pd(kRound), hi = _mm256_set1_pd(kLn2Hi), lo = _mm256_set1_pd(kLn2Lo);
+  const __m256d low = _mm256_set1_pd(kLow), high = _mm256_set1_pd(kHigh), one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd();
+  const __m256d inf = _mm256_set1_pd(__builtin_inf()), last = _mm256_set1_pd((double)(bands - 1));
+  const __m256i round_bits = _mm256_set1_epi64x((int64_t)to_bits(kRound)), bias = _mm256_set1_epi64x(1023);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(l + i));
+    const __m256d a = _mm256_div_pd(_mm256_sub_pd(x, vmax), vt);
+    const __m256d t = _mm256_add_pd(_mm256_mul_pd(a, log2e), round);
+    const __m256d k = _mm256_sub_pd(t, round);
+    const __m256i ki = _mm256_sub_epi64(_mm256_castpd_si256(t), round_bits);
+    const __m256d r = _mm256_sub_pd(_mm256_sub_pd(a, _mm256_mul_pd(k, hi)), _mm256_mul_pd(k, lo));
+    __m256d p = _mm256_set1_pd(kCoef[0]);
+    for (int j = 1; j < 12; ++j) p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(kCoef[j]));
+    p = _mm256_add_pd(_mm256_mul_pd(p, r), one);
+    p = _mm256_add_pd(_mm256_mul_pd(p, r), one);
+    __m256d e = _mm256_mul_pd(p, _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(ki, bias), 52)));
+    e = _mm256_blendv_pd(e, zero, _mm256_cmp_pd(a, low, _CMP_LT_OQ));
+    e = _mm256_blendv_pd(e, inf, _mm256_cmp_pd(a, high, _CMP_GT_OQ));
+    e = _mm256_blendv_pd(e, a, _mm256_cmp_pd(a, a, _CMP_UNORD_Q));
+    _mm256_storeu_pd(weights + i, e);
+    // band_of: trunc(d) for 1 ≤ d < bands − 1, 0 below 1, bands − 1 otherwise (NaN included)
+    const __m256d d = _mm256_mul_pd(_mm256_sub_pd(vmax, x), vbs);
+    const __m256d inner = _mm256_blendv_pd(zero, d, _mm256_cmp_pd(d, one, _CMP_GE_OQ));
+    const __m128i b32 = _mm256_cvttpd_epi32(_mm256_blendv_pd(last, inner, _mm256_cmp_pd(d, last, _CMP_LT_OQ)));
+    const int32_t b4 = _mm_cvtsi128_si32(_mm_packus_epi16(_mm_packs_epi32(b32, b32), _mm_setzero_si128()));
+    std::memcpy(band + i, &b4, 4);
+  }
+  if (i < n) ref::weigh_logits_ref(l + i, n - i, max, temperature, band_scale, bands, weights + i, band + i);
+}
+
+}  // namespace avx2
+}  // namespace bitnet

@@ -1,0 +1,68 @@
+// The sampler's weighing pass (weighLogits) on 8 doubles at a time: core/exp_weight.h's operations
+// lane by lane, the out-of-range lanes (below −708, above 709, NaN) blended in afterwards.
+#include "../../core/exp_weight.h"
+#include "../../ref/ref.h"
+#include "kernels.h"
+#include "simd512.h"
+
+namespace bitnet {
+namespace avx512 {
+
+namespace {
+
+// SIMDe 0.7 (the emulated build) lacks these two: composed from 256-bit halves there.
+inline __m512d cvtps_pd512(__m256 x) {
+#if defined(BITNET_AVX512_EMULATED)
+  return _mm512_castsi512_pd(join256(_mm256_castpd_si256(_mm256_cvtps_pd(_mm256_castps256_ps128(x))), _mm256_castpd_si256(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)))));
+#else
+  return _mm512_cvtps_pd(x);
+#endif
+}
+
+/** The 8 lanes truncated to int32 (values 0..255 here), stored as 8 bytes. */
+inline void store_bytes8(uint8_t* p, __m512d v) {
+#if defined(BITNET_AVX512_EMULATED)
+  const __m128i lo = _mm256_cvttpd_epi32(_mm512_castpd512_pd256(v)), hi = _mm256_cvttpd_epi32(_mm256_castsi256_pd(_mm512_extracti64x4_epi64(_mm512_castpd_si512(v), 1)));
+#else
+  const __m256i t = _mm512_cvttpd_epi32(v);
+  const __m128i lo = _mm256_castsi256_si128(t), hi = _mm256_extracti128_si256(t, 1);
+#endif
+  _mm_storel_epi64((__m128i*)p, _mm_packus_epi16(_mm_packs_epi32(lo, hi), _mm_setzero_si128()));
+}
+
+}  // namespace
+
+void weigh_logits_512(const float* l, int64_t n, double max, double temperature, double band_scale, int bands, double* weights, uint8_t* band) {
+  using namespace expw;
+  const __m512d vmax = _mm512_set1_pd(max), vt = _mm512_set1_pd(temperature), vbs = _mm512_set1_pd(band_scale);
+  const __m512d log2e = _mm512_set1_pd(kLog2e), round = _mm512_set1_pd(kRound), hi = _mm512_set1_pd(kLn2Hi), lo = _mm512_set1_pd(kLn2Lo);
+  const __m512d low = _mm512_set1_pd(kLow), high = _mm512_set1_pd(kHigh), one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd();
+  const __m512d inf = _mm512_set1_pd(__builtin_inf()), last = _mm512_set1_pd((double)(bands - 1));
+  const __m512i round_bits = _mm512_set1_epi64((int64_t)to_bits(kRound)), bias = _mm512_set1_epi64(1023);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m512d x = cvtps_pd512(_mm256_loadu_ps(l + i));
+    const __m512d a = _mm512_div_pd(_mm512_sub_pd(x, vmax), vt);
+    const __m512d t = _mm512_add_pd(_mm512_mul_pd(a, log2e), round);
+    const __m512d k = _mm512_sub_pd(t, round);
+    const __m512i ki = _mm512_sub_epi64(_mm512_castpd_si512(t), round_bits);
+    const __m512d r = _mm512_sub_pd(_mm512_sub_pd(a, _mm512_mul_pd(k, hi)), _mm512_mul_pd(k, lo));
+    __m512d p = _mm512_set1_pd(kCoef[0]);
+    for (int j = 1; j < 12; ++j) p = _mm512_add_pd(_mm512_mul_pd(p, r), _mm512_set1_pd(kCoef[j]));
+    p = _mm512_add_pd(_mm512_mul_pd(p, r), one);
+    p = _mm512_add_pd(_mm512_mul_pd(p, r), one);
+    __m512d e = _mm512_mul_pd(p, _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(ki, bias), 52)));
+    e = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, low, _CMP_LT_OQ), e, zero);
+    e = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, high, _CMP_GT_OQ), e, inf);
+    e = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q), e, a);
+    _mm512_storeu_pd(weights + i, e);
+    // band_of: trunc(d) for 1 ≤ d < bands − 1, 0 below 1, bands − 1 otherwise (NaN included)
+    const __m512d d = _mm512_mul_pd(_mm512_sub_pd(vmax, x), vbs);
+    const __m512d inner = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(d, one, _CMP_GE_OQ), zero, d);
+    store_bytes8(band + i, _mm512_mask_blend_pd(_mm512_cmp_pd_mask(d, last, _CMP_LT_OQ), last, inner));
+  }
+  if (i < n) ref::weigh_logits_ref(l + i, n - i, max, temperature, band_scale, bands, weights + i, band + i);
+}
+
+}  // namespace avx512
+}  // namespace bitnet

@@ -1,0 +1,90 @@
+/**
+ * The native weighLogits on every instruction set this machine can run (and the SIMDe-emulated
+ * AVX-512 build when present), bit for bit against the TypeScript kernel and the generic table.
+ */
+import { rng } from '@bitnet/models/testing';
+import type { Kernels } from '../api/Kernels';
+import { describeNativeIsas, tsKernels } from '../testing/kernelIsaVariants';
+import { weighLogits as weighLogitsTs } from '../ts/SamplingWeights';
+
+interface Weighed {
+  sum: number;
+  weights: Float64Array;
+  ids: Int32Array;
+  bandWeight: Float64Array;
+  start: Int32Array;
+}
+
+function weigh(k: Pick<Kernels, 'weighLogits'>, logits: Float32Array, max: number, temperature: number, bandScale: number, bands: number): Weighed {
+  const n = logits.length;
+  const r = { sum: 0, weights: new Float64Array(n).fill(5), ids: new Int32Array(n).fill(-1), bandWeight: new Float64Array(bands).fill(9), start: new Int32Array(bands + 1).fill(-2) };
+  r.sum = k.weighLogits(logits, max, temperature, bandScale, r.weights, r.ids, r.bandWeight, r.start);
+  return r;
+}
+
+/** Logit rows: a vocabulary's worth, odd lengths (SIMD tails), ties, ±0, ±∞, NaN, huge spreads. */
+function rows(): Array<{ logits: Float32Array; max: number }> {
+  const next = rng(77);
+  const out: Array<{ logits: Float32Array; max: number }> = [];
+  const add = (logits: Float32Array, max?: number) => {
+    let m = -Infinity;
+    for (const v of logits) if (v > m) m = v;
+    out.push({ logits, max: max ?? m });
+  };
+  add(Float32Array.from({ length: 128256 }, () => (next() + next() + next() - 1.5) * 6));
+  for (const n of [1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 100]) add(Float32Array.from({ length: n }, () => (next() - 0.5) * 40));
+  const edge = Float32Array.from({ length: 203 }, (_, i) => [0, -0, -Infinity, NaN, 4, 4, -1e30, 1e-42, -800, 3.999, -4][i % 11] + (i % 13 === 0 ? 0.25 : 0));
+  add(edge);
+  add(edge, 3); // logits above max: band 0, weights above 1
+  add(edge, 2000); // x above 709 for none, below −708 for many
+  add(Float32Array.from({ length: 67 }, (_, i) => (i % 2 ? -2000 : 1000))); // (l − max) / T past both ends
+  add(new Float32Array(45).fill(-Infinity), 0);
+  return out;
+}
+
+/** The first index where two results differ (NaN equal to NaN), or '' — quick on vocabulary-sized arrays where toEqual is slow. */
+function firstDifference(a: Weighed, b: Weighed): string {
+  const same = (x: number, y: number) => x === y || (x !== x && y !== y);
+  if (!same(a.sum, b.sum)) return `sum ${a.sum} vs ${b.sum}`;
+  for (const key of ['weights', 'ids', 'bandWeight', 'start'] as const) {
+    const x = a[key], y = b[key];
+    if (x.length !== y.length) return `${key} length`;
+    for (let i = 0; i < x.length; i++) if (!same(x[i], y[i])) return `${key}[${i}] ${x[i]} vs ${y[i]}`;
+  }
+  return '';
+}
+
+const SETTINGS: Array<[number, number, number]> = [
+  [1, 4, 128],
+  [0.7, 4, 128],
+  [2.5, 1, 16],
+  [0.05, 4, 256],
+  [1, 0, 1],
+  [1e-3, 1e3, 200],
+];
+
+describeNativeIsas('native weighLogits', ({ k, generic }) => {
+  it('gives the TypeScript kernel\'s and the generic table\'s bits: weights, sums, bands and grouped ids', () => {
+    for (const { logits, max } of rows())
+      for (const [t, bs, bands] of SETTINGS) {
+        const got = weigh(k, logits, max, t, bs, bands);
+        const where = `n ${logits.length}, max ${max}, T ${t}, bandScale ${bs}, ${bands} bands`;
+        expect([where, firstDifference(got, weigh({ weighLogits: weighLogitsTs }, logits, max, t, bs, bands))]).toEqual([where, '']);
+        if (tsKernels) expect([where, firstDifference(got, weigh(tsKernels, logits, max, t, bs, bands))]).toEqual([where, '']);
+        expect([where, firstDifference(got, generic(() => weigh(k, logits, max, t, bs, bands)))]).toEqual([where, '']);
+      }
+  });
+
+  it('takes stale output buffers and sub-views without reading or writing past them', () => {
+    const logits = Float32Array.from({ length: 40 }, (_, i) => Math.sin(i) * 5);
+    const arena = new Float64Array(100).fill(3);
+    const weights = arena.subarray(10, 50);
+    const ids = new Int32Array(60).fill(-7).subarray(5, 45);
+    const bandWeight = new Float64Array(8).fill(1);
+    const start = new Int32Array(9).fill(1);
+    const sum = k.weighLogits(logits, 5, 1, 4, weights, ids, bandWeight, start);
+    const want = weigh({ weighLogits: weighLogitsTs }, logits, 5, 1, 4, 8);
+    expect([sum, Array.from(weights), Array.from(ids), Array.from(bandWeight), Array.from(start)]).toEqual([want.sum, Array.from(want.weights), Array.from(want.ids), Array.from(want.bandWeight), Array.from(want.start)]);
+    expect(arena.subarray(0, 10).every((v) => v === 3) && arena.subarray(50).every((v) => v === 3)).toBe(true);
+  });
+});
