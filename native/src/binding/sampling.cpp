@@ -1,4 +1,5 @@
-// weighLogits: the sampler's pass over a whole vocabulary (see packages/bitnet-kernels/src/api/Kernels.ts).
+// The sampler's kernels (see packages/bitnet-kernels/src/api/Kernels.ts): argmax, and weighLogits, the
+// pass over a whole vocabulary.
 // The table's kernel computes every id's weight and band with SIMD; the sums and the grouping of ids
 // by band are sequential by definition (each sum adds in id order) and run here, on the calling thread
 // only: ~128 K ids take a fraction of a millisecond, less than waking the pool would cost.
@@ -68,9 +69,23 @@ Napi::Value WeighLogits(const Napi::CallbackInfo& info) {
   });
 }
 
+// argmax(x: Float32Array): number
+Napi::Value Argmax(const Napi::CallbackInfo& info) {
+  const char* fn = "argmax";
+  return guarded(info, fn, [&] {
+    need_args(info, 1, fn);
+    auto x = typed<const float>(info, 0, napi_float32_array, fn, "x");
+    if (x.length < 1) range_error(std::string(fn) + ": x is empty");
+    return Napi::Number::New(info.Env(), (double)table().argmax(x.data, (int64_t)x.length));
+  });
+}
+
 }  // namespace
 
-void register_sampling(Napi::Env env, Napi::Object exports) { exports.Set("weighLogits", Napi::Function::New(env, WeighLogits)); }
+void register_sampling(Napi::Env env, Napi::Object exports) {
+  exports.Set("weighLogits", Napi::Function::New(env, WeighLogits));
+  exports.Set("argmax", Napi::Function::New(env, Argmax));
+}
 
 }  // namespace binding
 }  // namespace bitnet

@@ -120,6 +120,9 @@ struct KernelTable {
   /** weighLogits' element-wise part: weights[i] = exp_weight((l[i] − max) / temperature) and
    *  band[i] = band_of((max − l[i]) · band_scale, bands), as core/exp_weight.h defines them. */
   void (*weigh_logits)(const float* l, int64_t n, double max, double temperature, double band_scale, int bands, double* weights, uint8_t* band);
+  /** The index of the largest of x[0..n) (n ≥ 1), the first on ties (−0 = +0); NaN never largest, but a
+   *  NaN x[0] gives 0 (as `best = 0; for i: if (x[i] > x[best]) best = i`). */
+  int64_t (*argmax)(const float* x, int64_t n);
 
   /** Streams n bytes (n % 64 == 0) with this ISA's widest loads; returns a checksum (bandwidth probe). */
   uint64_t (*stream_read)(const uint8_t* p, size_t n);

@@ -46,6 +46,9 @@ void softmax_row_ref(float* x, int64_t n);
 // sampling.cpp
 /** KernelTable::weigh_logits, one element at a time (core/exp_weight.h). */
 void weigh_logits_ref(const float* l, int64_t n, double max, double temperature, double band_scale, int bands, double* weights, uint8_t* band);
+/** KernelTable::argmax, the loop itself; from `best` (an index below `from`) on over [from, n). */
+int64_t argmax_from_ref(const float* x, int64_t n, int64_t best, int64_t from);
+int64_t argmax_ref(const float* x, int64_t n);
 void relu_sqr_mul_ref(const float* gate, const float* up, float* out, int64_t n);
 void silu_mul_ref(const float* gate, const float* up, float* out, int64_t n);
 void add_ref(const float* a, const float* b, float* out, int64_t n);

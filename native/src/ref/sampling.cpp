@@ -1,5 +1,5 @@
-// The reference of the sampler's weighing pass (weighLogits): the scalar definition of
-// core/exp_weight.h, one element at a time.
+// The references of the sampler's kernels: the weighing pass (weighLogits), the scalar definition of
+// core/exp_weight.h one element at a time, and the greedy choice (argmax), the plain loop.
 #include "../core/exp_weight.h"
 #include "ref.h"
 
@@ -13,6 +13,14 @@ void weigh_logits_ref(const float* l, int64_t n, double max, double temperature,
     band[i] = expw::band_of((max - x) * band_scale, bands);
   }
 }
+
+int64_t argmax_from_ref(const float* x, int64_t n, int64_t best, int64_t from) {
+  for (int64_t i = from; i < n; ++i)
+    if (x[i] > x[best]) best = i;
+  return best;
+}
+
+int64_t argmax_ref(const float* x, int64_t n) { return argmax_from_ref(x, n, 0, 1); }
 
 }  // namespace ref
 }  // namespace bitnet

@@ -36,6 +36,7 @@ KernelTable table(const char* isa) {
   t.scale = scale_ref;
   t.to_f16 = to_f16_ref;
   t.weigh_logits = weigh_logits_ref;
+  t.argmax = argmax_ref;
   t.stream_read = stream_read_ref;
   return t;
 }

@@ -1,5 +1,6 @@
-// The sampler's weighing pass (weighLogits) on 4 doubles at a time: core/exp_weight.h's operations
-// lane by lane, the out-of-range lanes (below −708, above 709, NaN) blended in afterwards.
+// The sampler's kernels on 256-bit vectors: the weighing pass (weighLogits) on 4 doubles at a time,
+// core/exp_weight.h's operations lane by lane, the out-of-range lanes (below −708, above 709, NaN)
+// blended in afterwards; the greedy choice (argmax) on 8 floats.
 #include "../intrin.h"
 
 #include <cstring>
@@ -43,6 +44,31 @@ void weigh_logits(const float* l, int64_t n, double max, double temperature, dou
     std::memcpy(band + i, &b4, 4);
   }
   if (i < n) ref::weigh_logits_ref(l + i, n - i, max, temperature, band_scale, bands, weights + i, band + i);
+}
+
+/** argmax as avx512::argmax_512 does it, on eight lanes. */
+int64_t argmax(const float* x, int64_t n) {
+  if (n < 16) return ref::argmax_ref(x, n);
+  if (x[0] != x[0]) return 0;  // a NaN first: nothing compares greater
+  __m256 best = _mm256_set1_ps(-__builtin_inff());
+  __m256i at = _mm256_set1_epi32(-1), idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i step = _mm256_set1_epi32(8);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 gt = _mm256_cmp_ps(v, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, v, gt);
+    at = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(at), _mm256_castsi256_ps(idx), gt));
+    idx = _mm256_add_epi32(idx, step);
+  }
+  alignas(32) float bv[8];
+  alignas(32) int32_t bi[8];
+  _mm256_store_ps(bv, best);
+  _mm256_store_si256((__m256i*)bi, at);
+  int64_t b = 0;  // every lane −∞ (or never set): the loop's best is still 0
+  for (int l = 0; l < 8; ++l)
+    if (bi[l] >= 0 && (bv[l] > x[b] || (bv[l] == x[b] && bi[l] < b))) b = bi[l];
+  return ref::argmax_from_ref(x, n, b, i);
 }
 
 }  // namespace avx2

@@ -25,6 +25,7 @@ KernelTable avx2_table(const char* isa) {
   t.attention_group = attention_group;
   t.softmax_row = softmax_row;
   t.weigh_logits = weigh_logits;
+  t.argmax = argmax;
   t.rms_norm_rows4 = rms_norm_rows4;
   t.rope_neox_token = rope_neox_token;
   t.add = add;

@@ -1,5 +1,6 @@
-// The sampler's weighing pass (weighLogits) on 8 doubles at a time: core/exp_weight.h's operations
-// lane by lane, the out-of-range lanes (below −708, above 709, NaN) blended in afterwards.
+// The sampler's kernels on 512-bit vectors: the weighing pass (weighLogits) on 8 doubles at a time,
+// core/exp_weight.h's operations lane by lane, the out-of-range lanes (below −708, above 709, NaN)
+// blended in afterwards; the greedy choice (argmax) on 16 floats.
 #include "../../core/exp_weight.h"
 #include "../../ref/ref.h"
 #include "kernels.h"
@@ -62,6 +63,35 @@ void weigh_logits_512(const float* l, int64_t n, double max, double temperature,
     store_bytes8(band + i, _mm512_mask_blend_pd(_mm512_cmp_pd_mask(d, last, _CMP_LT_OQ), last, inner));
   }
   if (i < n) ref::weigh_logits_ref(l + i, n - i, max, temperature, band_scale, bands, weights + i, band + i);
+}
+
+/**
+ * argmax: sixteen lanes each keep the first index of their largest value (a strict > never takes a NaN
+ * or a tie); the lanes are then combined (the largest value, the lowest index among equals) and the
+ * loop runs on over the tail from there: the state the scalar loop has at the same point.
+ */
+int64_t argmax_512(const float* x, int64_t n) {
+  if (n < 32) return ref::argmax_ref(x, n);
+  if (x[0] != x[0]) return 0;  // a NaN first: nothing compares greater
+  __m512 best = _mm512_set1_ps(-__builtin_inff());
+  __m512i at = _mm512_set1_epi32(-1), idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i step = _mm512_set1_epi32(16);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    const __mmask16 gt = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
+    best = _mm512_mask_blend_ps(gt, best, v);
+    at = _mm512_mask_blend_epi32(gt, at, idx);
+    idx = _mm512_add_epi32(idx, step);
+  }
+  alignas(64) float bv[16];
+  alignas(64) int32_t bi[16];
+  _mm512_store_ps(bv, best);
+  _mm512_store_si512((__m512i*)bi, at);
+  int64_t b = 0;  // every lane −∞ (or never set): the loop's best is still 0
+  for (int l = 0; l < 16; ++l)
+    if (bi[l] >= 0 && (bv[l] > x[b] || (bv[l] == x[b] && bi[l] < b))) b = bi[l];
+  return ref::argmax_from_ref(x, n, b, i);
 }
 
 }  // namespace avx512

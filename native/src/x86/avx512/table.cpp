@@ -48,6 +48,7 @@ const KernelTable* kernel_table_avx512() {
     t.attention_group = avx512::attention_group_512;
     t.stream_read = avx512::stream_read512;
     t.weigh_logits = avx512::weigh_logits_512;
+    t.argmax = avx512::argmax_512;
     return t;
   }();
   return &t;

@@ -142,9 +142,9 @@ describe('Sampler draws (against the implementation before CandidateOrder)', () 
     const auto = createKernels();
     return [['ts', createKernels({ mode: 'ts' })], [`${auto.name}/${auto.isa}`, auto]];
   };
-  it.each(kernelCases())('picks the same ids with %s kernels as with the TypeScript weighLogits (128256 ids, top-k off)', (_name, kernels) => {
+  it.each(kernelCases())('picks the same ids with %s kernels as with the TypeScript ones (128256 ids, top-k off, and greedy)', (_name, kernels) => {
     const rng = new SeededRandom(9);
-    for (const base of configs.filter((c) => c.topK === 0)) {
+    for (const base of [...configs.filter((c) => c.topK === 0), { temperature: 0, topK: 0, topP: 1, minP: 0 }]) {
       const c: SamplerSettings = { ...base, repetitionPenalty: 1, seed: 5 };
       const plain = new Sampler(c);
       const withKernels = new Sampler(c, { kernels });

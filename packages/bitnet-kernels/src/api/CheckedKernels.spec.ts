@@ -157,6 +157,8 @@ const BAD: Case[] = [
   ['toF16', (k) => k.toF16(f32(4), new Int16Array(4) as unknown as Uint16Array), 'out'],
   ['toF16', (k) => k.toF16(new Float64Array(4) as unknown as Float32Array, new Uint16Array(4)), 'x'],
   // the sampler's pass
+  ['argmax', (k) => k.argmax(f32(0)), 'x.length'],
+  ['argmax', (k) => k.argmax(new Float64Array(3) as unknown as Float32Array), 'x'],
   ['weighLogits', (k) => weigh(k, { logits: f32(0) }), 'logits.length'],
   ['weighLogits', (k) => weigh(k, { temperature: 0 }), 'temperature'],
   ['weighLogits', (k) => weigh(k, { temperature: Infinity }), 'temperature'],
@@ -219,10 +221,11 @@ describe('CheckedKernels', () => {
     k.scale(x, 0.5, x);
     k.toF16(x, new Uint16Array(512));
     expect(weigh(k, {})).toBe(10);
+    expect(k.argmax(Float32Array.of(1, 3, 2))).toBe(1);
     expect(calls).toEqual([
       'quantizeI8PerToken', 'matmulI2sI8', 'quantizeQ8K', 'matmulTq2_0Q8K', 'matmulTq1_0Q8K', 'quantizeQ8_0', 'matmulQ8_0Q8_0',
       'matmulFloat', 'getRows',
-      'rmsNorm', 'ropeNeox', 'softmax', 'attention', 'reluSqrMul', 'siluMul', 'add', 'scale', 'toF16', 'weighLogits',
+      'rmsNorm', 'ropeNeox', 'softmax', 'attention', 'reluSqrMul', 'siluMul', 'add', 'scale', 'toF16', 'weighLogits', 'argmax',
     ]);
   });
 

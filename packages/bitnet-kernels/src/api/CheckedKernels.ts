@@ -186,4 +186,9 @@ export class CheckedKernels implements Kernels {
     checkKernelArgs('weighLogits', { logits, max, temperature, bandScale, weights, ids, bandWeight, start });
     return this.inner.weighLogits(logits, max, temperature, bandScale, weights, ids, bandWeight, start);
   }
+
+  argmax(x: Float32Array): number {
+    checkKernelArgs('argmax', { x });
+    return this.inner.argmax(x);
+  }
 }

@@ -309,4 +309,10 @@ export interface Kernels {
    * in band 0). temperature > 0 and bandScale ≥ 0, both finite.
    */
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number;
+  /**
+   * The greedy choice: the index of the largest value of x (length ≥ 1), the first one on ties (−0 and
+   * +0 tie), exactly what `best = 0; for (i = 1; i < n; i++) if (x[i] > x[best]) best = i` returns: a
+   * NaN is never chosen, except that a NaN x[0] gives 0 (nothing compares greater than it).
+   */
+  argmax(x: Float32Array): number;
 }

@@ -369,4 +369,8 @@ export const KERNEL_ARGS: { readonly [K in KernelName]: KernelArgShape } = {
     },
     disjoint: [['weights', 'logits'], ['ids', 'logits'], ['bandWeight', 'logits'], ['start', 'logits'], ['weights', 'ids'], ['weights', 'bandWeight'], ['weights', 'start'], ['ids', 'bandWeight'], ['ids', 'start'], ['bandWeight', 'start']],
   },
+  argmax: {
+    sizes: { 'x.length': 1 },
+    arrays: { x: f32() },
+  },
 };

@@ -145,4 +145,8 @@ export class NativeKernels implements Kernels {
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {
     return this.addon.weighLogits(logits, max, temperature, bandScale, weights, ids, bandWeight, start);
   }
+
+  argmax(x: Float32Array): number {
+    return this.addon.argmax(x);
+  }
 }

@@ -1,10 +1,11 @@
 /**
- * The native weighLogits on every instruction set this machine can run (and the SIMDe-emulated
- * AVX-512 build when present), bit for bit against the TypeScript kernel and the generic table.
+ * The native sampler kernels (weighLogits, argmax) on every instruction set this machine can run (and
+ * the SIMDe-emulated build when present), bit for bit against the TypeScript kernels and the generic table.
  */
 import { rng } from '@bitnet/models/testing';
 import type { Kernels } from '../api/Kernels';
 import { describeNativeIsas, tsKernels } from '../testing/kernelIsaVariants';
+import { argmax as argmaxTs } from '../ts/Argmax';
 import { weighLogits as weighLogitsTs } from '../ts/SamplingWeights';
 
 interface Weighed {
@@ -86,5 +87,32 @@ describeNativeIsas('native weighLogits', ({ k, generic }) => {
     const want = weigh({ weighLogits: weighLogitsTs }, logits, 5, 1, 4, 8);
     expect([sum, Array.from(weights), Array.from(ids), Array.from(bandWeight), Array.from(start)]).toEqual([want.sum, Array.from(want.weights), Array.from(want.ids), Array.from(want.bandWeight), Array.from(want.start)]);
     expect(arena.subarray(0, 10).every((v) => v === 3) && arena.subarray(50).every((v) => v === 3)).toBe(true);
+  });
+
+  it('argmax: the loop\'s index on vocabularies, every length around the vector widths, ties, ±0, ±∞ and NaN', () => {
+    const next = rng(78);
+    const rows: Float32Array[] = [];
+    for (let n = 1; n <= 70; n++) rows.push(Float32Array.from({ length: n }, () => Math.round((next() - 0.5) * 8)));
+    const vocab = Float32Array.from({ length: 128256 }, () => (next() - 0.5) * 30);
+    rows.push(vocab);
+    for (const at of [0, 1, 15, 16, 17, 128255, 64000]) {
+      const v = Float32Array.from(vocab);
+      v[at] = 99;
+      rows.push(v);
+      const tie = Float32Array.from(v);
+      tie[(at + 77) % v.length] = 99; // the same largest twice: the first wins
+      rows.push(tie);
+    }
+    const special = (fill: number[], n: number) => Float32Array.from({ length: n }, (_, i) => fill[i % fill.length]);
+    for (const n of [1, 2, 15, 16, 17, 31, 32, 33, 100]) {
+      rows.push(special([NaN, 1, 2], n), special([1, NaN, 2, NaN], n), special([-Infinity], n), special([-Infinity, NaN], n), special([NaN], n));
+      rows.push(special([-0, 0, -1], n), special([0, -0, -1], n), special([-1, -0, 0], n), special([Infinity, 3, Infinity], n), special([-5, -Infinity, NaN, -5], n));
+    }
+    for (const x of rows) {
+      const want = argmaxTs(x);
+      expect([x.length, k.argmax(x)]).toEqual([x.length, want]);
+      expect([x.length, generic(() => k.argmax(x))]).toEqual([x.length, want]);
+      if (tsKernels) expect(tsKernels.argmax(x)).toBe(want);
+    }
   });
 });

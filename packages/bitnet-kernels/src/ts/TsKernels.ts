@@ -13,6 +13,7 @@ import { getRows, matmulFloat } from './FloatMatmul';
 import { rmsNorm } from './Norm';
 import { matmulQ8_0Q8_0 } from './Q8_0Matmul';
 import { ropeNeox } from './Rope';
+import { argmax } from './Argmax';
 import { weighLogits } from './SamplingWeights';
 import { matmulI2sI8, matmulTq1_0Q8K, matmulTq2_0Q8K } from './TernaryMatmul';
 
@@ -115,5 +116,9 @@ export class TsKernels implements Kernels {
 
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {
     return weighLogits(logits, max, temperature, bandScale, weights, ids, bandWeight, start);
+  }
+
+  argmax(x: Float32Array): number {
+    return argmax(x);
   }
 }
