@@ -2,7 +2,7 @@ export { summarizeModel, type ModelSummary } from '@bitnet/models';
 export { loadBitnetWeights, type BitnetWeights, type LayerWeights, type LoadWeightsOptions, type WeightMatrix } from './model/BitnetWeights';
 export { KvCache } from './model/KvCache';
 export { ForwardPass, type ForwardOptions, type ForwardPart } from './forward/ForwardPass';
-export { Sampler, argmax, type SamplerOptions } from './sampling/Sampler';
+export { Sampler, argmax, type SamplerOptions, type SamplerSettings } from './sampling/Sampler';
 export { MAX_TOP_LOGPROBS, type PieceLogprobs, type TokenAlternative, type TokenLogprobs, tokenLogprobs } from './sampling/Logprobs';
 export * from './config/GenerationConfig';
 export * from './config/StreamingConfig';
