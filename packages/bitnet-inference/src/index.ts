@@ -1,5 +1,6 @@
 export { summarizeModel, type ModelSummary } from '@bitnet/models';
 export { loadBitnetWeights, type BitnetWeights, type LayerWeights, type LoadWeightsOptions, type WeightMatrix } from './model/BitnetWeights';
+export { openWeightsFile, WEIGHTS_ONLY_READ } from './model/openWeightsFile';
 export { KvCache } from './model/KvCache';
 export { ForwardPass, type ForwardOptions, type ForwardPart } from './forward/ForwardPass';
 export { Sampler, argmax, type SamplerOptions, type SamplerSettings } from './sampling/Sampler';

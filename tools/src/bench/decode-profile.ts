@@ -11,10 +11,9 @@
  * kernel call is timed (a wrapper around the kernels): the matmuls, the small kernels between them
  * (norms, attention, quantization...) and the rest (JavaScript, the wrapper itself).
  */
-import { GgufFile } from '@bitnet/models';
-import { type Kernels, createKernels, mapFile } from '@bitnet/kernels';
+import { type Kernels, createKernels, kernelBackend } from '@bitnet/kernels';
 import { readAheadForTests } from '@bitnet/kernels/testing';
-import { ForwardPass, KvCache, loadBitnetWeights } from '@bitnet/inference';
+import { ForwardPass, KvCache, WEIGHTS_ONLY_READ, loadBitnetWeights, openWeightsFile } from '@bitnet/inference';
 
 interface Options {
   file: string;
@@ -65,10 +64,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 function main(): void {
   const o = parseArgs(process.argv.slice(2));
-  const file = GgufFile.open(o.file, { skipArrays: (key) => key.startsWith('tokenizer.ggml.') });
-  const image = mapFile(o.file, 'native');
-  if (!image) throw new Error('decode-profile needs the native kernels (the addon is not built)');
-  file.useImage(new Uint8Array(image));
+  if (kernelBackend().name !== 'native') throw new Error('decode-profile needs the native kernels (the addon is not built)');
+  const file = openWeightsFile(o.file, 'native', WEIGHTS_ONLY_READ);
   const raw = createKernels({ mode: 'native' });
   const weights = loadBitnetWeights(file, { kernels: raw });
   file.close();

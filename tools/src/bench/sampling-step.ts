@@ -10,9 +10,8 @@
  * top-k off, top-p 1): the settings alternate within a round, so the machine's bandwidth drift falls on
  * all of them alike; the ratio column is the median of each round's step time over the TypeScript one's.
  */
-import { GgufFile } from '@bitnet/models';
-import { createKernels, mapFile } from '@bitnet/kernels';
-import { ForwardPass, KvCache, Sampler, type SamplerSettings, loadBitnetWeights } from '@bitnet/inference';
+import { createKernels, kernelBackend } from '@bitnet/kernels';
+import { ForwardPass, KvCache, Sampler, type SamplerSettings, WEIGHTS_ONLY_READ, loadBitnetWeights, openWeightsFile } from '@bitnet/inference';
 
 interface Options {
   file: string;
@@ -50,10 +49,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 function main(): void {
   const o = parseArgs(process.argv.slice(2));
-  const file = GgufFile.open(o.file, { skipArrays: (key) => key.startsWith('tokenizer.ggml.') });
-  const image = mapFile(o.file, 'native');
-  if (!image) throw new Error('sampling-step needs the native kernels (the addon is not built)');
-  file.useImage(new Uint8Array(image));
+  if (kernelBackend().name !== 'native') throw new Error('sampling-step needs the native kernels (the addon is not built)');
+  const file = openWeightsFile(o.file, 'native', WEIGHTS_ONLY_READ);
   const kernels = createKernels({ mode: 'native' });
   const weights = loadBitnetWeights(file, { kernels });
   file.close();
