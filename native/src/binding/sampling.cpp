@@ -1,5 +1,5 @@
-// The sampler's kernels (see packages/bitnet-kernels/src/api/Kernels.ts): argmax, and weighLogits, the
-// pass over a whole vocabulary.
+// The sampler's kernels (see packages/bitnet-kernels/src/api/Kernels.ts): argmax, weighLogits (the pass
+// over a whole vocabulary a draw with top-k off makes) and sumExp (the logprobs' normaliser).
 // The table's kernel computes every id's weight and band with SIMD; the sums and the grouping of ids
 // by band are sequential by definition (each sum adds in id order) and run here, on the calling thread
 // only: ~128 K ids take a fraction of a millisecond, less than waking the pool would cost.
@@ -80,11 +80,23 @@ Napi::Value Argmax(const Napi::CallbackInfo& info) {
   });
 }
 
+// sumExp(x: Float32Array, max: number): number
+Napi::Value SumExp(const Napi::CallbackInfo& info) {
+  const char* fn = "sumExp";
+  return guarded(info, fn, [&] {
+    need_args(info, 2, fn);
+    auto x = typed<const float>(info, 0, napi_float32_array, fn, "x");
+    const double max = number(info, 1, fn, "max");
+    return Napi::Number::New(info.Env(), table().sum_exp(x.data, (int64_t)x.length, max));
+  });
+}
+
 }  // namespace
 
 void register_sampling(Napi::Env env, Napi::Object exports) {
   exports.Set("weighLogits", Napi::Function::New(env, WeighLogits));
   exports.Set("argmax", Napi::Function::New(env, Argmax));
+  exports.Set("sumExp", Napi::Function::New(env, SumExp));
 }
 
 }  // namespace binding

@@ -123,6 +123,9 @@ struct KernelTable {
   /** The index of the largest of x[0..n) (n ≥ 1), the first on ties (−0 = +0); NaN never largest, but a
    *  NaN x[0] gives 0 (as `best = 0; for i: if (x[i] > x[best]) best = i`). */
   int64_t (*argmax)(const float* x, int64_t n);
+  /** The logprobs' sum: Σ exp_weight(x[i] − max) over x[i] > −∞ (NaN skipped), in 8 lanes (lane l takes
+   *  the i ≡ l mod 8 in order), then ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7)). */
+  double (*sum_exp)(const float* x, int64_t n, double max);
 
   /** Streams n bytes (n % 64 == 0) with this ISA's widest loads; returns a checksum (bandwidth probe). */
   uint64_t (*stream_read)(const uint8_t* p, size_t n);

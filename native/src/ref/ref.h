@@ -49,6 +49,10 @@ void weigh_logits_ref(const float* l, int64_t n, double max, double temperature,
 /** KernelTable::argmax, the loop itself; from `best` (an index below `from`) on over [from, n). */
 int64_t argmax_from_ref(const float* x, int64_t n, int64_t best, int64_t from);
 int64_t argmax_ref(const float* x, int64_t n);
+/** KernelTable::sum_exp, one element at a time into the eight lanes. */
+double sum_exp_ref(const float* x, int64_t n, double max);
+/** The end of a sum_exp: elements [from, n) added into `lanes` (from a multiple of 8), then the lanes combined. */
+double sum_exp_finish(double* lanes, const float* x, int64_t from, int64_t n, double max);
 void relu_sqr_mul_ref(const float* gate, const float* up, float* out, int64_t n);
 void silu_mul_ref(const float* gate, const float* up, float* out, int64_t n);
 void add_ref(const float* a, const float* b, float* out, int64_t n);

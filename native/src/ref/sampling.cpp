@@ -1,5 +1,6 @@
-// The references of the sampler's kernels: the weighing pass (weighLogits), the scalar definition of
-// core/exp_weight.h one element at a time, and the greedy choice (argmax), the plain loop.
+// The references of the sampler's kernels: the weighing pass (weighLogits) and the logprobs' sum
+// (sumExp), the scalar definition of core/exp_weight.h one element at a time, and the greedy choice
+// (argmax), the plain loop.
 #include "../core/exp_weight.h"
 #include "ref.h"
 
@@ -21,6 +22,17 @@ int64_t argmax_from_ref(const float* x, int64_t n, int64_t best, int64_t from) {
 }
 
 int64_t argmax_ref(const float* x, int64_t n) { return argmax_from_ref(x, n, 0, 1); }
+
+double sum_exp_finish(double* lanes, const float* x, int64_t from, int64_t n, double max) {
+  for (int64_t i = from; i < n; ++i)
+    if (x[i] > -__builtin_inff()) lanes[i & 7] += expw::exp_weight((double)x[i] - max);
+  return ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
+}
+
+double sum_exp_ref(const float* x, int64_t n, double max) {
+  double lanes[8] = {};
+  return sum_exp_finish(lanes, x, 0, n, max);
+}
 
 }  // namespace ref
 }  // namespace bitnet

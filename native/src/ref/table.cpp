@@ -37,6 +37,7 @@ KernelTable table(const char* isa) {
   t.to_f16 = to_f16_ref;
   t.weigh_logits = weigh_logits_ref;
   t.argmax = argmax_ref;
+  t.sum_exp = sum_exp_ref;
   t.stream_read = stream_read_ref;
   return t;
 }

@@ -34,6 +34,7 @@ void quantize_q8k_row(const float* x, int64_t K, int8_t* q, float* d, int16_t* b
 void quantize_q8_0_row(const float* x, int64_t K, int8_t* q, float* d);
 void weigh_logits(const float* l, int64_t n, double max, double temperature, double band_scale, int bands, double* weights, uint8_t* band);  // sampling.cpp
 int64_t argmax(const float* x, int64_t n);  // sampling.cpp
+double sum_exp(const float* x, int64_t n, double max);  // sampling.cpp
 void sum_groups32_i8(const int8_t* q, int64_t groups, int32_t* out);
 
 // elementwise.cpp

@@ -26,6 +26,7 @@ KernelTable avx2_table(const char* isa) {
   t.softmax_row = softmax_row;
   t.weigh_logits = weigh_logits;
   t.argmax = argmax;
+  t.sum_exp = sum_exp;
   t.rms_norm_rows4 = rms_norm_rows4;
   t.rope_neox_token = rope_neox_token;
   t.add = add;

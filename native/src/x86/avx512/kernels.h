@@ -17,6 +17,7 @@ namespace avx512 {
 void quantize_q8k_row_512(const float* x, int64_t K, int8_t* q, float* d, int16_t* bsums);
 void weigh_logits_512(const float* l, int64_t n, double max, double temperature, double band_scale, int bands, double* weights, uint8_t* band);  // sampling.cpp
 int64_t argmax_512(const float* x, int64_t n);  // sampling.cpp
+double sum_exp_512(const float* x, int64_t n, double max);  // sampling.cpp
 
 // ternary.cpp
 void matmul_i2s_i8_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);

@@ -1,6 +1,6 @@
-// The sampler's kernels on 512-bit vectors: the weighing pass (weighLogits) on 8 doubles at a time,
-// core/exp_weight.h's operations lane by lane, the out-of-range lanes (below −708, above 709, NaN)
-// blended in afterwards; the greedy choice (argmax) on 16 floats.
+// The sampler's kernels on 512-bit vectors: the weighing pass (weighLogits) and the sum for logprobs
+// (sumExp) on 8 doubles at a time, core/exp_weight.h's operations lane by lane, the out-of-range lanes
+// (below −708, above 709, NaN) blended in afterwards; the greedy choice (argmax) on 16 floats.
 #include "../../core/exp_weight.h"
 #include "../../ref/ref.h"
 #include "kernels.h"
@@ -33,36 +33,56 @@ inline void store_bytes8(uint8_t* p, __m512d v) {
 
 }  // namespace
 
-void weigh_logits_512(const float* l, int64_t n, double max, double temperature, double band_scale, int bands, double* weights, uint8_t* band) {
+/** A vector of 8 doubles with + and * (for expw::exp_poly). */
+struct D8 {
+  __m512d v;
+};
+inline D8 operator+(D8 a, D8 b) { return {_mm512_add_pd(a.v, b.v)}; }
+inline D8 operator*(D8 a, D8 b) { return {_mm512_mul_pd(a.v, b.v)}; }
+
+/** expw::exp_weight on each lane. */
+inline __m512d exp_weight8(__m512d a) {
   using namespace expw;
+  const __m512d round = _mm512_set1_pd(kRound);
+  const __m512d t = _mm512_add_pd(_mm512_mul_pd(a, _mm512_set1_pd(kLog2e)), round);
+  const __m512d k = _mm512_sub_pd(t, round);
+  const __m512i ki = _mm512_sub_epi64(_mm512_castpd_si512(t), _mm512_set1_epi64((int64_t)to_bits(kRound)));
+  const __m512d r = _mm512_sub_pd(_mm512_sub_pd(a, _mm512_mul_pd(k, _mm512_set1_pd(kLn2Hi))), _mm512_mul_pd(k, _mm512_set1_pd(kLn2Lo)));
+  const D8 p = exp_poly(D8{r}, [](int j) { return D8{_mm512_set1_pd(kC[j])}; });
+  __m512d e = _mm512_mul_pd(p.v, _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(ki, _mm512_set1_epi64(1023)), 52)));
+  e = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, _mm512_set1_pd(kLow), _CMP_LT_OQ), e, _mm512_setzero_pd());
+  e = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, _mm512_set1_pd(kHigh), _CMP_GT_OQ), e, _mm512_set1_pd(__builtin_inf()));
+  return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q), e, a);
+}
+
+void weigh_logits_512(const float* l, int64_t n, double max, double temperature, double band_scale, int bands, double* weights, uint8_t* band) {
   const __m512d vmax = _mm512_set1_pd(max), vt = _mm512_set1_pd(temperature), vbs = _mm512_set1_pd(band_scale);
-  const __m512d log2e = _mm512_set1_pd(kLog2e), round = _mm512_set1_pd(kRound), hi = _mm512_set1_pd(kLn2Hi), lo = _mm512_set1_pd(kLn2Lo);
-  const __m512d low = _mm512_set1_pd(kLow), high = _mm512_set1_pd(kHigh), one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd();
-  const __m512d inf = _mm512_set1_pd(__builtin_inf()), last = _mm512_set1_pd((double)(bands - 1));
-  const __m512i round_bits = _mm512_set1_epi64((int64_t)to_bits(kRound)), bias = _mm512_set1_epi64(1023);
+  const __m512d one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd(), last = _mm512_set1_pd((double)(bands - 1));
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m512d x = cvtps_pd512(_mm256_loadu_ps(l + i));
-    const __m512d a = _mm512_div_pd(_mm512_sub_pd(x, vmax), vt);
-    const __m512d t = _mm512_add_pd(_mm512_mul_pd(a, log2e), round);
-    const __m512d k = _mm512_sub_pd(t, round);
-    const __m512i ki = _mm512_sub_epi64(_mm512_castpd_si512(t), round_bits);
-    const __m512d r = _mm512_sub_pd(_mm512_sub_pd(a, _mm512_mul_pd(k, hi)), _mm512_mul_pd(k, lo));
-    __m512d p = _mm512_set1_pd(kCoef[0]);
-    for (int j = 1; j < 12; ++j) p = _mm512_add_pd(_mm512_mul_pd(p, r), _mm512_set1_pd(kCoef[j]));
-    p = _mm512_add_pd(_mm512_mul_pd(p, r), one);
-    p = _mm512_add_pd(_mm512_mul_pd(p, r), one);
-    __m512d e = _mm512_mul_pd(p, _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(ki, bias), 52)));
-    e = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, low, _CMP_LT_OQ), e, zero);
-    e = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, high, _CMP_GT_OQ), e, inf);
-    e = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q), e, a);
-    _mm512_storeu_pd(weights + i, e);
+    _mm512_storeu_pd(weights + i, exp_weight8(_mm512_div_pd(_mm512_sub_pd(x, vmax), vt)));
     // band_of: trunc(d) for 1 ≤ d < bands − 1, 0 below 1, bands − 1 otherwise (NaN included)
     const __m512d d = _mm512_mul_pd(_mm512_sub_pd(vmax, x), vbs);
     const __m512d inner = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(d, one, _CMP_GE_OQ), zero, d);
     store_bytes8(band + i, _mm512_mask_blend_pd(_mm512_cmp_pd_mask(d, last, _CMP_LT_OQ), last, inner));
   }
   if (i < n) ref::weigh_logits_ref(l + i, n - i, max, temperature, band_scale, bands, weights + i, band + i);
+}
+
+/** sum_exp: lane l of one vector is the contract's lane l (the elements i ≡ l mod 8), the tail goes on scalar. */
+double sum_exp_512(const float* x, int64_t n, double max) {
+  const __m512d vmax = _mm512_set1_pd(max), ninf = _mm512_set1_pd(-__builtin_inf());
+  __m512d acc = _mm512_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m512d v = cvtps_pd512(_mm256_loadu_ps(x + i));
+    const __m512d e = exp_weight8(_mm512_sub_pd(v, vmax));
+    acc = _mm512_add_pd(acc, _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(v, ninf, _CMP_GT_OQ), e));  // −∞ and NaN: nothing
+  }
+  alignas(64) double lanes[8];
+  _mm512_store_pd(lanes, acc);
+  return ref::sum_exp_finish(lanes, x, i, n, max);
 }
 
 /**

@@ -49,6 +49,7 @@ const KernelTable* kernel_table_avx512() {
     t.stream_read = avx512::stream_read512;
     t.weigh_logits = avx512::weigh_logits_512;
     t.argmax = avx512::argmax_512;
+    t.sum_exp = avx512::sum_exp_512;
     return t;
   }();
   return &t;

@@ -12,6 +12,7 @@ import { GrammarConstraint, GrammarVocabulary } from '../grammar/GrammarConstrai
 import { loadBitnetWeights } from '../model/BitnetWeights';
 import { KvCache } from '../model/KvCache';
 import { WEIGHTS_ONLY_READ, openWeightsFile } from '../model/openWeightsFile';
+import { tokenLogprobs } from '../sampling/Logprobs';
 import { Sampler } from '../sampling/Sampler';
 import { openKernels } from './kernels';
 import type { MainToWorker, WorkerLoadRequest, WorkerToMain } from './protocol';
@@ -64,6 +65,7 @@ function load(m: WorkerLoadRequest): void {
   scheduler = new Scheduler({
     forward,
     sampler: (params) => new Sampler(params, { kernels: opened.kernels }),
+    logprobs: (logits, chosen, top) => tokenLogprobs(logits, chosen, top, opened.kernels),
     prefixes,
     constraint: (req) => {
       if (req.grammar === undefined) return undefined;

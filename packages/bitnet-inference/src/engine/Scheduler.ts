@@ -381,7 +381,7 @@ export class Scheduler<C> {
     s.history.push(id);
     if (batch > 0) this.kv.save(s.cache, s.history);
     if (s.req.logprobs === undefined) this.send({ type: 'token', seq, id, prefillMs, batch });
-    else this.send({ type: 'token', seq, id, prefillMs, batch, ...tokenLogprobs(logits, id, s.req.logprobs) });
+    else this.send({ type: 'token', seq, id, prefillMs, batch, ...(this.options.logprobs ?? tokenLogprobs)(logits, id, s.req.logprobs) });
     const stop = s.req.stopIds.find(([x]) => x === id);
     if (stop) this.finish(seq, s, stop[1]);
     else if (complete) this.finish(seq, s, 'grammar_complete');

@@ -3,6 +3,7 @@
  * sampler, a sequence's constraint (grammar), the prompt cache's KV memory, fault injection, and the
  * scheduler's options. The worker implements them over the real model; the specs over fakes.
  */
+import type { TokenLogprobs } from '../sampling/Logprobs';
 import type { SamplingParams, SequenceMessage, WorkerStartRequest } from './protocol';
 
 /** What the scheduler needs of a forward pass; `C` is its per-sequence cache. */
@@ -75,6 +76,8 @@ export interface FaultInjector {
 export interface SchedulerOptions<C> {
   forward: ForwardModel<C>;
   sampler: (params: SamplingParams) => TokenSampler;
+  /** A token's logprobs, for a sequence that asks for them (default tokenLogprobs with the TypeScript kernels). */
+  logprobs?: (logits: Float32Array, chosen: number, top: number) => TokenLogprobs;
   /** The constraint of a sequence that asks for one (WorkerStartRequest.grammar); may throw. */
   constraint?: (req: WorkerStartRequest) => TokenConstraint | undefined;
   /** The prompt cache (none by default). */

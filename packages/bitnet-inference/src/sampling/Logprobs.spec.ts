@@ -1,3 +1,4 @@
+import { createKernels } from '@bitnet/kernels';
 import { ConfigError } from '../errors/InferenceError';
 import { MAX_TOP_LOGPROBS, checkLogprobs, pieceLogprobs, tokenLogprobs } from './Logprobs';
 
@@ -18,6 +19,15 @@ function randomLogits(n: number, seed: number, scale = 8): Float32Array {
 }
 
 describe('tokenLogprobs', () => {
+  it('gives the same numbers with the kernels createKernels() picks (native when built) as with the TypeScript sumExp', () => {
+    const kernels = createKernels();
+    for (const [n, seed] of [[128256, 11], [1001, 12], [9, 13]]) {
+      const logits = randomLogits(n, seed, 20);
+      for (let i = 3; i < n; i += 97) logits[i] = i % 2 ? -Infinity : NaN;
+      expect(tokenLogprobs(logits, 5, 20, kernels)).toEqual(tokenLogprobs(logits, 5, 20));
+    }
+  });
+
   it.each([
     [1000, 5, 1],
     [4096, 20, 2],

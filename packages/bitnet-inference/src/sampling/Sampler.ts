@@ -10,6 +10,7 @@ const PENALTY_WINDOW = 64;
 export type SamplerSettings = Pick<GenerationConfig, 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty' | 'seed'> &
   Partial<Pick<GenerationConfig, 'presencePenalty' | 'frequencyPenalty' | 'logitBias'>>;
 
+/** What a Sampler may be given besides its settings. */
 export interface SamplerOptions {
   /**
    * Kernels for the greedy choice (argmax) and for the pass over the whole vocabulary that a draw with

@@ -158,6 +158,8 @@ const BAD: Case[] = [
   ['toF16', (k) => k.toF16(new Float64Array(4) as unknown as Float32Array, new Uint16Array(4)), 'x'],
   // the sampler's pass
   ['argmax', (k) => k.argmax(f32(0)), 'x.length'],
+  ['sumExp', (k) => k.sumExp(f32(3), Infinity), 'max'],
+  ['sumExp', (k) => k.sumExp(new Int32Array(3) as unknown as Float32Array, 0), 'x'],
   ['argmax', (k) => k.argmax(new Float64Array(3) as unknown as Float32Array), 'x'],
   ['weighLogits', (k) => weigh(k, { logits: f32(0) }), 'logits.length'],
   ['weighLogits', (k) => weigh(k, { temperature: 0 }), 'temperature'],
@@ -222,10 +224,11 @@ describe('CheckedKernels', () => {
     k.toF16(x, new Uint16Array(512));
     expect(weigh(k, {})).toBe(10);
     expect(k.argmax(Float32Array.of(1, 3, 2))).toBe(1);
+    expect(k.sumExp(Float32Array.of(0, -Infinity, 0), 0)).toBe(2);
     expect(calls).toEqual([
       'quantizeI8PerToken', 'matmulI2sI8', 'quantizeQ8K', 'matmulTq2_0Q8K', 'matmulTq1_0Q8K', 'quantizeQ8_0', 'matmulQ8_0Q8_0',
       'matmulFloat', 'getRows',
-      'rmsNorm', 'ropeNeox', 'softmax', 'attention', 'reluSqrMul', 'siluMul', 'add', 'scale', 'toF16', 'weighLogits', 'argmax',
+      'rmsNorm', 'ropeNeox', 'softmax', 'attention', 'reluSqrMul', 'siluMul', 'add', 'scale', 'toF16', 'weighLogits', 'argmax', 'sumExp',
     ]);
   });
 

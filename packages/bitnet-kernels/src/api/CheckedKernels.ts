@@ -191,4 +191,9 @@ export class CheckedKernels implements Kernels {
     checkKernelArgs('argmax', { x });
     return this.inner.argmax(x);
   }
+
+  sumExp(x: Float32Array, max: number): number {
+    checkKernelArgs('sumExp', { x, max });
+    return this.inner.sumExp(x, max);
+  }
 }

@@ -315,4 +315,11 @@ export interface Kernels {
    * NaN is never chosen, except that a NaN x[0] gives 0 (nothing compares greater than it).
    */
   argmax(x: Float32Array): number;
+  /**
+   * The logprobs' normaliser: Σ expWeight(x_i − max) over the x_i > −∞ (−∞ and NaN add nothing), in
+   * doubles, summed in 8 lanes — lane l adds the x_i with i ≡ l (mod 8) in order — then combined as
+   * ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7)). Bit-exact between implementations. `max` (finite)
+   * should be the largest x_i, so that every term is at most 1.
+   */
+  sumExp(x: Float32Array, max: number): number;
 }

@@ -373,4 +373,9 @@ export const KERNEL_ARGS: { readonly [K in KernelName]: KernelArgShape } = {
     sizes: { 'x.length': 1 },
     arrays: { x: f32() },
   },
+  sumExp: {
+    sizes: { 'x.length': 0 },
+    numbers: { max: {} },
+    arrays: { x: f32() },
+  },
 };

@@ -149,4 +149,8 @@ export class NativeKernels implements Kernels {
   argmax(x: Float32Array): number {
     return this.addon.argmax(x);
   }
+
+  sumExp(x: Float32Array, max: number): number {
+    return this.addon.sumExp(x, max);
+  }
 }

@@ -1,12 +1,12 @@
 /**
- * The native sampler kernels (weighLogits, argmax) on every instruction set this machine can run (and
+ * The native sampler kernels (weighLogits, argmax, sumExp) on every instruction set this machine can run (and
  * the SIMDe-emulated build when present), bit for bit against the TypeScript kernels and the generic table.
  */
 import { rng } from '@bitnet/models/testing';
 import type { Kernels } from '../api/Kernels';
 import { describeNativeIsas, tsKernels } from '../testing/kernelIsaVariants';
 import { argmax as argmaxTs } from '../ts/Argmax';
-import { weighLogits as weighLogitsTs } from '../ts/SamplingWeights';
+import { sumExp as sumExpTs, weighLogits as weighLogitsTs } from '../ts/SamplingWeights';
 
 interface Weighed {
   sum: number;
@@ -113,6 +113,21 @@ describeNativeIsas('native weighLogits', ({ k, generic }) => {
       expect([x.length, k.argmax(x)]).toEqual([x.length, want]);
       expect([x.length, generic(() => k.argmax(x))]).toEqual([x.length, want]);
       if (tsKernels) expect(tsKernels.argmax(x)).toBe(want);
+    }
+  });
+
+  it('sumExp: the TypeScript kernel\'s bits on every length around the vector widths, a vocabulary, −∞, NaN and values far below max', () => {
+    const next = rng(79);
+    const rows: Array<[Float32Array, number]> = [];
+    for (let n = 0; n <= 40; n++) rows.push([Float32Array.from({ length: n }, () => (next() - 0.5) * 20), 10]);
+    rows.push([Float32Array.from({ length: 128256 }, () => (next() + next() - 1) * 12), 12]);
+    const special = Float32Array.from({ length: 203 }, (_, i) => [-Infinity, NaN, 3, -800, 0, -0, 2.5, -1e30][i % 8] + (i % 5 === 0 ? 0.125 : 0));
+    rows.push([special, 3.125], [special, 1000]);
+    for (const [x, max] of rows) {
+      const want = sumExpTs(x, max);
+      expect([x.length, max, k.sumExp(x, max)]).toEqual([x.length, max, want]);
+      expect([x.length, max, generic(() => k.sumExp(x, max))]).toEqual([x.length, max, want]);
+      if (tsKernels) expect(tsKernels.sumExp(x, max)).toBe(want);
     }
   });
 });

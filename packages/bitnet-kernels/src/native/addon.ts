@@ -118,6 +118,7 @@ export interface NativeAddon {
   encodeQ8_0(x: Float32Array, out: Uint8Array): void;
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number;
   argmax(x: Float32Array): number;
+  sumExp(x: Float32Array, max: number): number;
   /** The whole file mapped read-only (PROT_READ, MAP_PRIVATE); unmapped when the ArrayBuffer is collected. */
   mapFile(path: string): ArrayBuffer;
   /** Zero-filled anonymous pages (mmap), committed when first written; unmapped by releasePages or the finalizer. */

@@ -14,7 +14,7 @@ import { rmsNorm } from './Norm';
 import { matmulQ8_0Q8_0 } from './Q8_0Matmul';
 import { ropeNeox } from './Rope';
 import { argmax } from './Argmax';
-import { weighLogits } from './SamplingWeights';
+import { sumExp, weighLogits } from './SamplingWeights';
 import { matmulI2sI8, matmulTq1_0Q8K, matmulTq2_0Q8K } from './TernaryMatmul';
 
 export class TsKernels implements Kernels {
@@ -120,5 +120,9 @@ export class TsKernels implements Kernels {
 
   argmax(x: Float32Array): number {
     return argmax(x);
+  }
+
+  sumExp(x: Float32Array, max: number): number {
+    return sumExp(x, max);
   }
 }
