@@ -1,6 +1,6 @@
+import type { Kernels } from '@bitnet/kernels';
 import { SeededRandom } from '@bitnet/models';
 import type { GenerationConfig } from '../config/GenerationConfig';
-import type { Kernels } from '@bitnet/kernels';
 import { BANDS, CandidateOrder } from './CandidateOrder';
 
 /** How many recent tokens the repetition penalty looks at. */
