@@ -130,4 +130,37 @@ describeNativeIsas('native weighLogits', ({ k, generic }) => {
       if (tsKernels) expect(tsKernels.sumExp(x, max)).toBe(want);
     }
   });
+
+  it('the binding refuses what would read or write out of bounds, naming the argument (unchecked calls)', () => {
+    const thrown = (f: () => unknown): Error => {
+      try {
+        f();
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('no error');
+    };
+    const l = new Float32Array(10);
+    const w = (n: number) => new Float64Array(n);
+    const i = (n: number) => new Int32Array(n);
+    const cases: Array<[() => unknown, string, RegExp]> = [
+      [() => k.weighLogits(l, 0, 1, 4, w(9), i(10), w(4), i(5)), 'RangeError', /^weighLogits: weights holds 9/],
+      [() => k.weighLogits(l, 0, 1, 4, w(10), i(9), w(4), i(5)), 'RangeError', /^weighLogits: ids holds 9/],
+      [() => k.weighLogits(l, 0, 1, 4, w(10), i(10), w(4), i(4)), 'RangeError', /^weighLogits: start holds 4/],
+      [() => k.weighLogits(l, 0, 1, 4, w(10), i(10), w(0), i(1)), 'RangeError', /^weighLogits: bandWeight.length must be 1 .. 256, got 0/],
+      [() => k.weighLogits(l, 0, 1, 4, w(10), i(10), w(300), i(301)), 'RangeError', /^weighLogits: bandWeight.length must be 1 .. 256, got 300/],
+      [() => k.weighLogits(l, 0, 1, 4, new Float32Array(10) as unknown as Float64Array, i(10), w(4), i(5)), 'TypeError', /^weighLogits: weights must be a/],
+      [() => k.argmax(new Float32Array(0)), 'RangeError', /^argmax: x is empty/],
+      [() => k.argmax(new Float64Array(3) as unknown as Float32Array), 'TypeError', /^argmax: x must be a/],
+      [() => k.sumExp(new Int8Array(3) as unknown as Float32Array, 0), 'TypeError', /^sumExp: x must be a/],
+    ];
+    for (const [f, name, message] of cases) {
+      const e = thrown(f);
+      expect([e.name, e.message]).toEqual([name, expect.stringMatching(message)]);
+    }
+    // bands past the last: NaN and ∞ inputs never index outside bandWeight / start
+    const out = { w: w(4), ids: i(4), bw: w(3), start: i(4) };
+    k.weighLogits(Float32Array.of(NaN, Infinity, -Infinity, 1e38), NaN, 1, 1e300, out.w, out.ids, out.bw, out.start);
+    expect(Array.from(out.start)).toEqual([0, 0, 0, 4]);
+  });
 });
