@@ -49,6 +49,10 @@ void weigh_logits_ref(const float* l, int64_t n, double max, double temperature,
 /** KernelTable::argmax, the loop itself; from `best` (an index below `from`) on over [from, n). */
 int64_t argmax_from_ref(const float* x, int64_t n, int64_t best, int64_t from);
 int64_t argmax_ref(const float* x, int64_t n);
+/** The end of a SIMD argmax: `at[l]` the first index of lane l's largest value (−1: none above −∞) over
+ *  [0, from); the lanes combined (the largest value, the lowest index among equals), then the loop on
+ *  over [from, n). */
+int64_t argmax_finish(const float* x, int64_t n, const int32_t* at, int lanes, int64_t from);
 /** KernelTable::sum_exp, one element at a time into the eight lanes. */
 double sum_exp_ref(const float* x, int64_t n, double max);
 /** The end of a sum_exp: elements [from, n) added into `lanes` (from a multiple of 8), then the lanes combined. */

@@ -23,6 +23,13 @@ int64_t argmax_from_ref(const float* x, int64_t n, int64_t best, int64_t from) {
 
 int64_t argmax_ref(const float* x, int64_t n) { return argmax_from_ref(x, n, 0, 1); }
 
+int64_t argmax_finish(const float* x, int64_t n, const int32_t* at, int lanes, int64_t from) {
+  int64_t b = 0;  // every lane −∞ (or never set): the loop's best is still 0
+  for (int l = 0; l < lanes; ++l)
+    if (at[l] >= 0 && (x[at[l]] > x[b] || (x[at[l]] == x[b] && at[l] < b))) b = at[l];
+  return argmax_from_ref(x, n, b, from);
+}
+
 double sum_exp_finish(double* lanes, const float* x, int64_t from, int64_t n, double max) {
   for (int64_t i = from; i < n; ++i)
     if (x[i] > -__builtin_inff()) lanes[i & 7] += expw::exp_weight((double)x[i] - max);

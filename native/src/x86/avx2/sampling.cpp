@@ -83,14 +83,9 @@ int64_t argmax(const float* x, int64_t n) {
     at = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(at), _mm256_castsi256_ps(idx), gt));
     idx = _mm256_add_epi32(idx, step);
   }
-  alignas(32) float bv[8];
-  alignas(32) int32_t bi[8];
-  _mm256_store_ps(bv, best);
-  _mm256_store_si256((__m256i*)bi, at);
-  int64_t b = 0;  // every lane −∞ (or never set): the loop's best is still 0
-  for (int l = 0; l < 8; ++l)
-    if (bi[l] >= 0 && (bv[l] > x[b] || (bv[l] == x[b] && bi[l] < b))) b = bi[l];
-  return ref::argmax_from_ref(x, n, b, i);
+  alignas(32) int32_t lanes[8];
+  _mm256_store_si256((__m256i*)lanes, at);
+  return ref::argmax_finish(x, n, lanes, 8, i);
 }
 
 }  // namespace avx2

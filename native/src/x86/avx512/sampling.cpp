@@ -104,14 +104,9 @@ int64_t argmax_512(const float* x, int64_t n) {
     at = _mm512_mask_blend_epi32(gt, at, idx);
     idx = _mm512_add_epi32(idx, step);
   }
-  alignas(64) float bv[16];
-  alignas(64) int32_t bi[16];
-  _mm512_store_ps(bv, best);
-  _mm512_store_si512((__m512i*)bi, at);
-  int64_t b = 0;  // every lane −∞ (or never set): the loop's best is still 0
-  for (int l = 0; l < 16; ++l)
-    if (bi[l] >= 0 && (bv[l] > x[b] || (bv[l] == x[b] && bi[l] < b))) b = bi[l];
-  return ref::argmax_from_ref(x, n, b, i);
+  alignas(64) int32_t lanes[16];
+  _mm512_store_si512((__m512i*)lanes, at);
+  return ref::argmax_finish(x, n, lanes, 16, i);
 }
 
 }  // namespace avx512
