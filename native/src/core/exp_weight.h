@@ -1,4 +1,4 @@
-// The sampler's weights exp(x) for x ≤ 0 (weighLogits, see packages/bitnet-kernels/src/api/Kernels.ts),
+// The sampler's weights exp(x) for x ≤ 0 (weighLogits and sumExp, see packages/bitnet-kernels/src/api/Kernels.ts),
 // written as a fixed sequence of double operations so that every kernel table and the TypeScript
 // fallback (ts/SamplingWeights.ts) give the same bits: k = x·log2(e) rounded to an integer (ties to
 // even, by adding and subtracting 1.5·2^52), r = (x − k·ln2_hi) − k·ln2_lo, then the degree-13 Taylor

@@ -10,6 +10,7 @@ export { createKernels, MAX_KERNEL_THREADS } from './api/createKernels';
 export type { KernelSettings } from './api/createKernels';
 export { allocI8Activations, allocQ8_0Activations, allocQ8KActivations } from './api/Activations';
 export { nearestInt, quantizeActivationsPerToken, roundHalfAwayFromZero } from './ts/ActivationQuant';
+export { argmax } from './ts/Argmax';
 export { expWeight, sumExp, weighLogits } from './ts/SamplingWeights';
 export { KernelArgumentError } from './api/KernelArgumentError';
 export { KernelUnavailableError, kernelBackend, requestedKernelMode, cpuFeatures, selectedIsa } from './backend/KernelBackend';

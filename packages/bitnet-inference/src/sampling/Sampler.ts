@@ -1,4 +1,4 @@
-import type { Kernels } from '@bitnet/kernels';
+import { type Kernels, argmax } from '@bitnet/kernels';
 import { SeededRandom } from '@bitnet/models';
 import type { GenerationConfig } from '../config/GenerationConfig';
 import { BANDS, CandidateOrder } from './CandidateOrder';
@@ -271,12 +271,8 @@ export class Sampler {
   }
 }
 
-/** The index of the largest value (the first one on ties). */
-export function argmax(a: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
-  return best;
-}
+/** The index of the largest value (the first one on ties): @bitnet/kernels' TypeScript argmax. */
+export { argmax };
 
 /** The k indices of the largest values, largest first (ties: lower index first); k < n / 4. */
 function topIndices(values: Float32Array, k: number, scratch: Int32Array): Int32Array {

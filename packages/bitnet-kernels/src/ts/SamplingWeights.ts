@@ -1,10 +1,9 @@
 /**
  * weighLogits: the sampler's pass over a whole vocabulary — every id's weight exp((l − max) / T) and
  * its band (how far below the largest logit it lies) — sumExp, the logprobs' normaliser, and
- * expWeight, the exp both use. expWeight is a
- * fixed sequence of double operations (native/src/core/exp_weight.h is the same sequence), so the
- * TypeScript and native kernels give the same bits: Math.exp is not specified to the last bit, and
- * V8's differs from glibc's.
+ * expWeight, the exp both use. expWeight is a fixed sequence of double operations
+ * (native/src/core/exp_weight.h is the same sequence), so the TypeScript and native kernels give the
+ * same bits: Math.exp is not specified to the last bit, and V8's differs from glibc's.
  */
 
 const LOG2E = 1.4426950408889634;
