@@ -40,6 +40,7 @@ Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
   o.Set("avxvnni", f.avxvnni);
   o.Set("avx512vnni", f.avx512vnni);
   o.Set("avx512bf16", f.avx512bf16);
+  o.Set("avx512vbmi", f.avx512vbmi);
   o.Set("osxsave", f.osxsave);
   o.Set("osYmm", f.os_ymm);
   o.Set("osZmm", f.os_zmm);

@@ -145,5 +145,6 @@ const KernelTable* kernel_table_generic();  // ref/table.cpp
 const KernelTable* kernel_table_avx2();     // x86/avx2/table.cpp
 const KernelTable* kernel_table_avxvnni();  // x86/avxvnni/table.cpp
 const KernelTable* kernel_table_avx512();   // x86/avx512/table.cpp
+const KernelTable* kernel_table_avx512vbmi();  // x86/avx512vbmi/table.cpp (the avx512 table with VBMI kernels)
 
 }  // namespace bitnet

@@ -57,6 +57,7 @@ CpuFeatures detect() {
     f.avx512dq = (b >> 17) & 1;
     f.avx512bw = (b >> 30) & 1;
     f.avx512vl = (b >> 31) & 1;
+    f.avx512vbmi = (c >> 1) & 1;
     f.avx512vnni = (c >> 11) & 1;
     if (max_sub >= 1) {
       __cpuid_count(7, 1, a, b, c, d);

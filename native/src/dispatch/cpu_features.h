@@ -10,7 +10,7 @@ struct CpuFeatures {
   int family = 0, model = 0;  // display family and model (cpuid leaf 1, extended fields folded in)
   bool sse2 = false, avx = false, avx2 = false, fma = false, f16c = false;
   bool avxvnni = false;  // AVX-VNNI: VEX-encoded 256-bit vpdpbusd (cpuid 7.1 EAX bit 4)
-  bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vnni = false, avx512bf16 = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vnni = false, avx512bf16 = false, avx512vbmi = false;
   bool osxsave = false, os_ymm = false, os_zmm = false;  // XCR0: the OS saves YMM / ZMM+opmask state
 };
 

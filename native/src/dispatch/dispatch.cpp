@@ -24,6 +24,7 @@ const KernelTable* table_of(const std::string& isa) {
   if (isa == "avxvnni") return kernel_table_avxvnni();
 #endif
   if (isa == "avx512") return kernel_table_avx512();
+  if (isa == "avx512vbmi") return kernel_table_avx512vbmi();
 #endif
   return nullptr;
 }
@@ -42,9 +43,9 @@ std::once_flag g_once;
 
 std::vector<std::string> compiled_isas() {
 #if BITNET_X86 && defined(BITNET_HAS_AVXVNNI)
-  return {"generic", "avx2", "avxvnni", "avx512"};
+  return {"generic", "avx2", "avxvnni", "avx512", "avx512vbmi"};
 #elif BITNET_X86
-  return {"generic", "avx2", "avx512"};  // a compiler without -mavxvnni
+  return {"generic", "avx2", "avx512", "avx512vbmi"};  // a compiler without -mavxvnni
 #else
   return {"generic"};
 #endif
@@ -71,10 +72,10 @@ std::string isa_unavailable_reason(const std::string& isa) {
   need(f.os_ymm, "OS support of YMM state (XCR0)");
 #if defined(BITNET_AVX512_EMULATED)
   // Test-only build: the AVX-512 and AVX-VNNI intrinsics are emulated by SIMDe on AVX2.
-  if (isa == "avx512" || isa == "avxvnni") return missing.empty() ? "" : "the CPU or OS lacks " + missing;
+  if (isa == "avx512" || isa == "avx512vbmi" || isa == "avxvnni") return missing.empty() ? "" : "the CPU or OS lacks " + missing;
 #endif
   if (isa == "avxvnni") need(f.avxvnni, "avxvnni");
-  if (isa == "avx512") {
+  if (isa == "avx512" || isa == "avx512vbmi") {
     need(f.avx512f, "avx512f");
     need(f.avx512bw, "avx512bw");
     need(f.avx512vl, "avx512vl");
@@ -83,6 +84,7 @@ std::string isa_unavailable_reason(const std::string& isa) {
     need(f.avx512bf16, "avx512bf16");
     need(f.os_zmm, "OS support of ZMM/opmask state (XCR0)");
   }
+  if (isa == "avx512vbmi") need(f.avx512vbmi, "avx512vbmi");
   return missing.empty() ? "" : "the CPU or OS lacks " + missing;
 }
 

@@ -10,7 +10,7 @@
 
 namespace bitnet {
 
-/** ISAs this build has code for ("generic", "avx2", "avxvnni", "avx512"), best last. */
+/** ISAs this build has code for ("generic", "avx2", "avxvnni", "avx512", "avx512vbmi"), best last. */
 std::vector<std::string> compiled_isas();
 /** Compiled ISAs the CPU and OS can run, best last. */
 std::vector<std::string> available_isas();

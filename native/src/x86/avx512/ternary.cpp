@@ -1,6 +1,8 @@
 // AVX-512 ternary matmuls: I2_S × int8 and TQ2_0 × Q8_K with 512-bit vpdpbusd (u8 codes × s8
 // activations, exact int32 accumulation). TQ1_0 keeps the AVX2 kernel (its 256-bit unpack is the cost).
 //
+// TQ2_0's one-row kernel is in tq2_decode.h (shared with the avx512vbmi table).
+//
 // I2_S: each 2-bit field is masked in place (w & 0xC0, 0x30, 0x0C, 0x03 — no shifts) into its own
 // accumulator, and the four are scaled by 1/64, 1/16, 1/4, 1 at the end (exact: every term is a
 // multiple of its scale; K ≤ 2^18 keeps |Σ| < 2^31). Activations are repacked once per call so that
@@ -18,6 +20,7 @@
 #include "../avx2/simd.h"
 #include "kernels.h"
 #include "simd512.h"
+#include "tq2_decode.h"
 
 namespace bitnet {
 namespace avx512 {
@@ -132,101 +135,8 @@ void matmul_i2s_i8_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
 
 // ---- TQ2_0 × Q8_K --------------------------------------------------------------------------------------
 
-/** For block b and field n: 64 bytes [values 32n.. of half 0 | values 128 + 32n.. of half 1] at dst + 256b + 64n. */
-static inline void repack_tq2_row(const int8_t* q, int64_t K, int8_t* dst) {
-  for (int64_t b = 0; b < K / QK_K; ++b)
-    for (int f = 0; f < 4; ++f) {
-      std::memcpy(dst + 256 * b + 64 * f, q + 256 * b + 32 * f, 32);
-      std::memcpy(dst + 256 * b + 64 * f + 32, q + 256 * b + 128 + 32 * f, 32);
-    }
-}
-
-/**
- * One TQ2_0 block of one weight row against the activations q[f] (field f's 64 repacked bytes): the
- * reference's 8 lanes in each half of the result (lanes k and k + 8 still to be added), starting from s
- * (−gsum in the lanes that take it). The 66-byte block is loaded once (see in_register).
- */
-inline __m512i tq2_lanes(const uint8_t* wb, const __m512i* q, __m512i s) {
-  const __m512i m3 = _mm512_set1_epi8(3);
-  const __m512i wv = in_register(load512(wb));
-  __m512i t = dpbusd512(_mm512_setzero_si512(), _mm512_and_si512(_mm512_srli_epi16(wv, 4), m3), q[2]);
-  s = dpbusd512(s, _mm512_and_si512(wv, m3), q[0]);
-  s = dpbusd512(s, _mm512_and_si512(_mm512_srli_epi16(wv, 2), m3), q[1]);
-  t = dpbusd512(t, _mm512_and_si512(_mm512_srli_epi16(wv, 6), m3), q[3]);
-  return _mm512_add_epi32(s, t);
-}
-
-/**
- * Decode: weight rows n .. n + C − 1 (C 1..4; adjacent in memory, so still one stream) × one
- * activation row, two rows to a zmm: lanes 0..7 are row n's 8 lanes of the reference
- * (ggml_vec_dot_tq2_0_q8_K, AVX2), lanes 8..15 row n + 1's, and likewise rows n + 2, n + 3. Per block
- * each row's integer lanes start at −gsum (the reference's subtraction, exact in integers), two rows'
- * folds are joined into one zmm, then one convert and one FMA by [da·dw(n) ×8 | da·dw(n+1) ×8] —
- * element-wise, so each half is the reference's 8-lane chain, and a row gets the same bits whichever
- * row shares its zmm. The activation vectors are loaded once for the four rows and the four da·dw come
- * from one convert and one multiply. Rows past C repeat the last row and are not written.
- * Zen 4, one thread, 640 × 2560 from L2: four rows a pass 17.8-18.0 → 16.7-16.9 µs against two.
- */
-template <bool L2, int C>
-static void tq2_rows512(const TernaryMatmulArgs& a, int64_t n, const int8_t* qp, const int32_t* ngsum) {
-  const int64_t nb = a.K / QK_K, rb = a.row_bytes;
-  const uint8_t* w[4];
-  for (int r = 0; r < 4; ++r) w[r] = a.w + (n + std::min(r, C - 1)) * rb;
-  const float* const da = a.scale;
-  const __m512i pick01 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-  const __m512i pick23 = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
-  __m512 acc01 = _mm512_setzero_ps(), acc23 = acc01;
-  for (int64_t b = 0; b < nb; ++b) {
-    const int64_t o = b * TQ2_0_BYTES;
-    prefetch_stream<L2>(w[0] + o);  // see prefetch_stream; the rows are one contiguous stretch
-    prefetch_stream<L2>(w[1] + o);
-    prefetch_stream<L2>(w[2] + o);
-    prefetch_stream<L2>(w[3] + o);
-    prefetch_stream<L2>(w[3] + o + 64);
-    const int8_t* qb = qp + 256 * b;
-    const __m512i g = load512(ngsum + 16 * b);  // [−gsum ×8 | 0 ×8]
-    const __m512i q[4] = {in_register(load512(qb)), in_register(load512(qb + 64)), in_register(load512(qb + 128)), in_register(load512(qb + 192))};
-    const __m512i l0 = tq2_lanes(w[0] + o, q, g), l1 = tq2_lanes(w[1] + o, q, g), l2 = tq2_lanes(w[2] + o, q, g), l3 = tq2_lanes(w[3] + o, q, g);
-    // [l0 lo | l1 lo] + [l0 hi | l1 hi]: each row's fold (lanes k and k + 8) in its own half
-    const __m512i la = _mm512_add_epi32(_mm512_shuffle_i32x4(l0, l1, 0x44), _mm512_shuffle_i32x4(l0, l1, 0xEE));
-    const __m512i lb = _mm512_add_epi32(_mm512_shuffle_i32x4(l2, l3, 0x44), _mm512_shuffle_i32x4(l2, l3, 0xEE));
-    __m128i dwh = _mm_cvtsi32_si128(load_u16(w[0] + o + 64));
-    dwh = _mm_insert_epi16(dwh, load_u16(w[1] + o + 64), 1);
-    dwh = _mm_insert_epi16(dwh, load_u16(w[2] + o + 64), 2);
-    dwh = _mm_insert_epi16(dwh, load_u16(w[3] + o + 64), 3);
-    const __m512 d4 = _mm512_castps128_ps512(_mm_mul_ps(_mm_set1_ps(da[b]), _mm_cvtph_ps(dwh)));  // da·dw(row r), r = 0..3
-    acc01 = _mm512_fmadd_ps(cvtepi32_512(la), _mm512_permutexvar_ps(pick01, d4), acc01);
-    acc23 = _mm512_fmadd_ps(cvtepi32_512(lb), _mm512_permutexvar_ps(pick23, d4), acc23);
-  }
-  const float res[4] = {hsum_f32(_mm512_castps512_ps256(acc01)), hsum_f32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc01), 1))),
-                        hsum_f32(_mm512_castps512_ps256(acc23)), hsum_f32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc23), 1)))};
-  for (int r = 0; r < C; ++r) a.out[n + r] = res[r];
-}
-
-/** Rows [n0, n1) four at a time, the last 1..3 in one pass of exactly that many. */
-template <bool L2>
-static void tq2_decode512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1, const int8_t* qp, const int32_t* ngsum) {
-  int64_t n = n0;
-  for (; n + 4 <= n1; n += 4) tq2_rows512<L2, 4>(a, n, qp, ngsum);
-  switch (n1 - n) {
-    case 3: tq2_rows512<L2, 3>(a, n, qp, ngsum); break;
-    case 2: tq2_rows512<L2, 2>(a, n, qp, ngsum); break;
-    case 1: tq2_rows512<L2, 1>(a, n, qp, ngsum); break;
-    default: break;
-  }
-}
-
 void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
-  if (a.M == 1) {
-    const int64_t nb = a.K / QK_K;
-    Scratch s((size_t)a.K), g((size_t)(64 * nb), 1);
-    repack_tq2_row(a.q, a.K, s.p);
-    int32_t* ng = reinterpret_cast<int32_t*>(g.p);
-    for (int64_t b = 0; b < nb; ++b)
-      for (int k = 0; k < 8; ++k) ng[16 * b + k] = -a.sum[8 * b + k], ng[16 * b + 8 + k] = 0;
-    a.stream_l2 ? tq2_decode512<true>(a, n0, n1, s.p, ng) : tq2_decode512<false>(a, n0, n1, s.p, ng);
-    return;
-  }
+  if (a.M == 1) return tq2_decode512(a, n0, n1, ShiftFields{});  // tq2_decode.h
   tq2_tiles_512(a, n0, n1);  // ternary_tiles.cpp: activations in their own layout
 }
 

@@ -153,7 +153,7 @@ export interface AttentionShape extends KvShape {
 export interface Kernels {
   /** 'native' or 'ts'. */
   readonly name: 'native' | 'ts';
-  /** The instruction set in use: 'generic' | 'avx2' | 'avxvnni' | 'avx512' for native, 'ts' for the fallback. */
+  /** The instruction set in use: 'generic' | 'avx2' | 'avxvnni' | 'avx512' | 'avx512vbmi' for native, 'ts' for the fallback. */
   readonly isa: string;
   /** Threads a kernel call runs on, the calling thread included: the native pool's size, 1 for the TypeScript kernels. */
   readonly threads: number;

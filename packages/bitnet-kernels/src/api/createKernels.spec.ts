@@ -22,7 +22,7 @@ describe('createKernels', () => {
     expect(kernels).toBeInstanceOf(CheckedKernels);
     expect(kernels.name).toBe(kernelBackend().name);
     if (kernels.name === 'ts') expect(kernels.isa).toBe('ts');
-    else expect(['generic', 'avx2', 'avxvnni', 'avx512']).toContain(kernels.isa);
+    else expect(['generic', 'avx2', 'avxvnni', 'avx512', 'avx512vbmi']).toContain(kernels.isa);
   });
 
   it('takes the mode as an argument, whatever BITNET_KERNELS says, and never writes process.env', () => {

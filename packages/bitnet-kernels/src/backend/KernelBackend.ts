@@ -24,7 +24,7 @@ export interface KernelBackendInfo {
   fallbackReason?: string;
   /** Where the native addon was loaded from (when name is 'native'). */
   addonPath?: string;
-  /** The instruction set the addon chose ('generic' | 'avx2' | 'avxvnni' | 'avx512'), or 'ts'. */
+  /** The instruction set the addon chose ('generic' | 'avx2' | 'avxvnni' | 'avx512' | 'avx512vbmi'), or 'ts'. */
   isa: string;
 }
 
@@ -127,7 +127,7 @@ export function cpuFeatures(): CpuFeatures | undefined {
   return defaultModeAddon()?.cpuFeatures();
 }
 
-/** The instruction set of the default mode's kernels: 'generic' | 'avx2' | 'avxvnni' | 'avx512', or 'ts'. */
+/** The instruction set of the default mode's kernels: 'generic' | 'avx2' | 'avxvnni' | 'avx512' | 'avx512vbmi', or 'ts'. */
 export function selectedIsa(): NativeIsa | 'ts' {
   return defaultModeAddon()?.selectedIsa() ?? 'ts';
 }

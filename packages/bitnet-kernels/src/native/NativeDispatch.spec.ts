@@ -36,7 +36,9 @@ describeNative('native dispatch', () => {
     const f = a.cpuFeatures();
     const expected: NativeIsa =
       f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni && f.avx512bf16 && f.osZmm && f.avx2 && f.fma && f.f16c
-        ? 'avx512'
+        ? f.avx512vbmi
+          ? 'avx512vbmi'
+          : 'avx512'
         : f.avx2 && f.fma && f.f16c && f.osYmm
           ? f.avxvnni
             ? 'avxvnni'
@@ -70,6 +72,11 @@ describeNative('native dispatch', () => {
     if (unavailable.includes('avx512')) {
       const child = childEval({ BITNET_ISA: 'avx512' }, '0');
       expect(child.err).toMatch(/lacks .*avx512f/);
+    }
+    if (unavailable.includes('avx512vbmi') && !unavailable.includes('avx512')) {
+      // an AVX-512 CPU without VBMI (Cooper Lake): the reason names only what is missing
+      const child = childEval({ BITNET_ISA: 'avx512vbmi' }, '0');
+      expect(child.err).toMatch(/lacks avx512vbmi \(available here: .*avx512\)/);
     }
     // The in-process test hook refuses the same way (a C++ exception surfacing as a JS Error).
     for (const isa of unavailable) expect(() => a.setIsaForTests(isa)).toThrow(/cannot be used: the CPU or OS lacks/);

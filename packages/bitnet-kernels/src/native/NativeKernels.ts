@@ -25,7 +25,7 @@ export class NativeKernels implements Kernels {
     this.addon = addon;
   }
 
-  /** The instruction set in use ('generic' | 'avx2' | 'avxvnni' | 'avx512'). */
+  /** The instruction set in use ('generic' | 'avx2' | 'avxvnni' | 'avx512' | 'avx512vbmi'). */
   get isa(): string {
     return this.addon.selectedIsa();
   }

@@ -25,6 +25,8 @@ export interface CpuFeatures {
   avxvnni: boolean;
   avx512vnni: boolean;
   avx512bf16: boolean;
+  /** AVX512_VBMI (vpermb): Ice Lake and later Intel cores, Zen 4 and later; not Cooper Lake. */
+  avx512vbmi: boolean;
   /** The OS enabled XSAVE (required to read XCR0). */
   osxsave: boolean;
   /** XCR0: the OS saves YMM state (AVX usable). */
@@ -34,7 +36,7 @@ export interface CpuFeatures {
 }
 
 /** The instruction sets the native addon has kernels for. */
-export type NativeIsa = 'generic' | 'avx2' | 'avxvnni' | 'avx512';
+export type NativeIsa = 'generic' | 'avx2' | 'avxvnni' | 'avx512' | 'avx512vbmi';
 
 /** Counters of the native read-ahead plan (readAheadForTests). */
 export interface ReadAheadStats {

@@ -2,7 +2,7 @@
  * Which native kernels a spec runs on: the addon's every available instruction set (switched one by
  * one with its test hook) and, when build/Release/bitnet_kernels_avx512emu.node exists
  * (BITNET_NATIVE_EMU=1 node scripts/build-native.js, needs the SIMDe headers), the AVX-VNNI and
- * AVX-512 kernels through SIMDe's emulated intrinsics, so machines without them still test that code.
+ * AVX-512 (and AVX-512 VBMI) kernels through SIMDe's emulated intrinsics, so machines without them still test that code.
  *
  * With `-c cpu` (BITNET_KERNELS=native) a missing addon fails loudly at import; with `-c ts` the
  * native describes are skipped; in auto mode they run when the addon is built.
@@ -34,7 +34,7 @@ interface Variant {
 }
 const variants: Variant[] = [];
 if (mainAddon) variants.push({ label: 'addon', addon: mainAddon, isas: mainAddon.availableIsas() });
-if (emuAddon) variants.push({ label: 'SIMDe-emulated addon', addon: emuAddon, isas: ['avxvnni', 'avx512'] });
+if (emuAddon) variants.push({ label: 'SIMDe-emulated addon', addon: emuAddon, isas: ['avxvnni', 'avx512', 'avx512vbmi'] });
 
 /** Runs fn with the addon switched to `isa`, then back. */
 export function withIsa<T>(addon: NativeAddon, isa: string, fn: () => T): T {
