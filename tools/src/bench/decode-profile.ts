@@ -11,35 +11,18 @@
  * kernel call is timed (a wrapper around the kernels): the matmuls, the small kernels between them
  * (norms, attention, quantization...) and the rest (JavaScript, the wrapper itself).
  */
-import { type Kernels, createKernels, kernelBackend } from '@bitnet/kernels';
+import type { Kernels } from '@bitnet/kernels';
 import { readAheadForTests } from '@bitnet/kernels/testing';
-import { ForwardPass, KvCache, WEIGHTS_ONLY_READ, loadBitnetWeights, openWeightsFile } from '@bitnet/inference';
+import { ForwardPass, KvCache } from '@bitnet/inference';
+import { loadNative, median, positiveInt, readBenchArgs } from './benchCli';
 
-interface Options {
-  file: string;
-  budgets: number[];
-  rounds: number;
-  steps: number;
-}
+const USAGE = 'decode-profile model.gguf [--read-ahead 0,1024] [--rounds 8] [--steps 33]';
 
-function parseArgs(argv: string[]): Options {
-  const o: Options = { file: '', budgets: [0, 1024], rounds: 8, steps: 33 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--read-ahead') o.budgets = value().split(',').map(Number);
-    else if (a === '--rounds') o.rounds = Number(value());
-    else if (a === '--steps') o.steps = Number(value());
-    else if (!a.startsWith('--') && !o.file) o.file = a;
-    else throw new Error(`unknown argument ${a}`);
-  }
-  if (!o.file) throw new Error('usage: decode-profile model.gguf [--read-ahead 0,1024] [--rounds 8] [--steps 33]');
-  if (o.budgets.some((b) => !Number.isInteger(b) || b < 0) || !(o.rounds >= 1) || !(o.steps >= 1)) throw new Error('budgets: KB ≥ 0; rounds, steps ≥ 1');
-  return o;
+function parseArgs(argv: string[]) {
+  const { file, values } = readBenchArgs(argv, ['--read-ahead', '--rounds', '--steps'], USAGE);
+  const budgets = (values.get('--read-ahead') ?? '0,1024').split(',').map(Number);
+  if (budgets.some((b) => !Number.isInteger(b) || b < 0)) throw new Error('--read-ahead: KB budgets, integers ≥ 0');
+  return { file, budgets, rounds: positiveInt(values, '--rounds', 8), steps: positiveInt(values, '--steps', 33) };
 }
 
 const MATMULS = new Set(['matmulFloat', 'matmulTernaryMany', 'matmulI2sI8', 'matmulTq2_0Q8K', 'matmulTq1_0Q8K', 'matmulQ8_0Q8_0']);
@@ -60,15 +43,9 @@ function timedKernels(k: Kernels, times: Map<string, number>): Kernels {
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
 function main(): void {
   const o = parseArgs(process.argv.slice(2));
-  if (kernelBackend().name !== 'native') throw new Error('decode-profile needs the native kernels (the addon is not built)');
-  const file = openWeightsFile(o.file, 'native', WEIGHTS_ONLY_READ);
-  const raw = createKernels({ mode: 'native' });
-  const weights = loadBitnetWeights(file, { kernels: raw });
-  file.close();
+  const { kernels: raw, weights } = loadNative(o.file, 'decode-profile');
   const times = new Map<string, number>();
   const fp = new ForwardPass(weights, timedKernels(raw, times), { reuseLogits: true });
   const prompt = (r: number) => [1, 2, 3, 4, 5, 6, 7, 8 + r];

@@ -11,41 +11,24 @@
  * same round. A bandwidth probe before and after says which kind of minute it was. Every table gives
  * the same tokens (the tables are bit-exact with each other); the tool checks that too.
  */
-import { createKernels, kernelBackend } from '@bitnet/kernels';
-import { defaultModeAddon } from '@bitnet/kernels/testing';
 import type { NativeIsa } from '@bitnet/kernels';
-import { ForwardPass, KvCache, WEIGHTS_ONLY_READ, loadBitnetWeights, openWeightsFile } from '@bitnet/inference';
+import { defaultModeAddon } from '@bitnet/kernels/testing';
+import { ForwardPass, KvCache } from '@bitnet/inference';
+import { loadNative, median, positiveInt, readBenchArgs } from './benchCli';
 
-interface Options {
-  file: string;
-  isas: NativeIsa[];
-  rounds: number;
-  steps: number;
-  batch: number;
+const USAGE = 'isa-decode model.gguf [--isas avx512,avx512vbmi] [--rounds 8] [--steps 32] [--batch 1]';
+
+function parseArgs(argv: string[]) {
+  const { file, values } = readBenchArgs(argv, ['--isas', '--rounds', '--steps', '--batch'], USAGE);
+  return {
+    file,
+    isas: (values.get('--isas')?.split(',') ?? []) as NativeIsa[],
+    rounds: positiveInt(values, '--rounds', 8),
+    steps: positiveInt(values, '--steps', 32),
+    batch: positiveInt(values, '--batch', 1),
+  };
 }
 
-function parseArgs(argv: string[]): Options {
-  const o: Options = { file: '', isas: [], rounds: 8, steps: 32, batch: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--isas') o.isas = value().split(',') as NativeIsa[];
-    else if (a === '--rounds') o.rounds = Number(value());
-    else if (a === '--steps') o.steps = Number(value());
-    else if (a === '--batch') o.batch = Number(value());
-    else if (!a.startsWith('--') && !o.file) o.file = a;
-    else throw new Error(`unknown argument ${a}`);
-  }
-  if (!o.file) throw new Error('usage: isa-decode model.gguf [--isas avx512,avx512vbmi] [--rounds 8] [--steps 32] [--batch 1]');
-  if (![o.rounds, o.steps, o.batch].every((v) => Number.isInteger(v) && v >= 1)) throw new Error('rounds, steps, batch: integers ≥ 1');
-  return o;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const argmax = (x: Float32Array) => {
   let best = 0;
   for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
@@ -54,17 +37,14 @@ const argmax = (x: Float32Array) => {
 
 function main(): void {
   const o = parseArgs(process.argv.slice(2));
+  const { kernels, weights } = loadNative(o.file, 'isa-decode');
   const addon = defaultModeAddon();
-  if (kernelBackend().name !== 'native' || !addon) throw new Error('isa-decode needs the native kernels (the addon is not built)');
+  if (!addon) throw new Error('isa-decode needs the native addon');
   const available = addon.availableIsas();
   const isas = o.isas.length > 0 ? o.isas : available.slice(-2);
   const missing = isas.filter((isa) => !available.includes(isa));
   if (missing.length > 0) throw new Error(`not available on this CPU: ${missing.join(', ')} (available: ${available.join(', ')})`);
 
-  const file = openWeightsFile(o.file, 'native', WEIGHTS_ONLY_READ);
-  const kernels = createKernels({ mode: 'native' });
-  const weights = loadBitnetWeights(file, { kernels });
-  file.close();
   const fp = new ForwardPass(weights, kernels, { reuseLogits: true });
   const prompt = (s: number) => Array.from({ length: 8 }, (_, i) => 1000 + ((i * 7919 + s * 104729) % 100000));
 

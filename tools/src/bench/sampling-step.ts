@@ -10,34 +10,14 @@
  * top-k off, top-p 1): the settings alternate within a round, so the machine's bandwidth drift falls on
  * all of them alike; the ratio column is the median of each round's step time over the TypeScript one's.
  */
-import { createKernels, kernelBackend } from '@bitnet/kernels';
-import { ForwardPass, KvCache, Sampler, type SamplerSettings, WEIGHTS_ONLY_READ, loadBitnetWeights, openWeightsFile } from '@bitnet/inference';
+import { ForwardPass, KvCache, Sampler, type SamplerSettings } from '@bitnet/inference';
+import { loadNative, median, positiveInt, readBenchArgs } from './benchCli';
 
-interface Options {
-  file: string;
-  batch: number;
-  rounds: number;
-  steps: number;
-}
+const USAGE = 'sampling-step model.gguf [--batch 8] [--rounds 6] [--steps 12]';
 
-function parseArgs(argv: string[]): Options {
-  const o: Options = { file: '', batch: 8, rounds: 6, steps: 12 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return Number(v);
-    };
-    if (a === '--batch') o.batch = value();
-    else if (a === '--rounds') o.rounds = value();
-    else if (a === '--steps') o.steps = value();
-    else if (!a.startsWith('--') && !o.file) o.file = a;
-    else throw new Error(`unknown argument ${a}`);
-  }
-  if (!o.file) throw new Error('usage: sampling-step model.gguf [--batch 8] [--rounds 6] [--steps 12]');
-  if (![o.batch, o.rounds, o.steps].every((v) => Number.isInteger(v) && v >= 1)) throw new Error('batch, rounds, steps: integers ≥ 1');
-  return o;
+function parseArgs(argv: string[]) {
+  const { file, values } = readBenchArgs(argv, ['--batch', '--rounds', '--steps'], USAGE);
+  return { file, batch: positiveInt(values, '--batch', 8), rounds: positiveInt(values, '--rounds', 6), steps: positiveInt(values, '--steps', 12) };
 }
 
 const SETTINGS: Record<string, Omit<SamplerSettings, 'seed'>> = {
@@ -45,15 +25,9 @@ const SETTINGS: Record<string, Omit<SamplerSettings, 'seed'>> = {
   'OpenAI (T 1, top-k off)': { temperature: 1, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1 },
 };
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
 function main(): void {
   const o = parseArgs(process.argv.slice(2));
-  if (kernelBackend().name !== 'native') throw new Error('sampling-step needs the native kernels (the addon is not built)');
-  const file = openWeightsFile(o.file, 'native', WEIGHTS_ONLY_READ);
-  const kernels = createKernels({ mode: 'native' });
-  const weights = loadBitnetWeights(file, { kernels });
-  file.close();
+  const { kernels, weights } = loadNative(o.file, 'sampling-step');
   const fp = new ForwardPass(weights, kernels, { reuseLogits: true });
   const prompt = (s: number) => Array.from({ length: 32 }, (_, i) => 1000 + ((i * 7919 + s * 104729) % 100000));
   const times = new Map<string, number[]>();
