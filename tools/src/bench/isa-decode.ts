@@ -11,7 +11,7 @@
  * same round. A bandwidth probe before and after says which kind of minute it was. Every table gives
  * the same tokens (the tables are bit-exact with each other); the tool checks that too.
  */
-import type { NativeIsa } from '@bitnet/kernels';
+import { type NativeIsa, argmax } from '@bitnet/kernels';
 import { defaultModeAddon } from '@bitnet/kernels/testing';
 import { ForwardPass, KvCache } from '@bitnet/inference';
 import { loadNative, median, positiveInt, readBenchArgs } from './benchCli';
@@ -29,11 +29,6 @@ function parseArgs(argv: string[]) {
   };
 }
 
-const argmax = (x: Float32Array) => {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
-  return best;
-};
 
 function main(): void {
   const o = parseArgs(process.argv.slice(2));
