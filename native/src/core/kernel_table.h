@@ -104,8 +104,7 @@ struct KernelTable {
   TypeKernels types[kTypeSlots];
 
   void (*rms_norm_row)(const float* x, int64_t n, const float* w, float eps, float* out);
-  /** rms_norm_row on the 4 rows x, x + n, x + 2n, x + 3n (out likewise), bit for bit: each row's sum
-   *  is its own sequential chain, the four chains run side by side. */
+  /** rms_norm_row on the 4 rows x, x + n, x + 2n, x + 3n (out likewise), bit for bit. */
   void (*rms_norm_rows4)(const float* x, int64_t n, const float* w, float eps, float* out);
   void (*rope_neox_token)(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase);
   void (*softmax_row)(float* x, int64_t n);

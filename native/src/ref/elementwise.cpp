@@ -13,12 +13,17 @@ namespace ref {
 
 // ---- elementwise / normalization / attention ----------------------------------------------------------
 
-void rms_norm_row_ref(const float* x, int64_t n, const float* w, float eps, float* out) {
-  // As ggml_compute_forward_rms_norm_f32: f32 squares summed in double, then f32 math.
+float rms_norm_mean_ref(const float* x, int64_t n) {
+  // As ggml_compute_forward_rms_norm_f32: f32 squares summed in double, in element order.
   double ss = 0;
   for (int64_t i = 0; i < n; ++i) ss += (double)(x[i] * x[i]);
-  const float mean = (float)(ss / (double)n);
-  const float scale = 1.0f / std::sqrt(mean + eps);
+  return (float)(ss / (double)n);
+}
+
+float rms_norm_scale(float mean, float eps) { return 1.0f / std::sqrt(mean + eps); }
+
+void rms_norm_row_ref(const float* x, int64_t n, const float* w, float eps, float* out) {
+  const float scale = rms_norm_scale(rms_norm_mean_ref(x, n), eps);
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
 }
 

@@ -38,6 +38,10 @@ extern const FloatMatmulFn matmul_q4_k_f32_ref;
 extern const FloatMatmulFn matmul_q6_k_f32_ref;
 
 // elementwise.cpp
+/** The reference RMS norm's f32 mean square: (float)(Σ (double)(x_i·x_i) / n), the sum in element order. */
+float rms_norm_mean_ref(const float* x, int64_t n);
+/** The RMS norm's f32 scale from its mean square: 1 / sqrt(mean + eps) in f32. */
+float rms_norm_scale(float mean, float eps);
 void rms_norm_row_ref(const float* x, int64_t n, const float* w, float eps, float* out);
 void rms_norm_rows4_ref(const float* x, int64_t n, const float* w, float eps, float* out);
 void rope_neox_token_ref(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase);

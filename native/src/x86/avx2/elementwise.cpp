@@ -166,37 +166,5 @@ uint64_t stream_read(const uint8_t* p, size_t n) {
          (uint64_t)_mm256_extract_epi64(x, 3);
 }
 
-/**
- * rms_norm_row_ref on 4 rows at once: lane r of one __m256d is row r's double sum, fed the rows'
- * f32 squares in element order (4×4 transposes of the rows), so every row keeps its own sequential
- * chain and the 4 chains overlap their latencies. Then each row as the reference: mean and scale in
- * f32, out = (x · scale) · w.
- */
-void rms_norm_rows4(const float* x, int64_t n, const float* w, float eps, float* out) {
-  __m256d acc = _mm256_setzero_pd();
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    __m128 r0 = _mm_loadu_ps(x + i), r1 = _mm_loadu_ps(x + n + i), r2 = _mm_loadu_ps(x + 2 * n + i), r3 = _mm_loadu_ps(x + 3 * n + i);
-    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);  // r_j = element i + j of rows 0..3
-    acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm_mul_ps(r0, r0)));
-    acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm_mul_ps(r1, r1)));
-    acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm_mul_ps(r2, r2)));
-    acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm_mul_ps(r3, r3)));
-  }
-  alignas(32) double ss[4];
-  _mm256_store_pd(ss, acc);
-  for (int r = 0; r < 4; ++r) {
-    const float* xr = x + r * n;
-    for (int64_t j = i; j < n; ++j) ss[r] += (double)(xr[j] * xr[j]);
-    const float mean = (float)(ss[r] / (double)n);
-    const float s = 1.0f / std::sqrt(mean + eps);
-    float* o = out + r * n;
-    const __m256 sv = _mm256_set1_ps(s);
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(o + j, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(xr + j), sv), _mm256_loadu_ps(w + j)));
-    for (; j < n; ++j) o[j] = xr[j] * s * w[j];
-  }
-}
-
 }  // namespace avx2
 }  // namespace bitnet

@@ -43,10 +43,13 @@ void relu_sqr_mul(const float* gate, const float* up, float* out, int64_t n);
 void scale(const float* x, float s, float* out, int64_t n);
 void to_f16(const float* x, uint16_t* out, int64_t n);
 void softmax_row(float* x, int64_t n);
-void rms_norm_rows4(const float* x, int64_t n, const float* w, float eps, float* out);
 void rope_neox_token(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase);
 void add(const float* a, const float* b, float* out, int64_t n);
 uint64_t stream_read(const uint8_t* p, size_t n);
+
+// rms_norm.cpp
+void rms_norm_row(const float* x, int64_t n, const float* w, float eps, float* out);
+void rms_norm_rows4(const float* x, int64_t n, const float* w, float eps, float* out);
 
 // attention.cpp
 void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh, float* scratch);

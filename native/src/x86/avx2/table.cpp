@@ -1,5 +1,5 @@
 // The AVX2 kernel table: the reference table with the entries this folder replaces. Entries not
-// replaced (dequantization for getRows, the one-row RMS norm) are the reference kernels.
+// replaced (dequantization for getRows) are the reference kernels.
 #include "../../ref/ref.h"
 #include "kernels.h"
 
@@ -27,6 +27,7 @@ KernelTable avx2_table(const char* isa) {
   t.weigh_logits = weigh_logits;
   t.argmax = argmax;
   t.sum_exp = sum_exp;
+  t.rms_norm_row = rms_norm_row;
   t.rms_norm_rows4 = rms_norm_rows4;
   t.rope_neox_token = rope_neox_token;
   t.add = add;

@@ -34,6 +34,57 @@ describeNativeIsas('native element-wise, norm and rope kernels', ({ k, generic }
     }
   });
 
+  it('rmsNorm: the element-order double sum decides the mean even where a sum in another order rounds to another f32', () => {
+    // 640 × 2² + (3·2⁻⁸)² + (2⁻⁸)² = 2560 + 10·2⁻¹⁶, so the mean square is 1 + 2⁻²⁴: a tie that f32 rounds
+    // down to 1. In element order, each later 2⁻⁴⁴ is below half an ulp of the running sum and vanishes;
+    // summed apart from the large terms (as lanes or pairs would) they lift the mean above the tie, to
+    // 1 + 2⁻²³ in f32. With eps 1e-4 the two means give different f32 scales.
+    const cols = 2560;
+    const x = new Float32Array(cols).fill(2 ** -22);
+    x.fill(2, 0, 640);
+    x[640] = 3 * 2 ** -8;
+    x[641] = 2 ** -8;
+    const w = new Float32Array(cols).fill(1);
+    let seq = 0;
+    for (const v of x) seq += fround(v * v);
+    let split = 0;
+    for (let i = 642; i < cols; i++) split += fround(x[i] * x[i]);
+    for (let i = 0; i < 642; i++) split += fround(x[i] * x[i]);
+    expect(fround(seq / cols)).toBe(1);
+    expect(fround(split / cols)).toBe(1 + 2 ** -23);
+    const eps = 1e-4;
+    const scaled = (mean: number) => fround(2 * fround(1 / fround(Math.sqrt(fround(mean + fround(eps))))));
+    expect(scaled(1)).not.toBe(scaled(1 + 2 ** -23));
+
+    for (const rows of [1, 4]) {
+      const xs = new Float32Array(rows * cols);
+      for (let r = 0; r < rows; r++) xs.set(x, r * cols);
+      const got = new Float32Array(rows * cols);
+      k.rmsNorm(xs, rows, cols, w, eps, got);
+      for (let r = 0; r < rows; r++) expect(got[r * cols]).toBe(scaled(1));
+      const g = new Float32Array(rows * cols);
+      generic(() => k.rmsNorm(xs, rows, cols, w, eps, g));
+      expect(got).toEqual(g);
+    }
+  });
+
+  it('rmsNorm over rows of every length and magnitudes spread over 2^±60: bit for bit as generic', () => {
+    const next = rng(23);
+    for (let rep = 0; rep < 120; rep++) {
+      const cols = 1 + int(next, rep < 80 ? 80 : 7000);
+      const rows = 1 + int(next, 6);
+      const x = new Float32Array(rows * cols);
+      for (let i = 0; i < x.length; i++) x[i] = (next() - 0.5) * 2 ** (int(next, 121) - 60);
+      const w = randomFloats(next, cols, 2);
+      const eps = [0, 1e-6, 1e-5][rep % 3];
+      const got = new Float32Array(rows * cols);
+      k.rmsNorm(x, rows, cols, w, eps, got);
+      const g = new Float32Array(rows * cols);
+      generic(() => k.rmsNorm(x, rows, cols, w, eps, g));
+      expect(got).toEqual(g);
+    }
+  });
+
   it('rmsNorm, softmax, reluSqrMul, siluMul, add: within 1e-5 of double references, generic and TS', () => {
     const next = rng(18);
     // 13 × 6911: the element-wise kernels on the pool (≥ 2^16 values; pieces of 4096, a partial last one)
