@@ -34,6 +34,21 @@ export class GgufStringArray implements GgufStringList {
     return this.bytes.toString('utf8', this.offsets[i], this.offsets[i + 1]);
   }
 
+  /** An upper bound of element i's length in UTF-16 units (its UTF-8 byte count). */
+  maxUnits(i: number): number {
+    return this.offsets[i + 1] - this.offsets[i];
+  }
+
+  /**
+   * Writes element i's UTF-16 code units (those of get(i)) into `out` from `at` and returns their
+   * count, without building a JS string; -1, with nothing guaranteed about `out`, when the bytes
+   * are not well-formed UTF-8 (get(i) then says what Node's decoder makes of them). `out` needs room
+   * for maxUnits(i) units from `at`.
+   */
+  unitsInto(i: number, out: Uint16Array, at: number): number {
+    return decodeWellFormedUtf8(this.bytes, this.offsets[i], this.offsets[i + 1], out, at);
+  }
+
   /** Element i's UTF-8 bytes (a view into the shared buffer: do not modify). */
   utf8(i: number): Uint8Array {
     return this.bytes.subarray(this.offsets[i], this.offsets[i + 1]);
@@ -52,6 +67,44 @@ export class GgufStringArray implements GgufStringList {
     for (const s of strings) builder.push(Buffer.from(s, 'utf8'));
     return builder.finish();
   }
+}
+
+/**
+ * UTF-8 bytes[from, to) as UTF-16 code units at out[at..], returning how many; -1 as soon as the bytes
+ * are not well-formed (a stray continuation byte, a truncated, overlong or surrogate sequence, a code
+ * point past U+10FFFF), where decoders differ in what they substitute. Well-formed input has exactly one
+ * decoding, so the units are those of Buffer.toString('utf8').
+ */
+export function decodeWellFormedUtf8(bytes: Uint8Array, from: number, to: number, out: Uint16Array, at: number): number {
+  const start = at;
+  for (let k = from; k < to; ) {
+    const b = bytes[k];
+    if (b < 0x80) {
+      out[at++] = b;
+      k++;
+      continue;
+    }
+    let cp: number;
+    let n: number;
+    if (b >= 0xc2 && b <= 0xdf) (cp = b & 0x1f), (n = 1);
+    else if (b >= 0xe0 && b <= 0xef) (cp = b & 0x0f), (n = 2);
+    else if (b >= 0xf0 && b <= 0xf4) (cp = b & 0x07), (n = 3);
+    else return -1;
+    if (k + n >= to) return -1; // truncated
+    for (let j = 1; j <= n; j++) {
+      const c = bytes[k + j];
+      if ((c & 0xc0) !== 0x80) return -1;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff))) return -1;
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      out[at++] = 0xd800 | (cp >> 10);
+      out[at++] = 0xdc00 | (cp & 0x3ff);
+    } else out[at++] = cp;
+    k += n + 1;
+  }
+  return at - start;
 }
 
 /** Collects UTF-8 elements into one growing buffer; `finish` trims it into a GgufStringArray. */

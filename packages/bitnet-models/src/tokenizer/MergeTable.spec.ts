@@ -4,6 +4,7 @@
  * a final symbol that is not a token falls back to its ASCII characters), on random small
  * vocabularies whose rules often name texts that are not tokens.
  */
+import { GgufStringArray } from '../gguf/GgufStringArray';
 import { SeededRandom } from '../synthetic/Random';
 import { BpeTokenizer } from './BpeTokenizer';
 import { preTokenizerConfig, type PreTokenizerConfig } from './PreTokenizer';
@@ -63,10 +64,11 @@ describe('MergeTable (through BpeTokenizer)', () => {
         if (r < 0.16) return `${str(1, 2)} `;
         return `${str(1, 2)} ${str(1, 2)}`;
       });
-      const data = { model: 'gpt2' as const, tokens, merges };
-      for (const name of ['gpt-2', 'llama-bpe']) {
+      for (const [name, packed] of [['gpt-2', false], ['llama-bpe', false], ['llama-bpe', true]] as const) {
+        // packed: the lists as a GGUF file holds them, read as UTF-16 units without JS strings
+        const data = { model: 'gpt2' as const, tokens: packed ? GgufStringArray.fromStrings(tokens) : tokens, merges };
         const config = preTokenizerConfig(name) as PreTokenizerConfig;
-        const tok = new BpeTokenizer(new Vocabulary(data, { byteLevel: true, addBosDefault: false }), merges, config);
+        const tok = new BpeTokenizer(new Vocabulary(data, { byteLevel: true, addBosDefault: false }), packed ? GgufStringArray.fromStrings(merges) : merges, config);
         const encodeWord = (tok as unknown as { encodeWord(w: string): number[] }).encodeWord.bind(tok);
         for (let w = 0; w < 30; w++) {
           const word = str(1, 9) + (rnd.next() < 0.1 ? 'd' : '');
@@ -75,6 +77,6 @@ describe('MergeTable (through BpeTokenizer)', () => {
         }
       }
     }
-    expect(checked).toBe(3600);
+    expect(checked).toBe(5400);
   });
 });

@@ -9,7 +9,7 @@
  * applies exactly where llama.cpp's text-keyed rules would. Rules that can never apply to a
  * byte-encoded word (a part containing a space, or empty) are left out.
  */
-import type { StringList } from './StringTable';
+import { UnitsReader, type StringList } from './StringTable';
 import type { Vocabulary } from './Vocabulary';
 
 /** GPT-2 characters (what byte-encoded words consist of) all have codes below this. */
@@ -39,36 +39,47 @@ export class MergeTable {
     this.mask = capacity - 1;
     // texts that are not tokens but take part in rules (normally none); dropped after construction
     const extra = new Map<string, number>();
-    const intern = (s: string): number => {
+    const intern = (u: Uint16Array, start: number, end: number, skip = -1): number => {
+      let s = '';
+      for (let k = start; k < end; k++) if (k !== skip) s += String.fromCharCode(u[k]);
       const id = vocab.tokenId(s) ?? extra.get(s);
       if (id !== undefined) return id;
       extra.set(s, vocab.size + extra.size);
       return vocab.size + extra.size - 1;
     };
-    for (let rank = 0; rank < merges.length; rank++) {
-      const rule = merges.get(rank);
-      const at = rule.indexOf(' ', 1);
-      if (at < 0 || at === rule.length - 1 || rule.charCodeAt(0) === 0x20 || rule.indexOf(' ', at + 1) >= 0) continue;
-      const left = vocab.tokenId(rule, 0, at) ?? intern(rule.slice(0, at));
-      const right = vocab.tokenId(rule, at + 1, rule.length) ?? intern(rule.slice(at + 1));
-      if (this.find(left, right) >= 0) continue;
-      this.insert(left, right, rank, vocab.tokenIdWithout(rule, at) ?? intern(rule.slice(0, at) + rule.slice(at + 1)));
+    // each rule as UTF-16 units in one reused buffer: no JS string per rule, no string per part
+    const reader = new UnitsReader();
+    const t = this.table;
+    rules: for (let rank = 0; rank < merges.length; rank++) {
+      const len = reader.read(merges, rank);
+      const u = reader.units;
+      if (len === 0 || u[0] === 0x20) continue;
+      let at = -1;
+      for (let k = 1; k < len; k++)
+        if (u[k] === 0x20) {
+          if (at >= 0) continue rules; // a second space
+          at = k;
+        }
+      if (at < 0 || at === len - 1) continue;
+      const left = vocab.tokenIdOfUnits(u, 0, at);
+      const right = vocab.tokenIdOfUnits(u, at + 1, len);
+      const l = left >= 0 ? left : intern(u, 0, at);
+      const r = right >= 0 ? right : intern(u, at + 1, len);
+      // the slot this pair's probe ends at: its rule already (an earlier rank keeps it), or a free one
+      let slot = pairHash(l, r) & this.mask;
+      while (t[slot * STRIDE] !== EMPTY && !(t[slot * STRIDE] === l && t[slot * STRIDE + 1] === r)) slot = (slot + 1) & this.mask;
+      if (t[slot * STRIDE] !== EMPTY) continue;
+      const merged = vocab.tokenIdOfUnitsWithout(u, len, at);
+      const o = slot * STRIDE;
+      t[o] = l;
+      t[o + 1] = r;
+      t[o + 2] = rank;
+      t[o + 3] = merged >= 0 ? merged : intern(u, 0, len, at);
     }
     for (let code = 0; code < BYTE_CHAR_LIMIT; code++) {
       const ch = String.fromCharCode(code);
       this.charIds[code] = vocab.tokenId(ch) ?? extra.get(ch) ?? -1;
     }
-  }
-
-  private insert(left: number, right: number, rank: number, result: number): void {
-    const t = this.table;
-    let slot = pairHash(left, right) & this.mask;
-    while (t[slot * STRIDE] !== EMPTY) slot = (slot + 1) & this.mask;
-    const at = slot * STRIDE;
-    t[at] = left;
-    t[at + 1] = right;
-    t[at + 2] = rank;
-    t[at + 3] = result;
   }
 
   /** The slot of the rule merging `left` and `right` (symbol ids), or -1 when there is none. */

@@ -34,6 +34,30 @@ function hashUnits(units: Uint16Array, start: number, end: number): number {
 export interface StringList {
   readonly length: number;
   get(i: number): string;
+  /** Optional, with unitsInto: an upper bound of string i's length in UTF-16 units. */
+  maxUnits?(i: number): number;
+  /** Optional: string i's UTF-16 units written at out[at..] (room for maxUnits(i)), their count; -1: use get(i). */
+  unitsInto?(i: number, out: Uint16Array, at: number): number;
+}
+
+/** Reads strings of a StringList as UTF-16 units into one reused buffer (no JS string when the list can decode itself). */
+export class UnitsReader {
+  /** The units of the last string read, from index 0. */
+  units = new Uint16Array(256);
+
+  /** Puts string i of `list` into `units` and returns its length. */
+  read(list: StringList, i: number): number {
+    if (list.unitsInto && list.maxUnits) {
+      const bound = list.maxUnits(i);
+      if (bound > this.units.length) this.units = new Uint16Array(bound * 2);
+      const n = list.unitsInto(i, this.units, 0);
+      if (n >= 0) return n;
+    }
+    const s = list.get(i);
+    if (s.length > this.units.length) this.units = new Uint16Array(s.length * 2);
+    for (let k = 0; k < s.length; k++) this.units[k] = s.charCodeAt(k);
+    return s.length;
+  }
 }
 
 /** A StringList over a plain array (a StringList is returned as is). */
@@ -70,20 +94,32 @@ export class StringTable {
     // units grow as strings arrive; find() below only looks at strings already added
     this.units = new Uint16Array(Math.max(16, n * 8));
     let at = 0;
+    const reserve = (units: number) => {
+      if (at + units <= this.units.length) return;
+      let size = this.units.length * 2;
+      while (size < at + units) size *= 2;
+      const next = new Uint16Array(size);
+      next.set(this.units.subarray(0, at));
+      this.units = next;
+    };
+    const direct = strings.unitsInto && strings.maxUnits ? strings : undefined;
     for (let i = 0; i < n; i++) {
-      const s = strings.get(i);
-      if (at + s.length > this.units.length) {
-        let size = this.units.length * 2;
-        while (size < at + s.length) size *= 2;
-        const next = new Uint16Array(size);
-        next.set(this.units.subarray(0, at));
-        this.units = next;
+      // straight from the source's bytes when it can; else through a JS string
+      let len = -1;
+      if (direct) {
+        reserve(direct.maxUnits!(i));
+        len = direct.unitsInto!(i, this.units, at);
+      }
+      if (len < 0) {
+        const s = strings.get(i);
+        reserve(s.length);
+        for (let k = 0; k < s.length; k++) this.units[at + k] = s.charCodeAt(k);
+        len = s.length;
       }
       this.offsets[i] = at;
-      for (let k = 0; k < s.length; k++) this.units[at + k] = s.charCodeAt(k);
-      at += s.length;
+      const first = this.findUnits(this.units, at, at + len);
+      at += len;
       this.offsets[i + 1] = at;
-      const first = this.find(s, 0, s.length);
       if (first >= 0) {
         onDuplicate?.(i, first);
         continue;
@@ -109,6 +145,45 @@ export class StringTable {
       while (k < len && units[from + k] === s.charCodeAt(start + k)) k++;
       if (k === len) return id;
     }
+  }
+
+  /** The index of the string equal to units[start, end), or -1. */
+  findUnits(u: Uint16Array, start: number, end: number): number {
+    const { units, offsets, slots, mask } = this;
+    const len = end - start;
+    for (let slot = hashUnits(u, start, end) & mask; ; slot = (slot + 1) & mask) {
+      const entry = slots[slot];
+      if (entry === EMPTY_SLOT) return -1;
+      const id = entry - 1;
+      const from = offsets[id];
+      if (offsets[id + 1] - from !== len) continue;
+      let k = 0;
+      while (k < len && units[from + k] === u[start + k]) k++;
+      if (k === len) return id;
+    }
+  }
+
+  /** The index of the string equal to units[0, len) without the unit at `skip`, or -1. */
+  findUnitsWithout(u: Uint16Array, len: number, skip: number): number {
+    const { units, offsets, slots, mask } = this;
+    let h = FNV_START;
+    for (let i = 0; i < len; i++) if (i !== skip) h = fnvStep(h, u[i]);
+    const n = len - 1;
+    for (let slot = finishHash(h) & mask; ; slot = (slot + 1) & mask) {
+      const entry = slots[slot];
+      if (entry === EMPTY_SLOT) return -1;
+      const id = entry - 1;
+      const from = offsets[id];
+      if (offsets[id + 1] - from !== n) continue;
+      let k = 0;
+      while (k < n && units[from + k] === u[k < skip ? k : k + 1]) k++;
+      if (k === n) return id;
+    }
+  }
+
+  /** String i's UTF-16 units (a view into the table: do not modify). */
+  unitsOf(i: number): Uint16Array {
+    return this.units.subarray(this.offsets[i], this.offsets[i + 1]);
   }
 
   /** The index of the string equal to s without its character at `skip`, or -1. */

@@ -5,7 +5,7 @@
  */
 import { TokenizerError } from '../errors';
 import { byteDecode, charToByte } from './ByteLevel';
-import { ByteListBuilder, StringTable, stringList } from './StringTable';
+import { ByteListBuilder, StringTable, stringList, type StringList } from './StringTable';
 import { TokenType, type TokenizerData, type TokenizerSource } from './TokenizerData';
 
 /** llama.cpp's token attribute bits. */
@@ -107,13 +107,20 @@ export class Vocabulary {
     this.size = n;
     this.byteLevel = options.byteLevel;
     // llama.cpp renames empty tokens so that every text is unique and non-empty
-    const renamed = {
+    const renamed: StringList = {
       length: n,
       get: (i: number) => {
         const t = tokens.get(i);
         return t === '' ? `[EMPTY_${i}]` : t;
       },
     };
+    if (tokens.unitsInto && tokens.maxUnits) {
+      const maxUnits = tokens.maxUnits.bind(tokens);
+      const unitsInto = tokens.unitsInto.bind(tokens);
+      renamed.maxUnits = maxUnits;
+      // an empty text goes through get, which renames it
+      renamed.unitsInto = (i, out, at) => (maxUnits(i) === 0 ? -1 : unitsInto(i, out, at));
+    }
     this.strings = new StringTable(renamed, (i, prev) => {
       throw new TokenizerError(`tokenizer metadata 'tokenizer.ggml.tokens' has the token ${JSON.stringify(renamed.get(i))} twice (ids ${prev} and ${i})`);
     });
@@ -215,6 +222,16 @@ export class Vocabulary {
   tokenId(text: string, start = 0, end = text.length): number | undefined {
     const id = this.strings.find(text, start, end);
     return id < 0 ? undefined : id;
+  }
+
+  /** The id of the token whose text is the UTF-16 units[start, end), or -1. */
+  tokenIdOfUnits(units: Uint16Array, start: number, end: number): number {
+    return this.strings.findUnits(units, start, end);
+  }
+
+  /** The id of the token whose text is units[0, len) without the unit at `skip`, or -1. */
+  tokenIdOfUnitsWithout(units: Uint16Array, len: number, skip: number): number {
+    return this.strings.findUnitsWithout(units, len, skip);
   }
 
   /** The id of the token whose text is `text` without its character at `skip`, or undefined. */
