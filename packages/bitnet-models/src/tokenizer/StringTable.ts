@@ -18,12 +18,6 @@ function finishHash(h: number): number {
   return h ^ (h >>> 13);
 }
 
-function hashRange(s: string, start: number, end: number): number {
-  let h = FNV_START;
-  for (let i = start; i < end; i++) h = fnvStep(h, s.charCodeAt(i));
-  return finishHash(h);
-}
-
 function hashUnits(units: Uint16Array, start: number, end: number): number {
   let h = FNV_START;
   for (let i = start; i < end; i++) h = fnvStep(h, units[i]);
@@ -76,6 +70,8 @@ export class StringTable {
   private readonly offsets: Int32Array;
   private readonly slots: Int32Array;
   private readonly mask: number;
+  /** find's copy of the text it looks up. */
+  private scratch = new Uint16Array(64);
 
   /**
    * Index `strings` (string i gets index i), each asked for once (so a list that decodes on demand,
@@ -133,18 +129,10 @@ export class StringTable {
 
   /** The index of the string equal to s[start, end), or -1. */
   find(s: string, start = 0, end = s.length): number {
-    const { units, offsets, slots, mask } = this;
     const len = end - start;
-    for (let slot = hashRange(s, start, end) & mask; ; slot = (slot + 1) & mask) {
-      const entry = slots[slot];
-      if (entry === EMPTY_SLOT) return -1;
-      const id = entry - 1;
-      const from = offsets[id];
-      if (offsets[id + 1] - from !== len) continue;
-      let k = 0;
-      while (k < len && units[from + k] === s.charCodeAt(start + k)) k++;
-      if (k === len) return id;
-    }
+    if (len > this.scratch.length) this.scratch = new Uint16Array(len * 2);
+    for (let k = 0; k < len; k++) this.scratch[k] = s.charCodeAt(start + k);
+    return this.findUnits(this.scratch, 0, len);
   }
 
   /** The index of the string equal to units[start, end), or -1. */
@@ -184,24 +172,6 @@ export class StringTable {
   /** String i's UTF-16 units (a view into the table: do not modify). */
   unitsOf(i: number): Uint16Array {
     return this.units.subarray(this.offsets[i], this.offsets[i + 1]);
-  }
-
-  /** The index of the string equal to s without its character at `skip`, or -1. */
-  findWithout(s: string, skip: number): number {
-    const { units, offsets, slots, mask } = this;
-    let h = FNV_START;
-    for (let i = 0; i < s.length; i++) if (i !== skip) h = fnvStep(h, s.charCodeAt(i));
-    const len = s.length - 1;
-    for (let slot = finishHash(h) & mask; ; slot = (slot + 1) & mask) {
-      const entry = slots[slot];
-      if (entry === EMPTY_SLOT) return -1;
-      const id = entry - 1;
-      const from = offsets[id];
-      if (offsets[id + 1] - from !== len) continue;
-      let k = 0;
-      while (k < len && units[from + k] === s.charCodeAt(k < skip ? k : k + 1)) k++;
-      if (k === len) return id;
-    }
   }
 
   /** Length of string i in UTF-16 units. */

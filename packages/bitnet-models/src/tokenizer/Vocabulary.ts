@@ -234,12 +234,6 @@ export class Vocabulary {
     return this.strings.findUnitsWithout(units, len, skip);
   }
 
-  /** The id of the token whose text is `text` without its character at `skip`, or undefined. */
-  tokenIdWithout(text: string, skip: number): number | undefined {
-    const id = this.strings.findWithout(text, skip);
-    return id < 0 ? undefined : id;
-  }
-
   /** The token's text as stored in the vocabulary (empty texts renamed "[EMPTY_<id>]"). */
   text(id: number): string {
     return this.strings.get(id);
