@@ -65,9 +65,8 @@ export class MergeTable {
       const right = vocab.tokenIdOfUnits(u, at + 1, len);
       const l = left >= 0 ? left : intern(u, 0, at);
       const r = right >= 0 ? right : intern(u, at + 1, len);
-      // the slot this pair's probe ends at: its rule already (an earlier rank keeps it), or a free one
-      let slot = pairHash(l, r) & this.mask;
-      while (t[slot * STRIDE] !== EMPTY && !(t[slot * STRIDE] === l && t[slot * STRIDE + 1] === r)) slot = (slot + 1) & this.mask;
+      // the pair's rule already (an earlier rank keeps it), or the free slot for this one
+      const slot = this.probe(l, r);
       if (t[slot * STRIDE] !== EMPTY) continue;
       const merged = vocab.tokenIdOfUnitsWithout(u, len, at);
       const o = slot * STRIDE;
@@ -82,15 +81,19 @@ export class MergeTable {
     }
   }
 
-  /** The slot of the rule merging `left` and `right` (symbol ids), or -1 when there is none. */
-  find(left: number, right: number): number {
+  /** The slot holding the rule merging `left` and `right`, or the empty slot where its probe ends. */
+  private probe(left: number, right: number): number {
     const t = this.table;
     for (let slot = pairHash(left, right) & this.mask; ; slot = (slot + 1) & this.mask) {
-      const at = slot * STRIDE;
-      const l = t[at];
-      if (l === EMPTY) return -1;
-      if (l === left && t[at + 1] === right) return slot;
+      const l = t[slot * STRIDE];
+      if (l === EMPTY || (l === left && t[slot * STRIDE + 1] === right)) return slot;
     }
+  }
+
+  /** The slot of the rule merging `left` and `right` (symbol ids), or -1 when there is none. */
+  find(left: number, right: number): number {
+    const slot = this.probe(left, right);
+    return this.table[slot * STRIDE] === EMPTY ? -1 : slot;
   }
 
   /** The rank (priority; lower merges first) of the rule in `slot`. */

@@ -98,20 +98,12 @@ export class StringTable {
       next.set(this.units.subarray(0, at));
       this.units = next;
     };
-    const direct = strings.unitsInto && strings.maxUnits ? strings : undefined;
+    const reader = new UnitsReader();
     for (let i = 0; i < n; i++) {
-      // straight from the source's bytes when it can; else through a JS string
-      let len = -1;
-      if (direct) {
-        reserve(direct.maxUnits!(i));
-        len = direct.unitsInto!(i, this.units, at);
-      }
-      if (len < 0) {
-        const s = strings.get(i);
-        reserve(s.length);
-        for (let k = 0; k < s.length; k++) this.units[at + k] = s.charCodeAt(k);
-        len = s.length;
-      }
+      const len = reader.read(strings, i);
+      reserve(len);
+      const u = reader.units;
+      for (let k = 0; k < len; k++) this.units[at + k] = u[k];
       this.offsets[i] = at;
       const first = this.findUnits(this.units, at, at + len);
       at += len;
@@ -167,11 +159,6 @@ export class StringTable {
       while (k < n && units[from + k] === u[k < skip ? k : k + 1]) k++;
       if (k === n) return id;
     }
-  }
-
-  /** String i's UTF-16 units (a view into the table: do not modify). */
-  unitsOf(i: number): Uint16Array {
-    return this.units.subarray(this.offsets[i], this.offsets[i + 1]);
   }
 
   /** Length of string i in UTF-16 units. */
