@@ -40,8 +40,8 @@ namespace {
 
 alignas(64) float fbuf[512];
 alignas(64) unsigned char ubuf[4096];
-/** vpermb is timed only when the CPU has VBMI (third argument "vbmi"). */
-bool g_vbmi = false;
+/** vpermb and vpmultishiftqb are timed only with VBMI, vgf2p8affineqb only with GFNI (third argument: "vbmi,gfni"). */
+bool g_vbmi = false, g_gfni = false;
 
 enum Base { DP, FMA };
 enum Dp { VNNI, VNNI_VEX, MADDUBS };
@@ -59,7 +59,7 @@ enum Dp { VNNI, VNNI_VEX, MADDUBS };
 
 template <int B, int DPK, int E>
 double time_loop(long iters) {
-  if (E == 21 && !g_vbmi) return time_loop<B, DPK, 0>(iters);
+  if (((E == 21 || E == 23) && !g_vbmi) || (E == 22 && !g_gfni)) return time_loop<B, DPK, 0>(iters);
   VI a0{}, a1{}, a2{}, a3{}, a4{}, a5{}, a6{}, a7{}, x{}, y{}, i0{}, i1{}, i2{}, idx{};
   VF f0{}, f1{}, f2{}, f3{}, f4{}, f5{}, f6{}, f7{}, p0{}, p1{}, p2{};
   VF fx = VF{} + 1.0f, fy = fx;
@@ -94,19 +94,22 @@ double time_loop(long iters) {
       if constexpr (E == 19) { TWO("vshuff32x4 $0x44, %2, %1, %0", p0, "v"(p1), p1, "v"(p2), "v"(fx)) }
       if constexpr (E == 20) { TWO("vbroadcasti64x4 %1, %0", i0, "m"(*reinterpret_cast<const __m256i*>(ubuf)), i1, "m"(*reinterpret_cast<const __m256i*>(ubuf + 66))) }
       if constexpr (E == 21) { TWO("vpermb %1, %2, %0", i0, "v"(i1), i1, "v"(i2), "v"(idx)) }
+      if constexpr (E == 22) { TWO("vgf2p8affineqb $0, %2, %1, %0", i0, "v"(i1), i1, "v"(i2), "v"(idx)) }
+      if constexpr (E == 23) { TWO("vpmultishiftqb %2, %1, %0", i0, "v"(i1), i1, "v"(i2), "v"(idx)) }
 #endif
+      if constexpr (E == 24) { TWO("vpmaddubsw %2, %1, %0", i0, "v"(i1), i1, "v"(i2), "v"(x)) }
     }
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return best;
 }
 
-constexpr int kExtras = 22;
+constexpr int kExtras = 25;
 const char* const kNames[kExtras] = {
     "(none)", "vmulps", "vfmadd231ps", "vaddps", "vcvtdq2ps", "vcvtph2ps (memory)", "vpermps", "vpermd",
     "vpermilps (vector control)", "vshufps", "vpand", "vpsrlw", "vpaddd", "load (aligned)", "load (across two lines)",
     "vbroadcastss (memory)", "vbroadcastsd (memory)", "store", "vfmadd231ps (memory operand)", "vshuff32x4",
-    "vbroadcasti64x4 (memory)", "vpermb"};
+    "vbroadcasti64x4 (memory)", "vpermb", "vgf2p8affineqb", "vpmultishiftqb", "vpmaddubsw"};
 
 template <int B, int DPK, int... E>
 void row_all(long iters, double* slots, std::integer_sequence<int, E...>) {
@@ -121,7 +124,9 @@ int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const long iters = quick ? 200000 : 20000000;
   const char* dpKind = argc > 2 ? argv[2] : "maddubs";  // vnni | vnni-vex | maddubs
-  g_vbmi = argc > 3 && std::strcmp(argv[3], "vbmi") == 0;
+  const char* isa = argc > 3 ? argv[3] : "";
+  g_vbmi = std::strstr(isa, "vbmi") != nullptr;
+  g_gfni = std::strstr(isa, "gfni") != nullptr;
   double dp[kExtras] = {}, fma[kExtras] = {};
   const auto seq = std::make_integer_sequence<int, kExtras>{};
 #ifdef PROBE_512
@@ -132,10 +137,10 @@ int main(int argc, char** argv) {
   else dpKind = "maddubs", row_all<DP, MADDUBS>(iters, dp, seq);
 #endif
   row_all<FMA, MADDUBS>(iters, fma, seq);
-  const int last = WIDTH == 512 ? kExtras : 19;
   std::printf("width %d, dp stream: %s\n", WIDTH, dpKind);
-  for (int e = 1; e < last; ++e) {
-    if (e == 21 && !g_vbmi) continue;
+  for (int e = 1; e < kExtras; ++e) {
+    if (WIDTH == 256 && e >= 19 && e <= 23) continue;  // 512-bit only
+    if (((e == 21 || e == 23) && !g_vbmi) || (e == 22 && !g_gfni)) continue;
     std::printf("%s\t%.2f\t%.2f\n", kNames[e], dp[e], fma[e]);
   }
   return 0;

@@ -11,6 +11,9 @@
  * TQ2_0 epilogue's vmulps and the tiles' stores cost a vpdpbusd each on Zen 4; converts, permutes,
  * shuffles, loads and broadcasts cost nothing there).
  *
+ * The 512-bit build also times vpermb and vpmultishiftqb when the CPU has VBMI, and vgf2p8affineqb with
+ * GFNI; both builds time vpmaddubsw (on Zen 4 those four take a vpdpbusd slot, or part of one).
+ *
  * Options: --quick (a fraction of a second per build; checks the harness, the numbers mean little).
  */
 import { execFileSync } from 'node:child_process';
@@ -70,9 +73,9 @@ export function runPipeProbe(quick: boolean): ProbeColumn[] {
     const vex = flags.has('avx_vnni');
     const columns = [runBuild(dir, 'probe256', ['-mavx2', '-mfma', '-mf16c', ...(vex ? ['-mavxvnni'] : [])], [mode, vex ? 'vnni-vex' : 'maddubs'])];
     if (['avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni'].every((f) => flags.has(f))) {
-      const vbmi = flags.has('avx512vbmi');
-      const f512 = ['-DPROBE_512', '-mavx512f', '-mavx512bw', '-mavx512vl', '-mavx512vnni', '-mfma', '-mf16c', ...(vbmi ? ['-mavx512vbmi'] : [])];
-      columns.push(runBuild(dir, 'probe512', f512, [mode, 'vnni', vbmi ? 'vbmi' : 'novbmi']));
+      const extras = ['avx512vbmi', 'gfni'].filter((f) => flags.has(f));
+      const f512 = ['-DPROBE_512', '-mavx512f', '-mavx512bw', '-mavx512vl', '-mavx512vnni', '-mfma', '-mf16c', ...extras.map((f) => `-m${f}`)];
+      columns.push(runBuild(dir, 'probe512', f512, [mode, 'vnni', extras.map((f) => f.replace('avx512', '')).join(',') || 'none']));
     }
     return columns;
   } finally {
