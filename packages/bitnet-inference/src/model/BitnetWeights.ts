@@ -127,9 +127,10 @@ function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo, kernels?: LoadWeightsOp
   const rowsPerChunk = Math.max(1, Math.floor(REENCODE_CHUNK_BYTES / srcRowBytes));
   const values = kernels ? new Float32Array(Math.min(rowsPerChunk, N) * K) : undefined;
   const ids = kernels ? Int32Array.from({ length: Math.min(rowsPerChunk, N) }, (_, i) => i) : undefined;
+  const scratch = new Uint8Array(Math.min(rowsPerChunk, N) * srcRowBytes);
   for (let r0 = 0; r0 < N; r0 += rowsPerChunk) {
     const count = Math.min(rowsPerChunk, N - r0);
-    const src = file.tensorDataForConversion(t, r0 * srcRowBytes, count * srcRowBytes);
+    const src = file.tensorDataForConversion(t, r0 * srcRowBytes, count * srcRowBytes, scratch);
     if (kernels && values && ids) {
       const x = values.subarray(0, count * K);
       kernels.getRows({ type: t.type as FloatMatrix['type'], data: src, rows: count, cols: K }, ids.subarray(0, count), x);
@@ -168,10 +169,13 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
     if (image !== undefined && d.buffer === image) mappedBytes += d.length;
     return d;
   };
+  // One buffer for every TQ1_0 matrix's bytes on their way to the repack (not one freed buffer each).
+  let repackScratch: Uint8Array | undefined;
   const matrix = (t: GgufTensorInfo): WeightMatrix => {
     if (t.type === GgmlType.TQ1_0 && repack) {
       read += t.byteSize;
-      const packed = file.tensorDataForConversion(t);
+      repackScratch ??= new Uint8Array(Math.max(...file.tensors.filter((u) => u.type === GgmlType.TQ1_0).map((u) => u.byteSize)));
+      const packed = file.tensorDataForConversion(t, 0, t.byteSize, repackScratch);
       let d: Uint8Array;
       if (options.kernels) {
         d = new Uint8Array((t.elementCount / 256) * 66);

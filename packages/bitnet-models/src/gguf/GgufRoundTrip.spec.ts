@@ -109,6 +109,46 @@ describe('GGUF writer/reader round trip', () => {
     }
   });
 
+  it('reads a tensor for conversion into a caller\'s scratch buffer, through the file even with an image in use', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-conv-'));
+    const file = path.join(dir, 'm.gguf');
+    const a = bytes(54 * 6, 4);
+    const b = bytes(54 * 2, 5);
+    const w = new GgufWriter();
+    w.addTensor('a', [256, 6], GgmlType.TQ1_0, a);
+    w.addTensor('b', [256, 2], GgmlType.TQ1_0, b);
+    w.writeFile(file);
+    const image = new Uint8Array(fs.readFileSync(file));
+    const f = GgufFile.open(file);
+    try {
+      const scratch = new Uint8Array(a.length);
+      for (const withImage of [false, true]) {
+        if (withImage) f.useImage(image);
+        const ra = f.tensorDataForConversion('a', 0, undefined, scratch);
+        expect(ra.buffer).toBe(scratch.buffer); // no fresh buffer per tensor
+        expect(Buffer.from(ra)).toEqual(Buffer.from(a));
+        const rb = f.tensorDataForConversion('b', 54, 54, scratch);
+        expect(rb.buffer).toBe(scratch.buffer);
+        expect(Buffer.from(rb)).toEqual(Buffer.from(b.subarray(54)));
+        // without a scratch: the same bytes in a buffer of their own, never a view of the image
+        const own = f.tensorDataForConversion('a');
+        expect(Buffer.from(own)).toEqual(Buffer.from(a));
+        expect(own.buffer).not.toBe(image.buffer);
+        expect(own.buffer).not.toBe(scratch.buffer);
+        expect(() => f.tensorDataForConversion('a', 0, undefined, new Uint8Array(a.length - 1))).toThrow(/scratch buffer holds/);
+        expect(() => f.tensorDataForConversion('b', 60, 54, scratch)).toThrow(RangeError);
+      }
+    } finally {
+      f.close();
+      fs.rmSync(dir, { recursive: true });
+    }
+    // an in-memory file: a view of its bytes, scratch or not
+    const m = GgufFile.fromBuffer(image);
+    const v = m.tensorDataForConversion('a', 0, undefined, new Uint8Array(a.length));
+    expect(v.buffer).toBe(image.buffer);
+    expect(Buffer.from(v)).toEqual(Buffer.from(a));
+  });
+
   it('opening reads the header only; each tensor is read once, when asked for', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-lazy-'));
     const file = path.join(dir, 'big.gguf');
