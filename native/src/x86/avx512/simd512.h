@@ -122,7 +122,7 @@ struct Scratch {
   explicit Scratch(size_t n, int slot = 0) : p(buffer(n, slot)) {}
 
  private:
-  static constexpr int kSlots = 3;
+  static constexpr int kSlots = 4;
   static int8_t* buffer(size_t n, int slot) {
     struct Kept {
       int8_t* p[kSlots] = {};

@@ -36,10 +36,14 @@ namespace avx512 {
 
 namespace {
 
-// TQ2_0: 4 weight rows × 4 activation pairs (8 rows). Single-thread on Zen 5 (K 2560 / 6912, 8 and 64
-// rows) it beat 4 × 2, 4 × 3, 3 × 3, 3 × 4, 2 × 4..6, 6 × 2, 1 × 8 and 4 × 1; 16 sum + 16 float
-// accumulators is more than the 32 zmm, and the few spills cost less than re-reading the weights.
-constexpr int TQ2_RN = 4, TQ2_RP = 4;
+// TQ2_0, two tilings (tq2_tiles_512 picks by the number of activation pairs):
+// - up to 4 pairs (batched decode, ≤ 8 rows): one group of all of them, 4 weight rows × up to 4 pairs,
+//   da·dw by a vmulps per output zmm. 4 × 4 spills some float accumulators, but splitting 4 pairs
+//   into 3 + 1 or 2 + 2 ran 9 % slower (Zen 4, 8 rows × 512 × 2560, one thread).
+// - more (prefill chunks): 4 weight rows × 3 pairs, 12 sum + 12 float accumulators, a field's activation
+//   vectors, the field and two constants in the 32 zmm, so nothing spills, and the products spread
+//   (see tq2_tile). Zen 4, one thread, 64 rows: 158–171 → 172–179 G multiply-adds/s.
+constexpr int TQ2_RN = 4, TQ2_RP_SMALL = 4, TQ2_RP = 3;
 constexpr int I2S_RN = 4, I2S_RMAX = 4;
 
 /** 2-bit field at bit SH of every byte (codes 0..3 as u8). */
@@ -183,13 +187,28 @@ inline void pack_tq2_pairs(const TernaryMatmulArgs& a, int8_t* xp, int32_t* ng, 
  * exact: the reference's subtraction); then the reference epilogue per half: convert, FMA by da·dw
  * (rounded to f32, as _mm256_set1_ps(da * dw) of the lane epilogue) into 8 f32 lanes, hsum_f32 at the
  * end. Every operation is element-wise on the two halves, so a row's result never depends on its pair.
+ *
+ * The da·dw products, Spread: on Zen 4 a vmulps takes a vpdpbusd slot, and 16-lane products
+ * [da(2P)·dw ×8 | da(2P+1)·dw ×8] take one per output zmm and block (an eighth of the tile's vpdpbusd).
+ * With Spread, one block ahead, each weight row's dw multiplies the 8 compact scales da(2P .. 2P+7)
+ * (`dc`, see tq2_tiles_512) in one 256-bit vmulps into `prod`; an output zmm loads its two products
+ * (8 bytes) and spreads them with vpermps, which issues beside the vpdpbusd. Without, the 16-lane
+ * vmulps of t.da and dw. Either way each product is the one rounding of da·dw.
  */
-template <bool L2, int RN, int RP>
-inline void tq2_tile(const TernaryMatmulArgs& a, const ActivationPairs& t, int64_t n, int64_t P) {
+template <bool L2, int RN, int RP, bool Spread>
+inline void tq2_tile(const TernaryMatmulArgs& a, const ActivationPairs& t, const float* dc, int64_t dstride, int64_t n, int64_t P) {
+  static_assert(RP <= 4, "prod holds the products of 8 activation rows");
   const int64_t nb = a.K / QK_K;
   const __m512i m3 = _mm512_set1_epi8(3);
+  const __m512i spread = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
   const uint8_t* w[RN];
   for (int r = 0; r < RN; ++r) w[r] = a.w + (n + r) * a.row_bytes;
+  alignas(32) float prod[2][RN][8];
+  auto products = [&](int64_t b, float (*out)[8]) {
+    const __m256 da = _mm256_loadu_ps(dc + b * dstride + 2 * P);
+    for (int r = 0; r < RN; ++r) _mm256_store_ps(out[r], _mm256_mul_ps(da, _mm256_set1_ps(_cvtsh_ss(load_u16(w[r] + b * TQ2_0_BYTES + 64)))));
+  };
+  if constexpr (Spread) products(0, prod[0]);
   __m512 acc[RN][RP];
   for (int r = 0; r < RN; ++r)
     for (int j = 0; j < RP; ++j) acc[r][j] = _mm512_setzero_ps();
@@ -199,36 +218,46 @@ inline void tq2_tile(const TernaryMatmulArgs& a, const ActivationPairs& t, int64
       prefetch_tile<L2>(wb);
       prefetch_tile<L2>(wb + 64);
     }
+    if constexpr (Spread)
+      if (b + 1 < nb) products(b + 1, prod[(b + 1) & 1]);
     __m512i s[RN][RP];
     for (int j = 0; j < RP; ++j) {
       const __m512i g = load512(t.sums + ((P + j) * nb + b) * 16);
       for (int r = 0; r < RN; ++r) s[r][j] = g;
     }
-    auto chunk = [&](auto cc) {
-      constexpr int C = decltype(cc)::value;
-      __m512i wv[RN];
-      for (int r = 0; r < RN; ++r) wv[r] = _mm512_broadcast_i64x4(load256(w[r] + b * TQ2_0_BYTES + 32 * C));
-      auto group = [&](auto g) {
-        constexpr int F = decltype(g)::value;
-        __m512i f[RN];
-        for (int r = 0; r < RN; ++r) f[r] = field<2 * F>(wv[r], m3);
-        for (int j = 0; j < RP; ++j) {
-          const __m512i x = load512(t.xp + (((P + j) * nb + b) * 8 + 4 * C + F) * 64);
-          for (int r = 0; r < RN; ++r) s[r][j] = dpbusd512(s[r][j], f[r], x);
-        }
-      };
-      group(std::integral_constant<int, 0>{});
-      group(std::integral_constant<int, 1>{});
-      group(std::integral_constant<int, 2>{});
-      group(std::integral_constant<int, 3>{});
+    auto group = [&](auto cf) {
+      constexpr int C = decltype(cf)::value / 4, F = decltype(cf)::value % 4;
+      __m512i x[RP];
+      for (int j = 0; j < RP; ++j) x[j] = load512(t.xp + (((P + j) * nb + b) * 8 + 4 * C + F) * 64);
+      for (int r = 0; r < RN; ++r) {
+        const __m512i f = field<2 * F>(_mm512_broadcast_i64x4(load256(w[r] + b * TQ2_0_BYTES + 32 * C)), m3);
+        for (int j = 0; j < RP; ++j) s[r][j] = dpbusd512(s[r][j], f, x[j]);
+      }
     };
-    chunk(std::integral_constant<int, 0>{});
-    chunk(std::integral_constant<int, 1>{});
-    __m512 dw[RN];
-    for (int r = 0; r < RN; ++r) dw[r] = _mm512_set1_ps(_cvtsh_ss(load_u16(w[r] + b * TQ2_0_BYTES + 64)));
-    for (int j = 0; j < RP; ++j) {
-      const __m512 da = _mm512_loadu_ps(t.da + ((P + j) * nb + b) * 16);
-      for (int r = 0; r < RN; ++r) acc[r][j] = _mm512_fmadd_ps(cvtepi32_512(s[r][j]), _mm512_mul_ps(da, dw[r]), acc[r][j]);
+    group(std::integral_constant<int, 0>{});
+    group(std::integral_constant<int, 1>{});
+    group(std::integral_constant<int, 2>{});
+    group(std::integral_constant<int, 3>{});
+    group(std::integral_constant<int, 4>{});
+    group(std::integral_constant<int, 5>{});
+    group(std::integral_constant<int, 6>{});
+    group(std::integral_constant<int, 7>{});
+    if constexpr (Spread) {
+      const float (*pb)[8] = prod[b & 1];
+      for (int r = 0; r < RN; ++r)
+        for (int j = 0; j < RP; ++j) {
+          const __m128 two = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(pb[r] + 2 * j)));  // da·dw of rows 2(P+j), +1
+          const __m512 d = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(two));
+          acc[r][j] = _mm512_fmadd_ps(cvtepi32_512(s[r][j]), d, acc[r][j]);
+        }
+    } else {
+      for (int r = 0; r < RN; ++r) {
+        const __m512 dw = _mm512_set1_ps(_cvtsh_ss(load_u16(w[r] + b * TQ2_0_BYTES + 64)));
+        for (int j = 0; j < RP; ++j) {
+          const __m512 d = _mm512_mul_ps(_mm512_loadu_ps(t.da + ((P + j) * nb + b) * 16), dw);
+          acc[r][j] = _mm512_fmadd_ps(cvtepi32_512(s[r][j]), d, acc[r][j]);
+        }
+      }
     }
   }
   for (int j = 0; j < RP; ++j) {
@@ -254,8 +283,24 @@ void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1) {
   Scratch xs((size_t)(pairs * nb * 512), 0), gs((size_t)(pairs * nb * 64), 1), ds((size_t)(pairs * nb * 64), 2);
   const ActivationPairs t{xs.p, reinterpret_cast<int32_t*>(gs.p), reinterpret_cast<float*>(ds.p), pairs};
   pack_tq2_pairs(a, xs.p, reinterpret_cast<int32_t*>(gs.p), reinterpret_cast<float*>(ds.p));
+  if (pairs <= TQ2_RP_SMALL) {
+    sweep_pair_tiles<TQ2_RN, TQ2_RP_SMALL>(a.stream_l2, a.row_bytes, pairs, n0, n1, [&](auto l2, int64_t n, int64_t P, auto rn, auto rp) {
+      tq2_tile<decltype(l2)::value, decltype(rn)::value, decltype(rp)::value, false>(a, t, nullptr, 0, n, P);
+    });
+    return;
+  }
+  // Compact activation scales for the spread products: dc[b·dstride + m] = d of row m, block b; the 8
+  // slots past the last row are zero, so a tile's 8-wide load from row 2P stays inside.
+  const int64_t dstride = 2 * pairs + 8;
+  Scratch cs((size_t)(nb * dstride) * sizeof(float), 3);
+  float* dc = reinterpret_cast<float*>(cs.p);
+  for (int64_t b = 0; b < nb; ++b) {
+    float* row = dc + b * dstride;
+    for (int64_t m = 0; m < a.M; ++m) row[m] = a.scale[m * nb + b];
+    for (int64_t m = a.M; m < dstride; ++m) row[m] = 0.0f;
+  }
   sweep_pair_tiles<TQ2_RN, TQ2_RP>(a.stream_l2, a.row_bytes, pairs, n0, n1, [&](auto l2, int64_t n, int64_t P, auto rn, auto rp) {
-    tq2_tile<decltype(l2)::value, decltype(rn)::value, decltype(rp)::value>(a, t, n, P);
+    tq2_tile<decltype(l2)::value, decltype(rn)::value, decltype(rp)::value, true>(a, t, dc, dstride, n, P);
   });
 }
 

@@ -23,6 +23,7 @@ const TERNARY_SHAPES: Array<[number, number, number]> = [
   [300, 2048, 1], // decode, on the thread pool
   [1024, 1024, 2], // large enough for the thread pool
   [200, 512, 7], // two weight panels, activation groups of 4, 2 and 1
+  [24, 512, 21], // prefill-sized: TQ2_0's tiles of 3 pairs with spread products, and a last pair of one row
 ];
 const I2S_SHAPES: Array<[number, number, number]> = [[1, 128, 1], [3, 384, 2], [7, 640, 9], ...TERNARY_SHAPES];
 
