@@ -70,7 +70,7 @@ export class StringTable {
   private readonly offsets: Int32Array;
   private readonly slots: Int32Array;
   private readonly mask: number;
-  /** find's copy of the text it looks up. */
+  /** The copy of the text find and findUnitsWithout look up. */
   private scratch = new Uint16Array(64);
 
   /**
@@ -122,9 +122,9 @@ export class StringTable {
   /** The index of the string equal to s[start, end), or -1. */
   find(s: string, start = 0, end = s.length): number {
     const len = end - start;
-    if (len > this.scratch.length) this.scratch = new Uint16Array(len * 2);
-    for (let k = 0; k < len; k++) this.scratch[k] = s.charCodeAt(start + k);
-    return this.findUnits(this.scratch, 0, len);
+    const t = this.scratchOf(len);
+    for (let k = 0; k < len; k++) t[k] = s.charCodeAt(start + k);
+    return this.findUnits(t, 0, len);
   }
 
   /** The index of the string equal to units[start, end), or -1. */
@@ -145,21 +145,18 @@ export class StringTable {
 
   /** The index of the string equal to units[0, len) without the unit at `skip`, or -1. */
   findUnitsWithout(u: Uint16Array, len: number, skip: number): number {
-    const { units, offsets, slots, mask } = this;
-    let h = FNV_START;
-    for (let i = 0; i < len; i++) if (i !== skip) h = fnvStep(h, u[i]);
-    const n = len - 1;
-    for (let slot = finishHash(h) & mask; ; slot = (slot + 1) & mask) {
-      const entry = slots[slot];
-      if (entry === EMPTY_SLOT) return -1;
-      const id = entry - 1;
-      const from = offsets[id];
-      if (offsets[id + 1] - from !== n) continue;
-      let k = 0;
-      while (k < n && units[from + k] === u[k < skip ? k : k + 1]) k++;
-      if (k === n) return id;
-    }
+    const t = this.scratchOf(len);
+    for (let k = 0; k < skip; k++) t[k] = u[k];
+    for (let k = skip + 1; k < len; k++) t[k - 1] = u[k];
+    return this.findUnits(t, 0, len - 1);
   }
+
+  /** The scratch buffer, grown to hold `len` units. */
+  private scratchOf(len: number): Uint16Array {
+    if (len > this.scratch.length) this.scratch = new Uint16Array(len * 2);
+    return this.scratch;
+  }
+
 
   /** Length of string i in UTF-16 units. */
   length(i: number): number {
