@@ -1,5 +1,6 @@
 import { TokenizerError } from '../errors';
 import { GgufMetadata, gguf } from '../gguf/GgufMetadata';
+import { GgufStringArray } from '../gguf/GgufStringArray';
 import { llama3Metadata } from '../testing/llama3Vocab';
 import { createTokenizer } from '../tokenizer/createTokenizer';
 import type { Tokenizer } from '../tokenizer/Tokenizer';
@@ -123,6 +124,17 @@ describe('chat templates', () => {
       expect(detectChatFormat(llama3Metadata({ architecture: 'llama' }))).toBe('llama3');
       expect(detectChatFormat(md({ 'general.architecture': 'bitnet', 'tokenizer.ggml.tokens': ['a', 'b'] }))).toBeUndefined();
       expect(detectChatFormat(new GgufMetadata())).toBeUndefined();
+    });
+
+    it('looks the header tokens up in a packed vocabulary as read from a file', () => {
+      const withTokens = (tokens: string[]) => {
+        const m = md({ 'general.architecture': 'bitnet' });
+        m.setStringArray('tokenizer.ggml.tokens', GgufStringArray.fromStrings(tokens));
+        return m;
+      };
+      expect(detectChatFormat(withTokens(['a', '<|start_header_id|>', 'b', '<|end_header_id|>']))).toBe('llama3');
+      expect(detectChatFormat(withTokens(['a', '<|start_header_id|>', '<|end_header_id']))).toBeUndefined();
+      expect(detectChatFormat(withTokens(['<|end_header_id|>']))).toBeUndefined();
     });
   });
 });

@@ -28,6 +28,7 @@
  */
 import { TokenizerError } from '../errors';
 import type { GgufMetadata } from '../gguf/GgufMetadata';
+import { stringListIndexOf } from '../gguf/GgufStringArray';
 import type { Tokenizer } from '../tokenizer/Tokenizer';
 
 /** The author of a chat message. */
@@ -116,8 +117,9 @@ export function detectChatFormat(md: GgufMetadata): ChatFormat | undefined {
   }
   const arch = md.has('general.architecture') ? md.optString('general.architecture') : undefined;
   if (arch === 'bitnet-b1.58' || arch === 'bitnet-25') return 'bitnet';
-  const tokens = md.has('tokenizer.ggml.tokens') ? md.optStringArray('tokenizer.ggml.tokens') : undefined;
-  if (tokens?.includes('<|start_header_id|>') && tokens.includes('<|end_header_id|>')) return 'llama3';
+  // read in place: a LLaMA-3 vocabulary as JS strings would be ~5 MB of garbage on the loading thread
+  const tokens = md.has('tokenizer.ggml.tokens') ? md.optStringList('tokenizer.ggml.tokens') : undefined;
+  if (tokens && stringListIndexOf(tokens, '<|start_header_id|>') >= 0 && stringListIndexOf(tokens, '<|end_header_id|>') >= 0) return 'llama3';
   return undefined;
 }
 

@@ -88,9 +88,10 @@ export class ByteCursor {
     return this.source.size - this.pos;
   }
 
-  private ensure(n: number, what: string): number {
+  /** `prefix` + `what` names the value in the error (joined only then: no string per call). */
+  private ensure(n: number, what: string, prefix = ''): number {
     if (n > this.remaining) {
-      throw new GgufFormatError('TRUNCATED', `file ends inside ${what}: needs ${n} bytes, ${this.remaining} left`, this.pos);
+      throw new GgufFormatError('TRUNCATED', `file ends inside ${prefix}${what}: needs ${n} bytes, ${this.remaining} left`, this.pos);
     }
     let rel = this.pos - this.bufStart;
     if (rel < 0 || rel + n > this.buf.length) {
@@ -159,7 +160,7 @@ export class ByteCursor {
    */
   stringLength(what: string): number {
     const at = this.pos;
-    const rel = this.ensure(8, `the length of ${what}`);
+    const rel = this.ensure(8, what, 'the length of ');
     const lo = this.view.getUint32(rel, true);
     const hi = this.view.getUint32(rel + 4, true);
     const len = hi * 4294967296 + lo; // exact below 2^53; above, still larger than any file

@@ -46,6 +46,14 @@ describe('malformed GGUF input', () => {
     expectGgufError(b, 'BAD_VERSION', new RegExp(`version ${v}`));
   });
 
+  it('a cut inside a string length prefix names the array', () => {
+    const w = new GgufWriter();
+    w.set('tokenizer.ggml.tokens', gguf.strings(['a'.repeat(20), 'b']));
+    const b = w.toBuffer();
+    const second = b.indexOf(Buffer.from('a'.repeat(20))) + 20; // where 'b's length prefix starts
+    expectGgufError(b.subarray(0, second + 3), 'TRUNCATED', /file ends inside the length of the string value of 'tokenizer\.ggml\.tokens': needs 8 bytes, 3 left/);
+  });
+
   it('truncation at every byte of every section gives a typed error', () => {
     const b = validModel();
     const full = GgufFile.fromBuffer(b);

@@ -5,7 +5,7 @@
  */
 import { SeededRandom } from '../synthetic/Random';
 import { Vocabulary } from '../tokenizer/Vocabulary';
-import { GgufStringArray, GgufStringArrayBuilder, decodeWellFormedUtf8 } from './GgufStringArray';
+import { GgufStringArray, GgufStringArrayBuilder, decodeWellFormedUtf8, stringListIndexOf } from './GgufStringArray';
 
 const unitsOf = (s: string) => Array.from({ length: s.length }, (_, i) => s.charCodeAt(i));
 
@@ -90,5 +90,39 @@ describe('GgufStringArray.unitsInto', () => {
       expect(fromStrings.tokenId(strings[i])).toBe(i);
       expect(fromPacked.text(i)).toBe(fromStrings.text(i));
     }
+  });
+});
+
+describe('GgufStringArray.indexOf', () => {
+  const naive = (list: GgufStringArray, text: string) => list.toArray().indexOf(text);
+
+  it('finds the first element that reads as the text, by bytes', () => {
+    const rnd = new SeededRandom(11);
+    const strings: string[] = ['', 'Ġthe', 'the', 'Ġthe', '<|start_header_id|>', '\u{1F600}', 'é', 'e\u0301'];
+    for (let i = 0; i < 500; i++) strings.push(String.fromCodePoint(...Array.from({ length: 1 + Math.floor(rnd.next() * 4) }, () => 0x61 + Math.floor(rnd.next() * 3))));
+    const list = GgufStringArray.fromStrings(strings);
+    for (const text of [...new Set(strings), 'Ġth', 'thee', 'absent', '<|end_header_id|>']) {
+      expect(list.indexOf(text)).toBe(naive(list, text));
+      expect(stringListIndexOf(list, text)).toBe(naive(list, text));
+    }
+    expect(list.indexOf('Ġthe')).toBe(1); // the first of two equal elements
+    expect(list.indexOf('')).toBe(0);
+  });
+
+  it('compares texts with U+FFFD or a lone surrogate as get decodes the elements', () => {
+    // [0xff, 0x41] is ill-formed: it reads as "\uFFFDA", which its bytes differ from
+    const list = packed([Buffer.from('x'), Uint8Array.of(0xff, 0x41), Buffer.from('\uFFFD')]);
+    expect(list.get(1)).toBe('\uFFFDA');
+    expect(list.indexOf('\uFFFDA')).toBe(1);
+    expect(list.indexOf('\uFFFD')).toBe(2);
+    // a lone surrogate is written as U+FFFD's bytes, but no element reads as it
+    expect(list.indexOf('\uD800')).toBe(-1);
+    expect(naive(list, '\uD800')).toBe(-1);
+  });
+
+  it('stringListIndexOf reads a plain list through get', () => {
+    const strings = ['a', 'b', 'b'];
+    expect(stringListIndexOf({ length: 3, get: (i) => strings[i] }, 'b')).toBe(1);
+    expect(stringListIndexOf({ length: 3, get: (i) => strings[i] }, 'c')).toBe(-1);
   });
 });

@@ -54,6 +54,27 @@ export class GgufStringArray implements GgufStringList {
     return this.bytes.subarray(this.offsets[i], this.offsets[i + 1]);
   }
 
+  /**
+   * The first index whose element reads as `text` (get(i) === text), or -1: the elements' bytes are
+   * compared with text's UTF-8, no string per element. A well-formed element decodes to exactly one
+   * text, and a malformed one to text with U+FFFD in it, so texts that hold U+FFFD or a lone
+   * surrogate are compared through get instead.
+   */
+  indexOf(text: string): number {
+    const want = Buffer.from(text, 'utf8');
+    // a lone surrogate does not survive the round trip (it is written as U+FFFD)
+    if (text.includes('\uFFFD') || want.toString('utf8') !== text) return indexOfByGet(this, text);
+    const n = want.length;
+    for (let i = 0; i < this.length; i++) {
+      const from = this.offsets[i];
+      if (this.offsets[i + 1] - from !== n) continue;
+      let k = 0;
+      while (k < n && this.bytes[from + k] === want[k]) k++;
+      if (k === n) return i;
+    }
+    return -1;
+  }
+
   /** Every element as a JS string (a fresh array on each call). */
   toArray(): string[] {
     const out = new Array<string>(this.length);
@@ -67,6 +88,16 @@ export class GgufStringArray implements GgufStringList {
     for (const s of strings) builder.push(Buffer.from(s, 'utf8'));
     return builder.finish();
   }
+}
+
+/** The first index of `text` in `list`, or -1 (by bytes for a GgufStringArray, see its indexOf). */
+export function stringListIndexOf(list: GgufStringList, text: string): number {
+  return list instanceof GgufStringArray ? list.indexOf(text) : indexOfByGet(list, text);
+}
+
+function indexOfByGet(list: GgufStringList, text: string): number {
+  for (let i = 0; i < list.length; i++) if (list.get(i) === text) return i;
+  return -1;
 }
 
 /**

@@ -163,6 +163,11 @@ export class StringTable {
     return this.offsets[i + 1] - this.offsets[i];
   }
 
+  /** UTF-16 unit k of string i (k < length(i)); with length, reads a string without building it. */
+  unit(i: number, k: number): number {
+    return this.units[this.offsets[i] + k];
+  }
+
   /** String i as a JS string (built on each call). */
   get(i: number): string {
     const from = this.offsets[i];

@@ -212,7 +212,10 @@ export class Vocabulary {
     const pieces = new ByteListBuilder(n);
     for (let i = 0; i < n; i++) {
       pieces.begin();
-      this.appendPiece(pieces, text(i), this.attrs[i]);
+      const attr = this.attrs[i];
+      // nearly every byte-level token: its bytes straight from the table, no string built
+      if (this.byteLevel && !(attr & SPECIAL_ATTRS) && attr & Attr.NORMAL && appendByteLevelUnits(pieces, this.strings, i)) continue;
+      this.appendPiece(pieces, text(i), attr);
     }
     this.pieceData = pieces.finish();
     this.pieceOffsets = pieces.offsets;
@@ -311,6 +314,17 @@ function appendByteLevel(out: ByteListBuilder, text: string): boolean {
     if (code >= CHAR_BYTE.length || CHAR_BYTE[code] < 0) return false;
   }
   for (let k = 0; k < text.length; k++) out.push(CHAR_BYTE[text.charCodeAt(k)]);
+  return true;
+}
+
+/** appendByteLevel for string i of `table`, read unit by unit. */
+function appendByteLevelUnits(out: ByteListBuilder, table: StringTable, i: number): boolean {
+  const len = table.length(i);
+  for (let k = 0; k < len; k++) {
+    const code = table.unit(i, k);
+    if (code >= CHAR_BYTE.length || CHAR_BYTE[code] < 0) return false;
+  }
+  for (let k = 0; k < len; k++) out.push(CHAR_BYTE[table.unit(i, k)]);
   return true;
 }
 
