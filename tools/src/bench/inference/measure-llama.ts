@@ -11,6 +11,7 @@
 import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
+import { MainGcRecorder } from './gc';
 import { MemorySampler } from './memory';
 import { fileDecodeBytes } from './roofline';
 import { ChildRequest, ChildResult, LongContextResult, SEED_LONG, SEED_PROMPT, SEED_WARMUP, StreamsResult, cpuSnapshot, ELD_RESOLUTION_MS, longContextResult, majorFaults, processFigures, promptIds, singleStreamRates, streamSeed, streamsResult, settle, probeBandwidth, betterBandwidth } from './workload';
@@ -107,6 +108,7 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
         const prompts = seqs.map((_, i) => promptIds(w.streamPromptTokens, streamSeed(n, i)));
         const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
         eld.enable();
+        const gc = new MainGcRecorder();
         const start = performance.now();
         const runs = await Promise.all(seqs.map(async (s, i) => {
           const t = await run(s, prompts[i], w.streamNewTokens);
@@ -114,6 +116,7 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
         }));
         const wallMs = Math.max(...runs.map((r) => r.doneAt)) - start;
         eld.disable();
+        const mainGc = gc.stop();
         const total = runs.reduce((s, r) => s + r.t.length, 0);
         // decode steps are the calls with one token per sequence (prompt batches carry many tokens per sequence)
         const decodeSizes = (counter?.calls ?? []).filter((c) => c.tokens === c.sequences).map((c) => c.sequences);
@@ -121,7 +124,7 @@ export async function measureLlama(req: ChildRequest): Promise<ChildResult> {
         const batch = !counter
           ? { mean: NaN, max: 0 }
           : { mean: decodeSizes.length ? decodeSizes.reduce((a, b) => a + b, 0) / decodeSizes.length : 0, max: decodeSizes.length ? Math.max(...decodeSizes) : 0 };
-        streams.push(streamsResult(n, w, total, wallMs, batch, eld));
+        streams.push(streamsResult(n, w, total, wallMs, batch, eld, mainGc));
       } finally {
         await ctx.dispose();
       }

@@ -8,6 +8,7 @@
 import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GENERATION_PRESETS, InferenceEngine, jsonSchemaToGbnf } from '@bitnet/inference';
+import { MainGcRecorder } from './gc';
 import { MemorySampler } from './memory';
 import type { Workload } from './options';
 import { bytesPerDecodeStep, kvBytesPerPosition, meanDecodePositions, type DecodeBytes } from './roofline';
@@ -155,16 +156,18 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       const before = engine.schedulingStats;
       const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
       eld.enable();
+      const gc = new MainGcRecorder();
       const start = performance.now();
       const runs = await Promise.all(prompts.map((p) => run(engine, p, w.streamNewTokens)));
       const wallMs = Math.max(...runs.map((r) => r.doneAt)) - start;
       eld.disable();
+      const mainGc = gc.stop();
       const after = engine.schedulingStats;
       runs.forEach((r, i) => early(`${n} streams, stream ${i}`, r, w.streamNewTokens));
       const total = runs.reduce((s, r) => s + r.times.length, 0);
       const steps = after.decodeSteps - before.decodeSteps;
       const batch = { mean: steps > 0 ? (after.decodeTokens - before.decodeTokens) / steps : 0, max: after.maxDecodeBatch };
-      streams.push(streamsResult(n, w, total, wallMs, batch, eld));
+      streams.push(streamsResult(n, w, total, wallMs, batch, eld, mainGc));
     }
 
     const prompt = promptIds(w.promptTokens, SEED_PROMPT);

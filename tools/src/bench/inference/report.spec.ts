@@ -162,12 +162,16 @@ describe('Markdown', () => {
     const t = resultsTable(results, BANDWIDTH).split('\n');
     expect(t).toHaveLength(4);
     expect(t[0]).toBe(
-      '| engine | file | load s | TTFT ms | prefill tok/s | decode tok/s | roofline tok/s | % of roofline | aggregate ×4 tok/s | aggregate ×8 tok/s | decode batch ×4/×8 mean (max) | JSON-schema decode tok/s (% of unconstrained) | mask ms/token | peak RSS GB | of it file-backed GB | peak private GB | event loop max / p99 ms (×8) | CPU taken by others / steal % | major faults |',
+      '| engine | file | load s | TTFT ms | prefill tok/s | decode tok/s | roofline tok/s | % of roofline | aggregate ×4 tok/s | aggregate ×8 tok/s | decode batch ×4/×8 mean (max) | JSON-schema decode tok/s (% of unconstrained) | mask ms/token | peak RSS GB | of it file-backed GB | peak private GB | event loop max / p99 ms (×8; longest main-thread GC burst) | CPU taken by others / steal % | major faults |',
     );
     expect(t[2]).toBe('| bitnet-ts | I2_S | 0.40 | 4267 | 60.0 | 20.0 | 20.0 | 100.0 | 80.0 | 160.0 | 4.0 (4) / 8.0 (8) | 17.0 (85 %) | 1.25 | 1.50 | 1.20 | 0.30 | 12.0 / 10.5 | 0.4 / 12.3 | 3 |');
     expect(t[3]).toContain('| llama.cpp | TQ2_0 |');
     // without a bandwidth the roofline is unknown
     expect(resultsTable(results).split('\n')[2]).toContain('| 20.0 | — | — | 80.0 |');
+    // the main thread's longest GC burst in the 8-stream row, when recorded
+    const withGc = result('ours', 'i2_s', 20);
+    withGc.streams[1].mainGc = { count: 3, majorCount: 1, maxMs: 5, longestBurstMs: 9.4, totalMs: 10 };
+    expect(resultsTable([withGc], BANDWIDTH).split('\n')[2]).toContain('| 12.0 / 10.5 (9.4) |');
   });
 
   it('renders the long-context run of the results that have one', () => {

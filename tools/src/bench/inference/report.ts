@@ -155,7 +155,7 @@ function mdTable(head: string[], rows: string[][]): string {
 /** The per-(engine, file) numbers; the roofline columns need the machine's read bandwidth. */
 export function resultsTable(results: ChildResult[], bandwidthGBs?: number): string {
   const counts = [...new Set(results.flatMap((r) => r.streams.map((s) => s.streams)))].sort((a, b) => a - b);
-  const head = ['engine', 'file', 'load s', 'TTFT ms', 'prefill tok/s', 'decode tok/s', 'roofline tok/s', '% of roofline', ...counts.map((n) => `aggregate ×${n} tok/s`), 'decode batch ×' + counts.join('/×') + ' mean (max)', 'JSON-schema decode tok/s (% of unconstrained)', 'mask ms/token', 'peak RSS GB', 'of it file-backed GB', 'peak private GB', 'event loop max / p99 ms (×' + counts[counts.length - 1] + ')', 'CPU taken by others / steal %', 'major faults'];
+  const head = ['engine', 'file', 'load s', 'TTFT ms', 'prefill tok/s', 'decode tok/s', 'roofline tok/s', '% of roofline', ...counts.map((n) => `aggregate ×${n} tok/s`), 'decode batch ×' + counts.join('/×') + ' mean (max)', 'JSON-schema decode tok/s (% of unconstrained)', 'mask ms/token', 'peak RSS GB', 'of it file-backed GB', 'peak private GB', 'event loop max / p99 ms (×' + counts[counts.length - 1] + '; longest main-thread GC burst)', 'CPU taken by others / steal %', 'major faults'];
   const rows = results.map((r) => {
     const last = r.streams.find((s) => s.streams === counts[counts.length - 1]);
     const roof = roofline(r, bandwidthGBs);
@@ -178,7 +178,7 @@ export function resultsTable(results: ChildResult[], bandwidthGBs?: number): str
       gb(r.memory.peakRssBytes),
       gb(r.memory.fileBackedAtPeakBytes),
       gb(r.memory.peakPrivateBytes),
-      last ? `${fmt(last.eventLoop.maxMs)} / ${fmt(last.eventLoop.p99Ms)}` : '—',
+      last ? `${fmt(last.eventLoop.maxMs)} / ${fmt(last.eventLoop.p99Ms)}${last.mainGc ? ` (${fmt(last.mainGc.longestBurstMs)})` : ''}` : '—',
       r.contention ? `${fmt(r.contention.othersPct)} / ${fmt(r.contention.stealPct)}` : '—',
       r.majorFaults === undefined ? '—' : String(r.majorFaults),
     ];
@@ -317,7 +317,7 @@ export function renderMarkdown(r: ReportInput): string {
       `Single stream: ${w.promptTokens}-token prompt (prefill tok/s = prompt / time to first token), then ${w.newTokens} new tokens (decode tok/s over the ${w.newTokens - 1} after the first). ` +
       `Concurrent streams: each its own ${w.streamPromptTokens}-token prompt and ${w.streamNewTokens} new tokens, all submitted at once; aggregate = all new tokens / (submit → last completion). ` +
       'Each (engine, file) runs in its own Node process after a short warm-up generation. ' +
-      'Event-loop delay: how late a 10 ms timer on the main thread fired while the 8 streams ran (monitorEventLoopDelay reading − its 10 ms resolution). ' +
+      'Event-loop delay: how late a 10 ms timer on the main thread fired while the 8 streams ran (monitorEventLoopDelay reading − its 10 ms resolution); in brackets, the longest stretch of back-to-back garbage-collection pauses of the main thread meanwhile (PerformanceObserver \'gc\'), which a delay near it was. ' +
       'llama.cpp load = loadModel + createContext (mmap); ours = InferenceEngine.load (the GGUF is mapped read-only and most weights are used in place; converted matrices such as a Q8_0 output or repacked TQ1_0 are private copies).',
     '',
     '## Measurements',

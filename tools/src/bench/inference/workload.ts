@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { defaultModeAddon } from '@bitnet/kernels/testing';
 import * as os from 'node:os';
+import type { MainGcSummary } from './gc';
 import type { MemoryPeaks } from './memory';
 import type { Engine, ModelType, Workload } from './options';
 import type { DecodeBytes } from './roofline';
@@ -57,6 +58,8 @@ export interface StreamsResult {
   /** Main-thread event-loop delay while the streams ran: see eventLoopDelay. */
   /** Lateness of a 10 ms timer on the main thread (reading − resolution), and the raw reading. */
   eventLoop: { maxMs: number; p99Ms: number; meanMs: number; rawMaxMs?: number; resolutionMs?: number };
+  /** The main thread's garbage collections while the streams ran (absent in older results). */
+  mainGc?: MainGcSummary;
 }
 
 /**
@@ -279,6 +282,7 @@ export function streamsResult(
   wallMs: number,
   batch: { mean: number; max: number },
   eld: Parameters<typeof eventLoopDelay>[0],
+  mainGc?: MainGcSummary,
 ): StreamsResult {
   return {
     streams: n,
@@ -290,6 +294,7 @@ export function streamsResult(
     meanDecodeBatch: batch.mean,
     maxDecodeBatch: batch.max,
     eventLoop: eventLoopDelay(eld),
+    mainGc,
   };
 }
 
