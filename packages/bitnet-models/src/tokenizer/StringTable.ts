@@ -157,7 +157,6 @@ export class StringTable {
     return this.scratch;
   }
 
-
   /** Length of string i in UTF-16 units. */
   length(i: number): number {
     return this.offsets[i + 1] - this.offsets[i];

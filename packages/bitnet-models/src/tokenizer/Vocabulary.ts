@@ -124,8 +124,6 @@ export class Vocabulary {
     this.strings = new StringTable(renamed, (i, prev) => {
       throw new TokenizerError(`tokenizer metadata 'tokenizer.ggml.tokens' has the token ${JSON.stringify(renamed.get(i))} twice (ids ${prev} and ${i})`);
     });
-    // token texts are read back from the table (one short-lived string at a time)
-    const text = (i: number) => this.strings.get(i);
     this.types = data.tokenTypes ?? new Int32Array(n).fill(TokenType.NORMAL);
     this.attrs = new Uint8Array(n);
     for (let i = 0; i < n; i++) this.attrs[i] = attrOfType(this.types[i]);
@@ -201,21 +199,18 @@ export class Vocabulary {
     for (let i = 0; i < n; i++) {
       if (this.attrs[i] & SPECIAL_ATTRS) {
         special.push(i);
-        byteLength.set(i, utf8.encode(text(i)).length);
+        byteLength.set(i, utf8.encode(this.text(i)).length);
       }
     }
     // llama.cpp uses an unstable sort on length alone; ties are broken by id here
     special.sort((a, b) => (byteLength.get(b) as number) - (byteLength.get(a) as number) || a - b);
     this.specialOrder = special;
-    this.specialTexts = special.map((id) => text(id));
+    this.specialTexts = special.map((id) => this.text(id));
 
     const pieces = new ByteListBuilder(n);
     for (let i = 0; i < n; i++) {
       pieces.begin();
-      const attr = this.attrs[i];
-      // nearly every byte-level token: its bytes straight from the table, no string built
-      if (this.byteLevel && !(attr & SPECIAL_ATTRS) && attr & Attr.NORMAL && appendByteLevelUnits(pieces, this.strings, i)) continue;
-      this.appendPiece(pieces, text(i), attr);
+      this.appendPiece(pieces, i);
     }
     this.pieceData = pieces.finish();
     this.pieceOffsets = pieces.offsets;
@@ -295,30 +290,25 @@ export class Vocabulary {
     return text;
   }
 
-  private appendPiece(out: ByteListBuilder, text: string, attr: number): void {
-    if (attr & SPECIAL_ATTRS) out.append(utf8.encode(text));
+  /** Token i's piece bytes; its text becomes a JS string only off the byte-level path most tokens take. */
+  private appendPiece(out: ByteListBuilder, i: number): void {
+    const attr = this.attrs[i];
+    if (attr & SPECIAL_ATTRS) out.append(utf8.encode(this.text(i)));
     else if (attr & Attr.NORMAL) {
-      if (!this.byteLevel) out.append(utf8.encode(text.replaceAll('\u2581', ' ')));
-      else if (!appendByteLevel(out, text)) out.append(byteDecode(text));
-    } else if (attr & Attr.BYTE) out.push(parseHexPrefix(text.slice(3, 5)));
+      if (!this.byteLevel) out.append(utf8.encode(this.text(i).replaceAll('\u2581', ' ')));
+      else if (!appendByteLevel(out, this.strings, i)) out.append(byteDecode(this.text(i)));
+    } else if (attr & Attr.BYTE) out.push(parseHexPrefix(this.text(i).slice(3, 5)));
   }
 }
 
 // GPT-2 character code -> byte (-1: not a mapped character); the mapped codes are all below 0x144
 const CHAR_BYTE = new Int16Array(0x144).map((_, code) => charToByte(code) ?? -1);
 
-/** The bytes of a byte-level text when every character is a mapped one (else false, nothing written). */
-function appendByteLevel(out: ByteListBuilder, text: string): boolean {
-  for (let k = 0; k < text.length; k++) {
-    const code = text.charCodeAt(k);
-    if (code >= CHAR_BYTE.length || CHAR_BYTE[code] < 0) return false;
-  }
-  for (let k = 0; k < text.length; k++) out.push(CHAR_BYTE[text.charCodeAt(k)]);
-  return true;
-}
-
-/** appendByteLevel for string i of `table`, read unit by unit. */
-function appendByteLevelUnits(out: ByteListBuilder, table: StringTable, i: number): boolean {
+/**
+ * The bytes of byte-level string i of `table` when every character is a mapped one (else false,
+ * nothing written), read unit by unit: no string per token.
+ */
+function appendByteLevel(out: ByteListBuilder, table: StringTable, i: number): boolean {
   const len = table.length(i);
   for (let k = 0; k < len; k++) {
     const code = table.unit(i, k);
