@@ -15,10 +15,10 @@
  * Run with --expose-gc (the Nx target does) so weights of one row are freed before the next.
  */
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { kernelBackend } from '@bitnet/kernels';
 import { defaultModeAddon, type NativeAddon } from '@bitnet/kernels/testing';
+import { cpuInfo } from './cpuInfo';
 type Ternary = 'i2_s' | 'tq2_0' | 'tq1_0';
 
 const GiB = 1 << 30;
@@ -128,10 +128,7 @@ function main(): void {
   console.log(`ISA **${addon.selectedIsa()}**, ${threads} threads. CPU: ${JSON.stringify(addon.cpuFeatures())}`);
   console.log(`Memory read bandwidth (${threads} threads, streaming loads over 1 GiB, best of 3): **${bwStart.toFixed(1)} GB/s**.`);
   console.log(`Load average before the run: ${load.toFixed(2)} on ${os.cpus().length} CPUs${load > 0.5 ? ' — other work is running: expect slower, noisier numbers' : ''}.`);
-  if (fs.existsSync('/proc/cpuinfo')) {
-    const model = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
-    if (model) console.log(`CPU model: ${model[1]}.`);
-  }
+  console.log(`CPU model: ${cpuInfo().model}.`);
   console.log(
     `Each row: time per call in the best of ${opts.rounds} passes through ≥ 256 MB of distinct weight copies; "% of bw" compares ` +
       'with the best 1 GiB probe taken right before/after that row (bandwidth here drifts ±30% within seconds, and the cores are shared).\n',

@@ -20,6 +20,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { cpuInfo } from './cpuInfo';
 
 export interface ProbeColumn {
   /** Register width of the build (256 or 512). */
@@ -65,7 +66,7 @@ function runBuild(dir: string, name: string, flags: string[], args: string[]): P
 /** Runs the builds this CPU can execute and returns their columns (x86-64 Linux only). */
 export function runPipeProbe(quick: boolean): ProbeColumn[] {
   if (process.arch !== 'x64') throw new Error(`pipe probe: x86-64 only (this is ${process.arch})`);
-  const flags = new Set((/^flags\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').split(/\s+/));
+  const { flags } = cpuInfo();
   if (!flags.has('avx2') || !flags.has('fma') || !flags.has('f16c')) throw new Error('pipe probe: needs AVX2, FMA and F16C');
   const mode = quick ? '--quick' : '--full';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-pipe-probe-'));
@@ -85,7 +86,6 @@ export function runPipeProbe(quick: boolean): ProbeColumn[] {
 
 if (require.main === module) {
   const quick = process.argv.includes('--quick');
-  const cpu = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
-  console.log(`${cpu}: extra time of one added instruction, in units of the stream's instruction (2 per 8)\n`);
+  console.log(`${cpuInfo().model}: extra time of one added instruction, in units of the stream's instruction (2 per 8)\n`);
   console.log(probeTable(runPipeProbe(quick)));
 }

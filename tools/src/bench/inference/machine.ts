@@ -1,7 +1,7 @@
 /** What machine the bench ran on: CPU, ISA flags, our kernels' ISA, memory read bandwidth. */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { defaultModeAddon } from '@bitnet/kernels/testing';
+import { cpuInfo } from '../cpuInfo';
 import { probeBandwidth } from './workload';
 import type { MachineInfo } from './report';
 
@@ -10,15 +10,7 @@ import type { MachineInfo } from './report';
  * first kernel call); `probeFile`: a model file the probe reads in place (see probeBandwidth).
  */
 export function machineInfo(probeFile?: string): MachineInfo {
-  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
-  let flags = new Set<string>();
-  try {
-    const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
-    cpuModel = /model name\s*:\s*(.*)/.exec(info)?.[1]?.trim() ?? cpuModel;
-    flags = new Set((/^flags\s*:\s*(.*)$/m.exec(info)?.[1] ?? '').split(/\s+/));
-  } catch {
-    // not Linux: the model from os.cpus() and no flags
-  }
+  const { model: cpuModel, flags } = cpuInfo();
   const addon = defaultModeAddon();
   let bandwidthGBs: number | undefined;
   let kernelIsa = 'ts (native addon not in use)';
