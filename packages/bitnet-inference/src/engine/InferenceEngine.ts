@@ -1,96 +1,23 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { requestedKernelMode } from '@bitnet/kernels';
-import { type ChatFormat, GgufFile, type ModelConfig, type ModelSummary, type Tokenizer, createTokenizer, selectChatFormat, summarizeGguf } from '@bitnet/models';
+import type { ModelConfig, Tokenizer } from '@bitnet/models';
 import { GenerationConfig, generationConfig } from '../config/GenerationConfig';
 import { StreamingConfig, streamingConfig } from '../config/StreamingConfig';
-import { checkKnownKeys } from '../errors/checkKeys';
 import { ConfigError, ContextOverflowError, InferenceError } from '../errors/InferenceError';
 import { checkLogprobs } from '../sampling/Logprobs';
 import { defaultModelPath } from './DefaultModel';
+import { type EngineInternals, type EngineOptions, checkEngineOptions, kernelMode } from './EngineOptions';
 import { type GenerateOptions, type GenerationResult, type GenerationStream, type Prompt, collectGeneration, startGeneration } from './Generation';
-import type { FaultPlan, MainToWorker, StopIdReason, WorkerLoaded, WorkerToMain } from './protocol';
+import { type ModelInfo, readModel, stopIdReasons } from './ModelInfo';
+import type { FaultPlan, MainToWorker, WorkerLoaded, WorkerToMain } from './protocol';
 import type { PromptCacheStats } from '../cache/KvPrefixCache';
 import { GrammarError } from '../grammar/GrammarError';
 import type { SequenceHost, SequenceListener, SequenceOptions } from './types';
 
 export type { SequenceListener, SequenceOptions } from './types';
-
-/** EngineOptions.computeNice when it is not given. */
-export const DEFAULT_COMPUTE_NICE = 5;
-
-/** How `InferenceEngine.load` loads and runs a model; unknown keys are `ConfigError`s. */
-export interface EngineOptions {
-  /** Most prompt tokens one prefill step processes (default 64). */
-  maxChunkTokens?: number;
-  /** Kernels for the model thread: 'native' | 'ts' | 'auto' (default: BITNET_KERNELS or auto). */
-  kernels?: 'native' | 'ts' | 'auto';
-  /**
-   * Threads of the native kernel pool, the model thread included (default: BITNET_THREADS, else one
-   * per core). The pool is shared by the whole process: an engine loaded with `threads` resizes it
-   * for every engine of the process; `loadInfo.threads` reports its size at load.
-   */
-  threads?: number;
-  /** Hold TQ1_0 weights in the faster 2-bit TQ2_0 layout (default true; see LoadWeightsOptions). */
-  repackTq1_0?: boolean;
-  /**
-   * 'q8_0': hold an F32/F16/BF16 output (logits) matrix as Q8_0, re-encoded at load — about half the
-   * bytes read per token for a small loss of exactness (see LoadWeightsOptions.outputType; a tied
-   * embedding is then looked up in the same copy). Default 'exact'.
-   */
-  outputType?: 'exact' | 'q8_0';
-  /**
-   * Lowers the scheduling priority of the model thread and the native kernel threads by this many
-   * nice steps (0..19, Linux: per thread; default 5), so that the caller's event loop answers at once
-   * while every core computes tokens (the bench measured a 20 ms stall at 0 with 8 streams on 2
-   * cores); throughput is unchanged when nothing else runs. 0 keeps the caller's priority.
-   */
-  computeNice?: number;
-  /**
-   * Called while the model thread reads the weights, with the bytes of tensor data read so far and
-   * the file's total (a few calls per layer at most; the last one has done = total).
-   */
-  onProgress?: (done: number, total: number) => void;
-  /**
-   * Megabytes of the prompt cache (default 0: none), which is then all of the engine's KV memory:
-   * every sequence's keys and values live in blocks of 64 positions of it, and the blocks of processed
-   * prompts and replies stay indexed by their ids, so a later prompt that starts with the same ids (a
-   * chat's next turn, a shared system prompt) reads them in place instead of computing them. Results
-   * are identical with and without it. A sequence gets its blocks when it starts (cached blocks nobody
-   * holds are evicted, least recently used first); when they cannot be had it waits for running
-   * sequences to end. Never less than one whole context's worth; pages are touched as blocks are used.
-   */
-  promptCacheMb?: number;
-}
-
-const ENGINE_OPTION_KEYS: readonly (keyof EngineOptions)[] = ['maxChunkTokens', 'kernels', 'threads', 'repackTq1_0', 'outputType', 'computeNice', 'onProgress', 'promptCacheMb'];
-
-/** What the engine loaded: read once from the GGUF header on the main thread. */
-export interface ModelInfo {
-  /** Absolute path of the file. */
-  path: string;
-  /** general.name, or the file name without .gguf. */
-  name: string;
-  /** The architecture as the file names it. */
-  architecture: string;
-  /** GGML type of the projection matrices (or 'mixed'). */
-  quantization: string;
-  parameters: number;
-  contextLength: number;
-  vocabSize: number;
-  fileBytes: number;
-  tiedOutput: boolean;
-  /**
-   * The chat format used with this model: the one the metadata asks for when the vocabulary has its
-   * special tokens, else 'plain' (see `selectChatFormat` in @bitnet/models).
-   */
-  chatFormat: ChatFormat;
-  /** Special token ids (undefined when the vocabulary has none); endOfGeneration: every id that ends a generation. */
-  special: { bos?: number; eos?: number; eot?: number; endOfGeneration: readonly number[]; addBos: boolean };
-  config: ModelConfig;
-  summary: ModelSummary;
-}
+export { DEFAULT_COMPUTE_NICE, type EngineInternals, type EngineOptions } from './EngineOptions';
+export { type ModelInfo, stopIdReasons } from './ModelInfo';
 
 /** What the model thread reports after loading it. */
 export type EngineLoadInfo = Omit<WorkerLoaded, 'type' | 'config'>;
@@ -103,11 +30,6 @@ export interface EngineSchedulingStats {
   maxDecodeBatch: number;
 }
 
-/** Internal load settings (tests reach them through src/testing, never through EngineOptions). */
-export interface EngineInternals {
-  faultInjection?: boolean;
-}
-
 /** Where the compiled worker lives: beside this file once built, or in dist when run from sources (tests). */
 function workerPath(): string {
   const beside = path.join(__dirname, 'EngineWorker.js');
@@ -118,82 +40,6 @@ function workerPath(): string {
 }
 
 const closedError = () => new InferenceError('engine_closed', 'the engine is closed', ['load the engine again']);
-
-/** Reads the header once: tokenizer, summary, chat format. Every failure is a model_load InferenceError. */
-/**
- * The ids that end a generation and the finish reason each gives: the config's stop ids, then the
- * tokenizer's end-of-generation ids (which win where both name an id). What the model thread stops on.
- */
-export function stopIdReasons(tokenizer: Tokenizer, stopTokenIds: readonly number[]): Map<number, StopIdReason> {
-  const reasons = new Map<number, StopIdReason>();
-  for (const id of stopTokenIds) reasons.set(id, 'stop_token');
-  for (const id of tokenizer.endOfGenerationIds) reasons.set(id, id === tokenizer.eosId ? 'eos' : 'end_of_turn');
-  return reasons;
-}
-
-function readModel(resolved: string): { tokenizer: Tokenizer; model: ModelInfo } {
-  if (!fs.existsSync(resolved)) throw new InferenceError('model_load', `no model file at ${resolved}`, ['check the path']);
-  let file: GgufFile;
-  try {
-    file = GgufFile.open(resolved);
-  } catch (e) {
-    throw new InferenceError('model_load', `cannot read ${resolved}: ${(e as Error).message}`, ['check the file with `bitnet-gguf info`'], { cause: e });
-  }
-  try {
-    const summary = summarizeGguf(file, resolved);
-    const tokenizer = createTokenizer(file.metadata);
-    const base = path.basename(resolved).replace(/\.gguf$/i, '');
-    const c = summary.config;
-    const model: ModelInfo = {
-      path: resolved,
-      name: c.name ?? base,
-      architecture: c.architectureName,
-      quantization: summary.projectionType,
-      parameters: summary.parameters,
-      contextLength: c.contextLength,
-      vocabSize: c.vocabSize,
-      fileBytes: summary.fileBytes,
-      tiedOutput: summary.tiedOutput,
-      chatFormat: selectChatFormat(file.metadata, tokenizer),
-      special: { bos: tokenizer.bosId, eos: tokenizer.eosId, eot: tokenizer.eotId, endOfGeneration: tokenizer.endOfGenerationIds, addBos: tokenizer.addBos },
-      config: c,
-      summary,
-    };
-    return { tokenizer, model };
-  } catch (e) {
-    throw new InferenceError('model_load', `${resolved} is not a model this engine runs: ${(e as Error).message}`, ['check the file with `bitnet-gguf info`'], { cause: e });
-  } finally {
-    file.close();
-  }
-}
-
-function checkEngineOptions(options: EngineOptions): { outputType: 'exact' | 'q8_0'; nice: number } {
-  checkKnownKeys(options, ENGINE_OPTION_KEYS, 'EngineOptions');
-  const nice = options.computeNice ?? DEFAULT_COMPUTE_NICE;
-  const outputType = options.outputType ?? 'exact';
-  if (outputType !== 'exact' && outputType !== 'q8_0') throw new ConfigError('outputType', "'exact' or 'q8_0'");
-  if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new ConfigError('computeNice', 'an integer from 0 to 19');
-  const t = options.threads;
-  if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > 256)) throw new ConfigError('threads', `must be an integer from 1 to 256, got ${JSON.stringify(t)}`);
-  const k = options.kernels;
-  if (k !== undefined && k !== 'native' && k !== 'ts' && k !== 'auto') throw new ConfigError('kernels', `must be 'native', 'ts' or 'auto', got ${JSON.stringify(k)}`);
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new ConfigError('onProgress', 'must be a function');
-  const mb = options.promptCacheMb;
-  if (mb !== undefined && (typeof mb !== 'number' || !Number.isFinite(mb) || mb < 0 || mb > 1 << 20)) throw new ConfigError('promptCacheMb', `must be a number of megabytes from 0 to ${1 << 20}, got ${JSON.stringify(mb)}`);
-  const chunk = options.maxChunkTokens;
-  if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1)) throw new ConfigError('maxChunkTokens', `must be a positive integer, got ${JSON.stringify(chunk)}`);
-  return { outputType, nice };
-}
-
-/** The kernel mode from the option, else BITNET_KERNELS (read here, once, on the main thread, by @bitnet/kernels' own parser). */
-function kernelMode(option: EngineOptions['kernels']): 'native' | 'ts' | 'auto' {
-  if (option) return option;
-  try {
-    return requestedKernelMode();
-  } catch (e) {
-    throw new ConfigError('kernels', (e as Error).message);
-  }
-}
 
 /**
  * Loads a BitNet GGUF and generates from it. The model and every forward pass live in a worker

@@ -6,11 +6,14 @@
  * cannot express exactly (or that are not implemented) are rejected with {@link JsonSchemaError}
  * rather than silently loosened. This is the converter only; constrained decoding uses it later.
  */
-import { InferenceError } from '../errors/InferenceError';
+import { JsonSchemaError, MAX_SCHEMA_DEPTH, MAX_SCHEMA_REPETITION, MAX_SCHEMA_RULES } from './JsonSchemaError';
+import { extraKeyGrammar } from './ExtraKeyGrammar';
 import {
   EMPTY, type GExpr, alt, cls, findLeftRecursion, isEmpty, lit, opt, print, productiveRules, reachable, ref, rep, seq,
 } from './JsonSchemaGrammarAst';
 import { integerBounds, integerRange } from './IntegerRange';
+
+export { JsonSchemaError, type JsonSchemaErrorReason, MAX_SCHEMA_DEPTH, MAX_SCHEMA_REPETITION, MAX_SCHEMA_RULES } from './JsonSchemaError';
 
 /** minimum / maximum / exclusive*: supported on `integer` only (an exact range grammar). */
 const NUMBER_BOUNDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'];
@@ -33,31 +36,6 @@ export interface JsonSchemaGbnfOptions {
    */
   allowAdditionalProperties?: boolean;
 }
-
-/** Why a schema was refused. */
-export type JsonSchemaErrorReason = 'unsupported' | 'invalid' | 'unsatisfiable' | 'limit';
-
-/** A schema the converter refuses: `path` is the JSON pointer of the offending subschema, `keyword` the keyword. */
-export class JsonSchemaError extends InferenceError {
-  constructor(
-    readonly path: string,
-    readonly keyword: string,
-    readonly reason: JsonSchemaErrorReason,
-    detail: string,
-  ) {
-    super('invalid_config', `JSON schema ${path === '' ? '(root)' : path}: ${keyword}: ${detail}`, [
-      reason === 'unsupported' ? `remove '${keyword}' (not supported by the grammar converter)` : `fix '${keyword}'`,
-    ]);
-    this.name = 'JsonSchemaError';
-  }
-}
-
-/** Largest `minItems`/`maxItems`/`minLength`/`maxLength` accepted (bounded repetition stays small). */
-export const MAX_SCHEMA_REPETITION = 1000;
-/** Deepest nesting of subschemas (through properties, items, anyOf and $ref) the converter follows. */
-export const MAX_SCHEMA_DEPTH = 256;
-/** Largest number of grammar rules one schema may produce. */
-export const MAX_SCHEMA_RULES = 5000;
 
 const ANNOTATIONS = new Set(['title', 'description', 'examples', 'default', '$schema', '$id', '$comment', 'deprecated', 'readOnly', 'writeOnly', '$defs', 'definitions']);
 const SUPPORTED = new Set(['type', 'properties', 'required', 'additionalProperties', 'enum', 'const', 'items', 'minItems', 'maxItems', 'anyOf', 'oneOf', '$ref', 'minLength', 'maxLength', ...NUMBER_BOUNDS]);
@@ -372,36 +350,9 @@ class Converter {
     return this.named(base, this.container('{', '}', first, anyRequired));
   }
 
-  /**
-   * A quoted key that differs from every declared name: a walk through the trie of the names that
-   * leaves it by a different character, or ends early. Inside the trie only unescaped characters and the
-   * short escapes are allowed, so an escaped spelling cannot smuggle a declared name in.
-   */
+  /** A quoted key that differs from every declared name (see extraKeyGrammar). */
   private extraKey(names: string[], base: string): GExpr {
-    const tail = rep(this.charRule(), 0, null);
-    const build = (prefixes: string[], depth: number): GExpr => {
-      const children = new Map<string, string[]>();
-      let isWord = false;
-      for (const n of prefixes) {
-        const chars = Array.from(n);
-        if (chars.length === depth) isWord = true;
-        else {
-          const c = chars[depth];
-          children.set(c, [...(children.get(c) ?? []), n]);
-        }
-      }
-      const alts: GExpr[] = [];
-      if (!isWord) alts.push(lit('"'));
-      const excluded = [...children.keys()];
-      const classBody = '^"\\\\\\x00-\\x1F' + excluded.filter((c) => c.codePointAt(0)! >= 0x20 && c !== '"' && c !== '\\').map(classCharSafe).join('');
-      alts.push(seq(cls(classBody), tail, lit('"')));
-      const shortEsc: [string, string][] = [['"', '"'], ['\\', '\\\\'], ['\b', 'b'], ['\f', 'f'], ['\n', 'n'], ['\r', 'r'], ['\t', 't']];
-      const escAllowed = shortEsc.filter(([c]) => !children.has(c)).map(([, e]) => e);
-      if (escAllowed.length > 0) alts.push(seq(lit('\\'), cls(escAllowed.map((e) => (e === '"' ? '"' : e === '\\\\' ? '\\\\' : e)).join('')), tail, lit('"')));
-      for (const [c, group] of children) alts.push(seq(lit(JSON.stringify(c).slice(1, -1)), build(group, depth + 1)));
-      return this.named(`${base}-key`, alt(...alts));
-    };
-    return seq(lit('"'), build(names, 0));
+    return extraKeyGrammar(names, this.charRule(), (body) => this.named(`${base}-key`, body));
   }
 
   private refTo(target: unknown, path: string): GExpr {
@@ -425,12 +376,6 @@ class Converter {
     this.rules.set(name, this.compile(node, target.slice(1)));
     return ref(name);
   }
-}
-
-function classCharSafe(ch: string): string {
-  if (ch === ']' || ch === '[' || ch === '^' || ch === '-') return '\\' + ch;
-  if (ch.codePointAt(0) === 0x7f) return '\\x7F';
-  return ch;
 }
 
 function matchesType(v: unknown, t: JsonType): boolean {
