@@ -304,6 +304,25 @@ Napi::Value EncodeQ8_0(const Napi::CallbackInfo& info) {
   });
 }
 
+// encodeQ8_0Rows(type, w: Uint8Array, N, K, out: Uint8Array)
+Napi::Value EncodeQ8_0Rows(const Napi::CallbackInfo& info) {
+  const char* fn = "encodeQ8_0Rows";
+  return guarded(info, fn, [&] {
+    need_args(info, 5, fn);
+    const TensorType& type = weight_type(integer(info, 0, fn, "w.type", 0, 1000), fn, TypeUse::Dequant);
+    if (type.id != GGML_F32 && type.id != GGML_F16 && type.id != GGML_BF16) range_error(std::string(fn) + ": w.type must be F32, F16 or BF16");
+    auto w = typed<const uint8_t>(info, 1, napi_uint8_array, fn, "w.data");
+    const int64_t N = integer(info, 2, fn, "N (w.rows)", 0, kMaxDim);
+    const int64_t K = integer(info, 3, fn, "K (w.cols)", 0, kMaxDim);
+    if (K % 32) range_error(std::string(fn) + ": K (w.cols) is not a multiple of 32");
+    auto out = typed<uint8_t>(info, 4, napi_uint8_array, fn, "out");
+    need(w, weight_bytes(type, N, K), fn, "w.data", "N rows of K values");
+    need(out, mul({N, K / 32, (int64_t)Q8_0_BYTES}), fn, "out", "34 bytes per 32 values");
+    encode_q8_0_rows(type, w.data, N, K, out.data);
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value ToF16(const Napi::CallbackInfo& info) {
   const char* fn = "toF16";
   return guarded(info, fn, [&] {
@@ -338,6 +357,7 @@ void register_kernels(Napi::Env env, Napi::Object exports) {
   exports.Set("toF16", Napi::Function::New(env, ToF16));
   exports.Set("repackTq1_0AsTq2_0", Napi::Function::New(env, RepackTq1_0AsTq2_0));
   exports.Set("encodeQ8_0", Napi::Function::New(env, EncodeQ8_0));
+  exports.Set("encodeQ8_0Rows", Napi::Function::New(env, EncodeQ8_0Rows));
 }
 
 }  // namespace binding

@@ -1,27 +1,34 @@
-// Q8_0 block encoding of f32 values (load time: an f32 matrix stored as Q8_0 weights). Not to be
-// confused with the Q8_0 activation quantizer of the kernel tables, which writes int8 and f32 scales.
+// Q8_0 block encoding (load time: a float matrix stored as Q8_0 weights), on the thread pool with the
+// selected table's row kernels. Not to be confused with the Q8_0 activation quantizer of the kernel
+// tables, which writes int8 and f32 scales.
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "../core/scalar.h"
+#include "../dispatch/dispatch.h"
 #include "../threads/parallel.h"
 #include "convert.h"
 
 namespace bitnet {
 
 void encode_q8_0(const float* x, int64_t blocks, uint8_t* out) {
-  for_blocks(blocks, [&](int64_t b) {
-    const float* v = x + b * 32;
-    uint8_t* o = out + b * 34;
-    float amax = 0.0f;
-    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(v[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    const uint16_t h = f32_to_f16(d);
-    o[0] = (uint8_t)(h & 0xff);
-    o[1] = (uint8_t)(h >> 8);
-    for (int j = 0; j < 32; ++j) o[2 + j] = (uint8_t)(int8_t)std::round(v[j] * id);
+  const KernelTable& t = table();
+  for_block_ranges(blocks, [&](int64_t b0, int64_t b1) { t.encode_q8_0_row(x + b0 * QK8_0, (b1 - b0) * QK8_0, out + b0 * Q8_0_BYTES); });
+}
+
+void encode_q8_0_rows(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, uint8_t* out) {
+  const KernelTable& t = table();
+  const DequantRowFn dequant = t.types[type.id].dequant_row;
+  const size_t rb = row_bytes(type, K), ob = (size_t)(K / QK8_0) * Q8_0_BYTES;
+  // Each row is read into an f32 row that stays in L1 and encoded from there. F16 takes the table's
+  // F16C reader, which differs from dequant_row only in a NaN's quiet bit (a NaN's code is unspecified).
+  for_rows(N, K, [&](int64_t r) {
+    thread_local std::vector<float> row;
+    if (row.size() < (size_t)K) row.resize((size_t)K);
+    if (type.id == GGML_F16) t.f16_row_to_f32(w + r * rb, row.data(), K);
+    else dequant(w + r * rb, row.data(), K, 0.0f);
+    t.encode_q8_0_row(row.data(), K, out + r * ob);
   });
 }
 

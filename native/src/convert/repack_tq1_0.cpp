@@ -1,53 +1,17 @@
-// TQ1_0 → TQ2_0 repacking (TQ2_0 has the faster kernels; the trits and scale are the same).
+// TQ1_0 → TQ2_0 repacking (TQ2_0 has the faster kernels; the trits and scale are the same), on the
+// thread pool with the selected table's block kernel.
 #include <cstdint>
 
-#include "../core/scalar.h"
 #include "../core/tensor_types.h"
+#include "../dispatch/dispatch.h"
 #include "../threads/parallel.h"
 #include "convert.h"
 
 namespace bitnet {
 
-namespace {
-
-/**
- * Byte tables for the repack. TQ2_0 byte (c, j) holds elements 128c + 32n + j in bits 2n. In TQ1_0,
- * element 32n + m (n < 5) is trit n of qs[m], element 160 + 16n + m is trit n of qs[32 + m], and
- * element 240 + 4n + j is trit n of qh[j]. So byte (0, j) is trits 0..3 of qs[j]; byte (1, j) is trit
- * 4 of qs[j], then for j < 16 trits 0, 2, 4 of qs[32 + j], for j ≥ 16 trits 1, 3 of qs[16 + j] and
- * trit (j − 16) / 4 of qh[j mod 4]. Codes are the stored 0..2 (weight + 1) in both types.
- */
-struct RepackTables {
-  uint8_t t[256][5];   // trit n of byte b
-  uint8_t p0123[256];  // trits 0..3 in bits 0..7
-  uint8_t p024[256];   // trits 0, 2, 4 in bits 0..5
-  uint8_t p13[256];    // trits 1, 3 in bits 0..3
-  RepackTables() {
-    for (int b = 0; b < 256; ++b) {
-      for (int n = 0; n < 5; ++n) t[b][n] = (uint8_t)tq1_trit((uint8_t)b, n);
-      p0123[b] = (uint8_t)(t[b][0] | t[b][1] << 2 | t[b][2] << 4 | t[b][3] << 6);
-      p024[b] = (uint8_t)(t[b][0] | t[b][2] << 2 | t[b][4] << 4);
-      p13[b] = (uint8_t)(t[b][1] | t[b][3] << 2);
-    }
-  }
-};
-
-void repack_block(const RepackTables& T, const uint8_t* s, uint8_t* d) {
-  const uint8_t* qh = s + 48;
-  for (int j = 0; j < 32; ++j) d[j] = T.p0123[s[j]];
-  for (int j = 0; j < 16; ++j) d[32 + j] = (uint8_t)(T.t[s[j]][4] | T.p024[s[32 + j]] << 2);
-  for (int j = 16; j < 32; ++j)
-    d[32 + j] = (uint8_t)(T.t[s[j]][4] | T.p13[s[16 + j]] << 2 | T.t[qh[j & 3]][(j - 16) >> 2] << 6);
-  d[64] = s[52];
-  d[65] = s[53];
-}
-
-}  // namespace
-
-
 void repack_tq1_0_as_tq2_0(const uint8_t* src, int64_t blocks, uint8_t* dst) {
-  static const RepackTables tables;
-  for_blocks(blocks, [&](int64_t b) { repack_block(tables, src + b * TQ1_0_BYTES, dst + b * TQ2_0_BYTES); });
+  const KernelTable& t = table();
+  for_block_ranges(blocks, [&](int64_t b0, int64_t b1) { t.repack_tq1_0_blocks(src + b0 * TQ1_0_BYTES, b1 - b0, dst + b0 * TQ2_0_BYTES); });
 }
 
 }  // namespace bitnet

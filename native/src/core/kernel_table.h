@@ -126,6 +126,12 @@ struct KernelTable {
    *  the i ≡ l mod 8 in order), then ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7)). */
   double (*sum_exp)(const float* x, int64_t n, double max);
 
+  /** Load-time conversions (convert/): see ref::encode_q8_0_row_ref, ref::f16_row_to_f32_ref and
+   *  ref::repack_tq1_0_blocks_ref. */
+  void (*encode_q8_0_row)(const float* x, int64_t K, uint8_t* out);
+  void (*f16_row_to_f32)(const uint8_t* src, float* out, int64_t n);
+  void (*repack_tq1_0_blocks)(const uint8_t* src, int64_t blocks, uint8_t* dst);
+
   /** Streams n bytes (n % 64 == 0) with this ISA's widest loads; returns a checksum (bandwidth probe). */
   uint64_t (*stream_read)(const uint8_t* p, size_t n);
 };

@@ -25,6 +25,18 @@ void quantize_q8_0_row_ref(const float* x, int64_t K, int8_t* q, float* d);
 /** out[g] = Σ q[32g .. 32g + 31]. */
 void sum_groups32_i8_ref(const int8_t* q, int64_t groups, int32_t* out);
 
+// convert.cpp (load-time conversions)
+/** One row of ggml's quantize_row_q8_0_ref (K % 32 == 0) as Q8_0 blocks in the file layout: per block
+ *  amax = max |x| (NaNs skipped), d = amax / 127, id = d ≠ 0 ? 1 / d : 0, f16 d, then round(x · id)
+ *  (halves away from zero) as int8. NaN values give unspecified codes. */
+void encode_q8_0_row_ref(const float* x, int64_t K, uint8_t* out);
+/** F16 values (little-endian bytes) to f32, exactly; a NaN keeps its payload and comes out quiet (as
+ *  F16C's vcvtph2ps gives it). */
+void f16_row_to_f32_ref(const uint8_t* src, float* out, int64_t n);
+/** TQ1_0 blocks rewritten as TQ2_0 blocks (54 → 66 bytes each): the same trits (codes 0..2) in TQ2_0's
+ *  element order and the same f16 scale bytes, exactly as @bitnet/models' repackTq1_0AsTq2_0. */
+void repack_tq1_0_blocks_ref(const uint8_t* src, int64_t blocks, uint8_t* dst);
+
 // matmul.cpp
 void matmul_i2s_i8_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 void matmul_tq2_0_q8k_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);

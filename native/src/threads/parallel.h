@@ -127,15 +127,12 @@ inline void for_pieces(int64_t n, F&& fn) {
   for_rows((n + kPiece - 1) / kPiece, kPiece, [&](int64_t p) { fn(p * kPiece, std::min(n, (p + 1) * kPiece)); });
 }
 
-/** Runs fn(b) for every block of a load-time conversion, 16384 blocks per pool task. */
+/** Runs fn(b0, b1) over [0, blocks) of a load-time conversion in ranges of 16384 blocks, one per pool task. */
 template <class F>
-inline void for_blocks(int64_t blocks, F&& fn) {
+inline void for_block_ranges(int64_t blocks, F&& fn) {
   const int64_t per_task = 1 << 14;
   const int64_t tasks = (blocks + per_task - 1) / per_task;
-  auto run = [&](int64_t t) {
-    const int64_t b1 = std::min(blocks, (t + 1) * per_task);
-    for (int64_t b = t * per_task; b < b1; ++b) fn(b);
-  };
+  auto run = [&](int64_t t) { fn(t * per_task, std::min(blocks, (t + 1) * per_task)); };
   if (tasks <= 1) {
     for (int64_t t = 0; t < tasks; ++t) run(t);
     return;

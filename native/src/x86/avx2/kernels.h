@@ -32,6 +32,10 @@ extern const FloatMatmulFn matmul_q6_k_f32;
 void quantize_i8_row(const float* x, int64_t K, int8_t* q, float* scale, int32_t* sum);
 void quantize_q8k_row(const float* x, int64_t K, int8_t* q, float* d, int16_t* bsums);
 void quantize_q8_0_row(const float* x, int64_t K, int8_t* q, float* d);
+// convert.cpp (load-time conversions, bit for bit the ref:: ones)
+void encode_q8_0_row(const float* x, int64_t K, uint8_t* out);
+void f16_row_to_f32(const uint8_t* src, float* out, int64_t n);
+void repack_tq1_0_blocks(const uint8_t* src, int64_t blocks, uint8_t* dst);
 void weigh_logits(const float* l, int64_t n, double max, double temperature, double band_scale, int bands, double* weights, uint8_t* band);  // sampling.cpp
 int64_t argmax(const float* x, int64_t n);  // sampling.cpp
 double sum_exp(const float* x, int64_t n, double max);  // sampling.cpp

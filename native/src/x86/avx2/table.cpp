@@ -36,6 +36,9 @@ KernelTable avx2_table(const char* isa) {
   t.scale = scale;
   t.to_f16 = to_f16;
   t.stream_read = stream_read;
+  t.encode_q8_0_row = encode_q8_0_row;
+  t.f16_row_to_f32 = f16_row_to_f32;
+  t.repack_tq1_0_blocks = repack_tq1_0_blocks;
   return t;
 }
 

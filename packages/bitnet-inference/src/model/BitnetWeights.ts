@@ -98,7 +98,7 @@ export interface LoadWeightsOptions {
    * the native ones convert a 2B model in a fraction of a second where the @bitnet/models references
    * take many seconds. They write the same bytes. Default: the references.
    */
-  kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0' | 'encodeQ8_0Blocks' | 'getRows'>;
+  kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0' | 'encodeQ8_0Rows'>;
   /**
    * Called as the load goes: after the embedding and output matrices and after each layer, with the
    * bytes of tensor data read so far and the total bytes of tensor data in the file (the last call
@@ -114,9 +114,9 @@ const REENCODED_TO_Q8_0 = new Set<number>([GgmlType.F32, GgmlType.F16, GgmlType.
 const REENCODE_CHUNK_BYTES = 8 << 20;
 
 /**
- * Re-encodes a float matrix of the file to Q8_0 (the @bitnet/models encoder, ggml's
- * quantize_row_q8_0_ref), reading it a few MB at a time so that the full-precision matrix is never
- * held whole.
+ * Re-encodes a float matrix of the file to Q8_0 (ggml's quantize_row_q8_0_ref: the kernels'
+ * encodeQ8_0Rows, else the @bitnet/models encoder), reading it a few MB at a time so that the
+ * full-precision matrix is never held whole.
  */
 function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo, kernels?: LoadWeightsOptions['kernels']): Uint8Array {
   const K = t.dims[0];
@@ -125,19 +125,13 @@ function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo, kernels?: LoadWeightsOp
   const dstRowBytes = (K / 32) * 34;
   const out = new Uint8Array(N * dstRowBytes);
   const rowsPerChunk = Math.max(1, Math.floor(REENCODE_CHUNK_BYTES / srcRowBytes));
-  const values = kernels ? new Float32Array(Math.min(rowsPerChunk, N) * K) : undefined;
-  const ids = kernels ? Int32Array.from({ length: Math.min(rowsPerChunk, N) }, (_, i) => i) : undefined;
   const scratch = new Uint8Array(Math.min(rowsPerChunk, N) * srcRowBytes);
   for (let r0 = 0; r0 < N; r0 += rowsPerChunk) {
     const count = Math.min(rowsPerChunk, N - r0);
     const src = file.tensorDataForConversion(t, r0 * srcRowBytes, count * srcRowBytes, scratch);
-    if (kernels && values && ids) {
-      const x = values.subarray(0, count * K);
-      kernels.getRows({ type: t.type as FloatMatrix['type'], data: src, rows: count, cols: K }, ids.subarray(0, count), x);
-      kernels.encodeQ8_0Blocks(x, out.subarray(r0 * dstRowBytes, (r0 + count) * dstRowBytes));
-    } else {
-      out.set(encodeQ8_0Blocks(dequantizeRows(t.type, src, K, 0, count)), r0 * dstRowBytes);
-    }
+    const dst = out.subarray(r0 * dstRowBytes, (r0 + count) * dstRowBytes);
+    if (kernels) kernels.encodeQ8_0Rows({ type: t.type as FloatMatrix['type'], data: src, rows: count, cols: K }, dst);
+    else dst.set(encodeQ8_0Blocks(dequantizeRows(t.type, src, K, 0, count)));
   }
   return out;
 }

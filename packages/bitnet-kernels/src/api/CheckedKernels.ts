@@ -182,6 +182,11 @@ export class CheckedKernels implements Kernels {
     this.inner.encodeQ8_0Blocks(x, out);
   }
 
+  encodeQ8_0Rows(w: FloatMatrix, out: Uint8Array): void {
+    checkKernelArgs('encodeQ8_0Rows', { w, out });
+    this.inner.encodeQ8_0Rows(w, out);
+  }
+
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {
     checkKernelArgs('weighLogits', { logits, max, temperature, bandScale, weights, ids, bandWeight, start });
     return this.inner.weighLogits(logits, max, temperature, bandScale, weights, ids, bandWeight, start);

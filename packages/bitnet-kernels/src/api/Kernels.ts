@@ -297,6 +297,13 @@ export interface Kernels {
    */
   encodeQ8_0Blocks(x: Float32Array, out: Uint8Array): void;
   /**
+   * Load-time conversion: every row of an F32, F16 or BF16 matrix as Q8_0 blocks (cols % 32 = 0; out
+   * holds rows · cols / 32 · 34 bytes), the bytes encodeQ8_0Blocks gives for the matrix's values. The
+   * native kernels read each row once and encode it on the thread pool (no f32 copy of the matrix).
+   * Finite values only, as encodeQ8_0Blocks.
+   */
+  encodeQ8_0Rows(w: FloatMatrix, out: Uint8Array): void;
+  /**
    * The sampler's pass over a whole vocabulary (top-k off): every id's weight and its band, how far its
    * logit lies below the largest. With n = logits.length, B = bandWeight.length (1 .. 256), in doubles:
    *   w_i = expWeight((l_i − max) / temperature)   (ts/SamplingWeights.ts: a fixed polynomial, not Math.exp;

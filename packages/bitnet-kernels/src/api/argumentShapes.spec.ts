@@ -46,6 +46,15 @@ describe('kernel argument shapes', () => {
     expect(thrown<KernelArgumentError>(() => checkKernelArgs('repackTq1_0AsTq2_0', { src: new Uint8Array(107), dst: new Uint8Array(132) })).message).toBe(
       'repackTq1_0AsTq2_0: src holds 107 bytes; 2 TQ1_0 blocks need 108',
     );
+    const f16 = floatCase(GgmlType.F16, 3, 64, 1, 4).w;
+    expect(thrown<KernelArgumentError>(() => checkKernelArgs('encodeQ8_0Rows', { w: f16, out: new Uint8Array(3 * 2 * 34 - 1) })).message).toBe(
+      'encodeQ8_0Rows: out has 203 elements, 204 expected',
+    );
+    expect(thrown<KernelArgumentError>(() => checkKernelArgs('encodeQ8_0Rows', { w: floatCase(GgmlType.Q8_0, 3, 64, 1, 4).w, out: new Uint8Array(204) })).argument).toBe('w.type');
+    expect(thrown<KernelArgumentError>(() => checkKernelArgs('encodeQ8_0Rows', { w: { ...f16, cols: 48, data: f16.data.subarray(0, 3 * 48 * 2) }, out: new Uint8Array(153) })).message).toMatch(
+      /w\.cols.*48 is not a multiple of the Q8_0 block size 32/,
+    );
+    expect(() => checkKernelArgs('encodeQ8_0Rows', { w: f16, out: new Uint8Array(204) })).not.toThrow();
   });
 
   it('returns the integers it read', () => {

@@ -356,6 +356,11 @@ export const KERNEL_ARGS: { readonly [K in KernelName]: KernelArgShape } = {
     arrays: { x: f32(), out: { kind: 'Uint8Array', length: (s) => (s['x.length'] / 32) * 34 } },
     disjoint: [['out', 'x']],
   },
+  encodeQ8_0Rows: merge(matrix('w', [GgmlType.F32, GgmlType.F16, GgmlType.BF16]), {
+    rules: [{ arg: 'w.cols', holds: (s) => s['w.cols'] % 32 === 0, problem: (s) => `${s['w.cols']} is not a multiple of the Q8_0 block size 32` }],
+    arrays: { out: { kind: 'Uint8Array', length: (s) => s['w.rows'] * (s['w.cols'] / 32) * 34 } },
+    disjoint: [['out', 'w.data']],
+  }),
   weighLogits: {
     sizes: { 'logits.length': 1, 'bandWeight.length': 1 },
     rules: [{ arg: 'bandWeight', holds: (s) => s['bandWeight.length'] <= 256, problem: (s) => `holds ${s['bandWeight.length']} bands, at most 256` }],

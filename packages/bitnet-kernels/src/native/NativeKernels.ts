@@ -142,6 +142,10 @@ export class NativeKernels implements Kernels {
     this.addon.encodeQ8_0(x, out);
   }
 
+  encodeQ8_0Rows(w: FloatMatrix, out: Uint8Array): void {
+    this.addon.encodeQ8_0Rows(w.type, w.data, w.rows, w.cols, out);
+  }
+
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {
     return this.addon.weighLogits(logits, max, temperature, bandScale, weights, ids, bandWeight, start);
   }

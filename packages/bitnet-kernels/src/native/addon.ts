@@ -118,6 +118,7 @@ export interface NativeAddon {
   toF16(x: Float32Array, out: Uint16Array): void;
   repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void;
   encodeQ8_0(x: Float32Array, out: Uint8Array): void;
+  encodeQ8_0Rows(type: number, w: Uint8Array, n: number, k: number, out: Uint8Array): void;
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number;
   argmax(x: Float32Array): number;
   sumExp(x: Float32Array, max: number): number;

@@ -114,6 +114,17 @@ export class TsKernels implements Kernels {
     out.set(encodeQ8_0Blocks(x));
   }
 
+  encodeQ8_0Rows(w: FloatMatrix, out: Uint8Array): void {
+    const row = new Float32Array(w.cols);
+    const ids = new Int32Array(1);
+    const rowBytes = (w.cols / 32) * 34;
+    for (let r = 0; r < w.rows; r++) {
+      ids[0] = r;
+      getRows(w, ids, row);
+      out.set(encodeQ8_0Blocks(row), r * rowBytes);
+    }
+  }
+
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {
     return weighLogits(logits, max, temperature, bandScale, weights, ids, bandWeight, start);
   }
