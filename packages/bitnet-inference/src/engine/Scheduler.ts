@@ -17,39 +17,11 @@
  */
 import { tokenLogprobs } from '../sampling/Logprobs';
 import type { SequenceEnd, SequenceMessage, WorkerStartRequest } from './protocol';
-import type { ForwardModel, PrefixStore, SchedulerOptions, TokenConstraint, TokenSampler } from './SchedulerContracts';
+import type { ForwardModel, PrefixStore, SchedulerOptions, TokenConstraint } from './SchedulerContracts';
+import type { Sequence, Waiting } from './SchedulerState';
 
 export type { FaultInjector, ForwardModel, PrefixStore, SchedulerOptions, TokenConstraint, TokenSampler } from './SchedulerContracts';
 export { PlannedFaults } from './PlannedFaults';
-
-interface Waiting {
-  req: WorkerStartRequest;
-  sampler: TokenSampler;
-  constraint: TokenConstraint | undefined;
-  /** Positions its cache needs: the prompt and every token it may generate. */
-  capacity: number;
-}
-
-interface Sequence<C> {
-  req: WorkerStartRequest;
-  cache: C;
-  sampler: TokenSampler;
-  constraint: TokenConstraint | undefined;
-  /** Time spent masking logits (ms). */
-  maskMs: number;
-  /** The ids of the cache's positions so far and the one about to be fed (prompt, then generated ids). */
-  history: number[];
-  /** Prompt positions restored from the prompt cache. */
-  cachedTokens: number;
-  prefilled: number;
-  generated: number;
-  last: number;
-  step: number;
-  retries: number;
-  failuresInStep: number;
-  started: number;
-  decodeStart: number;
-}
 
 export class Scheduler<C> {
   private readonly forward: ForwardModel<C>;
