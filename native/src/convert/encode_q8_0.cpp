@@ -1,7 +1,6 @@
 // Q8_0 block encoding (load time: a float matrix stored as Q8_0 weights), on the thread pool with the
 // selected table's row kernels. Not to be confused with the Q8_0 activation quantizer of the kernel
 // tables, which writes int8 and f32 scales.
-#include <algorithm>
 #include <cstdint>
 #include <vector>
 

@@ -10,7 +10,7 @@
 namespace bitnet {
 namespace avx2 {
 
-// Trits of 4 qh bytes: kQhTrits[b] holds trit n of byte b in byte n (n = 0..3).
+// Trits of 4 qh bytes: v[b] holds trit n of byte b in byte n (n = 0..3).
 struct QhTable {
   uint32_t v[256];
   QhTable() {

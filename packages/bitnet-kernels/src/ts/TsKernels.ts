@@ -3,7 +3,7 @@
  * native path is tested against. Each kernel lives in the file named after what it does; this class
  * only routes. It does not validate arguments: wrap it in CheckedKernels (createKernels does).
  */
-import { encodeQ8_0Blocks, repackTq1_0AsTq2_0 } from '@bitnet/models';
+import { dequantizeRows, encodeQ8_0Blocks, repackTq1_0AsTq2_0 } from '@bitnet/models';
 import type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { ternaryMatmulCall } from '../api/TensorKernels';
 import { quantizeI8PerToken, quantizeQ8_0, quantizeQ8K } from './ActivationQuant';
@@ -115,14 +115,7 @@ export class TsKernels implements Kernels {
   }
 
   encodeQ8_0Rows(w: FloatMatrix, out: Uint8Array): void {
-    const row = new Float32Array(w.cols);
-    const ids = new Int32Array(1);
-    const rowBytes = (w.cols / 32) * 34;
-    for (let r = 0; r < w.rows; r++) {
-      ids[0] = r;
-      getRows(w, ids, row);
-      out.set(encodeQ8_0Blocks(row), r * rowBytes);
-    }
+    out.set(encodeQ8_0Blocks(dequantizeRows(w.type, w.data, w.cols, 0, w.rows)));
   }
 
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {
