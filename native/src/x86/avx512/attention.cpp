@@ -1,7 +1,8 @@
 // AVX-512 attention for rows with the one-token arithmetic (decode steps, and prefill rows computed
 // as if decoded alone): ggml_vec_dot_f16's 32 lanes held in two zmm per dot product, up to four query
-// heads per pass over a kv head's keys and values. A batch (llama.cpp's tinyBLAS arithmetic) goes to
-// the AVX2 kernel.
+// heads per pass over a kv head's keys and values (scores: two positions a pass; p·V: three value
+// rows a pass, 24 accumulators: 64 rows at position 3968 took 16.6–16.9 ms instead of 18.1–21.1 with
+// two rows, Zen 4, 2 threads). A batch (llama.cpp's tinyBLAS arithmetic) goes to the AVX2 kernel.
 //
 // Exactness: ggml_vec_dot_f16 (AVX2) keeps four 8-lane accumulators s0..s3, s_j lane l summing the
 // products at offset 8j + l of every 32-element step. Here zmm A = s0 | s1 and B = s2 | s3: each lane
@@ -76,44 +77,50 @@ inline __m256 reduce32x8(const __m512* A, const __m512* B) {
 }
 
 /**
- * One 32-lane step of eight dot products (output k = 2h + e): x[h] at off .. off + 31 of four heads
- * against two vectors e (a: its first 16 lanes, b: the next 16), into A (lanes 0..15) and B (16..31).
+ * One 32-lane step of 4·E dot products (output k = E·h + e): x[h] at off .. off + 31 of four heads
+ * against E vectors (va[e]: their first 16 lanes, vb[e]: the next 16), into A (lanes 0..15) and B
+ * (16..31). Each x load is pinned in a register: GCC otherwise folds it into all E of its FMAs.
  */
-inline void fma_4x2(__m512* A, __m512* B, const float* const* x, int64_t off, __m512 a0, __m512 b0, __m512 a1, __m512 b1) {
+template <int E>
+inline void fma_4xE(__m512* A, __m512* B, const float* const* x, int64_t off, const __m512* va, const __m512* vb) {
   for (int h = 0; h < 4; ++h) {
-    const __m512 xa = _mm512_loadu_ps(x[h] + off), xb = _mm512_loadu_ps(x[h] + off + 16);
-    A[2 * h] = _mm512_fmadd_ps(xa, a0, A[2 * h]);
-    B[2 * h] = _mm512_fmadd_ps(xb, b0, B[2 * h]);
-    A[2 * h + 1] = _mm512_fmadd_ps(xa, a1, A[2 * h + 1]);
-    B[2 * h + 1] = _mm512_fmadd_ps(xb, b1, B[2 * h + 1]);
+    const __m512 xa = in_register(_mm512_loadu_ps(x[h] + off)), xb = in_register(_mm512_loadu_ps(x[h] + off + 16));
+    for (int e = 0; e < E; ++e) {
+      A[E * h + e] = _mm512_fmadd_ps(xa, va[e], A[E * h + e]);
+      B[E * h + e] = _mm512_fmadd_ps(xb, vb[e], B[E * h + e]);
+    }
   }
 }
 
-/** Stores r (outputs k = 2h + e, e = 0, 1) as o[h][0..1] for four heads. */
-inline void store_pairs4(__m256 r, float* const* o) {
-  alignas(32) float t[8];
-  _mm256_store_ps(t, r);
-  for (int h = 0; h < 4; ++h) o[h][0] = t[2 * h], o[h][1] = t[2 * h + 1];
+/** r[k] = reduce32(A[k], B[k]) · mul for the 4·E outputs of fma_4xE, eight at a time (reduce32x8). */
+template <int E>
+inline void reduce_4xE(const __m512* A, const __m512* B, float mul, float* r) {
+  constexpr int N = 4 * E, Pad = (N + 7) / 8 * 8;
+  __m512 a[Pad], b[Pad];
+  for (int k = 0; k < Pad; ++k) a[k] = k < N ? A[k] : _mm512_setzero_ps(), b[k] = k < N ? B[k] : _mm512_setzero_ps();
+  alignas(32) float t[Pad];
+  for (int k = 0; k < Pad; k += 8) _mm256_store_ps(t + k, _mm256_mul_ps(reduce32x8(a + k, b + k), _mm256_set1_ps(mul)));
+  for (int k = 0; k < N; ++k) r[k] = t[k];
 }
 
 /** Scores of H query heads over positions [0, visible): s[h][p] = vec_dot_f16(q[h], k_p) · scale. */
 template <int H>
 void scores(const uint16_t* K, int64_t D, int64_t visible, float scale, const float* const* q, float* const* s) {
   int64_t p = 0;
-  if constexpr (H == 4) {  // two positions at a time, their eight dot products reduced together
-    const __m256 vs = _mm256_set1_ps(scale);
-    for (; p + 2 <= visible; p += 2) {
-      const uint16_t* k0 = K + p * D;
-      const uint16_t* k1 = k0 + D;
-      __m512 A[8], B[8];  // output 2h + e: head h, position p + e
-      for (int k = 0; k < 8; ++k) A[k] = B[k] = _mm512_setzero_ps();
+  if constexpr (H == 4) {  // two positions at a time, their eight dot products reduced together (three measured no faster)
+    constexpr int E = 2;
+    for (; p + E <= visible; p += E) {
+      __m512 A[4 * E], B[4 * E];  // output E·h + e: head h, position p + e
+      for (int k = 0; k < 4 * E; ++k) A[k] = B[k] = _mm512_setzero_ps();
       for (int64_t d = 0; d < D; d += 32) {
-        const __m512 ka0 = cvtph512(load256(k0 + d)), kb0 = cvtph512(load256(k0 + d + 16));
-        const __m512 ka1 = cvtph512(load256(k1 + d)), kb1 = cvtph512(load256(k1 + d + 16));
-        fma_4x2(A, B, q, d, ka0, kb0, ka1, kb1);
+        __m512 ka[E], kb[E];
+        for (int e = 0; e < E; ++e) ka[e] = cvtph512(load256(K + (p + e) * D + d)), kb[e] = cvtph512(load256(K + (p + e) * D + d + 16));
+        fma_4xE<E>(A, B, q, d, ka, kb);
       }
-      float* o[4] = {s[0] + p, s[1] + p, s[2] + p, s[3] + p};
-      store_pairs4(_mm256_mul_ps(reduce32x8(A, B), vs), o);
+      float r[4 * E];
+      reduce_4xE<E>(A, B, scale, r);
+      for (int h = 0; h < 4; ++h)
+        for (int e = 0; e < E; ++e) s[h][p + e] = r[E * h + e];
     }
   }
   for (; p < visible; ++p) {
@@ -138,27 +145,47 @@ void scores(const uint16_t* K, int64_t D, int64_t visible, float scale, const fl
  * (a.kv_offset); a chunk of 32 never straddles two blocks, the accumulators carry on, the partial
  * chunk is the last block's.
  */
+/**
+ * o[h][d0 .. d0 + E − 1] of weighted_values for four heads: E value rows (dimensions d0.., bt apart)
+ * walked together, each loaded row chunk serving four heads and each weight chunk E dimensions.
+ */
+template <int E, bool Paged>
+void values_4xE(const AttentionArgs& a, int64_t kvh, int64_t visible, int64_t d0, const float* const* w, float* const* o) {
+  const int64_t bt = a.blockTokens;
+  __m512 A[4 * E], B[4 * E];  // output E·h + e: head h, dimension d0 + e
+  for (int k = 0; k < 4 * E; ++k) A[k] = B[k] = _mm512_setzero_ps();
+  auto chunk = [&](const uint16_t* c, int64_t p) {
+    __m512 va[E], vb[E];
+    for (int e = 0; e < E; ++e) va[e] = cvtph512(load256(c + e * bt)), vb[e] = cvtph512(load256(c + e * bt + 16));
+    fma_4xE<E>(A, B, w, p, va, vb);
+  };
+  auto last = [&](const uint16_t* c, int64_t p) {
+    const int64_t n = visible - p, na = std::min<int64_t>(16, n), nb = std::max<int64_t>(0, n - 16);
+    __m512 va[E], vb[E];
+    for (int e = 0; e < E; ++e) va[e] = load_f16x16_first(c + e * bt, na), vb[e] = load_f16x16_first(c + e * bt + 16, nb);
+    fma_4xE<E>(A, B, w, p, va, vb);
+  };
+  walk_value_chunks<32, Paged>(a, kvh, d0, visible, chunk, last);
+  float r[4 * E];
+  reduce_4xE<E>(A, B, 1.0f, r);
+  for (int h = 0; h < 4; ++h)
+    for (int e = 0; e < E; ++e) o[h][d0 + e] = r[E * h + e];
+}
+
+/**
+ * p·V of H query heads for every dimension: o[h][d] = vec_dot_f16 over positions of (w[h], v_d).
+ * w[h]: f16-rounded weights, zero from `visible` up to the next multiple of 32; value lanes past
+ * `visible` are loaded as 0 (those cache slots may hold anything). Paged: block by block
+ * (a.kv_offset); a chunk of 32 never straddles two blocks, the accumulators carry on, the partial
+ * chunk is the last block's.
+ */
 template <int H, bool Paged>
 void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* const* w, float* const* o) {
   const int64_t D = a.headDim;
   int64_t d0 = 0;
-  if constexpr (H == 4) {  // two dimensions at a time (rows d, d + 1 of the values: bt apart), reduced together
-    const int64_t bt = a.blockTokens;
-    for (; d0 + 2 <= D; d0 += 2) {
-      __m512 A[8], B[8];  // output 2h + e: head h, dimension d0 + e
-      for (int k = 0; k < 8; ++k) A[k] = B[k] = _mm512_setzero_ps();
-      auto apply = [&](__m512 va0, __m512 vb0, __m512 va1, __m512 vb1, int64_t p) { fma_4x2(A, B, w, p, va0, vb0, va1, vb1); };
-      auto chunk = [&](const uint16_t* c, int64_t p) {
-        apply(cvtph512(load256(c)), cvtph512(load256(c + 16)), cvtph512(load256(c + bt)), cvtph512(load256(c + bt + 16)), p);
-      };
-      auto last = [&](const uint16_t* c, int64_t p) {
-        const int64_t n = visible - p, na = std::min<int64_t>(16, n), nb = std::max<int64_t>(0, n - 16);
-        apply(load_f16x16_first(c, na), load_f16x16_first(c + 16, nb), load_f16x16_first(c + bt, na), load_f16x16_first(c + bt + 16, nb), p);
-      };
-      walk_value_chunks<32, Paged>(a, kvh, d0, visible, chunk, last);
-      float* od[4] = {o[0] + d0, o[1] + d0, o[2] + d0, o[3] + d0};
-      store_pairs4(reduce32x8(A, B), od);
-    }
+  if constexpr (H == 4) {
+    for (; d0 + 3 <= D; d0 += 3) values_4xE<3, Paged>(a, kvh, visible, d0, w, o);
+    for (; d0 + 2 <= D; d0 += 2) values_4xE<2, Paged>(a, kvh, visible, d0, w, o);
   }
   for (int64_t d = d0; d < D; ++d) {
     __m512 A[H], B[H];

@@ -46,6 +46,12 @@ inline __m512i in_register(__m512i v) {
 #endif
   return v;
 }
+inline __m512 in_register(__m512 v) {
+#if !defined(BITNET_AVX512_EMULATED)
+  __asm__("" : "+v"(v));
+#endif
+  return v;
+}
 
 inline __m256i fold512(__m512i v) {
   return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
