@@ -1,8 +1,10 @@
 // AVX-512 attention for rows with the one-token arithmetic (decode steps, and prefill rows computed
 // as if decoded alone): ggml_vec_dot_f16's 32 lanes held in two zmm per dot product, up to four query
-// heads per pass over a kv head's keys and values (scores: two positions a pass; p·V: three value
-// rows a pass, 24 accumulators: 64 rows at position 3968 took 16.6–16.9 ms instead of 18.1–21.1 with
-// two rows, Zen 4, 2 threads). A batch (llama.cpp's tinyBLAS arithmetic) goes to the AVX2 kernel.
+// heads per pass over a kv head's keys and values (scores: two positions a pass, or, for a task of
+// several prefill rows, by lane over keys transposed once (scores_transposed.cpp); p·V: three value
+// rows a pass past 64 positions, 24 accumulators: 64 rows at position 3968 took 16.6–16.9 ms instead
+// of 18.1–21.1 with two rows, Zen 4, 2 threads). A batch (llama.cpp's tinyBLAS arithmetic) goes to the
+// AVX2 kernel.
 //
 // Exactness: ggml_vec_dot_f16 (AVX2) keeps four 8-lane accumulators s0..s3, s_j lane l summing the
 // products at offset 8j + l of every 32-element step. Here zmm A = s0 | s1 and B = s2 | s3: each lane
@@ -25,6 +27,15 @@ namespace bitnet {
 namespace avx512 {
 
 namespace {
+
+/** Rows a task needs for its keys to be transposed (scores_transposed.cpp): the transposition costs
+ *  about one row's scores. */
+constexpr int64_t kScoresByLaneRows = 4;
+/** ... and positions before its first row (short rows waste much of their last 16-position block). */
+constexpr int64_t kScoresByLaneFrom = 48;
+
+/** Positions from which p·V walks three value rows a pass (fewer: two). */
+constexpr int64_t kValuesTripleFrom = 64;
 
 /** f16 values [0, n) of p (n in 0..16) as floats, the other lanes 0. */
 inline __m512 load_f16x16_first(const uint16_t* p, int64_t n) {
@@ -107,20 +118,34 @@ inline void reduce_4xE(const __m512* A, const __m512* B, float mul, float* r) {
 template <int H>
 void scores(const uint16_t* K, int64_t D, int64_t visible, float scale, const float* const* q, float* const* s) {
   int64_t p = 0;
-  if constexpr (H == 4) {  // two positions at a time, their eight dot products reduced together (three measured no faster)
-    constexpr int E = 2;
-    for (; p + E <= visible; p += E) {
-      __m512 A[4 * E], B[4 * E];  // output E·h + e: head h, position p + e
-      for (int k = 0; k < 4 * E; ++k) A[k] = B[k] = _mm512_setzero_ps();
+  if constexpr (H == 4) {
+    // Two positions a pass, their eight dot products reduced together (three positions measured no
+    // faster); four passes' results are transposed so that each head's eight scores go out in one
+    // store (scalar stores take an FMA slot each on Zen 4).
+    const __m256 vs = _mm256_set1_ps(scale);
+    auto two = [&](int64_t p2) {  // [head 0: p2, p2 + 1 | head 1: .. | head 2 | head 3] · scale
+      __m512 A[8], B[8];
+      for (int k = 0; k < 8; ++k) A[k] = B[k] = _mm512_setzero_ps();
       for (int64_t d = 0; d < D; d += 32) {
-        __m512 ka[E], kb[E];
-        for (int e = 0; e < E; ++e) ka[e] = cvtph512(load256(K + (p + e) * D + d)), kb[e] = cvtph512(load256(K + (p + e) * D + d + 16));
-        fma_4xE<E>(A, B, q, d, ka, kb);
+        __m512 ka[2], kb[2];
+        for (int e = 0; e < 2; ++e) ka[e] = cvtph512(load256(K + (p2 + e) * D + d)), kb[e] = cvtph512(load256(K + (p2 + e) * D + d + 16));
+        fma_4xE<2>(A, B, q, d, ka, kb);
       }
-      float r[4 * E];
-      reduce_4xE<E>(A, B, scale, r);
-      for (int h = 0; h < 4; ++h)
-        for (int e = 0; e < E; ++e) s[h][p + e] = r[E * h + e];
+      return _mm256_castps_pd(_mm256_mul_ps(reduce32x8(A, B), vs));
+    };
+    for (; p + 8 <= visible; p += 8) {
+      const __m256d r0 = two(p), r1 = two(p + 2), r2 = two(p + 4), r3 = two(p + 6);  // 64-bit element h: head h
+      const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+      const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+      _mm256_storeu_pd(reinterpret_cast<double*>(s[0] + p), _mm256_permute2f128_pd(t0, t2, 0x20));
+      _mm256_storeu_pd(reinterpret_cast<double*>(s[1] + p), _mm256_permute2f128_pd(t1, t3, 0x20));
+      _mm256_storeu_pd(reinterpret_cast<double*>(s[2] + p), _mm256_permute2f128_pd(t0, t2, 0x31));
+      _mm256_storeu_pd(reinterpret_cast<double*>(s[3] + p), _mm256_permute2f128_pd(t1, t3, 0x31));
+    }
+    for (; p + 2 <= visible; p += 2) {
+      alignas(32) float t[8];
+      _mm256_store_pd(reinterpret_cast<double*>(t), two(p));
+      for (int h = 0; h < 4; ++h) s[h][p] = t[2 * h], s[h][p + 1] = t[2 * h + 1];
     }
   }
   for (; p < visible; ++p) {
@@ -184,7 +209,9 @@ void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const
   const int64_t D = a.headDim;
   int64_t d0 = 0;
   if constexpr (H == 4) {
-    for (; d0 + 3 <= D; d0 += 3) values_4xE<3, Paged>(a, kvh, visible, d0, w, o);
+    // three rows a pass once the walk is long enough to repay its wider reduction (32 positions: two)
+    if (visible > kValuesTripleFrom)
+      for (; d0 + 3 <= D; d0 += 3) values_4xE<3, Paged>(a, kvh, visible, d0, w, o);
     for (; d0 + 2 <= D; d0 += 2) values_4xE<2, Paged>(a, kvh, visible, d0, w, o);
   }
   for (int64_t d = d0; d < D; ++d) {
@@ -236,10 +263,21 @@ void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t
   const int64_t vpmax = (a.startPos + t1 + 31) & ~(int64_t)31;
   float* sc = scratch;         // [G][vpmax] scores, then weights
   float* qr = sc + G * vpmax;  // [G][D] f16-rounded queries
+  // Several rows: their keys transposed once, then scores by lane (scores_transposed.cpp).
+  const bool by_lane = G % 4 == 0 && t1 - t0 >= kScoresByLaneRows && a.startPos + t0 >= kScoresByLaneFrom;
+  uint16_t* kt = reinterpret_cast<uint16_t*>(qr + G * D);  // [vpmax / 16][D][16]
+  if (by_lane) transpose_keys_512(a, kvh, a.startPos + t1, kt);
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t visible = a.startPos + t + 1;
     avx2::attention_queries(a, t, kvh, qr);
-    for (int64_t j = 0, p0 = 0; p0 < visible; ++j, p0 += bt) {  // positions [p0, p0 + n) of block j
+    if (by_lane) {
+      for (int64_t g = 0; g < G; g += 4) {
+        const float* qs[4] = {qr + g * D, qr + (g + 1) * D, qr + (g + 2) * D, qr + (g + 3) * D};
+        float* ss[4] = {sc + g * vpmax, sc + (g + 1) * vpmax, sc + (g + 2) * vpmax, sc + (g + 3) * vpmax};
+        scores_transposed4_512(kt, D, visible, a.scale, qs, ss);
+      }
+    }
+    for (int64_t j = 0, p0 = 0; p0 < visible && !by_lane; ++j, p0 += bt) {  // positions [p0, p0 + n) of block j
       const uint16_t* K = a.k + a.kv_offset(j, kvh);
       const int64_t n = std::min(bt, visible - p0);
       for (int64_t g = 0; g < G; g += 4) {

@@ -33,6 +33,12 @@ void matmul_q8_0_q8_0_512(const Q8_0MatmulArgs& a, int64_t n0, int64_t n1);
 
 // attention.cpp: the one-token arithmetic in zmm (batches go to avx2::attention_group)
 void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh, float* scratch);
+// scores_transposed.cpp: keys of positions [0, reach) of kv head kvh in blocks of 16 positions, each
+// dimension-major (kt[(p / 16)·16·D + 16·d + p % 16], f16; positions up to the next multiple of 16
+// zero), and four heads' scores from them (positions up to visible rounded up to 16 are written: s[h]
+// needs that room)
+void transpose_keys_512(const AttentionArgs& a, int64_t kvh, int64_t reach, uint16_t* kt);
+void scores_transposed4_512(const uint16_t* kt, int64_t D, int64_t visible, float scale, const float* const* q, float* const* s);
 
 // float_matmul.cpp
 extern const FloatMatmulFn matmul_f32_512;

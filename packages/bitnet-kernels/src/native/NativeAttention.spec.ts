@@ -30,6 +30,9 @@ describeNativeIsas('native attention', ({ k, generic }) => {
       { tokens: 1, heads: 20, kvHeads: 5, headDim: 128, startPos: 1500, capacity: 1600 },
       // more than four query heads per kv head (fours, then the rest), in a prefill-sized call
       { tokens: 19, heads: 14, kvHeads: 2, headDim: 64, startPos: 40, capacity: 64 },
+      // 2B4T heads in a prefill chunk at a longer context: the AVX-512 tasks transpose 22 blocks of 16
+      // keys and the last partly, and walk three value rows a pass
+      { tokens: 20, heads: 20, kvHeads: 5, headDim: 128, startPos: 333, capacity: 360 },
     ]) {
       const shape: AttentionShape = { ...s, scale: 1 / Math.sqrt(s.headDim) };
       const q = randomFloats(next, s.tokens * s.heads * s.headDim, 2);
