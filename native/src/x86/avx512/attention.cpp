@@ -290,7 +290,7 @@ void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t
         });
       }
     }
-    for (int64_t g = 0; g < G; ++g) avx2::attention_weights(sc + g * vpmax, visible);
+    for (int64_t g = 0; g < G; ++g) attention_weights_512(sc + g * vpmax, visible);
     for (int64_t g = 0; g < G; g += 4) {
       in_fours(g, G, [&](auto hh) {
         constexpr int H = decltype(hh)::value;

@@ -40,6 +40,10 @@ void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t
 void transpose_keys_512(const AttentionArgs& a, int64_t kvh, int64_t reach, uint16_t* kt);
 void scores_transposed4_512(const uint16_t* kt, int64_t D, int64_t visible, float scale, const float* const* q, float* const* s);
 
+// softmax.cpp: avx2::softmax_row's bits on 16 lanes; attention weights (softmax, f16-rounded, zero to 32)
+void softmax_row_512(float* x, int64_t n);
+void attention_weights_512(float* w, int64_t visible);
+
 // float_matmul.cpp
 extern const FloatMatmulFn matmul_f32_512;
 extern const FloatMatmulFn matmul_bf16_512;

@@ -46,6 +46,7 @@ const KernelTable* kernel_table_avx512() {
     t.types[GGML_Q4_K].matmul_f32 = avx512::matmul_q4_k_f32;
     t.types[GGML_Q6_K].matmul_f32 = avx512::matmul_q6_k_f32;
     t.attention_group = avx512::attention_group_512;
+    t.softmax_row = avx512::softmax_row_512;
     t.stream_read = avx512::stream_read512;
     t.weigh_logits = avx512::weigh_logits_512;
     t.argmax = avx512::argmax_512;
