@@ -265,13 +265,16 @@ void attention_many(const AttentionArgs* parts, int64_t count) {
   // Tasks: (call, kv head, block of up to 16 tokens); each converts its keys and values once for all of
   // its rows. The calls' tasks are numbered end to end, so several sequences' attention (a batched
   // decode step) is one pass over the pool. Small work (a short-context decode) stays on the calling thread.
-  const int64_t TB = 16;
+  // Rows per task: 16, or 32 past position 512, where rows cost nearly the same (so 32-row tasks still
+  // share out evenly) and a task's one-off work over its keys (the AVX-512 transposition) is halved.
+  auto rows_per_task = [](const AttentionArgs& a) -> int64_t { return a.startPos >= 512 ? 32 : 16; };
   std::vector<int64_t> first((size_t)count + 1, 0);  // first task of each call
   int64_t work = 0;
   size_t per_slot = 0;
   for (int64_t c = 0; c < count; ++c) {
     const AttentionArgs& a = parts[c];
     const bool empty = a.tokens == 0 || a.heads == 0;
+    const int64_t TB = rows_per_task(a);
     first[(size_t)c + 1] = first[(size_t)c] + (empty ? 0 : a.kvHeads * ((a.tokens + TB - 1) / TB));
     if (empty) continue;
     work += a.tokens * a.heads * (a.startPos + a.tokens) * a.headDim;
@@ -285,6 +288,7 @@ void attention_many(const AttentionArgs* parts, int64_t count) {
     const int64_t c = std::upper_bound(first.begin(), first.end(), i) - first.begin() - 1;
     const AttentionArgs& a = parts[c];
     const int64_t local = i - first[(size_t)c];
+    const int64_t TB = rows_per_task(a);
     const int64_t kvh = local % a.kvHeads, b = local / a.kvHeads;
     const int64_t t1 = std::min(a.tokens, (b + 1) * TB);
     prefetch_kv(a, kvh, a.startPos + t1);

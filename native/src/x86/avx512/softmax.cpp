@@ -2,7 +2,7 @@
 // by lane, and the sum taken as the AVX2 kernel takes it, 8 lanes at a time (hsum_f32 of each half, in
 // order) into one double, so the sum, and every weight, has its bits. Also the attention weights (the
 // softmax rounded to f16, zero-padded to 32): in a 64-row 2B4T prefill call at position 3968 (Zen 4,
-// perf samples) they took 9.5 % of the call on 8 lanes and 7.9 % here; the double sum's chain of adds
+// perf samples) they took 10.3 % of the call on 8 lanes and 7.9 % here; the double sum's chain of adds
 // and the four passes over each row are what is left.
 #include <cmath>
 #include <cstdint>

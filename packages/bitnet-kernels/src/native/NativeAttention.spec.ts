@@ -33,6 +33,8 @@ describeNativeIsas('native attention', ({ k, generic }) => {
       // 2B4T heads in a prefill chunk at a longer context: the AVX-512 tasks transpose 22 blocks of 16
       // keys and the last partly, and walk three value rows a pass
       { tokens: 20, heads: 20, kvHeads: 5, headDim: 128, startPos: 333, capacity: 360 },
+      // past position 512 the tasks take 32 rows: one whole, one of 8
+      { tokens: 40, heads: 8, kvHeads: 2, headDim: 64, startPos: 600, capacity: 645 },
     ]) {
       const shape: AttentionShape = { ...s, scale: 1 / Math.sqrt(s.headDim) };
       const q = randomFloats(next, s.tokens * s.heads * s.headDim, 2);
