@@ -28,10 +28,10 @@ namespace avx512 {
 
 namespace {
 
-/** Rows a task needs for its keys to be transposed (scores_transposed.cpp): the transposition costs
- *  about one row's scores. */
+/** Rows a task needs for its keys to be transposed (scores_transposed.cpp; the transposition costs
+ *  about one row's scores), and positions before its first row (short rows waste much of their last
+ *  16-position block: at position 0 the by-lane scores were slower). */
 constexpr int64_t kScoresByLaneRows = 4;
-/** ... and positions before its first row (short rows waste much of their last 16-position block). */
 constexpr int64_t kScoresByLaneFrom = 48;
 
 /** Positions from which p·V walks three value rows a pass (fewer: two). */
@@ -163,13 +163,6 @@ void scores(const uint16_t* K, int64_t D, int64_t visible, float scale, const fl
   }
 }
 
-/**
- * p·V of H query heads for every dimension: o[h][d] = vec_dot_f16 over positions of (w[h], v_d).
- * w[h]: f16-rounded weights, zero from `visible` up to the next multiple of 32; value lanes past
- * `visible` are loaded as 0 (those cache slots may hold anything). Paged: block by block
- * (a.kv_offset); a chunk of 32 never straddles two blocks, the accumulators carry on, the partial
- * chunk is the last block's.
- */
 /**
  * o[h][d0 .. d0 + E − 1] of weighted_values for four heads: E value rows (dimensions d0.., bt apart)
  * walked together, each loaded row chunk serving four heads and each weight chunk E dimensions.
