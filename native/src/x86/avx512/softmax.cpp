@@ -69,7 +69,8 @@ void softmax_row_512(float* x, int64_t n) {
     sum += (double)hsum_f32(hi8(e));
   }
   if (n8 > n16) {  // one group of 8: the upper lanes are computed on zeros and dropped
-    const __m512 e = v_expf16(_mm512_sub_ps(_mm512_maskz_loadu_ps(0x00FF, x + n16), vm));
+    const __m512 lo = _mm512_castsi512_ps(join256(_mm256_castps_si256(_mm256_loadu_ps(x + n16)), _mm256_setzero_si256()));
+    const __m512 e = v_expf16(_mm512_sub_ps(lo, vm));
     _mm256_storeu_ps(x + n16, lo8(e));
     sum += (double)hsum_f32(lo8(e));
   }
@@ -90,8 +91,8 @@ void attention_weights_512(float* w, int64_t visible) {
   softmax_row_512(w, visible);
   const int64_t vp = (visible + 31) & ~(int64_t)31;
   int64_t p = 0;
-  for (; p + 16 <= visible; p += 16)
-    _mm512_storeu_ps(w + p, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(w + p), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+  for (; p + 8 <= visible; p += 8)
+    _mm256_storeu_ps(w + p, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(w + p), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
   for (; p < visible; ++p) w[p] = f16_round(w[p]);
   for (; p < vp; ++p) w[p] = 0.0f;
 }
