@@ -35,6 +35,9 @@ describeNativeIsas('native attention', ({ k, generic }) => {
       { tokens: 20, heads: 20, kvHeads: 5, headDim: 128, startPos: 333, capacity: 360 },
       // past position 512 the tasks take 32 rows: one whole, one of 8
       { tokens: 40, heads: 8, kvHeads: 2, headDim: 64, startPos: 600, capacity: 645 },
+      // the by-lane scores at the smallest and largest head sizes the AVX-512 kernel takes (1 and 8 steps of 32)
+      { tokens: 5, heads: 8, kvHeads: 2, headDim: 32, startPos: 50, capacity: 60 },
+      { tokens: 6, heads: 4, kvHeads: 1, headDim: 256, startPos: 70, capacity: 80 },
     ]) {
       const shape: AttentionShape = { ...s, scale: 1 / Math.sqrt(s.headDim) };
       const q = randomFloats(next, s.tokens * s.heads * s.headDim, 2);
