@@ -139,7 +139,7 @@ struct KernelTable {
 /** Scratch floats attention_group needs for a block ending at token t1: a row of scores (positions
  *  padded to 32) and an f16-rounded query for each query head of the group (the reference kernel's
  *  one row of scores fits in the first of them), then room for the block's keys transposed to f16
- *  [headDim][positions padded to 32] (the AVX-512 prefill scores). */
+ *  (positions padded to 32, in blocks of 16 positions × headDim: the AVX-512 prefill scores). */
 inline int64_t attention_scratch_floats(const AttentionArgs& a, int64_t t1) {
   const int64_t vis = a.startPos + t1, vp = (vis + 31) / 32 * 32;
   const int64_t group = a.heads / a.kvHeads;

@@ -262,9 +262,9 @@ void prefetch_kv(const AttentionArgs& a, int64_t kvh, int64_t reach) {
 
 void attention_many(const AttentionArgs* parts, int64_t count) {
   const KernelTable& t = table();
-  // Tasks: (call, kv head, block of up to 16 tokens); each converts its keys and values once for all of
-  // its rows. The calls' tasks are numbered end to end, so several sequences' attention (a batched
-  // decode step) is one pass over the pool. Small work (a short-context decode) stays on the calling thread.
+  // Tasks: (call, kv head, block of up to rows_per_task tokens), each with all of its rows' query heads.
+  // The calls' tasks are numbered end to end, so several sequences' attention (a batched decode step)
+  // is one pass over the pool. Small work (a short-context decode) stays on the calling thread.
   // Rows per task: 16, or 32 past position 512, where rows cost nearly the same (so 32-row tasks still
   // share out evenly) and a task's one-off work over its keys (the AVX-512 transposition) is halved.
   auto rows_per_task = [](const AttentionArgs& a) -> int64_t { return a.startPos >= 512 ? 32 : 16; };

@@ -103,14 +103,14 @@ inline void fma_4xE(__m512* A, __m512* B, const float* const* x, int64_t off, co
   }
 }
 
-/** r[k] = reduce32(A[k], B[k]) · mul for the 4·E outputs of fma_4xE, eight at a time (reduce32x8). */
+/** r[k] = reduce32(A[k], B[k]) for the 4·E outputs of fma_4xE, eight at a time (reduce32x8). */
 template <int E>
-inline void reduce_4xE(const __m512* A, const __m512* B, float mul, float* r) {
+inline void reduce_4xE(const __m512* A, const __m512* B, float* r) {
   constexpr int N = 4 * E, Pad = (N + 7) / 8 * 8;
   __m512 a[Pad], b[Pad];
   for (int k = 0; k < Pad; ++k) a[k] = k < N ? A[k] : _mm512_setzero_ps(), b[k] = k < N ? B[k] : _mm512_setzero_ps();
   alignas(32) float t[Pad];
-  for (int k = 0; k < Pad; k += 8) _mm256_store_ps(t + k, _mm256_mul_ps(reduce32x8(a + k, b + k), _mm256_set1_ps(mul)));
+  for (int k = 0; k < Pad; k += 8) _mm256_store_ps(t + k, reduce32x8(a + k, b + k));
   for (int k = 0; k < N; ++k) r[k] = t[k];
 }
 
@@ -185,7 +185,7 @@ void values_4xE(const AttentionArgs& a, int64_t kvh, int64_t visible, int64_t d0
   };
   walk_value_chunks<32, Paged>(a, kvh, d0, visible, chunk, last);
   float r[4 * E];
-  reduce_4xE<E>(A, B, 1.0f, r);
+  reduce_4xE<E>(A, B, r);
   for (int h = 0; h < 4; ++h)
     for (int e = 0; e < E; ++e) o[h][d0 + e] = r[E * h + e];
 }
@@ -269,18 +269,19 @@ void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t
         float* ss[4] = {sc + g * vpmax, sc + (g + 1) * vpmax, sc + (g + 2) * vpmax, sc + (g + 3) * vpmax};
         scores_transposed4_512(kt, D, visible, a.scale, qs, ss);
       }
-    }
-    for (int64_t j = 0, p0 = 0; p0 < visible && !by_lane; ++j, p0 += bt) {  // positions [p0, p0 + n) of block j
-      const uint16_t* K = a.k + a.kv_offset(j, kvh);
-      const int64_t n = std::min(bt, visible - p0);
-      for (int64_t g = 0; g < G; g += 4) {
-        in_fours(g, G, [&](auto hh) {
-          constexpr int H = decltype(hh)::value;
-          const float* qs[H];
-          float* ss[H];
-          for (int h = 0; h < H; ++h) qs[h] = qr + (g + h) * D, ss[h] = sc + (g + h) * vpmax + p0;
-          scores<H>(K, D, n, a.scale, qs, ss);
-        });
+    } else {
+      for (int64_t j = 0, p0 = 0; p0 < visible; ++j, p0 += bt) {  // positions [p0, p0 + n) of block j
+        const uint16_t* K = a.k + a.kv_offset(j, kvh);
+        const int64_t n = std::min(bt, visible - p0);
+        for (int64_t g = 0; g < G; g += 4) {
+          in_fours(g, G, [&](auto hh) {
+            constexpr int H = decltype(hh)::value;
+            const float* qs[H];
+            float* ss[H];
+            for (int h = 0; h < H; ++h) qs[h] = qr + (g + h) * D, ss[h] = sc + (g + h) * vpmax + p0;
+            scores<H>(K, D, n, a.scale, qs, ss);
+          });
+        }
       }
     }
     for (int64_t g = 0; g < G; ++g) attention_weights_512(sc + g * vpmax, visible);
