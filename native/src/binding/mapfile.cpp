@@ -75,6 +75,14 @@ FileMapping map_file(Napi::Env env, const char* fn, const std::string& path, siz
   if (bytes == 0) bytes = (size_t)st.st_size;
   void* p = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) os_error(env, fn, "mmap", path, errno);
+#if defined(MADV_HUGEPAGE)
+  // Pages of the file not yet in the page cache are read in 2 MB folios (filesystems with large folios:
+  // ext4 on this Linux 6.18 did), which this and every later mapping of the file then maps with one TLB
+  // entry each. On a Zen 4 VM in its fast-bandwidth phase two threads streamed a fully 2 MB-mapped 1.2 GB
+  // model at 53–63 GB/s where 4 KB-page memory read 42–48; in its slow phase (~31–35) the page size made
+  // no difference, decode included. Pages already cached keep their size. A hint only.
+  ::madvise(p, bytes, MADV_HUGEPAGE);
+#endif
   return FileMapping{p, bytes};
 }
 #endif

@@ -16,7 +16,7 @@ export { KernelArgumentError } from './api/KernelArgumentError';
 export { KernelUnavailableError, kernelBackend, requestedKernelMode, cpuFeatures, selectedIsa } from './backend/KernelBackend';
 export type { KernelBackendInfo, KernelMode } from './backend/KernelBackend';
 export { FileMappingError, mapFile } from './backend/FileMapping';
-export { type PageMemory, pageMemory } from './backend/PageMemory';
+export { type PageAllocateOptions, type PageMemory, pageMemory } from './backend/PageMemory';
 export type { CpuFeatures, NativeIsa } from './native/addon';
 export { FLOAT_TYPES, TENSOR_KERNELS, TENSOR_TYPES, TERNARY_TYPES, tensorKernel } from './api/TensorKernels';
 export type { FloatType, MatmulKernelName, TensorKernel, TernaryType } from './api/TensorKernels';

@@ -40,15 +40,21 @@ function load(m: WorkerLoadRequest): void {
   lowerPriority(m.computeNice);
   const opened = openKernels(m.kernels);
   const file = openWeightsFile(m.path, m.kernels.mode, WEIGHTS_ONLY_READ);
+  // converted weights in huge pages where the OS grants them; sequences' KV caches (and the prompt
+  // cache's arena): pages returned to the OS as each sequence ends, not at the next GC
+  const memory = pageMemory(m.kernels.mode);
   let weights;
   try {
-    weights = loadBitnetWeights(file, { repackTq1_0: m.repackTq1_0, outputType: m.outputType, kernels: opened.kernels, onProgress: (done, total) => send({ type: 'load-progress', done, total }) });
+    weights = loadBitnetWeights(file, {
+      repackTq1_0: m.repackTq1_0,
+      outputType: m.outputType,
+      kernels: opened.kernels,
+      memory,
+      onProgress: (done, total) => send({ type: 'load-progress', done, total }),
+    });
   } finally {
     file.close();
   }
-  // sequences' KV caches (and the prompt cache's arena): pages returned to the OS as each sequence
-  // ends, not at the next GC
-  const memory = pageMemory(m.kernels.mode);
   // The scheduler samples each step's logits before the next step: one reused logits buffer.
   const fp = new ForwardPass(weights, opened.kernels, { maxChunkTokens: m.maxChunkTokens, reuseLogits: true });
   const forward: ForwardModel<KvCache> = {

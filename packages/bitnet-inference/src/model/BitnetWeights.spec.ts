@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GgmlType, GgufFile, buildSyntheticModel, smallByteVocab } from '@bitnet/models';
-import { createKernels } from '@bitnet/kernels';
+import { type PageAllocateOptions, createKernels, pageMemory } from '@bitnet/kernels';
 import { ForwardPass } from '../forward/ForwardPass';
 import { KvCache } from './KvCache';
 import { loadBitnetWeights } from './BitnetWeights';
@@ -14,14 +14,37 @@ describe('loadBitnetWeights: TQ1_0 held as TQ2_0', () => {
   const file = path.join(dir, 'tq1.gguf');
   buildSyntheticModel({ arch: 'bitnet', quant: 'tq1_0', dim: 256, ff: 512, layers: 2, heads: 4, kvHeads: 1, vocab, seed: 5, contextLength: 64 }).writeFile(file);
 
-  function load(repackTq1_0: boolean, kernels?: ReturnType<typeof createKernels>) {
+  function load(repackTq1_0: boolean, kernels?: ReturnType<typeof createKernels>, memory?: Parameters<typeof loadBitnetWeights>[1]['memory']) {
     const f = GgufFile.open(file);
     try {
-      return loadBitnetWeights(f, { repackTq1_0, kernels });
+      return loadBitnetWeights(f, { repackTq1_0, kernels, memory });
     } finally {
       f.close();
     }
   }
+
+  it('with a page memory: every repacked matrix is a view into one huge-page buffer, the same bytes and logits', () => {
+    const calls: Array<{ bytes: number; options?: PageAllocateOptions; buffer: ArrayBuffer }> = [];
+    const recording = { allocate: (bytes: number, options?: PageAllocateOptions) => calls[calls.push({ bytes, options, buffer: new ArrayBuffer(bytes) }) - 1].buffer };
+    const plain = load(true);
+    const carved = load(true, createKernels(), recording);
+    expect(calls.map((c) => c.options)).toEqual([{ hugePages: true }]);
+    const views = carved.layers.flatMap((l) => [l.attnQ, l.attnK, l.attnV, l.attnOutput, l.ffnGate, l.ffnUp, l.ffnDown]).map((m) => m.data);
+    expect(views.every((v) => v.buffer === calls[0].buffer && v.byteOffset % 64 === 0)).toBe(true);
+    const spans = views.map((v) => [v.byteOffset, v.byteOffset + v.length]).sort((a, b) => a[0] - b[0]);
+    spans.forEach(([, end], i) => i + 1 < spans.length && expect(end).toBeLessThanOrEqual(spans[i + 1][0])); // no overlap
+    expect(spans[spans.length - 1][1]).toBeLessThanOrEqual(calls[0].bytes);
+    carved.layers.forEach((l, i) => expect(Buffer.from(l.ffnUp.data).equals(Buffer.from(plain.layers[i].ffnUp.data))).toBe(true));
+    // the float matrices and vectors are not converted: not in it
+    expect(carved.output.data.buffer).not.toBe(calls[0].buffer);
+    // the engine's own page memory (native pages when the addon is in use) gives the same logits
+    const prompt = [vocab.bosId, ...Buffer.from('In the beginning')];
+    const logits = [plain, load(true, createKernels(), pageMemory())].map((w) => new ForwardPass(w, createKernels()).run(new KvCache(w.config, prompt.length), prompt));
+    expect(logits[1]).toEqual(logits[0]);
+    // nothing to convert: no allocation at all
+    load(false, createKernels(), recording);
+    expect(calls).toHaveLength(1);
+  });
 
   it('repacks by default (2-bit layout, 66 bytes per 256 values) and keeps the file layout on request', () => {
     const fast = load(true);
@@ -79,6 +102,12 @@ describe("loadBitnetWeights: outputType 'q8_0' on the bundled KJV model (tied F1
     // the kernels' re-encode (native when the addon is in use) writes the same bytes as the reference
     const viaKernels = load({ outputType: 'q8_0', kernels: createKernels() });
     expect(Buffer.from(viaKernels.output.data).equals(Buffer.from(q8.output.data))).toBe(true);
+    // with a page memory the Q8_0 copy is its one huge-page allocation, the same bytes
+    const sizes: number[] = [];
+    const inPages = load({ outputType: 'q8_0', kernels: createKernels(), memory: { allocate: (bytes, o) => (sizes.push(o?.hugePages ? bytes : -1), pageMemory().allocate(bytes, o)) } });
+    expect(sizes).toEqual([Math.ceil(q8.output.data.length / 64) * 64]);
+    expect(inPages.output.data.buffer.byteLength).toBe(sizes[0]);
+    expect(Buffer.from(inPages.output.data).equals(Buffer.from(q8.output.data))).toBe(true);
   });
 
   it('keeps the logits close: cosine >= 0.999 and the same greedy tokens over 48 steps', () => {

@@ -13,7 +13,7 @@ import {
   repackTq1_0AsTq2_0,
   resolveModelTensors,
 } from '@bitnet/models';
-import type { FloatMatrix, Kernels, TernaryMatrix } from '@bitnet/kernels';
+import type { FloatMatrix, Kernels, PageMemory, TernaryMatrix } from '@bitnet/kernels';
 
 /** A projection weight: ternary (integer kernels) or float/k-quant (f32 kernels). */
 export type WeightMatrix = ({ kind: 'ternary' } & TernaryMatrix) | ({ kind: 'float' } & FloatMatrix);
@@ -100,12 +100,39 @@ export interface LoadWeightsOptions {
    */
   kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0' | 'encodeQ8_0Rows'>;
   /**
+   * Where the converted matrices (the TQ1_0 repacks, a Q8_0 output) live: one buffer for all of them,
+   * allocated with `hugePages` (@bitnet/kernels' pageMemory: 2 MB pages where Linux grants them, which
+   * every decode step streams faster than 4 KB ones). Default: a plain ArrayBuffer per matrix.
+   */
+  memory?: Pick<PageMemory, 'allocate'>;
+  /**
    * Called as the load goes: after the embedding and output matrices and after each layer, with the
    * bytes of tensor data read so far and the total bytes of tensor data in the file (the last call
    * reports done = total).
    */
   onProgress?: (done: number, total: number) => void;
 }
+
+/** Alignment of each converted matrix in the shared buffer (a cache line). */
+const CONVERTED_ALIGN = 64;
+
+/**
+ * Memory for the converted matrices: views carved one after another from one buffer of `total` bytes
+ * (the sum the caller computed, each rounded up to CONVERTED_ALIGN), or a fresh array each without
+ * `memory`. Carving past `total` is a bug in that sum, not a case to handle.
+ */
+function convertedMemory(total: number, memory: LoadWeightsOptions['memory']): (bytes: number) => Uint8Array {
+  if (!memory || total === 0) return (bytes) => new Uint8Array(bytes);
+  const arena = new Uint8Array(memory.allocate(total, { hugePages: true }));
+  let used = 0;
+  return (bytes) => {
+    const view = arena.subarray(used, used + bytes);
+    if (view.length !== bytes) throw new Error(`converted matrices need more than the ${total} bytes reserved for them`);
+    used += Math.ceil(bytes / CONVERTED_ALIGN) * CONVERTED_ALIGN;
+    return view;
+  };
+}
+const alignedBytes = (bytes: number) => Math.ceil(bytes / CONVERTED_ALIGN) * CONVERTED_ALIGN;
 
 /** Types re-encoded to Q8_0 by outputType 'q8_0'. */
 const REENCODED_TO_Q8_0 = new Set<number>([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
@@ -118,12 +145,11 @@ const REENCODE_CHUNK_BYTES = 8 << 20;
  * encodeQ8_0Rows, else the @bitnet/models encoder), reading it a few MB at a time so that the
  * full-precision matrix is never held whole.
  */
-function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo, kernels?: LoadWeightsOptions['kernels']): Uint8Array {
+function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo, out: Uint8Array, kernels?: LoadWeightsOptions['kernels']): Uint8Array {
   const K = t.dims[0];
   const N = t.dims[1];
   const srcRowBytes = t.byteSize / N;
   const dstRowBytes = (K / 32) * 34;
-  const out = new Uint8Array(N * dstRowBytes);
   const rowsPerChunk = Math.max(1, Math.floor(REENCODE_CHUNK_BYTES / srcRowBytes));
   const scratch = new Uint8Array(Math.min(rowsPerChunk, N) * srcRowBytes);
   for (let r0 = 0; r0 < N; r0 += rowsPerChunk) {
@@ -163,20 +189,32 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
     if (image !== undefined && d.buffer === image) mappedBytes += d.length;
     return d;
   };
+  const outInfo = tensors.tiedOutput ? tensors.tokenEmbedding : tensors.output;
+  if (TERNARY.has(outInfo.type)) throw new Error(`the output matrix '${outInfo.name}' must be a float or k-quant type`);
+  // Q8_0 needs whole 32-blocks per row; any other shape keeps the exact matrix.
+  const toQ8 = outputType === 'q8_0' && REENCODED_TO_Q8_0.has(outInfo.type) && outInfo.dims[0] % 32 === 0;
+  const q8Bytes = (t: GgufTensorInfo) => t.dims[1] * (t.dims[0] / 32) * 34;
+  const repackedBytes = (t: GgufTensorInfo) => (t.elementCount / 256) * 66;
+  const graphMatrices = [
+    tensors.tokenEmbedding,
+    ...(tensors.tiedOutput ? [] : [tensors.output]),
+    ...tensors.layers.flatMap((l) => [l.attnQ, l.attnK, l.attnV, l.attnOutput, l.ffnGate, l.ffnUp, l.ffnDown]),
+  ];
+  const repacked = repack ? graphMatrices.filter((t) => t.type === GgmlType.TQ1_0) : [];
+  const converted = convertedMemory(
+    repacked.reduce((n, t) => n + alignedBytes(repackedBytes(t)), 0) + (toQ8 ? alignedBytes(q8Bytes(outInfo)) : 0),
+    options.memory,
+  );
   // One buffer for every TQ1_0 matrix's bytes on their way to the repack (not one freed buffer each).
   let repackScratch: Uint8Array | undefined;
   const matrix = (t: GgufTensorInfo): WeightMatrix => {
     if (t.type === GgmlType.TQ1_0 && repack) {
       read += t.byteSize;
-      repackScratch ??= new Uint8Array(Math.max(...file.tensors.filter((u) => u.type === GgmlType.TQ1_0).map((u) => u.byteSize)));
+      repackScratch ??= new Uint8Array(Math.max(...repacked.map((u) => u.byteSize)));
       const packed = file.tensorDataForConversion(t, 0, t.byteSize, repackScratch);
-      let d: Uint8Array;
-      if (options.kernels) {
-        d = new Uint8Array((t.elementCount / 256) * 66);
-        options.kernels.repackTq1_0AsTq2_0(packed, d);
-      } else {
-        d = repackTq1_0AsTq2_0(packed, t.elementCount);
-      }
+      const d = converted(repackedBytes(t));
+      if (options.kernels) options.kernels.repackTq1_0AsTq2_0(packed, d);
+      else d.set(repackTq1_0AsTq2_0(packed, t.elementCount));
       bytes += d.length;
       return { kind: 'ternary', type: GgmlType.TQ2_0, data: d, rows: t.dims[1], cols: t.dims[0] };
     }
@@ -194,14 +232,10 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
     new Uint8Array(out.buffer).set(d.subarray(0, out.byteLength));
     return out;
   };
-  const outInfo = tensors.tiedOutput ? tensors.tokenEmbedding : tensors.output;
-  if (TERNARY.has(outInfo.type)) throw new Error(`the output matrix '${outInfo.name}' must be a float or k-quant type`);
-  // Q8_0 needs whole 32-blocks per row; any other shape keeps the exact matrix.
-  const toQ8 = outputType === 'q8_0' && REENCODED_TO_Q8_0.has(outInfo.type) && outInfo.dims[0] % 32 === 0;
   let tokenEmbedding: WeightMatrix;
   let output: WeightMatrix;
   if (toQ8) {
-    const q8 = reencodeQ8_0(file, outInfo, options.kernels);
+    const q8 = reencodeQ8_0(file, outInfo, converted(q8Bytes(outInfo)), options.kernels);
     read += outInfo.byteSize;
     bytes += q8.length;
     output = { kind: 'float', type: GgmlType.Q8_0, data: q8, rows: outInfo.dims[1], cols: outInfo.dims[0] };

@@ -30,6 +30,16 @@ describe('mapFile', () => {
     expect(Buffer.from(image).equals(bytes)).toBe(true);
   });
 
+  (native && process.platform === 'linux' ? it : it.skip)('advises the mapping for huge pages, so a file read in through it is cached in 2 MB folios', () => {
+    const image = mapFile(file, 'native')!;
+    // /proc/self/smaps: the mapping's header line names the file; 'hg' in its VmFlags is MADV_HUGEPAGE
+    const entries = fs.readFileSync('/proc/self/smaps', 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
+    const mine = entries.filter((e) => e.split('\n')[0].endsWith(file));
+    expect(mine.length).toBeGreaterThan(0);
+    for (const e of mine) expect(/^VmFlags:.*\bhg\b/m.test(e)).toBe(true);
+    expect(image.byteLength).toBe(bytes.length);
+  });
+
   (native ? it : it.skip)('reports what the OS refused, with errno and the system call', () => {
     const missing = path.join(dir, 'missing.gguf');
     let err: unknown;

@@ -9,6 +9,17 @@ import { pageMemory } from './PageMemory';
 const rssAnonMb = () => Number(/RssAnon:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
 const native = resolveBackend('auto').addon !== undefined && process.platform === 'linux';
 
+/** This process's mappings from /proc/self/smaps: start, end and VmFlags ('hg': advised MADV_HUGEPAGE). */
+function mappings(): Array<{ start: number; end: number; flags: string[] }> {
+  const out: Array<{ start: number; end: number; flags: string[] }> = [];
+  for (const line of fs.readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (range) out.push({ start: parseInt(range[1], 16), end: parseInt(range[2], 16), flags: [] });
+    else if (line.startsWith('VmFlags:') && out.length > 0) out[out.length - 1].flags = line.slice(8).trim().split(/\s+/);
+  }
+  return out;
+}
+
 (native ? describe : describe.skip)('pageMemory (native)', () => {
   it('gives zero-filled pages committed when written, and returns them at release', () => {
     const mem = pageMemory('native');
@@ -26,6 +37,28 @@ const native = resolveBackend('auto').addon !== undefined && process.platform ==
     expect(buf.byteLength).toBe(0);
     expect(rssAnonMb() - before).toBeLessThan(32);
     expect(mem.release(buf)).toBe(false); // once only
+  });
+
+  it('hugePages: a 2 MB-aligned range advised for transparent huge pages, zero-filled, returned whole at release', () => {
+    const mem = pageMemory('native');
+    const bytes = (8 << 20) + 12345;
+    const span = 10 << 20; // the bytes rounded up to whole 2 MB blocks
+    const before = new Set(mappings().map((m) => m.start));
+    const buf = mem.allocate(bytes, { hugePages: true });
+    const view = new Uint8Array(buf);
+    expect(view.length).toBe(bytes);
+    expect(view[0] + view[bytes - 1]).toBe(0);
+    view.fill(7);
+    const advised = mappings().filter((m) => !before.has(m.start) && m.flags.includes('hg'));
+    expect(advised.map((m) => [m.start % (2 << 20), m.end - m.start])).toEqual([[0, span]]);
+    const small = mem.allocate(bytes); // without the option: no advice, as before
+    expect(mappings().some((m) => !before.has(m.start) && m.end - m.start === bytes + 4096 - (bytes % 4096) && m.flags.includes('hg'))).toBe(false);
+    expect(mem.release(small)).toBe(true);
+    expect(mem.release(buf)).toBe(true);
+    expect(view.length).toBe(0);
+    // the whole mapping is gone: the advised range and the alignment slack around it
+    expect(mappings().some((m) => m.start === advised[0].start)).toBe(false);
+    expect(() => mem.allocate(64, { hugePages: 'yes' as unknown as boolean })).toThrow(TypeError);
   });
 
   it('refuses bad sizes and buffers it did not make', () => {

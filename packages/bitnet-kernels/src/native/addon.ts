@@ -124,8 +124,11 @@ export interface NativeAddon {
   sumExp(x: Float32Array, max: number): number;
   /** The whole file mapped read-only (PROT_READ, MAP_PRIVATE); unmapped when the ArrayBuffer is collected. */
   mapFile(path: string): ArrayBuffer;
-  /** Zero-filled anonymous pages (mmap), committed when first written; unmapped by releasePages or the finalizer. */
-  allocatePages(bytes: number): ArrayBuffer;
+  /**
+   * Zero-filled anonymous pages (mmap), committed when first written; unmapped by releasePages or the
+   * finalizer. `hugePages`: 2 MB-aligned and advised MADV_HUGEPAGE (a hint the OS may refuse).
+   */
+  allocatePages(bytes: number, hugePages?: boolean): ArrayBuffer;
   /** Unmaps a buffer of allocatePages now and detaches it (its views become empty); false for any other buffer or a second call. */
   releasePages(buffer: ArrayBuffer): boolean;
 
