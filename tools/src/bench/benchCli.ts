@@ -2,7 +2,7 @@
  * What the engine-level bench tools (decode-profile, sampling-step, isa-decode) share: their command
  * line (one model file and `--flag value` pairs) and loading a model's weights onto the native kernels.
  */
-import { type Kernels, createKernels, kernelBackend } from '@bitnet/kernels';
+import { type Kernels, createKernels, kernelBackend, pageMemory } from '@bitnet/kernels';
 import { type BitnetWeights, WEIGHTS_ONLY_READ, loadBitnetWeights, openWeightsFile } from '@bitnet/inference';
 
 /**
@@ -41,7 +41,7 @@ export function loadNative(path: string, tool: string): { kernels: Kernels; weig
   const file = openWeightsFile(path, 'native', WEIGHTS_ONLY_READ);
   try {
     const kernels = createKernels({ mode: 'native' });
-    return { kernels, weights: loadBitnetWeights(file, { kernels }) };
+    return { kernels, weights: loadBitnetWeights(file, { kernels, memory: pageMemory('native') }) };  // as the engine holds them
   } finally {
     file.close();
   }

@@ -10,6 +10,7 @@
  * float64 log-softmax of each step's f32 logits.
  */
 import { Tokenizer, createTokenizer } from '@bitnet/models';
+import { pageMemory } from '@bitnet/kernels';
 import { openKernels } from '../engine/kernels';
 import { ForwardPass } from '../forward/ForwardPass';
 import { BitnetWeights, LoadWeightsOptions, loadBitnetWeights } from '../model/BitnetWeights';
@@ -58,7 +59,8 @@ export class PerplexityEvaluator {
     const { kernels } = openKernels(settings);
     const file = openWeightsFile(modelPath, settings.mode);
     try {
-      const weights = loadBitnetWeights(file, weightOptions);
+      // the native conversions (TQ1_0 repack, Q8_0 output) when the addon is in use, into huge pages
+      const weights = loadBitnetWeights(file, { kernels, memory: pageMemory(settings.mode), ...weightOptions });
       const tokenizer = createTokenizer(file.metadata);
       return new PerplexityEvaluator(weights, tokenizer, new ForwardPass(weights, kernels, { maxChunkTokens: 1 }));
     } finally {
