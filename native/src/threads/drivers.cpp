@@ -130,13 +130,17 @@ void matmul_ternary_many(const TensorType& type, const TernaryPart* parts, int64
     }
   };
   const int64_t rb = (int64_t)row_bytes(type, K);
-  plan_read_ahead(parts[0].w, total, M == 1 ? rb : rb * M, M == 1, [&](int64_t r) {
+  // Up to 8 activation rows (decode, batched decode) the weights come from memory once per call: one
+  // contiguous share per thread, so the tiles' prefetch runs on across its chunks instead of every chunk
+  // starting cold. 2B4T I2_S, 8 rows, Zen 4, paired runs: the step's ternary matmuls −1.8 % and −4.4 %
+  // (O projection 152 → 140 µs, 165 → 152); TQ2_0's 8-row tiles, bound by arithmetic, and 4 rows: no change.
+  const bool streamed = M <= 8;
+  plan_read_ahead(parts[0].w, total, streamed ? rb : rb * M, streamed, [&](int64_t r) {
     int64_t j = 0;
     while (r >= parts[j].N) r -= parts[j++].N;
     return std::make_pair(parts[j].w + r * rb, (size_t)((parts[j].N - r) * rb));
   });
-  // One activation row (decode) is bound by the weight stream: one contiguous share per thread.
-  if (M == 1) split_rows_streamed(total, rb, rows);
+  if (streamed) split_rows_streamed(total, rb, rows);
   else split_rows(total, rb * M, rows);
 }
 
