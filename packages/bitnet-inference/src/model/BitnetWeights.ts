@@ -7,6 +7,7 @@ import {
   ModelConfig,
   ModelTensors,
   dequantizeRows,
+  ggmlTensorByteSize,
   ggmlTypeName,
   encodeQ8_0Blocks,
   readModelConfig,
@@ -121,6 +122,8 @@ const CONVERTED_ALIGN = 64;
  * (the sum the caller computed, each rounded up to CONVERTED_ALIGN), or a fresh array each without
  * `memory`. Carving past `total` is a bug in that sum, not a case to handle.
  */
+const alignedBytes = (bytes: number) => Math.ceil(bytes / CONVERTED_ALIGN) * CONVERTED_ALIGN;
+
 function convertedMemory(total: number, memory: LoadWeightsOptions['memory']): (bytes: number) => Uint8Array {
   if (!memory || total === 0) return (bytes) => new Uint8Array(bytes);
   const arena = new Uint8Array(memory.allocate(total, { hugePages: true }));
@@ -128,11 +131,10 @@ function convertedMemory(total: number, memory: LoadWeightsOptions['memory']): (
   return (bytes) => {
     const view = arena.subarray(used, used + bytes);
     if (view.length !== bytes) throw new Error(`converted matrices need more than the ${total} bytes reserved for them`);
-    used += Math.ceil(bytes / CONVERTED_ALIGN) * CONVERTED_ALIGN;
+    used += alignedBytes(bytes);
     return view;
   };
 }
-const alignedBytes = (bytes: number) => Math.ceil(bytes / CONVERTED_ALIGN) * CONVERTED_ALIGN;
 
 /** Types re-encoded to Q8_0 by outputType 'q8_0'. */
 const REENCODED_TO_Q8_0 = new Set<number>([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
@@ -193,8 +195,9 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   if (TERNARY.has(outInfo.type)) throw new Error(`the output matrix '${outInfo.name}' must be a float or k-quant type`);
   // Q8_0 needs whole 32-blocks per row; any other shape keeps the exact matrix.
   const toQ8 = outputType === 'q8_0' && REENCODED_TO_Q8_0.has(outInfo.type) && outInfo.dims[0] % 32 === 0;
-  const q8Bytes = (t: GgufTensorInfo) => t.dims[1] * (t.dims[0] / 32) * 34;
-  const repackedBytes = (t: GgufTensorInfo) => (t.elementCount / 256) * 66;
+  // sizes of the converted forms (shapes already checked: whole blocks of both types)
+  const q8Bytes = (t: GgufTensorInfo) => ggmlTensorByteSize(GgmlType.Q8_0, t.dims)!;
+  const repackedBytes = (t: GgufTensorInfo) => ggmlTensorByteSize(GgmlType.TQ2_0, t.dims)!;
   const graphMatrices = [
     tensors.tokenEmbedding,
     ...(tensors.tiedOutput ? [] : [tensors.output]),
