@@ -7,7 +7,8 @@
 // Exactness: ggml's lane L (dimensions ≡ L mod 32) is the FMA chain from zero over d = L, L + 32, ...
 // in that order, as here per position; the reduction (f16_reduce_ggml) is u_l = (a_l + a_l+16) +
 // (a_l+8 + a_l+24) for l < 8, x_i = u_i + u_i+4 for i < 4, then (x0 + x1) + (x2 + x3), which is what
-// scores_transposed4_512 computes lane-wise (its pair, u and x steps); then times the scale. So a score has the bits of the one-token kernel.
+// scores_transposed4_512 computes lane-wise (its pair, u and x steps); then times the scale. So a score
+// has the bits of the one-token kernel.
 //
 // The transposition is one read of the task's keys (from L3 at long contexts: ~10 % of the call at
 // position 3968, where the old per-row scores read every key once per row). Zen 4, 2 threads, one
