@@ -30,6 +30,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   bitnet::binding::register_mapfile(env, exports);
   bitnet::binding::register_pages(env, exports);
   bitnet::binding::register_sampling(env, exports);
+  bitnet::binding::register_screen(env, exports);
   return exports;
 }
 

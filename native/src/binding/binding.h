@@ -34,6 +34,7 @@ void register_info(Napi::Env env, Napi::Object exports);     // info.cpp
 void register_mapfile(Napi::Env env, Napi::Object exports);  // mapfile.cpp
 void register_pages(Napi::Env env, Napi::Object exports);    // pages.cpp
 void register_sampling(Napi::Env env, Napi::Object exports); // sampling.cpp
+void register_screen(Napi::Env env, Napi::Object exports);   // screen.cpp
 
 }  // namespace binding
 }  // namespace bitnet

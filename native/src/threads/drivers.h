@@ -42,6 +42,13 @@ void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, c
                       float out_scale = 1.0f);
 /** type: one whose kernels have a matmul_f32. */
 void matmul_float(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const float* x, int64_t M, float* out);
+/**
+ * out[j] = matmul_float's element (x_row[j], w_row[j]) for j < P, bit for bit: each pick is the
+ * table's matmul_f32 on one weight row and one activation row, whose per-element arithmetic does
+ * not depend on the call's N or M (threads/picked.cpp). Indices already checked to be in range.
+ */
+void matmul_float_picked(const TensorType& type, const uint8_t* w, int64_t K, const float* x, const int32_t* w_row, const int32_t* x_row,
+                         int64_t P, float* out);
 /** type: one whose kernels have a dequant_row; ids already checked to be in [0, N). */
 void get_rows(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const int32_t* ids, int64_t count, float* out);
 

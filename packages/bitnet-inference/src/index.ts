@@ -1,8 +1,8 @@
 export { summarizeModel, type ModelSummary } from '@bitnet/models';
-export { loadBitnetWeights, type BitnetWeights, type LayerWeights, type LoadWeightsOptions, type WeightMatrix } from './model/BitnetWeights';
+export { loadBitnetWeights, type BitnetWeights, type LayerWeights, type LoadWeightsOptions, type OutputScreen, type OutputType, type WeightMatrix } from './model/BitnetWeights';
 export { openWeightsFile, WEIGHTS_ONLY_READ } from './model/openWeightsFile';
 export { KvCache } from './model/KvCache';
-export { ForwardPass, type ForwardOptions, type ForwardPart } from './forward/ForwardPass';
+export { ForwardPass, type ForwardOptions, type ForwardPart, type ScreenStats } from './forward/ForwardPass';
 export { Sampler, argmax, type SamplerOptions, type SamplerSettings } from './sampling/Sampler';
 export { MAX_TOP_LOGPROBS, type PieceLogprobs, type TokenAlternative, type TokenLogprobs, tokenLogprobs } from './sampling/Logprobs';
 export * from './config/GenerationConfig';

@@ -29,6 +29,11 @@ export interface ServerOptions {
   computeNice: number;
   /** Hold the output (logits) matrix as Q8_0 (EngineOptions.outputType 'q8_0'): faster decode, slightly inexact logits. */
   outputQ8: boolean;
+  /**
+   * Keep the exact output matrix and screen it with a Q8_0 copy (EngineOptions.outputType 'screened'):
+   * greedy requests get the exact tokens from about half the bytes read per token.
+   */
+  outputScreened: boolean;
   /** Origins allowed to call the API from a browser page (CORS); empty: no CORS headers at all. */
   corsOrigins: string[];
   /** Serve the browser playground at GET / (--no-playground, BITNET_PLAYGROUND=0 turn it off). */
@@ -66,6 +71,7 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'model' | 'threads' | 'apiKey'
   shutdownTimeoutMs: 5000,
   computeNice: 5,
   outputQ8: false,
+  outputScreened: false,
   corsOrigins: [],
   playground: true,
   streamLeaseMs: 3000,
@@ -76,13 +82,15 @@ export const USAGE = `usage: bitnet-server [--model M] [--port 8080] [--host 127
                      [--max-concurrent 4] [--max-queue 16] [--api-key KEY] [--log-level info]
                      [--max-body-bytes 1048576] [--default-max-tokens 128] [--keep-alive-ms 5000]
                      [--token-timeout-ms 30000] [--prefill-chunk 64] [--shutdown-timeout-ms 5000]
-                     [--compute-nice 5] [--output-q8] [--cors-origin ORIGIN ...] [--no-playground]
+                     [--compute-nice 5] [--output-q8 | --output-screened] [--cors-origin ORIGIN ...]
+                     [--no-playground]
                      [--redis-url redis://HOST:PORT] [--stream-lease-ms 3000] [--prompt-cache-mb N]
 
 Every option has an environment variable: BITNET_MODEL, BITNET_PORT (or PORT), BITNET_HOST,
 BITNET_THREADS, BITNET_MAX_CONCURRENT, BITNET_MAX_QUEUE, BITNET_API_KEY, BITNET_LOG_LEVEL,
 BITNET_MAX_BODY_BYTES, BITNET_DEFAULT_MAX_TOKENS, BITNET_KEEP_ALIVE_MS, BITNET_TOKEN_TIMEOUT_MS,
 BITNET_PREFILL_CHUNK, BITNET_SHUTDOWN_TIMEOUT_MS, BITNET_COMPUTE_NICE, BITNET_OUTPUT_Q8 (1 or 0),
+BITNET_OUTPUT_SCREENED (1 or 0),
 BITNET_CORS_ORIGIN (comma-separated), BITNET_PLAYGROUND (0 = --no-playground), BITNET_REDIS_URL,
 BITNET_STREAM_LEASE_MS, BITNET_PROMPT_CACHE_MB.
 Command-line options win.
@@ -91,6 +99,10 @@ Command-line options win.
 --output-q8 holds an F16/BF16/F32 output (logits) matrix as Q8_0, re-encoded at load: about half the
 bytes read per token (faster decode on large vocabularies) for slightly inexact logits; /health says
 which output type is in use.
+--output-screened keeps the exact output matrix and adds a Q8_0 copy that screens it: a greedy request
+(temperature 0, no penalties, bias, grammar or logprobs) gets exactly the tokens of the exact matrix
+while each step reads the copy and a few exact rows; other requests read the exact matrix. Costs the
+copy's memory (about half the F16 matrix).
 --cors-origin lets pages from ORIGIN (scheme://host[:port], or *) call the API: repeat it or separate
 origins with commas. Off by default.
 --redis-url makes replicas share their /v1/stream streams: a client that reconnects with
@@ -146,6 +158,7 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
         'redis-url': { type: 'string' },
         'log-level': { type: 'string' },
         'output-q8': { type: 'boolean' },
+        'output-screened': { type: 'boolean' },
         'cors-origin': { type: 'string', multiple: true },
         'no-playground': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -180,12 +193,9 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
     if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new OptionsError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
     out.logLevel = level as LogLevel;
   }
-  if (values['output-q8'] === true) out.outputQ8 = true;
-  else if (env.BITNET_OUTPUT_Q8 !== undefined && env.BITNET_OUTPUT_Q8 !== '') {
-    const v = env.BITNET_OUTPUT_Q8.trim().toLowerCase();
-    if (v === '1' || v === 'true') out.outputQ8 = true;
-    else if (v !== '0' && v !== 'false') throw new OptionsError(`BITNET_OUTPUT_Q8: expected 1 or 0, got ${JSON.stringify(env.BITNET_OUTPUT_Q8)}`);
-  }
+  out.outputQ8 = flagOrEnv(values['output-q8'] === true, env, 'BITNET_OUTPUT_Q8');
+  out.outputScreened = flagOrEnv(values['output-screened'] === true, env, 'BITNET_OUTPUT_SCREENED');
+  if (out.outputQ8 && out.outputScreened) throw new OptionsError('--output-q8 and --output-screened: choose one way to hold the output matrix');
   const corsFlags = values['cors-origin'] as string[] | undefined;
   const corsRaw = corsFlags?.length ? corsFlags : env.BITNET_CORS_ORIGIN ? [env.BITNET_CORS_ORIGIN] : [];
   const corsSource = corsFlags?.length ? '--cors-origin' : 'BITNET_CORS_ORIGIN';
@@ -205,4 +215,15 @@ function isOrigin(s: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A boolean switch: on from its flag, else from `name` in the environment (1/true or 0/false; empty: off). */
+function flagOrEnv(flag: boolean, env: NodeJS.ProcessEnv, name: string): boolean {
+  if (flag) return true;
+  const raw = env[name];
+  if (raw === undefined || raw === '') return false;
+  const v = raw.trim().toLowerCase();
+  if (v === '1' || v === 'true') return true;
+  if (v === '0' || v === 'false') return false;
+  throw new OptionsError(`${name}: expected 1 or 0, got ${JSON.stringify(raw)}`);
 }

@@ -38,6 +38,16 @@ describe('options', () => {
     expect(() => parseServerOptions([], { BITNET_OUTPUT_Q8: 'yes please' })).toThrow(/BITNET_OUTPUT_Q8: expected 1 or 0/);
   });
 
+  it('--output-screened / BITNET_OUTPUT_SCREENED: off by default, on from the flag or the environment, not with --output-q8', () => {
+    expect(parseServerOptions([], {}).outputScreened).toBe(false);
+    expect(parseServerOptions(['--output-screened'], {}).outputScreened).toBe(true);
+    expect(parseServerOptions([], { BITNET_OUTPUT_SCREENED: '1' }).outputScreened).toBe(true);
+    expect(parseServerOptions([], { BITNET_OUTPUT_SCREENED: '0' }).outputScreened).toBe(false);
+    expect(() => parseServerOptions([], { BITNET_OUTPUT_SCREENED: 'sure' })).toThrow(/BITNET_OUTPUT_SCREENED: expected 1 or 0/);
+    expect(() => parseServerOptions(['--output-q8', '--output-screened'], {})).toThrow(/choose one/);
+    expect(() => parseServerOptions([], { BITNET_OUTPUT_Q8: '1', BITNET_OUTPUT_SCREENED: '1' })).toThrow(/choose one/);
+  });
+
   it('--prompt-cache-mb / BITNET_PROMPT_CACHE_MB: unset (the default sized at start) unless given, 0 allowed, bad values named', () => {
     expect(parseServerOptions([], {}).promptCacheMb).toBeUndefined();
     expect(parseServerOptions(['--prompt-cache-mb', '64'], {}).promptCacheMb).toBe(64);

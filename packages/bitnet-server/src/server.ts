@@ -75,7 +75,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, logger?:
       promptCacheMb: promptCache.mb,
       maxChunkTokens: options.prefillChunk,
       computeNice: options.computeNice,
-      outputType: options.outputQ8 ? 'q8_0' : 'exact',
+      outputType: options.outputQ8 ? 'q8_0' : options.outputScreened ? 'screened' : 'exact',
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
     });
   } catch (e) {

@@ -1,12 +1,14 @@
 /**
  * bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P] [--min-p P]
- *   [--repetition-penalty R] [--presence-penalty X] [--frequency-penalty X] [--threads N] [--output-q8] [--json]
+ *   [--repetition-penalty R] [--presence-penalty X] [--frequency-penalty X] [--threads N] [--output-q8 | --output-screened] [--json]
  * Streams generated text to stdout (the bundled default model when --model is omitted); with --json one JSON line per token and a summary line
  * (which carries the seed).
  * Sampling options left out take the library's SAMPLING_DEFAULTS (the README's "Sampling defaults"); without --seed a
  * random seed is drawn for each run (printed in the --json summary; pass it back with --seed to repeat the run).
  * --threads sets the kernel threads (EngineOptions.threads; default BITNET_THREADS, else one per core).
  * --output-q8 holds the output (logits) matrix as Q8_0 (EngineOptions.outputType 'q8_0'): faster decode, slightly inexact logits.
+ * --output-screened keeps the exact output matrix and screens it with a Q8_0 copy (outputType 'screened'): a greedy
+ * generation gets the exact tokens, faster.
  * On a terminal a progress bar on stderr shows the bytes loaded, then the prompt tokens processed; it is
  * not drawn when stdout or stderr is not a terminal, nor with --json.
  */
@@ -17,7 +19,7 @@ import { ProgressBar, type ProgressTarget, progressEnabled } from './ProgressBar
 
 const USAGE =
   'usage: bitnet-generate [--model M] --prompt P [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P] [--min-p P] ' +
-  '[--repetition-penalty R] [--presence-penalty X] [--frequency-penalty X] [--threads N] [--output-q8] [--json]';
+  '[--repetition-penalty R] [--presence-penalty X] [--frequency-penalty X] [--threads N] [--output-q8 | --output-screened] [--json]';
 
 /** Sampling flags → GenerationConfig fields (absent flags keep the library's defaults). */
 const SAMPLING_FLAGS = {
@@ -48,7 +50,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     options: {
       model: { type: 'string' }, prompt: { type: 'string' }, 'max-tokens': { type: 'string' },
       ...Object.fromEntries(Object.keys(SAMPLING_FLAGS).map((k) => [k, { type: 'string' as const }])),
-      threads: { type: 'string' }, 'output-q8': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+      threads: { type: 'string' }, 'output-q8': { type: 'boolean' }, 'output-screened': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -56,10 +58,11 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     return 0;
   }
   if (values.prompt === undefined) throw new InferenceError('invalid_config', `--prompt is required\n${USAGE}`);
+  if (values['output-q8'] && values['output-screened']) throw new InferenceError('invalid_config', `--output-q8 and --output-screened: choose one\n${USAGE}`);
   const threads = num('threads', values.threads);
   const bar = progress ? new ProgressBar(progress, progress.isTTY === true && !values.json) : new ProgressBar(process.stderr, progressEnabled(process.stdout, process.stderr, values.json));
   const engine = await InferenceEngine.load(values.model, {
-    outputType: values['output-q8'] ? 'q8_0' : 'exact',
+    outputType: values['output-q8'] ? 'q8_0' : values['output-screened'] ? 'screened' : 'exact',
     ...(threads !== undefined ? { threads } : {}),
     ...(bar.enabled ? { onProgress: (done: number, total: number) => bar.bytes('loading', done, total) } : {}),
   });

@@ -1,6 +1,7 @@
 import { requestedKernelMode } from '@bitnet/kernels';
 import { checkKnownKeys } from '../errors/checkKeys';
 import { ConfigError } from '../errors/InferenceError';
+import type { OutputType } from '../model/BitnetWeights';
 
 /** EngineOptions.computeNice when it is not given. */
 export const DEFAULT_COMPUTE_NICE = 5;
@@ -22,9 +23,13 @@ export interface EngineOptions {
   /**
    * 'q8_0': hold an F32/F16/BF16 output (logits) matrix as Q8_0, re-encoded at load — about half the
    * bytes read per token for a small loss of exactness (see LoadWeightsOptions.outputType; a tied
-   * embedding is then looked up in the same copy). Default 'exact'.
+   * embedding is then looked up in the same copy). 'screened': keep the exact matrix and add a Q8_0
+   * copy with per-row error bounds (private memory: about half the F16 matrix): a greedy sequence
+   * (no penalty, bias, grammar or logprobs) then gets the very tokens of 'exact' while each step reads
+   * the Q8_0 copy and a few exact rows (see LoadWeightsOptions.outputType); other sequences read the
+   * exact matrix as with 'exact'. Default 'exact'.
    */
-  outputType?: 'exact' | 'q8_0';
+  outputType?: OutputType;
   /**
    * Lowers the scheduling priority of the model thread and the native kernel threads by this many
    * nice steps (0..19, Linux: per thread; default 5), so that the caller's event loop answers at once
@@ -57,11 +62,11 @@ export interface EngineInternals {
 }
 
 /** Validates the options `InferenceEngine.load` was given: ConfigError on the first bad one. */
-export function checkEngineOptions(options: EngineOptions): { outputType: 'exact' | 'q8_0'; nice: number } {
+export function checkEngineOptions(options: EngineOptions): { outputType: OutputType; nice: number } {
   checkKnownKeys(options, ENGINE_OPTION_KEYS, 'EngineOptions');
   const nice = options.computeNice ?? DEFAULT_COMPUTE_NICE;
   const outputType = options.outputType ?? 'exact';
-  if (outputType !== 'exact' && outputType !== 'q8_0') throw new ConfigError('outputType', "'exact' or 'q8_0'");
+  if (outputType !== 'exact' && outputType !== 'q8_0' && outputType !== 'screened') throw new ConfigError('outputType', "'exact', 'q8_0' or 'screened'");
   if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new ConfigError('computeNice', 'an integer from 0 to 19');
   const t = options.threads;
   if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > 256)) throw new ConfigError('threads', `must be an integer from 1 to 256, got ${JSON.stringify(t)}`);

@@ -62,7 +62,7 @@ function load(m: WorkerLoadRequest): void {
     newCache: (capacity) => new KvCache(weights.config, capacity, undefined, memory),
     releaseCache: (cache) => cache.release(),
     prefill: (cache, ids, last) => fp.step(cache, ids, last),
-    decodeBatch: (caches, lastIds) => fp.decodeBatch(caches, lastIds),
+    decodeBatch: (caches, lastIds, argmaxOnly) => fp.decodeBatch(caches, lastIds, argmaxOnly),
     stepMany: (parts) => fp.stepMany(parts),
   };
   // The vocabulary's grammar view is built at the first constrained sequence (most servers never need it).
@@ -78,8 +78,13 @@ function load(m: WorkerLoadRequest): void {
       vocabulary ??= GrammarVocabulary.fromFile(m.path);
       return new GrammarConstraint(req.grammar, vocabulary);
     },
-    // each sequence's first token and end carry the prompt cache's counters, for the engine's promptCacheStats
-    send: prefixes ? (msg) => send(msg.type === 'done' || (msg.type === 'token' && msg.prefillMs !== undefined) ? { ...msg, promptCache: prefixes.stats } : msg) : send,
+    // each sequence's first token and end carry the prompt cache's counters, for the engine's
+    // promptCacheStats; its end, the output screen's (outputScreenStats)
+    send: (msg) => {
+      if (prefixes && (msg.type === 'done' || (msg.type === 'token' && msg.prefillMs !== undefined))) msg = { ...msg, promptCache: prefixes.stats };
+      if (weights.outputScreen && msg.type === 'done') msg = { ...msg, outputScreen: fp.screenStats };
+      send(msg);
+    },
     faults: m.faultInjection ? new PlannedFaults() : undefined,
   });
   send({

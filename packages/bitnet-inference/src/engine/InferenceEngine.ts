@@ -12,6 +12,7 @@ import { type GenerateOptions, type GenerationResult, type GenerationStream, typ
 import { type ModelInfo, readModel, stopIdReasons } from './ModelInfo';
 import type { FaultPlan, MainToWorker, WorkerLoaded, WorkerToMain } from './protocol';
 import type { PromptCacheStats } from '../cache/KvPrefixCache';
+import type { ScreenStats } from '../forward/ForwardPass';
 import { GrammarError } from '../grammar/GrammarError';
 import type { SequenceHost, SequenceListener, SequenceOptions } from './types';
 
@@ -54,6 +55,7 @@ export class InferenceEngine implements SequenceHost {
   private readonly exited: Promise<void>;
   private readonly sched: EngineSchedulingStats = { decodeSteps: 0, decodeTokens: 0, maxDecodeBatch: 0 };
   private cacheStats: PromptCacheStats | undefined;
+  private screenStats: ScreenStats | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -238,6 +240,11 @@ export class InferenceEngine implements SequenceHost {
     return this.cacheStats && { ...this.cacheStats };
   }
 
+  /** The output screen's counters as of the last sequence that ended (outputType 'screened'; undefined otherwise, or before any). */
+  get outputScreenStats(): ScreenStats | undefined {
+    return this.screenStats && { ...this.screenStats };
+  }
+
   /** Whether close() was called or the model thread has gone. */
   get isClosed(): boolean {
     return this.closed;
@@ -297,6 +304,7 @@ export class InferenceEngine implements SequenceHost {
       case 'done':
         this.forget(m.seq);
         if (m.promptCache) this.cacheStats = m.promptCache;
+        if (m.outputScreen) this.screenStats = m.outputScreen;
         l.done(m.reason, m.decodeMs, { maskMs: m.maskMs, cachedTokens: m.cachedTokens });
         break;
       case 'error':

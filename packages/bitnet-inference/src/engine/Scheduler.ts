@@ -272,7 +272,7 @@ export class Scheduler<C> {
     const seqs = batch.map((b) => this.active.get(b)!);
     this.guarded([...batch, ...chunks.map((c) => c.seq)], () => {
       const logits = this.forward.stepMany!([
-        ...seqs.map((d) => ({ cache: d.cache, ids: [d.last], wantLogits: true })),
+        ...seqs.map((d) => ({ cache: d.cache, ids: [d.last], wantLogits: this.argmaxOnly(d) ? ('argmax' as const) : true })),
         ...chunks.map(({ s, end }) => ({ cache: s.cache, ids: s.req.promptIds.slice(s.prefilled, end), wantLogits: end === s.req.promptIds.length })),
       ]);
       for (let i = 0; i < batch.length; i++) {
@@ -312,12 +312,21 @@ export class Scheduler<C> {
       const logits = this.forward.decodeBatch(
         seqs.map((s) => s.cache),
         seqs.map((s) => s.last),
+        seqs.map((s) => this.argmaxOnly(s)),
       );
       for (let i = 0; i < batch.length; i++) {
         seqs[i].step++;
         this.emit(batch[i], seqs[i], logits[i], batch.length);
       }
     });
+  }
+
+  /**
+   * Whether only the largest logit of this sequence's next step is read: its sampler takes the argmax
+   * of the logits as given, no grammar masks them first, no logprobs are reported from them.
+   */
+  private argmaxOnly(s: Sequence<C>): boolean {
+    return s.sampler.argmaxOnly === true && s.constraint === undefined && s.req.logprobs === undefined;
   }
 
   /**

@@ -15,14 +15,18 @@ export interface ForwardModel<C> {
   releaseCache?(cache: C): void;
   /** Appends `ids` to the cache; returns the logits of the last one when `last` is true. */
   prefill(cache: C, ids: number[], last: boolean): Float32Array | undefined;
-  /** One token for each cache; returns each one's logits. */
-  decodeBatch(caches: C[], lastIds: number[]): Float32Array[];
+  /**
+   * One token for each cache; returns each one's logits. `argmaxOnly[i]`: sequence i only takes the
+   * largest logit (see TokenSampler.argmaxOnly), so its row may hold exact logits for the tokens that
+   * could be largest and −Infinity elsewhere (a screened output matrix).
+   */
+  decodeBatch(caches: C[], lastIds: number[], argmaxOnly?: boolean[]): Float32Array[];
   /**
    * Optional: several sequences' rows in one pass (at most maxChunkTokens in all; distinct caches);
    * each part gets its last row's logits when it asks. Rows never mix: the same results as running
    * each part alone.
    */
-  stepMany?(parts: Array<{ cache: C; ids: number[]; wantLogits: boolean }>): Array<Float32Array | undefined>;
+  stepMany?(parts: Array<{ cache: C; ids: number[]; wantLogits: boolean | 'argmax' }>): Array<Float32Array | undefined>;
 }
 
 /** Chooses tokens for one sequence. */
@@ -33,6 +37,11 @@ export interface TokenSampler {
   replay(ids: readonly number[]): void;
   /** Chooses the next token. */
   sample(logits: Float32Array): number;
+  /**
+   * True when sample() is the argmax of the logits as given, nothing adjusted (greedy, no penalty or
+   * bias): the scheduler may then ask for argmax-only logits (ForwardModel.decodeBatch).
+   */
+  readonly argmaxOnly?: boolean;
 }
 
 /**

@@ -9,6 +9,8 @@
 import type { ModelConfig } from '@bitnet/models';
 import type { PromptCacheStats } from '../cache/KvPrefixCache';
 import type { FinishReason } from '../streaming/StreamBuffer';
+import type { ScreenStats } from '../forward/ForwardPass';
+import type { OutputType } from '../model/BitnetWeights';
 
 /** Why the model thread ended a sequence (stop strings and errors are decided on the main thread). */
 export type SequenceEnd = Exclude<FinishReason, 'stop_sequence' | 'error'>;
@@ -43,7 +45,7 @@ export interface WorkerLoadRequest {
   /** Hold TQ1_0 matrices as TQ2_0 (LoadWeightsOptions.repackTq1_0). */
   repackTq1_0: boolean;
   /** How the output matrix is held (LoadWeightsOptions.outputType). */
-  outputType: 'exact' | 'q8_0';
+  outputType: OutputType;
   /** Nice increment for the model thread and its kernel threads (EngineOptions.computeNice). */
   computeNice: number;
   kernels: KernelSettings;
@@ -116,8 +118,11 @@ export interface WorkerLoaded {
    * norm and matrix as held, and one embedding row unless the table is the (tied) output matrix.
    */
   decodeBytesPerToken: number;
-  /** How the output matrix is held ('q8_0' only when it was re-encoded at load) and its type name. */
-  outputType: 'exact' | 'q8_0';
+  /**
+   * How the output matrix is held ('q8_0' only when it was re-encoded at load, 'screened' only when
+   * the screen was built) and its type name.
+   */
+  outputType: OutputType;
   outputMatrixType: string;
   loadMs: number;
 }
@@ -133,9 +138,10 @@ export type SequenceMessage =
   | { type: 'token'; seq: number; id: number; prefillMs?: number; batch: number; logprob?: number; topIds?: number[]; topLogprobs?: number[]; promptCache?: PromptCacheStats }
   /**
    * `maskMs`: with a grammar, the time spent masking logits; `cachedTokens`: prompt positions restored
-   * from the prompt cache; `promptCache`: the cache's counters after this sequence (when there is one).
+   * from the prompt cache; `promptCache`: the cache's counters after this sequence (when there is one);
+   * `outputScreen`: the output screen's counters after it (outputType 'screened').
    */
-  | { type: 'done'; seq: number; reason: SequenceEnd; decodeMs: number; retries: number; maskMs?: number; cachedTokens?: number; promptCache?: PromptCacheStats }
+  | { type: 'done'; seq: number; reason: SequenceEnd; decodeMs: number; retries: number; maskMs?: number; cachedTokens?: number; promptCache?: PromptCacheStats; outputScreen?: ScreenStats }
   /** `kind: 'grammar'`: the sequence's grammar failed (invalid, too ambiguous, a dead end), not a step. */
   | { type: 'error'; seq: number; message: string; retries: number; kind?: 'grammar' };
 

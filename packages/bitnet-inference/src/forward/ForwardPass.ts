@@ -2,14 +2,32 @@ import type { AttentionCall, AttentionShape, Kernels } from '@bitnet/kernels';
 import type { BitnetWeights } from '../model/BitnetWeights';
 import type { KvCache } from '../model/KvCache';
 import { Linear } from './Linear';
+import { LogitScreen } from './LogitScreen';
 
 /** One sequence's share of a `stepMany` pass. */
 export interface ForwardPart {
   cache: KvCache;
   /** Ids appended to the cache at its next positions. */
   ids: ArrayLike<number>;
-  /** Whether to return the logits of the last id. */
-  wantLogits: boolean;
+  /**
+   * Whether to return the logits of the last id: true for all of them; 'argmax' when the caller only
+   * takes their largest (greedy, nothing adjusted): with a screened output (outputType 'screened') the
+   * row then holds exact logits for the tokens that could be largest and −Infinity elsewhere.
+   */
+  wantLogits: boolean | 'argmax';
+}
+
+/** What the output screen did so far (outputType 'screened'). */
+export interface ScreenStats {
+  /** Rows whose logits were screened. */
+  screenedRows: number;
+  /**
+   * Rows that asked for 'argmax' but were computed in full: not finite, too many candidates, or more
+   * such rows in one step than the screen takes (MAX_SCREENED_ROWS).
+   */
+  fullRows: number;
+  /** Exact logits computed over the screened rows. */
+  candidates: number;
 }
 
 /** Settings of a `ForwardPass`. */
@@ -24,6 +42,14 @@ export interface ForwardOptions {
    */
   reuseLogits?: boolean;
 }
+
+/**
+ * Most argmax-only rows one step screens; with more, the whole output matrix is applied to them all.
+ * The screen reads the Q8_0 copy, whose kernel gains little from more rows, while the exact matrix's
+ * register tiles share each row of weights among up to 8 (2B4T I2_S on Zen 4, paired decode steps,
+ * screened against exact: 1 row ×1.21–1.22, 2 rows ×1.16, 4 rows ×1.01–1.06, 8 rows ×0.96).
+ */
+const MAX_SCREENED_ROWS = 4;
 
 /** Scratch activations for up to `tokens` rows. */
 class Workspace {
@@ -66,6 +92,8 @@ export class ForwardPass {
   private readonly attnScale: number;
   private readonly reuseLogits: boolean;
   private logitsBuffer = new Float32Array(0);
+  private readonly screen: LogitScreen | undefined;
+  private readonly stats: ScreenStats = { screenedRows: 0, fullRows: 0, candidates: 0 };
 
   constructor(
     readonly weights: BitnetWeights,
@@ -78,6 +106,12 @@ export class ForwardPass {
     this.ws = new Workspace(chunk, c.embeddingLength, c.headCountKv * c.headDim, c.feedForwardLength);
     this.attnScale = Math.fround(1 / Math.fround(Math.sqrt(c.headDim)));
     this.reuseLogits = options.reuseLogits ?? false;
+    if (weights.outputScreen) this.screen = new LogitScreen(kernels, weights.output, weights.outputScreen);
+  }
+
+  /** Counters of the output screen (all 0 without one). */
+  get screenStats(): Readonly<ScreenStats> {
+    return { ...this.stats };
   }
 
   get maxChunkTokens(): number {
@@ -130,12 +164,12 @@ export class ForwardPass {
    * Rows never mix: every kernel computes a row the same way whatever else is in the call, so a
    * sequence gets the same logits here as in `step` on its own.
    */
-  decodeBatch(caches: readonly KvCache[], tokens: ArrayLike<number>): Float32Array[] {
+  decodeBatch(caches: readonly KvCache[], tokens: ArrayLike<number>, argmaxOnly?: readonly boolean[]): Float32Array[] {
     const B = caches.length;
     if (B === 0 || B > this.ws.tokens || tokens.length !== B) {
       throw new RangeError(`a batched decode takes 1 to ${this.ws.tokens} sequences with one token each, got ${B} caches and ${tokens.length} tokens`);
     }
-    return this.stepMany(caches.map((cache, i) => ({ cache, ids: [tokens[i]], wantLogits: true }))) as Float32Array[];
+    return this.stepMany(caches.map((cache, i) => ({ cache, ids: [tokens[i]], wantLogits: argmaxOnly?.[i] ? 'argmax' : true }))) as Float32Array[];
   }
 
   /**
@@ -181,7 +215,8 @@ export class ForwardPass {
       wanted.push(i);
     });
     const out: Array<Float32Array | undefined> = parts.map(() => undefined);
-    if (wanted.length > 0) this.logitsOfRows(0, wanted.length).forEach((lg, k) => (out[wanted[k]] = lg));
+    const argmaxOnly = wanted.map((i) => parts[i].wantLogits === 'argmax');
+    if (wanted.length > 0) this.logitsOfRows(0, wanted.length, argmaxOnly).forEach((lg, k) => (out[wanted[k]] = lg));
     return out;
   }
 
@@ -284,8 +319,9 @@ export class ForwardPass {
   /**
    * Logits of workspace rows first..first+count-1 (final norm, then the output matrix applied to
    * all of them in one call): views of one new array, or of the kept buffer with `reuseLogits`.
+   * Rows marked in `argmaxOnly` go through the output screen when there is one (see ForwardPart).
    */
-  private logitsOfRows(first: number, count: number): Float32Array[] {
+  private logitsOfRows(first: number, count: number, argmaxOnly?: readonly boolean[]): Float32Array[] {
     const c = this.weights.config;
     const D = c.embeddingLength;
     const V = this.weights.output.rows;
@@ -296,7 +332,35 @@ export class ForwardPass {
       if (this.logitsBuffer.length < count * V) this.logitsBuffer = new Float32Array(count * V);
       all = this.logitsBuffer.subarray(0, count * V);
     } else all = new Float32Array(count * V);
-    this.linear.apply({ kind: 'float', ...this.weights.output }, normed, count, all);
-    return count === 1 ? [all] : Array.from({ length: count }, (_, i) => all.subarray(i * V, (i + 1) * V));
+    const outs = count === 1 ? [all] : Array.from({ length: count }, (_, i) => all.subarray(i * V, (i + 1) * V));
+    const wanted = this.screen && argmaxOnly ? outs.map((_, i) => i).filter((i) => argmaxOnly[i]) : [];
+    const screenRows = wanted.length <= MAX_SCREENED_ROWS ? wanted : [];
+    if (screenRows.length === 0) {
+      this.stats.fullRows += wanted.length;
+      this.linear.apply({ kind: 'float', ...this.weights.output }, normed, count, all);
+      return outs;
+    }
+    // the screened rows first (gathered into the front of `normed`), then the rest in one full call
+    const order = [...screenRows, ...outs.map((_, i) => i).filter((i) => !argmaxOnly![i])];
+    const gathered = this.gather(normed, order, D);
+    const result = this.screen!.run(gathered, screenRows.length, screenRows.map((i) => outs[i]));
+    this.stats.screenedRows += result.screened.filter((s) => s).length;
+    this.stats.candidates += result.candidates;
+    const full = order.filter((_, j) => j >= screenRows.length || !result.screened[j]);
+    this.stats.fullRows += full.length - (order.length - screenRows.length);
+    if (full.length > 0) {
+      const x = full.length === order.length ? gathered : this.gather(normed, full, D);
+      const logits = full.length === 1 ? outs[full[0]] : new Float32Array(full.length * V);
+      this.linear.apply({ kind: 'float', ...this.weights.output }, x, full.length, logits);
+      if (full.length > 1) full.forEach((i, j) => outs[i].set(logits.subarray(j * V, (j + 1) * V)));
+    }
+    return outs;
+  }
+
+  /** Rows `order` of `x` (rows of `D`), in that order, in a new array. */
+  private gather(x: Float32Array, order: readonly number[], D: number): Float32Array {
+    const out = new Float32Array(order.length * D);
+    order.forEach((i, j) => out.set(x.subarray(i * D, (i + 1) * D), j * D));
+    return out;
   }
 }

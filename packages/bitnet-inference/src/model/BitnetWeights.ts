@@ -44,8 +44,13 @@ export interface BitnetWeights {
   outputNorm: Float32Array;
   /** The output projection (the embedding itself when tied, also when re-encoded to Q8_0). */
   output: FloatMatrix;
-  /** How the output matrix is held: as in the file ('exact') or re-encoded to Q8_0 at load ('q8_0'). */
+  /**
+   * How the output matrix is held: as in the file ('exact'), re-encoded to Q8_0 at load ('q8_0'), or
+   * as in the file plus a Q8_0 screen ('screened', see outputScreen).
+   */
   outputType: OutputType;
+  /** With outputType 'screened': the Q8_0 copy of `output` and its per-row error bounds. */
+  outputScreen?: OutputScreen;
   /** The output matrix's type in the file (before any re-encoding). */
   outputFileType: GgmlType;
   layers: LayerWeights[];
@@ -72,7 +77,20 @@ export interface BitnetWeights {
  * applied with Q8_0 activations (matmulQ8_0Q8_0, llama.cpp's Q8_0 arithmetic): about half the bytes
  * read per token, at a small cost in exactness. Other types (Q8_0 already, k-quants) stay as they are.
  */
-export type OutputType = 'exact' | 'q8_0';
+export type OutputType = 'exact' | 'q8_0' | 'screened';
+
+/**
+ * What outputType 'screened' holds besides the exact output matrix: its Q8_0 re-encoding and, per row,
+ * how far the Q8_0 row can be from the exact one (the kernels' screenBoundsQ8_0). A row whose token can
+ * only be the greedy choice takes its approximate logits from `q8`, bounds them, and computes exact
+ * logits only for the tokens the bounds cannot rule out (forward/LogitScreen.ts): the same choice as
+ * the exact matrix, from about half the bytes.
+ */
+export interface OutputScreen {
+  q8: FloatMatrix;
+  /** 3 per row n: [3n] max |w − ŵ|, [3n+1] the largest block's Σ |ŵ|, [3n+2] max |w| and |ŵ|. */
+  bounds: Float32Array;
+}
 
 const TERNARY = new Set<number>([GgmlType.I2_S, GgmlType.TQ1_0, GgmlType.TQ2_0]);
 
@@ -99,7 +117,7 @@ export interface LoadWeightsOptions {
    * the native ones convert a 2B model in a fraction of a second where the @bitnet/models references
    * take many seconds. They write the same bytes. Default: the references.
    */
-  kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0' | 'encodeQ8_0Rows'>;
+  kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0' | 'encodeQ8_0Rows'> & Partial<Pick<Kernels, 'screenBoundsQ8_0'>>;
   /**
    * Where the converted matrices (the TQ1_0 repacks, a Q8_0 output) live: one buffer for all of them,
    * allocated with `hugePages` (@bitnet/kernels' pageMemory: 2 MB pages where Linux grants them, which
@@ -175,7 +193,9 @@ function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo, out: Uint8Array, kernel
 export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = {}): BitnetWeights {
   const repack = options.repackTq1_0 ?? true;
   const outputType = options.outputType ?? 'exact';
-  if (outputType !== 'exact' && outputType !== 'q8_0') throw new Error(`outputType must be 'exact' or 'q8_0', got ${String(outputType)}`);
+  if (outputType !== 'exact' && outputType !== 'q8_0' && outputType !== 'screened') {
+    throw new Error(`outputType must be 'exact', 'q8_0' or 'screened', got ${String(outputType)}`);
+  }
   const config = readModelConfig(file.metadata);
   const tensors = resolveModelTensors(config, file.tensors);
   let bytes = 0;
@@ -194,7 +214,11 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   const outInfo = tensors.tiedOutput ? tensors.tokenEmbedding : tensors.output;
   if (TERNARY.has(outInfo.type)) throw new Error(`the output matrix '${outInfo.name}' must be a float or k-quant type`);
   // Q8_0 needs whole 32-blocks per row; any other shape keeps the exact matrix.
-  const toQ8 = outputType === 'q8_0' && REENCODED_TO_Q8_0.has(outInfo.type) && outInfo.dims[0] % 32 === 0;
+  const q8able = REENCODED_TO_Q8_0.has(outInfo.type) && outInfo.dims[0] % 32 === 0;
+  const toQ8 = outputType === 'q8_0' && q8able;
+  const screened = outputType === 'screened' && q8able;
+  const boundsOf = options.kernels?.screenBoundsQ8_0?.bind(options.kernels);
+  if (screened && !boundsOf) throw new Error("outputType 'screened' needs options.kernels with screenBoundsQ8_0");
   // sizes of the converted forms (shapes already checked: whole blocks of both types)
   const q8Bytes = (t: GgufTensorInfo) => ggmlTensorByteSize(GgmlType.Q8_0, t.dims)!;
   const repackedBytes = (t: GgufTensorInfo) => ggmlTensorByteSize(GgmlType.TQ2_0, t.dims)!;
@@ -205,7 +229,7 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   ];
   const repacked = repack ? graphMatrices.filter((t) => t.type === GgmlType.TQ1_0) : [];
   const converted = convertedMemory(
-    repacked.reduce((n, t) => n + alignedBytes(repackedBytes(t)), 0) + (toQ8 ? alignedBytes(q8Bytes(outInfo)) : 0),
+    repacked.reduce((n, t) => n + alignedBytes(repackedBytes(t)), 0) + (toQ8 || screened ? alignedBytes(q8Bytes(outInfo)) : 0),
     options.memory,
   );
   // One buffer for every TQ1_0 matrix's bytes on their way to the repack (not one freed buffer each).
@@ -247,6 +271,15 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
     tokenEmbedding = matrix(tensors.tokenEmbedding);
     output = tensors.tiedOutput ? tokenEmbedding : matrix(tensors.output);
   }
+  let outputScreen: OutputScreen | undefined;
+  if (screened && output.kind === 'float') {
+    const q8: FloatMatrix = { type: GgmlType.Q8_0, data: reencodeQ8_0(file, outInfo, converted(q8Bytes(outInfo)), options.kernels), rows: output.rows, cols: output.cols };
+    const { kind: _k, ...exact } = output;
+    const bounds = new Float32Array(3 * output.rows);
+    boundsOf!(exact, q8, bounds);
+    bytes += q8.data.length + bounds.byteLength;
+    outputScreen = { q8, bounds };
+  }
   if (output.kind !== 'float') throw new Error(`the output matrix '${outInfo.name}' must be a float or k-quant type (it is ${ggmlTypeName(outInfo.type)})`);
   report();
   const bytesBeforeLayers = bytes;
@@ -276,18 +309,21 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   const outputNorm = f32(tensors.outputNorm);
   const { kind: _kind, ...outputMatrix } = output;
   // the lookup of one token reads one row of the table; a tied table is already counted as the output
-  const embeddingRow = tokenEmbedding.data === output.data ? 0 : tokenEmbedding.data.length / tokenEmbedding.rows;
+  // (unless a screen stands in for the output matrix)
+  const embeddingRow = tokenEmbedding.data === output.data && !outputScreen ? 0 : tokenEmbedding.data.length / tokenEmbedding.rows;
   return {
     config,
     tensors,
     tokenEmbedding,
     outputNorm,
     output: outputMatrix as FloatMatrix,
-    outputType: toQ8 ? 'q8_0' : 'exact',
+    outputType: toQ8 ? 'q8_0' : outputScreen ? 'screened' : 'exact',
+    ...(outputScreen ? { outputScreen } : {}),
     outputFileType: outInfo.type,
     layers,
     bytes,
     mappedBytes,
-    decodeBytesPerToken: layerBytes + outputNorm.byteLength + output.data.length + embeddingRow,
+    // screened: the Q8_0 copy and its bounds (the few exact rows a step computes are left out)
+    decodeBytesPerToken: layerBytes + outputNorm.byteLength + (outputScreen ? outputScreen.q8.data.length + outputScreen.bounds.byteLength : output.data.length) + embeddingRow,
   };
 }

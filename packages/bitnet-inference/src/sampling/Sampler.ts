@@ -61,6 +61,12 @@ export class Sampler {
     this.forced = this.biasValues.some((v) => v >= 100);
   }
 
+  /** Whether sample() is the argmax of the logits as given: greedy, and no penalty or bias adjusts them. */
+  get argmaxOnly(): boolean {
+    const c = this.config;
+    return c.temperature === 0 && c.repetitionPenalty === 1 && this.presence === 0 && this.frequency === 0 && this.biasIds.length === 0;
+  }
+
   /** Tokens (prompt, then each accepted token) the repetition penalty considers. */
   observe(ids: Iterable<number>): void {
     for (const id of ids) {

@@ -118,6 +118,32 @@ const BAD: Case[] = [
   ['getRows', (k) => k.getRows(tq2, Int32Array.of(2), f32(256)), 'out'],
   ['getRows', (k) => k.getRows({ ...f16, type: GgmlType.Q4_0 } as unknown as FloatMatrix, Int32Array.of(0), f32(64)), 'w.type'],
   ['getRows', (k) => k.getRows(null as unknown as TernaryMatrix, Int32Array.of(0), f32(64)), 'w'],
+  // chosen elements of a float matmul
+  ['matmulFloatPicked', (k) => k.matmulFloatPicked(f16, f32(128), 2, Int32Array.of(0, 4), Int32Array.of(0, 1), f32(2)), 'wRow[1]'],
+  ['matmulFloatPicked', (k) => k.matmulFloatPicked(f16, f32(128), 2, Int32Array.of(-1), Int32Array.of(0), f32(1)), 'wRow[0]'],
+  ['matmulFloatPicked', (k) => k.matmulFloatPicked(f16, f32(128), 2, Int32Array.of(0, 3), Int32Array.of(0, 2), f32(2)), 'xRow[1]'],
+  ['matmulFloatPicked', (k) => k.matmulFloatPicked(f16, f32(128), 2, Int32Array.of(0, 3), Int32Array.of(-1, 0), f32(2)), 'xRow[0]'],
+  ['matmulFloatPicked', (k) => k.matmulFloatPicked(f16, f32(128), 2, Int32Array.of(0, 3), Int32Array.of(0), f32(2)), 'xRow'],
+  ['matmulFloatPicked', (k) => k.matmulFloatPicked(f16, f32(128), 2, Int32Array.of(0, 3), Int32Array.of(0, 1, 1), f32(2)), 'xRow'],
+  ['matmulFloatPicked', (k) => k.matmulFloatPicked(f16, f32(128), 2, Int32Array.of(0, 3), Int32Array.of(0, 1), f32(3)), 'out'],
+  ['matmulFloatPicked', (k) => k.matmulFloatPicked(f16, f32(128), 2, Uint32Array.of(0) as unknown as Int32Array, Int32Array.of(0), f32(1)), 'wRow'],
+  ['matmulFloatPicked', (k) => k.matmulFloatPicked(f16, f32(128), 2, Int32Array.of(0), [0] as unknown as Int32Array, f32(1)), 'xRow'],
+  ['matmulFloatPicked', (k) => k.matmulFloatPicked(f16, f32(127), 2, Int32Array.of(0), Int32Array.of(0), f32(1)), 'x'],
+  ['matmulFloatPicked', (k) => k.matmulFloatPicked(f16, f32(128), 0, Int32Array.of(0), Int32Array.of(0), f32(1)), 'xRows'],
+  ['matmulFloatPicked', (k) => k.matmulFloatPicked(i2s as unknown as FloatMatrix, f32(512), 2, Int32Array.of(0), Int32Array.of(0), f32(1)), 'w.type'],
+  ['matmulFloatPicked', (k) => k.matmulFloatPicked(patched(f16, { data: f16.data.subarray(2) }), f32(128), 2, Int32Array.of(0), Int32Array.of(0), f32(1)), 'w.data'],
+  ['matmulFloatPicked', (k) => { const x = f32(128); k.matmulFloatPicked(f16, x, 2, Int32Array.of(0), Int32Array.of(0), x.subarray(127)); }, 'out'],
+  // the Q8_0 screening bounds
+  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(q8, q8, f32(12)), 'w.type'],
+  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, f16, f32(12)), 'q.type'],
+  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, patched(q8, { rows: 3 }), f32(12)), 'q.rows'],
+  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, patched(q8, { cols: 32 }), f32(12)), 'q.cols'],
+  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, patched(q8, { cols: 48 }), f32(12)), 'q.cols'],
+  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, patched(q8, { data: q8.data.subarray(34) }), f32(12)), 'q.data'],
+  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(patched(f16, { cols: 48, data: f16.data.subarray(0, 4 * 48 * 2) }), q8, f32(12)), 'w.cols'],
+  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, q8, f32(4)), 'out'],
+  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, null as unknown as FloatMatrix, f32(12)), 'q'],
+  ['screenBoundsQ8_0', (k) => { const buf = new ArrayBuffer(512); k.screenBoundsQ8_0(patched(f16, { data: new Uint8Array(buf) }), q8, new Float32Array(buf, 64, 12)); }, 'out'],
   // norm, rope, softmax
   ['rmsNorm', (k) => k.rmsNorm(f32(12), 3, 4, f32(3), 1e-5, f32(12)), 'weight'],
   ['rmsNorm', (k) => k.rmsNorm(f32(12), 3, 4, f32(4), -1, f32(12)), 'eps'],
@@ -213,6 +239,9 @@ describe('CheckedKernels', () => {
     k.matmulQ8_0Q8_0(q8, a80, f32(8));
     k.matmulFloat(f16, f32(128), 2, f32(8));
     k.getRows(f16, Int32Array.of(3, 0), f32(128));
+    k.matmulFloatPicked(f16, f32(128), 2, Int32Array.of(3, 0, 3), Int32Array.of(1, 0, 1), f32(3));
+    k.matmulFloatPicked(f16, f32(128), 2, new Int32Array(0), new Int32Array(0), f32(0));
+    k.screenBoundsQ8_0(f16, q8, f32(12));
     k.rmsNorm(x, 2, 256, f32(256), 1e-5, x);
     k.ropeNeox(f32(16), 1, 2, 8, 4, Int32Array.of(9), 1e4);
     k.softmax(f32(12), 3, 4);
@@ -227,7 +256,7 @@ describe('CheckedKernels', () => {
     expect(k.sumExp(Float32Array.of(0, -Infinity, 0), 0)).toBe(2);
     expect(calls).toEqual([
       'quantizeI8PerToken', 'matmulI2sI8', 'quantizeQ8K', 'matmulTq2_0Q8K', 'matmulTq1_0Q8K', 'quantizeQ8_0', 'matmulQ8_0Q8_0',
-      'matmulFloat', 'getRows',
+      'matmulFloat', 'getRows', 'matmulFloatPicked', 'matmulFloatPicked', 'screenBoundsQ8_0',
       'rmsNorm', 'ropeNeox', 'softmax', 'attention', 'reluSqrMul', 'siluMul', 'add', 'scale', 'toF16', 'weighLogits', 'argmax', 'sumExp',
     ]);
   });

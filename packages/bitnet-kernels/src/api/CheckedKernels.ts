@@ -101,6 +101,11 @@ export class CheckedKernels implements Kernels {
     this.inner.matmulFloat(w, x, xRows, out);
   }
 
+  matmulFloatPicked(w: FloatMatrix, x: Float32Array, xRows: number, wRow: Int32Array, xRow: Int32Array, out: Float32Array): void {
+    checkKernelArgs('matmulFloatPicked', { w, x, xRows, wRow, xRow, out });
+    this.inner.matmulFloatPicked(w, x, xRows, wRow, xRow, out);
+  }
+
   getRows(w: FloatMatrix | TernaryMatrix, ids: Int32Array, out: Float32Array): void {
     checkKernelArgs('getRows', { w, ids, out });
     this.inner.getRows(w, ids, out);
@@ -185,6 +190,11 @@ export class CheckedKernels implements Kernels {
   encodeQ8_0Rows(w: FloatMatrix, out: Uint8Array): void {
     checkKernelArgs('encodeQ8_0Rows', { w, out });
     this.inner.encodeQ8_0Rows(w, out);
+  }
+
+  screenBoundsQ8_0(w: FloatMatrix, q: FloatMatrix, out: Float32Array): void {
+    checkKernelArgs('screenBoundsQ8_0', { w, q, out });
+    this.inner.screenBoundsQ8_0(w, q, out);
   }
 
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {

@@ -220,6 +220,15 @@ export interface Kernels {
    * t_l = s_l + s_{l+4}, r = (t0 + t1) + (t2 + t3); then in a double r + Σ_{k ≥ K & ~31} fround(w_k·x_k), rounded to f32.
    */
   matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out: Float32Array): void;
+  /**
+   * Chosen elements of matmulFloat's result: out[j] = the value matmulFloat(w, x, xRows, full) writes at
+   * full[xRow[j] * w.rows + wRow[j]], bit for bit (each element is computed with matmulFloat's own
+   * per-element arithmetic, which does not depend on how many rows are in the call). For a caller that
+   * needs a few hundred or thousand logits of a 128256-row output matrix, not all of them.
+   * wRow, xRow: Int32Array of the same length P (P ≥ 0; picks may repeat, in any order);
+   * 0 <= wRow[j] < w.rows, 0 <= xRow[j] < xRows; out: P floats.
+   */
+  matmulFloatPicked(w: FloatMatrix, x: Float32Array, xRows: number, wRow: Int32Array, xRow: Int32Array, out: Float32Array): void;
   /** Embedding gather: out[i*cols .. ] = dequant(row ids[i]) for any FloatMatrix or ternary type. */
   getRows(w: FloatMatrix | TernaryMatrix, ids: Int32Array, out: Float32Array): void;
 
@@ -303,6 +312,19 @@ export interface Kernels {
    * Finite values only, as encodeQ8_0Blocks.
    */
   encodeQ8_0Rows(w: FloatMatrix, out: Uint8Array): void;
+  /**
+   * Bounds for screening logits with a Q8_0 copy of a matrix: w an F32/F16/BF16 matrix, q its Q8_0
+   * re-encoding (encodeQ8_0Rows' output as a FloatMatrix of type Q8_0, same rows and cols; cols % 32 == 0).
+   * With ŵ[n,k] = d[n,b]·q[n,k] the Q8_0 value (d the block's f16 scale as f32), for every row n:
+   *   out[3n]   = max_k |w[n,k] − ŵ[n,k]|
+   *   out[3n+1] = max_b Σ_{k in block b} |ŵ[n,k]|   (computed as |d[n,b]| · Σ|q[n,k]|)
+   *   out[3n+2] = max_k max(|w[n,k]|, |ŵ[n,k]|)
+   * each exact and then rounded UP to f32 (never below the exact value, at most one f32 ulp above it).
+   * ŵ and the sums are exact in double; w − ŵ is too for q = w's own encoding, and for any other q the
+   * kernels carry its rounding error (TwoSum), so the bound holds whatever q holds. Bit-exact between
+   * implementations. Non-finite weights or scales give non-finite bounds (NaN or Infinity), never a crash.
+   */
+  screenBoundsQ8_0(w: FloatMatrix, q: FloatMatrix, out: Float32Array): void;
   /**
    * The sampler's pass over a whole vocabulary (top-k off): every id's weight and its band, how far its
    * logit lies below the largest. With n = logits.length, B = bandWeight.length (1 .. 256), in doubles:

@@ -57,6 +57,27 @@ describe('kernel argument shapes', () => {
     expect(() => checkKernelArgs('encodeQ8_0Rows', { w: f16, out: new Uint8Array(204) })).not.toThrow();
   });
 
+  it('matmulFloatPicked and screenBoundsQ8_0: index ranges, one pick per xRow and out element, q shaped as w', () => {
+    const w = floatCase(GgmlType.F16, 3, 64, 2, 4).w;
+    const x = new Float32Array(128);
+    const pick = (wRow: number[], xRow: number[], out = new Float32Array(wRow.length)) => () =>
+      checkKernelArgs('matmulFloatPicked', { w, x, xRows: 2, wRow: Int32Array.from(wRow), xRow: Int32Array.from(xRow), out });
+    expect(thrown<KernelArgumentError>(pick([0, 3], [0, 0])).message).toBe("matmulFloatPicked: wRow[1] is 3, outside the matrix's rows 0..2");
+    expect(thrown<KernelArgumentError>(pick([0, 2], [0, 2])).message).toBe("matmulFloatPicked: xRow[1] is 2, outside x's rows 0..1");
+    expect(thrown<KernelArgumentError>(pick([0, 2], [0])).message).toBe('matmulFloatPicked: xRow has 1 elements, 2 expected (one per pick, as wRow)');
+    expect(thrown<KernelArgumentError>(pick([0, 2], [0, 1], new Float32Array(3))).message).toBe('matmulFloatPicked: out has 3 elements, 2 expected');
+    expect(pick([2, 0, 2], [1, 1, 0])).not.toThrow();
+    expect(pick([], [])).not.toThrow();
+
+    const q = { type: GgmlType.Q8_0, data: new Uint8Array(3 * 2 * 34), rows: 3, cols: 64 };
+    const bounds = (qm: object, out = new Float32Array(9)) => () => checkKernelArgs('screenBoundsQ8_0', { w, q: qm, out });
+    expect(thrown<KernelArgumentError>(bounds({ ...q, rows: 2, data: q.data.subarray(0, 136) })).message).toBe('screenBoundsQ8_0: q.rows is 2, w.rows is 3: they must be equal');
+    expect(thrown<KernelArgumentError>(bounds({ ...q, cols: 32, data: q.data.subarray(0, 102) })).message).toBe('screenBoundsQ8_0: q.cols is 32, w.cols is 64: they must be equal');
+    expect(thrown<KernelArgumentError>(bounds({ ...w })).message).toBe('screenBoundsQ8_0: q.type is F16 (1), expected Q8_0');
+    expect(thrown<KernelArgumentError>(bounds(q, new Float32Array(3))).message).toBe('screenBoundsQ8_0: out has 3 elements, 9 expected');
+    expect(bounds(q)).not.toThrow();
+  });
+
   it('returns the integers it read', () => {
     const w = floatCase(GgmlType.F16, 3, 32, 1, 3).w;
     const sizes = checkKernelArgs('matmulFloat', { w, x: new Float32Array(64), xRows: 2, out: new Float32Array(6) });

@@ -90,10 +90,17 @@ const multipleOf = (arg: string, n: number, what: string): SizeRule => ({
   problem: (s) => `${s[arg]} is not a multiple of ${what} ${n}`,
 });
 
-const equals = (arg: string, other: string): SizeRule => ({
+/** `arg` must equal `other` (`named`: the message names `other`, a size of another argument). */
+const equals = (arg: string, other: string, named = false): SizeRule => ({
   arg,
   holds: (s) => s[arg] === s[other],
-  problem: (s) => `is ${s[arg]}, ${s[other]} expected`,
+  problem: (s) => (named ? `is ${s[arg]}, ${other} is ${s[other]}: they must be equal` : `is ${s[arg]}, ${s[other]} expected`),
+});
+
+/** Every element of `array` an index below the size `n`, into `what`. */
+const indices = (array: string, n: string, what: string): ElementRule => ({
+  array,
+  problem: (v, s) => (v < 0 || v >= s[n] ? `is ${v}, outside ${what} 0..${s[n] - 1}` : undefined),
 });
 
 const f32 = (length?: (s: Sizes) => number): ArrayShape => ({ kind: 'Float32Array', length });
@@ -251,8 +258,19 @@ export const KERNEL_ARGS: { readonly [K in KernelName]: KernelArgShape } = {
   getRows: merge(matrix('w', [...FLOAT_TYPES, ...TERNARY_TYPES]), {
     sizes: { 'ids.length': 1 },
     arrays: { ids: { kind: 'Int32Array' }, out: f32((s) => s['ids.length'] * s['w.cols']) },
-    elements: [{ array: 'ids', problem: (v, s) => (v < 0 || v >= s['w.rows'] ? `is ${v}, outside the matrix's rows 0..${s['w.rows'] - 1}` : undefined) }],
+    elements: [indices('ids', 'w.rows', "the matrix's rows")],
     disjoint: [['out', 'w.data'], ['out', 'ids']],
+  }),
+  matmulFloatPicked: merge(matrix('w', FLOAT_TYPES), {
+    sizes: { xRows: 1, 'wRow.length': 0 },
+    arrays: {
+      x: f32((s) => s.xRows * s['w.cols']),
+      wRow: { kind: 'Int32Array' },
+      xRow: { kind: 'Int32Array', length: (s) => s['wRow.length'], problem: (got, want) => `has ${got} elements, ${want} expected (one per pick, as wRow)` },
+      out: f32((s) => s['wRow.length']),
+    },
+    elements: [indices('wRow', 'w.rows', "the matrix's rows"), indices('xRow', 'xRows', "x's rows")],
+    disjoint: [['out', 'x'], ['out', 'w.data'], ['out', 'wRow'], ['out', 'xRow']],
   }),
   rmsNorm: {
     sizes: { rows: 1, cols: 1 },
@@ -360,6 +378,11 @@ export const KERNEL_ARGS: { readonly [K in KernelName]: KernelArgShape } = {
     rules: [{ arg: 'w.cols', holds: (s) => s['w.cols'] % 32 === 0, problem: (s) => `${s['w.cols']} is not a multiple of the Q8_0 block size 32` }],
     arrays: { out: { kind: 'Uint8Array', length: (s) => s['w.rows'] * (s['w.cols'] / 32) * 34 } },
     disjoint: [['out', 'w.data']],
+  }),
+  screenBoundsQ8_0: merge(matrix('w', [GgmlType.F32, GgmlType.F16, GgmlType.BF16]), { rules: [multipleOf('w.cols', 32, 'the Q8_0 block size')] }, matrix('q', [GgmlType.Q8_0]), {
+    rules: [equals('q.rows', 'w.rows', true), equals('q.cols', 'w.cols', true)],
+    arrays: { out: f32((s) => 3 * s['w.rows']) },
+    disjoint: [['out', 'w.data'], ['out', 'q.data']],
   }),
   weighLogits: {
     sizes: { 'logits.length': 1, 'bandWeight.length': 1 },

@@ -83,6 +83,10 @@ export class NativeKernels implements Kernels {
     this.addon.matmulFloat(w.type, w.data, w.rows, w.cols, x, xRows, out);
   }
 
+  matmulFloatPicked(w: FloatMatrix, x: Float32Array, xRows: number, wRow: Int32Array, xRow: Int32Array, out: Float32Array): void {
+    this.addon.matmulFloatPicked(w.type, w.data, w.rows, w.cols, x, xRows, wRow, xRow, out);
+  }
+
   getRows(w: FloatMatrix | TernaryMatrix, ids: Int32Array, out: Float32Array): void {
     this.addon.getRows(w.type, w.data, w.rows, w.cols, ids, out);
   }
@@ -144,6 +148,10 @@ export class NativeKernels implements Kernels {
 
   encodeQ8_0Rows(w: FloatMatrix, out: Uint8Array): void {
     this.addon.encodeQ8_0Rows(w.type, w.data, w.rows, w.cols, out);
+  }
+
+  screenBoundsQ8_0(w: FloatMatrix, q: FloatMatrix, out: Float32Array): void {
+    this.addon.screenBoundsQ8_0(w.type, w.data, q.data, w.rows, w.cols, out);
   }
 
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {

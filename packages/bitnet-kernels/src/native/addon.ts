@@ -75,6 +75,8 @@ export interface NativeAddon {
     scales: Float32Array,
   ): void;
   matmulFloat(type: number, w: Uint8Array, n: number, k: number, x: Float32Array, m: number, out: Float32Array): void;
+  /** out[j] = matmulFloat's element (xRow[j], wRow[j]); every index is checked to be in range. */
+  matmulFloatPicked(type: number, w: Uint8Array, n: number, k: number, x: Float32Array, m: number, wRow: Int32Array, xRow: Int32Array, out: Float32Array): void;
   getRows(type: number, w: Uint8Array, n: number, k: number, ids: Int32Array, out: Float32Array): void;
   rmsNorm(x: Float32Array, rows: number, cols: number, weight: Float32Array, eps: number, out: Float32Array): void;
   ropeNeox(x: Float32Array, tokens: number, heads: number, headDim: number, ropeDim: number, positions: Int32Array, freqBase: number): void;
@@ -119,6 +121,8 @@ export interface NativeAddon {
   repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void;
   encodeQ8_0(x: Float32Array, out: Uint8Array): void;
   encodeQ8_0Rows(type: number, w: Uint8Array, n: number, k: number, out: Uint8Array): void;
+  /** type: F32, F16 or BF16 (w's); q: n rows of k/32 Q8_0 blocks; out: 3 floats per row. */
+  screenBoundsQ8_0(type: number, w: Uint8Array, q: Uint8Array, n: number, k: number, out: Float32Array): void;
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number;
   argmax(x: Float32Array): number;
   sumExp(x: Float32Array, max: number): number;

@@ -189,6 +189,21 @@ export function floatCase(type: FloatType, rows: number, cols: number, mRows: nu
   return { w: { type, data: quantize(type, values, cols), rows, cols }, values, x, mRows };
 }
 
+/** P picks over N weight rows and M activation rows: the first and last rows, a repeat, then random (repeats likely). */
+export function randomPicks(next: () => number, N: number, M: number, P: number): { wRow: Int32Array; xRow: Int32Array } {
+  const wRow = new Int32Array(P);
+  const xRow = new Int32Array(P);
+  for (let j = 0; j < P; j++) {
+    wRow[j] = Math.floor(next() * N);
+    xRow[j] = Math.floor(next() * M);
+  }
+  if (P >= 4) {
+    wRow.set([0, N - 1, N - 1, 0]);
+    xRow.set([M - 1, 0, M - 1, 0]);
+  }
+  return { wRow, xRow };
+}
+
 /** An attention shape without the derived fields (capacity defaults to startPos + tokens, scale to 1/√headDim). */
 export type AttentionCaseShape = Omit<AttentionShape, 'capacity' | 'scale'> & Partial<Pick<AttentionShape, 'capacity' | 'scale'>>;
 

@@ -1,5 +1,6 @@
 import { dequantize, GgmlType, ggmlTypeName } from '@bitnet/models';
-import { floatCase, floatShapes, FLOAT_TYPES, ternaryCase, TERNARY_TYPES } from '../testing/kernelCases';
+import { rng } from '@bitnet/models/testing';
+import { blockSize, floatCase, floatShapes, FLOAT_TYPES, randomPicks, ternaryCase, TERNARY_TYPES } from '../testing/kernelCases';
 import { kernelsUnderTest } from '../testing/kernelsUnderTest';
 
 /**
@@ -32,6 +33,25 @@ describe.each(kernelsUnderTest())('float matmul and getRows [%s]', (_label, kern
         expectMatmulClose(out, dequantize(type, c.w.data, rows * cols), c.x, rows, cols, mRows);
       },
     );
+
+    it('matmulFloatPicked gives the chosen elements of matmulFloat bit for bit (first and last rows, repeats, any order)', () => {
+      const wide = blockSize(type) === 1 || blockSize(type) === 32 ? [{ rows: 1003, cols: 2560 }, { rows: 1003, cols: 64 }] : [];
+      for (const { rows, cols } of [...floatShapes(type), ...wide]) {
+        const c = floatCase(type, rows, cols, 8, rows * 7 + cols);
+        const next = rng(rows + cols);
+        for (const M of [1, 3, 8]) {
+          const x = c.x.subarray(0, M * cols);
+          const full = new Float32Array(M * rows);
+          kernels.matmulFloat(c.w, x, M, full);
+          for (const P of [1, 5, 300]) {
+            const { wRow, xRow } = randomPicks(next, rows, M, P);
+            const got = new Float32Array(P);
+            kernels.matmulFloatPicked(c.w, x, M, wRow, xRow, got);
+            expect(got).toEqual(Float32Array.from(wRow, (n, j) => full[xRow[j] * rows + n]));
+          }
+        }
+      }
+    });
 
     it('getRows returns the dequantized rows exactly, in the order asked, repeats included', () => {
       for (const { rows, cols } of floatShapes(type)) {

@@ -18,30 +18,47 @@ export function matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out:
   const chunk = Math.min(ROW_CHUNK, N);
   const rows = new Float32Array(chunk * K);
   const acc = new Float64Array(32);
+  const f16 = w.type === GgmlType.F16;
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const count = Math.min(chunk, N - n0);
     dequantizeRowsInto(w.type, w.data, K, n0, count, rows, N * K);
-    if (w.type === GgmlType.F16) {
-      for (let r = 0; r < count; r++)
-        for (let m = 0; m < xRows; m++) out[m * N + n0 + r] = dotF16Ggml(rows, r * K, x, m * K, K, acc);
-      continue;
-    }
-    for (let r = 0; r < count; r++) {
-      const ro = r * K;
-      for (let m = 0; m < xRows; m++) {
-        const xo = m * K;
-        let s0 = 0;
-        let s1 = 0;
-        let k = 0;
-        for (; k + 1 < K; k += 2) {
-          s0 += rows[ro + k] * x[xo + k];
-          s1 += rows[ro + k + 1] * x[xo + k + 1];
-        }
-        if (k < K) s0 += rows[ro + k] * x[xo + k];
-        out[m * N + n0 + r] = s0 + s1;
-      }
-    }
+    for (let r = 0; r < count; r++)
+      for (let m = 0; m < xRows; m++) out[m * N + n0 + r] = f16 ? dotF16Ggml(rows, r * K, x, m * K, K, acc) : dotF64(rows, r * K, x, m * K, K);
   }
+}
+
+/**
+ * out[j] = matmulFloat's element (xRow[j], wRow[j]): the same per-element functions on the same
+ * dequantized row, so the same bits. A row is dequantized once for a run of picks of that row.
+ */
+export function matmulFloatPicked(w: FloatMatrix, x: Float32Array, xRows: number, wRow: Int32Array, xRow: Int32Array, out: Float32Array): void {
+  const K = w.cols;
+  const row = new Float32Array(K);
+  const acc = new Float64Array(32);
+  const f16 = w.type === GgmlType.F16;
+  let loaded = -1;
+  for (let j = 0; j < wRow.length; j++) {
+    const n = wRow[j];
+    if (n !== loaded) {
+      dequantizeRowsInto(w.type, w.data, K, n, 1, row, w.rows * K);
+      loaded = n;
+    }
+    const xo = xRow[j] * K;
+    out[j] = f16 ? dotF16Ggml(row, 0, x, xo, K, acc) : dotF64(row, 0, x, xo, K);
+  }
+}
+
+/** Σ w·x in two interleaved double sums (each product of two f32 values is exact), added at the end; the caller rounds to f32. */
+function dotF64(w: Float32Array, wo: number, x: Float32Array, xo: number, K: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let k = 0;
+  for (; k + 1 < K; k += 2) {
+    s0 += w[wo + k] * x[xo + k];
+    s1 += w[wo + k + 1] * x[xo + k + 1];
+  }
+  if (k < K) s0 += w[wo + k] * x[xo + k];
+  return s0 + s1;
 }
 
 /** ggml_vec_dot_f16's arithmetic on f32 inputs: lane i mod 32 of i < K & ~31 by fmaf, reduceF16Acc, tail Σ fround(w·x) in double. */

@@ -9,10 +9,11 @@ import { ternaryMatmulCall } from '../api/TensorKernels';
 import { quantizeI8PerToken, quantizeQ8_0, quantizeQ8K } from './ActivationQuant';
 import { attention, softmax, storeKv } from './Attention';
 import { add, reluSqrMul, scale, siluMul, toF16 } from './Elementwise';
-import { getRows, matmulFloat } from './FloatMatmul';
+import { getRows, matmulFloat, matmulFloatPicked } from './FloatMatmul';
 import { rmsNorm } from './Norm';
 import { matmulQ8_0Q8_0 } from './Q8_0Matmul';
 import { ropeNeox } from './Rope';
+import { screenBoundsQ8_0 } from './ScreenBounds';
 import { argmax } from './Argmax';
 import { sumExp, weighLogits } from './SamplingWeights';
 import { matmulI2sI8, matmulTq1_0Q8K, matmulTq2_0Q8K } from './TernaryMatmul';
@@ -56,6 +57,10 @@ export class TsKernels implements Kernels {
 
   matmulFloat(w: FloatMatrix, x: Float32Array, xRows: number, out: Float32Array): void {
     matmulFloat(w, x, xRows, out);
+  }
+
+  matmulFloatPicked(w: FloatMatrix, x: Float32Array, xRows: number, wRow: Int32Array, xRow: Int32Array, out: Float32Array): void {
+    matmulFloatPicked(w, x, xRows, wRow, xRow, out);
   }
 
   getRows(w: FloatMatrix | TernaryMatrix, ids: Int32Array, out: Float32Array): void {
@@ -116,6 +121,10 @@ export class TsKernels implements Kernels {
 
   encodeQ8_0Rows(w: FloatMatrix, out: Uint8Array): void {
     out.set(encodeQ8_0Blocks(dequantizeRows(w.type, w.data, w.cols, 0, w.rows)));
+  }
+
+  screenBoundsQ8_0(w: FloatMatrix, q: FloatMatrix, out: Float32Array): void {
+    screenBoundsQ8_0(w, q, out);
   }
 
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {

@@ -88,7 +88,8 @@ export function createApp(ctx: ServerContext): express.Express {
       version: ctx.version,
       kernels: ctx.engine.loadInfo.kernels,
       chat_format: ctx.chatFormat,
-      // how the output (logits) matrix is held: 'exact' (as in the file) or 'q8_0' (--output-q8), and its type
+      // how the output (logits) matrix is held: 'exact' (as in the file), 'q8_0' (--output-q8) or
+      // 'screened' (--output-screened), and its type
       output: { type: ctx.engine.loadInfo.outputType, matrix: ctx.engine.loadInfo.outputMatrixType },
       streams: {
         active: service.admission.activeCount,

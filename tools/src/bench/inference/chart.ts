@@ -109,7 +109,7 @@ export function renderChart(comparisons: Comparison[], info: ChartInfo): Buffer 
         return { text: `${label} ${fmt(k.value, k.target.digits ?? 2)} ${unit} (${sign} ${k.target.value} ${unit} ${state})`, met: k.met };
       });
     let x = left;
-    const who = `${c.ours.toUpperCase()}${c.engine === 'ours-q8' ? ' Q8_0 OUT' : ''}:`;
+    const who = `${c.ours.toUpperCase()}${c.engine === 'ours-q8' ? ' Q8_0 OUT' : c.engine === 'ours-screened' ? ' SCREENED' : ''}:`;
     cv.text(x, y, who, INK, 1);
     x += Math.max(60, Canvas.textWidth(who) + 12);
     for (const p of parts) {

@@ -7,7 +7,7 @@
  */
 import * as os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { GENERATION_PRESETS, InferenceEngine, jsonSchemaToGbnf } from '@bitnet/inference';
+import { GENERATION_PRESETS, InferenceEngine, type OutputType, jsonSchemaToGbnf } from '@bitnet/inference';
 import { MainGcRecorder } from './gc';
 import { MemorySampler } from './memory';
 import type { Workload } from './options';
@@ -136,7 +136,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
   };
 
   const t0 = performance.now();
-  const outputType = req.engine === 'ours-q8' ? 'q8_0' : 'exact';
+  const outputType: OutputType = req.engine === 'ours-q8' ? 'q8_0' : req.engine === 'ours-screened' ? 'screened' : 'exact';
   const engine = await InferenceEngine.load(req.file, { kernels: 'native', computeNice: req.computeNice, outputType });
   const loadMs = performance.now() - t0;
   try {
@@ -213,7 +213,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       decodeBytes,
       pairedRoofline: paired,
       longContext,
-      backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice !== undefined ? `, computeNice ${req.computeNice}` : ''}${outputType === 'q8_0' ? ', Q8_0 output matrix' : ''}`,
+      backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice !== undefined ? `, computeNice ${req.computeNice}` : ''}${outputType === 'q8_0' ? ', Q8_0 output matrix' : outputType === 'screened' ? ', output matrix screened by Q8_0' : ''}`,
       notes,
     };
     // The chat again on an engine with a prompt cache, after this one is closed (two engines' thread
@@ -227,7 +227,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
 }
 
 /** The chat's turns with the TTFT and restored tokens of the same chat on an engine with a prompt cache. */
-async function cachedChat(req: ChildRequest, outputType: 'exact' | 'q8_0', off: ChatTurnResult[]): Promise<ChatTurnResult[]> {
+async function cachedChat(req: ChildRequest, outputType: OutputType, off: ChatTurnResult[]): Promise<ChatTurnResult[]> {
   const cached = await InferenceEngine.load(req.file, { kernels: 'native', computeNice: req.computeNice, outputType, promptCacheMb: CHAT_PROMPT_CACHE_MB });
   try {
     await run(cached, promptIds(8, SEED_WARMUP), 2);

@@ -2,9 +2,9 @@ import * as path from 'node:path';
 import { FULL_WORKLOAD, QUICK_WORKLOAD, UsageError, parseBenchArgs } from './options';
 
 describe('inference bench options', () => {
-  it('defaults to all three engines (ours, ours with the Q8_0 output, llama.cpp), all three files, two threads and the env cache dir', () => {
+  it('defaults to all four engines (ours, ours with the Q8_0 output, ours screened, llama.cpp), all three files, two threads and the env cache dir', () => {
     const o = parseBenchArgs([], { BITNET_BENCH_DIR: '/data/bench' });
-    expect(o).toMatchObject({ quick: false, engines: ['ours', 'ours-q8', 'llama'], types: ['i2_s', 'tq2_0', 'tq1_0'], dir: '/data/bench', output: true, threads: 2, tmpModels: false, longContext: 'ours' });
+    expect(o).toMatchObject({ quick: false, engines: ['ours', 'ours-q8', 'ours-screened', 'llama'], types: ['i2_s', 'tq2_0', 'tq1_0'], dir: '/data/bench', output: true, threads: 2, tmpModels: false, longContext: 'ours' });
   });
 
   it('reads lists in either form and keeps their canonical order', () => {
@@ -21,7 +21,7 @@ describe('inference bench options', () => {
 
   it.each([
     [['--types', 'q4_0'], "--types: unknown value 'q4_0' (expected one of i2_s, tq2_0, tq1_0)"],
-    [['--engines', 'ours,vllm'], "--engines: unknown value 'vllm' (expected one of ours, ours-q8, llama)"],
+    [['--engines', 'ours,vllm'], "--engines: unknown value 'vllm' (expected one of ours, ours-q8, ours-screened, llama)"],
     [['--types', ','], '--types needs at least one of i2_s, tq2_0, tq1_0'],
     [['--dir'], '--dir needs a value'],
     [['--threads', '0'], "--threads must be an integer from 1 to 256, got '0'"],

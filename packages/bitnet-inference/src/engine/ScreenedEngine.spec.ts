@@ -1,0 +1,54 @@
+/**
+ * EngineOptions.outputType 'screened' end to end (model thread, scheduler, forward pass): greedy
+ * generations give the exact engine's token ids, sampled and logprob generations too (they read
+ * the exact matrix), and the screen really ran for the greedy ones.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildSyntheticModel, smallByteVocab } from '@bitnet/models';
+import { InferenceEngine } from './InferenceEngine';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-screened-'));
+const modelPath = path.join(dir, 'm.gguf');
+let exact: InferenceEngine;
+let screened: InferenceEngine;
+
+beforeAll(async () => {
+  buildSyntheticModel({ arch: 'bitnet-b1.58', quant: 'i2_s', dim: 256, ff: 512, layers: 2, heads: 4, kvHeads: 2, vocab: smallByteVocab(), seed: 31, contextLength: 256 }).writeFile(modelPath);
+  [exact, screened] = await Promise.all([InferenceEngine.load(modelPath, { maxChunkTokens: 16 }), InferenceEngine.load(modelPath, { maxChunkTokens: 16, outputType: 'screened' })]);
+});
+afterAll(async () => {
+  await Promise.all([exact?.close(), screened?.close()]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const prompts = ['In the beginning', 'And God said', 'Let there be light', 'Amen'];
+
+describe("outputType 'screened' in the engine", () => {
+  it('reports the screen at load and reads fewer bytes per decode step', () => {
+    expect(exact.loadInfo.outputType).toBe('exact');
+    expect(screened.loadInfo.outputType).toBe('screened');
+    expect(screened.loadInfo.decodeBytesPerToken).toBeLessThan(exact.loadInfo.decodeBytesPerToken);
+    expect(exact.outputScreenStats).toBeUndefined();
+  });
+
+  it('concurrent greedy, sampled and logprob generations get the exact engine’s ids; the greedy ones are screened', async () => {
+    const run = (e: InferenceEngine) =>
+      Promise.all([
+        ...prompts.map((p) => e.generate(p, { maxNewTokens: 16, temperature: 0 })),
+        e.generate('x', { maxNewTokens: 16, temperature: 0.9, seed: 3 }),
+        e.generate('Q', { maxNewTokens: 8, temperature: 0 }, { logprobs: 3 }),
+      ]);
+    const [a, b] = await Promise.all([run(exact), run(screened)]);
+    expect(b.map((r) => r.tokenIds)).toEqual(a.map((r) => r.tokenIds));
+    expect(b[b.length - 1].pieces).toEqual(a[a.length - 1].pieces); // ids, text and logprobs
+    const stats = screened.outputScreenStats!;
+    expect(stats.screenedRows).toBeGreaterThanOrEqual(prompts.length * 15 - stats.fullRows);
+    expect(stats.screenedRows).toBeGreaterThan(0);
+  });
+
+  it("rejects an unknown outputType with the accepted ones", async () => {
+    await expect(InferenceEngine.load(modelPath, { outputType: 'fast' as never })).rejects.toThrow(/'exact', 'q8_0' or 'screened'/);
+  });
+});

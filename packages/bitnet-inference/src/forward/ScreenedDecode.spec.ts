@@ -1,0 +1,95 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { GgmlType, GgufFile, type SyntheticModelOptions, buildSyntheticModel, smallByteVocab } from '@bitnet/models';
+import { createKernels } from '@bitnet/kernels';
+import { type BitnetWeights, type OutputType, loadBitnetWeights } from '../model/BitnetWeights';
+import { KvCache } from '../model/KvCache';
+import { argmax } from '../sampling/Sampler';
+import { ForwardPass } from './ForwardPass';
+
+/**
+ * outputType 'screened' through the forward pass: greedy sequences decoded with argmax-only rows
+ * choose exactly the tokens of the exact output matrix, rows that want their logits get the exact
+ * ones bit for bit in the same batch, and the screen really stands in for the matrix.
+ */
+describe("outputType 'screened'", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitnet-screen-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const vocab = smallByteVocab();
+  const kernels = createKernels();
+  const prompts = ['In the beginning', 'And God said', 'Let there be light', 'x', 'The earth was without form', 'Amen'].map((p) => [vocab.bosId, ...Buffer.from(p)]);
+
+  function load(opts: Partial<SyntheticModelOptions>, outputType: OutputType): BitnetWeights {
+    const file = path.join(dir, `${JSON.stringify(opts).replace(/\W+/g, '-')}.gguf`);
+    if (!fs.existsSync(file)) buildSyntheticModel({ arch: 'bitnet-b1.58', quant: 'i2_s', dim: 256, ff: 512, layers: 2, heads: 4, kvHeads: 2, vocab, seed: 21, contextLength: 96, ...opts }).writeFile(file);
+    const f = GgufFile.open(file);
+    try {
+      return loadBitnetWeights(f, { outputType, kernels });
+    } finally {
+      f.close();
+    }
+  }
+
+  it.each([
+    ['tied F16 embedding', {}],
+    ['separate BF16 output', { outputType: GgmlType.BF16 }],
+    ['separate F32 output', { outputType: GgmlType.F32 }],
+  ] as const)('%s: greedy batches choose the exact tokens; full rows keep their bits', (_name, opts) => {
+    const exact = new ForwardPass(load(opts, 'exact'), kernels, { maxChunkTokens: 16 });
+    const weights = load(opts, 'screened');
+    expect(weights.outputType).toBe('screened');
+    expect(weights.outputScreen!.q8.type).toBe(GgmlType.Q8_0);
+    const screened = new ForwardPass(weights, kernels, { maxChunkTokens: 16 });
+    const steps = 10;
+    const run = (fp: ForwardPass, argmaxOnly: (i: number) => boolean) => {
+      const caches = prompts.map((p) => new KvCache(fp.weights.config, p.length + steps));
+      let last = prompts.map((p, i) => argmax(fp.run(caches[i], p)));
+      const ids: number[][] = prompts.map((_, i) => [last[i]]);
+      const logits: Float32Array[][] = prompts.map(() => []);
+      for (let s = 1; s < steps; s++) {
+        const out = fp.decodeBatch(caches, last, prompts.map((_, i) => argmaxOnly(i)));
+        last = out.map((l) => argmax(l));
+        out.forEach((l, i) => (ids[i].push(last[i]), logits[i].push(l.slice())));
+      }
+      return { ids, logits };
+    };
+    const ref = run(exact, () => false);
+    // sequences 0, 2, 4 greedy through the screen; 1, 3, 5 want their logits in the same batches
+    const got = run(screened, (i) => i % 2 === 0);
+    expect(got.ids).toEqual(ref.ids);
+    for (const i of [1, 3, 5]) got.logits[i].forEach((l, s) => expect(Buffer.from(l.buffer).equals(Buffer.from(ref.logits[i][s].buffer))).toBe(true));
+    const stats = screened.screenStats;
+    expect(stats.screenedRows).toBeGreaterThan(0);
+    expect(stats.fullRows).toBe(0);
+    // far fewer exact logits than the full rows would have taken
+    expect(stats.candidates).toBeLessThan((stats.screenedRows * vocab.tokens.length) / 8);
+    // the screened rows really are screened: most of each is −Infinity
+    const dropped = got.logits[0].map((l) => l.filter((v) => v === -Infinity).length);
+    expect(Math.min(...dropped)).toBeGreaterThan(vocab.tokens.length / 2);
+  });
+
+  it('computes a step with more argmax rows than the screen takes in full, with the same tokens', () => {
+    const weights = load({}, 'screened');
+    const exact = new ForwardPass(load({}, 'exact'), kernels, { maxChunkTokens: 16 });
+    const screened = new ForwardPass(weights, kernels, { maxChunkTokens: 16 });
+    const caches = (fp: ForwardPass) => prompts.map((p) => {
+      const c = new KvCache(fp.weights.config, p.length + 2);
+      fp.run(c, p);
+      return c;
+    });
+    const a = exact.decodeBatch(caches(exact), [65, 66, 67, 68, 69, 70]);
+    const b = screened.decodeBatch(caches(screened), [65, 66, 67, 68, 69, 70], prompts.map(() => true));
+    expect(screened.screenStats).toEqual({ screenedRows: 0, fullRows: prompts.length, candidates: 0 });
+    b.forEach((l, i) => expect(Buffer.from(l.buffer, l.byteOffset, l.byteLength).equals(Buffer.from(a[i].buffer, a[i].byteOffset, a[i].byteLength))).toBe(true));
+  });
+
+  it("counts the Q8_0 copy, not the exact matrix, in the bytes of a decode step; 'exact' holds no screen", () => {
+    const exact = load({}, 'exact');
+    const screened = load({}, 'screened');
+    expect(exact.outputScreen).toBeUndefined();
+    const rowBytes = exact.output.data.length / exact.output.rows;
+    expect(screened.decodeBytesPerToken).toBe(exact.decodeBytesPerToken - exact.output.data.length + screened.outputScreen!.q8.data.length + screened.outputScreen!.bounds.byteLength + rowBytes);
+    expect(screened.bytes).toBe(exact.bytes + screened.outputScreen!.q8.data.length + screened.outputScreen!.bounds.byteLength);
+  });
+});

@@ -1,0 +1,193 @@
+/**
+ * The screening kernels, native, every instruction set this machine can run (testing/kernelIsaVariants.ts):
+ * matmulFloatPicked gives bit for bit the chosen elements of the same kernels' matmulFloat (on the pool
+ * and inline, picks repeated and out of order, x rounded to f16 so that the full F16 call reads it as
+ * f16), and the TypeScript kernels' picks where the two matmulFloat agree (F16 bit for bit, the other
+ * types within the contract's 1e-5); screenBoundsQ8_0 gives the TypeScript kernels' bits and generic's.
+ * The binding rejects bad indices and short buffers with a RangeError instead of touching memory.
+ */
+import { dequantizeRows, f16ToF32, f32ToF16, GgmlType, quantize } from '@bitnet/models';
+import { rng } from '@bitnet/models/testing';
+import type { FloatMatrix } from '../api/Kernels';
+import { makeQ8_0, randomFloats, randomPicks, thrown } from '../testing/kernelCases';
+import { describeNativeIsas, tsKernels } from '../testing/kernelIsaVariants';
+import { expectClose } from '../testing/kernelReferences';
+import { screenCase } from '../testing/kernelScreenCases';
+
+const FLOAT_TYPES = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K] as const;
+const blockOf = (t: GgmlType) => (t === GgmlType.Q8_0 ? 32 : t === GgmlType.Q4_K || t === GgmlType.Q6_K ? 256 : 1);
+
+interface PickCase {
+  w: FloatMatrix;
+  /** 8 rows of K values rounded to f16. */
+  x: Float32Array;
+}
+
+/** The shapes (type, N, K): F32, F16, BF16 and Q8_0 of N = 1003 rows, K = 2560 and 64; Q4_K and Q6_K (slow to quantize) 1003 × 256 and 97 × 2560. */
+const SHAPES: Array<[GgmlType, number, number]> = FLOAT_TYPES.flatMap((type) =>
+  (blockOf(type) === 256 ? [[1003, 256], [97, 2560]] : [[1003, 2560], [1003, 64]]).map(([N, K]) => [type, N, K] as [GgmlType, number, number]),
+);
+const built = new Map<string, PickCase>();
+/** The matrix and activations of a shape, built on first use and shared by every variant. */
+function pickCase(type: GgmlType, N: number, K: number): PickCase {
+  const key = `${type} ${N} ${K}`;
+  let c = built.get(key);
+  if (!c) {
+    const next = rng(4100 + type * 7 + K);
+    const w: FloatMatrix = { type: type as FloatMatrix['type'], data: quantize(type, randomFloats(next, N * K, 1), K), rows: N, cols: K };
+    c = { w, x: randomFloats(next, 8 * K, 2).map((v) => f16ToF32(f32ToF16(v))) };
+    built.set(key, c);
+  }
+  return c;
+}
+
+/** Σ|w·x| of each pick, in double (the scale of the contract's 1e-5 between implementations). */
+function pickMagnitudes(w: FloatMatrix, x: Float32Array, wRow: Int32Array, xRow: Int32Array): Float64Array {
+  const K = w.cols;
+  return Float64Array.from(wRow, (n, j) => {
+    const row = dequantizeRows(w.type, w.data, K, n, 1);
+    let mag = 0;
+    for (let k = 0; k < K; k++) mag += Math.abs(row[k] * x[xRow[j] * K + k]);
+    return mag;
+  });
+}
+
+describeNativeIsas('native screening kernels', ({ k, generic }) => {
+  it.each(SHAPES.map(([type, N, K]) => [`${GgmlType[type]} ${N}×${K}`, type, N, K] as const))('matmulFloatPicked %s: the full matmulFloat elements bit for bit, xRows 1, 3, 8', (label, type, N, K) => {
+    const c = pickCase(type, N, K);
+    const { w } = c;
+    const next = rng(4200 + w.type + K);
+    for (const M of [1, 3, 8]) {
+      const x = c.x.subarray(0, M * K);
+      const full = new Float32Array(M * N);
+      k.matmulFloat(w, x, M, full);
+      const gFull = new Float32Array(M * N);
+      generic(() => k.matmulFloat(w, x, M, gFull));
+      // 700 picks run on the pool, 7 on the calling thread
+      for (const P of [700, 7]) {
+        const { wRow, xRow } = randomPicks(next, N, M, P);
+        const got = new Float32Array(P);
+        k.matmulFloatPicked(w, x, M, wRow, xRow, got);
+        expect(got).toEqual(Float32Array.from(wRow, (n, j) => full[xRow[j] * N + n]));
+        const g = new Float32Array(P);
+        generic(() => k.matmulFloatPicked(w, x, M, wRow, xRow, g));
+        expect(g).toEqual(Float32Array.from(wRow, (n, j) => gFull[xRow[j] * N + n]));
+        if (tsKernels) {
+          const t = new Float32Array(P);
+          tsKernels.matmulFloatPicked(w, x, M, wRow, xRow, t);
+          // F16 is exact in every implementation; the other types agree within the contract's 1e-5 of Σ|w·x|
+          if (w.type === GgmlType.F16) expect(got).toEqual(t);
+          else expectClose(got, t, pickMagnitudes(w, x, wRow, xRow), 1e-5, `${label} M=${M} vs TS`);
+        }
+      }
+    }
+    // no picks: nothing written
+    k.matmulFloatPicked(w, c.x.subarray(0, K), 1, new Int32Array(0), new Int32Array(0), new Float32Array(0));
+  });
+
+  it('matmulFloatPicked of f32 activations that are not f16 values (F16 weights): the full call elements and TS bit for bit', () => {
+    const next = rng(4300);
+    const [N, K, M] = [333, 2563 - 3, 5];
+    const w: FloatMatrix = { type: GgmlType.F16, data: quantize(GgmlType.F16, randomFloats(next, N * K, 1), K), rows: N, cols: K };
+    const x = randomFloats(next, M * K, 2);
+    const full = new Float32Array(M * N);
+    k.matmulFloat(w, x, M, full);
+    const { wRow, xRow } = randomPicks(next, N, M, 300);
+    const got = new Float32Array(300);
+    k.matmulFloatPicked(w, x, M, wRow, xRow, got);
+    expect(got).toEqual(Float32Array.from(wRow, (n, j) => full[xRow[j] * N + n]));
+    if (tsKernels) {
+      const t = new Float32Array(300);
+      tsKernels.matmulFloatPicked(w, x, M, wRow, xRow, t);
+      expect(got).toEqual(t);
+    }
+  });
+
+  it.each(([GgmlType.F32, GgmlType.F16, GgmlType.BF16] as const).map((t) => [GgmlType[t], t] as const))(
+    'screenBoundsQ8_0 %s: the TypeScript kernels and generic bit for bit (zero blocks, large and tiny values, rows on the pool)',
+    (_n, type) => {
+      for (const [N, K] of [[1003, 2560], [5, 64]]) {
+        const { w, q } = screenCase(type, N, K, 4400 + type + K);
+        const got = new Float32Array(3 * N);
+        k.screenBoundsQ8_0(w, q, got);
+        const g = new Float32Array(3 * N);
+        generic(() => k.screenBoundsQ8_0(w, q, g));
+        expect(got).toEqual(g);
+        if (tsKernels) {
+          const t = new Float32Array(3 * N);
+          tsKernels.screenBoundsQ8_0(w, q, t);
+          expect(got).toEqual(t);
+        }
+        expect(got.every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
+      }
+    },
+  );
+
+  it('screenBoundsQ8_0 on blocks unrelated to w (inexact double differences), subnormals, FLT_MAX and signed zeros: the TypeScript kernels\' bits', () => {
+    const next = rng(4500);
+    const [N, K] = [257, 96];
+    const w = new Float32Array(N * K);
+    for (let i = 0; i < w.length; i++) w[i] = (next() - 0.5) * 2 ** Math.floor(next() * 80 - 40);
+    w.fill(3.4028234663852886e38, 0, 3); // row 0: FLT_MAX against ŵ of either sign
+    w[3] = -3.4028234663852886e38;
+    for (let k = 0; k < K; k++) w[K + k] = (k - 48) * 1e-45; // row 1: f32 subnormals
+    w.fill(-0, 2 * K, 3 * K); // row 2: −0
+    const q = makeQ8_0(next, N, K);
+    q.data.set([0x01, 0x00], 34); // row 0, block 1: the smallest f16 subnormal scale
+    q.data.set([0x00, 0x80], 2 * 3 * 34); // row 2, block 0: d = −0
+    const wm: FloatMatrix = { type: GgmlType.F32, data: new Uint8Array(w.buffer), rows: N, cols: K };
+    const got = new Float32Array(3 * N);
+    k.screenBoundsQ8_0(wm, q, got);
+    const g = new Float32Array(3 * N);
+    generic(() => k.screenBoundsQ8_0(wm, q, g));
+    expect(got).toEqual(g);
+    expect(got[0]).toBe(Infinity); // FLT_MAX + |ŵ| has no f32 at or above it but +Inf
+    if (tsKernels) {
+      const t = new Float32Array(3 * N);
+      tsKernels.screenBoundsQ8_0(wm, q, t);
+      expect(got).toEqual(t);
+    }
+  });
+
+  it('screenBoundsQ8_0 on non-finite weights and scales: NaN or Infinity where the TS kernels give them, no crash', () => {
+    const K = 64;
+    const w = new Float32Array(4 * K).fill(0.5);
+    w[3] = Infinity; // row 0
+    w[K + 5] = NaN; // row 1
+    const q = new Uint8Array(4 * 2 * 34);
+    for (let b = 0; b < 8; b++) {
+      q[b * 34] = 0x00; // d = 1/128
+      q[b * 34 + 1] = 0x20;
+      q.fill(64, b * 34 + 2, b * 34 + 34); // ŵ = 0.5
+    }
+    q.set([0x00, 0x7c], 2 * 2 * 34); // row 2: an infinite scale
+    q.set([0x00, 0x7e], 3 * 2 * 34 + 34); // row 3: a NaN scale in its second block
+    const wm: FloatMatrix = { type: GgmlType.F32, data: new Uint8Array(w.buffer), rows: 4, cols: K };
+    const qm: FloatMatrix = { type: GgmlType.Q8_0, data: q, rows: 4, cols: K };
+    const got = new Float32Array(12);
+    k.screenBoundsQ8_0(wm, qm, got);
+    expect(Array.from(got)).toEqual([Infinity, 16, Infinity, NaN, 16, NaN, Infinity, Infinity, Infinity, NaN, NaN, NaN]);
+    if (tsKernels) {
+      const t = new Float32Array(12);
+      tsKernels.screenBoundsQ8_0(wm, qm, t);
+      expect(got).toEqual(t);
+    }
+  });
+
+  it('the binding rejects out-of-range picks, short buffers and wrong types with a RangeError or TypeError', () => {
+    const { w, x } = pickCase(GgmlType.F16, 1003, 64);
+    const [N, M] = [w.rows, 8];
+    const out = new Float32Array(2);
+    const pick = (wRow: number[], xRow: number[], o = out) => () => k.matmulFloatPicked(w, x, M, Int32Array.from(wRow), Int32Array.from(xRow), o);
+    expect(thrown(pick([0, N], [0, 0])).message).toMatch(/^matmulFloatPicked: wRow\[1\] = 1003 is outside \[0, 1003\)$/);
+    expect(thrown(pick([-1, 0], [0, 0])).name).toBe('RangeError');
+    expect(thrown(pick([0, 1], [M, 0])).message).toMatch(/xRow\[0\] = 8 is outside \[0, 8\)/);
+    expect(thrown(pick([0, 1], [0])).message).toMatch(/xRow holds 1 elements but wRow.length needs 2/);
+    expect(thrown(pick([0, 1], [0, 0], new Float32Array(1))).message).toMatch(/out holds 1 elements/);
+    expect(thrown(() => k.matmulFloatPicked(w, x, M, Int32Array.of(0), Uint32Array.of(0) as unknown as Int32Array, out)).name).toBe('TypeError');
+    const s = screenCase(GgmlType.F16, 5, 64, 1);
+    expect(thrown(() => k.screenBoundsQ8_0(s.w, { ...s.q, data: s.q.data.subarray(1) }, new Float32Array(15))).message).toMatch(/q\.data holds 339 elements/);
+    expect(thrown(() => k.screenBoundsQ8_0(s.w, s.q, new Float32Array(14))).message).toMatch(/out holds 14 elements but 3 × N needs 15/);
+    expect(thrown(() => k.screenBoundsQ8_0(s.q, s.q, new Float32Array(15))).message).toMatch(/w\.type must be F32, F16 or BF16/);
+  });
+});
