@@ -152,6 +152,50 @@ inline void need_whole_blocks(const TensorType& t, int64_t K, const char* fn) {
 /** Bytes a weight buffer of N rows × K values of type `t` must hold (rows, then the tensor trailer). */
 inline int64_t weight_bytes(const TensorType& t, int64_t N, int64_t K) { return mul({N, (int64_t)row_bytes(t, K)}) + (int64_t)t.trailer_bytes; }
 
+/** An F32/F16/BF16 matrix of N rows × K values (K a multiple of 32) that a Q8_0 conversion reads. */
+struct Q8_0Source {
+  const TensorType& type;
+  View<const uint8_t> w;
+  int64_t N, K;
+};
+
+/** Q8_0Source from arguments 0..3 (type, w: Uint8Array, N, K), checked. */
+template <class Args>
+inline Q8_0Source q8_0_source(const Args& info, const char* fn) {
+  const TensorType& type = weight_type(integer(info, 0, fn, "w.type", 0, 1000), fn, TypeUse::Dequant);
+  if (type.id != GGML_F32 && type.id != GGML_F16 && type.id != GGML_BF16) range_error(std::string(fn) + ": w.type must be F32, F16 or BF16");
+  auto w = typed<const uint8_t>(info, 1, napi_uint8_array, fn, "w.data");
+  const int64_t N = integer(info, 2, fn, "N (w.rows)", 0, kMaxDim);
+  const int64_t K = integer(info, 3, fn, "K (w.cols)", 0, kMaxDim);
+  if (K % 32) range_error(std::string(fn) + ": K (w.cols) is not a multiple of 32");
+  need(w, weight_bytes(type, N, K), fn, "w.data", "N rows of K values");
+  return {type, w, N, K};
+}
+
+/** The operands of a float matmul: N rows × K values of weights (type with a matmul_f32 kernel) and M rows of x. */
+struct FloatOperands {
+  const TensorType& type;
+  View<const uint8_t> w;
+  int64_t N, K;
+  View<const float> x;
+  int64_t M;
+};
+
+/** FloatOperands from arguments 0..5 (type, w: Uint8Array, N, K, x: Float32Array, M), checked. */
+template <class Args>
+inline FloatOperands float_operands(const Args& info, const char* fn) {
+  const TensorType& type = weight_type(integer(info, 0, fn, "w.type", 0, 1000), fn, TypeUse::MatmulF32);
+  auto w = typed<const uint8_t>(info, 1, napi_uint8_array, fn, "w.data");
+  const int64_t N = integer(info, 2, fn, "N (w.rows)", 0, kMaxDim);
+  const int64_t K = integer(info, 3, fn, "K (w.cols)", 0, kMaxDim);
+  need_whole_blocks(type, K, fn);
+  auto x = typed<const float>(info, 4, napi_float32_array, fn, "x");
+  const int64_t M = integer(info, 5, fn, "xRows", 0, kMaxDim);
+  need(w, weight_bytes(type, N, K), fn, "w.data", "N rows of K values");
+  need(x, mul({M, K}), fn, "x", "xRows × K");
+  return {type, w, N, K, x, M};
+}
+
 /** Runs body, converting argument errors and C++ exceptions into JS exceptions. */
 template <class F>
 inline Napi::Value guarded(const Napi::CallbackInfo& info, const char* fn, F&& body) {

@@ -155,18 +155,10 @@ Napi::Value MatmulFloat(const Napi::CallbackInfo& info) {
   const char* fn = "matmulFloat";
   return guarded(info, fn, [&] {
     need_args(info, 7, fn);
-    const TensorType& type = weight_type(integer(info, 0, fn, "w.type", 0, 1000), fn, TypeUse::MatmulF32);
-    auto w = typed<const uint8_t>(info, 1, napi_uint8_array, fn, "w.data");
-    const int64_t N = integer(info, 2, fn, "N (w.rows)", 0, kMaxDim);
-    const int64_t K = integer(info, 3, fn, "K (w.cols)", 0, kMaxDim);
-    need_whole_blocks(type, K, fn);
-    auto x = typed<const float>(info, 4, napi_float32_array, fn, "x");
-    const int64_t M = integer(info, 5, fn, "xRows", 0, kMaxDim);
+    const FloatOperands a = float_operands(info, fn);
     auto out = typed<float>(info, 6, napi_float32_array, fn, "out");
-    need(w, weight_bytes(type, N, K), fn, "w.data", "N rows of K values");
-    need(x, mul({M, K}), fn, "x", "xRows × K");
-    need(out, mul({M, N}), fn, "out", "xRows × N");
-    matmul_float(type, w.data, N, K, x.data, M, out.data);
+    need(out, mul({a.M, a.N}), fn, "out", "xRows × N");
+    matmul_float(a.type, a.w.data, a.N, a.K, a.x.data, a.M, out.data);
     return info.Env().Undefined();
   });
 }
@@ -309,16 +301,10 @@ Napi::Value EncodeQ8_0Rows(const Napi::CallbackInfo& info) {
   const char* fn = "encodeQ8_0Rows";
   return guarded(info, fn, [&] {
     need_args(info, 5, fn);
-    const TensorType& type = weight_type(integer(info, 0, fn, "w.type", 0, 1000), fn, TypeUse::Dequant);
-    if (type.id != GGML_F32 && type.id != GGML_F16 && type.id != GGML_BF16) range_error(std::string(fn) + ": w.type must be F32, F16 or BF16");
-    auto w = typed<const uint8_t>(info, 1, napi_uint8_array, fn, "w.data");
-    const int64_t N = integer(info, 2, fn, "N (w.rows)", 0, kMaxDim);
-    const int64_t K = integer(info, 3, fn, "K (w.cols)", 0, kMaxDim);
-    if (K % 32) range_error(std::string(fn) + ": K (w.cols) is not a multiple of 32");
+    const Q8_0Source src = q8_0_source(info, fn);
     auto out = typed<uint8_t>(info, 4, napi_uint8_array, fn, "out");
-    need(w, weight_bytes(type, N, K), fn, "w.data", "N rows of K values");
-    need(out, mul({N, K / 32, (int64_t)Q8_0_BYTES}), fn, "out", "34 bytes per 32 values");
-    encode_q8_0_rows(type, w.data, N, K, out.data);
+    need(out, mul({src.N, src.K / 32, (int64_t)Q8_0_BYTES}), fn, "out", "34 bytes per 32 values");
+    encode_q8_0_rows(src.type, src.w.data, src.N, src.K, out.data);
     return info.Env().Undefined();
   });
 }

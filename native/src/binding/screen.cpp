@@ -31,45 +31,31 @@ Napi::Value MatmulFloatPicked(const Napi::CallbackInfo& info) {
   const char* fn = "matmulFloatPicked";
   return guarded(info, fn, [&] {
     need_args(info, 9, fn);
-    const TensorType& type = weight_type(integer(info, 0, fn, "w.type", 0, 1000), fn, TypeUse::MatmulF32);
-    auto w = typed<const uint8_t>(info, 1, napi_uint8_array, fn, "w.data");
-    const int64_t N = integer(info, 2, fn, "N (w.rows)", 0, kMaxDim);
-    const int64_t K = integer(info, 3, fn, "K (w.cols)", 0, kMaxDim);
-    need_whole_blocks(type, K, fn);
-    auto x = typed<const float>(info, 4, napi_float32_array, fn, "x");
-    const int64_t M = integer(info, 5, fn, "xRows", 0, kMaxDim);
+    const FloatOperands a = float_operands(info, fn);
     auto w_row = typed<const int32_t>(info, 6, napi_int32_array, fn, "wRow");
     auto x_row = typed<const int32_t>(info, 7, napi_int32_array, fn, "xRow");
     auto out = typed<float>(info, 8, napi_float32_array, fn, "out");
     const int64_t P = (int64_t)w_row.length;
-    need(w, weight_bytes(type, N, K), fn, "w.data", "N rows of K values");
-    need(x, mul({M, K}), fn, "x", "xRows × K");
     need(x_row, P, fn, "xRow", "wRow.length");
     need(out, P, fn, "out", "wRow.length");
-    need_indices(w_row, N, fn, "wRow");
-    need_indices(View<const int32_t>{x_row.data, (size_t)P}, M, fn, "xRow");
-    matmul_float_picked(type, w.data, K, x.data, w_row.data, x_row.data, P, out.data);
+    need_indices(w_row, a.N, fn, "wRow");
+    need_indices(View<const int32_t>{x_row.data, (size_t)P}, a.M, fn, "xRow");
+    matmul_float_picked(a.type, a.w.data, a.K, a.x.data, w_row.data, x_row.data, P, out.data);
     return info.Env().Undefined();
   });
 }
 
-// screenBoundsQ8_0(type, w: Uint8Array, q: Uint8Array, N, K, out: Float32Array)
+// screenBoundsQ8_0(type, w: Uint8Array, N, K, q: Uint8Array, out: Float32Array)
 Napi::Value ScreenBoundsQ8_0(const Napi::CallbackInfo& info) {
   const char* fn = "screenBoundsQ8_0";
   return guarded(info, fn, [&] {
     need_args(info, 6, fn);
-    const TensorType& type = weight_type(integer(info, 0, fn, "w.type", 0, 1000), fn, TypeUse::Dequant);
-    if (type.id != GGML_F32 && type.id != GGML_F16 && type.id != GGML_BF16) range_error(std::string(fn) + ": w.type must be F32, F16 or BF16");
-    auto w = typed<const uint8_t>(info, 1, napi_uint8_array, fn, "w.data");
-    auto q = typed<const uint8_t>(info, 2, napi_uint8_array, fn, "q.data");
-    const int64_t N = integer(info, 3, fn, "N (w.rows)", 0, kMaxDim);
-    const int64_t K = integer(info, 4, fn, "K (w.cols)", 0, kMaxDim);
-    if (K % QK8_0) range_error(std::string(fn) + ": K (w.cols) is not a multiple of 32");
+    const Q8_0Source src = q8_0_source(info, fn);
+    auto q = typed<const uint8_t>(info, 4, napi_uint8_array, fn, "q.data");
     auto out = typed<float>(info, 5, napi_float32_array, fn, "out");
-    need(w, weight_bytes(type, N, K), fn, "w.data", "N rows of K values");
-    need(q, mul({N, K / QK8_0, (int64_t)Q8_0_BYTES}), fn, "q.data", "N rows of K/32 Q8_0 blocks");
-    need(out, mul({N, 3}), fn, "out", "3 × N");
-    screen_bounds_q8_0(type, w.data, q.data, N, K, out.data);
+    need(q, mul({src.N, src.K / QK8_0, (int64_t)Q8_0_BYTES}), fn, "q.data", "N rows of K/32 Q8_0 blocks");
+    need(out, mul({src.N, 3}), fn, "out", "3 × N");
+    screen_bounds_q8_0(src.type, src.w.data, q.data, src.N, src.K, out.data);
     return info.Env().Undefined();
   });
 }

@@ -151,7 +151,7 @@ export class NativeKernels implements Kernels {
   }
 
   screenBoundsQ8_0(w: FloatMatrix, q: FloatMatrix, out: Float32Array): void {
-    this.addon.screenBoundsQ8_0(w.type, w.data, q.data, w.rows, w.cols, out);
+    this.addon.screenBoundsQ8_0(w.type, w.data, w.rows, w.cols, q.data, out);
   }
 
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {

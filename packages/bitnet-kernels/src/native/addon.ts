@@ -122,7 +122,7 @@ export interface NativeAddon {
   encodeQ8_0(x: Float32Array, out: Uint8Array): void;
   encodeQ8_0Rows(type: number, w: Uint8Array, n: number, k: number, out: Uint8Array): void;
   /** type: F32, F16 or BF16 (w's); q: n rows of k/32 Q8_0 blocks; out: 3 floats per row. */
-  screenBoundsQ8_0(type: number, w: Uint8Array, q: Uint8Array, n: number, k: number, out: Float32Array): void;
+  screenBoundsQ8_0(type: number, w: Uint8Array, n: number, k: number, q: Uint8Array, out: Float32Array): void;
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number;
   argmax(x: Float32Array): number;
   sumExp(x: Float32Array, max: number): number;
