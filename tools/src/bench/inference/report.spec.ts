@@ -128,6 +128,7 @@ describe('targets and ratios', () => {
     expect(c(result('ours', 'i2_s', 20, { constrained: constrained(15.9, 79.5) }))).toMatchObject({ value: 79.5, met: false });
     expect(c(result('ours', 'i2_s', 20)).met).toBeUndefined();
     expect(c(result('ours-q8', 'i2_s', 20, { constrained: constrained(14, 70) }))).toMatchObject({ met: undefined, informational: true });
+    expect(c(result('ours-screened', 'i2_s', 20, { constrained: constrained(14, 70) }))).toMatchObject({ met: undefined, informational: true });
   });
 
   it('leaves ratios unknown when llama.cpp did not run', () => {
