@@ -107,7 +107,9 @@ export interface LoadWeightsOptions {
    * 'q8_0': hold an F32/F16/BF16 output matrix as Q8_0 (see OutputType). Default 'exact'. When the
    * output is tied to the token embedding, the input embeddings are then looked up in the same Q8_0
    * copy (one copy in memory, about half of the F16 matrix); `exactTiedEmbeddings` keeps the file's
-   * matrix for the lookup as well, at the cost of holding both.
+   * matrix for the lookup as well, at the cost of holding both. 'screened': keep the exact matrix and
+   * add its Q8_0 re-encoding with per-row error bounds (OutputScreen; needs `kernels` with
+   * screenBoundsQ8_0), which a forward pass uses for rows that only need the largest logit.
    */
   outputType?: OutputType;
   /** With outputType 'q8_0' and a tied output: also keep the exact embedding matrix (default false). */
