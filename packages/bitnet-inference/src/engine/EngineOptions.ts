@@ -1,7 +1,7 @@
 import { requestedKernelMode } from '@bitnet/kernels';
 import { checkKnownKeys } from '../errors/checkKeys';
 import { ConfigError } from '../errors/InferenceError';
-import type { OutputType } from '../model/BitnetWeights';
+import { OUTPUT_TYPES, OUTPUT_TYPE_NAMES, type OutputType } from '../model/BitnetWeights';
 
 /** EngineOptions.computeNice when it is not given. */
 export const DEFAULT_COMPUTE_NICE = 5;
@@ -66,7 +66,7 @@ export function checkEngineOptions(options: EngineOptions): { outputType: Output
   checkKnownKeys(options, ENGINE_OPTION_KEYS, 'EngineOptions');
   const nice = options.computeNice ?? DEFAULT_COMPUTE_NICE;
   const outputType = options.outputType ?? 'exact';
-  if (outputType !== 'exact' && outputType !== 'q8_0' && outputType !== 'screened') throw new ConfigError('outputType', "'exact', 'q8_0' or 'screened'");
+  if (!OUTPUT_TYPES.includes(outputType)) throw new ConfigError('outputType', OUTPUT_TYPE_NAMES);
   if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new ConfigError('computeNice', 'an integer from 0 to 19');
   const t = options.threads;
   if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > 256)) throw new ConfigError('threads', `must be an integer from 1 to 256, got ${JSON.stringify(t)}`);

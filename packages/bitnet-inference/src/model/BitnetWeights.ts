@@ -77,7 +77,10 @@ export interface BitnetWeights {
  * applied with Q8_0 activations (matmulQ8_0Q8_0, llama.cpp's Q8_0 arithmetic): about half the bytes
  * read per token, at a small cost in exactness. Other types (Q8_0 already, k-quants) stay as they are.
  */
-export type OutputType = 'exact' | 'q8_0' | 'screened';
+export const OUTPUT_TYPES = ['exact', 'q8_0', 'screened'] as const;
+export type OutputType = (typeof OUTPUT_TYPES)[number];
+/** The accepted outputType values, as error messages name them: 'exact', 'q8_0' or 'screened'. */
+export const OUTPUT_TYPE_NAMES = `${OUTPUT_TYPES.slice(0, -1).map((t) => `'${t}'`).join(', ')} or '${OUTPUT_TYPES[OUTPUT_TYPES.length - 1]}'`;
 
 /**
  * What outputType 'screened' holds besides the exact output matrix: its Q8_0 re-encoding and, per row,
@@ -195,9 +198,7 @@ function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo, out: Uint8Array, kernel
 export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = {}): BitnetWeights {
   const repack = options.repackTq1_0 ?? true;
   const outputType = options.outputType ?? 'exact';
-  if (outputType !== 'exact' && outputType !== 'q8_0' && outputType !== 'screened') {
-    throw new Error(`outputType must be 'exact', 'q8_0' or 'screened', got ${String(outputType)}`);
-  }
+  if (!OUTPUT_TYPES.includes(outputType)) throw new Error(`outputType must be ${OUTPUT_TYPE_NAMES}, got ${String(outputType)}`);
   const config = readModelConfig(file.metadata);
   const tensors = resolveModelTensors(config, file.tensors);
   let bytes = 0;
