@@ -93,6 +93,8 @@ export class ForwardPass {
   private readonly reuseLogits: boolean;
   private logitsBuffer = new Float32Array(0);
   private readonly screen: LogitScreen | undefined;
+  /** Logits of the rows a screened step computes in full, before they go to their places (kept). */
+  private fullLogits = new Float32Array(0);
   private readonly stats: ScreenStats = { screenedRows: 0, fullRows: 0, candidates: 0 };
 
   constructor(
@@ -350,7 +352,8 @@ export class ForwardPass {
     this.stats.fullRows += full.length - (order.length - screenRows.length);
     if (full.length > 0) {
       const x = full.length === order.length ? gathered : this.gather(normed, full, D);
-      const logits = full.length === 1 ? outs[full[0]] : new Float32Array(full.length * V);
+      if (full.length > 1 && this.fullLogits.length < full.length * V) this.fullLogits = new Float32Array(full.length * V);
+      const logits = full.length === 1 ? outs[full[0]] : this.fullLogits.subarray(0, full.length * V);
       this.linear.apply({ kind: 'float', ...this.weights.output }, x, full.length, logits);
       if (full.length > 1) full.forEach((i, j) => outs[i].set(logits.subarray(j * V, (j + 1) * V)));
     }
