@@ -71,13 +71,15 @@ export interface BitnetWeights {
   decodeBytesPerToken: number;
 }
 
+/** The values of OutputType, in the order error messages list them. */
+export const OUTPUT_TYPES = ['exact', 'q8_0', 'screened'] as const;
 /**
  * How the output (logits) matrix is held. 'exact': as in the file (the default). 'q8_0': an F32, F16 or
  * BF16 output matrix is re-encoded to Q8_0 at load (34 bytes per 32 values instead of 64 for F16) and
  * applied with Q8_0 activations (matmulQ8_0Q8_0, llama.cpp's Q8_0 arithmetic): about half the bytes
  * read per token, at a small cost in exactness. Other types (Q8_0 already, k-quants) stay as they are.
+ * 'screened': the file's matrix, plus a Q8_0 copy that screens it for greedy rows (OutputScreen).
  */
-export const OUTPUT_TYPES = ['exact', 'q8_0', 'screened'] as const;
 export type OutputType = (typeof OUTPUT_TYPES)[number];
 /** The accepted outputType values, as error messages name them: 'exact', 'q8_0' or 'screened'. */
 export const OUTPUT_TYPE_NAMES = `${OUTPUT_TYPES.slice(0, -1).map((t) => `'${t}'`).join(', ')} or '${OUTPUT_TYPES[OUTPUT_TYPES.length - 1]}'`;
