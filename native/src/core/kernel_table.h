@@ -55,6 +55,22 @@ struct Q8_0MatmulArgs {
 };
 using Q8_0MatmulFn = void (*)(const Q8_0MatmulArgs&, int64_t n0, int64_t n1);
 
+/**
+ * I8r weights (int8 codes offset by 128, one f32 scale per row) × per-token int8 activations
+ * (matmulI8rI8). Output rows [n0, n1) of all M activation rows.
+ */
+struct I8rMatmulArgs {
+  const uint8_t* codes;  // N × K codes, row n at codes + n·K
+  const float* wscale;   // N row scales
+  int64_t K, N, M;       // K a multiple of 32, at most 32768
+  const int8_t* q;       // M × K int8 activations
+  const float* scale;    // M per-token scales
+  const int32_t* sum;    // M per-token sums (as given)
+  float* out;            // M × N
+  bool stream_l2;        // prefetch policy, as TernaryMatmulArgs::stream_l2
+};
+using I8rMatmulFn = void (*)(const I8rMatmulArgs&, int64_t n0, int64_t n1);
+
 /** Dequantize one row of K values (scale: the I2_S tensor scale, unused otherwise). */
 using DequantRowFn = void (*)(const uint8_t* src, float* out, int64_t K, float scale);
 
@@ -131,6 +147,12 @@ struct KernelTable {
   void (*encode_q8_0_row)(const float* x, int64_t K, uint8_t* out);
   void (*f16_row_to_f32)(const uint8_t* src, float* out, int64_t n);
   void (*repack_tq1_0_blocks)(const uint8_t* src, int64_t blocks, uint8_t* dst);
+
+  /** The screened output (core/i8r_rows.h): matmulI8rI8 over output rows [n0, n1); one row of
+   *  encodeI8rRows (K f32 values → K codes and the row scale); one row of screenBoundsI8r (out[0], out[1]). */
+  I8rMatmulFn matmul_i8r_i8;
+  void (*encode_i8r_row)(const float* x, int64_t K, uint8_t* codes, float* scale);
+  void (*screen_bounds_i8r_row)(const float* w, const uint8_t* codes, float scale, int64_t K, float* out);
 
   /** Streams n bytes (n % 64 == 0) with this ISA's widest loads; returns a checksum (bandwidth probe). */
   uint64_t (*stream_read)(const uint8_t* p, size_t n);

@@ -37,6 +37,13 @@ void f16_row_to_f32_ref(const uint8_t* src, float* out, int64_t n);
  *  element order and the same f16 scale bytes, exactly as @bitnet/models' repackTq1_0AsTq2_0. */
 void repack_tq1_0_blocks_ref(const uint8_t* src, int64_t blocks, uint8_t* dst);
 
+// i8r.cpp: the screened output (core/i8r_rows.h)
+void matmul_i8r_i8_ref(const I8rMatmulArgs& a, int64_t n0, int64_t n1);
+void encode_i8r_row_ref(const float* x, int64_t K, uint8_t* codes, float* scale);
+void screen_bounds_i8r_row_ref(const float* w, const uint8_t* codes, float scale, int64_t K, float* out);
+/** screenCandidates over V logits a and 2V bounds: the count of ids written (at most capacity), −1 or −2 (api/Kernels.ts). Not threaded. */
+int64_t screen_candidates_ref(const float* a, const float* bounds, int64_t V, double c0, double c1, int32_t* ids, int64_t capacity);
+
 // matmul.cpp
 void matmul_i2s_i8_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 void matmul_tq2_0_q8k_ref(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);

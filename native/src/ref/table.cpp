@@ -42,6 +42,9 @@ KernelTable table(const char* isa) {
   t.encode_q8_0_row = encode_q8_0_row_ref;
   t.f16_row_to_f32 = f16_row_to_f32_ref;
   t.repack_tq1_0_blocks = repack_tq1_0_blocks_ref;
+  t.matmul_i8r_i8 = matmul_i8r_i8_ref;
+  t.encode_i8r_row = encode_i8r_row_ref;
+  t.screen_bounds_i8r_row = screen_bounds_i8r_row_ref;
   return t;
 }
 

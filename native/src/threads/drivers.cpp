@@ -170,6 +170,19 @@ void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, c
   });
 }
 
+void matmul_i8r_i8(const uint8_t* codes, const float* wscale, int64_t N, int64_t K, const int8_t* q, const float* scales, const int32_t* sums,
+                   int64_t M, float* out) {
+  if (M == 0 || N == 0) return;
+  I8rMatmulArgs a{codes, wscale, K, N, M, q, scales, sums, out, stream_prefetch() == StreamPrefetch::kL2};
+  const I8rMatmulFn fn = table().matmul_i8r_i8;
+  // As the ternary matmuls: up to 8 activation rows the codes stream from memory once, one contiguous
+  // share per thread; more rows, the chunks of split_rows.
+  const bool streamed = M <= 8;
+  plan_read_ahead(codes, N, streamed ? K : K * M, streamed, [&](int64_t r) { return std::make_pair(codes + r * K, (size_t)((N - r) * K)); });
+  if (streamed) split_rows_streamed(N, K, [&](int64_t n0, int64_t n1) { fn(a, n0, n1); });
+  else split_rows(N, K * M, [&](int64_t n0, int64_t n1) { fn(a, n0, n1); });
+}
+
 void matmul_float(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const float* x, int64_t M, float* out) {
   const KernelTable& t = table();
   if (M == 0 || N == 0) return;

@@ -40,6 +40,9 @@ void matmul_tq_q8k(const TensorType& type, const uint8_t* w, int64_t N, int64_t 
                    float* out, float out_scale = 1.0f);
 void matmul_q8_0_q8_0(const uint8_t* w, int64_t N, int64_t K, const int8_t* q, const float* d, int64_t M, float* out,
                       float out_scale = 1.0f);
+/** matmulI8rI8: N × K codes (K % 32 == 0, K ≤ 32768) with N row scales, times M rows of int8 activations. */
+void matmul_i8r_i8(const uint8_t* codes, const float* wscale, int64_t N, int64_t K, const int8_t* q, const float* scales, const int32_t* sums,
+                   int64_t M, float* out);
 /** type: one whose kernels have a matmul_f32. */
 void matmul_float(const TensorType& type, const uint8_t* w, int64_t N, int64_t K, const float* x, int64_t M, float* out);
 /**

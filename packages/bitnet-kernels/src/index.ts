@@ -4,7 +4,7 @@
  * unchecked implementations, the raw addon, the backend reset, the ISA override) are in
  * @bitnet/kernels/testing, never here.
  */
-export type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from './api/Kernels';
+export type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, I8rMatrix, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from './api/Kernels';
 export { keyIndex, kvBlockElements, kvBlockPositions, valueIndex } from './api/KvLayout';
 export { createKernels, MAX_KERNEL_THREADS } from './api/createKernels';
 export type { KernelSettings } from './api/createKernels';

@@ -30,7 +30,7 @@ export interface ServerOptions {
   /** Hold the output (logits) matrix as Q8_0 (EngineOptions.outputType 'q8_0'): faster decode, slightly inexact logits. */
   outputQ8: boolean;
   /**
-   * Keep the exact output matrix and screen it with a Q8_0 copy (EngineOptions.outputType 'screened'):
+   * Keep the exact output matrix and screen it with an int8 copy (EngineOptions.outputType 'screened'):
    * greedy requests get the exact tokens from about half the bytes read per token.
    */
   outputScreened: boolean;
@@ -99,7 +99,7 @@ Command-line options win.
 --output-q8 holds an F16/BF16/F32 output (logits) matrix as Q8_0, re-encoded at load: about half the
 bytes read per token (faster decode on large vocabularies) for slightly inexact logits; /health says
 which output type is in use.
---output-screened keeps the exact output matrix and adds a Q8_0 copy that screens it: a greedy request
+--output-screened keeps the exact output matrix and adds an int8 copy that screens it: a greedy request
 (temperature 0, no penalties, bias, grammar or logprobs) gets exactly the tokens of the exact matrix
 while each step reads the copy and a few exact rows; other requests read the exact matrix. Costs the
 copy's memory (about half the F16 matrix).

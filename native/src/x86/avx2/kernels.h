@@ -55,6 +55,11 @@ uint64_t stream_read(const uint8_t* p, size_t n);
 void rms_norm_row(const float* x, int64_t n, const float* w, float eps, float* out);
 void rms_norm_rows4(const float* x, int64_t n, const float* w, float eps, float* out);
 
+// i8r.cpp: the screened output (matmulI8rI8 widened to 16 bits; the load-time rows of core/i8r_rows.h)
+void matmul_i8r_i8(const I8rMatmulArgs& a, int64_t n0, int64_t n1);
+void encode_i8r_row(const float* x, int64_t K, uint8_t* codes, float* scale);
+void screen_bounds_i8r_row(const float* w, const uint8_t* codes, float scale, int64_t K, float* out);
+
 // attention.cpp
 void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh, float* scratch);
 /** The f16-rounded queries of token t's heads that read kv head kvh, into qr ([heads/kvHeads][headDim]). */

@@ -39,6 +39,9 @@ KernelTable avx2_table(const char* isa) {
   t.encode_q8_0_row = encode_q8_0_row;
   t.f16_row_to_f32 = f16_row_to_f32;
   t.repack_tq1_0_blocks = repack_tq1_0_blocks;
+  t.matmul_i8r_i8 = matmul_i8r_i8;
+  t.encode_i8r_row = encode_i8r_row;
+  t.screen_bounds_i8r_row = screen_bounds_i8r_row;
   return t;
 }
 

@@ -31,6 +31,11 @@ void tq2_tiles_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 // q8_0_tiles.cpp: Q8_0 × Q8_0 (several activation rows in register tiles; one row: the AVX2 kernel)
 void matmul_q8_0_q8_0_512(const Q8_0MatmulArgs& a, int64_t n0, int64_t n1);
 
+// i8r.cpp: the screened output (matmulI8rI8 in register tiles; the load-time rows of core/i8r_rows.h)
+void matmul_i8r_i8_512(const I8rMatmulArgs& a, int64_t n0, int64_t n1);
+void encode_i8r_row_512(const float* x, int64_t K, uint8_t* codes, float* scale);
+void screen_bounds_i8r_row_512(const float* w, const uint8_t* codes, float scale, int64_t K, float* out);
+
 // attention.cpp: the one-token arithmetic in zmm (batches go to avx2::attention_group)
 void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh, float* scratch);
 // scores_transposed.cpp: keys of positions [0, reach) of kv head kvh in blocks of 16 positions, each

@@ -51,6 +51,9 @@ const KernelTable* kernel_table_avx512() {
     t.weigh_logits = avx512::weigh_logits_512;
     t.argmax = avx512::argmax_512;
     t.sum_exp = avx512::sum_exp_512;
+    t.matmul_i8r_i8 = avx512::matmul_i8r_i8_512;
+    t.encode_i8r_row = avx512::encode_i8r_row_512;
+    t.screen_bounds_i8r_row = avx512::screen_bounds_i8r_row_512;
     return t;
   }();
   return &t;

@@ -16,6 +16,8 @@ namespace avxvnni {
 // ternary.cpp
 void matmul_i2s_i8_vnni(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 void matmul_tq2_0_q8k_vnni(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
+// i8r.cpp
+void matmul_i8r_i8_vnni(const I8rMatmulArgs& a, int64_t n0, int64_t n1);
 
 }  // namespace avxvnni
 }  // namespace bitnet

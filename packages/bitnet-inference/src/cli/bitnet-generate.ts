@@ -7,7 +7,7 @@
  * random seed is drawn for each run (printed in the --json summary; pass it back with --seed to repeat the run).
  * --threads sets the kernel threads (EngineOptions.threads; default BITNET_THREADS, else one per core).
  * --output-q8 holds the output (logits) matrix as Q8_0 (EngineOptions.outputType 'q8_0'): faster decode, slightly inexact logits.
- * --output-screened keeps the exact output matrix and screens it with a Q8_0 copy (outputType 'screened'): a greedy
+ * --output-screened keeps the exact output matrix and screens it with an int8 copy (outputType 'screened'): a greedy
  * generation gets the exact tokens, faster.
  * On a terminal a progress bar on stderr shows the bytes loaded, then the prompt tokens processed; it is
  * not drawn when stdout or stderr is not a terminal, nor with --json.

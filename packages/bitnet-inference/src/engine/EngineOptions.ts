@@ -23,10 +23,10 @@ export interface EngineOptions {
   /**
    * 'q8_0': hold an F32/F16/BF16 output (logits) matrix as Q8_0, re-encoded at load — about half the
    * bytes read per token for a small loss of exactness (see LoadWeightsOptions.outputType; a tied
-   * embedding is then looked up in the same copy). 'screened': keep the exact matrix and add a Q8_0
+   * embedding is then looked up in the same copy). 'screened': keep the exact matrix and add an int8
    * copy with per-row error bounds (private memory: about half the F16 matrix): a greedy sequence
    * (no penalty, bias, grammar or logprobs) then gets the very tokens of 'exact' while each step reads
-   * the Q8_0 copy and a few exact rows (see LoadWeightsOptions.outputType); other sequences read the
+   * the int8 copy and a few exact rows (see LoadWeightsOptions.outputType); other sequences read the
    * exact matrix as with 'exact'. Default 'exact'.
    */
   outputType?: OutputType;

@@ -273,7 +273,7 @@ export class Scheduler<C> {
     this.guarded([...batch, ...chunks.map((c) => c.seq)], () => {
       const logits = this.forward.stepMany!([
         ...seqs.map((d) => ({ cache: d.cache, ids: [d.last], wantLogits: this.argmaxOnly(d) ? ('argmax' as const) : true })),
-        ...chunks.map(({ s, end }) => ({ cache: s.cache, ids: s.req.promptIds.slice(s.prefilled, end), wantLogits: end === s.req.promptIds.length })),
+        ...chunks.map(({ s, end }) => ({ cache: s.cache, ids: s.req.promptIds.slice(s.prefilled, end), wantLogits: end < s.req.promptIds.length ? false : this.argmaxOnly(s) ? ('argmax' as const) : true })),
       ]);
       for (let i = 0; i < batch.length; i++) {
         seqs[i].step++;

@@ -17,6 +17,8 @@ interface FakeCache {
 function setup(mixed: boolean) {
   /** Per sequence: the flag of each of its decode rows. */
   const flags = new Map<number, boolean[]>();
+  /** Per sequence: the flag of the prompt's last row, when a stepMany pass computed it. */
+  const prefillFlags = new Map<number, boolean>();
   const messages: SequenceMessage[] = [];
   let opening = 0;
   const logits = (c: FakeCache) => Float32Array.from({ length: VOCAB }, (_, i) => (i === (c.ids.length * 5) % (VOCAB - 1) ? 1 : 0));
@@ -35,7 +37,9 @@ function setup(mixed: boolean) {
   if (mixed) {
     forward.stepMany = (parts) =>
       parts.map((p) => {
-        if (p.ids.length === 1 && p.cache.ids.length > 0 && p.wantLogits) record(p.cache, p.wantLogits === 'argmax');
+        const decoding = p.ids.length === 1 && p.cache.ids.length > 0;
+        if (decoding && p.wantLogits) record(p.cache, p.wantLogits === 'argmax');
+        if (!decoding && p.wantLogits) prefillFlags.set(p.cache.seq, p.wantLogits === 'argmax');
         p.cache.ids.push(...p.ids);
         return p.wantLogits ? logits(p.cache) : undefined;
       });
@@ -70,7 +74,7 @@ function setup(mixed: boolean) {
   const runAll = () => {
     for (let n = 0; scheduler.runRound(); n++) if (n > 200) throw new Error('scheduler did not finish');
   };
-  return { flags, messages, start, runAll };
+  return { flags, prefillFlags, messages, start, runAll };
 }
 
 describe('Scheduler: argmax-only rows', () => {
@@ -87,6 +91,12 @@ describe('Scheduler: argmax-only rows', () => {
     for (const seq of [2, 3, 4]) {
       expect(s.flags.get(seq)?.length).toBeGreaterThan(0);
       expect(new Set(s.flags.get(seq))).toEqual(new Set([false]));
+    }
+    // a prompt read in a stepMany pass: its last row is argmax-only exactly when its decode rows are
+    if (mixed) {
+      expect(s.prefillFlags.get(1)).toBe(true);
+      expect(s.prefillFlags.size).toBeGreaterThan(1);
+      for (const [seq, flag] of s.prefillFlags) if (seq !== 1) expect(flag).toBe(false);
     }
   });
 });

@@ -23,7 +23,7 @@ export interface ScreenStats {
   screenedRows: number;
   /**
    * Rows that asked for 'argmax' but were computed in full: not finite, too many candidates, or more
-   * such rows in one step than the screen takes (MAX_SCREENED_ROWS).
+   * such rows in one step than the screen takes (ForwardOptions.maxScreenedRows).
    */
   fullRows: number;
   /** Exact logits computed over the screened rows. */
@@ -41,6 +41,11 @@ export interface ForwardOptions {
    * allocation of 0.5 MB per row per step (128256 × f32 for LLaMA-3). Default false.
    */
   reuseLogits?: boolean;
+  /**
+   * Most argmax-only rows one step screens (outputType 'screened'); a step with more computes them
+   * all with the full output matrix. Default MAX_SCREENED_ROWS.
+   */
+  maxScreenedRows?: number;
 }
 
 /**
@@ -96,6 +101,7 @@ export class ForwardPass {
   /** Logits of the rows a screened step computes in full, before they go to their places (kept). */
   private fullLogits = new Float32Array(0);
   private readonly stats: ScreenStats = { screenedRows: 0, fullRows: 0, candidates: 0 };
+  private readonly maxScreenedRows: number;
 
   constructor(
     readonly weights: BitnetWeights,
@@ -109,6 +115,7 @@ export class ForwardPass {
     this.attnScale = Math.fround(1 / Math.fround(Math.sqrt(c.headDim)));
     this.reuseLogits = options.reuseLogits ?? false;
     if (weights.outputScreen) this.screen = new LogitScreen(kernels, weights.output, weights.outputScreen);
+    this.maxScreenedRows = options.maxScreenedRows ?? MAX_SCREENED_ROWS;
   }
 
   /** Counters of the output screen (all 0 without one). */
@@ -336,7 +343,7 @@ export class ForwardPass {
     } else all = new Float32Array(count * V);
     const outs = count === 1 ? [all] : Array.from({ length: count }, (_, i) => all.subarray(i * V, (i + 1) * V));
     const wanted = this.screen && argmaxOnly ? outs.map((_, i) => i).filter((i) => argmaxOnly[i]) : [];
-    const screenRows = wanted.length <= MAX_SCREENED_ROWS ? wanted : [];
+    const screenRows = wanted.length <= this.maxScreenedRows ? wanted : [];
     if (screenRows.length === 0) {
       this.stats.fullRows += wanted.length;
       this.linear.apply({ kind: 'float', ...this.weights.output }, normed, count, all);

@@ -3,7 +3,7 @@
  * is the argmax of the full row, every value it keeps has the full row's bits, and every value it
  * drops is below the row's largest. Run on the TypeScript and (when built) the native kernels.
  */
-import { ACTIVATION_FORMATS, type FloatMatrix, type Kernels, createKernels, kernelBackend, tensorKernel } from '@bitnet/kernels';
+import { ACTIVATION_FORMATS, type FloatMatrix, type I8rMatrix, type Kernels, createKernels, kernelBackend, tensorKernel } from '@bitnet/kernels';
 import { GgmlType, SeededRandom, f32ToBf16, f32ToF16 } from '@bitnet/models';
 import { LogitScreen } from './LogitScreen';
 
@@ -18,11 +18,11 @@ function matrix(type: GgmlType.F16 | GgmlType.BF16 | GgmlType.F32, values: Float
 }
 
 function screenOf(k: Kernels, w: FloatMatrix, maxCandidates?: number): LogitScreen {
-  const q8: FloatMatrix = { type: GgmlType.Q8_0, data: new Uint8Array(w.rows * (w.cols / 32) * 34), rows: w.rows, cols: w.cols };
-  k.encodeQ8_0Rows(w, q8.data);
-  const bounds = new Float32Array(3 * w.rows);
-  k.screenBoundsQ8_0(w, q8, bounds);
-  return new LogitScreen(k, w, { q8, bounds }, maxCandidates);
+  const copy: I8rMatrix = { rows: w.rows, cols: w.cols, codes: new Uint8Array(w.rows * w.cols), scales: new Float32Array(w.rows) };
+  k.encodeI8rRows(w, copy);
+  const bounds = new Float32Array(2 * w.rows);
+  k.screenBoundsI8r(w, copy, bounds);
+  return new LogitScreen(k, w, { copy, bounds }, maxCandidates);
 }
 
 /** The full logits, as the forward pass computes them without a screen. */
@@ -77,12 +77,12 @@ describe.each(backends)('LogitScreen (%s kernels)', (_name, k) => {
     for (const n of kept) expect(n).toBeLessThan(V / 16);
   });
 
-  it('orders tokens the Q8_0 copy cannot tell apart (near-ties: rows a quantization step apart)', () => {
+  it('orders tokens the int8 copy cannot tell apart (near-ties: rows a quantization step apart)', () => {
     const V = 512;
     const K = 128;
     const rnd = new SeededRandom(3);
     const base = Float32Array.from({ length: K }, () => rnd.next() - 0.5);
-    // every row is the base row moved by less than a Q8_0 step, so the approximate logits are nearly
+    // every row is the base row moved by less than an int8 step, so the approximate logits are nearly
     // all equal and their order says little about the exact one
     const w = matrix(GgmlType.F16, Float32Array.from({ length: V * K }, (_, i) => base[i % K] + (rnd.next() - 0.5) * 0.004), V, K);
     const rows = 16;
@@ -96,11 +96,14 @@ describe.each(backends)('LogitScreen (%s kernels)', (_name, k) => {
   it.each([
     ['F16', GgmlType.F16],
     ['F32', GgmlType.F32],
-  ] as const)('%s: finds the largest logit where the Q8_0 copy ranks it last (rounding errors all one way)', (_t, type) => {
-    // Rows 0..6 share their Q8_0 codes except one that row n raises by 2n steps, so the copy ranks
+  ] as const)('%s: finds the largest logit where the int8 copy ranks it last (rounding errors all one way)', (_t, type) => {
+    // Rows 0..6 share their int8 codes except one that row n raises by 2n steps, so the copy ranks
     // them 0 < 1 < … < 6; every other value of row n sits δ_n = 0.375 − 0.125n of a step above its
-    // code, so the exact logits (x all ones) rank them the other way. Each block starts with 127 steps,
-    // so the step is exactly 2⁻⁷ and every value is exact in F16. A bound a few times too small drops row 0.
+    // code, so the exact logits (x all ones, quantized without error) rank them the other way. Every
+    // row's largest value is 127 steps, so the step is exactly 2⁻⁷ and every value is exact in F16.
+    // Row 7 sits on its codes (no error, so its lower bound is its exact logit) a quarter step below
+    // row 0. Row 0's bound is within 2 % of its true error (‖w − ŵ‖₂·‖x‖₂ against Σ(w − ŵ)·x with
+    // every term of one sign), so a bound 3 % too small drops row 0 below row 7's floor.
     const K = 64;
     const step = 2 ** -7;
     const rnd = new SeededRandom(11);
@@ -109,7 +112,8 @@ describe.each(backends)('LogitScreen (%s kernels)', (_name, k) => {
     const values = new Float32Array(V * K);
     for (let n = 0; n < V; n++) {
       for (let i = 0; i < K; i++) {
-        if (n >= 7) values[n * K + i] = i % 32 === 0 ? 127 * step : -Math.floor(rnd.next() * 100) * step; // far below
+        if (n === 7) values[n * K + i] = i % 32 === 0 ? 127 * step : (codes[i] + (i === 1 ? 23 : 0)) * step; // just below row 0, held exactly
+        else if (n > 7) values[n * K + i] = i % 32 === 0 ? 127 * step : -Math.floor(rnd.next() * 100) * step; // far below
         else values[n * K + i] = i % 32 === 0 ? 127 * step : (codes[i] + (i === 1 ? 2 * n : 0) + 0.375 - 0.125 * n) * step;
       }
     }
@@ -119,6 +123,34 @@ describe.each(backends)('LogitScreen (%s kernels)', (_name, k) => {
     const result = screenOf(k, w, V).run(x, 1, out);
     const full = fullLogits(k, w, x, 1);
     expect(argmaxOf(full)).toBe(0);
+    expectFaithful(out, full, V, result.screened);
+  });
+
+  it.each([
+    ['F16', GgmlType.F16],
+    ['F32', GgmlType.F32],
+  ] as const)('%s: finds the largest logit where the activations\' int8 rounding hides it (errors all one way)', (_t, type) => {
+    // x: x_0 = 127·t sets the per-token scale 1/t; every other x_i is a_i + 3/8 steps (a_i = −1, 0, 1
+    // in turn), so the int8 copy of x is 3/8 of a step low everywhere. Row 0 is 127 weight steps
+    // everywhere: its exact logit is 23.625·127·s·t above its approximate one, and its bound (‖ŵ‖₂·‖h − x'‖₂)
+    // is within 1 % of that. Row 1 is one weight on x_0, held exactly: the copy ranks it far first,
+    // its exact logit is an eighth of a weight step below row 0's, and its own bound is small. A bound
+    // on the activations' rounding 15 % too small (or none) drops row 0.
+    const K = 64;
+    const step = 2 ** -7;
+    const t = 2 ** -5;
+    const V = 32;
+    const values = new Float32Array(V * K);
+    for (let i = 0; i < K; i++) values[i] = 127 * step;
+    values[K] = 150.5 * step;
+    for (let n = 2; n < V; n++) for (let i = 0; i < K; i++) values[n * K + i] = (i === 0 ? 127 : -(n % 50)) * step; // far below
+    const w = matrix(type, values, V, K);
+    const x = Float32Array.from({ length: K }, (_, i) => (i === 0 ? 127 : ((i % 3) - 1) + 0.375) * t);
+    const out = [new Float32Array(V)];
+    const result = screenOf(k, w, V).run(x, 1, out);
+    const full = fullLogits(k, w, x, 1);
+    expect(argmaxOf(full)).toBe(0);
+    expect(full[0] - full[1]).toBeCloseTo(0.125 * step * 127 * t, 12);
     expectFaithful(out, full, V, result.screened);
   });
 

@@ -39,7 +39,7 @@ describe("outputType 'screened'", () => {
     const exact = new ForwardPass(load(opts, 'exact'), kernels, { maxChunkTokens: 16 });
     const weights = load(opts, 'screened');
     expect(weights.outputType).toBe('screened');
-    expect(weights.outputScreen!.q8.type).toBe(GgmlType.Q8_0);
+    expect(weights.outputScreen!.copy.codes.length).toBe(weights.output.rows * weights.output.cols);
     const screened = new ForwardPass(weights, kernels, { maxChunkTokens: 16 });
     const steps = 10;
     const run = (fp: ForwardPass, argmaxOnly: (i: number) => boolean) => {
@@ -72,7 +72,7 @@ describe("outputType 'screened'", () => {
   it('computes a step with more argmax rows than the screen takes in full, with the same tokens', () => {
     const weights = load({}, 'screened');
     const exact = new ForwardPass(load({}, 'exact'), kernels, { maxChunkTokens: 16 });
-    const screened = new ForwardPass(weights, kernels, { maxChunkTokens: 16 });
+    const screened = new ForwardPass(weights, kernels, { maxChunkTokens: 16, maxScreenedRows: prompts.length - 1 });
     const caches = (fp: ForwardPass) => prompts.map((p) => {
       const c = new KvCache(fp.weights.config, p.length + 2);
       fp.run(c, p);
@@ -84,12 +84,14 @@ describe("outputType 'screened'", () => {
     b.forEach((l, i) => expect(Buffer.from(l.buffer, l.byteOffset, l.byteLength).equals(Buffer.from(a[i].buffer, a[i].byteOffset, a[i].byteLength))).toBe(true));
   });
 
-  it("counts the Q8_0 copy, not the exact matrix, in the bytes of a decode step; 'exact' holds no screen", () => {
+  const screenBytes = (w: BitnetWeights) => w.outputScreen!.copy.codes.length + w.outputScreen!.copy.scales.byteLength + w.outputScreen!.bounds.byteLength;
+
+  it("counts the int8 copy, not the exact matrix, in the bytes of a decode step; 'exact' holds no screen", () => {
     const exact = load({}, 'exact');
     const screened = load({}, 'screened');
     expect(exact.outputScreen).toBeUndefined();
     const rowBytes = exact.output.data.length / exact.output.rows;
-    expect(screened.decodeBytesPerToken).toBe(exact.decodeBytesPerToken - exact.output.data.length + screened.outputScreen!.q8.data.length + screened.outputScreen!.bounds.byteLength + rowBytes);
-    expect(screened.bytes).toBe(exact.bytes + screened.outputScreen!.q8.data.length + screened.outputScreen!.bounds.byteLength);
+    expect(screened.decodeBytesPerToken).toBe(exact.decodeBytesPerToken - exact.output.data.length + screenBytes(screened) + rowBytes);
+    expect(screened.bytes).toBe(exact.bytes + screenBytes(screened));
   });
 });

@@ -14,7 +14,7 @@ import {
   repackTq1_0AsTq2_0,
   resolveModelTensors,
 } from '@bitnet/models';
-import type { FloatMatrix, Kernels, PageMemory, TernaryMatrix } from '@bitnet/kernels';
+import type { FloatMatrix, I8rMatrix, Kernels, PageMemory, TernaryMatrix } from '@bitnet/kernels';
 
 /** A projection weight: ternary (integer kernels) or float/k-quant (f32 kernels). */
 export type WeightMatrix = ({ kind: 'ternary' } & TernaryMatrix) | ({ kind: 'float' } & FloatMatrix);
@@ -46,10 +46,10 @@ export interface BitnetWeights {
   output: FloatMatrix;
   /**
    * How the output matrix is held: as in the file ('exact'), re-encoded to Q8_0 at load ('q8_0'), or
-   * as in the file plus a Q8_0 screen ('screened', see outputScreen).
+   * as in the file plus an int8 screen ('screened', see outputScreen).
    */
   outputType: OutputType;
-  /** With outputType 'screened': the Q8_0 copy of `output` and its per-row error bounds. */
+  /** With outputType 'screened': the int8 copy of `output` and its per-row error bounds. */
   outputScreen?: OutputScreen;
   /** The output matrix's type in the file (before any re-encoding). */
   outputFileType: GgmlType;
@@ -78,22 +78,23 @@ export const OUTPUT_TYPES = ['exact', 'q8_0', 'screened'] as const;
  * BF16 output matrix is re-encoded to Q8_0 at load (34 bytes per 32 values instead of 64 for F16) and
  * applied with Q8_0 activations (matmulQ8_0Q8_0, llama.cpp's Q8_0 arithmetic): about half the bytes
  * read per token, at a small cost in exactness. Other types (Q8_0 already, k-quants) stay as they are.
- * 'screened': the file's matrix, plus a Q8_0 copy that screens it for greedy rows (OutputScreen).
+ * 'screened': the file's matrix, plus an int8 copy that screens it for greedy rows (OutputScreen).
  */
 export type OutputType = (typeof OUTPUT_TYPES)[number];
 /** The accepted outputType values, as error messages name them: 'exact', 'q8_0' or 'screened'. */
 export const OUTPUT_TYPE_NAMES = `${OUTPUT_TYPES.slice(0, -1).map((t) => `'${t}'`).join(', ')} or '${OUTPUT_TYPES[OUTPUT_TYPES.length - 1]}'`;
 
 /**
- * What outputType 'screened' holds besides the exact output matrix: its Q8_0 re-encoding and, per row,
- * how far the Q8_0 row can be from the exact one (the kernels' screenBoundsQ8_0). A row whose token can
- * only be the greedy choice takes its approximate logits from `q8`, bounds them, and computes exact
- * logits only for the tokens the bounds cannot rule out (forward/LogitScreen.ts): the same choice as
- * the exact matrix, from about half the bytes.
+ * What outputType 'screened' holds besides the exact output matrix: an int8 copy with one scale per row
+ * (the kernels' encodeI8rRows) and, per row, L2 bounds of how far the copy's row is from the exact one
+ * and of its size (screenBoundsI8r). A row whose token can only be the greedy choice takes its
+ * approximate logits from `copy`, bounds them, and computes exact logits only for the tokens the bounds
+ * cannot rule out (forward/LogitScreen.ts): the same choice as the exact matrix, from half the bytes of
+ * an F16 matrix, in an integer matmul whose cost per extra row is small.
  */
 export interface OutputScreen {
-  q8: FloatMatrix;
-  /** 3 per row n: [3n] max |w − ŵ|, [3n+1] the largest block's Σ |ŵ|, [3n+2] max |w| and |ŵ|. */
+  copy: I8rMatrix;
+  /** 2 per row n: [2n] ≥ ‖w_n − ŵ_n‖₂, [2n+1] ≥ ‖ŵ_n‖₂ (ŵ the copy's values). */
   bounds: Float32Array;
 }
 
@@ -113,8 +114,8 @@ export interface LoadWeightsOptions {
    * output is tied to the token embedding, the input embeddings are then looked up in the same Q8_0
    * copy (one copy in memory, about half of the F16 matrix); `exactTiedEmbeddings` keeps the file's
    * matrix for the lookup as well, at the cost of holding both. 'screened': keep the exact matrix and
-   * add its Q8_0 re-encoding with per-row error bounds (OutputScreen; needs `kernels` with
-   * screenBoundsQ8_0), which a forward pass uses for rows that only need the largest logit.
+   * add an int8 copy with per-row error bounds (OutputScreen; needs `kernels` with encodeI8rRows and
+   * screenBoundsI8r), which a forward pass uses for rows that only need the largest logit.
    */
   outputType?: OutputType;
   /** With outputType 'q8_0' and a tied output: also keep the exact embedding matrix (default false). */
@@ -124,7 +125,7 @@ export interface LoadWeightsOptions {
    * the native ones convert a 2B model in a fraction of a second where the @bitnet/models references
    * take many seconds. They write the same bytes. Default: the references.
    */
-  kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0' | 'encodeQ8_0Rows'> & Partial<Pick<Kernels, 'screenBoundsQ8_0'>>;
+  kernels?: Pick<Kernels, 'repackTq1_0AsTq2_0' | 'encodeQ8_0Rows'> & Partial<Pick<Kernels, 'encodeI8rRows' | 'screenBoundsI8r'>>;
   /**
    * Where the converted matrices (the TQ1_0 repacks, a Q8_0 output) live: one buffer for all of them,
    * allocated with `hugePages` (@bitnet/kernels' pageMemory: 2 MB pages where Linux grants them, which
@@ -163,6 +164,8 @@ function convertedMemory(total: number, memory: LoadWeightsOptions['memory']): (
 
 /** Types re-encoded to Q8_0 by outputType 'q8_0'. */
 const REENCODED_TO_Q8_0 = new Set<number>([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
+/** The widest output matrix outputType 'screened' takes (matmulI8rI8's integer sums fit an int32). */
+const MAX_SCREENED_COLS = 32768;
 
 /** Bytes of source data converted per piece when re-encoding a matrix (bounds the transient memory). */
 const REENCODE_CHUNK_BYTES = 8 << 20;
@@ -221,9 +224,10 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   // Q8_0 needs whole 32-blocks per row; any other shape keeps the exact matrix.
   const q8able = REENCODED_TO_Q8_0.has(outInfo.type) && outInfo.dims[0] % 32 === 0;
   const toQ8 = outputType === 'q8_0' && q8able;
-  const screened = outputType === 'screened' && q8able;
-  const boundsOf = options.kernels?.screenBoundsQ8_0?.bind(options.kernels);
-  if (screened && !boundsOf) throw new Error("outputType 'screened' needs options.kernels with screenBoundsQ8_0");
+  // the int8 copy's matmul sums stay within an int32 up to 32768 columns
+  const screened = outputType === 'screened' && q8able && outInfo.dims[0] <= MAX_SCREENED_COLS;
+  const screenKernels = options.kernels;
+  if (screened && !(screenKernels?.encodeI8rRows && screenKernels.screenBoundsI8r)) throw new Error("outputType 'screened' needs options.kernels with encodeI8rRows and screenBoundsI8r");
   // sizes of the converted forms (shapes already checked: whole blocks of both types)
   const q8Bytes = (t: GgufTensorInfo) => ggmlTensorByteSize(GgmlType.Q8_0, t.dims)!;
   const repackedBytes = (t: GgufTensorInfo) => ggmlTensorByteSize(GgmlType.TQ2_0, t.dims)!;
@@ -234,7 +238,7 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   ];
   const repacked = repack ? graphMatrices.filter((t) => t.type === GgmlType.TQ1_0) : [];
   const converted = convertedMemory(
-    repacked.reduce((n, t) => n + alignedBytes(repackedBytes(t)), 0) + (toQ8 || screened ? alignedBytes(q8Bytes(outInfo)) : 0),
+    repacked.reduce((n, t) => n + alignedBytes(repackedBytes(t)), 0) + (toQ8 ? alignedBytes(q8Bytes(outInfo)) : 0) + (screened ? alignedBytes(outInfo.elementCount) : 0),
     options.memory,
   );
   // One buffer for every TQ1_0 matrix's bytes on their way to the repack (not one freed buffer each).
@@ -278,12 +282,13 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   }
   let outputScreen: OutputScreen | undefined;
   if (screened && output.kind === 'float') {
-    const q8: FloatMatrix = { type: GgmlType.Q8_0, data: reencodeQ8_0(file, outInfo, converted(q8Bytes(outInfo)), options.kernels), rows: output.rows, cols: output.cols };
+    const copy: I8rMatrix = { rows: output.rows, cols: output.cols, codes: converted(outInfo.elementCount), scales: new Float32Array(output.rows) };
     const { kind: _k, ...exact } = output;
-    const bounds = new Float32Array(3 * output.rows);
-    boundsOf!(exact, q8, bounds);
-    bytes += q8.data.length + bounds.byteLength;
-    outputScreen = { q8, bounds };
+    screenKernels!.encodeI8rRows!(exact, copy);
+    const bounds = new Float32Array(2 * output.rows);
+    screenKernels!.screenBoundsI8r!(exact, copy, bounds);
+    bytes += copy.codes.length + copy.scales.byteLength + bounds.byteLength;
+    outputScreen = { copy, bounds };
   }
   if (output.kind !== 'float') throw new Error(`the output matrix '${outInfo.name}' must be a float or k-quant type (it is ${ggmlTypeName(outInfo.type)})`);
   report();
@@ -328,7 +333,7 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
     layers,
     bytes,
     mappedBytes,
-    // screened: the Q8_0 copy and its bounds (the few exact rows a step computes are left out)
-    decodeBytesPerToken: layerBytes + outputNorm.byteLength + (outputScreen ? outputScreen.q8.data.length + outputScreen.bounds.byteLength : output.data.length) + embeddingRow,
+    // screened: the int8 copy, its scales and bounds (the few exact rows a step computes are left out)
+    decodeBytesPerToken: layerBytes + outputNorm.byteLength + (outputScreen ? outputScreen.copy.codes.length + outputScreen.copy.scales.byteLength + outputScreen.bounds.byteLength : output.data.length) + embeddingRow,
   };
 }

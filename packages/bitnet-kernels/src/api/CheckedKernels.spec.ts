@@ -5,7 +5,7 @@ import { TsKernels } from '../ts/TsKernels';
 import { allocI8Activations, allocQ8_0Activations, allocQ8KActivations } from './Activations';
 import { CheckedKernels } from './CheckedKernels';
 import { KernelArgumentError } from './KernelArgumentError';
-import type { AttentionShape, FloatMatrix, I8Activations, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
+import type { AttentionShape, FloatMatrix, I8Activations, I8rMatrix, Kernels, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
 
 /** Kernels that only count calls: a rejected call must never reach the implementation. */
 function countingKernels(): { kernels: Kernels; calls: string[] } {
@@ -33,6 +33,7 @@ const q8 = floatCase(GgmlType.Q8_0, 4, 64, 2, 5).w;
 const att = attentionCase({ tokens: 2, heads: 4, kvHeads: 2, headDim: 8, startPos: 1, capacity: 4 }, 6);
 const patched = <T extends object>(o: T, patch: Partial<Record<keyof T, unknown>>): T => ({ ...o, ...patch }) as T;
 const f32 = (n: number) => new Float32Array(n);
+const i8r = (): I8rMatrix => ({ rows: 4, cols: 64, codes: new Uint8Array(256), scales: new Float32Array(4) });
 const i8 = (cols = 256): I8Activations => allocI8Activations(2, cols);
 const q8k = (cols = 512): Q8KActivations => allocQ8KActivations(2, cols);
 const q80 = (cols = 64): Q8_0Activations => allocQ8_0Activations(2, cols);
@@ -134,16 +135,21 @@ const BAD: Case[] = [
   ['matmulFloatPicked', (k) => k.matmulFloatPicked(patched(f16, { data: f16.data.subarray(2) }), f32(128), 2, Int32Array.of(0), Int32Array.of(0), f32(1)), 'w.data'],
   ['matmulFloatPicked', (k) => { const x = f32(128); k.matmulFloatPicked(f16, x, 2, Int32Array.of(0), Int32Array.of(0), x.subarray(127)); }, 'out'],
   // the Q8_0 screening bounds
-  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(q8, q8, f32(12)), 'w.type'],
-  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, f16, f32(12)), 'q.type'],
-  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, patched(q8, { rows: 3 }), f32(12)), 'q.rows'],
-  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, patched(q8, { cols: 32 }), f32(12)), 'q.cols'],
-  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, patched(q8, { cols: 48 }), f32(12)), 'q.cols'],
-  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, patched(q8, { data: q8.data.subarray(34) }), f32(12)), 'q.data'],
-  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(patched(f16, { cols: 48, data: f16.data.subarray(0, 4 * 48 * 2) }), q8, f32(12)), 'w.cols'],
-  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, q8, f32(4)), 'out'],
-  ['screenBoundsQ8_0', (k) => k.screenBoundsQ8_0(f16, null as unknown as FloatMatrix, f32(12)), 'q'],
-  ['screenBoundsQ8_0', (k) => { const buf = new ArrayBuffer(512); k.screenBoundsQ8_0(patched(f16, { data: new Uint8Array(buf) }), q8, new Float32Array(buf, 64, 12)); }, 'out'],
+  ['matmulI8rI8', (k) => k.matmulI8rI8(i8r(), i8(64), f32(7)), 'out'],
+  ['matmulI8rI8', (k) => k.matmulI8rI8(patched(i8r(), { cols: 48 }), i8(48), f32(8)), 'w.cols'],
+  ['matmulI8rI8', (k) => k.matmulI8rI8(patched(i8r(), { scales: f32(3) }), i8(64), f32(8)), 'w.scales'],
+  ['matmulI8rI8', (k) => k.matmulI8rI8(i8r(), i8(96), f32(8)), 'a.cols'],
+  ['matmulI8rI8', (k) => { const buf = new ArrayBuffer(256); k.matmulI8rI8(patched(i8r(), { codes: new Uint8Array(buf) }), i8(64), new Float32Array(buf, 32, 8)); }, 'out'],
+  ['encodeI8rRows', (k) => k.encodeI8rRows(q8, i8r()), 'w.type'],
+  ['encodeI8rRows', (k) => k.encodeI8rRows(f16, patched(i8r(), { rows: 3 })), 'out.rows'],
+  ['encodeI8rRows', (k) => k.encodeI8rRows(f16, patched(i8r(), { codes: new Uint8Array(255) })), 'out.codes'],
+  ['screenBoundsI8r', (k) => k.screenBoundsI8r(f16, i8r(), f32(9)), 'out'],
+  ['screenBoundsI8r', (k) => k.screenBoundsI8r(f16, null as unknown as I8rMatrix, f32(8)), 'q'],
+  ['screenBoundsI8r', (k) => { const buf = new ArrayBuffer(64); k.screenBoundsI8r(f16, patched(i8r(), { scales: new Float32Array(buf, 16, 4) }), new Float32Array(buf, 0, 8)); }, 'out'],
+  ['screenCandidates', (k) => k.screenCandidates(f32(4), f32(8), -1, 0, new Int32Array(4)), 'c0'],
+  ['screenCandidates', (k) => k.screenCandidates(f32(4), f32(8), 0, NaN, new Int32Array(4)), 'c1'],
+  ['screenCandidates', (k) => k.screenCandidates(f32(4), f32(6), 0, 0, new Int32Array(4)), 'bounds'],
+  ['screenCandidates', (k) => k.screenCandidates(f32(0), f32(0), 0, 0, new Int32Array(4)), 'a.length'],
   // norm, rope, softmax
   ['rmsNorm', (k) => k.rmsNorm(f32(12), 3, 4, f32(3), 1e-5, f32(12)), 'weight'],
   ['rmsNorm', (k) => k.rmsNorm(f32(12), 3, 4, f32(4), -1, f32(12)), 'eps'],
@@ -241,7 +247,12 @@ describe('CheckedKernels', () => {
     k.getRows(f16, Int32Array.of(3, 0), f32(128));
     k.matmulFloatPicked(f16, f32(128), 2, Int32Array.of(3, 0, 3), Int32Array.of(1, 0, 1), f32(3));
     k.matmulFloatPicked(f16, f32(128), 2, new Int32Array(0), new Int32Array(0), f32(0));
-    k.screenBoundsQ8_0(f16, q8, f32(12));
+    const q = i8r();
+    k.encodeI8rRows(f16, q);
+    k.matmulI8rI8(q, i8(64), f32(8));
+    const bounds = f32(8);
+    k.screenBoundsI8r(f16, q, bounds);
+    expect(k.screenCandidates(f32(4), bounds, 1, 2, new Int32Array(4))).toBe(4);
     k.rmsNorm(x, 2, 256, f32(256), 1e-5, x);
     k.ropeNeox(f32(16), 1, 2, 8, 4, Int32Array.of(9), 1e4);
     k.softmax(f32(12), 3, 4);
@@ -256,7 +267,8 @@ describe('CheckedKernels', () => {
     expect(k.sumExp(Float32Array.of(0, -Infinity, 0), 0)).toBe(2);
     expect(calls).toEqual([
       'quantizeI8PerToken', 'matmulI2sI8', 'quantizeQ8K', 'matmulTq2_0Q8K', 'matmulTq1_0Q8K', 'quantizeQ8_0', 'matmulQ8_0Q8_0',
-      'matmulFloat', 'getRows', 'matmulFloatPicked', 'matmulFloatPicked', 'screenBoundsQ8_0',
+      'matmulFloat', 'getRows', 'matmulFloatPicked', 'matmulFloatPicked',
+      'encodeI8rRows', 'matmulI8rI8', 'screenBoundsI8r', 'screenCandidates',
       'rmsNorm', 'ropeNeox', 'softmax', 'attention', 'reluSqrMul', 'siluMul', 'add', 'scale', 'toF16', 'weighLogits', 'argmax', 'sumExp',
     ]);
   });

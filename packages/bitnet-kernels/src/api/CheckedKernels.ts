@@ -12,7 +12,7 @@ import { checkKernelArgs } from './checkKernelArgs';
 import { KernelArgumentError } from './KernelArgumentError';
 import { TERNARY_TYPES, tensorKernel } from './TensorKernels';
 import type { KernelName } from './argumentShapes';
-import type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
+import type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, I8rMatrix, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
 
 /** matmulTernaryMany's bound on matrices per call (the native binding's too). */
 const MAX_MANY = 64;
@@ -192,9 +192,24 @@ export class CheckedKernels implements Kernels {
     this.inner.encodeQ8_0Rows(w, out);
   }
 
-  screenBoundsQ8_0(w: FloatMatrix, q: FloatMatrix, out: Float32Array): void {
-    checkKernelArgs('screenBoundsQ8_0', { w, q, out });
-    this.inner.screenBoundsQ8_0(w, q, out);
+  matmulI8rI8(w: I8rMatrix, a: I8Activations, out: Float32Array): void {
+    checkKernelArgs('matmulI8rI8', { w, a, out });
+    this.inner.matmulI8rI8(w, a, out);
+  }
+
+  encodeI8rRows(w: FloatMatrix, out: I8rMatrix): void {
+    checkKernelArgs('encodeI8rRows', { w, out });
+    this.inner.encodeI8rRows(w, out);
+  }
+
+  screenBoundsI8r(w: FloatMatrix, q: I8rMatrix, out: Float32Array): void {
+    checkKernelArgs('screenBoundsI8r', { w, q, out });
+    this.inner.screenBoundsI8r(w, q, out);
+  }
+
+  screenCandidates(a: Float32Array, bounds: Float32Array, c0: number, c1: number, ids: Int32Array): number {
+    checkKernelArgs('screenCandidates', { a, bounds, c0, c1, ids });
+    return this.inner.screenCandidates(a, bounds, c0, c1, ids);
   }
 
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {

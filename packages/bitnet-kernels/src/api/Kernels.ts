@@ -84,6 +84,22 @@ export interface TernaryMatrix {
   cols: number;
 }
 
+/**
+ * A matrix held as int8 values with one f32 scale per row: not a GGUF type, but the screened output's
+ * copy of an F32/F16/BF16 matrix (encodeI8rRows). Row n, column k stands for (c − 128) · scales[n]
+ * with c = codes[n · cols + k]: the value q = c − 128 is stored offset by 128 so that a VNNI
+ * `vpdpbusd` takes the codes as its unsigned operand.
+ */
+export interface I8rMatrix {
+  rows: number;
+  /** K: a multiple of 32, at most 32768 (matmulI8rI8's integer sums then fit an int32). */
+  cols: number;
+  /** rows × cols bytes; any byte is allowed (q = c − 128 ∈ [−128, 127]). */
+  codes: Uint8Array;
+  /** rows f32 row scales. */
+  scales: Float32Array;
+}
+
 /** A float or k-quant matrix (output projection, embeddings). */
 export interface FloatMatrix {
   /** A float or k-quant type of the tensor-type table (TensorKernels.ts): F32, F16, BF16, Q8_0, Q4_K, Q6_K. */
@@ -212,6 +228,15 @@ export interface Kernels {
    * unspecified: the sign trick negates it to itself). `scale`: an optional output scale, as matmulI2sI8's.
    */
   matmulQ8_0Q8_0(w: FloatMatrix, a: Q8_0Activations, out: Float32Array, scale?: number): void;
+  /**
+   * I8r weights × per-token int8 activations (the screened output's approximate logits). With
+   * c[n,k] the weight codes (value c − 128) and q, scales, sums the activations' (as quantizeI8PerToken
+   * writes them, sums used as given):
+   *   dot = Σ_k c[n,k]·q[m,k] − 128·sums[m]   (exact int: Σ (c − 128)·q, |dot| ≤ 2^31 − 1 for cols ≤ 32768)
+   *   out[m,n] = fround(fround(fround(dot) / a.scales[m]) · w.scales[n])
+   * Bit-exact between implementations.
+   */
+  matmulI8rI8(w: I8rMatrix, a: I8Activations, out: Float32Array): void;
 
   /**
    * out[m,n] = Σ_k dequant(W)[n,k] · x[m,k] for F32/F16/BF16/Q8_0/Q4_K/Q6_K weights (f32 accumulate; within 1e-5 rel).
@@ -313,18 +338,41 @@ export interface Kernels {
    */
   encodeQ8_0Rows(w: FloatMatrix, out: Uint8Array): void;
   /**
-   * Bounds for screening logits with a Q8_0 copy of a matrix: w an F32/F16/BF16 matrix, q its Q8_0
-   * re-encoding (encodeQ8_0Rows' output as a FloatMatrix of type Q8_0, same rows and cols; cols % 32 == 0).
-   * With ŵ[n,k] = d[n,b]·q[n,k] the Q8_0 value (d the block's f16 scale as f32), for every row n:
-   *   out[3n]   = max_k |w[n,k] − ŵ[n,k]|
-   *   out[3n+1] = max_b Σ_{k in block b} |ŵ[n,k]|   (computed as |d[n,b]| · Σ|q[n,k]|)
-   *   out[3n+2] = max_k max(|w[n,k]|, |ŵ[n,k]|)
-   * each exact and then rounded UP to f32 (never below the exact value, at most one f32 ulp above it).
-   * ŵ and the sums are exact in double; w − ŵ is too for q = w's own encoding, and for any other q the
-   * kernels carry its rounding error (TwoSum), so the bound holds whatever q holds. Bit-exact between
-   * implementations. Non-finite weights or scales give non-finite bounds (NaN or Infinity), never a crash.
+   * Load-time conversion: every row n of an F32, F16 or BF16 matrix w (cols % 32 = 0, cols ≤ 32768) as
+   * an I8r row: amax = max_k |w[n,k]| (exact), d = fround(amax / 127), id = d ≠ 0 ? fround(1 / d) : 0,
+   * q = clamp(round half away from zero (fround(w · id)), −127, 127), codes = q + 128, scales[n] = d.
+   * Bit-exact between implementations. Finite values only: a row holding NaN or ±Infinity gets
+   * unspecified codes and scale (screenBoundsI8r then gives that row non-finite bounds). A row whose
+   * largest magnitude is below ~2e−38 gets a subnormal d whose 1/d is +Infinity: its zeros then give
+   * NaN and store code 0 (q = −128), outside the ±127 range; screenBoundsI8r bounds what is stored, so
+   * the screen stays exact for such a row (its bounds are just loose).
    */
-  screenBoundsQ8_0(w: FloatMatrix, q: FloatMatrix, out: Float32Array): void;
+  encodeI8rRows(w: FloatMatrix, out: I8rMatrix): void;
+  /**
+   * Bounds for screening logits with an I8r copy q of an F32/F16/BF16 matrix w (same rows and cols; q
+   * any codes and scales, not only w's own encoding). With ŵ[n,k] = (c[n,k] − 128) · q.scales[n] (the
+   * real product), for every row n:
+   *   out[2n]   ≥ ‖w_n − ŵ_n‖₂ = sqrt(Σ_k (w[n,k] − ŵ[n,k])²)
+   *   out[2n+1] ≥ ‖ŵ_n‖₂
+   * each at most 2^−20 relative above the exact value. Computed in doubles: ŵ = (c − 128) · scale
+   * (exact), e_k = w − ŵ (one rounding), then 8 lanes — lane l adds e_k·e_k (resp. ŵ_k·ŵ_k, products
+   * rounded, never fused) for k ≡ l (mod 8) in order — combined as ((s0 + s4) + (s2 + s6)) + ((s1 + s5)
+   * + (s3 + s7)); then S' = S · (1 + (cols + 8) · 2^−52), r = sqrt(S') · (1 + 2^−52), and out = the
+   * smallest f32 ≥ r. Bit-exact between implementations. A non-finite weight or scale in row n makes
+   * out[2n] non-finite (NaN or +Infinity), never a crash.
+   */
+  screenBoundsI8r(w: FloatMatrix, q: I8rMatrix, out: Float32Array): void;
+  /**
+   * The screen's candidate selection over one row of approximate logits a (length V ≥ 1) with per-token
+   * bounds (bounds: 2V floats, as screenBoundsI8r writes them) and the row's coefficients c0, c1
+   * (finite, ≥ 0). In doubles, each operation rounded, none fused:
+   *   b_n = bounds[2n]·c0 + bounds[2n+1]·c1,  lo_n = a_n − b_n,  up_n = a_n + b_n
+   *   floor = max_n lo_n,  reach = floor − 1e−12 · (1 + |floor|)
+   * Returns −1 if any lo_n is NaN or floor is not finite; otherwise the number C of ids n with
+   * up_n ≥ reach, written ascending to ids[0 .. C) — or −2 (ids unspecified past its length) when C
+   * exceeds ids.length. Bit-exact between implementations.
+   */
+  screenCandidates(a: Float32Array, bounds: Float32Array, c0: number, c1: number, ids: Int32Array): number;
   /**
    * The sampler's pass over a whole vocabulary (top-k off): every id's weight and its band, how far its
    * logit lies below the largest. With n = logits.length, B = bandWeight.length (1 .. 256), in doubles:

@@ -57,7 +57,43 @@ describe('kernel argument shapes', () => {
     expect(() => checkKernelArgs('encodeQ8_0Rows', { w: f16, out: new Uint8Array(204) })).not.toThrow();
   });
 
-  it('matmulFloatPicked and screenBoundsQ8_0: index ranges, one pick per xRow and out element, q shaped as w', () => {
+  it('the I8r kernels: cols a multiple of 32 and at most 32768, codes and scales as the rows, q and out shaped as w, c0 / c1 finite ≥ 0, bounds 2V', () => {
+    const w = floatCase(GgmlType.F16, 3, 64, 2, 4).w;
+    const q = { rows: 3, cols: 64, codes: new Uint8Array(192), scales: new Float32Array(3) };
+    const a = { rows: 2, cols: 64, qs: new Int8Array(128), scales: new Float32Array(2), sums: new Int32Array(2) };
+    const mm = (wm: object, out = new Float32Array(6), am: object = a) => () => checkKernelArgs('matmulI8rI8', { w: wm, a: am, out });
+    expect(mm(q)).not.toThrow();
+    expect(thrown<KernelArgumentError>(mm({ ...q, cols: 48, codes: new Uint8Array(144) })).message).toBe('matmulI8rI8: w.cols 48 is not a multiple of the I8r granule 32');
+    expect(thrown<KernelArgumentError>(mm({ rows: 1, cols: 32800, codes: new Uint8Array(32800), scales: new Float32Array(1) }, new Float32Array(2), { ...a, cols: 32800, qs: new Int8Array(65600) })).argument).toBe('w.cols');
+    expect(thrown<KernelArgumentError>(mm({ ...q, codes: new Uint8Array(191) })).message).toBe('matmulI8rI8: w.codes has 191 elements, 192 expected');
+    expect(thrown<KernelArgumentError>(mm({ ...q, scales: new Float32Array(2) })).argument).toBe('w.scales');
+    expect(thrown<KernelArgumentError>(mm({ ...q, codes: new Int8Array(192) })).message).toMatch(/w\.codes.*Uint8Array/);
+    expect(thrown<KernelArgumentError>(mm(q, new Float32Array(5))).message).toBe('matmulI8rI8: out has 5 elements, 6 expected');
+    expect(thrown<KernelArgumentError>(mm(q, undefined, { ...a, cols: 32, qs: new Int8Array(64) })).argument).toBe('a.cols');
+    expect(thrown<KernelArgumentError>(mm(null as unknown as object)).argument).toBe('w');
+
+    const enc = (out: object, wm: object = w) => () => checkKernelArgs('encodeI8rRows', { w: wm, out });
+    expect(enc(q)).not.toThrow();
+    expect(thrown<KernelArgumentError>(enc({ ...q, rows: 2, codes: new Uint8Array(128), scales: new Float32Array(2) })).message).toBe('encodeI8rRows: out.rows is 2, w.rows is 3: they must be equal');
+    expect(thrown<KernelArgumentError>(enc(q, floatCase(GgmlType.Q8_0, 3, 64, 1, 4).w)).argument).toBe('w.type');
+    expect(thrown<KernelArgumentError>(enc({ ...q, scales: new Float32Array(4) })).argument).toBe('out.scales');
+
+    const bounds = (qm: object, out = new Float32Array(6)) => () => checkKernelArgs('screenBoundsI8r', { w, q: qm, out });
+    expect(bounds(q)).not.toThrow();
+    expect(thrown<KernelArgumentError>(bounds({ ...q, cols: 32, codes: new Uint8Array(96) })).message).toBe('screenBoundsI8r: q.cols is 32, w.cols is 64: they must be equal');
+    expect(thrown<KernelArgumentError>(bounds(q, new Float32Array(9))).message).toBe('screenBoundsI8r: out has 9 elements, 6 expected');
+
+    const cand = (c0: number, c1: number, bounds2: Float32Array = new Float32Array(8), ids: Int32Array = new Int32Array(4)) => () => checkKernelArgs('screenCandidates', { a: new Float32Array(4), bounds: bounds2, c0, c1, ids });
+    expect(cand(0, 2.5)).not.toThrow();
+    expect(cand(1, 1, undefined, new Int32Array(0))).not.toThrow();
+    expect(thrown<KernelArgumentError>(cand(-1, 0)).argument).toBe('c0');
+    expect(thrown<KernelArgumentError>(cand(0, NaN)).argument).toBe('c1');
+    expect(thrown<KernelArgumentError>(cand(Infinity, 0)).argument).toBe('c0');
+    expect(thrown<KernelArgumentError>(cand(1, 1, new Float32Array(7))).message).toBe('screenCandidates: bounds has 7 elements, 8 expected');
+    expect(thrown<KernelArgumentError>(cand(1, 1, undefined, new Uint32Array(4) as unknown as Int32Array)).argument).toBe('ids');
+  });
+
+  it('matmulFloatPicked: index ranges, one pick per xRow and out element', () => {
     const w = floatCase(GgmlType.F16, 3, 64, 2, 4).w;
     const x = new Float32Array(128);
     const pick = (wRow: number[], xRow: number[], out = new Float32Array(wRow.length)) => () =>
@@ -69,13 +105,6 @@ describe('kernel argument shapes', () => {
     expect(pick([2, 0, 2], [1, 1, 0])).not.toThrow();
     expect(pick([], [])).not.toThrow();
 
-    const q = { type: GgmlType.Q8_0, data: new Uint8Array(3 * 2 * 34), rows: 3, cols: 64 };
-    const bounds = (qm: object, out = new Float32Array(9)) => () => checkKernelArgs('screenBoundsQ8_0', { w, q: qm, out });
-    expect(thrown<KernelArgumentError>(bounds({ ...q, rows: 2, data: q.data.subarray(0, 136) })).message).toBe('screenBoundsQ8_0: q.rows is 2, w.rows is 3: they must be equal');
-    expect(thrown<KernelArgumentError>(bounds({ ...q, cols: 32, data: q.data.subarray(0, 102) })).message).toBe('screenBoundsQ8_0: q.cols is 32, w.cols is 64: they must be equal');
-    expect(thrown<KernelArgumentError>(bounds({ ...w })).message).toBe('screenBoundsQ8_0: q.type is F16 (1), expected Q8_0');
-    expect(thrown<KernelArgumentError>(bounds(q, new Float32Array(3))).message).toBe('screenBoundsQ8_0: out has 3 elements, 9 expected');
-    expect(bounds(q)).not.toThrow();
   });
 
   it('returns the integers it read', () => {

@@ -149,6 +149,24 @@ function activations(name: string, what: string, blockName: string, block: numbe
   };
 }
 
+/** An I8rMatrix argument: rows ≥ 1, cols a multiple of 32 and at most 32768, codes rows × cols bytes, one f32 scale per row. */
+function i8rMatrix(name: string): KernelArgShape {
+  const rows = `${name}.rows`;
+  const cols = `${name}.cols`;
+  return {
+    objects: { [name]: 'an I8rMatrix object' },
+    sizes: { [rows]: 1, [cols]: 1 },
+    rules: [multipleOf(cols, 32, 'the I8r granule'), { arg: cols, holds: (s) => s[cols] <= 32768, problem: (s) => `${s[cols]} is above 32768 (the int32 sums' range)` }],
+    arrays: { [`${name}.codes`]: { kind: 'Uint8Array', length: (s) => s[rows] * s[cols] }, [`${name}.scales`]: f32((s) => s[rows]) },
+  };
+}
+
+/** An F32/F16/BF16 matrix `w` that an I8r conversion reads (cols a multiple of 32, at most 32768). */
+const i8rSource = (): KernelArgShape =>
+  merge(matrix('w', [GgmlType.F32, GgmlType.F16, GgmlType.BF16]), {
+    rules: [multipleOf('w.cols', 32, 'the I8r granule'), { arg: 'w.cols', holds: (s) => s['w.cols'] <= 32768, problem: (s) => `${s['w.cols']} is above 32768 (the I8r limit)` }],
+  });
+
 const i8Acts = (name: string) => activations(name, 'I8Activations', '', 1, { qs: (r, c) => r * c, scales: (r) => r, sums: (r) => r });
 const q8kActs = (name: string) => activations(name, 'Q8KActivations', 'Q8_K', 256, { qs: (r, c) => r * c, d: (r, c) => (r * c) / 256, bsums: (r, c) => (r * c) / 16 });
 const q8_0Acts = (name: string) => activations(name, 'Q8_0Activations', 'Q8_0', 32, { qs: (r, c) => r * c, d: (r, c) => (r * c) / 32 });
@@ -379,11 +397,26 @@ export const KERNEL_ARGS: { readonly [K in KernelName]: KernelArgShape } = {
     arrays: { out: { kind: 'Uint8Array', length: (s) => s['w.rows'] * (s['w.cols'] / 32) * 34 } },
     disjoint: [['out', 'w.data']],
   }),
-  screenBoundsQ8_0: merge(matrix('w', [GgmlType.F32, GgmlType.F16, GgmlType.BF16]), { rules: [multipleOf('w.cols', 32, 'the Q8_0 block size')] }, matrix('q', [GgmlType.Q8_0]), {
-    rules: [equals('q.rows', 'w.rows', true), equals('q.cols', 'w.cols', true)],
-    arrays: { out: f32((s) => 3 * s['w.rows']) },
-    disjoint: [['out', 'w.data'], ['out', 'q.data']],
+  matmulI8rI8: merge(i8rMatrix('w'), i8Acts('a'), {
+    rules: [equals('a.cols', 'w.cols')],
+    arrays: { out: f32((s) => s['a.rows'] * s['w.rows']) },
+    disjoint: [['out', 'w.codes'], ['out', 'w.scales'], ['out', 'a.qs'], ['out', 'a.scales'], ['out', 'a.sums']],
   }),
+  encodeI8rRows: merge(i8rSource(), i8rMatrix('out'), {
+    rules: [equals('out.rows', 'w.rows', true), equals('out.cols', 'w.cols', true)],
+    disjoint: [['out.codes', 'w.data'], ['out.scales', 'w.data'], ['out.scales', 'out.codes']],
+  }),
+  screenBoundsI8r: merge(i8rSource(), i8rMatrix('q'), {
+    rules: [equals('q.rows', 'w.rows', true), equals('q.cols', 'w.cols', true)],
+    arrays: { out: f32((s) => 2 * s['w.rows']) },
+    disjoint: [['out', 'w.data'], ['out', 'q.codes'], ['out', 'q.scales']],
+  }),
+  screenCandidates: {
+    sizes: { 'a.length': 1, 'ids.length': 0 },
+    numbers: { c0: { min: 0 }, c1: { min: 0 } },
+    arrays: { a: f32(), bounds: f32((s) => 2 * s['a.length']), ids: { kind: 'Int32Array' } },
+    disjoint: [['ids', 'a'], ['ids', 'bounds']],
+  },
   weighLogits: {
     sizes: { 'logits.length': 1, 'bandWeight.length': 1 },
     rules: [{ arg: 'bandWeight', holds: (s) => s['bandWeight.length'] <= 256, problem: (s) => `holds ${s['bandWeight.length']} bands, at most 256` }],

@@ -9,7 +9,7 @@
  * CheckedKernels, which validates the whole contract. Every call is synchronous; the pool threads
  * never call into JS. Public only through @bitnet/kernels/testing.
  */
-import type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
+import type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, I8rMatrix, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { nativeAddon } from '../backend/KernelBackend';
 import type { NativeAddon } from './addon';
 
@@ -150,8 +150,20 @@ export class NativeKernels implements Kernels {
     this.addon.encodeQ8_0Rows(w.type, w.data, w.rows, w.cols, out);
   }
 
-  screenBoundsQ8_0(w: FloatMatrix, q: FloatMatrix, out: Float32Array): void {
-    this.addon.screenBoundsQ8_0(w.type, w.data, w.rows, w.cols, q.data, out);
+  matmulI8rI8(w: I8rMatrix, a: I8Activations, out: Float32Array): void {
+    this.addon.matmulI8rI8(w.codes, w.scales, w.rows, w.cols, a.qs, a.scales, a.sums, a.rows, out);
+  }
+
+  encodeI8rRows(w: FloatMatrix, out: I8rMatrix): void {
+    this.addon.encodeI8rRows(w.type, w.data, w.rows, w.cols, out.codes, out.scales);
+  }
+
+  screenBoundsI8r(w: FloatMatrix, q: I8rMatrix, out: Float32Array): void {
+    this.addon.screenBoundsI8r(w.type, w.data, w.rows, w.cols, q.codes, q.scales, out);
+  }
+
+  screenCandidates(a: Float32Array, bounds: Float32Array, c0: number, c1: number, ids: Int32Array): number {
+    return this.addon.screenCandidates(a, bounds, c0, c1, ids);
   }
 
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {

@@ -3,16 +3,15 @@
  * matmulFloatPicked gives bit for bit the chosen elements of the same kernels' matmulFloat (on the pool
  * and inline, picks repeated and out of order, x rounded to f16 so that the full F16 call reads it as
  * f16), and the TypeScript kernels' picks where the two matmulFloat agree (F16 bit for bit, the other
- * types within the contract's 1e-5); screenBoundsQ8_0 gives the TypeScript kernels' bits and generic's.
+ * types within the contract's 1e-5). (The screened output's I8r kernels: NativeI8rScreen.spec.ts.)
  * The binding rejects bad indices and short buffers with a RangeError instead of touching memory.
  */
 import { dequantizeRows, f16ToF32, f32ToF16, GgmlType, quantize } from '@bitnet/models';
 import { rng } from '@bitnet/models/testing';
 import type { FloatMatrix } from '../api/Kernels';
-import { makeQ8_0, randomFloats, randomPicks, thrown } from '../testing/kernelCases';
+import { randomFloats, randomPicks, thrown } from '../testing/kernelCases';
 import { describeNativeIsas, tsKernels } from '../testing/kernelIsaVariants';
 import { expectClose } from '../testing/kernelReferences';
-import { screenCase } from '../testing/kernelScreenCases';
 
 const FLOAT_TYPES = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K] as const;
 const blockOf = (t: GgmlType) => (t === GgmlType.Q8_0 ? 32 : t === GgmlType.Q4_K || t === GgmlType.Q6_K ? 256 : 1);
@@ -103,77 +102,6 @@ describeNativeIsas('native screening kernels', ({ k, generic }) => {
     }
   });
 
-  it.each(([GgmlType.F32, GgmlType.F16, GgmlType.BF16] as const).map((t) => [GgmlType[t], t] as const))(
-    'screenBoundsQ8_0 %s: the TypeScript kernels and generic bit for bit (zero blocks, large and tiny values, rows on the pool)',
-    (_n, type) => {
-      for (const [N, K] of [[1003, 2560], [5, 64]]) {
-        const { w, q } = screenCase(type, N, K, 4400 + type + K);
-        const got = new Float32Array(3 * N);
-        k.screenBoundsQ8_0(w, q, got);
-        const g = new Float32Array(3 * N);
-        generic(() => k.screenBoundsQ8_0(w, q, g));
-        expect(got).toEqual(g);
-        if (tsKernels) {
-          const t = new Float32Array(3 * N);
-          tsKernels.screenBoundsQ8_0(w, q, t);
-          expect(got).toEqual(t);
-        }
-        expect(got.every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
-      }
-    },
-  );
-
-  it('screenBoundsQ8_0 on blocks unrelated to w (inexact double differences), subnormals, FLT_MAX and signed zeros: the TypeScript kernels\' bits', () => {
-    const next = rng(4500);
-    const [N, K] = [257, 96];
-    const w = new Float32Array(N * K);
-    for (let i = 0; i < w.length; i++) w[i] = (next() - 0.5) * 2 ** Math.floor(next() * 80 - 40);
-    w.fill(3.4028234663852886e38, 0, 3); // row 0: FLT_MAX against ŵ of either sign
-    w[3] = -3.4028234663852886e38;
-    for (let k = 0; k < K; k++) w[K + k] = (k - 48) * 1e-45; // row 1: f32 subnormals
-    w.fill(-0, 2 * K, 3 * K); // row 2: −0
-    const q = makeQ8_0(next, N, K);
-    q.data.set([0x01, 0x00], 34); // row 0, block 1: the smallest f16 subnormal scale
-    q.data.set([0x00, 0x80], 2 * 3 * 34); // row 2, block 0: d = −0
-    const wm: FloatMatrix = { type: GgmlType.F32, data: new Uint8Array(w.buffer), rows: N, cols: K };
-    const got = new Float32Array(3 * N);
-    k.screenBoundsQ8_0(wm, q, got);
-    const g = new Float32Array(3 * N);
-    generic(() => k.screenBoundsQ8_0(wm, q, g));
-    expect(got).toEqual(g);
-    expect(got[0]).toBe(Infinity); // FLT_MAX + |ŵ| has no f32 at or above it but +Inf
-    if (tsKernels) {
-      const t = new Float32Array(3 * N);
-      tsKernels.screenBoundsQ8_0(wm, q, t);
-      expect(got).toEqual(t);
-    }
-  });
-
-  it('screenBoundsQ8_0 on non-finite weights and scales: NaN or Infinity where the TS kernels give them, no crash', () => {
-    const K = 64;
-    const w = new Float32Array(4 * K).fill(0.5);
-    w[3] = Infinity; // row 0
-    w[K + 5] = NaN; // row 1
-    const q = new Uint8Array(4 * 2 * 34);
-    for (let b = 0; b < 8; b++) {
-      q[b * 34] = 0x00; // d = 1/128
-      q[b * 34 + 1] = 0x20;
-      q.fill(64, b * 34 + 2, b * 34 + 34); // ŵ = 0.5
-    }
-    q.set([0x00, 0x7c], 2 * 2 * 34); // row 2: an infinite scale
-    q.set([0x00, 0x7e], 3 * 2 * 34 + 34); // row 3: a NaN scale in its second block
-    const wm: FloatMatrix = { type: GgmlType.F32, data: new Uint8Array(w.buffer), rows: 4, cols: K };
-    const qm: FloatMatrix = { type: GgmlType.Q8_0, data: q, rows: 4, cols: K };
-    const got = new Float32Array(12);
-    k.screenBoundsQ8_0(wm, qm, got);
-    expect(Array.from(got)).toEqual([Infinity, 16, Infinity, NaN, 16, NaN, Infinity, Infinity, Infinity, NaN, NaN, NaN]);
-    if (tsKernels) {
-      const t = new Float32Array(12);
-      tsKernels.screenBoundsQ8_0(wm, qm, t);
-      expect(got).toEqual(t);
-    }
-  });
-
   it('the binding rejects out-of-range picks, short buffers and wrong types with a RangeError or TypeError', () => {
     const { w, x } = pickCase(GgmlType.F16, 1003, 64);
     const [N, M] = [w.rows, 8];
@@ -185,9 +113,5 @@ describeNativeIsas('native screening kernels', ({ k, generic }) => {
     expect(thrown(pick([0, 1], [0])).message).toMatch(/xRow holds 1 elements but wRow.length needs 2/);
     expect(thrown(pick([0, 1], [0, 0], new Float32Array(1))).message).toMatch(/out holds 1 elements/);
     expect(thrown(() => k.matmulFloatPicked(w, x, M, Int32Array.of(0), Uint32Array.of(0) as unknown as Int32Array, out)).name).toBe('TypeError');
-    const s = screenCase(GgmlType.F16, 5, 64, 1);
-    expect(thrown(() => k.screenBoundsQ8_0(s.w, { ...s.q, data: s.q.data.subarray(1) }, new Float32Array(15))).message).toMatch(/q\.data holds 339 elements/);
-    expect(thrown(() => k.screenBoundsQ8_0(s.w, s.q, new Float32Array(14))).message).toMatch(/out holds 14 elements but 3 × N needs 15/);
-    expect(thrown(() => k.screenBoundsQ8_0(s.q, s.q, new Float32Array(15))).message).toMatch(/w\.type must be F32, F16 or BF16/);
   });
 });

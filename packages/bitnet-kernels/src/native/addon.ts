@@ -121,8 +121,14 @@ export interface NativeAddon {
   repackTq1_0AsTq2_0(src: Uint8Array, dst: Uint8Array): void;
   encodeQ8_0(x: Float32Array, out: Uint8Array): void;
   encodeQ8_0Rows(type: number, w: Uint8Array, n: number, k: number, out: Uint8Array): void;
-  /** type: F32, F16 or BF16 (w's); q: n rows of k/32 Q8_0 blocks; out: 3 floats per row. */
-  screenBoundsQ8_0(type: number, w: Uint8Array, n: number, k: number, q: Uint8Array, out: Float32Array): void;
+  /** I8r codes (n × k) and row scales times int8 activations (m rows); k % 32 == 0, k ≤ 32768. */
+  matmulI8rI8(codes: Uint8Array, scales: Float32Array, n: number, k: number, qs: Int8Array, aScales: Float32Array, sums: Int32Array, m: number, out: Float32Array): void;
+  /** type: F32, F16 or BF16 (w's); codes: n × k; scales: n. */
+  encodeI8rRows(type: number, w: Uint8Array, n: number, k: number, codes: Uint8Array, scales: Float32Array): void;
+  /** type: F32, F16 or BF16 (w's); codes, scales: its I8r copy; out: 2 floats per row. */
+  screenBoundsI8r(type: number, w: Uint8Array, n: number, k: number, codes: Uint8Array, scales: Float32Array, out: Float32Array): void;
+  /** bounds: 2 × a.length; returns the count written to ids, −1 or −2. */
+  screenCandidates(a: Float32Array, bounds: Float32Array, c0: number, c1: number, ids: Int32Array): number;
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number;
   argmax(x: Float32Array): number;
   sumExp(x: Float32Array, max: number): number;

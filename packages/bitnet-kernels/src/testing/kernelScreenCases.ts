@@ -1,23 +1,17 @@
 /**
- * Inputs and an independent reference for screenBoundsQ8_0: a float matrix with edge rows and its Q8_0
- * copy from @bitnet/models' encoder (not the kernels'), and the bounds computed straight from the
- * contract in double. Test support only: not part of the published build.
+ * Inputs for the screened output's kernels (matmulI8rI8, encodeI8rRows, screenBoundsI8r,
+ * screenCandidates): float matrices with edge rows, I8r matrices of chosen codes, and the exact
+ * squared norms screenBoundsI8r bounds (BigInt on the values scaled to integers), independent of any
+ * kernel. Test support only: not part of the published build.
  */
-import { dequantize, dequantizeRows, encodeQ8_0Blocks, f16ToF32, GgmlType, quantize } from '@bitnet/models';
-import type { FloatMatrix } from '../api/Kernels';
-
-export interface ScreenCase {
-  w: FloatMatrix;
-  /** w's Q8_0 copy (type Q8_0, same rows and cols). */
-  q: FloatMatrix;
-}
+import { dequantize, GgmlType, quantize } from '@bitnet/models';
+import type { FloatMatrix, I8Activations, I8rMatrix } from '../api/Kernels';
 
 const abs = Math.abs;
-const max = Math.max;
-const cache = new Map<string, ScreenCase>();
+const cache = new Map<string, FloatMatrix>();
 
 /** Uniform values in [−1, 1) from a seeded xorshift32 (jest's sandbox makes SeededRandom slow for millions of values). */
-function uniforms(n: number, seed: number): Float32Array {
+export function uniforms(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
   let s = (seed * 2654435761 + 12345) >>> 0 || 1;
   for (let i = 0; i < n; i++) {
@@ -30,65 +24,86 @@ function uniforms(n: number, seed: number): Float32Array {
 }
 
 /**
- * Random rows of varied scale as `type` (F32, F16 or BF16), cols % 32 == 0, and their Q8_0 copy. Row 0
- * has an all-zero block; row 1 (rows ≥ 2) large and tiny values side by side, and (cols ≥ 64) a block of
- * tiny values only, whose f16 scale rounds to 0 while its quants do not (ŵ = 0 there). Built once per
- * arguments (the same objects again: do not change them).
+ * Random rows of varied scale as `type` (F32, F16 or BF16), cols % 32 == 0, with edge rows (when
+ * there are enough): row 0 all zero; row 1 large and tiny values side by side; row 2 ties, ±(j + ½)
+ * with amax 127 (d = 1, so w · id lands on halves); row 3 subnormal values and zeros (d subnormal or
+ * 0, 1/d may overflow to Infinity: 0 · Infinity codes). Built once per arguments (do not change them).
  */
-export function screenCase(type: GgmlType.F32 | GgmlType.F16 | GgmlType.BF16, rows: number, cols: number, seed: number): ScreenCase {
+export function i8rSourceCase(type: GgmlType.F32 | GgmlType.F16 | GgmlType.BF16, rows: number, cols: number, seed: number): FloatMatrix {
   const key = `${type} ${rows} ${cols} ${seed}`;
   const known = cache.get(key);
   if (known) return known;
   const values = uniforms(rows * cols, seed);
   const scales = uniforms(rows, seed + 1);
-  const [large, tiny] = type === GgmlType.F16 ? [6e4, 1e-7] : [5e6, 1e-30];
+  const [large, tiny, sub] = type === GgmlType.F16 ? [6e4, 1e-4, 3e-7] : [5e6, 1e-30, 3e-39];
   for (let n = 0; n < rows; n++) {
     for (let k = 0; k < cols; k++) {
-      const onlyTiny = n === 1 && cols >= 64 && k >= 32 && k < 64;
-      values[n * cols + k] *= n !== 1 ? 0.01 + 4 * abs(scales[n]) : k % 3 === 0 && !onlyTiny ? large : tiny;
+      const i = n * cols + k;
+      if (n === 0) values[i] = 0;
+      else if (n === 1) values[i] *= k % 3 === 0 ? large : tiny;
+      else if (n === 2) values[i] = k === 0 ? 127 : k === 1 ? -127 : (values[i] < 0 ? -1 : 1) * ((k % 126) + 0.5);
+      else if (n === 3) values[i] = k % 4 === 0 ? 0 : values[i] * sub;
+      else values[i] *= 0.01 + 4 * abs(scales[n]);
     }
   }
-  values.fill(0, 0, 32);
-  const data = quantize(type, values, cols);
-  const w: FloatMatrix = { type, data, rows, cols };
-  const q: FloatMatrix = { type: GgmlType.Q8_0, data: encodeQ8_0Blocks(dequantizeRows(type, data, cols, 0, rows)), rows, cols };
-  cache.set(key, { w, q });
-  return { w, q };
+  const w: FloatMatrix = { type, data: quantize(type, values, cols), rows, cols };
+  cache.set(key, w);
+  return w;
 }
 
-/** The three bounds per row (api/Kernels.ts, screenBoundsQ8_0) before rounding, in double: exact for a matrix's own Q8_0 copy. */
-export function refScreenBounds(w: FloatMatrix, q: FloatMatrix): Float64Array {
-  const W = dequantize(w.type, w.data, w.rows * w.cols);
-  const out = new Float64Array(3 * w.rows);
-  const blocks = w.cols / 32;
-  const qs = new Int8Array(q.data.buffer, q.data.byteOffset, q.data.length);
-  for (let n = 0; n < w.rows; n++) {
-    let diff = 0;
-    let block = 0;
-    let mag = 0;
-    for (let b = 0; b < blocks; b++) {
-      const p = (n * blocks + b) * 34;
-      const d = f16ToF32(q.data[p] | (q.data[p + 1] << 8));
-      let sum = 0;
-      for (let i = 0; i < 32; i++) {
-        const wk = W[n * w.cols + b * 32 + i];
-        const wh = d * qs[p + 2 + i];
-        diff = max(diff, abs(wk - wh));
-        mag = max(mag, abs(wk), abs(wh));
-        sum += abs(wh);
-      }
-      block = max(block, sum);
-    }
-    out.set([diff, block, mag], 3 * n);
+/** An I8r matrix of `rows` × `cols` with codes from `code(n, k)` and scales from `scale(n)`. */
+export function makeI8r(rows: number, cols: number, code: (n: number, k: number) => number, scale: (n: number) => number): I8rMatrix {
+  const codes = new Uint8Array(rows * cols);
+  for (let n = 0; n < rows; n++) for (let k = 0; k < cols; k++) codes[n * cols + k] = code(n, k);
+  return { rows, cols, codes, scales: Float32Array.from({ length: rows }, (_, n) => scale(n)) };
+}
+
+/** An empty I8r matrix of w's shape (for encodeI8rRows' output). */
+export const emptyI8r = (w: { rows: number; cols: number }): I8rMatrix => ({ rows: w.rows, cols: w.cols, codes: new Uint8Array(w.rows * w.cols), scales: new Float32Array(w.rows) });
+
+/** Per-token int8 activations with given values (sums the exact Σq unless `sums` is given). */
+export function makeActs(M: number, K: number, value: (m: number, k: number) => number, scale: (m: number) => number, sums?: (m: number, exact: number) => number): I8Activations {
+  const qs = new Int8Array(M * K);
+  const out: I8Activations = { rows: M, cols: K, qs, scales: new Float32Array(M), sums: new Int32Array(M) };
+  for (let m = 0; m < M; m++) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += qs[m * K + k] = value(m, k);
+    out.scales[m] = scale(m);
+    out.sums[m] = sums ? sums(m, s) : s;
   }
   return out;
 }
 
-/** The f32 just below f (f an f32 value; −Infinity below 0). */
-export function prevF32(f: number): number {
-  if (f <= 0) return -Infinity;
-  const a = Float32Array.of(f);
-  const u = new Uint32Array(a.buffer);
-  u[0] -= 1;
-  return a[0];
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+/** A finite f32 value times 2^149, as an exact integer (every f32 is a multiple of 2^−149). */
+export function scaledF32(v: number): bigint {
+  f32[0] = v;
+  const bits = u32[0];
+  const e = (bits >>> 23) & 0xff;
+  const m = bits & 0x7fffff;
+  const mag = e === 0 ? BigInt(m) : BigInt(m | 0x800000) << BigInt(e - 1);
+  return bits >>> 31 ? -mag : mag;
+}
+
+/**
+ * The exact squared norms screenBoundsI8r bounds, per row: [Σ (w − ŵ)², Σ ŵ²] times 2^298 (integers),
+ * with ŵ = (c − 128) · scale exactly. Finite values only.
+ */
+export function exactSquaredNorms(w: FloatMatrix, q: I8rMatrix): Array<[bigint, bigint]> {
+  const W = dequantize(w.type, w.data, w.rows * w.cols);
+  const out: Array<[bigint, bigint]> = [];
+  for (let n = 0; n < w.rows; n++) {
+    const s = scaledF32(q.scales[n]);
+    let e2 = 0n;
+    let v2 = 0n;
+    for (let k = 0; k < w.cols; k++) {
+      const wh = BigInt(q.codes[n * w.cols + k] - 128) * s;
+      const e = scaledF32(W[n * w.cols + k]) - wh;
+      e2 += e * e;
+      v2 += wh * wh;
+    }
+    out.push([e2, v2]);
+  }
+  return out;
 }

@@ -4,7 +4,7 @@
  * only routes. It does not validate arguments: wrap it in CheckedKernels (createKernels does).
  */
 import { dequantizeRows, encodeQ8_0Blocks, repackTq1_0AsTq2_0 } from '@bitnet/models';
-import type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
+import type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, I8rMatrix, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from '../api/Kernels';
 import { ternaryMatmulCall } from '../api/TensorKernels';
 import { quantizeI8PerToken, quantizeQ8_0, quantizeQ8K } from './ActivationQuant';
 import { attention, softmax, storeKv } from './Attention';
@@ -13,7 +13,7 @@ import { getRows, matmulFloat, matmulFloatPicked } from './FloatMatmul';
 import { rmsNorm } from './Norm';
 import { matmulQ8_0Q8_0 } from './Q8_0Matmul';
 import { ropeNeox } from './Rope';
-import { screenBoundsQ8_0 } from './ScreenBounds';
+import { encodeI8rRows, matmulI8rI8, screenBoundsI8r, screenCandidates } from './I8rScreen';
 import { argmax } from './Argmax';
 import { sumExp, weighLogits } from './SamplingWeights';
 import { matmulI2sI8, matmulTq1_0Q8K, matmulTq2_0Q8K } from './TernaryMatmul';
@@ -37,6 +37,10 @@ export class TsKernels implements Kernels {
 
   matmulI2sI8(w: TernaryMatrix, a: I8Activations, out: Float32Array, scale?: number): void {
     matmulI2sI8(w, a, out, scale);
+  }
+
+  matmulI8rI8(w: I8rMatrix, a: I8Activations, out: Float32Array): void {
+    matmulI8rI8(w, a, out);
   }
 
   matmulTq2_0Q8K(w: TernaryMatrix, a: Q8KActivations, out: Float32Array, scale?: number): void {
@@ -123,8 +127,16 @@ export class TsKernels implements Kernels {
     out.set(encodeQ8_0Blocks(dequantizeRows(w.type, w.data, w.cols, 0, w.rows)));
   }
 
-  screenBoundsQ8_0(w: FloatMatrix, q: FloatMatrix, out: Float32Array): void {
-    screenBoundsQ8_0(w, q, out);
+  encodeI8rRows(w: FloatMatrix, out: I8rMatrix): void {
+    encodeI8rRows(w, out);
+  }
+
+  screenBoundsI8r(w: FloatMatrix, q: I8rMatrix, out: Float32Array): void {
+    screenBoundsI8r(w, q, out);
+  }
+
+  screenCandidates(a: Float32Array, bounds: Float32Array, c0: number, c1: number, ids: Int32Array): number {
+    return screenCandidates(a, bounds, c0, c1, ids);
   }
 
   weighLogits(logits: Float32Array, max: number, temperature: number, bandScale: number, weights: Float64Array, ids: Int32Array, bandWeight: Float64Array, start: Int32Array): number {

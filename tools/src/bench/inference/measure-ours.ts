@@ -213,7 +213,7 @@ export async function measureOurs(req: ChildRequest): Promise<ChildResult> {
       decodeBytes,
       pairedRoofline: paired,
       longContext,
-      backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice !== undefined ? `, computeNice ${req.computeNice}` : ''}${outputType === 'q8_0' ? ', Q8_0 output matrix' : outputType === 'screened' ? ', output matrix screened by Q8_0' : ''}`,
+      backend: `${engine.loadInfo.kernels} kernels, ISA ${engine.loadInfo.isa}${req.computeNice !== undefined ? `, computeNice ${req.computeNice}` : ''}${outputType === 'q8_0' ? ', Q8_0 output matrix' : outputType === 'screened' ? ', output matrix screened by an int8 copy' : ''}`,
       notes,
     };
     // The chat again on an engine with a prompt cache, after this one is closed (two engines' thread

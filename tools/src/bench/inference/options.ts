@@ -6,7 +6,7 @@ import * as path from 'node:path';
 
 /**
  * 'ours-q8': our engine with outputType 'q8_0' (the optional lower-precision output matrix);
- * 'ours-screened': with outputType 'screened' (the exact matrix plus a Q8_0 screen for greedy rows).
+ * 'ours-screened': with outputType 'screened' (the exact matrix plus an int8 screen for greedy rows).
  */
 export type Engine = 'ours' | 'ours-q8' | 'ours-screened' | 'llama';
 export type ModelType = 'i2_s' | 'tq2_0' | 'tq1_0';
@@ -70,7 +70,7 @@ export const USAGE = `usage: inference-bench [--quick] [--engines ours,ours-q8,o
 
   --quick        fewer tokens (checks the harness; the numbers mean little)
   --engines      which engines to measure (default all four; ours-q8 = ours with the optional Q8_0 output
-                 matrix, ours-screened = ours with the exact output matrix screened by a Q8_0 copy)
+                 matrix, ours-screened = ours with the exact output matrix screened by an int8 copy)
   --types        which model files (default i2_s,tq2_0,tq1_0; llama.cpp cannot load I2_S and skips it)
   --dir          where the ~1.2 GB models are made and reused (default $BITNET_BENCH_DIR or <tmpdir>/bitnet-ts-bench)
   --tmp-models   reuse /tmp/bitnet-ts-bench-2b4t-{i2_s,tq2_0}.gguf of an earlier models bench if their header matches

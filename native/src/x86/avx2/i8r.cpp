@@ -1,0 +1,29 @@
+// The screened output on AVX2: matmulI8rI8 with codes and activations widened to 16 bits and vpmaddwd
+// (exact: a pair of products is at most 2 · 255 · 128), in the tiles of i8r_256.h; the load-time rows
+// are core/i8r_rows.h compiled with these flags.
+#include "i8r_256.h"
+#include "kernels.h"
+
+namespace bitnet {
+namespace avx2 {
+
+namespace {
+
+struct WidenDot {
+  static constexpr int kStep = 16;
+  using W = __m256i;
+  static __m256i load_w(const uint8_t* p) { return _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)p)); }
+  static __m256i load_a(const int8_t* p) { return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)p)); }
+  static __m256i dot(__m256i acc, __m256i w, __m256i a) { return _mm256_add_epi32(acc, _mm256_madd_epi16(w, a)); }
+};
+
+}  // namespace
+
+void matmul_i8r_i8(const I8rMatmulArgs& a, int64_t n0, int64_t n1) { i8r256::matmul<WidenDot>(a, n0, n1); }
+
+void encode_i8r_row(const float* x, int64_t K, uint8_t* codes, float* scale) { i8r::encode_row(x, K, codes, scale); }
+
+void screen_bounds_i8r_row(const float* w, const uint8_t* codes, float scale, int64_t K, float* out) { i8r::bounds_row(w, codes, scale, K, out); }
+
+}  // namespace avx2
+}  // namespace bitnet

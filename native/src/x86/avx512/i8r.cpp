@@ -1,0 +1,183 @@
+// The screened output on AVX-512 VNNI: matmulI8rI8 (I8r codes × per-token int8 activations) and the
+// load-time row kernels (core/i8r_rows.h compiled with these flags: the compiler's 512-bit lanes, the
+// reference's bits).
+//
+// The matmul walks blocks of 16 weight rows. Within a block, register tiles of R weight rows × MB
+// activation rows (MB ≤ 8) run down K 64 bytes at a time: R weight loads and MB activation loads feed
+// R·MB vpdpbusd (codes as the unsigned operand, activations as the signed one: Σ c·q, exact in int32
+// for K ≤ 32768). The raw accumulators of the block (16 rows × MB) go to a small buffer; then each
+// activation row's 16 accumulators are summed at once by a transposition (reduce16: 4 levels of
+// unpack / shuffle + add instead of 16 horizontal sums), and the epilogue runs on 16 outputs in
+// xmm: S − 128·sum in double (exact), one rounding to f32, ÷ the token scale, × the row scales.
+// Integer sums are exact, so the output is the reference's bit for bit wherever the tiles fall.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "../../core/i8r_rows.h"
+#include "../../core/kernel_table.h"
+#include "kernels.h"
+#include "simd512.h"
+
+namespace bitnet {
+namespace avx512 {
+
+namespace {
+
+/** Lane i of the result = the sum of the 16 int32 lanes of v[i]. */
+inline __m512i reduce16(const __m512i* v) {
+  __m512i t[8], u[4];
+  for (int i = 0; i < 8; ++i)
+    t[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]));
+  for (int j = 0; j < 4; ++j)
+    u[j] = _mm512_add_epi32(_mm512_unpacklo_epi64(t[2 * j], t[2 * j + 1]), _mm512_unpackhi_epi64(t[2 * j], t[2 * j + 1]));
+  const __m512i w0 = _mm512_add_epi32(_mm512_shuffle_i32x4(u[0], u[1], 0x88), _mm512_shuffle_i32x4(u[0], u[1], 0xDD));
+  const __m512i w1 = _mm512_add_epi32(_mm512_shuffle_i32x4(u[2], u[3], 0x88), _mm512_shuffle_i32x4(u[2], u[3], 0xDD));
+  return _mm512_add_epi32(_mm512_shuffle_i32x4(w0, w1, 0x88), _mm512_shuffle_i32x4(w0, w1, 0xDD));
+}
+
+/**
+ * Rows w[0 .. R) (K codes each) × activation rows q[0 .. MB): the raw accumulators into raw[m·16 + r].
+ * pf: the distance (bytes) at which the weight stream is prefetched (the next tile's rows), 0 for none.
+ */
+template <int R, int MB>
+inline void tile(const uint8_t* w, int64_t K, const int8_t* q, __m512i* raw, int64_t pf, bool l2) {
+  __m512i acc[R][MB];
+  for (int r = 0; r < R; ++r)
+    for (int m = 0; m < MB; ++m) acc[r][m] = _mm512_setzero_si512();
+  int64_t k = 0;
+  for (; k + 64 <= K; k += 64) {
+    __m512i wv[R];
+    for (int r = 0; r < R; ++r) {
+      wv[r] = _mm512_loadu_si512((const void*)(w + r * K + k));
+      if (pf) {
+        if (l2) _mm_prefetch((const char*)(w + r * K + k + pf), _MM_HINT_T1);
+        else _mm_prefetch((const char*)(w + r * K + k + pf), _MM_HINT_T0);
+      }
+    }
+    for (int m = 0; m < MB; ++m) {
+      const __m512i av = _mm512_loadu_si512((const void*)(q + m * K + k));
+      for (int r = 0; r < R; ++r) acc[r][m] = dpbusd512(acc[r][m], wv[r], av);
+    }
+  }
+  if (k < K) {  // the last 32 (K % 64 == 32): zero codes above them add nothing
+    auto low32 = [](const void* p) { return _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_loadu_si256((const __m256i*)p), 0); };
+    __m512i wv[R];
+    for (int r = 0; r < R; ++r) wv[r] = low32(w + r * K + k);
+    for (int m = 0; m < MB; ++m) {
+      const __m512i av = low32(q + m * K + k);
+      for (int r = 0; r < R; ++r) acc[r][m] = dpbusd512(acc[r][m], wv[r], av);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int m = 0; m < MB; ++m) raw[m * 16 + r] = acc[r][m];
+}
+
+/** Weight rows per register tile for MB activation rows (R·MB accumulators + R weights + 1 activation ≤ 32 registers). */
+constexpr int rows_for(int MB) { return MB == 1 ? 8 : MB == 2 ? 8 : MB <= 4 ? 4 : MB <= 7 ? 3 : 2; }
+
+/** The nb ≤ 16 rows of a block × MB activation rows, in tiles of rows_for(MB), the rest one row at a time. */
+template <int MB>
+void block(const uint8_t* w, int64_t K, const int8_t* q, __m512i* raw, int nb, int64_t pf_rows, bool l2) {
+  constexpr int R = rows_for(MB);
+  int r = 0;
+  for (; r + R <= nb; r += R) tile<R, MB>(w + r * K, K, q, raw + r, pf_rows ? R * K : 0, l2);
+  for (; r < nb; ++r) tile<1, MB>(w + r * K, K, q, raw + r, pf_rows ? K : 0, l2);
+}
+
+using BlockFn = void (*)(const uint8_t*, int64_t, const int8_t*, __m512i*, int, int64_t, bool);
+constexpr BlockFn kBlocks[9] = {nullptr, block<1>, block<2>, block<3>, block<4>, block<5>, block<6>, block<7>, block<8>};
+
+}  // namespace
+
+void matmul_i8r_i8_512(const I8rMatmulArgs& a, int64_t n0, int64_t n1) {
+  const int64_t K = a.K, N = a.N, M = a.M;
+  alignas(64) __m512i raw[8 * 16];
+  for (int i = 0; i < 8 * 16; ++i) raw[i] = _mm512_setzero_si512();
+  for (int64_t n = n0; n < n1; n += 16) {
+    const int nb = (int)std::min<int64_t>(16, n1 - n);
+    alignas(64) float ws[16] = {};
+    std::memcpy(ws, a.wscale + n, (size_t)nb * sizeof(float));
+    for (int64_t m0 = 0; m0 < M; m0 += 8) {
+      const int mb = (int)std::min<int64_t>(8, M - m0);
+      kBlocks[mb](a.codes + n * K, K, a.q + m0 * K, raw, nb, 1, a.stream_l2);
+      for (int m = 0; m < mb; ++m) {
+        // 256-bit epilogue (4 lanes of doubles at a time): the emulated build has no 512-bit conversions.
+        alignas(64) int32_t S[16];
+        alignas(64) float res[16];
+        _mm512_store_si512((void*)S, reduce16(raw + m * 16));
+        const __m256d bias = _mm256_set1_pd(-128.0 * (double)a.sum[m0 + m]);
+        const __m128 sa = _mm_set1_ps(a.scale[m0 + m]);
+        for (int h = 0; h < 16; h += 4) {
+          const __m128 dot = _mm256_cvtpd_ps(_mm256_add_pd(_mm256_cvtepi32_pd(_mm_load_si128((const __m128i*)(S + h))), bias));  // exact, then one rounding
+          _mm_store_ps(res + h, _mm_mul_ps(_mm_div_ps(dot, sa), _mm_load_ps(ws + h)));
+        }
+        std::memcpy(a.out + (m0 + m) * N + n, res, (size_t)nb * sizeof(float));
+      }
+    }
+  }
+}
+
+/**
+ * core/i8r_rows.h's encode_row in zmm (GCC does not vectorize its select-heavy loop): the same amax (max
+ * is exact and order-free), d and id, and per value the same steps, f32 product, clamp keeping NaN
+ * (vminps / vmaxps return their second operand on NaN), truncation, exact fraction, half away from zero.
+ * The emulated build (SIMDe lacks the conversions) runs the header's loop instead.
+ */
+void encode_i8r_row_512(const float* x, int64_t K, uint8_t* codes, float* scale) {
+#if defined(BITNET_AVX512_EMULATED)
+  i8r::encode_row(x, K, codes, scale);
+#else
+  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  __m512 m = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; k += 16) m = _mm512_max_ps(m, _mm512_and_ps(_mm512_loadu_ps(x + k), abs_mask));
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, m);
+  float amax = 0.0f;
+  for (int l = 0; l < 16; ++l) amax = lanes[l] > amax ? lanes[l] : amax;
+  const float d = (float)((double)amax / 127.0);
+  const float id = d != 0.0f ? (float)(1.0 / (double)d) : 0.0f;
+  const __m512 vid = _mm512_set1_ps(id), hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
+  const __m512 half = _mm512_set1_ps(0.5f), neg_half = _mm512_set1_ps(-0.5f);
+  const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(128);
+  for (int64_t k = 0; k < K; k += 16) {
+    __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + k), vid);
+    v = _mm512_max_ps(lo, _mm512_min_ps(hi, v));  // NaN stays NaN
+    const __mmask16 ok = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
+    v = _mm512_maskz_mov_ps(ok, v);
+    const __m512i t = _mm512_cvttps_epi32(v);
+    const __m512 f = _mm512_sub_ps(v, _mm512_cvtepi32_ps(t));  // exact
+    __m512i q = _mm512_mask_add_epi32(t, _mm512_cmp_ps_mask(f, half, _CMP_GE_OQ), t, one);
+    q = _mm512_mask_sub_epi32(q, _mm512_cmp_ps_mask(f, neg_half, _CMP_LE_OQ), q, one);
+    const __m512i c = _mm512_maskz_mov_epi32(ok, _mm512_add_epi32(q, bias));  // NaN: 0
+    _mm_storeu_si128((__m128i*)(codes + k), _mm512_cvtepi32_epi8(c));
+  }
+  *scale = d;
+#endif
+}
+
+/** core/i8r_rows.h's bounds_row with its 8 lanes of doubles as one zmm each (products and sums rounded one by one, never fused). */
+void screen_bounds_i8r_row_512(const float* w, const uint8_t* codes, float scale, int64_t K, float* out) {
+#if defined(BITNET_AVX512_EMULATED)
+  i8r::bounds_row(w, codes, scale, K, out);
+#else
+  const __m512d s = _mm512_set1_pd((double)scale);
+  const __m256i bias = _mm256_set1_epi32(128);
+  __m512d se = _mm512_setzero_pd(), sv = _mm512_setzero_pd();
+  for (int64_t k = 0; k < K; k += 8) {
+    const __m256i c = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)(codes + k))), bias);
+    const __m512d wh = _mm512_mul_pd(_mm512_cvtepi32_pd(c), s);  // exact
+    const __m512d e = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(w + k)), wh);
+    se = _mm512_add_pd(se, _mm512_mul_pd(e, e));
+    sv = _mm512_add_pd(sv, _mm512_mul_pd(wh, wh));
+  }
+  alignas(64) double le[8], lv[8];
+  _mm512_store_pd(le, se);
+  _mm512_store_pd(lv, sv);
+  out[0] = i8r::norm_up(i8r::combine8(le), K);
+  out[1] = i8r::norm_up(i8r::combine8(lv), K);
+#endif
+}
+
+}  // namespace avx512
+}  // namespace bitnet
