@@ -7,7 +7,7 @@
 
 #include "../convert/convert.h"
 #include "../core/tensor_types.h"
-#include "../ref/ref.h"
+#include "../dispatch/dispatch.h"
 #include "../threads/drivers.h"
 #include "args.h"
 #include "binding.h"
@@ -122,7 +122,7 @@ Napi::Value ScreenCandidates(const Napi::CallbackInfo& info) {
     auto ids = typed<int32_t>(info, 4, napi_int32_array, fn, "ids");
     const int64_t V = (int64_t)a.length;
     need(bounds, mul({V, 2}), fn, "bounds", "2 × a.length");
-    const int64_t r = ref::screen_candidates_ref(a.data, bounds.data, V, c0, c1, ids.data, (int64_t)ids.length);
+    const int64_t r = table().screen_candidates(a.data, bounds.data, V, c0, c1, ids.data, (int64_t)ids.length);
     return Napi::Number::New(info.Env(), (double)r);
   });
 }

@@ -40,6 +40,9 @@ struct FloatMatmulArgs {
   /** F16 register tiles of 3+ activation rows may read x as f16 when every value is one (same values,
    *  same bits): true under StreamPrefetch::kNta, false under kL2 (see drivers.cpp: matmul_float). */
   bool x_f16;
+  /** The weight rows are not read in order (matmulFloatPicked's one-row views): a kernel need not
+   *  prefetch past them (the caller prefetches the next ones). Never changes a bit. */
+  bool scattered_rows;
 };
 using FloatMatmulFn = void (*)(const FloatMatmulArgs&, int64_t n0, int64_t n1);
 
@@ -153,6 +156,9 @@ struct KernelTable {
   I8rMatmulFn matmul_i8r_i8;
   void (*encode_i8r_row)(const float* x, int64_t K, uint8_t* codes, float* scale);
   void (*screen_bounds_i8r_row)(const float* w, const uint8_t* codes, float scale, int64_t K, float* out);
+  /** screenCandidates over one row (V ≥ 1 tokens; capacity = ids.length): the count, −1 or −2, as
+   *  ref::screen_candidates_ref bit for bit (ids included, up to capacity, when it returns −2). */
+  int64_t (*screen_candidates)(const float* a, const float* bounds, int64_t V, double c0, double c1, int32_t* ids, int64_t capacity);
 
   /** Streams n bytes (n % 64 == 0) with this ISA's widest loads; returns a checksum (bandwidth probe). */
   uint64_t (*stream_read)(const uint8_t* p, size_t n);

@@ -45,6 +45,7 @@ KernelTable table(const char* isa) {
   t.matmul_i8r_i8 = matmul_i8r_i8_ref;
   t.encode_i8r_row = encode_i8r_row_ref;
   t.screen_bounds_i8r_row = screen_bounds_i8r_row_ref;
+  t.screen_candidates = screen_candidates_ref;
   return t;
 }
 

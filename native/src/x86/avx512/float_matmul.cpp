@@ -134,7 +134,7 @@ static bool f16_copy_if_exact(const float* x, int64_t n, uint16_t* h) {
 // A tile is RN weight rows × RM activation rows: each converted weight vector is used by RM rows and each
 // x vector by RN weight rows, but a row's own arithmetic never depends on the tile it is in.
 
-template <int RN, int RM, bool XH = false>
+template <int RN, int RM, bool XH = false, bool STREAM = true>
 static inline void f16_tile512(const uint8_t* const* w, const float* x, int64_t K, float* out, int64_t out_stride, const char* pf = nullptr,
                                int64_t pf_lines = 0, const uint16_t* xh = nullptr) {
   auto xload = [&](int i, int64_t k) {
@@ -150,7 +150,9 @@ static inline void f16_tile512(const uint8_t* const* w, const float* x, int64_t 
   int64_t line = 0;
   for (int64_t k = 0; k < np; k += 32) {
     for (int64_t j = 0; j < per_step && line < pf_lines; ++j) _mm_prefetch(pf + 64 * line++, _MM_HINT_T1);
-    if constexpr (RM == 1)  // decode: each weight read once, not to be kept (see avx512::prefetch_stream), and from
+    if constexpr (RM == 1 && !STREAM) {
+      // scattered rows (matmulFloatPicked): the caller prefetches them; nothing past the row is read next
+    } else if constexpr (RM == 1)  // decode: each weight read once, not to be kept (see avx512::prefetch_stream), and from
       // DRAM: PF ahead, as the ternary kernels (1 KB ahead streamed the F16 output at ~67 GB/s where PF
       // reached ~83, with the probe at ~85)
       for (int r = 0; r < RN; ++r) _mm_prefetch((const char*)(w[r] + 2 * k + PF), _MM_HINT_NTA);
@@ -248,6 +250,15 @@ static void f16_rows512(const FloatMatmulArgs& args, int64_t n0, int64_t n1) {
   }
   const uint8_t* w[RN];
   int64_t n = n0;
+  if constexpr (RN == 1 && RM == 1) {
+    if (args.scattered_rows) {
+      for (; n < n1; ++n) {
+        w[0] = a.w + n * a.row_bytes;
+        f16_tile512<1, 1, false, false>(w, a.x, a.K, a.out + n, a.N);
+      }
+      return;
+    }
+  }
   for (; n + RN <= n1; n += RN) {
     for (int r = 0; r < RN; ++r) w[r] = a.w + (n + r) * a.row_bytes;
     _mm_prefetch((const char*)(w[RN - 1] + a.row_bytes), _MM_HINT_T0);

@@ -11,11 +11,14 @@
 // xmm: S − 128·sum in double (exact), one rounding to f32, ÷ the token scale, × the row scales.
 // Integer sums are exact, so the output is the reference's bit for bit wherever the tiles fall.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "../../core/i8r_rows.h"
 #include "../../core/kernel_table.h"
+#include "../../ref/ref.h"
 #include "kernels.h"
 #include "simd512.h"
 
@@ -177,6 +180,123 @@ void screen_bounds_i8r_row_512(const float* w, const uint8_t* codes, float scale
   out[0] = i8r::norm_up(i8r::combine8(le), K);
   out[1] = i8r::norm_up(i8r::combine8(lv), K);
 #endif
+}
+
+
+namespace {
+
+/** 8 floats to 8 doubles (exact); SIMDe 0.7 (the emulated build) lacks the 512-bit conversion. */
+inline __m512d widen8(__m256 x) {
+#if defined(BITNET_AVX512_EMULATED)
+  return _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_cvtps_pd(_mm256_castps256_ps128(x))), _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)), 1);
+#else
+  return _mm512_cvtps_pd(x);
+#endif
+}
+
+/** The screen's b_n and a_n of 8 tokens from a + n and bounds + 2n: b = bounds[2n]·c0 + bounds[2n+1]·c1, each step rounded. */
+struct ScreenLanes {
+  __m512d a, b;
+};
+inline ScreenLanes screen_lanes(const float* a, const float* bounds, __m512d c0, __m512d c1) {
+  const __m512i evens_odds = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  const __m512 p = _mm512_permutexvar_ps(evens_odds, _mm512_loadu_ps(bounds));
+  const __m512d b0 = widen8(_mm512_castps512_ps256(p));
+  const __m512d b1 = widen8(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1)));
+  return {widen8(_mm256_loadu_ps(a)), _mm512_add_pd(_mm512_mul_pd(b0, c0), _mm512_mul_pd(b1, c1))};
+}
+
+/** reach = floor − 1e−12 · (1 + |floor|), as the reference computes it. */
+inline double reach_of(double floor) { return floor - 1e-12 * (1.0 + std::fabs(floor)); }
+
+/** The lanes of v under hit, packed to p[0 ..) (8 lanes written: p has room). A compress into a register
+ *  and a plain store: Zen 4's vpcompressd to memory is microcoded (hundreds of cycles). */
+inline void store_hits(int32_t* p, __mmask8 hit, __m256i v) { _mm256_storeu_si256((__m256i*)p, _mm256_maskz_compress_epi32(hit, v)); }
+
+constexpr int64_t kScreenChunk = 2048;  // tokens per chunk: its a and bounds (24 KB) stay in L1 between the two passes
+
+}  // namespace
+
+/**
+ * screenCandidates in one sweep over a and bounds, a chunk of 2048 tokens at a time: the chunk's lo
+ * into 8 lanes of running floors (max is exact and order-free; a NaN lo: −1 at once, ids untouched as
+ * in the reference), then, with the chunk still in L1, the ids of the chunk whose up reaches the
+ * reach of the floor so far (the chunk's up values kept from the first pass, 16 KB), compressed
+ * into a scratch list. The floor so far is at most the
+ * final floor, so its reach is at most the final reach (checked: otherwise a full second pass) and
+ * the list holds every id of the answer; a last pass over the list keeps those whose up (recomputed
+ * with the same operations) reaches the final reach, in order, with the reference's −2 (ids filled to
+ * its length first). Each lane's lo, up and the comparisons are the reference's operations: b as
+ * mul, mul, add, then a − b, a + b, each rounded (explicit intrinsics, no contraction).
+ */
+int64_t screen_candidates_512(const float* a, const float* bounds, int64_t V, double c0d, double c1d, int32_t* ids, int64_t capacity) {
+  const __m512d c0 = _mm512_set1_pd(c0d), c1 = _mm512_set1_pd(c1d);
+  const __m256i lane_ids = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  thread_local std::vector<int32_t> list;
+  if ((int64_t)list.size() < V + 8) list.resize((size_t)(V + 8));
+  int32_t* cand = list.data();
+  int64_t listed = 0;
+  __m512d fl = _mm512_set1_pd(-INFINITY);
+  double floor = -INFINITY, used = -INFINITY;  // the floor so far; the largest reach the list was built with
+  alignas(64) float ta[8], tb[16];             // the last partial group of 8, zero-padded
+  alignas(64) double up[kScreenChunk];         // the chunk's up values, for its second pass
+  const int64_t full = V / 8 * 8;
+  for (int64_t c = 0; c < V; c += kScreenChunk) {
+    const int64_t e = std::min(V, c + kScreenChunk), ef = std::min(e, full);
+    __mmask8 nan = 0;
+    for (int64_t n = c; n < ef; n += 8) {
+      const ScreenLanes s = screen_lanes(a + n, bounds + 2 * n, c0, c1);
+      const __m512d lo = _mm512_sub_pd(s.a, s.b);
+      _mm512_store_pd(up + (n - c), _mm512_add_pd(s.a, s.b));
+      nan |= _mm512_cmp_pd_mask(lo, lo, _CMP_UNORD_Q);
+      fl = _mm512_max_pd(lo, fl);  // a NaN lo leaves fl (and is caught above)
+    }
+    const int tail = (int)(e - ef);  // 0 .. 7, only in the last chunk
+    const __mmask8 tmask = (__mmask8)((1u << tail) - 1);
+    if (tail) {
+      std::memset(ta, 0, sizeof ta);
+      std::memset(tb, 0, sizeof tb);
+      std::memcpy(ta, a + ef, (size_t)tail * sizeof(float));
+      std::memcpy(tb, bounds + 2 * ef, (size_t)tail * 2 * sizeof(float));
+      const ScreenLanes s = screen_lanes(ta, tb, c0, c1);
+      const __m512d lo = _mm512_sub_pd(s.a, s.b);
+      nan |= _mm512_cmp_pd_mask(lo, lo, _CMP_UNORD_Q) & tmask;
+      fl = _mm512_mask_max_pd(fl, tmask, lo, fl);
+    }
+    if (nan) return -1;
+    alignas(64) double lanes[8];
+    _mm512_store_pd(lanes, fl);
+    for (int l = 0; l < 8; ++l) floor = lanes[l] > floor ? lanes[l] : floor;
+    const double r = reach_of(floor);  // NaN when floor = +∞ (nothing listed; the answer is −1)
+    used = r > used ? r : used;
+    const __m512d vr = _mm512_set1_pd(r);
+    for (int64_t n = c; n < ef; n += 8) {
+      const __mmask8 hit = _mm512_cmp_pd_mask(_mm512_load_pd(up + (n - c)), vr, _CMP_GE_OQ);
+      if (hit) {
+        store_hits(cand + listed, hit, _mm256_add_epi32(lane_ids, _mm256_set1_epi32((int32_t)n)));
+        listed += __builtin_popcount((unsigned)hit);
+      }
+    }
+    if (tail) {
+      const ScreenLanes s = screen_lanes(ta, tb, c0, c1);
+      const __mmask8 hit = _mm512_cmp_pd_mask(_mm512_add_pd(s.a, s.b), vr, _CMP_GE_OQ) & tmask;
+      store_hits(cand + listed, hit, _mm256_add_epi32(lane_ids, _mm256_set1_epi32((int32_t)ef)));
+      listed += __builtin_popcount((unsigned)hit);
+    }
+  }
+  if (!std::isfinite(floor)) return -1;
+  const double reach = reach_of(floor);
+  if (!(used <= reach)) return ref::screen_candidates_ref(a, bounds, V, c0d, c1d, ids, capacity);  // never seen: reach not monotone
+  int64_t count = 0;
+  for (int64_t i = 0; i < listed; ++i) {
+    const int64_t n = cand[i];
+    const double b = (double)bounds[2 * n] * c0d + (double)bounds[2 * n + 1] * c1d;
+    if ((double)a[n] + b >= reach) {
+      if (count == capacity) return -2;
+      ids[count++] = (int32_t)n;
+    }
+  }
+  return count;
 }
 
 }  // namespace avx512

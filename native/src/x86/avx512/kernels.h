@@ -35,6 +35,7 @@ void matmul_q8_0_q8_0_512(const Q8_0MatmulArgs& a, int64_t n0, int64_t n1);
 void matmul_i8r_i8_512(const I8rMatmulArgs& a, int64_t n0, int64_t n1);
 void encode_i8r_row_512(const float* x, int64_t K, uint8_t* codes, float* scale);
 void screen_bounds_i8r_row_512(const float* w, const uint8_t* codes, float scale, int64_t K, float* out);
+int64_t screen_candidates_512(const float* a, const float* bounds, int64_t V, double c0, double c1, int32_t* ids, int64_t capacity);
 
 // attention.cpp: the one-token arithmetic in zmm (batches go to avx2::attention_group)
 void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh, float* scratch);

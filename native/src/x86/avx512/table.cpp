@@ -54,6 +54,7 @@ const KernelTable* kernel_table_avx512() {
     t.matmul_i8r_i8 = avx512::matmul_i8r_i8_512;
     t.encode_i8r_row = avx512::encode_i8r_row_512;
     t.screen_bounds_i8r_row = avx512::screen_bounds_i8r_row_512;
+    t.screen_candidates = avx512::screen_candidates_512;
     return t;
   }();
   return &t;

@@ -5,7 +5,7 @@
  * K = 32, 96, 2560; extreme codes and activations at K = 32768), encodeI8rRows (F32 / F16 / BF16,
  * ties, zero and subnormal rows), screenBoundsI8r (own and unrelated codes, non-finite weights and
  * scales; above the exact norms and within 2^−20 of them, checked in BigInt) and screenCandidates
- * (ties, NaN, too many ids). The binding rejects short buffers and bad sizes.
+ * (ties, NaN, too many ids; every length 1 .. 17, NaN and ±∞ in tail lanes, floors rising across chunks). The binding rejects short buffers and bad sizes.
  */
 import { dequantizeRows, GgmlType } from '@bitnet/models';
 import type { FloatMatrix, I8Activations, I8rMatrix, Kernels } from '../api/Kernels';
@@ -208,6 +208,55 @@ describeNativeIsas('native screened-output kernels (I8r)', ({ k, generic }) => {
     for (const bad of [nan, inf]) expect(run(k, bad, 1, 1, V)[0]).toBe(-1);
     expect(run(k, a.subarray(0, 1), 1, 1, 1)).toEqual([1, [0]]);
     expect(run(k, a.subarray(0, 1), 1, 1, 0)[0]).toBe(-2);
+  });
+
+  it('screenCandidates on every length 1 .. 17 and across chunks (rising floors, NaN and ±∞ in tail lanes, −2 at the exact count): TS and generic bit for bit', () => {
+    const u = uniforms(3 * 9000, 123);
+    const cases: Array<[string, Float32Array, Float32Array]> = [];
+    for (let V = 1; V <= 17; V++) {
+      const a = Float32Array.from({ length: V }, (_, n) => Math.fround(u[n] * 2));
+      const b = Float32Array.from({ length: 2 * V }, (_, i) => Math.fround(Math.abs(u[V + i]) * 0.5));
+      cases.push([`V=${V}`, a, b]);
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        const t = a.slice();
+        t[V - 1] = bad; // the last lane (a tail lane unless V % 8 = 0)
+        cases.push([`V=${V} last ${bad}`, t, b]);
+      }
+      const tb = b.slice();
+      tb[2 * V - 1] = NaN; // a NaN bound in the last lane
+      cases.push([`V=${V} bound NaN`, a, tb]);
+      cases.push([`V=${V} all −∞`, new Float32Array(V).fill(-Infinity), b]);
+    }
+    // 9000 and 8995 tokens (5 chunks of 2048, the last partial; 8995 ends in a group of 3): rising, falling, flat and random logits
+    for (const V of [9000, 8995]) {
+      const b = Float32Array.from({ length: 2 * V }, (_, i) => Math.fround(Math.abs(u[V + i]) * 0.01));
+      cases.push([`rising ${V}`, Float32Array.from({ length: V }, (_, n) => n * 0.001), b]);
+      cases.push([`falling ${V}`, Float32Array.from({ length: V }, (_, n) => -n * 0.001), b]);
+      cases.push([`flat ${V}`, new Float32Array(V).fill(3), b]);
+      cases.push([`random ${V}`, Float32Array.from({ length: V }, (_, n) => Math.fround(u[n] * 4)), b]);
+      const late = Float32Array.from({ length: V }, (_, n) => Math.fround(u[n] * 4));
+      late[V - 1] = 100; // the floor jumps in the last (tail) lane: everything listed before it goes
+      cases.push([`late max ${V}`, late, b]);
+      const nanLate = late.slice();
+      nanLate[V - 2] = NaN;
+      cases.push([`NaN late ${V}`, nanLate, b]);
+    }
+    for (const [label, a, b] of cases) {
+      for (const [c0, c1] of [[0, 0], [1, 2], [1e3, 0]]) {
+        const V = a.length;
+        const count = ts.screenCandidates(a, b, c0, c1, new Int32Array(V));
+        for (const cap of new Set([V, Math.max(0, count), Math.max(0, count - 1), 0])) {
+          const want = new Int32Array(cap).fill(-9);
+          const wantR = ts.screenCandidates(a, b, c0, c1, want);
+          const got = new Int32Array(cap).fill(-9);
+          const gotR = k.screenCandidates(a, b, c0, c1, got);
+          const g = new Int32Array(cap).fill(-9);
+          const gR = generic(() => k.screenCandidates(a, b, c0, c1, g));
+          if (gotR !== wantR || firstDifference(new Uint8Array(got.buffer), new Uint8Array(want.buffer)) !== -1) throw new Error(`${label} c = ${c0}, ${c1} cap ${cap}: ${gotR} vs ${wantR}`);
+          if (gR !== wantR || firstDifference(new Uint8Array(g.buffer), new Uint8Array(want.buffer)) !== -1) throw new Error(`generic ${label} c = ${c0}, ${c1} cap ${cap}`);
+        }
+      }
+    }
   });
 
   it('the binding rejects short buffers, K past 32768 or off 32, and wrong types with a RangeError or TypeError', () => {

@@ -2,7 +2,8 @@
  * The screening kernels, native, every instruction set this machine can run (testing/kernelIsaVariants.ts):
  * matmulFloatPicked gives bit for bit the chosen elements of the same kernels' matmulFloat (on the pool
  * and inline, picks repeated and out of order, x rounded to f16 so that the full F16 call reads it as
- * f16), and the TypeScript kernels' picks where the two matmulFloat agree (F16 bit for bit, the other
+ * f16; runs of one weight row over consecutive, repeated and unordered x rows against one-row calls),
+ * and the TypeScript kernels' picks where the two matmulFloat agree (F16 bit for bit, the other
  * types within the contract's 1e-5). (The screened output's I8r kernels: NativeI8rScreen.spec.ts.)
  * The binding rejects bad indices and short buffers with a RangeError instead of touching memory.
  */
@@ -49,6 +50,31 @@ function pickMagnitudes(w: FloatMatrix, x: Float32Array, wRow: Int32Array, xRow:
     for (let k = 0; k < K; k++) mag += Math.abs(row[k] * x[xRow[j] * K + k]);
     return mag;
   });
+}
+
+/** matmulFloatPicked's runs case of a type (built once, shared by every variant): f32 x (8 rows + 1 value,
+ *  for an unaligned view) and picks in runs of one weight row. */
+const runCases = new Map<GgmlType, { w: FloatMatrix; buf: Float32Array; wRow: Int32Array; xRow: Int32Array }>();
+function runCase(type: GgmlType) {
+  let c = runCases.get(type);
+  if (c) return c;
+  const [N, K, M] = blockOf(type) === 256 ? [67, 512, 8] : [151, 2560, 8];
+  const next = rng(4400 + type);
+  const w: FloatMatrix = { type: type as FloatMatrix['type'], data: quantize(type, randomFloats(next, N * K, 1), K), rows: N, cols: K };
+  const buf = randomFloats(next, M * K + 1, 2); // not f16 values
+  const wr: number[] = [];
+  const xr: number[] = [];
+  // sorted tokens, each for a random subset of the x rows in order (runs of consecutive rows), then
+  // repeated pairs, a run of all 8, rows descending, and a run long enough to cross the thread split
+  for (let n = 0; n < N; n += 1 + Math.floor(next() * 3)) for (let m = 0; m < M; m++) if (next() < 0.6) (wr.push(n), xr.push(m));
+  wr.push(N - 1, N - 1, N - 1, N - 1, N - 1, N - 1);
+  xr.push(3, 3, 4, 4, 2, 1);
+  for (let m = 0; m < M; m++) (wr.push(5), xr.push(m));
+  for (let m = M - 1; m >= 0; m--) (wr.push(6), xr.push(m));
+  for (let i = 0; i < 300; i++) (wr.push(7), xr.push(i % M));
+  c = { w, buf, wRow: Int32Array.from(wr), xRow: Int32Array.from(xr) };
+  runCases.set(type, c);
+  return c;
 }
 
 describeNativeIsas('native screening kernels', ({ k, generic }) => {
@@ -99,6 +125,37 @@ describeNativeIsas('native screening kernels', ({ k, generic }) => {
       const t = new Float32Array(300);
       tsKernels.matmulFloatPicked(w, x, M, wRow, xRow, t);
       expect(got).toEqual(t);
+    }
+  });
+
+  it.each(FLOAT_TYPES.map((t) => [GgmlType[t], t] as const))('matmulFloatPicked %s in runs of one weight row (consecutive, repeated and out-of-order x rows; f32 x, aligned or not): one-row matmulFloat bit for bit', (_name, type) => {
+    const { w, buf, wRow, xRow } = runCase(type);
+    const [N, K, M] = [w.rows, w.cols, 8];
+    for (const x of [buf.subarray(0, M * K), buf.subarray(1)]) {
+      const want = new Float32Array(wRow.length);
+      for (let m = 0; m < M; m++) {
+        const row = new Float32Array(N);
+        k.matmulFloat(w, x.subarray(m * K, (m + 1) * K), 1, row);
+        xRow.forEach((xm, j) => {
+          if (xm === m) want[j] = row[wRow[j]];
+        });
+      }
+      for (const P of [wRow.length, 200]) {
+        const got = new Float32Array(P);
+        k.matmulFloatPicked(w, x, M, wRow.subarray(0, P), xRow.subarray(0, P), got);
+        expect(got).toEqual(want.subarray(0, P));
+      }
+      const g = new Float32Array(wRow.length);
+      generic(() => k.matmulFloatPicked(w, x, M, wRow, xRow, g));
+      const gWant = new Float32Array(wRow.length);
+      for (let m = 0; m < M; m++) {
+        const row = new Float32Array(N);
+        generic(() => k.matmulFloat(w, x.subarray(m * K, (m + 1) * K), 1, row));
+        xRow.forEach((xm, j) => {
+          if (xm === m) gWant[j] = row[wRow[j]];
+        });
+      }
+      expect(g).toEqual(gWant);
     }
   });
 
