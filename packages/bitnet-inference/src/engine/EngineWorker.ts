@@ -62,7 +62,7 @@ function load(m: WorkerLoadRequest): void {
     newCache: (capacity) => new KvCache(weights.config, capacity, undefined, memory),
     releaseCache: (cache) => cache.release(),
     prefill: (cache, ids, last) => fp.step(cache, ids, last),
-    decodeBatch: (caches, lastIds, argmaxOnly) => fp.decodeBatch(caches, lastIds, argmaxOnly),
+    decodeBatch: (caches, lastIds, argmaxOnly, masks) => fp.decodeBatch(caches, lastIds, argmaxOnly, masks),
     stepMany: (parts) => fp.stepMany(parts),
   };
   // The vocabulary's grammar view is built at the first constrained sequence (most servers never need it).

@@ -272,8 +272,13 @@ export class Scheduler<C> {
     const seqs = batch.map((b) => this.active.get(b)!);
     this.guarded([...batch, ...chunks.map((c) => c.seq)], () => {
       const logits = this.forward.stepMany!([
-        ...seqs.map((d) => ({ cache: d.cache, ids: [d.last], wantLogits: this.argmaxOnly(d) ? ('argmax' as const) : true })),
-        ...chunks.map(({ s, end }) => ({ cache: s.cache, ids: s.req.promptIds.slice(s.prefilled, end), wantLogits: end < s.req.promptIds.length ? false : this.argmaxOnly(s) ? ('argmax' as const) : true })),
+        ...seqs.map((d) => ({ cache: d.cache, ids: [d.last], wantLogits: this.argmaxOnly(d) ? ('argmax' as const) : true, argmaxMask: this.argmaxMask(d) })),
+        ...chunks.map(({ s, end }) => ({
+          cache: s.cache,
+          ids: s.req.promptIds.slice(s.prefilled, end),
+          wantLogits: end < s.req.promptIds.length ? false : this.argmaxOnly(s) ? ('argmax' as const) : true,
+          argmaxMask: this.argmaxMask(s),
+        })),
       ]);
       for (let i = 0; i < batch.length; i++) {
         seqs[i].step++;
@@ -313,6 +318,7 @@ export class Scheduler<C> {
         seqs.map((s) => s.cache),
         seqs.map((s) => s.last),
         seqs.map((s) => this.argmaxOnly(s)),
+        seqs.map((s) => this.argmaxMask(s)),
       );
       for (let i = 0; i < batch.length; i++) {
         seqs[i].step++;
@@ -323,10 +329,30 @@ export class Scheduler<C> {
 
   /**
    * Whether only the largest logit of this sequence's next step is read: its sampler takes the argmax
-   * of the logits as given, no grammar masks them first, no logprobs are reported from them.
+   * of the logits as given (after the grammar's mask, see argmaxMask), no logprobs are reported from them.
    */
   private argmaxOnly(s: Sequence<C>): boolean {
-    return s.sampler.argmaxOnly === true && s.constraint === undefined && s.req.logprobs === undefined;
+    return s.sampler.argmaxOnly === true && s.req.logprobs === undefined;
+  }
+
+  /**
+   * For an argmax-only sequence with a grammar: its mask, for a screened output to apply to its
+   * approximate logits (emit applies it again to the row it returns). Its time counts as mask time; a
+   * throw leaves the row unmasked, and emit's own call then ends the sequence with that error.
+   */
+  private argmaxMask(s: Sequence<C>): ((logits: Float32Array) => void) | undefined {
+    const constraint = s.constraint;
+    if (!constraint || !this.argmaxOnly(s)) return undefined;
+    return (logits) => {
+      const t0 = this.now();
+      try {
+        constraint.mask(logits);
+      } catch {
+        // emit() masks the same state again and reports the error there
+      } finally {
+        s.maskMs += this.now() - t0;
+      }
+    };
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * Which sequences the scheduler lets take argmax-only logits (a screened output matrix): only those
- * whose sampler is a plain argmax and whose logits nothing else reads (no grammar mask, no
- * logprobs). Fakes only: a forward pass that records the flag of every row it computes.
+ * whose sampler is a plain argmax and whose logits nothing else reads (no logprobs); a grammar's rows
+ * carry its mask along. Fakes only: a forward pass that records the flag of every row it computes.
  */
 import type { SequenceMessage, WorkerStartRequest } from './protocol';
 import { type ForwardModel, Scheduler } from './Scheduler';
@@ -19,17 +19,25 @@ function setup(mixed: boolean) {
   const flags = new Map<number, boolean[]>();
   /** Per sequence: the flag of the prompt's last row, when a stepMany pass computed it. */
   const prefillFlags = new Map<number, boolean>();
+  /** Per sequence: whether each argmax-only row came with a mask, and what calling it did. */
+  const masks = new Map<number, boolean[]>();
+  const maskCalls: number[] = [];
   const messages: SequenceMessage[] = [];
   let opening = 0;
   const logits = (c: FakeCache) => Float32Array.from({ length: VOCAB }, (_, i) => (i === (c.ids.length * 5) % (VOCAB - 1) ? 1 : 0));
   const record = (c: FakeCache, flag: boolean) => flags.set(c.seq, [...(flags.get(c.seq) ?? []), flag]);
+  const recordMask = (c: FakeCache, mask: ((l: Float32Array) => void) | undefined) => {
+    masks.set(c.seq, [...(masks.get(c.seq) ?? []), mask !== undefined]);
+    mask?.(logits(c)); // the constraint below counts its calls
+  };
   const forward: ForwardModel<FakeCache> = {
     maxChunkTokens: 8,
     newCache: () => ({ seq: opening, ids: [] }),
     prefill: (cache, ids, last) => (cache.ids.push(...ids), last ? logits(cache) : undefined),
-    decodeBatch: (cs, lastIds, argmaxOnly) =>
+    decodeBatch: (cs, lastIds, argmaxOnly, argmaxMasks) =>
       cs.map((c, i) => {
         record(c, argmaxOnly?.[i] === true);
+        if (argmaxOnly?.[i]) recordMask(c, argmaxMasks?.[i]);
         c.ids.push(lastIds[i]);
         return logits(c);
       }),
@@ -39,12 +47,14 @@ function setup(mixed: boolean) {
       parts.map((p) => {
         const decoding = p.ids.length === 1 && p.cache.ids.length > 0;
         if (decoding && p.wantLogits) record(p.cache, p.wantLogits === 'argmax');
+        if (p.wantLogits === 'argmax') recordMask(p.cache, p.argmaxMask);
         if (!decoding && p.wantLogits) prefillFlags.set(p.cache.seq, p.wantLogits === 'argmax');
         p.cache.ids.push(...p.ids);
         return p.wantLogits ? logits(p.cache) : undefined;
       });
   }
-  const allowAll: TokenConstraint = { mask: () => undefined, accept: () => false };
+  let masking = 0;
+  const allowAll = (seq: number): TokenConstraint => ({ mask: () => void maskCalls.push(seq), accept: () => false });
   const scheduler = new Scheduler<FakeCache>({
     forward,
     sampler: (params) => ({
@@ -53,13 +63,14 @@ function setup(mixed: boolean) {
       sample: (l) => l.indexOf(Math.max(...l)),
       argmaxOnly: params.temperature === 0,
     }),
-    constraint: (req) => (req.grammar === undefined ? undefined : allowAll),
+    constraint: (req) => (req.grammar === undefined ? undefined : allowAll(masking)),
     logprobs: () => ({ logprob: 0, topIds: [], topLogprobs: [] }),
     send: (m) => messages.push(m),
     defer: null,
   });
   const start = (seq: number, extra: Partial<WorkerStartRequest> = {}) => {
     opening = seq;
+    masking = seq;
     scheduler.start({
       type: 'start',
       seq,
@@ -74,7 +85,7 @@ function setup(mixed: boolean) {
   const runAll = () => {
     for (let n = 0; scheduler.runRound(); n++) if (n > 200) throw new Error('scheduler did not finish');
   };
-  return { flags, prefillFlags, messages, start, runAll };
+  return { flags, prefillFlags, masks, maskCalls, messages, start, runAll };
 }
 
 describe('Scheduler: argmax-only rows', () => {
@@ -82,13 +93,19 @@ describe('Scheduler: argmax-only rows', () => {
     const s = setup(mixed);
     s.start(1); // greedy, nothing else: argmax only
     s.start(2, { logprobs: 2 }); // logprobs read the whole row
-    s.start(3, { grammar: 'root ::= "a"' }); // a grammar masks it first
+    s.start(3, { grammar: 'root ::= "a"' }); // greedy after a grammar's mask: argmax only, with the mask
     s.start(4, { sampling: { temperature: 0.7, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, seed: 1 } }); // a draw reads every logit
     s.runAll();
     expect(s.messages.filter((m) => m.type === 'error')).toEqual([]);
-    expect(s.flags.get(1)?.length).toBeGreaterThan(0);
-    expect(new Set(s.flags.get(1))).toEqual(new Set([true]));
-    for (const seq of [2, 3, 4]) {
+    for (const seq of [1, 3]) {
+      expect(s.flags.get(seq)?.length).toBeGreaterThan(0);
+      expect(new Set(s.flags.get(seq))).toEqual(new Set([true]));
+    }
+    // the grammar's rows, and only they, carry its mask, and the mask given is the sequence's own
+    expect(new Set(s.masks.get(3))).toEqual(new Set([true]));
+    expect(new Set(s.masks.get(1))).toEqual(new Set([false]));
+    expect(new Set(s.maskCalls)).toEqual(new Set([3]));
+    for (const seq of [2, 4]) {
       expect(s.flags.get(seq)?.length).toBeGreaterThan(0);
       expect(new Set(s.flags.get(seq))).toEqual(new Set([false]));
     }
@@ -96,7 +113,7 @@ describe('Scheduler: argmax-only rows', () => {
     if (mixed) {
       expect(s.prefillFlags.get(1)).toBe(true);
       expect(s.prefillFlags.size).toBeGreaterThan(1);
-      for (const [seq, flag] of s.prefillFlags) if (seq !== 1) expect(flag).toBe(false);
+      for (const [seq, flag] of s.prefillFlags) if (seq !== 1 && seq !== 3) expect(flag).toBe(false);
     }
   });
 });

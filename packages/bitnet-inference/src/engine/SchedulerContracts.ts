@@ -18,15 +18,16 @@ export interface ForwardModel<C> {
   /**
    * One token for each cache; returns each one's logits. `argmaxOnly[i]`: sequence i only takes the
    * largest logit (see TokenSampler.argmaxOnly), so its row may hold exact logits for the tokens that
-   * could be largest and −Infinity elsewhere (a screened output matrix).
+   * could be largest and −Infinity elsewhere (a screened output matrix). `argmaxMasks[i]`: that largest
+   * logit is taken after this mask (a grammar's), which a screen then applies first.
    */
-  decodeBatch(caches: C[], lastIds: number[], argmaxOnly?: boolean[]): Float32Array[];
+  decodeBatch(caches: C[], lastIds: number[], argmaxOnly?: boolean[], argmaxMasks?: Array<((logits: Float32Array) => void) | undefined>): Float32Array[];
   /**
    * Optional: several sequences' rows in one pass (at most maxChunkTokens in all; distinct caches);
    * each part gets its last row's logits when it asks. Rows never mix: the same results as running
    * each part alone.
    */
-  stepMany?(parts: Array<{ cache: C; ids: number[]; wantLogits: boolean | 'argmax' }>): Array<Float32Array | undefined>;
+  stepMany?(parts: Array<{ cache: C; ids: number[]; wantLogits: boolean | 'argmax'; argmaxMask?: (logits: Float32Array) => void }>): Array<Float32Array | undefined>;
 }
 
 /** Chooses tokens for one sequence. */

@@ -48,6 +48,19 @@ describe("outputType 'screened' in the engine", () => {
     expect(stats.screenedRows).toBeGreaterThan(0);
   });
 
+  it('greedy generations under a grammar get the exact engine’s ids, screened after the grammar’s mask', async () => {
+    const grammar = 'root ::= [a-z ]+ "."';
+    const before = screened.outputScreenStats!;
+    const run = (e: InferenceEngine) => Promise.all(prompts.map((p) => e.generate(p, { maxNewTokens: 12, temperature: 0 }, { grammar })));
+    const [a, b] = await Promise.all([run(exact), run(screened)]);
+    expect(b.map((r) => r.tokenIds)).toEqual(a.map((r) => r.tokenIds));
+    expect(a.every((r) => /^[a-z ]*\.?$/.test(r.text))).toBe(true);
+    const after = screened.outputScreenStats!;
+    const tokens = a.reduce((n, r) => n + r.tokenIds.length, 0);
+    expect(after.screenedRows - before.screenedRows + after.fullRows - before.fullRows).toBeGreaterThanOrEqual(tokens);
+    expect(after.screenedRows - before.screenedRows).toBeGreaterThan(0);
+  });
+
   it("rejects an unknown outputType with the accepted ones", async () => {
     await expect(InferenceEngine.load(modelPath, { outputType: 'fast' as never })).rejects.toThrow(/'exact', 'q8_0' or 'screened'/);
   });

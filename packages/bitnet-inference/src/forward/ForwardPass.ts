@@ -2,7 +2,7 @@ import type { AttentionCall, AttentionShape, Kernels } from '@bitnet/kernels';
 import type { BitnetWeights } from '../model/BitnetWeights';
 import type { KvCache } from '../model/KvCache';
 import { Linear } from './Linear';
-import { LogitScreen } from './LogitScreen';
+import { type LogitMask, LogitScreen } from './LogitScreen';
 
 /** One sequence's share of a `stepMany` pass. */
 export interface ForwardPart {
@@ -15,6 +15,12 @@ export interface ForwardPart {
    * row then holds exact logits for the tokens that could be largest and −Infinity elsewhere.
    */
   wantLogits: boolean | 'argmax';
+  /**
+   * With wantLogits 'argmax': the caller takes the largest logit after applying this mask (and applies
+   * it itself too). A screened output applies it to the approximate logits first, so only tokens the
+   * mask allows become candidates; the row's largest allowed logit is then exact, as without a mask.
+   */
+  argmaxMask?: LogitMask;
 }
 
 /** What the output screen did so far (outputType 'screened'). */
@@ -174,12 +180,12 @@ export class ForwardPass {
    * Rows never mix: every kernel computes a row the same way whatever else is in the call, so a
    * sequence gets the same logits here as in `step` on its own.
    */
-  decodeBatch(caches: readonly KvCache[], tokens: ArrayLike<number>, argmaxOnly?: readonly boolean[]): Float32Array[] {
+  decodeBatch(caches: readonly KvCache[], tokens: ArrayLike<number>, argmaxOnly?: readonly boolean[], argmaxMasks?: readonly (LogitMask | undefined)[]): Float32Array[] {
     const B = caches.length;
     if (B === 0 || B > this.ws.tokens || tokens.length !== B) {
       throw new RangeError(`a batched decode takes 1 to ${this.ws.tokens} sequences with one token each, got ${B} caches and ${tokens.length} tokens`);
     }
-    return this.stepMany(caches.map((cache, i) => ({ cache, ids: [tokens[i]], wantLogits: argmaxOnly?.[i] ? 'argmax' : true }))) as Float32Array[];
+    return this.stepMany(caches.map((cache, i) => ({ cache, ids: [tokens[i]], wantLogits: argmaxOnly?.[i] ? 'argmax' : true, argmaxMask: argmaxMasks?.[i] }))) as Float32Array[];
   }
 
   /**
@@ -226,7 +232,8 @@ export class ForwardPass {
     });
     const out: Array<Float32Array | undefined> = parts.map(() => undefined);
     const argmaxOnly = wanted.map((i) => parts[i].wantLogits === 'argmax');
-    if (wanted.length > 0) this.logitsOfRows(0, wanted.length, argmaxOnly).forEach((lg, k) => (out[wanted[k]] = lg));
+    const masks = wanted.map((i) => parts[i].argmaxMask);
+    if (wanted.length > 0) this.logitsOfRows(0, wanted.length, argmaxOnly, masks).forEach((lg, k) => (out[wanted[k]] = lg));
     return out;
   }
 
@@ -331,7 +338,7 @@ export class ForwardPass {
    * all of them in one call): views of one new array, or of the kept buffer with `reuseLogits`.
    * Rows marked in `argmaxOnly` go through the output screen when there is one (see ForwardPart).
    */
-  private logitsOfRows(first: number, count: number, argmaxOnly?: readonly boolean[]): Float32Array[] {
+  private logitsOfRows(first: number, count: number, argmaxOnly?: readonly boolean[], masks?: readonly (LogitMask | undefined)[]): Float32Array[] {
     const c = this.weights.config;
     const D = c.embeddingLength;
     const V = this.weights.output.rows;
@@ -353,7 +360,7 @@ export class ForwardPass {
     // the screened rows first (gathered into the front of `normed`), then the rest in one full call
     const order = [...screenRows, ...outs.map((_, i) => i).filter((i) => !argmaxOnly![i])];
     const gathered = this.gather(normed, order, D);
-    const result = this.screen!.run(gathered, screenRows.length, screenRows.map((i) => outs[i]));
+    const result = this.screen!.run(gathered, screenRows.length, screenRows.map((i) => outs[i]), screenRows.map((i) => masks?.[i]));
     this.stats.screenedRows += result.screened.filter((s) => s).length;
     this.stats.candidates += result.candidates;
     const full = order.filter((_, j) => j >= screenRows.length || !result.screened[j]);

@@ -154,6 +154,28 @@ describe.each(backends)('LogitScreen (%s kernels)', (_name, k) => {
     expectFaithful(out, full, V, result.screened);
   });
 
+  it('applies a row\'s mask first: the argmax of the masked row, from the allowed tokens only', () => {
+    const V = 2000;
+    const K = 128;
+    const rnd = new SeededRandom(19);
+    const w = matrix(GgmlType.F16, Float32Array.from({ length: V * K }, () => rnd.next() - 0.5), V, K);
+    const rows = 3;
+    const x = Float32Array.from({ length: rows * K }, () => rnd.next() * 2 - 1);
+    const full = fullLogits(k, w, x, rows);
+    // row 0: no mask; row 1: only odd ids; row 2: everything but the 50 largest logits of the full row
+    const banned = new Set(Array.from(full.subarray(2 * V, 3 * V).keys()).sort((a, b) => full[2 * V + b] - full[2 * V + a]).slice(0, 50));
+    const masks = [undefined, (l: Float32Array) => l.forEach((_, n) => n % 2 === 0 && (l[n] = -Infinity)), (l: Float32Array) => banned.forEach((n) => (l[n] = -Infinity))];
+    const outs = Array.from({ length: rows }, () => new Float32Array(V));
+    const result = screenOf(k, w).run(x, rows, outs, masks);
+    const masked = full.slice();
+    masks.forEach((m, r) => m?.(masked.subarray(r * V, (r + 1) * V)));
+    const kept = expectFaithful(outs, masked, V, result.screened);
+    for (const n of kept) expect(n).toBeLessThan(V / 16);
+    // the masked-out tokens never become candidates
+    for (let n = 0; n < V; n += 2) expect(outs[1][n]).toBe(-Infinity);
+    for (const n of banned) expect(outs[2][n]).toBe(-Infinity);
+  });
+
   it('leaves rows it cannot screen to the caller: not finite, or too many candidates', () => {
     const V = 256;
     const K = 64;

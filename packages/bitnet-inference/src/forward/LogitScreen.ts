@@ -4,6 +4,9 @@ import type { OutputScreen } from '../model/BitnetWeights';
 /** γ_n = n·u / (1 − n·u), u = 2⁻²⁴: the relative error bound of n rounded f32 operations. */
 const gamma = (n: number): number => (n * 2 ** -24) / (1 - n * 2 ** -24);
 
+/** Sets the logits of the tokens a row may not take to −Infinity, in place (a grammar's mask). */
+export type LogitMask = (logits: Float32Array) => void;
+
 /** What one `screen` call did, for the counters a caller keeps. */
 export interface ScreenResult {
   /** Per row: whether it was screened (false: its values are not finite, or too many tokens stayed in). */
@@ -52,9 +55,10 @@ export class LogitScreen {
 
   /**
    * Rows `x` (rows × cols, final-normed): fills outs[r] (output.rows floats) for every row it can
-   * screen and reports which; the caller computes the others in full.
+   * screen and reports which; the caller computes the others in full. masks[r]: row r's argmax is taken
+   * after this mask, so it is applied to the approximate logits first (only allowed tokens are kept).
    */
-  run(x: Float32Array, rows: number, outs: readonly Float32Array[]): ScreenResult {
+  run(x: Float32Array, rows: number, outs: readonly Float32Array[], masks?: readonly (LogitMask | undefined)[]): ScreenResult {
     const k = this.kernels;
     const K = this.output.cols;
     const V = this.output.rows;
@@ -71,6 +75,7 @@ export class LogitScreen {
     // every screened row's candidates as one key each, token · rows + row
     const keys: number[] = [];
     for (let r = 0; r < rows; r++) {
+      masks?.[r]?.(approx.subarray(r * V, (r + 1) * V));
       const count = this.candidatesOf(approx.subarray(r * V, (r + 1) * V), h.subarray(r * K, (r + 1) * K), acts, r);
       screened.push(count >= 0);
       for (let j = 0; j < count; j++) keys.push(this.ids[j] * rows + r);
