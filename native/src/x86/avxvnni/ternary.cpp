@@ -19,26 +19,13 @@
 #include "../../core/scalar.h"
 #include "../avx2/kernels.h"
 #include "../avx2/simd.h"
+#include "dpbusd256.h"
 #include "kernels.h"
 
 namespace bitnet {
 namespace avxvnni {
 
 namespace {
-
-/**
- * acc + Σ of four u8·s8 products per 32-bit lane, accumulated in place: GCC 12 copies the intrinsic's
- * accumulator into a fresh register before the instruction and back after it (22 register copies per
- * 16 vpdpbusd in the four-row I2_S loop), as with the 512-bit form (see simd512.h: dpbusd512).
- */
-inline __m256i dpbusd(__m256i acc, __m256i u, __m256i s) {
-#if defined(BITNET_AVXVNNI_EMULATED)
-  return _mm256_dpbusd_epi32(acc, u, s);  // SIMDe: the AVX512-VL form, the same operation
-#else
-  __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u), "xm"(s));
-  return acc;
-#endif
-}
 
 /** 2-bit field at bit SH of every byte (codes 0..3 as u8). */
 template <int SH>
