@@ -1,3 +1,5 @@
+import { describeValue } from '@bitnet/models';
+
 /**
  * The bookkeeping of a prompt cache over fixed-size blocks of KV positions (issue 18's first layer:
  * the state machine alone, tested with plain ids; the KV storage and the engine are wired to it
@@ -74,8 +76,8 @@ export class KvBlockPool {
 
   constructor(options: KvBlockPoolOptions) {
     const { blockTokens, blocks } = options;
-    if (!Number.isInteger(blockTokens) || blockTokens < 1) throw new RangeError(`blockTokens must be a positive integer, got ${blockTokens}`);
-    if (!Number.isInteger(blocks) || blocks < 1) throw new RangeError(`blocks must be a positive integer, got ${blocks}`);
+    if (!Number.isInteger(blockTokens) || blockTokens < 1) throw new RangeError(`blockTokens must be a positive integer, got ${describeValue(blockTokens)}`);
+    if (!Number.isInteger(blocks) || blocks < 1) throw new RangeError(`blocks must be a positive integer, got ${describeValue(blocks)}`);
     this.blockTokens = blockTokens;
     this.blocks = blocks;
     this.refs = new Int32Array(blocks);

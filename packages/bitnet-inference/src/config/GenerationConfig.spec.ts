@@ -107,3 +107,24 @@ describe('presencePenalty, frequencyPenalty, logitBias validation', () => {
     fails({ logitBias: Object.fromEntries(Array.from({ length: 1025 }, (_, i) => [i, 1])) }, 'logitBias', /at most 1024 entries/);
   });
 });
+
+describe('option errors quote what was passed, briefly', () => {
+  it('a huge value in a numeric option is described, not copied into the message', () => {
+    const huge = 'x'.repeat(1 << 20);
+    for (const [options, field] of [
+      [{ temperature: huge }, 'temperature'],
+      [{ topP: new Float64Array(1 << 16) }, 'topP'],
+      [{ logitBias: { 5: Array.from({ length: 1 << 16 }, () => 1) } }, 'logitBias'],
+    ] as const) {
+      let error: unknown;
+      try {
+        generationConfig(options as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).field).toBe(field);
+      expect((error as Error).message.length).toBeLessThan(200);
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { checkKnownKeys } from '../errors/checkKeys';
 import { ConfigError } from '../errors/InferenceError';
+import { describeValue } from '@bitnet/models';
 
 /**
  * How tokens are chosen and when generation stops. Every sampling option's default is the one in
@@ -156,7 +157,7 @@ export function generationConfig(overrides: Partial<GenerationConfig> = {}, pres
 }
 
 function num(field: string, v: unknown, rule: (x: number) => boolean, text: string): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || !rule(v)) throw new ConfigError(field, `must be ${text}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !rule(v)) throw new ConfigError(field, `must be ${text}, got ${describeValue(v)}`);
 }
 
 /** Most entries a logitBias may hold. */
@@ -168,8 +169,8 @@ function validateLogitBias(bias: unknown): void {
   const entries = Object.entries(bias);
   if (entries.length > MAX_LOGIT_BIAS_ENTRIES) throw new ConfigError('logitBias', `must hold at most ${MAX_LOGIT_BIAS_ENTRIES} entries, got ${entries.length}`);
   for (const [key, v] of entries) {
-    if (!/^(0|[1-9][0-9]{0,9})$/.test(key)) throw new ConfigError('logitBias', `keys must be token ids (non-negative integers), got ${JSON.stringify(key)}`);
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < -100 || v > 100) throw new ConfigError('logitBias', `the bias of token ${key} must be a number from -100 to 100, got ${JSON.stringify(v)}`);
+    if (!/^(0|[1-9][0-9]{0,9})$/.test(key)) throw new ConfigError('logitBias', `keys must be token ids (non-negative integers), got ${describeValue(key)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < -100 || v > 100) throw new ConfigError('logitBias', `the bias of token ${key} must be a number from -100 to 100, got ${describeValue(v)}`);
   }
 }
 

@@ -1,5 +1,6 @@
 import { checkKnownKeys } from '../errors/checkKeys';
 import { ConfigError } from '../errors/InferenceError';
+import { describeValue } from '@bitnet/models';
 
 /** How generated tokens are grouped into responses and how steps are guarded. */
 export interface StreamingConfig {
@@ -48,7 +49,7 @@ export function streamingConfig(overrides: Partial<StreamingConfig> = {}, preset
 export function validateStreamingConfig(c: StreamingConfig): void {
   const int = (field: string, v: unknown, min: number, max: number) => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new ConfigError(field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+      throw new ConfigError(field, `must be an integer from ${min} to ${max}, got ${describeValue(v)}`);
     }
   };
   int('bufferSize', c.bufferSize, 1, 4096);

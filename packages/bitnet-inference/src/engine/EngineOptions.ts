@@ -2,6 +2,7 @@ import { requestedKernelMode } from '@bitnet/kernels';
 import { checkKnownKeys } from '../errors/checkKeys';
 import { ConfigError } from '../errors/InferenceError';
 import { OUTPUT_TYPES, OUTPUT_TYPE_NAMES, type OutputType } from '../model/BitnetWeights';
+import { describeValue } from '@bitnet/models';
 
 /** EngineOptions.computeNice when it is not given. */
 export const DEFAULT_COMPUTE_NICE = 5;
@@ -69,14 +70,14 @@ export function checkEngineOptions(options: EngineOptions): { outputType: Output
   if (!OUTPUT_TYPES.includes(outputType)) throw new ConfigError('outputType', OUTPUT_TYPE_NAMES);
   if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new ConfigError('computeNice', 'an integer from 0 to 19');
   const t = options.threads;
-  if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > 256)) throw new ConfigError('threads', `must be an integer from 1 to 256, got ${JSON.stringify(t)}`);
+  if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > 256)) throw new ConfigError('threads', `must be an integer from 1 to 256, got ${describeValue(t)}`);
   const k = options.kernels;
-  if (k !== undefined && k !== 'native' && k !== 'ts' && k !== 'auto') throw new ConfigError('kernels', `must be 'native', 'ts' or 'auto', got ${JSON.stringify(k)}`);
+  if (k !== undefined && k !== 'native' && k !== 'ts' && k !== 'auto') throw new ConfigError('kernels', `must be 'native', 'ts' or 'auto', got ${describeValue(k)}`);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new ConfigError('onProgress', 'must be a function');
   const mb = options.promptCacheMb;
-  if (mb !== undefined && (typeof mb !== 'number' || !Number.isFinite(mb) || mb < 0 || mb > 1 << 20)) throw new ConfigError('promptCacheMb', `must be a number of megabytes from 0 to ${1 << 20}, got ${JSON.stringify(mb)}`);
+  if (mb !== undefined && (typeof mb !== 'number' || !Number.isFinite(mb) || mb < 0 || mb > 1 << 20)) throw new ConfigError('promptCacheMb', `must be a number of megabytes from 0 to ${1 << 20}, got ${describeValue(mb)}`);
   const chunk = options.maxChunkTokens;
-  if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1)) throw new ConfigError('maxChunkTokens', `must be a positive integer, got ${JSON.stringify(chunk)}`);
+  if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1)) throw new ConfigError('maxChunkTokens', `must be a positive integer, got ${describeValue(chunk)}`);
   return { outputType, nice };
 }
 

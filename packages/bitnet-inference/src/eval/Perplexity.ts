@@ -16,6 +16,7 @@ import { ForwardPass } from '../forward/ForwardPass';
 import { BitnetWeights, LoadWeightsOptions, loadBitnetWeights } from '../model/BitnetWeights';
 import { KvCache } from '../model/KvCache';
 import { openWeightsFile } from '../model/openWeightsFile';
+import { describeValue } from '@bitnet/models';
 
 /** How a text is cut into windows for a perplexity measurement. */
 export interface PerplexityOptions {
@@ -83,7 +84,7 @@ export class PerplexityEvaluator {
     const ctx = this.weights.config.contextLength;
     const window = options.window ?? ctx - 1;
     if (!Number.isInteger(window) || window < 1 || window + 1 > ctx) {
-      throw new RangeError(`window must be between 1 and ${ctx - 1} tokens (context length ${ctx}), got ${window}`);
+      throw new RangeError(`window must be between 1 and ${ctx - 1} tokens (context length ${ctx}), got ${describeValue(window)}`);
     }
     const bos = this.tokenizer.bosId;
     if (bos === undefined) throw new Error('the model has no BOS token; perplexity windows start with BOS');

@@ -12,6 +12,7 @@ import {
   EMPTY, type GExpr, alt, cls, findLeftRecursion, isEmpty, lit, opt, print, productiveRules, reachable, ref, rep, seq,
 } from './JsonSchemaGrammarAst';
 import { integerBounds, integerRange } from './IntegerRange';
+import { describeValue } from '@bitnet/models';
 
 export { JsonSchemaError, type JsonSchemaErrorReason, MAX_SCHEMA_DEPTH, MAX_SCHEMA_REPETITION, MAX_SCHEMA_RULES } from './JsonSchemaError';
 
@@ -356,7 +357,7 @@ class Converter {
   }
 
   private refTo(target: unknown, path: string): GExpr {
-    if (typeof target !== 'string' || !target.startsWith('#')) throw new JsonSchemaError(path, '$ref', 'unsupported', `only local references ("#/...") are supported, got ${JSON.stringify(target)}`);
+    if (typeof target !== 'string' || !target.startsWith('#')) throw new JsonSchemaError(path, '$ref', 'unsupported', `only local references ("#/...") are supported, got ${describeValue(target)}`);
     const known = this.refRules.get(target);
     if (known !== undefined) return ref(known);
     if (target === '#') {

@@ -13,6 +13,7 @@ import {
   readModelConfig,
   repackTq1_0AsTq2_0,
   resolveModelTensors,
+  describeValue,
 } from '@bitnet/models';
 import type { FloatMatrix, I8rMatrix, Kernels, PageMemory, TernaryMatrix } from '@bitnet/kernels';
 
@@ -203,7 +204,7 @@ function reencodeQ8_0(file: GgufFile, t: GgufTensorInfo, out: Uint8Array, kernel
 export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = {}): BitnetWeights {
   const repack = options.repackTq1_0 ?? true;
   const outputType = options.outputType ?? 'exact';
-  if (!OUTPUT_TYPES.includes(outputType)) throw new Error(`outputType must be ${OUTPUT_TYPE_NAMES}, got ${String(outputType)}`);
+  if (!OUTPUT_TYPES.includes(outputType)) throw new Error(`outputType must be ${OUTPUT_TYPE_NAMES}, got ${describeValue(outputType)}`);
   const config = readModelConfig(file.metadata);
   const tensors = resolveModelTensors(config, file.tensors);
   let bytes = 0;

@@ -15,6 +15,7 @@
  */
 import { type Kernels, sumExp } from '@bitnet/kernels';
 import { ConfigError } from '../errors/InferenceError';
+import { describeValue } from '@bitnet/models';
 
 /** Most alternatives one token carries (OpenAI's limit for top_logprobs). */
 export const MAX_TOP_LOGPROBS = 20;
@@ -111,6 +112,6 @@ export function pieceLogprobs(tokenizer: LogprobsTokenizer, id: number, lp: Toke
 export function checkLogprobs(n: unknown): asserts n is number | undefined {
   if (n === undefined) return;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_TOP_LOGPROBS) {
-    throw new ConfigError('logprobs', `must be an integer from 0 to ${MAX_TOP_LOGPROBS} (how many alternatives per token), got ${JSON.stringify(n)}`);
+    throw new ConfigError('logprobs', `must be an integer from 0 to ${MAX_TOP_LOGPROBS} (how many alternatives per token), got ${describeValue(n)}`);
   }
 }

@@ -53,6 +53,7 @@ import { ConfigError, InferenceError, toInferenceError } from '../errors/Inferen
 import { logger } from '../logging/Logger';
 import { StopSequenceMatcher } from './StopSequenceMatcher';
 import { type PieceLogprobs, type TokenPiece, TokenPieces } from './TokenPieces';
+import { describeValue } from '@bitnet/models';
 
 /** Why a stream ended. */
 export type FinishReason = 'eos' | 'end_of_turn' | 'stop_token' | 'stop_sequence' | 'max_tokens' | 'grammar_complete' | 'cancelled' | 'error';
@@ -135,9 +136,9 @@ export class StreamBuffer {
   constructor(private readonly options: StreamBufferOptions) {
     this.bufferSize = options.streaming?.bufferSize ?? 10;
     this.flushIntervalMs = options.streaming?.flushIntervalMs ?? 50;
-    if (!Number.isInteger(this.bufferSize) || this.bufferSize < 1) throw new ConfigError('bufferSize', `must be an integer >= 1, got ${this.bufferSize}`);
+    if (!Number.isInteger(this.bufferSize) || this.bufferSize < 1) throw new ConfigError('bufferSize', `must be an integer >= 1, got ${describeValue(this.bufferSize)}`);
     if (!Number.isFinite(this.flushIntervalMs) || this.flushIntervalMs < 1) {
-      throw new ConfigError('flushIntervalMs', `must be a number >= 1, got ${this.flushIntervalMs}`);
+      throw new ConfigError('flushIntervalMs', `must be a number >= 1, got ${describeValue(this.flushIntervalMs)}`);
     }
     this.decoder = options.tokenizer.createStreamDecoder({ skipSpecial: options.skipSpecialTokens ?? true });
     this.matcher = new StopSequenceMatcher(options.stopSequences ?? []);
@@ -157,7 +158,7 @@ export class StreamBuffer {
    */
   private prime(ids: readonly number[]): void {
     for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0) throw new ConfigError('resume', `token id must be a non-negative integer, got ${id}`);
+      if (!Number.isInteger(id) || id < 0) throw new ConfigError('resume', `token id must be a non-negative integer, got ${describeValue(id)}`);
       const match = this.matcher.push(this.decoder.push(id));
       if (match.stop !== undefined) throw new ConfigError('resume', `the resumed ids complete the stop string ${JSON.stringify(match.stop)}: that generation ended there`);
     }
@@ -196,7 +197,7 @@ export class StreamBuffer {
       log.debug('push after end ignored', { id, finishReason: this.ended });
       return false;
     }
-    if (!Number.isInteger(id) || id < 0) throw new TypeError(`token id must be a non-negative integer, got ${id}`);
+    if (!Number.isInteger(id) || id < 0) throw new TypeError(`token id must be a non-negative integer, got ${describeValue(id)}`);
     const text = this.decoder.push(id); // throws (changing nothing) for an id outside the vocabulary
     this.accepted++;
     this.pendingIds.push(id);

@@ -294,3 +294,18 @@ describe('CheckedKernels', () => {
     expect(() => allocQ8_0Activations(1, 48)).toThrow(/^allocQ8_0Activations: cols 48 is not a multiple of the Q8_0 block size 32$/);
   });
 });
+
+describe('argument errors quote what was passed, briefly', () => {
+  it('an array passed as a row count is named by kind and size, not printed item by item', () => {
+    const k = new CheckedKernels(new TsKernels());
+    const x = new Float32Array(2 * 2560).fill(1);
+    let error: unknown;
+    try {
+      k.rmsNorm(x, x as unknown as number, 2560, new Float32Array(2560), 1e-5, new Float32Array(x.length));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(KernelArgumentError);
+    expect((error as Error).message).toBe('rmsNorm: rows must be an integer >= 1, got a Float32Array of 5120 elements');
+  });
+});

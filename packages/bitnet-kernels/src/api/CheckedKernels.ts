@@ -13,6 +13,7 @@ import { KernelArgumentError } from './KernelArgumentError';
 import { TERNARY_TYPES, tensorKernel } from './TensorKernels';
 import type { KernelName } from './argumentShapes';
 import type { AttentionCall, AttentionShape, FloatMatrix, I8Activations, I8rMatrix, Kernels, KvShape, Q8_0Activations, Q8KActivations, TernaryMatrix } from './Kernels';
+import { describeValue } from '@bitnet/models';
 
 /** matmulTernaryMany's bound on matrices per call (the native binding's too). */
 const MAX_MANY = 64;
@@ -81,7 +82,7 @@ export class CheckedKernels implements Kernels {
     if (!Array.isArray(outs) || outs.length !== ws.length) fail(fn, 'outs', `must be an array of ${ws.length} outputs, one per matrix`);
     if (scales !== undefined && (!Array.isArray(scales) || scales.length !== ws.length)) fail(fn, 'scales', `must be absent or an array of ${ws.length} numbers`);
     const type = ws[0]?.type;
-    if (!TERNARY_TYPES.includes(type)) fail(fn, 'ws[0].type', `must be a ternary type (${TERNARY_TYPES.join(', ')}), got ${String(type)}`);
+    if (!TERNARY_TYPES.includes(type)) fail(fn, 'ws[0].type', `must be a ternary type (${TERNARY_TYPES.join(', ')}), got ${describeValue(type)}`);
     const kernel = tensorKernel(type).kernel as 'matmulI2sI8' | 'matmulTq2_0Q8K' | 'matmulTq1_0Q8K';
     ws.forEach((w, j) => {
       if (w?.type !== type) fail(fn, `ws[${j}].type`, `is ${String(w?.type)}, ws[0]'s is ${type}: one type per call`);

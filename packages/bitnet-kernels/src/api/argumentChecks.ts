@@ -4,6 +4,7 @@
  * by their tag, not instanceof, so arrays from another realm (Node Buffers seen from a jest sandbox) pass.
  */
 import { KernelArgumentError } from './KernelArgumentError';
+import { describeValue } from '@bitnet/models';
 
 export type TypedArrayName = 'Float32Array' | 'Float64Array' | 'Int8Array' | 'Int16Array' | 'Int32Array' | 'Uint8Array' | 'Uint16Array';
 
@@ -13,13 +14,13 @@ export function fail(kernel: string, argument: string, problem: string): never {
 
 /** An integer >= min (1 unless told). */
 export function checkSize(kernel: string, name: string, v: unknown, min = 1): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(kernel, name, `must be an integer >= ${min}, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(kernel, name, `must be an integer >= ${min}, got ${describeValue(v)}`);
   return v;
 }
 
 export function checkFinite(kernel: string, name: string, v: unknown, min = -Infinity, minInclusive = true): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || (minInclusive ? v < min : v <= min)) {
-    fail(kernel, name, `must be a finite number ${minInclusive ? '>=' : '>'} ${min}, got ${String(v)}`);
+    fail(kernel, name, `must be a finite number ${minInclusive ? '>=' : '>'} ${min}, got ${describeValue(v)}`);
   }
   return v;
 }

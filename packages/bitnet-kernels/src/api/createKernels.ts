@@ -11,6 +11,7 @@ import { TsKernels } from '../ts/TsKernels';
 import { CheckedKernels } from './CheckedKernels';
 import { KernelArgumentError } from './KernelArgumentError';
 import type { Kernels } from './Kernels';
+import { describeValue } from '@bitnet/models';
 
 /** Which kernels `createKernels` returns and how many threads they use. */
 export interface KernelSettings {
@@ -31,7 +32,7 @@ export const MAX_KERNEL_THREADS = 256;
 
 function checkSettings(settings: unknown): { mode: KernelMode; threads?: number } {
   if (typeof settings !== 'object' || settings === null) {
-    throw new KernelArgumentError('createKernels', 'settings', `must be an object, got ${String(settings)}`);
+    throw new KernelArgumentError('createKernels', 'settings', `must be an object, got ${describeValue(settings)}`);
   }
   for (const key of Object.keys(settings)) {
     if (!SETTING_KEYS.includes(key)) throw new KernelArgumentError('createKernels', `settings.${key}`, `is not a setting (known: ${SETTING_KEYS.join(', ')})`);
@@ -40,7 +41,7 @@ function checkSettings(settings: unknown): { mode: KernelMode; threads?: number 
   const mode = s.mode === undefined ? requestedKernelMode() : parseKernelMode(String(s.mode), 'mode');
   const t = s.threads;
   if (t !== undefined && (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > MAX_KERNEL_THREADS)) {
-    throw new KernelArgumentError('createKernels', 'settings.threads', `must be an integer from 1 to ${MAX_KERNEL_THREADS}, got ${String(t)}`);
+    throw new KernelArgumentError('createKernels', 'settings.threads', `must be an integer from 1 to ${MAX_KERNEL_THREADS}, got ${describeValue(t)}`);
   }
   return { mode, threads: t };
 }

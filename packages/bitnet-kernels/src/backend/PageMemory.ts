@@ -7,6 +7,7 @@
  */
 import type { KernelMode } from './KernelBackend';
 import { requestedKernelMode, resolveBackend } from './KernelBackend';
+import { describeValue } from '@bitnet/models';
 
 /** How `PageMemory.allocate` maps a buffer. */
 export interface PageAllocateOptions {
@@ -39,9 +40,9 @@ export function pageMemory(mode: KernelMode = requestedKernelMode()): PageMemory
   if (!addon) return plain;
   return {
     allocate(bytes, options = {}) {
-      if (!Number.isSafeInteger(bytes) || bytes < 1) throw new RangeError(`pageMemory.allocate: bytes must be a positive integer, got ${bytes}`);
+      if (!Number.isSafeInteger(bytes) || bytes < 1) throw new RangeError(`pageMemory.allocate: bytes must be a positive integer, got ${describeValue(bytes)}`);
       const huge = options.hugePages ?? false;
-      if (typeof huge !== 'boolean') throw new TypeError(`pageMemory.allocate: hugePages must be a boolean, got ${String(huge)}`);
+      if (typeof huge !== 'boolean') throw new TypeError(`pageMemory.allocate: hugePages must be a boolean, got ${describeValue(huge)}`);
       return addon.allocatePages(bytes, huge);
     },
     release: (buffer) => buffer instanceof ArrayBuffer && addon.releasePages(buffer),

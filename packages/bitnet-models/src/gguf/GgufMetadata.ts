@@ -1,6 +1,7 @@
 import { MetadataError } from '../errors';
 import { GgufSkippedArray, GgufStringArray, type GgufStringList } from './GgufStringArray';
 import { GgufArrayValue, GgufValue, GgufValueType, ggufValueTypeName } from './GgufTypes';
+import { describeValue } from '../describeValue';
 
 /** What the map holds per key: a typed value, a packed string array, or a skipped array. */
 type Stored = GgufValue | GgufStringArray | GgufSkippedArray;
@@ -161,7 +162,7 @@ export class GgufMetadata {
   optInteger(key: string): number | undefined {
     const n = this.optNumber(key);
     if (n === undefined) return undefined;
-    if (!Number.isInteger(n) || n < 0) throw new MetadataError(`metadata '${key}' must be a non-negative integer, got ${n}`, key);
+    if (!Number.isInteger(n) || n < 0) throw new MetadataError(`metadata '${key}' must be a non-negative integer, got ${describeValue(n)}`, key);
     return n;
   }
 

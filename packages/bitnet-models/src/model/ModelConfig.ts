@@ -1,5 +1,6 @@
 import { MetadataError, ModelConfigError } from '../errors';
 import { GgufMetadata } from '../gguf/GgufMetadata';
+import { describeValue } from '../describeValue';
 
 /** The two BitNet graph families. */
 export type BitnetArchitecture = 'bitnet-b1.58' | 'bitnet';
@@ -71,12 +72,12 @@ export function readModelConfig(md: GgufMetadata): ModelConfig {
       if (fallback !== undefined) return fallback;
       throw new ModelConfigError(`metadata key '${key}' is missing`, key);
     }
-    if (!(v > 0) || !Number.isFinite(v)) throw new ModelConfigError(`metadata '${key}' must be positive, got ${v}`, key);
+    if (!(v > 0) || !Number.isFinite(v)) throw new ModelConfigError(`metadata '${key}' must be positive, got ${describeValue(v)}`, key);
     return v;
   };
   const integer = (suffix: string, fallback?: number): number => {
     const v = positive(suffix, fallback);
-    if (!Number.isInteger(v) || v > 2 ** 31) throw new ModelConfigError(`metadata '${p}.${suffix}' must be an integer, got ${v}`, `${p}.${suffix}`);
+    if (!Number.isInteger(v) || v > 2 ** 31) throw new ModelConfigError(`metadata '${p}.${suffix}' must be an integer, got ${describeValue(v)}`, `${p}.${suffix}`);
     return v;
   };
 

@@ -13,6 +13,7 @@ import { dequantizeTQ2_0, encodeTQ2_0Block, quantizeTQ2_0, TQ2_0_BLOCK_BYTES } f
 import { findInvalidTrit } from './codecs/ternary';
 import { GgmlType, ggmlTypeName, ggmlTypeTraits, I2S_TRAILER_BYTES } from './GgmlType';
 import { TensorCodecError } from './TensorCodecError';
+import { describeValue } from '../describeValue';
 
 type Decode = (src: Uint8Array, out: Float32Array, count: number) => void;
 type Encode = (values: Float32Array) => Uint8Array;
@@ -57,7 +58,7 @@ function codecOf(type: number): Codec {
 
 function checkCount(what: string, n: number, min = 0): void {
   if (!Number.isSafeInteger(n) || n < min) {
-    throw new TensorCodecError('BAD_ARGUMENT', `${what} must be an integer >= ${min}, got ${n}`);
+    throw new TensorCodecError('BAD_ARGUMENT', `${what} must be an integer >= ${min}, got ${describeValue(n)}`);
   }
 }
 
