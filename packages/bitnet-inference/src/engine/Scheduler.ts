@@ -18,7 +18,8 @@
 import { tokenLogprobs } from '../sampling/Logprobs';
 import type { SequenceEnd, SequenceMessage, WorkerStartRequest } from './protocol';
 import type { ForwardModel, PrefixStore, SchedulerOptions, TokenConstraint } from './SchedulerContracts';
-import type { Sequence, Waiting } from './SchedulerState';
+import type { DelegatedMask, Sequence, Waiting } from './SchedulerState';
+import { argmaxOnly, chooseToken, delegateMask } from './TokenChoice';
 
 export type { FaultInjector, ForwardModel, PrefixStore, SchedulerOptions, TokenConstraint, TokenSampler } from './SchedulerContracts';
 export { PlannedFaults } from './PlannedFaults';
@@ -227,7 +228,7 @@ export class Scheduler<C> {
   }
 
   /** A prefill chunk of `seq` up to `end` is in: report progress, or its first token. */
-  private prefilled(seq: number, s: Sequence<C>, end: number, logits: Float32Array | undefined): void {
+  private prefilled(seq: number, s: Sequence<C>, end: number, logits: Float32Array | undefined, delegated?: DelegatedMask): void {
     const prompt = s.req.promptIds;
     s.prefilled = end;
     s.step++;
@@ -238,7 +239,7 @@ export class Scheduler<C> {
     }
     const prefillMs = this.now() - s.started;
     s.decodeStart = this.now();
-    this.emit(seq, s, logits, 0, prefillMs);
+    this.emit(seq, s, logits, 0, prefillMs, delegated);
   }
 
   /**
@@ -271,20 +272,22 @@ export class Scheduler<C> {
     if (batch.length === 0 && chunks.length === 0) return;
     const seqs = batch.map((b) => this.active.get(b)!);
     this.guarded([...batch, ...chunks.map((c) => c.seq)], () => {
+      const masks = seqs.map((d) => delegateMask(d, this.now));
+      const chunkMasks = chunks.map(({ s, end }) => (end < s.req.promptIds.length ? undefined : delegateMask(s, this.now)));
       const logits = this.forward.stepMany!([
-        ...seqs.map((d) => ({ cache: d.cache, ids: [d.last], wantLogits: this.argmaxOnly(d) ? ('argmax' as const) : true, argmaxMask: this.argmaxMask(d) })),
-        ...chunks.map(({ s, end }) => ({
+        ...seqs.map((d, i) => ({ cache: d.cache, ids: [d.last], wantLogits: argmaxOnly(d) ? ('argmax' as const) : true, argmaxMask: masks[i]?.mask })),
+        ...chunks.map(({ s, end }, i) => ({
           cache: s.cache,
           ids: s.req.promptIds.slice(s.prefilled, end),
-          wantLogits: end < s.req.promptIds.length ? false : this.argmaxOnly(s) ? ('argmax' as const) : true,
-          argmaxMask: this.argmaxMask(s),
+          wantLogits: end < s.req.promptIds.length ? false : argmaxOnly(s) ? ('argmax' as const) : true,
+          argmaxMask: chunkMasks[i]?.mask,
         })),
       ]);
       for (let i = 0; i < batch.length; i++) {
         seqs[i].step++;
-        this.emit(batch[i], seqs[i], logits[i]!, batch.length);
+        this.emit(batch[i], seqs[i], logits[i]!, batch.length, undefined, masks[i]);
       }
-      chunks.forEach((c, i) => this.prefilled(c.seq, c.s, c.end, logits[batch.length + i]));
+      chunks.forEach((c, i) => this.prefilled(c.seq, c.s, c.end, logits[batch.length + i], chunkMasks[i]));
     });
   }
 
@@ -314,45 +317,18 @@ export class Scheduler<C> {
   private runDecode(batch: number[]): void {
     const seqs = batch.map((seq) => this.active.get(seq)!);
     this.guarded(batch, () => {
+      const masks = seqs.map((s) => delegateMask(s, this.now));
       const logits = this.forward.decodeBatch(
         seqs.map((s) => s.cache),
         seqs.map((s) => s.last),
-        seqs.map((s) => this.argmaxOnly(s)),
-        seqs.map((s) => this.argmaxMask(s)),
+        seqs.map((s) => argmaxOnly(s)),
+        masks.map((m) => m?.mask),
       );
       for (let i = 0; i < batch.length; i++) {
         seqs[i].step++;
-        this.emit(batch[i], seqs[i], logits[i], batch.length);
+        this.emit(batch[i], seqs[i], logits[i], batch.length, undefined, masks[i]);
       }
     });
-  }
-
-  /**
-   * Whether only the largest logit of this sequence's next step is read: its sampler takes the argmax
-   * of the logits as given (after the grammar's mask, see argmaxMask), no logprobs are reported from them.
-   */
-  private argmaxOnly(s: Sequence<C>): boolean {
-    return s.sampler.argmaxOnly === true && s.req.logprobs === undefined;
-  }
-
-  /**
-   * For an argmax-only sequence with a grammar: its mask, for a screened output to apply to its
-   * approximate logits (emit applies it again to the row it returns). Its time counts as mask time; a
-   * throw leaves the row unmasked, and emit's own call then ends the sequence with that error.
-   */
-  private argmaxMask(s: Sequence<C>): ((logits: Float32Array) => void) | undefined {
-    const constraint = s.constraint;
-    if (!constraint || !this.argmaxOnly(s)) return undefined;
-    return (logits) => {
-      const t0 = this.now();
-      try {
-        constraint.mask(logits);
-      } catch {
-        // emit() masks the same state again and reports the error there
-      } finally {
-        s.maskMs += this.now() - t0;
-      }
-    };
   }
 
   /**
@@ -362,27 +338,10 @@ export class Scheduler<C> {
    * grammar mask applied just before sampling) and none of its draw-only steps (temperature,
    * top-k/p, min-p): the log-softmax at temperature 1 of the logits the token was chosen from.
    */
-  private emit(seq: number, s: Sequence<C>, logits: Float32Array, batch: number, prefillMs?: number): void {
-    let complete = false;
-    if (s.constraint) {
-      try {
-        const t0 = this.now();
-        s.constraint.mask(logits);
-        s.maskMs += this.now() - t0;
-      } catch (e) {
-        return this.abort(seq, e as Error);
-      }
-    }
-    const id = s.sampler.sample(logits);
-    if (s.constraint) {
-      // every token the grammar allows was banned after masking (a logit bias of −100): nothing is left to choose
-      if (!(logits[id] > -Infinity)) return this.abort(seq, new Error('grammar: no token is left to sample: logit_bias bans every token the grammar allows here'));
-      try {
-        complete = s.constraint.accept(id);
-      } catch (e) {
-        return this.abort(seq, e as Error);
-      }
-    }
+  private emit(seq: number, s: Sequence<C>, logits: Float32Array, batch: number, prefillMs?: number, delegated?: DelegatedMask): void {
+    const choice = chooseToken(s, logits, this.now, delegated);
+    if ('error' in choice) return this.abort(seq, choice.error);
+    const { id, complete } = choice;
     s.last = id;
     s.generated++;
     s.history.push(id);

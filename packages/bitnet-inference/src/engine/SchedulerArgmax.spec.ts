@@ -117,3 +117,66 @@ describe('Scheduler: argmax-only rows', () => {
     }
   });
 });
+
+describe('Scheduler: a grammar mask handed to the forward pass', () => {
+  /**
+   * One greedy sequence under a constraint that bans token `banned` (the fake's largest logit every
+   * step): `forwardMasks` decides whether the fake forward pass applies the mask it is given to the row
+   * it returns (as ForwardPass does) or ignores it (as an older forward model might).
+   */
+  function run(forwardMasks: boolean, throwAt?: number) {
+    const banned = 7;
+    let calls = 0;
+    const messages: SequenceMessage[] = [];
+    const row = () => Float32Array.from({ length: VOCAB }, (_, i) => (i === banned ? 2 : i === 3 ? 1 : 0));
+    const apply = (l: Float32Array, mask: ((l: Float32Array) => void) | undefined) => (forwardMasks ? mask?.(l) : undefined, l);
+    const forward: ForwardModel<FakeCache> = {
+      maxChunkTokens: 8,
+      newCache: () => ({ seq: 1, ids: [] }),
+      prefill: (cache, ids, last) => (cache.ids.push(...ids), last ? row() : undefined),
+      decodeBatch: (cs, lastIds, _argmaxOnly, masks) => cs.map((c, i) => (c.ids.push(lastIds[i]), apply(row(), masks?.[i]))),
+    };
+    const constraint: TokenConstraint = {
+      mask: (l) => {
+        calls++;
+        if (calls === throwAt) throw new Error('grammar state lost');
+        l[banned] = -Infinity;
+      },
+      accept: () => false,
+    };
+    const scheduler = new Scheduler<FakeCache>({
+      forward,
+      sampler: () => ({ observe: () => undefined, replay: () => undefined, sample: (l) => l.indexOf(Math.max(...l)), argmaxOnly: true }),
+      constraint: () => constraint,
+      logprobs: () => ({ logprob: 0, topIds: [], topLogprobs: [] }),
+      send: (m) => messages.push(m),
+      defer: null,
+    });
+    scheduler.start({
+      type: 'start',
+      seq: 1,
+      promptIds: [1, 2, 3],
+      maxNewTokens: 4,
+      sampling: { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, seed: 1 },
+      stopIds: [],
+      maxRetries: 0,
+      grammar: 'root ::= [a-z]+',
+    });
+    for (let n = 0; scheduler.runRound(); n++) if (n > 50) throw new Error('scheduler did not finish');
+    const ids = messages.flatMap((m) => (m.type === 'token' ? [m.id] : []));
+    return { ids, calls, messages };
+  }
+
+  it.each([true, false])('masks each row exactly once, whoever applies it (forward applies it: %s)', (forwardMasks) => {
+    const r = run(forwardMasks);
+    expect(r.ids).toEqual([3, 3, 3, 3]); // the banned largest logit is never taken
+    expect(r.calls).toBe(4); // the first token's row comes from prefill, which takes no mask: emit masks it
+  });
+
+  it('a mask that throws inside the forward pass ends the sequence with its error, without masking again', () => {
+    const r = run(true, 2); // the first decode row's mask throws
+    expect(r.ids).toEqual([3]);
+    expect(r.calls).toBe(2);
+    expect(r.messages.at(-1)).toMatchObject({ type: 'error', seq: 1, kind: 'grammar', message: 'grammar state lost' });
+  });
+});

@@ -18,8 +18,8 @@ export interface ForwardModel<C> {
   /**
    * One token for each cache; returns each one's logits. `argmaxOnly[i]`: sequence i only takes the
    * largest logit (see TokenSampler.argmaxOnly), so its row may hold exact logits for the tokens that
-   * could be largest and −Infinity elsewhere (a screened output matrix). `argmaxMasks[i]`: that largest
-   * logit is taken after this mask (a grammar's), which a screen then applies first.
+   * could be largest and −Infinity elsewhere (a screened output matrix). `argmaxMasks[i]`: a mask (a
+   * grammar's) row i comes back with, applied once (see ForwardPart.argmaxMask).
    */
   decodeBatch(caches: C[], lastIds: number[], argmaxOnly?: boolean[], argmaxMasks?: Array<((logits: Float32Array) => void) | undefined>): Float32Array[];
   /**

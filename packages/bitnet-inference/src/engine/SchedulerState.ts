@@ -12,6 +12,16 @@ export interface Waiting {
 }
 
 /** An admitted sequence: its cache, sampler and constraint, and how far it has come. */
+/**
+ * A sequence's grammar mask handed to the forward pass for one row (Scheduler.argmaxMask): the row
+ * comes back masked once `applied`, so emit does not mask it again; `error`: what the mask threw.
+ */
+export interface DelegatedMask {
+  readonly mask: (logits: Float32Array) => void;
+  applied: boolean;
+  error?: Error;
+}
+
 export interface Sequence<C> {
   req: WorkerStartRequest;
   cache: C;

@@ -16,9 +16,11 @@ export interface ForwardPart {
    */
   wantLogits: boolean | 'argmax';
   /**
-   * With wantLogits 'argmax': the caller takes the largest logit after applying this mask (and applies
-   * it itself too). A screened output applies it to the approximate logits first, so only tokens the
-   * mask allows become candidates; the row's largest allowed logit is then exact, as without a mask.
+   * A mask (a grammar's) the returned row comes back with: called once, on the row's exact logits or,
+   * when the row is screened (wantLogits 'argmax' with a screened output), on its approximate logits
+   * before the candidates are chosen, so that only tokens the mask allows become candidates and the
+   * largest allowed logit is exact, as without a mask. Either way every token it bans is −Infinity in
+   * the returned row, and the caller need not apply it again. Not called when the part gets no row.
    */
   argmaxMask?: LogitMask;
 }
@@ -355,6 +357,7 @@ export class ForwardPass {
     if (screenRows.length === 0) {
       this.stats.fullRows += wanted.length;
       this.linear.apply({ kind: 'float', ...this.weights.output }, normed, count, all);
+      outs.forEach((row, i) => masks?.[i]?.(row));
       return outs;
     }
     // the screened rows first (gathered into the front of `normed`), then the rest in one full call
@@ -371,6 +374,8 @@ export class ForwardPass {
       const logits = full.length === 1 ? outs[full[0]] : this.fullLogits.subarray(0, full.length * V);
       this.linear.apply({ kind: 'float', ...this.weights.output }, x, full.length, logits);
       if (full.length > 1) full.forEach((i, j) => outs[i].set(logits.subarray(j * V, (j + 1) * V)));
+      // the screen masked only the approximate logits of the rows it gave back; these come out in full
+      for (const i of full) masks?.[i]?.(outs[i]);
     }
     return outs;
   }

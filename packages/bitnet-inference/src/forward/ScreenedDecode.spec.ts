@@ -84,6 +84,42 @@ describe("outputType 'screened'", () => {
     b.forEach((l, i) => expect(Buffer.from(l.buffer, l.byteOffset, l.byteLength).equals(Buffer.from(a[i].buffer, a[i].byteOffset, a[i].byteLength))).toBe(true));
   });
 
+  it('gives every row a mask was passed with back masked, once: screened, exact, or fallen back to full', () => {
+    const steps = (fp: ForwardPass) => prompts.map((p) => {
+      const c = new KvCache(fp.weights.config, p.length + 2);
+      fp.run(c, p);
+      return c;
+    });
+    const next = [65, 66, 67, 68, 69, 70];
+    const plain = new ForwardPass(load({}, 'exact'), kernels, { maxChunkTokens: 16 });
+    const unmasked = plain.decodeBatch(steps(plain), next).map((l) => l.slice());
+    // each row bans its own unmasked argmax and every odd token
+    const banned = unmasked.map((l) => argmax(l));
+    const passes: Array<[string, ForwardPass]> = [
+      ['exact', new ForwardPass(load({}, 'exact'), kernels, { maxChunkTokens: 16 })],
+      ['screened', new ForwardPass(load({}, 'screened'), kernels, { maxChunkTokens: 16 })],
+      ['screened, too many rows', new ForwardPass(load({}, 'screened'), kernels, { maxChunkTokens: 16, maxScreenedRows: prompts.length - 1 })],
+    ];
+    for (const [name, fp] of passes) {
+      const calls = prompts.map(() => 0);
+      const masks = prompts.map((_, i) => (l: Float32Array) => {
+        calls[i]++;
+        for (let t = 1; t < l.length; t += 2) l[t] = -Infinity;
+        l[banned[i]] = -Infinity;
+      });
+      const out = fp.decodeBatch(steps(fp), next, prompts.map(() => true), masks);
+      expect([name, calls]).toEqual([name, prompts.map(() => 1)]);
+      out.forEach((l, i) => {
+        const want = unmasked[i].slice();
+        masks[i](want);
+        expect([name, i, argmax(l)]).toEqual([name, i, argmax(want)]);
+        expect([name, i, l[banned[i]], l.filter((v, t) => t % 2 === 1 && v !== -Infinity).length]).toEqual([name, i, -Infinity, 0]);
+      });
+    }
+    expect(passes[1][1].screenStats.screenedRows).toBe(prompts.length);
+    expect(passes[2][1].screenStats.fullRows).toBe(prompts.length);
+  });
+
   const screenBytes = (w: BitnetWeights) => w.outputScreen!.copy.codes.length + w.outputScreen!.copy.scales.byteLength + w.outputScreen!.bounds.byteLength;
 
   it("counts the int8 copy, not the exact matrix, in the bytes of a decode step; 'exact' holds no screen", () => {
