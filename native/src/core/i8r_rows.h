@@ -77,5 +77,24 @@ inline void bounds_row(const float* w, const uint8_t* codes, float scale, int64_
   out[1] = norm_up(combine8(sv), K);
 }
 
+/** screenCandidates' bound of token n: bounds[2n]·c0 + bounds[2n+1]·c1 in double (the contract's formula). */
+inline double screen_bound(const float* bounds, int64_t n, double c0, double c1) {
+  return (double)bounds[2 * n] * c0 + (double)bounds[2 * n + 1] * c1;
+}
+
+/** How far below the floor (the largest lower bound) an upper bound may be and still count as reaching it. */
+inline double screen_reach(double floor) { return floor - 1e-12 * (1.0 + std::fabs(floor)); }
+
+/**
+ * The second pass of screenCandidates over `n` (ascending): appends n to ids when its upper bound
+ * reaches `reach`. False when ids is full (the caller returns −2).
+ */
+inline bool keep_if_reaching(const float* a, const float* bounds, int64_t n, double c0, double c1, double reach, int32_t* ids, int64_t capacity, int64_t& count) {
+  if ((double)a[n] + screen_bound(bounds, n, c0, c1) < reach) return true;
+  if (count == capacity) return false;
+  ids[count++] = (int32_t)n;
+  return true;
+}
+
 }  // namespace i8r
 }  // namespace bitnet

@@ -34,14 +34,12 @@ int64_t screen_candidates_ref(const float* a, const float* bounds, int64_t V, do
   int64_t n = 0;
   for (; n + 4 <= V; n += 4)
     for (int l = 0; l < 4; ++l) {
-      const double b = (double)bounds[2 * (n + l)] * c0 + (double)bounds[2 * (n + l) + 1] * c1;
-      const double lo = (double)a[n + l] - b;
+      const double lo = (double)a[n + l] - i8r::screen_bound(bounds, n + l, c0, c1);
       nan |= lo != lo;
       fl[l] = lo > fl[l] ? lo : fl[l];
     }
   for (; n < V; ++n) {
-    const double b = (double)bounds[2 * n] * c0 + (double)bounds[2 * n + 1] * c1;
-    const double lo = (double)a[n] - b;
+    const double lo = (double)a[n] - i8r::screen_bound(bounds, n, c0, c1);
     nan |= lo != lo;
     fl[0] = lo > fl[0] ? lo : fl[0];
   }
@@ -49,16 +47,11 @@ int64_t screen_candidates_ref(const float* a, const float* bounds, int64_t V, do
   double floor = fl[0];
   for (int l = 1; l < 4; ++l) floor = fl[l] > floor ? fl[l] : floor;
   if (!std::isfinite(floor)) return -1;
-  const double reach = floor - 1e-12 * (1.0 + std::fabs(floor));
+  const double reach = i8r::screen_reach(floor);
   // Pass 2: the ids whose up reaches it, ascending.
   int64_t count = 0;
-  for (n = 0; n < V; ++n) {
-    const double b = (double)bounds[2 * n] * c0 + (double)bounds[2 * n + 1] * c1;
-    if ((double)a[n] + b >= reach) {
-      if (count == capacity) return -2;
-      ids[count++] = (int32_t)n;
-    }
-  }
+  for (n = 0; n < V; ++n)
+    if (!i8r::keep_if_reaching(a, bounds, n, c0, c1, reach, ids, capacity, count)) return -2;
   return count;
 }
 

@@ -206,9 +206,6 @@ inline ScreenLanes screen_lanes(const float* a, const float* bounds, __m512d c0,
   return {widen8(_mm256_loadu_ps(a)), _mm512_add_pd(_mm512_mul_pd(b0, c0), _mm512_mul_pd(b1, c1))};
 }
 
-/** reach = floor − 1e−12 · (1 + |floor|), as the reference computes it. */
-inline double reach_of(double floor) { return floor - 1e-12 * (1.0 + std::fabs(floor)); }
-
 /** The lanes of v under hit, packed to p[0 ..) (8 lanes written: p has room). A compress into a register
  *  and a plain store: Zen 4's vpcompressd to memory is microcoded (hundreds of cycles). */
 inline void store_hits(int32_t* p, __mmask8 hit, __m256i v) { _mm256_storeu_si256((__m256i*)p, _mm256_maskz_compress_epi32(hit, v)); }
@@ -267,7 +264,7 @@ int64_t screen_candidates_512(const float* a, const float* bounds, int64_t V, do
     alignas(64) double lanes[8];
     _mm512_store_pd(lanes, fl);
     for (int l = 0; l < 8; ++l) floor = lanes[l] > floor ? lanes[l] : floor;
-    const double r = reach_of(floor);  // NaN when floor = +∞ (nothing listed; the answer is −1)
+    const double r = i8r::screen_reach(floor);  // NaN when floor = +∞ (nothing listed; the answer is −1)
     used = r > used ? r : used;
     const __m512d vr = _mm512_set1_pd(r);
     for (int64_t n = c; n < ef; n += 8) {
@@ -285,17 +282,11 @@ int64_t screen_candidates_512(const float* a, const float* bounds, int64_t V, do
     }
   }
   if (!std::isfinite(floor)) return -1;
-  const double reach = reach_of(floor);
+  const double reach = i8r::screen_reach(floor);
   if (!(used <= reach)) return ref::screen_candidates_ref(a, bounds, V, c0d, c1d, ids, capacity);  // never seen: reach not monotone
   int64_t count = 0;
-  for (int64_t i = 0; i < listed; ++i) {
-    const int64_t n = cand[i];
-    const double b = (double)bounds[2 * n] * c0d + (double)bounds[2 * n + 1] * c1d;
-    if ((double)a[n] + b >= reach) {
-      if (count == capacity) return -2;
-      ids[count++] = (int32_t)n;
-    }
-  }
+  for (int64_t i = 0; i < listed; ++i)
+    if (!i8r::keep_if_reaching(a, bounds, cand[i], c0d, c1d, reach, ids, capacity, count)) return -2;
   return count;
 }
 

@@ -163,8 +163,8 @@ function convertedMemory(total: number, memory: LoadWeightsOptions['memory']): (
   };
 }
 
-/** Types re-encoded to Q8_0 by outputType 'q8_0'. */
-const REENCODED_TO_Q8_0 = new Set<number>([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
+/** Output matrix types outputType 'q8_0' re-encodes to Q8_0 and 'screened' copies to int8. */
+const REENCODABLE_OUTPUT = new Set<number>([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
 /** The widest output matrix outputType 'screened' takes (matmulI8rI8's integer sums fit an int32). */
 const MAX_SCREENED_COLS = 32768;
 
@@ -222,11 +222,12 @@ export function loadBitnetWeights(file: GgufFile, options: LoadWeightsOptions = 
   };
   const outInfo = tensors.tiedOutput ? tensors.tokenEmbedding : tensors.output;
   if (TERNARY.has(outInfo.type)) throw new Error(`the output matrix '${outInfo.name}' must be a float or k-quant type`);
-  // Q8_0 needs whole 32-blocks per row; any other shape keeps the exact matrix.
-  const q8able = REENCODED_TO_Q8_0.has(outInfo.type) && outInfo.dims[0] % 32 === 0;
-  const toQ8 = outputType === 'q8_0' && q8able;
+  // Both re-encodings (the Q8_0 matrix, the screen's int8 copy) take a float matrix with whole 32-blocks
+  // per row; any other type or shape keeps the exact matrix alone.
+  const reencodable = REENCODABLE_OUTPUT.has(outInfo.type) && outInfo.dims[0] % 32 === 0;
+  const toQ8 = outputType === 'q8_0' && reencodable;
   // the int8 copy's matmul sums stay within an int32 up to 32768 columns
-  const screened = outputType === 'screened' && q8able && outInfo.dims[0] <= MAX_SCREENED_COLS;
+  const screened = outputType === 'screened' && reencodable && outInfo.dims[0] <= MAX_SCREENED_COLS;
   const screenKernels = options.kernels;
   if (screened && !(screenKernels?.encodeI8rRows && screenKernels.screenBoundsI8r)) throw new Error("outputType 'screened' needs options.kernels with encodeI8rRows and screenBoundsI8r");
   // sizes of the converted forms (shapes already checked: whole blocks of both types)
