@@ -1,3 +1,6 @@
+/** About the longest description describeValue gives (a few characters more for a clipped name). */
+export const MAX_DESCRIBED_CHARS = 80;
+
 /**
  * A short rendering of a value for an error message ("…, got <this>"). Error messages quote what the
  * caller passed, and that can be anything: a 2560-element Float32Array in place of a row count, a
@@ -6,8 +9,6 @@
  * and a size; what JSON cannot render (cycles, bigints, functions, symbols) by kind. Never throws,
  * and never longer than about MAX_DESCRIBED_CHARS characters.
  */
-export const MAX_DESCRIBED_CHARS = 80;
-
 export function describeValue(v: unknown): string {
   switch (typeof v) {
     case 'number':
