@@ -128,6 +128,25 @@ Napi::Value ReadBandwidth(const Napi::CallbackInfo& info) {
   });
 }
 
+// int8Peak(rounds, passes): the selected table's int8 ceiling loop, `rounds` rounds on every pool thread
+// at once, best of `passes`: { multiplyAddsPerSecond, multiplyAdds, checksum } (checksum: 2 per
+// multiply-add when the loop ran as counted).
+Napi::Value Int8PeakJs(const Napi::CallbackInfo& info) {
+  const char* fn = "int8Peak";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    need_args(info, 2, fn);
+    // up to 2^26 rounds: every accumulator lane stays below 2^31 (8 a round)
+    const int64_t rounds = integer(info, 0, fn, "rounds", 1, int64_t{1} << 26);
+    const int64_t passes = integer(info, 1, fn, "passes", 1, 1000);
+    const Int8Peak r = int8_peak((uint64_t)rounds, (int)passes);
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("multiplyAddsPerSecond", Napi::Number::New(info.Env(), r.per_second));
+    o.Set("multiplyAdds", Napi::Number::New(info.Env(), (double)r.multiply_adds));
+    o.Set("checksum", Napi::Number::New(info.Env(), (double)r.checksum));
+    return o;
+  });
+}
+
 }  // namespace
 
 void register_info(Napi::Env env, Napi::Object exports) {
@@ -140,6 +159,7 @@ void register_info(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setIsaForTests", Napi::Function::New(env, SetIsa));
   exports.Set("readBandwidth", Napi::Function::New(env, ReadBandwidth));
+  exports.Set("int8Peak", Napi::Function::New(env, Int8PeakJs));
   exports.Set("readAheadForTests", Napi::Function::New(env, ReadAheadForTests));
 #if defined(BITNET_AVX512_EMULATED)
   exports.Set("avx512Emulated", Napi::Boolean::New(env, true));  // test-only build (SIMDe)

@@ -162,6 +162,12 @@ struct KernelTable {
 
   /** Streams n bytes (n % 64 == 0) with this ISA's widest loads; returns a checksum (bandwidth probe). */
   uint64_t (*stream_read)(const uint8_t* p, size_t n);
+  /**
+   * The int8 ceiling probe: `rounds` rounds of this ISA's widest u8 × s8 dot instruction (or the
+   * instruction mix its int8 kernels use) in independent chains, on u8 1 × s8 2; returns the
+   * multiply-adds done, and in *checksum the sum of every accumulator lane (2 per multiply-add).
+   */
+  uint64_t (*int8_peak)(uint64_t rounds, int64_t* checksum);
 };
 
 /** Scratch floats attention_group needs for a block ending at token t1: a row of scores (positions

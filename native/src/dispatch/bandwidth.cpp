@@ -1,5 +1,5 @@
-// The memory bandwidth probe: streaming reads with every pool thread, through the selected table's
-// widest loads.
+// The machine probes: memory bandwidth (streaming reads with every pool thread, through the selected
+// table's widest loads) and the int8 multiply-add ceiling (the table's int8_peak loop on every thread).
 #include "bandwidth.h"
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "../threads/thread_pool.h"
 #include "dispatch.h"
@@ -33,6 +34,25 @@ double read_bandwidth_of(const uint8_t* src, size_t bytes, int passes) {
   static volatile uint64_t keep;
   keep = sink.load();  // keep the reads alive
   return best;
+}
+
+Int8Peak int8_peak(uint64_t rounds, int passes) {
+  const KernelTable& t = table();
+  ThreadPool& pool = ThreadPool::instance();
+  const int threads = pool.size();
+  std::vector<uint64_t> macs((size_t)threads);
+  std::vector<int64_t> sums((size_t)threads);
+  Int8Peak r{0, 0, 0};
+  for (int p = 0; p < passes; ++p) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.parallel_for(threads, [&](int64_t i) { macs[(size_t)i] = t.int8_peak(rounds, &sums[(size_t)i]); });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.multiply_adds = 0;
+    r.checksum = 0;
+    for (int i = 0; i < threads; ++i) r.multiply_adds += macs[(size_t)i], r.checksum += sums[(size_t)i];
+    r.per_second = std::max(r.per_second, (double)r.multiply_adds / s);
+  }
+  return r;
 }
 
 double read_bandwidth(size_t bytes, int passes) {

@@ -15,4 +15,15 @@ double read_bandwidth(size_t bytes, int passes);
  */
 double read_bandwidth_of(const uint8_t* src, size_t bytes, int passes);
 
+/** What int8_peak measured: multiply-adds per second with all pool threads (best of the passes), and the
+ *  last pass's multiply-adds and accumulator checksum over all threads (2 per multiply-add when right). */
+struct Int8Peak {
+  double per_second;
+  uint64_t multiply_adds;
+  int64_t checksum;
+};
+
+/** Runs the selected table's int8_peak loop, `rounds` rounds on every pool thread at once, `passes` times. */
+Int8Peak int8_peak(uint64_t rounds, int passes);
+
 }  // namespace bitnet

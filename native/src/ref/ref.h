@@ -86,6 +86,7 @@ void add_ref(const float* a, const float* b, float* out, int64_t n);
 void scale_ref(const float* x, float s, float* out, int64_t n);
 void to_f16_ref(const float* x, uint16_t* out, int64_t n);
 uint64_t stream_read_ref(const uint8_t* p, size_t n);
+uint64_t int8_peak_ref(uint64_t rounds, int64_t* checksum);  // peak.cpp
 
 // attention.cpp
 /** One (token t, head h) of llama.cpp's non-flash attention; scores: startPos + t + 1 floats. */

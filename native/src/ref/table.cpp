@@ -39,6 +39,7 @@ KernelTable table(const char* isa) {
   t.argmax = argmax_ref;
   t.sum_exp = sum_exp_ref;
   t.stream_read = stream_read_ref;
+  t.int8_peak = int8_peak_ref;
   t.encode_q8_0_row = encode_q8_0_row_ref;
   t.f16_row_to_f32 = f16_row_to_f32_ref;
   t.repack_tq1_0_blocks = repack_tq1_0_blocks_ref;

@@ -6,7 +6,9 @@
  * 1 GiB), then for each matrix of a 2B4T layer and each ternary type times one matmul call with 1
  * and with 8 activation rows, cycling through enough distinct copies of the weights (≥ 256 MB) that
  * no cache can serve them, and prints a Markdown table: time per call, GB/s of weights streamed and
- * the fraction of the bandwidth. Bandwidth on shared machines drifts by ±30% within seconds, so it
+ * the fraction of the bandwidth, and the fraction of the machine's int8 multiply-add ceiling (probed
+ * natively: the selected ISA's widest u8 × s8 dot instruction on every thread), which bounds the rows of
+ * several activations. Bandwidth on shared machines drifts by ±30% within seconds, so it
  * is probed again right before and after every measurement and each row's best pass is compared with
  * the best of those probes (and the 1 GiB figure of the start is printed too).
  *
@@ -127,14 +129,22 @@ function main(): void {
   console.log(`# Native kernels on 2B4T shapes\n`);
   console.log(`ISA **${addon.selectedIsa()}**, ${threads} threads. CPU: ${JSON.stringify(addon.cpuFeatures())}`);
   console.log(`Memory read bandwidth (${threads} threads, streaming loads over 1 GiB, best of 3): **${bwStart.toFixed(1)} GB/s**.`);
+  // The int8 ceiling: 2^24 rounds of the ISA's widest u8 × s8 dot instruction on every thread (~50 ms a
+  // pass with 512-bit vpdpbusd), best of 3; the int8 rows are compared with it.
+  const peak = addon.int8Peak(1 << 24, 3);
+  if (peak.checksum !== 2 * peak.multiplyAdds) throw new Error(`int8Peak: checksum ${peak.checksum}, expected ${2 * peak.multiplyAdds}`);
+  const peakMacs = peak.multiplyAddsPerSecond;
+  console.log(`int8 multiply-add ceiling (${threads} threads, the ISA's widest u8 × s8 dot instruction, best of 3): **${(peakMacs / 1e9).toFixed(0)} G/s**.`);
   console.log(`Load average before the run: ${load.toFixed(2)} on ${os.cpus().length} CPUs${load > 0.5 ? ' — other work is running: expect slower, noisier numbers' : ''}.`);
   console.log(`CPU model: ${cpuInfo().model}.`);
   console.log(
     `Each row: time per call in the best of ${opts.rounds} passes through ≥ 256 MB of distinct weight copies; "% of bw" compares ` +
-      'with the best 1 GiB probe taken right before/after that row (bandwidth here drifts ±30% within seconds, and the cores are shared).\n',
+      'with the best 1 GiB probe taken right before/after that row (bandwidth here drifts ±30% within seconds, and the cores are shared); ' +
+      '"% of int8 peak" counts one multiply-add per weight and activation row against the ceiling above (rows of several activations are bound by it, not by memory).\n',
   );
-  console.log('| type | matrix (N out × K in) | rows | time / call | weights GB/s | bw at the time | % of bw | rows/s vs 1 row |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('| type | matrix (N out × K in) | rows | time / call | weights GB/s | bw at the time | % of bw | rows/s vs 1 row | % of int8 peak |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  const ofPeak = (n: number, k: number, m: number, seconds: number) => pct((n * k * m) / seconds / peakMacs);
 
   const perToken: Record<string, number> = {};
   for (const type of opts.types) {
@@ -169,7 +179,7 @@ function main(): void {
         }
         const speedup = m === 1 ? '1×' : `${((m * oneRow) / r.seconds).toFixed(1)}×`;
         console.log(
-          `| ${type.toUpperCase()} | ${s.name}: ${s.n}×${s.k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} |`,
+          `| ${type.toUpperCase()} | ${s.name}: ${s.n}×${s.k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} | ${ofPeak(s.n, s.k, m, r.seconds)} |`,
         );
       }
       ws.length = 0;
@@ -192,7 +202,7 @@ function main(): void {
       if (m === 1) oneRow = outputSeconds = r.seconds;
       const speedup = m === 1 ? '1×' : `${((m * oneRow) / r.seconds).toFixed(1)}×`;
       console.log(
-        `| F16 | output: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} |`,
+        `| F16 | output: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} | — (float) |`,
       );
     }
     // The same matrix as Q8_0 (EngineOptions.outputType 'q8_0'), 349 MB: Q8_0 × Q8_0 activations.
@@ -211,7 +221,7 @@ function main(): void {
       if (m === 1) oneRowQ8 = r.seconds;
       const speedup = m === 1 ? '1×' : `${((m * oneRowQ8) / r.seconds).toFixed(1)}×`;
       console.log(
-        `| Q8_0 | output: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} |`,
+        `| Q8_0 | output: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} | ${ofPeak(n, k, m, r.seconds)} |`,
       );
     }
   }

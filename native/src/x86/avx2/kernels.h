@@ -50,6 +50,7 @@ void softmax_row(float* x, int64_t n);
 void rope_neox_token(float* x, int64_t heads, int64_t headDim, int64_t ropeDim, int32_t pos, double freqBase);
 void add(const float* a, const float* b, float* out, int64_t n);
 uint64_t stream_read(const uint8_t* p, size_t n);
+uint64_t int8_peak(uint64_t rounds, int64_t* checksum);  // peak.cpp
 
 // rms_norm.cpp
 void rms_norm_row(const float* x, int64_t n, const float* w, float eps, float* out);

@@ -15,6 +15,17 @@ namespace {
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
 
+/** Σ of every int32 lane of v[0 .. n), in 64 bits (the lanes may sum past 2^31). */
+inline int64_t lane_sum_i64(const __m256i* v, int n) {
+  int64_t s = 0;
+  for (int i = 0; i < n; ++i) {
+    alignas(32) int32_t l[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(l), v[i]);
+    for (int j = 0; j < 8; ++j) s += l[j];
+  }
+  return s;
+}
+
 inline int32_t hsum_i32(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));

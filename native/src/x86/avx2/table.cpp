@@ -36,6 +36,7 @@ KernelTable avx2_table(const char* isa) {
   t.scale = scale;
   t.to_f16 = to_f16;
   t.stream_read = stream_read;
+  t.int8_peak = int8_peak;
   t.encode_q8_0_row = encode_q8_0_row;
   t.f16_row_to_f32 = f16_row_to_f32;
   t.repack_tq1_0_blocks = repack_tq1_0_blocks;

@@ -21,6 +21,7 @@ double sum_exp_512(const float* x, int64_t n, double max);  // sampling.cpp
 
 // ternary.cpp
 void matmul_i2s_i8_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
+uint64_t int8_peak_512(uint64_t rounds, int64_t* checksum);  // peak.cpp
 void matmul_tq2_0_q8k_512(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 
 // ternary_tiles.cpp: the several-row (M > 1) parts of the two above (I2_S on activations repacked by

@@ -48,6 +48,7 @@ const KernelTable* kernel_table_avx512() {
     t.attention_group = avx512::attention_group_512;
     t.softmax_row = avx512::softmax_row_512;
     t.stream_read = avx512::stream_read512;
+    t.int8_peak = avx512::int8_peak_512;
     t.weigh_logits = avx512::weigh_logits_512;
     t.argmax = avx512::argmax_512;
     t.sum_exp = avx512::sum_exp_512;

@@ -18,6 +18,7 @@ void matmul_i2s_i8_vnni(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 void matmul_tq2_0_q8k_vnni(const TernaryMatmulArgs& a, int64_t n0, int64_t n1);
 // i8r.cpp
 void matmul_i8r_i8_vnni(const I8rMatmulArgs& a, int64_t n0, int64_t n1);
+uint64_t int8_peak_vnni(uint64_t rounds, int64_t* checksum);  // peak.cpp
 
 }  // namespace avxvnni
 }  // namespace bitnet

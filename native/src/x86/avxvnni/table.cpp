@@ -11,6 +11,7 @@ const KernelTable* kernel_table_avxvnni() {
     t.types[GGML_I2_S].matmul_ternary = avxvnni::matmul_i2s_i8_vnni;
     t.types[GGML_TQ2_0].matmul_ternary = avxvnni::matmul_tq2_0_q8k_vnni;
     t.matmul_i8r_i8 = avxvnni::matmul_i8r_i8_vnni;
+    t.int8_peak = avxvnni::int8_peak_vnni;
     return t;
   }();
   return &t;

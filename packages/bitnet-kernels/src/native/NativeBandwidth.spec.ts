@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { requestedKernelMode } from '../backend/KernelBackend';
 import { defaultModeAddon } from '../testing';
 import { thrown } from '../testing/kernelCases';
+import { describeNativeIsas } from '../testing/kernelIsaVariants';
 
 const addon = requestedKernelMode() === 'ts' ? undefined : defaultModeAddon();
 const describeNative = addon ? describe : describe.skip;
@@ -44,5 +45,37 @@ describeNative('native readBandwidth', () => {
     expect(thrown(() => a.readBandwidth(MiB, 1, dir)).name).toBe('RangeError');
     expect(thrown(() => a.readBandwidth(MiB, 1, 42 as unknown as string)).name).toBe('TypeError');
     if (process.platform === 'linux') expect(mapped(file)).toBe(0);
+  });
+});
+
+/**
+ * The int8 ceiling probe (the kernels bench's "% of int8 peak"): on every instruction set, including the
+ * emulated ones, its loop runs the rounds it says (the accumulators' checksum is 2 per multiply-add:
+ * u8 1 × s8 2), counts the multiply-adds of its instruction, and reports a positive rate; bad arguments
+ * are typed errors.
+ */
+describeNativeIsas('native int8Peak', ({ addon, isa }) => {
+  const lanesPerRound: Record<string, number> = { generic: 32, avx2: 8 * 32, avxvnni: 10 * 32, avx512: 10 * 64, avx512vbmi: 10 * 64 };
+  it('runs the rounds it counts, for every pool thread', () => {
+    const rounds = 4099;
+    const r = addon.int8Peak(rounds, 2);
+    expect(r.multiplyAdds).toBe(rounds * lanesPerRound[isa] * addon.threads());
+    expect(r.checksum).toBe(2 * r.multiplyAdds);
+    expect(Number.isFinite(r.multiplyAddsPerSecond) && r.multiplyAddsPerSecond > 0).toBe(true);
+  });
+
+  // the most rounds it takes, where a 32-bit sum over the chains' lanes would wrap: on the selected ISA
+  // only (~0.2 s with 512-bit vpdpbusd; the emulated ones take far longer)
+  (isa === addon.selectedIsa() && !addon.avx512Emulated ? it : it.skip)('keeps its checksum exact at the most rounds it takes', () => {
+    const r = addon.int8Peak(2 ** 26, 1);
+    expect(r.checksum).toBe(2 * r.multiplyAdds);
+    expect(r.multiplyAdds).toBe(2 ** 26 * lanesPerRound[isa] * addon.threads());
+  });
+
+  it('rejects rounds outside 1 .. 2^26 (a lane would overflow past it) and passes outside 1 .. 1000', () => {
+    for (const [rounds, passes] of [[0, 1], [2 ** 26 + 1, 1], [1.5, 1], [1, 0], [1, 1001]]) {
+      expect(thrown(() => addon.int8Peak(rounds, passes)).name).toBe('RangeError');
+    }
+    expect(thrown(() => addon.int8Peak('5' as unknown as number, 1)).name).toBe('TypeError');
   });
 });

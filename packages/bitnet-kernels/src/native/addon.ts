@@ -52,6 +52,16 @@ export interface ReadAheadStats {
   workerReadAheads: number;
 }
 
+/** What NativeAddon.int8Peak measured. */
+export interface Int8Peak {
+  /** Multiply-adds per second, all pool threads together (the best pass). */
+  multiplyAddsPerSecond: number;
+  /** Multiply-adds of the last pass, all threads. */
+  multiplyAdds: number;
+  /** Sum of every accumulator lane of the last pass (2 per multiply-add when the loop ran as counted). */
+  checksum: number;
+}
+
 export interface NativeAddon {
   // The integer matmuls' `scale`: an optional output scale (absent: 1), as the Kernels contract's.
   quantizeI8PerToken(x: Float32Array, rows: number, cols: number, qs: Int8Array, scales: Float32Array, sums: Int32Array): void;
@@ -172,6 +182,13 @@ export interface NativeAddon {
    * where they are, nothing is allocated or freed).
    */
   readBandwidth(bytes: number, passes: number, file?: string): number;
+  /**
+   * The int8 multiply-add ceiling of the selected ISA on every pool thread at once: `rounds` (1 .. 2^26)
+   * rounds of its widest u8 × s8 dot instruction (AVX2: the vpmaddubsw + vpmaddwd + vpaddd mix its int8
+   * kernels use; generic: a plain C++ dot) in independent chains, best of `passes`. `checksum` is the
+   * sum of every accumulator lane of the last pass: 2 × multiplyAdds when the loop ran as counted.
+   */
+  int8Peak(rounds: number, passes: number): Int8Peak;
   /** True only for the test-only build whose AVX-512 intrinsics are emulated (SIMDe). */
   avx512Emulated: boolean;
 }

@@ -7,7 +7,7 @@ import { nativeAddon } from '../backend/KernelBackend';
 import type { NativeIsa, ReadAheadStats } from '../native/addon';
 
 export { nativeAddon, defaultModeAddon, resetKernelBackendForTests } from '../backend/KernelBackend';
-export type { NativeAddon, ReadAheadStats } from '../native/addon';
+export type { Int8Peak, NativeAddon, ReadAheadStats } from '../native/addon';
 export { NativeKernels } from '../native/NativeKernels';
 export { TsKernels } from '../ts/TsKernels';
 export { CheckedKernels } from '../api/CheckedKernels';
