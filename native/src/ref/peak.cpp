@@ -14,6 +14,9 @@ uint64_t int8_peak_ref(uint64_t rounds, int64_t* checksum) {
   int8_t s[32];
   for (int i = 0; i < 32; ++i) u[i] = 1, s[i] = 2;
   int32_t acc[8] = {0};
+  // u and s escape: after each round's barrier the compiler must load and multiply them again, not
+  // fold the products into one constant add
+  __asm__ volatile("" : : "r"(u), "r"(s) : "memory");
   for (uint64_t r = 0; r < rounds; ++r) {
     for (int l = 0; l < 8; ++l)
       for (int j = 0; j < 4; ++j) acc[l] += (int32_t)u[4 * l + j] * (int32_t)s[4 * l + j];
