@@ -3,6 +3,7 @@
  * sampler, a sequence's constraint (grammar), the prompt cache's KV memory, fault injection, and the
  * scheduler's options. The worker implements them over the real model; the specs over fakes.
  */
+import type { LogitMask } from '../forward/LogitScreen';
 import type { TokenLogprobs } from '../sampling/Logprobs';
 import type { SamplingParams, SequenceMessage, WorkerStartRequest } from './protocol';
 
@@ -19,15 +20,15 @@ export interface ForwardModel<C> {
    * One token for each cache; returns each one's logits. `argmaxOnly[i]`: sequence i only takes the
    * largest logit (see TokenSampler.argmaxOnly), so its row may hold exact logits for the tokens that
    * could be largest and −Infinity elsewhere (a screened output matrix). `argmaxMasks[i]`: a mask (a
-   * grammar's) row i comes back with, applied once (see ForwardPart.argmaxMask).
+   * grammar's) row i comes back with applied (see ForwardPart.argmaxMask).
    */
-  decodeBatch(caches: C[], lastIds: number[], argmaxOnly?: boolean[], argmaxMasks?: Array<((logits: Float32Array) => void) | undefined>): Float32Array[];
+  decodeBatch(caches: C[], lastIds: number[], argmaxOnly?: boolean[], argmaxMasks?: Array<LogitMask | undefined>): Float32Array[];
   /**
    * Optional: several sequences' rows in one pass (at most maxChunkTokens in all; distinct caches);
    * each part gets its last row's logits when it asks. Rows never mix: the same results as running
    * each part alone.
    */
-  stepMany?(parts: Array<{ cache: C; ids: number[]; wantLogits: boolean | 'argmax'; argmaxMask?: (logits: Float32Array) => void }>): Array<Float32Array | undefined>;
+  stepMany?(parts: Array<{ cache: C; ids: number[]; wantLogits: boolean | 'argmax'; argmaxMask?: LogitMask }>): Array<Float32Array | undefined>;
 }
 
 /** Chooses tokens for one sequence. */

@@ -1,4 +1,5 @@
 /** What the Scheduler keeps of each sequence: waiting for a cache, then admitted and running. */
+import type { LogitMask } from '../forward/LogitScreen';
 import type { WorkerStartRequest } from './protocol';
 import type { TokenConstraint, TokenSampler } from './SchedulerContracts';
 
@@ -17,7 +18,7 @@ export interface Waiting {
  * comes back masked once `applied`, so emit does not mask it again; `error`: what the mask threw.
  */
 export interface DelegatedMask {
-  readonly mask: (logits: Float32Array) => void;
+  readonly mask: LogitMask;
   applied: boolean;
   error?: Error;
 }

@@ -16,11 +16,13 @@ export interface ForwardPart {
    */
   wantLogits: boolean | 'argmax';
   /**
-   * A mask (a grammar's) the returned row comes back with: called once, on the row's exact logits or,
-   * when the row is screened (wantLogits 'argmax' with a screened output), on its approximate logits
-   * before the candidates are chosen, so that only tokens the mask allows become candidates and the
-   * largest allowed logit is exact, as without a mask. Either way every token it bans is −Infinity in
-   * the returned row, and the caller need not apply it again. Not called when the part gets no row.
+   * A mask (a grammar's) the returned row comes back with: called on the row's exact logits or, when
+   * the row is screened (wantLogits 'argmax' with a screened output), on its approximate logits before
+   * the candidates are chosen, so that only tokens the mask allows become candidates and the largest
+   * allowed logit is exact, as without a mask. Once per row, except a row the screen tries and then
+   * leaves to the full matrix (its values are not finite, or too many tokens stay in): that row is
+   * masked again on its exact logits. Either way every token it bans is −Infinity in the returned row,
+   * and the caller need not apply it again. Not called when the part gets no row.
    */
   argmaxMask?: LogitMask;
 }
