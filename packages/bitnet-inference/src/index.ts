@@ -3,7 +3,7 @@ export { loadBitnetWeights, type BitnetWeights, type LayerWeights, type LoadWeig
 export { openWeightsFile, WEIGHTS_ONLY_READ } from './model/openWeightsFile';
 export { KvCache } from './model/KvCache';
 export { ForwardPass, type ForwardOptions, type ForwardPart, type ScreenStats } from './forward/ForwardPass';
-export type { LogitMask } from './forward/LogitScreen';
+export type { LogitMask } from './forward/MaskedArgmax';
 export { Sampler, argmax, type SamplerOptions, type SamplerSettings } from './sampling/Sampler';
 export { MAX_TOP_LOGPROBS, type PieceLogprobs, type TokenAlternative, type TokenLogprobs, tokenLogprobs } from './sampling/Logprobs';
 export * from './config/GenerationConfig';

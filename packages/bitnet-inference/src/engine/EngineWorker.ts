@@ -72,6 +72,7 @@ function load(m: WorkerLoadRequest): void {
     forward,
     sampler: (params) => new Sampler(params, { kernels: opened.kernels }),
     logprobs: (logits, chosen, top) => tokenLogprobs(logits, chosen, top, opened.kernels),
+    argmax: (logits) => opened.kernels.argmax(logits),
     prefixes,
     constraint: (req) => {
       if (req.grammar === undefined) return undefined;

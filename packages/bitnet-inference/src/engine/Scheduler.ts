@@ -15,6 +15,7 @@
  * a later round, and a sequence whose step failed more than its maxRetries times in a row ends with
  * an `error` message. Cancellation is seen between rounds.
  */
+import { argmax } from '@bitnet/kernels';
 import { tokenLogprobs } from '../sampling/Logprobs';
 import type { SequenceEnd, SequenceMessage, WorkerStartRequest } from './protocol';
 import type { ForwardModel, PrefixStore, SchedulerOptions, TokenConstraint } from './SchedulerContracts';
@@ -339,7 +340,7 @@ export class Scheduler<C> {
    * top-k/p, min-p): the log-softmax at temperature 1 of the logits the token was chosen from.
    */
   private emit(seq: number, s: Sequence<C>, logits: Float32Array, batch: number, prefillMs?: number, delegated?: DelegatedMask): void {
-    const choice = chooseToken(s, logits, this.now, delegated);
+    const choice = chooseToken(s, logits, this.now, this.options.argmax ?? argmax, delegated);
     if ('error' in choice) return this.abort(seq, choice.error);
     const { id, complete } = choice;
     s.last = id;

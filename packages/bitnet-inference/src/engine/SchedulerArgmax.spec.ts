@@ -3,9 +3,12 @@
  * whose sampler is a plain argmax and whose logits nothing else reads (no logprobs); a grammar's rows
  * carry its mask along. Fakes only: a forward pass that records the flag of every row it computes.
  */
+import { settleMaskedArgmax } from '../forward/MaskedArgmax';
+import { argmax } from '../sampling/Sampler';
 import type { SequenceMessage, WorkerStartRequest } from './protocol';
 import { type ForwardModel, Scheduler } from './Scheduler';
 import type { TokenConstraint } from './SchedulerContracts';
+import type { LogitMask } from '../forward/MaskedArgmax';
 
 const VOCAB = 16;
 
@@ -124,12 +127,14 @@ describe('Scheduler: a grammar mask handed to the forward pass', () => {
    * step): `forwardMasks` decides whether the fake forward pass applies the mask it is given to the row
    * it returns (as ForwardPass does) or ignores it (as an older forward model might).
    */
-  function run(forwardMasks: boolean, throwAt?: number) {
+  function run(forwardMasks: boolean, throwAt?: number, lazy = false) {
     const banned = 7;
     let calls = 0;
+    let checks = 0;
     const messages: SequenceMessage[] = [];
     const row = () => Float32Array.from({ length: VOCAB }, (_, i) => (i === banned ? 2 : i === 3 ? 1 : 0));
-    const apply = (l: Float32Array, mask: ((l: Float32Array) => void) | undefined) => (forwardMasks ? mask?.(l) : undefined, l);
+    // as ForwardPass settles a row: a lazy mask through settleMaskedArgmax
+    const apply = (l: Float32Array, mask: LogitMask | undefined) => (forwardMasks && mask ? settleMaskedArgmax(l, mask, argmax) : undefined, l);
     const forward: ForwardModel<FakeCache> = {
       maxChunkTokens: 8,
       newCache: () => ({ seq: 1, ids: [] }),
@@ -144,6 +149,7 @@ describe('Scheduler: a grammar mask handed to the forward pass', () => {
       },
       accept: () => false,
     };
+    if (lazy) constraint.allows = (id) => (checks++, id !== banned);
     const scheduler = new Scheduler<FakeCache>({
       forward,
       sampler: () => ({ observe: () => undefined, replay: () => undefined, sample: (l) => l.indexOf(Math.max(...l)), argmaxOnly: true }),
@@ -164,13 +170,21 @@ describe('Scheduler: a grammar mask handed to the forward pass', () => {
     });
     for (let n = 0; scheduler.runRound(); n++) if (n > 50) throw new Error('scheduler did not finish');
     const ids = messages.flatMap((m) => (m.type === 'token' ? [m.id] : []));
-    return { ids, calls, messages };
+    return { ids, calls, checks, messages };
   }
 
   it.each([true, false])('masks each row exactly once, whoever applies it (forward applies it: %s)', (forwardMasks) => {
     const r = run(forwardMasks);
     expect(r.ids).toEqual([3, 3, 3, 3]); // the banned largest logit is never taken
     expect(r.calls).toBe(4); // the first token's row comes from prefill, which takes no mask: emit masks it
+  });
+
+  it.each([true, false])('with allows, settles each row without the mask (forward settles it: %s)', (forwardMasks) => {
+    const r = run(forwardMasks, undefined, true);
+    expect(r.ids).toEqual([3, 3, 3, 3]);
+    expect(r.calls).toBe(0);
+    // the banned largest logit, then the allowed one, per row; again in emit for the rows the forward settled
+    expect(r.checks).toBe(forwardMasks ? 4 * 2 + 3 : 4 * 2);
   });
 
   it('a mask that throws inside the forward pass ends the sequence with its error, without masking again', () => {

@@ -3,7 +3,7 @@
  * sampler, a sequence's constraint (grammar), the prompt cache's KV memory, fault injection, and the
  * scheduler's options. The worker implements them over the real model; the specs over fakes.
  */
-import type { LogitMask } from '../forward/LogitScreen';
+import type { LogitMask } from '../forward/MaskedArgmax';
 import type { TokenLogprobs } from '../sampling/Logprobs';
 import type { SamplingParams, SequenceMessage, WorkerStartRequest } from './protocol';
 
@@ -53,6 +53,12 @@ export interface TokenSampler {
 export interface TokenConstraint {
   /** Sets the logits of the tokens not allowed next to −Infinity, in place, before sampling. */
   mask(logits: Float32Array): unknown;
+  /**
+   * The mask's verdict on one token: true exactly when mask() would leave its logit as it is. With it,
+   * a greedy row is settled by checking its largest logits first (settleMaskedArgmax), and the mask
+   * runs only when none of them is allowed.
+   */
+  allows?(id: number): boolean;
   /** Follows the chosen (or a resumed) token; returns true when the text is complete and must end. */
   accept(id: number): boolean;
 }
@@ -89,6 +95,8 @@ export interface SchedulerOptions<C> {
   sampler: (params: SamplingParams) => TokenSampler;
   /** A token's logprobs, for a sequence that asks for them (default tokenLogprobs with the TypeScript kernels). */
   logprobs?: (logits: Float32Array, chosen: number, top: number) => TokenLogprobs;
+  /** The argmax of a row (ties to the lower id), for a greedy row under a lazy grammar (default the TypeScript kernel's). */
+  argmax?: (logits: Float32Array) => number;
   /** The constraint of a sequence that asks for one (WorkerStartRequest.grammar); may throw. */
   constraint?: (req: WorkerStartRequest) => TokenConstraint | undefined;
   /** The prompt cache (none by default). */

@@ -1,5 +1,5 @@
 /** What the Scheduler keeps of each sequence: waiting for a cache, then admitted and running. */
-import type { LogitMask } from '../forward/LogitScreen';
+import type { LogitMask } from '../forward/MaskedArgmax';
 import type { WorkerStartRequest } from './protocol';
 import type { TokenConstraint, TokenSampler } from './SchedulerContracts';
 

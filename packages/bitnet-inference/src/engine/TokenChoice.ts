@@ -4,6 +4,8 @@
  * hand to the forward pass with such a row, and the choice itself (mask, sample, let the grammar
  * accept). Functions of one sequence's state; the scheduler keeps the bookkeeping around them.
  */
+import { type LogitMask, settleMaskedArgmax } from '../forward/MaskedArgmax';
+import type { TokenConstraint } from './SchedulerContracts';
 import type { DelegatedMask, Sequence } from './SchedulerState';
 
 /**
@@ -18,27 +20,43 @@ export function argmaxOnly<C>(s: Sequence<C>): boolean {
  * For an argmax-only sequence with a grammar: its mask, for the forward pass to apply to the row it
  * computes (a screened output applies it to the approximate logits, so that only allowed tokens
  * become candidates). The row then comes back masked and chooseToken does not mask it again; if the
- * forward pass never called it (a fake, or a row it did not return), chooseToken masks as usual. Its
- * time counts as mask time; a throw is kept, and chooseToken reports it.
+ * forward pass never called it (a fake, a row it did not return, or a lazy mask that did not need to
+ * run), chooseToken settles the row itself. With the constraint's `allows`, the mask is lazy (see
+ * settleMaskedArgmax). Its time and its checks' count as mask time; a throw is kept, and chooseToken
+ * reports it.
  */
 export function delegateMask<C>(s: Sequence<C>, now: () => number): DelegatedMask | undefined {
   const constraint = s.constraint;
   if (!constraint || !argmaxOnly(s)) return undefined;
+  const timed = <T>(f: () => T, failed: T): T => {
+    const t0 = now();
+    try {
+      return f();
+    } catch (e) {
+      delegated.error ??= e as Error;
+      return failed;
+    } finally {
+      s.maskMs += now() - t0;
+    }
+  };
+  const mask: LogitMask = (logits) => timed(() => void constraint.mask(logits), undefined);
+  if (constraint.allows) mask.allows = (id) => timed(() => constraint.allows!(id), false);
   const delegated: DelegatedMask = {
     applied: false,
     mask: (logits) => {
-      const t0 = now();
-      try {
-        constraint.mask(logits);
-      } catch (e) {
-        delegated.error = e as Error;
-      } finally {
-        delegated.applied = true;
-        s.maskMs += now() - t0;
-      }
+      delegated.applied = true;
+      mask(logits);
     },
   };
+  if (mask.allows) delegated.mask.allows = mask.allows;
   return delegated;
+}
+
+/** A constraint's mask as settleMaskedArgmax takes it: lazy when the constraint has `allows`. */
+function lazyMask(constraint: TokenConstraint): LogitMask {
+  const mask: LogitMask = (logits) => void constraint.mask(logits);
+  if (constraint.allows) mask.allows = (id) => constraint.allows!(id);
+  return mask;
 }
 
 /** The token chosen and whether the grammar is complete with it, or the grammar's error. */
@@ -47,13 +65,16 @@ export type TokenChoice = { id: number; complete: boolean } | { error: Error };
 /**
  * Masks `logits` with the sequence's grammar (unless `delegated` says the forward pass did), samples,
  * and lets the grammar accept the token. The logits are adjusted in place, as the sampler leaves them.
+ * An argmax-only sequence whose constraint has `allows` is settled lazily (settleMaskedArgmax with
+ * `argmax`): its row may come back with the chosen token's logit alone.
  */
-export function chooseToken<C>(s: Sequence<C>, logits: Float32Array, now: () => number, delegated?: DelegatedMask): TokenChoice {
+export function chooseToken<C>(s: Sequence<C>, logits: Float32Array, now: () => number, argmax: (logits: Float32Array) => number, delegated?: DelegatedMask): TokenChoice {
   if (delegated?.error) return { error: delegated.error };
   if (s.constraint && !delegated?.applied) {
     try {
       const t0 = now();
-      s.constraint.mask(logits);
+      if (s.constraint.allows && argmaxOnly(s)) settleMaskedArgmax(logits, lazyMask(s.constraint), argmax);
+      else s.constraint.mask(logits);
       s.maskMs += now() - t0;
     } catch (e) {
       return { error: e as Error };

@@ -2,7 +2,8 @@ import type { AttentionCall, AttentionShape, Kernels } from '@bitnet/kernels';
 import type { BitnetWeights } from '../model/BitnetWeights';
 import type { KvCache } from '../model/KvCache';
 import { Linear } from './Linear';
-import { type LogitMask, LogitScreen } from './LogitScreen';
+import { LogitScreen } from './LogitScreen';
+import { type LogitMask, settleMaskedArgmax } from './MaskedArgmax';
 
 /** One sequence's share of a `stepMany` pass. */
 export interface ForwardPart {
@@ -16,13 +17,15 @@ export interface ForwardPart {
    */
   wantLogits: boolean | 'argmax';
   /**
-   * A mask (a grammar's) the returned row comes back with: called on the row's exact logits or, when
-   * the row is screened (wantLogits 'argmax' with a screened output), on its approximate logits before
-   * the candidates are chosen, so that only tokens the mask allows become candidates and the largest
-   * allowed logit is exact, as without a mask. Once per row, except a row the screen tries and then
-   * leaves to the full matrix (its values are not finite, or too many tokens stay in): that row is
-   * masked again on its exact logits. Either way every token it bans is −Infinity in the returned row,
-   * and the caller need not apply it again. Not called when the part gets no row.
+   * A mask (a grammar's) the returned row comes back with: its argmax is then the masked row's argmax,
+   * and every token the mask bans is −Infinity in it, so the caller need not apply it again. A row the
+   * screen takes (wantLogits 'argmax' with a screened output) is masked on its approximate logits before
+   * the candidates are chosen, so that only allowed tokens become candidates and the largest allowed
+   * logit is exact, as without a mask; a row the screen tries and then leaves to the full matrix (its
+   * values are not finite, or too many tokens stay in) is masked again on its exact logits. A mask with
+   * `allows` is lazy (see settleMaskedArgmax and LogitScreen.run): it is called only when none of the
+   * row's largest logits is an allowed token, and the row may come back with that token's logit alone.
+   * Not called when the part gets no row.
    */
   argmaxMask?: LogitMask;
 }
@@ -359,7 +362,7 @@ export class ForwardPass {
     if (screenRows.length === 0) {
       this.stats.fullRows += wanted.length;
       this.linear.apply({ kind: 'float', ...this.weights.output }, normed, count, all);
-      outs.forEach((row, i) => masks?.[i]?.(row));
+      outs.forEach((row, i) => this.settle(row, masks?.[i]));
       return outs;
     }
     // the screened rows first (gathered into the front of `normed`), then the rest in one full call
@@ -377,9 +380,14 @@ export class ForwardPass {
       this.linear.apply({ kind: 'float', ...this.weights.output }, x, full.length, logits);
       if (full.length > 1) full.forEach((i, j) => outs[i].set(logits.subarray(j * V, (j + 1) * V)));
       // the screen masked only the approximate logits of the rows it gave back; these come out in full
-      for (const i of full) masks?.[i]?.(outs[i]);
+      for (const i of full) this.settle(outs[i], masks?.[i]);
     }
     return outs;
+  }
+
+  /** A full row under a mask: masked, or left with the masked argmax alone when the mask is lazy. */
+  private settle(row: Float32Array, mask: LogitMask | undefined): void {
+    if (mask) settleMaskedArgmax(row, mask, (l) => this.kernels.argmax(l));
   }
 
   /** Rows `order` of `x` (rows of `D`), in that order, in a new array. */

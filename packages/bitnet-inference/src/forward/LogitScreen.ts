@@ -1,11 +1,9 @@
 import { ACTIVATION_FORMATS, allocI8Activations, type FloatMatrix, type I8Activations, type Kernels, type PreparedActivations, tensorKernel } from '@bitnet/kernels';
 import type { OutputScreen } from '../model/BitnetWeights';
+import type { LogitMask } from './MaskedArgmax';
 
 /** γ_n = n·u / (1 − n·u), u = 2⁻²⁴: the relative error bound of n rounded f32 operations. */
 const gamma = (n: number): number => (n * 2 ** -24) / (1 - n * 2 ** -24);
-
-/** Sets the logits of the tokens a row may not take to −Infinity, in place (a grammar's mask). */
-export type LogitMask = (logits: Float32Array) => void;
 
 /** What one `screen` call did, for the counters a caller keeps. */
 export interface ScreenResult {
@@ -13,6 +11,16 @@ export interface ScreenResult {
   screened: boolean[];
   /** Exact logits computed, over the screened rows. */
   candidates: number;
+}
+
+/** One `run`'s rows as screenRows takes them. */
+interface ScreenStep {
+  rows: number;
+  approx: Float32Array;
+  h: Float32Array;
+  acts: I8Activations;
+  outs: readonly Float32Array[];
+  screened: boolean[];
 }
 
 /**
@@ -57,6 +65,9 @@ export class LogitScreen {
    * Rows `x` (rows × cols, final-normed): fills outs[r] (output.rows floats) for every row it can
    * screen and reports which; the caller computes the others in full. masks[r]: row r's argmax is taken
    * after this mask, so it is applied to the approximate logits first (only allowed tokens are kept).
+   * A mask with `allows` is lazy: its row is screened unmasked, and only when the largest exact logit
+   * found belongs to a token it bans is the row screened again, masked (the unmasked winner, allowed,
+   * is the masked argmax too).
    */
   run(x: Float32Array, rows: number, outs: readonly Float32Array[], masks?: readonly (LogitMask | undefined)[]): ScreenResult {
     const k = this.kernels;
@@ -70,18 +81,38 @@ export class LogitScreen {
     const approx = this.approx.subarray(0, rows * V);
     k.matmulI8rI8(this.screen.copy, acts, approx);
     const h = (this.exactFormat.prepare(k, xs, rows, K, this.exactActs) as Float32Array).subarray(0, rows * K);
+    const step: ScreenStep = { rows, approx, h, acts, outs, screened: new Array<boolean>(rows).fill(false) };
+    const lazy = (r: number) => masks?.[r]?.allows !== undefined;
+    let candidates = this.screenRows(step, [...Array(rows).keys()], (r) => (lazy(r) ? undefined : masks?.[r]));
+    const again: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      if (!step.screened[r] || !lazy(r)) continue;
+      const top = k.argmax(outs[r]);
+      if (!(outs[r][top] > -Infinity && masks![r]!.allows!(top))) again.push(r);
+    }
+    if (again.length > 0) candidates += this.screenRows(step, again, (r) => masks![r]);
+    return { screened: step.screened, candidates };
+  }
 
-    const screened: boolean[] = [];
+  /**
+   * Screens rows `which` of a step: each row's approximate logits masked by maskOf(row) when it gives
+   * one, its candidates chosen, their exact logits computed into its out row (−Infinity elsewhere);
+   * marks in step.screened which rows it could screen. Returns the exact logits computed.
+   */
+  private screenRows(step: ScreenStep, which: readonly number[], maskOf: (r: number) => LogitMask | undefined): number {
+    const { rows, approx, h, acts, outs } = step;
+    const K = this.output.cols;
+    const V = this.output.rows;
     // every screened row's candidates as one key each, token · rows + row
     const keys: number[] = [];
-    for (let r = 0; r < rows; r++) {
-      masks?.[r]?.(approx.subarray(r * V, (r + 1) * V));
+    for (const r of which) {
+      maskOf(r)?.(approx.subarray(r * V, (r + 1) * V));
       const count = this.candidatesOf(approx.subarray(r * V, (r + 1) * V), h.subarray(r * K, (r + 1) * K), acts, r);
-      screened.push(count >= 0);
+      step.screened[r] = count >= 0;
+      if (count >= 0) outs[r].fill(-Infinity);
       for (let j = 0; j < count; j++) keys.push(this.ids[j] * rows + r);
     }
-    for (let r = 0; r < rows; r++) if (screened[r]) outs[r].fill(-Infinity);
-    if (keys.length === 0) return { screened, candidates: 0 };
+    if (keys.length === 0) return 0;
     // picked in token order: the exact matrix's rows are then read front to back, each once for all
     // the rows that keep its token
     const sorted = Int32Array.from(keys).sort();
@@ -92,9 +123,9 @@ export class LogitScreen {
       xRow[j] = sorted[j] - wRow[j] * rows;
     }
     const exact = new Float32Array(sorted.length);
-    k.matmulFloatPicked(this.output, h, rows, wRow, xRow, exact);
+    this.kernels.matmulFloatPicked(this.output, h, rows, wRow, xRow, exact);
     for (let j = 0; j < sorted.length; j++) outs[xRow[j]][wRow[j]] = exact[j];
-    return { screened, candidates: sorted.length };
+    return sorted.length;
   }
 
   /** Row r's candidates into this.ids: their count, or −1 when the row is not finite or keeps too many. */

@@ -120,6 +120,56 @@ describe("outputType 'screened'", () => {
     expect(passes[2][1].screenStats.fullRows).toBe(prompts.length);
   });
 
+  it('runs a lazy mask (one with allows) only when the winner it would give is banned, with the masked argmax either way', () => {
+    const steps = (fp: ForwardPass) => prompts.map((p) => {
+      const c = new KvCache(fp.weights.config, p.length + 2);
+      fp.run(c, p);
+      return c;
+    });
+    const next = [65, 66, 67, 68, 69, 70];
+    const plain = new ForwardPass(load({}, 'exact'), kernels, { maxChunkTokens: 16 });
+    const unmasked = plain.decodeBatch(steps(plain), next).map((l) => l.slice());
+    // even rows ban a few tokens below their winner; odd rows ban the upper half of their logits, so the
+    // allowed winner lies far below every token the unmasked screen keeps
+    const allowed = unmasked.map((l, i) => {
+      const median = [...l].sort((a, b) => a - b)[l.length >> 1];
+      const win = argmax(l);
+      return new Set([...l.keys()].filter((t) => (i % 2 === 0 ? t === win || t % 7 !== 0 : l[t] < median)));
+    });
+    const passes: Array<[string, ForwardPass]> = [
+      ['exact', new ForwardPass(load({}, 'exact'), kernels, { maxChunkTokens: 16 })],
+      ['screened', new ForwardPass(load({}, 'screened'), kernels, { maxChunkTokens: 16 })],
+      ['screened, too many rows', new ForwardPass(load({}, 'screened'), kernels, { maxChunkTokens: 16, maxScreenedRows: prompts.length - 1 })],
+    ];
+    for (const [name, fp] of passes) {
+      const calls = prompts.map(() => 0);
+      const checks = prompts.map(() => 0);
+      const masks = prompts.map((_, i) => {
+        const mask = (l: Float32Array) => {
+          calls[i]++;
+          for (let t = 0; t < l.length; t++) if (!allowed[i].has(t)) l[t] = -Infinity;
+        };
+        return Object.assign(mask, { allows: (t: number) => (checks[i]++, allowed[i].has(t)) });
+      });
+      const fullBefore = fp.screenStats.fullRows;
+      const out = fp.decodeBatch(steps(fp), next, prompts.map(() => true), masks);
+      out.forEach((l, i) => {
+        const want = unmasked[i].slice();
+        for (let t = 0; t < want.length; t++) if (!allowed[i].has(t)) want[t] = -Infinity;
+        expect([name, i, argmax(l)]).toEqual([name, i, argmax(want)]);
+        expect([name, i, [...l.keys()].filter((t) => !allowed[i].has(t) && l[t] !== -Infinity)]).toEqual([name, i, []]);
+        expect([name, i, checks[i] > 0]).toEqual([name, i, true]);
+      });
+      // a winner allowed: no mask at all
+      expect([name, calls.filter((_, i) => i % 2 === 0)]).toEqual([name, [0, 0, 0]]);
+      // a winner banned: masked once, and once more on the exact row when the masked screen gives it back
+      const odd = calls.filter((_, i) => i % 2 === 1);
+      const again = name === 'screened' ? fp.screenStats.fullRows - fullBefore : 0;
+      expect([name, odd.reduce((a, b) => a + b, 0)]).toEqual([name, 3 + again]);
+      expect(Math.max(...odd)).toBeLessThanOrEqual(2);
+    }
+  });
+
   const screenBytes = (w: BitnetWeights) => w.outputScreen!.copy.codes.length + w.outputScreen!.copy.scales.byteLength + w.outputScreen!.bounds.byteLength;
 
   it("counts the int8 copy, not the exact matrix, in the bytes of a decode step; 'exact' holds no screen", () => {

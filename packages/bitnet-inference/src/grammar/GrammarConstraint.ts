@@ -116,6 +116,18 @@ export class GrammarConstraint {
   }
 
   /**
+   * Whether `id` may come next: true exactly when mask() leaves its logit as it is (its bytes fit the
+   * grammar from here, or it ends generation and the text may end). One walk of the token's bytes, no
+   * mask: the scheduler checks a greedy row's largest logits this way before masking the whole row.
+   * @throws GrammarError when the grammar is too ambiguous along the token's bytes (as mask() would)
+   */
+  allows(id: number): boolean {
+    const bytes = this.vocab.tokenBytes(id);
+    if (bytes !== null && bytes.length > 0 && this.matcher.firstRejected(bytes) < 0) return true;
+    return this.vocab.isEndOfGeneration(id) && this.matcher.canEnd;
+  }
+
+  /**
    * Follows a chosen (or resumed) token. Returns true when the text is now complete and nothing may
    * follow (the generation ends there).
    * @throws GrammarError when the token does not fit the grammar at this point.
