@@ -3,9 +3,17 @@
 // reference's bits).
 //
 // The matmul walks blocks of 16 weight rows. Within a block, register tiles of R weight rows × MB
-// activation rows (MB ≤ 8) run down K 64 bytes at a time: R weight loads and MB activation loads feed
+// activation rows (MB ≤ 4) run down K 64 bytes at a time: R weight loads and MB activation loads feed
 // R·MB vpdpbusd (codes as the unsigned operand, activations as the signed one: Σ c·q, exact in int32
-// for K ≤ 32768). The raw accumulators of the block (16 rows × MB) go to a small buffer; then each
+// for K ≤ 32768). The activations are first copied to 64-byte aligned rows (the caller's come from JS
+// memory at any offset, and a zmm load across two cache lines cost a third of the tile's rate), each
+// activation vector is held in a register for its R uses (folded into R memory operands it was loaded
+// R times), and 5 to 8 activation rows run as two passes of at most 4 over a tile's weight rows, the
+// second from L1. Zen 4, one thread, 256 × 2560 codes from L2, 8 activation rows: 2 × 8 tiles from the
+// caller's memory 102–160 G multiply-adds/s, 4 × 4 tiles from aligned rows in registers 214–222 (a
+// standalone copy of the tile loop). Both passes prefetch the code stream, the second one tile further
+// ahead: when only the first did, the stream stalled while the second computed, and 8 rows of the
+// 2B4T copy (128256 × 2560) took 15–17 ms against 11–13 for 4; now 12–13 (Zen 4, two threads). The raw accumulators of the block (16 rows × MB) go to a small buffer; then each
 // activation row's 16 accumulators are summed at once by a transposition (reduce16: 4 levels of
 // unpack / shuffle + add instead of 16 horizontal sums), and the epilogue runs on 16 outputs in
 // xmm: S − 128·sum in double (exact), one rounding to f32, ÷ the token scale, × the row scales.
@@ -44,7 +52,7 @@ inline __m512i reduce16(const __m512i* v) {
  * pf: the distance (bytes) at which the weight stream is prefetched (the next tile's rows), 0 for none.
  */
 template <int R, int MB>
-inline void tile(const uint8_t* w, int64_t K, const int8_t* q, __m512i* raw, int64_t pf, bool l2) {
+inline void tile(const uint8_t* w, int64_t K, const int8_t* q, int64_t qs, __m512i* raw, int64_t pf, bool l2) {
   __m512i acc[R][MB];
   for (int r = 0; r < R; ++r)
     for (int m = 0; m < MB; ++m) acc[r][m] = _mm512_setzero_si512();
@@ -59,7 +67,7 @@ inline void tile(const uint8_t* w, int64_t K, const int8_t* q, __m512i* raw, int
       }
     }
     for (int m = 0; m < MB; ++m) {
-      const __m512i av = _mm512_loadu_si512((const void*)(q + m * K + k));
+      const __m512i av = in_register(_mm512_load_si512((const void*)(q + m * qs + k)));
       for (int r = 0; r < R; ++r) acc[r][m] = dpbusd512(acc[r][m], wv[r], av);
     }
   }
@@ -68,7 +76,7 @@ inline void tile(const uint8_t* w, int64_t K, const int8_t* q, __m512i* raw, int
     __m512i wv[R];
     for (int r = 0; r < R; ++r) wv[r] = low32(w + r * K + k);
     for (int m = 0; m < MB; ++m) {
-      const __m512i av = low32(q + m * K + k);
+      const __m512i av = low32(q + m * qs + k);
       for (int r = 0; r < R; ++r) acc[r][m] = dpbusd512(acc[r][m], wv[r], av);
     }
   }
@@ -76,19 +84,28 @@ inline void tile(const uint8_t* w, int64_t K, const int8_t* q, __m512i* raw, int
     for (int m = 0; m < MB; ++m) raw[m * 16 + r] = acc[r][m];
 }
 
-/** Weight rows per register tile for MB activation rows (R·MB accumulators + R weights + 1 activation ≤ 32 registers). */
-constexpr int rows_for(int MB) { return MB == 1 ? 8 : MB == 2 ? 8 : MB <= 4 ? 4 : MB <= 7 ? 3 : 2; }
+/** Weight rows per register tile for MB ≤ 4 activation rows (R·MB accumulators + R weights + MB activations ≤ 32 registers). */
+constexpr int rows_for(int MB) { return MB <= 2 ? 8 : 4; }
 
-/** The nb ≤ 16 rows of a block × MB activation rows, in tiles of rows_for(MB), the rest one row at a time. */
+/**
+ * The nb ≤ 16 rows of a block × MB activation rows (aligned, `qs` bytes apart), in tiles of rows_for, the
+ * rest one row at a time; more than 4 activation rows as a pass of 4 and a pass of MB − 4 per tile.
+ */
 template <int MB>
-void block(const uint8_t* w, int64_t K, const int8_t* q, __m512i* raw, int nb, int64_t pf_rows, bool l2) {
-  constexpr int R = rows_for(MB);
+void block(const uint8_t* w, int64_t K, const int8_t* q, int64_t qs, __m512i* raw, int nb, int64_t pf_rows, bool l2) {
+  constexpr int MA = MB > 4 ? 4 : MB, MR = MB - MA;
+  constexpr int R = rows_for(MA);
+  auto rows = [&](auto rc, int r) {
+    constexpr int RC = decltype(rc)::value;
+    tile<RC, MA>(w + r * K, K, q, qs, raw + r, pf_rows ? RC * K : 0, l2);
+    if constexpr (MR > 0) tile<RC, MR>(w + r * K, K, q + MA * qs, qs, raw + MA * 16 + r, pf_rows ? 2 * RC * K : 0, l2);
+  };
   int r = 0;
-  for (; r + R <= nb; r += R) tile<R, MB>(w + r * K, K, q, raw + r, pf_rows ? R * K : 0, l2);
-  for (; r < nb; ++r) tile<1, MB>(w + r * K, K, q, raw + r, pf_rows ? K : 0, l2);
+  for (; r + R <= nb; r += R) rows(std::integral_constant<int, R>{}, r);
+  for (; r < nb; ++r) rows(std::integral_constant<int, 1>{}, r);
 }
 
-using BlockFn = void (*)(const uint8_t*, int64_t, const int8_t*, __m512i*, int, int64_t, bool);
+using BlockFn = void (*)(const uint8_t*, int64_t, const int8_t*, int64_t, __m512i*, int, int64_t, bool);
 constexpr BlockFn kBlocks[9] = {nullptr, block<1>, block<2>, block<3>, block<4>, block<5>, block<6>, block<7>, block<8>};
 
 }  // namespace
@@ -97,13 +114,17 @@ void matmul_i8r_i8_512(const I8rMatmulArgs& a, int64_t n0, int64_t n1) {
   const int64_t K = a.K, N = a.N, M = a.M;
   alignas(64) __m512i raw[8 * 16];
   for (int i = 0; i < 8 * 16; ++i) raw[i] = _mm512_setzero_si512();
+  // the activation rows, 64-byte aligned (per call and thread; a row's bytes past K are never read)
+  const int64_t qs = (K + 63) / 64 * 64;
+  Scratch aq((size_t)(M * qs));
+  for (int64_t m = 0; m < M; ++m) std::memcpy(aq.p + m * qs, a.q + m * K, (size_t)K);
   for (int64_t n = n0; n < n1; n += 16) {
     const int nb = (int)std::min<int64_t>(16, n1 - n);
     alignas(64) float ws[16] = {};
     std::memcpy(ws, a.wscale + n, (size_t)nb * sizeof(float));
     for (int64_t m0 = 0; m0 < M; m0 += 8) {
       const int mb = (int)std::min<int64_t>(8, M - m0);
-      kBlocks[mb](a.codes + n * K, K, a.q + m0 * K, raw, nb, 1, a.stream_l2);
+      kBlocks[mb](a.codes + n * K, K, aq.p + m0 * qs, qs, raw, nb, 1, a.stream_l2);
       for (int m = 0; m < mb; ++m) {
         // 256-bit epilogue (4 lanes of doubles at a time): the emulated build has no 512-bit conversions.
         alignas(64) int32_t S[16];

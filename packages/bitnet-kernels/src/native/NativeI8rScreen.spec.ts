@@ -1,7 +1,7 @@
 /**
  * The screened output's native kernels, every instruction set this machine can run and the SIMDe-
  * emulated ones (testing/kernelIsaVariants.ts), against the TypeScript kernels (ts/I8rScreen.ts) and
- * the generic C++ bit for bit: matmulI8rI8 (M = 1, 2, 3, 5, 8, 9; N off every tile and thread share;
+ * the generic C++ bit for bit: matmulI8rI8 (M = 1 to 9; N off every tile and thread share;
  * K = 32, 96, 2560; extreme codes and activations at K = 32768), encodeI8rRows (F32 / F16 / BF16,
  * ties, zero and subnormal rows), screenBoundsI8r (own and unrelated codes, non-finite weights and
  * scales; above the exact norms and within 2^−20 of them, checked in BigInt) and screenCandidates
@@ -43,7 +43,7 @@ function matmulCase(label: string, w: () => I8rMatrix, a: (K: number) => I8Activ
   });
 }
 
-const MS = [1, 2, 3, 5, 8, 9];
+const MS = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 const TYPES = ([GgmlType.F32, GgmlType.F16, GgmlType.BF16] as const).map((t) => [GgmlType[t], t] as const);
 const SHAPES: Array<[number, number]> = [[1003, 32], [1003, 96], [601, 2560]];
 const randomW = (N: number, K: number, seed: number) => () => {
@@ -59,7 +59,7 @@ const extremeW = (N: number, K: number) => () => makeI8r(N, K, (n, k) => (n % 3 
 const extremeActs = (M: number) => (K: number) => makeActs(M, K, (m, k) => (m % 2 === 0 ? 127 : m % 4 === 1 ? -128 : k % 3 ? -128 : 127), (m) => 3 + m);
 
 describeNativeIsas('native screened-output kernels (I8r)', ({ k, generic }) => {
-  it.each(SHAPES)('matmulI8rI8 %d×%d, M = 1, 2, 3, 5, 8, 9: the TS kernels and generic bit for bit', (N, K) => {
+  it.each(SHAPES)('matmulI8rI8 %d×%d, M = 1 to 9: the TS kernels and generic bit for bit', (N, K) => {
     for (const M of MS) {
       const c = matmulCase(`${N} ${K} ${M}`, randomW(N, K, 7 * K + 1), randomActs(M, 11 * K + M));
       const got = new Float32Array(M * N);
