@@ -53,13 +53,19 @@ inline const char* typed_array_name(napi_typedarray_type t) {
   }
 }
 
+/** A typed array's name with its article: "an Int8Array", "a Float32Array". */
+inline std::string with_article(const char* type) {
+  const char c = type[0];
+  return std::string(c == 'I' || c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' ? "an " : "a ") + type;
+}
+
 template <class T>
 inline View<T> typed(const Napi::Value& v, napi_typedarray_type want, const char* fn, const char* name) {
-  if (!v.IsTypedArray()) type_error(std::string(fn) + ": " + name + " must be an " + typed_array_name(want));
+  if (!v.IsTypedArray()) type_error(std::string(fn) + ": " + name + " must be " + with_article(typed_array_name(want)));
   const Napi::TypedArray ta = v.As<Napi::TypedArray>();
   if (ta.TypedArrayType() != want) {
-    type_error(std::string(fn) + ": " + name + " must be an " + typed_array_name(want) + ", got a " +
-               typed_array_name(ta.TypedArrayType()));
+    type_error(std::string(fn) + ": " + name + " must be " + with_article(typed_array_name(want)) + ", got " +
+               with_article(typed_array_name(ta.TypedArrayType())));
   }
   const size_t len = ta.ElementLength();
   T* data = len == 0 ? nullptr : reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());

@@ -48,11 +48,12 @@ const int32_t* paged_blocks(const Args& info, size_t i, const char* fn, int64_t 
 /**
  * The checked arguments of one attention call, from `info` (a call's arguments, or one element of
  * attentionMany's array): q, kCache: Uint16Array, vCache: Uint16Array, tokens, heads, kvHeads, headDim,
- * startPos, capacity, scale, out, independentRows: boolean, blocks?: Int32Array | null, blockTokens?.
+ * startPos, capacity, scale, out, independentRows: boolean, blocks?: Int32Array | null, blockTokens?,
+ * and for attentionMany storeK?: Float32Array | null, storeV? (keys and values stored before attending).
  * `used`: the copy of the block ids the result points into.
  */
 template <class Args>
-AttentionArgs attention_args(const Args& info, const char* fn, std::vector<int32_t>& used) {
+AttentionArgs attention_args(const Args& info, const char* fn, std::vector<int32_t>& used, bool store = false) {
   need_args(info, 12, fn);
   auto q = typed<const float>(info, 0, napi_float32_array, fn, "q");
   auto k = typed<const uint16_t>(info, 1, napi_uint16_array, fn, "kCache");
@@ -78,6 +79,17 @@ AttentionArgs attention_args(const Args& info, const char* fn, std::vector<int32
   }
   need(q, mul({a.tokens, a.heads, a.headDim}), fn, "q", "tokens × heads × headDim");
   need(out, mul({a.tokens, a.heads, a.headDim}), fn, "out", "tokens × heads × headDim");
+  // attentionMany's optional keys and values to store first (as storeKv: the same checks)
+  if (store && info.Length() > 14 && !info[14].IsNull() && !info[14].IsUndefined()) {
+    auto nk = typed<const float>(info, 14, napi_float32_array, fn, "store.k");
+    auto nv = typed<const float>(info, 15, napi_float32_array, fn, "store.v");
+    need(nk, mul({a.tokens, a.kvHeads, a.headDim}), fn, "store.k", "tokens × kvHeads × headDim");
+    need(nv, mul({a.tokens, a.kvHeads, a.headDim}), fn, "store.v", "tokens × kvHeads × headDim");
+    a.new_k = nk.data;
+    a.new_v = nv.data;
+    a.k_store = typed<uint16_t>(info, 1, napi_uint16_array, fn, "kCache").data;
+    a.v_store = typed<uint16_t>(info, 2, napi_uint16_array, fn, "vCache").data;
+  }
   a.q = q.data;
   a.k = k.data;
   a.v = v.data;
@@ -95,7 +107,8 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   });
 }
 
-// attentionMany(calls: Array<attention's arguments as an array>): the calls in one pass over the pool.
+// attentionMany(calls: Array<attention's arguments as an array, then storeK, storeV or nulls>): the calls in one
+// pass over the pool, each call's keys and values (when given) stored before its positions are read.
 Napi::Value AttentionMany(const Napi::CallbackInfo& info) {
   const char* fn = "attentionMany";
   return guarded(info, fn, [&] {
@@ -110,7 +123,7 @@ Napi::Value AttentionMany(const Napi::CallbackInfo& info) {
       const Napi::Value c = calls.Get((uint32_t)j);
       const std::string name = std::string(fn) + " calls[" + std::to_string(j) + "]";
       if (!c.IsArray()) type_error(name + " must be an array of attention's arguments");
-      parts[j] = attention_args(ArrayArgs{c.As<Napi::Array>()}, name.c_str(), used[j]);
+      parts[j] = attention_args(ArrayArgs{c.As<Napi::Array>()}, name.c_str(), used[j], true);
     }
     attention_many(parts.data(), (int64_t)count);
     return info.Env().Undefined();

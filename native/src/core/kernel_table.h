@@ -92,6 +92,12 @@ struct AttentionArgs {
    *  nullptr: one block (id 0) of blockTokens = capacity positions, any number. */
   const int32_t* blocks;
   int64_t blockTokens;
+  /** Keys and values of the call's tokens (tokens × kvHeads × headDim f32 each) that attention_many
+   *  stores into k_store / v_store (the caches k and v, writable) before they are read; nullptr: none. */
+  const float* new_k = nullptr;
+  const float* new_v = nullptr;
+  uint16_t* k_store = nullptr;
+  uint16_t* v_store = nullptr;
   /** The batch arithmetic applies. */
   bool batch() const { return tokens >= 2 && !independentRows; }
   /** Element offset, in k and in v, of kv head kvh's run in the block of positions from j·blockTokens:

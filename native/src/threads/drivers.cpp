@@ -275,6 +275,24 @@ void prefetch_kv(const AttentionArgs& a, int64_t kvh, int64_t reach) {
   }
 }
 
+/**
+ * store_kv for kv head kvh alone: its keys and values of a's tokens (a.new_k, a.new_v) into the caches,
+ * each element rounded by to_f16 as store_kv rounds it, so the caches end up the same bits.
+ */
+void store_kv_head(const AttentionArgs& a, int64_t kvh) {
+  const KernelTable& t = table();
+  const int64_t D = a.headDim, kvDim = a.kvHeads * D, bt = a.blockTokens;
+  thread_local std::vector<uint16_t> rounded;
+  rounded.resize((size_t)D);
+  for (int64_t i = 0; i < a.tokens; ++i) {
+    const int64_t pos = a.startPos + i, j = a.blocks ? pos / bt : 0, p0 = j * bt;
+    const int64_t off = a.kv_offset(j, kvh);  // [bt][D] keys, [D][bt] values of this head's block
+    t.to_f16(a.new_k + i * kvDim + kvh * D, a.k_store + off + (pos - p0) * D, D);
+    t.to_f16(a.new_v + i * kvDim + kvh * D, rounded.data(), D);
+    for (int64_t d = 0; d < D; ++d) a.v_store[off + d * bt + (pos - p0)] = rounded[(size_t)d];
+  }
+}
+
 }  // namespace
 
 void attention_many(const AttentionArgs* parts, int64_t count) {
@@ -298,6 +316,14 @@ void attention_many(const AttentionArgs* parts, int64_t count) {
     per_slot = std::max(per_slot, ((size_t)attention_scratch_floats(a, a.tokens) + 7) / 8 * 8);
   }
   const int64_t tasks = first[(size_t)count];
+  // Keys and values to store: a call with one task per kv head stores each head's in that task (on
+  // the pool, just before the head's positions are read); a call whose heads have several tasks stores
+  // everything here first.
+  for (int64_t c = 0; c < count; ++c) {
+    const AttentionArgs& a = parts[c];
+    if (a.new_k && a.tokens > rows_per_task(a))
+      store_kv(a.new_k, a.new_v, a.tokens, a.kvHeads, a.headDim, a.startPos, a.capacity, a.blocks, a.blockTokens, a.k_store, a.v_store);
+  }
   if (tasks == 0) return;
   const int threads = work < (1 << 16) ? 1 : (int)std::min<int64_t>(ThreadPool::instance().size(), tasks);
   float* scratch = attention_scratch(per_slot * (size_t)threads);
@@ -308,7 +334,9 @@ void attention_many(const AttentionArgs* parts, int64_t count) {
     const int64_t TB = rows_per_task(a);
     const int64_t kvh = local % a.kvHeads, b = local / a.kvHeads;
     const int64_t t1 = std::min(a.tokens, (b + 1) * TB);
+    // the head's lines asked for first (the new positions' included), so the stores find them in cache
     prefetch_kv(a, kvh, a.startPos + t1);
+    if (a.new_k && a.tokens <= TB) store_kv_head(a, kvh);
     t.attention_group(a, b * TB, t1, kvh, s);
   };
   if (threads == 1) {

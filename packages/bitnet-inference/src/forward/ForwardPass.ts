@@ -220,10 +220,10 @@ export class ForwardPass {
       }
     }
     const starts = parts.map((p) => p.cache.length);
-    // every part's keys and values stored, then all parts' attention in one kernel call (one pass over
-    // the native pool for the whole batch instead of one per sequence)
+    // every part's keys and values stored and all parts' attention run in one kernel call (one pass over
+    // the native pool for the whole batch instead of a store and an attention per sequence)
     this.layers(ids, positions, (l, kk, vv, q, attn) => {
-      this.kernels.attentionMany(parts.map((p, i) => this.store(p.cache, l, rows[i], kk, vv, q, attn, starts[i], p.ids.length)));
+      this.kernels.attentionMany(parts.map((p, i) => this.attentionCall(p.cache, l, rows[i], kk, vv, q, attn, starts[i], p.ids.length)));
     });
     for (const p of parts) p.cache.length += p.ids.length;
     // The last rows of the parts that want logits, gathered in order into rows 0.. (a source row is
@@ -264,17 +264,14 @@ export class ForwardPass {
    * arithmetic (as if decoded alone).
    */
   private attend(cache: KvCache, l: number, row: number, kk: Float32Array, vv: Float32Array, q: Float32Array, attn: Float32Array, start: number, T: number): void {
-    const c = this.store(cache, l, row, kk, vv, q, attn, start, T);
-    this.kernels.attention(c.q, c.kCache, c.vCache, c.shape, c.out);
+    this.kernels.attentionMany([this.attentionCall(cache, l, row, kk, vv, q, attn, start, T)]);
   }
 
-  /** attend's storing half: stores the rows' keys and values and returns the attention call that reads them. */
-  private store(cache: KvCache, l: number, row: number, kk: Float32Array, vv: Float32Array, q: Float32Array, attn: Float32Array, start: number, T: number): AttentionCall {
+  /** attend's call: it stores the rows' keys and values (AttentionCall.store), then attends over the cache. */
+  private attentionCall(cache: KvCache, l: number, row: number, kk: Float32Array, vv: Float32Array, q: Float32Array, attn: Float32Array, start: number, T: number): AttentionCall {
     const c = this.weights.config;
     const kvDim = c.headCountKv * c.headDim;
     const D = c.embeddingLength;
-    const keys = cache.keys[l];
-    const values = cache.values[l];
     const src = row * kvDim;
     const shape: AttentionShape = { tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: this.attnScale, independentRows: true };
     if (cache.blocks) {
@@ -282,8 +279,14 @@ export class ForwardPass {
       shape.blocks = cache.blocks;
       shape.blockTokens = cache.blockTokens;
     }
-    this.kernels.storeKv(kk.subarray(src, src + T * kvDim), vv.subarray(src, src + T * kvDim), keys, values, shape);
-    return { q: q.subarray(row * D, (row + T) * D), kCache: keys, vCache: values, shape, out: attn.subarray(row * D, (row + T) * D) };
+    return {
+      q: q.subarray(row * D, (row + T) * D),
+      kCache: cache.keys[l],
+      vCache: cache.values[l],
+      shape,
+      out: attn.subarray(row * D, (row + T) * D),
+      store: { k: kk.subarray(src, src + T * kvDim), v: vv.subarray(src, src + T * kvDim) },
+    };
   }
 
   /**

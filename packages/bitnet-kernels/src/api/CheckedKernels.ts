@@ -30,6 +30,25 @@ function checkPart(fn: string, prefix: string, kernel: KernelName, args: Record<
   }
 }
 
+/** attentionMany: call j's stores against every array another call (or itself) reads or writes meanwhile. */
+function checkStoreOverlaps(fn: string, calls: readonly AttentionCall[], j: number): void {
+  const c = calls[j];
+  calls.forEach((o, i) => {
+    for (const [name, w] of [['kCache', c.kCache], ['vCache', c.vCache]] as const) {
+      checkNoOverlap(fn, `calls[${j}].${name}`, w, `calls[${i}].q`, o.q);
+      checkNoOverlap(fn, `calls[${j}].${name}`, w, `calls[${i}].out`, o.out);
+      if (o.store) {
+        checkNoOverlap(fn, `calls[${j}].${name}`, w, `calls[${i}].store.k`, o.store.k);
+        checkNoOverlap(fn, `calls[${j}].${name}`, w, `calls[${i}].store.v`, o.store.v);
+      }
+    }
+    if (i !== j) {
+      checkNoOverlap(fn, `calls[${i}].out`, o.out, `calls[${j}].store.k`, c.store!.k);
+      checkNoOverlap(fn, `calls[${i}].out`, o.out, `calls[${j}].store.v`, c.store!.v);
+    }
+  });
+}
+
 export class CheckedKernels implements Kernels {
   constructor(readonly inner: Kernels) {}
 
@@ -139,12 +158,34 @@ export class CheckedKernels implements Kernels {
     calls.forEach((c, j) => {
       if (typeof c !== 'object' || c === null) fail(fn, `calls[${j}]`, 'must be an object { q, kCache, vCache, shape, out }');
       checkPart(fn, `calls[${j}].`, 'attention', { q: c.q, kCache: c.kCache, vCache: c.vCache, shape: c.shape, out: c.out });
+      if (c.store !== undefined) {
+        if (typeof c.store !== 'object' || c.store === null) fail(fn, `calls[${j}].store`, 'must be an object { k, v }');
+        checkPart(fn, `calls[${j}].store.`, 'storeKv', { k: c.store.k, v: c.store.v, kCache: c.kCache, vCache: c.vCache, shape: c.shape });
+      }
       for (let i = 0; i < j; i++) {
         checkNoOverlap(fn, `calls[${j}].out`, c.out, `calls[${i}].out`, calls[i].out);
         checkNoOverlap(fn, `calls[${j}].out`, c.out, `calls[${i}].q`, calls[i].q);
         checkNoOverlap(fn, `calls[${i}].out`, calls[i].out, `calls[${j}].q`, c.q);
       }
     });
+    // What a call stores is written while other calls run: it may not be, nor be read as, another call's
+    // q, out or keys and values to store. Pairs are compared only where two arrays share a buffer.
+    const stores = calls.filter((c) => c.store);
+    if (stores.length > 0) {
+      const reads = new Set<ArrayBufferLike>();
+      const outs = new Set<ArrayBufferLike>();
+      for (const c of calls) {
+        reads.add(c.q.buffer).add(c.out.buffer);
+        outs.add(c.out.buffer);
+        if (c.store) reads.add(c.store.k.buffer).add(c.store.v.buffer);
+      }
+      calls.forEach((c, j) => {
+        if (!c.store) return;
+        const cacheShared = reads.has(c.kCache.buffer) || reads.has(c.vCache.buffer);
+        const storeShared = outs.has(c.store.k.buffer) || outs.has(c.store.v.buffer);
+        if (cacheShared || storeShared) checkStoreOverlaps(fn, calls, j);
+      });
+    }
     this.inner.attentionMany(calls);
   }
 

@@ -109,13 +109,19 @@ export interface FloatMatrix {
   cols: number;
 }
 
-/** One call of attentionMany: attention's arguments. */
+/** One call of attentionMany: attention's arguments, and optionally the keys and values to store first. */
 export interface AttentionCall {
   q: Float32Array;
   kCache: Uint16Array;
   vCache: Uint16Array;
   shape: AttentionShape;
   out: Float32Array;
+  /**
+   * Keys and values of the call's tokens (tokens × kvHeads × headDim f32 each), stored into kCache and
+   * vCache at positions startPos.. exactly as `storeKv(k, v, kCache, vCache, shape)` stores them, before
+   * the call attends: a batched step stores and attends in one call instead of a storeKv per sequence.
+   */
+  store?: { k: Float32Array; v: Float32Array };
 }
 
 /**

@@ -61,6 +61,57 @@ describeNativeIsas('native attentionMany', ({ k, generic }) => {
     }
   });
 
+  it.each(BATCHES)('%s, storing each call\'s keys and values first: the caches and outputs of storeKv then attention', (_name, shapes) => {
+    // the same calls twice: once with store, once with storeKv then attention per call
+    const withKv = (seed: number) =>
+      makeCalls(shapes, seed).map((c, j) => {
+        const n = c.shape.tokens * c.shape.kvHeads * c.shape.headDim;
+        const r = (i: number) => Math.sin(17 * i + 3 * j + 1) * (1 + (i % 5));
+        return { ...c, store: { k: Float32Array.from({ length: n }, (_, i) => r(i)), v: Float32Array.from({ length: n }, (_, i) => r(i + 7)) } };
+      });
+    const want = withKv(shapes.length * 7);
+    for (const c of want) {
+      k.storeKv(c.store.k, c.store.v, c.kCache, c.vCache, c.shape);
+      k.attention(c.q, c.kCache, c.vCache, c.shape, c.out);
+    }
+    const check = (got: typeof want) =>
+      got.forEach((c, j) => {
+        expect(bits(c.out)).toEqual(bits(want[j].out));
+        expect(Buffer.from(c.kCache.buffer, c.kCache.byteOffset, c.kCache.byteLength).equals(Buffer.from(want[j].kCache.buffer, want[j].kCache.byteOffset, want[j].kCache.byteLength))).toBe(true);
+        expect(Buffer.from(c.vCache.buffer, c.vCache.byteOffset, c.vCache.byteLength).equals(Buffer.from(want[j].vCache.buffer, want[j].vCache.byteOffset, want[j].vCache.byteLength))).toBe(true);
+      });
+    const got = withKv(shapes.length * 7);
+    new CheckedKernels(k).attentionMany(got);
+    check(got);
+    const g = withKv(shapes.length * 7);
+    generic(() => k.attentionMany(g));
+    check(g);
+    if (tsKernels) {
+      const t = withKv(shapes.length * 7);
+      tsKernels.attentionMany(t);
+      check(t);
+    }
+  });
+
+  it('CheckedKernels refuses keys and values to store that are short, or written into what another call reads', () => {
+    const ck = new CheckedKernels(k);
+    const calls = makeCalls([decode(5), decode(6)], 21).map((c) => ({ ...c, store: { k: new Float32Array(5 * 128), v: new Float32Array(5 * 128) } }));
+    const short = calls.map((c, j) => (j === 1 ? { ...c, store: { k: c.store.k.subarray(1), v: c.store.v } } : c));
+    expect(thrown<KernelArgumentError>(() => ck.attentionMany(short)).argument).toBe('calls[1].store.k');
+    const intoOut = calls.map((c, j) => (j === 1 ? { ...c, store: { k: c.store.k, v: calls[0].out.subarray(0, 5 * 128) } } : c));
+    expect(thrown<KernelArgumentError>(() => ck.attentionMany(intoOut)).message).toMatch(/calls\[0\]\.out.*overlaps calls\[1\]\.store\.v/);
+    const bad = calls.map((c, j) => (j === 0 ? { ...c, store: null as unknown as { k: Float32Array; v: Float32Array } } : c));
+    expect(thrown<KernelArgumentError>(() => ck.attentionMany(bad)).argument).toBe('calls[0].store');
+    expect(calls.every((c) => c.out.every(Number.isNaN))).toBe(true);
+    const addon = defaultModeAddon();
+    if (addon) {
+      const args = (c: AttentionCall, sk: unknown, sv: unknown) => [c.q, c.kCache, c.vCache, 1, 20, 5, 128, c.shape.startPos, c.shape.capacity, c.shape.scale, c.out, true, null, 0, sk, sv];
+      expect(() => addon.attentionMany([args(calls[0], calls[0].store.k.subarray(8), calls[0].store.v)])).toThrow(/calls\[0\]: store.k holds 632 elements/);
+      expect(() => addon.attentionMany([args(calls[0], calls[0].store.k, 'v')])).toThrow(/calls\[0\]: store.v must be a Float32Array/);
+      expect(calls.every((c) => c.out.every(Number.isNaN))).toBe(true);
+    }
+  });
+
   it('no calls: nothing happens', () => {
     expect(() => k.attentionMany([])).not.toThrow();
   });

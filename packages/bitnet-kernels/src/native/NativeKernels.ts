@@ -109,7 +109,10 @@ export class NativeKernels implements Kernels {
   }
   attentionMany(calls: readonly AttentionCall[]): void {
     this.addon.attentionMany(
-      calls.map(({ q, kCache, vCache, shape: s, out }) => [q, kCache, vCache, s.tokens, s.heads, s.kvHeads, s.headDim, s.startPos, s.capacity, s.scale, out, s.independentRows === true, s.blocks ?? null, s.blockTokens ?? 0]),
+      calls.map(({ q, kCache, vCache, shape: s, out, store }) => [
+        q, kCache, vCache, s.tokens, s.heads, s.kvHeads, s.headDim, s.startPos, s.capacity, s.scale, out, s.independentRows === true, s.blocks ?? null, s.blockTokens ?? 0,
+        store?.k ?? null, store?.v ?? null,
+      ]),
     );
   }
 

@@ -88,7 +88,10 @@ export class TsKernels implements Kernels {
   }
 
   attentionMany(calls: readonly AttentionCall[]): void {
-    for (const c of calls) attention(c.q, c.kCache, c.vCache, c.shape, c.out);
+    for (const c of calls) {
+      if (c.store) storeKv(c.store.k, c.store.v, c.kCache, c.vCache, c.shape);
+      attention(c.q, c.kCache, c.vCache, c.shape, c.out);
+    }
   }
 
   storeKv(k: Float32Array, v: Float32Array, kCache: Uint16Array, vCache: Uint16Array, shape: KvShape): void {
