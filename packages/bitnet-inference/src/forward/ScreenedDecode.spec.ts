@@ -84,22 +84,31 @@ describe("outputType 'screened'", () => {
     b.forEach((l, i) => expect(Buffer.from(l.buffer, l.byteOffset, l.byteLength).equals(Buffer.from(a[i].buffer, a[i].byteOffset, a[i].byteLength))).toBe(true));
   });
 
-  it('gives every row a mask was passed with back masked, once: screened, exact, or fallen back to full', () => {
-    const steps = (fp: ForwardPass) => prompts.map((p) => {
+  /** Caches holding the prompts, and the next token of each: one decode step with masks. */
+  const prefilled = (fp: ForwardPass) =>
+    prompts.map((p) => {
       const c = new KvCache(fp.weights.config, p.length + 2);
       fp.run(c, p);
       return c;
     });
-    const next = [65, 66, 67, 68, 69, 70];
+  const NEXT = [65, 66, 67, 68, 69, 70];
+  /** The exact logits of that step, unmasked. */
+  const unmaskedNext = () => {
     const plain = new ForwardPass(load({}, 'exact'), kernels, { maxChunkTokens: 16 });
-    const unmasked = plain.decodeBatch(steps(plain), next).map((l) => l.slice());
+    return plain.decodeBatch(prefilled(plain), NEXT).map((l) => l.slice());
+  };
+  /** The three ways a masked row comes back: computed in full, screened, and left to the full matrix (too many rows). */
+  const maskPasses = (): Array<[string, ForwardPass]> => [
+    ['exact', new ForwardPass(load({}, 'exact'), kernels, { maxChunkTokens: 16 })],
+    ['screened', new ForwardPass(load({}, 'screened'), kernels, { maxChunkTokens: 16 })],
+    ['screened, too many rows', new ForwardPass(load({}, 'screened'), kernels, { maxChunkTokens: 16, maxScreenedRows: prompts.length - 1 })],
+  ];
+
+  it('gives every row a mask was passed with back masked, once: screened, exact, or fallen back to full', () => {
+    const unmasked = unmaskedNext();
     // each row bans its own unmasked argmax and every odd token
     const banned = unmasked.map((l) => argmax(l));
-    const passes: Array<[string, ForwardPass]> = [
-      ['exact', new ForwardPass(load({}, 'exact'), kernels, { maxChunkTokens: 16 })],
-      ['screened', new ForwardPass(load({}, 'screened'), kernels, { maxChunkTokens: 16 })],
-      ['screened, too many rows', new ForwardPass(load({}, 'screened'), kernels, { maxChunkTokens: 16, maxScreenedRows: prompts.length - 1 })],
-    ];
+    const passes = maskPasses();
     for (const [name, fp] of passes) {
       const calls = prompts.map(() => 0);
       const masks = prompts.map((_, i) => (l: Float32Array) => {
@@ -107,7 +116,7 @@ describe("outputType 'screened'", () => {
         for (let t = 1; t < l.length; t += 2) l[t] = -Infinity;
         l[banned[i]] = -Infinity;
       });
-      const out = fp.decodeBatch(steps(fp), next, prompts.map(() => true), masks);
+      const out = fp.decodeBatch(prefilled(fp), NEXT, prompts.map(() => true), masks);
       expect([name, calls]).toEqual([name, prompts.map(() => 1)]);
       out.forEach((l, i) => {
         const want = unmasked[i].slice();
@@ -121,14 +130,7 @@ describe("outputType 'screened'", () => {
   });
 
   it('runs a lazy mask (one with allows) only when the winner it would give is banned, with the masked argmax either way', () => {
-    const steps = (fp: ForwardPass) => prompts.map((p) => {
-      const c = new KvCache(fp.weights.config, p.length + 2);
-      fp.run(c, p);
-      return c;
-    });
-    const next = [65, 66, 67, 68, 69, 70];
-    const plain = new ForwardPass(load({}, 'exact'), kernels, { maxChunkTokens: 16 });
-    const unmasked = plain.decodeBatch(steps(plain), next).map((l) => l.slice());
+    const unmasked = unmaskedNext();
     // even rows ban a few tokens below their winner; odd rows ban the upper half of their logits, so the
     // allowed winner lies far below every token the unmasked screen keeps
     const allowed = unmasked.map((l, i) => {
@@ -136,11 +138,7 @@ describe("outputType 'screened'", () => {
       const win = argmax(l);
       return new Set([...l.keys()].filter((t) => (i % 2 === 0 ? t === win || t % 7 !== 0 : l[t] < median)));
     });
-    const passes: Array<[string, ForwardPass]> = [
-      ['exact', new ForwardPass(load({}, 'exact'), kernels, { maxChunkTokens: 16 })],
-      ['screened', new ForwardPass(load({}, 'screened'), kernels, { maxChunkTokens: 16 })],
-      ['screened, too many rows', new ForwardPass(load({}, 'screened'), kernels, { maxChunkTokens: 16, maxScreenedRows: prompts.length - 1 })],
-    ];
+    const passes = maskPasses();
     for (const [name, fp] of passes) {
       const calls = prompts.map(() => 0);
       const checks = prompts.map(() => 0);
@@ -152,7 +150,7 @@ describe("outputType 'screened'", () => {
         return Object.assign(mask, { allows: (t: number) => (checks[i]++, allowed[i].has(t)) });
       });
       const fullBefore = fp.screenStats.fullRows;
-      const out = fp.decodeBatch(steps(fp), next, prompts.map(() => true), masks);
+      const out = fp.decodeBatch(prefilled(fp), NEXT, prompts.map(() => true), masks);
       out.forEach((l, i) => {
         const want = unmasked[i].slice();
         for (let t = 0; t < want.length; t++) if (!allowed[i].has(t)) want[t] = -Infinity;
