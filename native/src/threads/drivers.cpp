@@ -317,11 +317,11 @@ void attention_many(const AttentionArgs* parts, int64_t count) {
   }
   const int64_t tasks = first[(size_t)count];
   // Keys and values to store: a call with one task per kv head stores each head's in that task (on
-  // the pool, just before the head's positions are read); a call whose heads have several tasks stores
-  // everything here first.
+  // the pool, just before the head's positions are read); a call whose heads have several tasks, or
+  // none (no query heads), stores everything here first.
   for (int64_t c = 0; c < count; ++c) {
     const AttentionArgs& a = parts[c];
-    if (a.new_k && a.tokens > rows_per_task(a))
+    if (a.new_k && (a.tokens > rows_per_task(a) || first[(size_t)c + 1] == first[(size_t)c]))
       store_kv(a.new_k, a.new_v, a.tokens, a.kvHeads, a.headDim, a.startPos, a.capacity, a.blocks, a.blockTokens, a.k_store, a.v_store);
   }
   if (tasks == 0) return;

@@ -109,6 +109,13 @@ describeNativeIsas('native attentionMany', ({ k, generic }) => {
       expect(() => addon.attentionMany([args(calls[0], calls[0].store.k.subarray(8), calls[0].store.v)])).toThrow(/calls\[0\]: store.k holds 632 elements/);
       expect(() => addon.attentionMany([args(calls[0], calls[0].store.k, 'v')])).toThrow(/calls\[0\]: store.v must be a Float32Array/);
       expect(calls.every((c) => c.out.every(Number.isNaN))).toBe(true);
+      // a call with no query heads attends over nothing, but still stores what it is given
+      const k0 = calls[0].kCache.slice(), v0 = calls[0].vCache.slice();
+      const nk = Float32Array.from({ length: 5 * 128 }, (_, i) => i / 7), nv = Float32Array.from({ length: 5 * 128 }, (_, i) => -i / 9);
+      k.storeKv(nk, nv, k0, v0, calls[0].shape);
+      const noHeads = [calls[0].q, calls[0].kCache, calls[0].vCache, 1, 0, 5, 128, calls[0].shape.startPos, calls[0].shape.capacity, 1, calls[0].out, true, null, 0, nk, nv];
+      addon.attentionMany([noHeads]);
+      expect([Buffer.from(calls[0].kCache.buffer).equals(Buffer.from(k0.buffer)), Buffer.from(calls[0].vCache.buffer).equals(Buffer.from(v0.buffer))]).toEqual([true, true]);
     }
   });
 
