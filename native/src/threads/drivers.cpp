@@ -275,23 +275,9 @@ void prefetch_kv(const AttentionArgs& a, int64_t kvh, int64_t reach) {
   }
 }
 
-/**
- * store_kv for kv head kvh alone: its keys and values of a's tokens (a.new_k, a.new_v) into the caches,
- * each element rounded by to_f16 as store_kv rounds it, so the caches end up the same bits.
- */
-void store_kv_head(const AttentionArgs& a, int64_t kvh) {
-  const KernelTable& t = table();
-  const int64_t D = a.headDim, kvDim = a.kvHeads * D, bt = a.blockTokens;
-  thread_local std::vector<uint16_t> rounded;
-  rounded.resize((size_t)D);
-  for (int64_t i = 0; i < a.tokens; ++i) {
-    const int64_t pos = a.startPos + i, j = a.blocks ? pos / bt : 0, p0 = j * bt;
-    const int64_t off = a.kv_offset(j, kvh);  // [bt][D] keys, [D][bt] values of this head's block
-    t.to_f16(a.new_k + i * kvDim + kvh * D, a.k_store + off + (pos - p0) * D, D);
-    t.to_f16(a.new_v + i * kvDim + kvh * D, rounded.data(), D);
-    for (int64_t d = 0; d < D; ++d) a.v_store[off + d * bt + (pos - p0)] = rounded[(size_t)d];
-  }
-}
+/** Kv heads [h0, h1) of store_kv (both store paths write the cache layout through it). */
+void store_kv_heads(const float* k, const float* v, int64_t tokens, int64_t kvHeads, int64_t headDim, int64_t startPos, int64_t capacity,
+                    const int32_t* blocks, int64_t blockTokens, uint16_t* kCache, uint16_t* vCache, int64_t h0, int64_t h1);
 
 }  // namespace
 
@@ -336,7 +322,8 @@ void attention_many(const AttentionArgs* parts, int64_t count) {
     const int64_t t1 = std::min(a.tokens, (b + 1) * TB);
     // the head's lines asked for first (the new positions' included), so the stores find them in cache
     prefetch_kv(a, kvh, a.startPos + t1);
-    if (a.new_k && a.tokens <= TB) store_kv_head(a, kvh);
+    if (a.new_k && a.tokens <= TB)
+      store_kv_heads(a.new_k, a.new_v, a.tokens, a.kvHeads, a.headDim, a.startPos, a.capacity, a.blocks, a.blockTokens, a.k_store, a.v_store, kvh, kvh + 1);
     t.attention_group(a, b * TB, t1, kvh, s);
   };
   if (threads == 1) {
@@ -372,15 +359,18 @@ void scale(const float* x, float s, float* out, int64_t n) {
 }
 void to_f16(const float* x, uint16_t* out, int64_t n) { table().to_f16(x, out, n); }
 
-void store_kv(const float* k, const float* v, int64_t tokens, int64_t kvHeads, int64_t headDim, int64_t startPos, int64_t capacity,
-              const int32_t* blocks, int64_t blockTokens, uint16_t* kCache, uint16_t* vCache) {
+namespace {
+
+void store_kv_heads(const float* k, const float* v, int64_t tokens, int64_t kvHeads, int64_t headDim, int64_t startPos, int64_t capacity,
+                    const int32_t* blocks, int64_t blockTokens, uint16_t* kCache, uint16_t* vCache, int64_t h0, int64_t h1) {
   const KernelTable& t = table();
-  const int64_t D = headDim, kvDim = kvHeads * headDim;
+  const int64_t D = headDim, kvDim = kvHeads * headDim, nd = (h1 - h0) * D;  // nd: the heads' values per token
   const int64_t bt = blocks ? blockTokens : capacity;  // positions per block; one block when contiguous
-  // Values: rounded in one pass, then transposed so each dimension's new positions are one run per block.
+  // Values: the heads' rounded in one pass per token, then transposed so each dimension's new positions
+  // are one run per block.
   thread_local std::vector<uint16_t> rounded;
-  rounded.resize((size_t)(tokens * kvDim));
-  t.to_f16(v, rounded.data(), tokens * kvDim);
+  rounded.resize((size_t)(tokens * nd));
+  for (int64_t i = 0; i < tokens; ++i) t.to_f16(v + i * kvDim + h0 * D, rounded.data() + i * nd, nd);
   const int64_t last = startPos + tokens;
   for (int64_t p = startPos; p < last;) {
     // Positions [p, end) lie in block j, which starts at position p0.
@@ -388,13 +378,20 @@ void store_kv(const float* k, const float* v, int64_t tokens, int64_t kvHeads, i
     const int64_t base = (blocks ? blocks[j] : 0) * kvHeads * bt * D;
     // Keys: each (token, kv head) row lands whole at its position.
     for (int64_t pos = p; pos < end; ++pos)
-      for (int64_t h = 0; h < kvHeads; ++h) t.to_f16(k + (pos - startPos) * kvDim + h * D, kCache + base + (h * bt + pos - p0) * D, D);
-    for (int64_t c = 0; c < kvDim; ++c) {
+      for (int64_t h = h0; h < h1; ++h) t.to_f16(k + (pos - startPos) * kvDim + h * D, kCache + base + (h * bt + pos - p0) * D, D);
+    for (int64_t c = h0 * D; c < h1 * D; ++c) {
       uint16_t* dst = vCache + base + c * bt + (p - p0);  // c = kv head · D + dimension
-      for (int64_t pos = p; pos < end; ++pos) dst[pos - p] = rounded[(size_t)((pos - startPos) * kvDim + c)];
+      for (int64_t pos = p; pos < end; ++pos) dst[pos - p] = rounded[(size_t)((pos - startPos) * nd + c - h0 * D)];
     }
     p = end;
   }
+}
+
+}  // namespace
+
+void store_kv(const float* k, const float* v, int64_t tokens, int64_t kvHeads, int64_t headDim, int64_t startPos, int64_t capacity,
+              const int32_t* blocks, int64_t blockTokens, uint16_t* kCache, uint16_t* vCache) {
+  store_kv_heads(k, v, tokens, kvHeads, headDim, startPos, capacity, blocks, blockTokens, kCache, vCache, 0, kvHeads);
 }
 
 }  // namespace bitnet
