@@ -39,16 +39,14 @@ export function delegateMask<C>(s: Sequence<C>, now: () => number): DelegatedMas
       s.maskMs += now() - t0;
     }
   };
-  const mask: LogitMask = (logits) => timed(() => void constraint.mask(logits), undefined);
-  if (constraint.allows) mask.allows = (id) => timed(() => constraint.allows!(id), false);
   const delegated: DelegatedMask = {
     applied: false,
     mask: (logits) => {
       delegated.applied = true;
-      mask(logits);
+      timed(() => void constraint.mask(logits), undefined);
     },
   };
-  if (mask.allows) delegated.mask.allows = mask.allows;
+  if (constraint.allows) delegated.mask.allows = (id) => timed(() => constraint.allows!(id), false);
   return delegated;
 }
 

@@ -170,8 +170,7 @@ export class CheckedKernels implements Kernels {
     });
     // What a call stores is written while other calls run: it may not be, nor be read as, another call's
     // q, out or keys and values to store. Pairs are compared only where two arrays share a buffer.
-    const stores = calls.filter((c) => c.store);
-    if (stores.length > 0) {
+    if (calls.some((c) => c.store)) {
       const reads = new Set<ArrayBufferLike>();
       const outs = new Set<ArrayBufferLike>();
       for (const c of calls) {
