@@ -14,7 +14,15 @@ struct WidenDot {
   using W = __m256i;
   static __m256i load_w(const uint8_t* p) { return _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)p)); }
   static __m256i load_a(const int8_t* p) { return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)p)); }
-  static __m256i dot(__m256i acc, __m256i w, __m256i a) { return _mm256_add_epi32(acc, _mm256_madd_epi16(w, a)); }
+  static __m256i keep(__m256i v) {
+    __asm__("" : "+x"(v));
+    return v;
+  }
+  static __m256i dot(__m256i acc, __m256i w, __m256i a) {
+    const __m256i t = _mm256_madd_epi16(w, a);
+    __asm__("vpaddd %1, %0, %0" : "+x"(acc) : "x"(t));  // in place (see i8r_256.h: tile)
+    return acc;
+  }
 };
 
 }  // namespace

@@ -14,6 +14,12 @@ struct VnniDot {
   using W = __m256i;
   static __m256i load_w(const uint8_t* p) { return _mm256_loadu_si256((const __m256i*)p); }
   static __m256i load_a(const int8_t* p) { return _mm256_loadu_si256((const __m256i*)p); }
+  static __m256i keep(__m256i v) {
+#if !defined(BITNET_AVXVNNI_EMULATED)
+    __asm__("" : "+x"(v));
+#endif
+    return v;
+  }
   static __m256i dot(__m256i acc, __m256i w, __m256i a) { return dpbusd(acc, w, a); }
 };
 
