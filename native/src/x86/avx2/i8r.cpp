@@ -13,7 +13,11 @@ struct WidenDot {
   static constexpr int kStep = 16;
   using W = __m256i;
   static __m256i load_w(const uint8_t* p) { return _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)p)); }
-  static __m256i load_a(const int8_t* p) { return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)p)); }
+  using A = int16_t;  // activations widened once, in the aligned copy
+  static void copy_row(int16_t* dst, const int8_t* src, int64_t K) {
+    for (int64_t k = 0; k < K; k += 16) _mm256_store_si256((__m256i*)(dst + k), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(src + k))));
+  }
+  static __m256i load_a(const int16_t* p) { return _mm256_load_si256((const __m256i*)p); }
   static __m256i keep(__m256i v) {
     __asm__("" : "+x"(v));
     return v;

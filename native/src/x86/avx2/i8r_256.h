@@ -6,10 +6,11 @@
 // the result is the reference's bit for bit.
 //
 // Zen 4 running the AVX2 table (BITNET_ISA=avx2), two threads, the 2B4T copy (128256 × 2560): 4
-// activation rows 19–21 → 13.6–15 ms, 8 rows 36–37 → 23–27 ms, 1 row unchanged (~12.5 ms). The
-// earlier tiles kept 4 passes' accumulators past the 16 registers (one spilled, and its store-to-load
-// chain bounded the loop) and swept blocks of 64 weight rows per group of 4, the second group from L2.
-// 8 rows are now bound by vpmaddwd (one per cycle on Zen 4: 16 multiply-adds).
+// activation rows 19–21 → 12–16 ms, 8 rows 36–37 → 21–27 ms, 1 row unchanged (11–13 ms); in cache (256
+// × 2560), 8 rows 61–67 → 102–120 G multiply-adds/s. The earlier tiles kept the accumulators of a 2 × 4
+// tile past the 16 registers (one spilled, and its store-to-load chain bounded the loop), widened each
+// activation vector at every load, and swept blocks of 64 weight rows per group of 4 activation rows
+// (the second group from L2). The AVX2 copy now holds the activations widened to 16 bits (Dot::A).
 #pragma once
 
 #include <algorithm>
@@ -40,7 +41,7 @@ inline int32_t hsum_i32(__m256i v) {
  * loop). pf: the distance (bytes) at which the code stream is prefetched, once per 64 bytes, 0 for none.
  */
 template <class Dot, int R, int MB>
-inline void tile(const uint8_t* w, int64_t K, const int8_t* q, int64_t qs, __m256i (*acc)[4], int64_t pf, bool l2) {
+inline void tile(const uint8_t* w, int64_t K, const typename Dot::A* q, int64_t qs, __m256i (*acc)[4], int64_t pf, bool l2) {
   __m256i s[R][MB];
   for (int r = 0; r < R; ++r)
     for (int m = 0; m < MB; ++m) s[r][m] = _mm256_setzero_si256();
@@ -75,13 +76,13 @@ constexpr int rows_for(int MB) { return MB <= 2 ? 4 : 2; }
  * computed (as in the AVX-512 kernel).
  */
 template <class Dot, int R>
-inline void tile_rows(const I8rMatmulArgs& a, int64_t n, const int8_t* aq, int64_t qs) {
+inline void tile_rows(const I8rMatmulArgs& a, int64_t n, const typename Dot::A* aq, int64_t qs) {
   const int64_t K = a.K;
   const uint8_t* w = a.codes + n * K;
   __m256i acc[R][4];
   for (int64_t m0 = 0, g = 0; m0 < a.M; m0 += 4, ++g) {
     const int64_t pf = g < 2 ? (g + 1) * R * K : 0;
-    const int8_t* q = aq + m0 * qs;
+    const typename Dot::A* q = aq + m0 * qs;
     const int mb = (int)std::min<int64_t>(4, a.M - m0);
     switch (mb) {
       case 1: tile<Dot, R, 1>(w, K, q, qs, acc, pf, a.stream_l2); break;
@@ -95,13 +96,14 @@ inline void tile_rows(const I8rMatmulArgs& a, int64_t n, const int8_t* aq, int64
   }
 }
 
-/** The activation rows copied to 64-byte aligned rows of qs bytes (per thread, kept between calls). */
-inline const int8_t* aligned_rows(const I8rMatmulArgs& a, int64_t qs) {
-  thread_local std::vector<int8_t> buf;
-  const size_t need = (size_t)(a.M * qs) + 64;
+/** The activation rows in Dot's form (Dot::copy_row) at 64-byte aligned rows of qs elements (per thread, kept between calls). */
+template <class Dot>
+inline const typename Dot::A* aligned_rows(const I8rMatmulArgs& a, int64_t qs) {
+  thread_local std::vector<uint8_t> buf;
+  const size_t need = (size_t)(a.M * qs) * sizeof(typename Dot::A) + 64;
   if (buf.size() < need) buf.resize(need);
-  int8_t* p = buf.data() + ((64 - ((uintptr_t)buf.data() & 63)) & 63);
-  for (int64_t m = 0; m < a.M; ++m) std::memcpy(p + m * qs, a.q + m * a.K, (size_t)a.K);
+  auto* p = reinterpret_cast<typename Dot::A*>(buf.data() + ((64 - ((uintptr_t)buf.data() & 63)) & 63));
+  for (int64_t m = 0; m < a.M; ++m) Dot::copy_row(p + m * qs, a.q + m * a.K, a.K);
   return p;
 }
 
@@ -112,7 +114,7 @@ inline const int8_t* aligned_rows(const I8rMatmulArgs& a, int64_t qs) {
 template <class Dot>
 void matmul(const I8rMatmulArgs& a, int64_t n0, int64_t n1) {
   const int64_t qs = (a.K + 63) / 64 * 64;
-  const int8_t* aq = aligned_rows(a, qs);
+  const typename Dot::A* aq = aligned_rows<Dot>(a, qs);
   auto sweep = [&](auto rc) {
     constexpr int R = decltype(rc)::value;
     int64_t n = n0;

@@ -1,5 +1,7 @@
 // matmulI8rI8 on AVX-VNNI: the tiles of ../avx2/i8r_256.h with 256-bit vpdpbusd (codes the unsigned
 // operand, activations the signed one; Σ c·q exact in int32). The load-time rows are AVX2's.
+#include <cstring>
+
 #include "../avx2/i8r_256.h"
 #include "dpbusd256.h"
 #include "kernels.h"
@@ -13,7 +15,9 @@ struct VnniDot {
   static constexpr int kStep = 32;
   using W = __m256i;
   static __m256i load_w(const uint8_t* p) { return _mm256_loadu_si256((const __m256i*)p); }
-  static __m256i load_a(const int8_t* p) { return _mm256_loadu_si256((const __m256i*)p); }
+  using A = int8_t;
+  static void copy_row(int8_t* dst, const int8_t* src, int64_t K) { std::memcpy(dst, src, (size_t)K); }
+  static __m256i load_a(const int8_t* p) { return _mm256_load_si256((const __m256i*)p); }
   static __m256i keep(__m256i v) {
 #if !defined(BITNET_AVXVNNI_EMULATED)
     __asm__("" : "+x"(v));
