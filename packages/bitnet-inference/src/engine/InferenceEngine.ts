@@ -12,7 +12,7 @@ import { type GenerateOptions, type GenerationResult, type GenerationStream, typ
 import { type ModelInfo, readModel, stopIdReasons } from './ModelInfo';
 import type { FaultPlan, MainToWorker, WorkerLoaded, WorkerToMain } from './protocol';
 import type { PromptCacheStats } from '../cache/KvPrefixCache';
-import type { ScreenStats } from '../forward/ForwardPass';
+import type { ScreenStats } from '../forward/OutputLogits';
 import { GrammarError } from '../grammar/GrammarError';
 import type { SequenceHost, SequenceListener, SequenceOptions } from './types';
 

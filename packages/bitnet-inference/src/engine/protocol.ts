@@ -9,7 +9,7 @@
 import type { ModelConfig } from '@bitnet/models';
 import type { PromptCacheStats } from '../cache/KvPrefixCache';
 import type { FinishReason } from '../streaming/StreamBuffer';
-import type { ScreenStats } from '../forward/ForwardPass';
+import type { ScreenStats } from '../forward/OutputLogits';
 import type { OutputType } from '../model/BitnetWeights';
 
 /** Why the model thread ended a sequence (stop strings and errors are decided on the main thread). */

@@ -2,8 +2,8 @@ import type { AttentionCall, AttentionShape, Kernels } from '@bitnet/kernels';
 import type { BitnetWeights } from '../model/BitnetWeights';
 import type { KvCache } from '../model/KvCache';
 import { Linear } from './Linear';
-import { LogitScreen } from './LogitScreen';
-import { type LogitMask, settleMaskedArgmax } from './MaskedArgmax';
+import type { LogitMask } from './MaskedArgmax';
+import { OutputLogits, type ScreenStats } from './OutputLogits';
 
 /** One sequence's share of a `stepMany` pass. */
 export interface ForwardPart {
@@ -30,19 +30,6 @@ export interface ForwardPart {
   argmaxMask?: LogitMask;
 }
 
-/** What the output screen did so far (outputType 'screened'). */
-export interface ScreenStats {
-  /** Rows whose logits were screened. */
-  screenedRows: number;
-  /**
-   * Rows that asked for 'argmax' but were computed in full: not finite, too many candidates, or more
-   * such rows in one step than the screen takes (ForwardOptions.maxScreenedRows).
-   */
-  fullRows: number;
-  /** Exact logits computed over the screened rows. */
-  candidates: number;
-}
-
 /** Settings of a `ForwardPass`. */
 export interface ForwardOptions {
   /** Most tokens one pass processes at once; longer inputs are split into chunks (default 64). */
@@ -56,19 +43,11 @@ export interface ForwardOptions {
   reuseLogits?: boolean;
   /**
    * Most argmax-only rows one step screens (outputType 'screened'); a step with more computes them
-   * all with the full output matrix. Default MAX_SCREENED_ROWS.
+   * all with the full output matrix. Default 64 (see OutputLogits).
    */
   maxScreenedRows?: number;
 }
 
-/**
- * Most argmax-only rows one step screens by default; with more, the whole output matrix is applied to
- * them all. The screen's int8 matmul shares each weight load among up to 8 rows, as the exact matrix's
- * tiles do, and its picks grow with the rows, so it stays ahead at every batch size measured (2B4T
- * I2_S on Zen 4, paired decode steps, screened against exact: 1 row ×1.36, 8 rows ×1.21, 16 rows ×1.21);
- * the limit is the default chunk of a pass.
- */
-const MAX_SCREENED_ROWS = 64;
 
 /** Scratch activations for up to `tokens` rows. */
 class Workspace {
@@ -109,13 +88,7 @@ export class ForwardPass {
   private readonly ws: Workspace;
   /** llama.cpp's kq_scale: 1.0f / sqrtf(float(head_dim)), both steps in f32. */
   private readonly attnScale: number;
-  private readonly reuseLogits: boolean;
-  private logitsBuffer = new Float32Array(0);
-  private readonly screen: LogitScreen | undefined;
-  /** Logits of the rows a screened step computes in full, before they go to their places (kept). */
-  private fullLogits = new Float32Array(0);
-  private readonly stats: ScreenStats = { screenedRows: 0, fullRows: 0, candidates: 0 };
-  private readonly maxScreenedRows: number;
+  private readonly output: OutputLogits;
 
   constructor(
     readonly weights: BitnetWeights,
@@ -127,14 +100,12 @@ export class ForwardPass {
     this.linear = new Linear(kernels);
     this.ws = new Workspace(chunk, c.embeddingLength, c.headCountKv * c.headDim, c.feedForwardLength);
     this.attnScale = Math.fround(1 / Math.fround(Math.sqrt(c.headDim)));
-    this.reuseLogits = options.reuseLogits ?? false;
-    if (weights.outputScreen) this.screen = new LogitScreen(kernels, weights.output, weights.outputScreen);
-    this.maxScreenedRows = options.maxScreenedRows ?? MAX_SCREENED_ROWS;
+    this.output = new OutputLogits(weights, kernels, this.linear, options);
   }
 
   /** Counters of the output screen (all 0 without one). */
   get screenStats(): Readonly<ScreenStats> {
-    return { ...this.stats };
+    return this.output.stats;
   }
 
   get maxChunkTokens(): number {
@@ -344,59 +315,14 @@ export class ForwardPass {
   }
 
   /**
-   * Logits of workspace rows first..first+count-1 (final norm, then the output matrix applied to
-   * all of them in one call): views of one new array, or of the kept buffer with `reuseLogits`.
-   * Rows marked in `argmaxOnly` go through the output screen when there is one (see ForwardPart).
+   * Logits of workspace rows first..first+count-1: the final norm, then the output matrix (OutputLogits)
+   * on all of them at once.
    */
   private logitsOfRows(first: number, count: number, argmaxOnly?: readonly boolean[], masks?: readonly (LogitMask | undefined)[]): Float32Array[] {
     const c = this.weights.config;
     const D = c.embeddingLength;
-    const V = this.weights.output.rows;
     const normed = this.ws.normed.subarray(0, count * D);
     this.kernels.rmsNorm(this.ws.x.subarray(first * D, (first + count) * D), count, D, this.weights.outputNorm, c.rmsNormEps, normed);
-    let all: Float32Array;
-    if (this.reuseLogits) {
-      if (this.logitsBuffer.length < count * V) this.logitsBuffer = new Float32Array(count * V);
-      all = this.logitsBuffer.subarray(0, count * V);
-    } else all = new Float32Array(count * V);
-    const outs = count === 1 ? [all] : Array.from({ length: count }, (_, i) => all.subarray(i * V, (i + 1) * V));
-    const wanted = this.screen && argmaxOnly ? outs.map((_, i) => i).filter((i) => argmaxOnly[i]) : [];
-    const screenRows = wanted.length <= this.maxScreenedRows ? wanted : [];
-    if (screenRows.length === 0) {
-      this.stats.fullRows += wanted.length;
-      this.linear.apply({ kind: 'float', ...this.weights.output }, normed, count, all);
-      outs.forEach((row, i) => this.settle(row, masks?.[i]));
-      return outs;
-    }
-    // the screened rows first (gathered into the front of `normed`), then the rest in one full call
-    const order = [...screenRows, ...outs.map((_, i) => i).filter((i) => !argmaxOnly![i])];
-    const gathered = this.gather(normed, order, D);
-    const result = this.screen!.run(gathered, screenRows.length, screenRows.map((i) => outs[i]), screenRows.map((i) => masks?.[i]));
-    this.stats.screenedRows += result.screened.filter((s) => s).length;
-    this.stats.candidates += result.candidates;
-    const full = order.filter((_, j) => j >= screenRows.length || !result.screened[j]);
-    this.stats.fullRows += full.length - (order.length - screenRows.length);
-    if (full.length > 0) {
-      const x = full.length === order.length ? gathered : this.gather(normed, full, D);
-      if (full.length > 1 && this.fullLogits.length < full.length * V) this.fullLogits = new Float32Array(full.length * V);
-      const logits = full.length === 1 ? outs[full[0]] : this.fullLogits.subarray(0, full.length * V);
-      this.linear.apply({ kind: 'float', ...this.weights.output }, x, full.length, logits);
-      if (full.length > 1) full.forEach((i, j) => outs[i].set(logits.subarray(j * V, (j + 1) * V)));
-      // the screen masked only the approximate logits of the rows it gave back; these come out in full
-      for (const i of full) this.settle(outs[i], masks?.[i]);
-    }
-    return outs;
-  }
-
-  /** A full row under a mask: masked, or left with the masked argmax alone when the mask is lazy. */
-  private settle(row: Float32Array, mask: LogitMask | undefined): void {
-    if (mask) settleMaskedArgmax(row, mask, (l) => this.kernels.argmax(l));
-  }
-
-  /** Rows `order` of `x` (rows of `D`), in that order, in a new array. */
-  private gather(x: Float32Array, order: readonly number[], D: number): Float32Array {
-    const out = new Float32Array(order.length * D);
-    order.forEach((i, j) => out.set(x.subarray(i * D, (i + 1) * D), j * D));
-    return out;
+    return this.output.rows(normed, count, argmaxOnly, masks);
   }
 }
