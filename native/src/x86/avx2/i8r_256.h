@@ -34,7 +34,7 @@ inline int32_t hsum_i32(__m256i v) {
 }
 
 /**
- * Rows w[0 .. R) (K codes each) × activation rows q[0 .. MB) (aligned, `qs` bytes apart): their
+ * Rows w[0 .. R) (K codes each) × activation rows q[0 .. MB) (aligned, `qs` elements apart): their
  * accumulators into acc. The weights are loaded once per step and each activation vector once, held in
  * a register for its R uses (Dot::dot accumulates in place: with sixteen ymm registers, GCC's copies of
  * the accumulators around each step spilled one to the stack, and its store-to-load chain bounded the
@@ -108,8 +108,8 @@ inline const typename Dot::A* aligned_rows(const I8rMatmulArgs& a, int64_t qs) {
 }
 
 /**
- * Output rows [n0, n1) of all M activation rows. A whole call's tiles share one width, chosen by the
- * smallest pass (M ≤ 2: 4 weight rows, otherwise 2), the rest one row at a time.
+ * Output rows [n0, n1) of all M activation rows. A whole call's tiles share one width, chosen for its
+ * widest pass (M ≤ 2: 4 weight rows, otherwise 2), the rest one row at a time.
  */
 template <class Dot>
 void matmul(const I8rMatmulArgs& a, int64_t n0, int64_t n1) {
