@@ -13,7 +13,7 @@
  * the best of those probes (and the 1 GiB figure of the start is printed too).
  *
  * Options: --types i2_s,tq2_0,tq1_0  --rounds 7  --no-output (skip the output matrix: 656 MB as F16,
- * then 349 MB as Q8_0).
+ * then 349 MB as Q8_0, then the screened output's 328 MB int8 copy with 1, 4 and 8 rows).
  * Run with --expose-gc (the Nx target does) so weights of one row are freed before the next.
  */
 import * as crypto from 'node:crypto';
@@ -222,6 +222,26 @@ function main(): void {
       const speedup = m === 1 ? '1×' : `${((m * oneRowQ8) / r.seconds).toFixed(1)}×`;
       console.log(
         `| Q8_0 | output: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} | ${ofPeak(n, k, m, r.seconds)} |`,
+      );
+    }
+    // The screened output's int8 copy (outputType 'screened'), 328 MB: I8r codes × per-token int8
+    // activations, read once per decode step by every argmax-only row.
+    const codes = new Uint8Array(n * k);
+    crypto.randomFillSync(codes);
+    const rowScales = new Float32Array(n).fill(1 / 127);
+    let oneRowI8r = 0;
+    for (const m of [1, 4, 8]) {
+      const x = new Float32Array(m * k).map(() => Math.random() * 2 - 1);
+      const qs = new Int8Array(m * k);
+      const scales = new Float32Array(m);
+      const sums = new Int32Array(m);
+      addon.quantizeI8PerToken(x, m, k, qs, scales, sums);
+      const out = new Float32Array(m * n);
+      const r = measure(addon, 1, opts.rounds, codes.length, () => addon.matmulI8rI8(codes, rowScales, n, k, qs, scales, sums, m, out));
+      if (m === 1) oneRowI8r = r.seconds;
+      const speedup = m === 1 ? '1×' : `${((m * oneRowI8r) / r.seconds).toFixed(1)}×`;
+      console.log(
+        `| I8r | screen copy: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} | ${ofPeak(n, k, m, r.seconds)} |`,
       );
     }
   }
