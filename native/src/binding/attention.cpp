@@ -56,8 +56,9 @@ template <class Args>
 AttentionArgs attention_args(const Args& info, const char* fn, std::vector<int32_t>& used, bool store = false) {
   need_args(info, 12, fn);
   auto q = typed<const float>(info, 0, napi_float32_array, fn, "q");
-  auto k = typed<const uint16_t>(info, 1, napi_uint16_array, fn, "kCache");
-  auto v = typed<const uint16_t>(info, 2, napi_uint16_array, fn, "vCache");
+  // writable views: attentionMany's calls may store into them (attention only reads)
+  auto k = typed<uint16_t>(info, 1, napi_uint16_array, fn, "kCache");
+  auto v = typed<uint16_t>(info, 2, napi_uint16_array, fn, "vCache");
   AttentionArgs a{};
   a.tokens = integer(info, 3, fn, "shape.tokens", 0, kMaxDim);
   a.heads = integer(info, 4, fn, "shape.heads", 0, kMaxDim);
@@ -87,8 +88,8 @@ AttentionArgs attention_args(const Args& info, const char* fn, std::vector<int32
     need(nv, mul({a.tokens, a.kvHeads, a.headDim}), fn, "store.v", "tokens × kvHeads × headDim");
     a.new_k = nk.data;
     a.new_v = nv.data;
-    a.k_store = typed<uint16_t>(info, 1, napi_uint16_array, fn, "kCache").data;
-    a.v_store = typed<uint16_t>(info, 2, napi_uint16_array, fn, "vCache").data;
+    a.k_store = k.data;
+    a.v_store = v.data;
   }
   a.q = q.data;
   a.k = k.data;
