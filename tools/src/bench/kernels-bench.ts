@@ -191,59 +191,59 @@ function main(): void {
   if (opts.output) {
     const n = 128256;
     const k = 2560;
+    /**
+     * One table row per activation-row count of one form of the output matrix (`bytes` of it):
+     * prepare(m) sets up m rows and returns the call; rows/s against the first count (1). Returns the
+     * 1-row time.
+     */
+    const outputRows = (label: string, bytes: number, counts: number[], prepare: (m: number) => () => void, peakColumn: (m: number, seconds: number) => string) => {
+      let oneRow = 0;
+      for (const m of counts) {
+        const r = measure(addon, 1, opts.rounds, bytes, prepare(m));
+        if (m === 1) oneRow = r.seconds;
+        const speedup = m === 1 ? '1×' : `${((m * oneRow) / r.seconds).toFixed(1)}×`;
+        console.log(
+          `| ${label}: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} | ${peakColumn(m, r.seconds)} |`,
+        );
+      }
+      return oneRow;
+    };
+    const int8Peak = (m: number, seconds: number) => ofPeak(n, k, m, seconds);
     const w = new Uint8Array(n * k * 2);
     crypto.randomFillSync(w);
     for (let i = 1; i < w.length; i += 2) w[i] &= 0x3b; // finite halves of moderate size
-    let oneRow = 0;
-    for (const m of [1, 8]) {
+    outputSeconds = outputRows('F16 | output', w.length, [1, 8], (m) => {
       const x = new Float32Array(m * k).map(() => Math.random() * 2 - 1);
       const out = new Float32Array(m * n);
-      const r = measure(addon, 1, opts.rounds, w.length, () => addon.matmulFloat(1, w, n, k, x, m, out));
-      if (m === 1) oneRow = outputSeconds = r.seconds;
-      const speedup = m === 1 ? '1×' : `${((m * oneRow) / r.seconds).toFixed(1)}×`;
-      console.log(
-        `| F16 | output: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} | — (float) |`,
-      );
-    }
+      return () => addon.matmulFloat(1, w, n, k, x, m, out);
+    }, () => '— (float)');
     // The same matrix as Q8_0 (EngineOptions.outputType 'q8_0'), 349 MB: Q8_0 × Q8_0 activations.
     const nb = k / 32;
     const q8 = new Uint8Array(n * nb * 34);
     crypto.randomFillSync(q8);
     for (let b = 0; b < n * nb; b++) q8[b * 34 + 1] &= 0x3b; // finite f16 block scales
-    let oneRowQ8 = 0;
-    for (const m of [1, 8]) {
+    outputRows('Q8_0 | output', q8.length, [1, 8], (m) => {
       const x = new Float32Array(m * k).map(() => Math.random() * 2 - 1);
       const qs = new Int8Array(m * k);
       const d = new Float32Array(m * nb);
       addon.quantizeQ8_0(x, m, k, qs, d);
       const out = new Float32Array(m * n);
-      const r = measure(addon, 1, opts.rounds, q8.length, () => addon.matmulQ8_0Q8_0(q8, n, k, qs, d, m, out));
-      if (m === 1) oneRowQ8 = r.seconds;
-      const speedup = m === 1 ? '1×' : `${((m * oneRowQ8) / r.seconds).toFixed(1)}×`;
-      console.log(
-        `| Q8_0 | output: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} | ${ofPeak(n, k, m, r.seconds)} |`,
-      );
-    }
+      return () => addon.matmulQ8_0Q8_0(q8, n, k, qs, d, m, out);
+    }, int8Peak);
     // The screened output's int8 copy (outputType 'screened'), 328 MB: I8r codes × per-token int8
     // activations, read once per decode step by every argmax-only row.
     const codes = new Uint8Array(n * k);
     crypto.randomFillSync(codes);
     const rowScales = new Float32Array(n).fill(1 / 127);
-    let oneRowI8r = 0;
-    for (const m of [1, 4, 8]) {
+    outputRows('I8r | screen copy', codes.length, [1, 4, 8], (m) => {
       const x = new Float32Array(m * k).map(() => Math.random() * 2 - 1);
       const qs = new Int8Array(m * k);
       const scales = new Float32Array(m);
       const sums = new Int32Array(m);
       addon.quantizeI8PerToken(x, m, k, qs, scales, sums);
       const out = new Float32Array(m * n);
-      const r = measure(addon, 1, opts.rounds, codes.length, () => addon.matmulI8rI8(codes, rowScales, n, k, qs, scales, sums, m, out));
-      if (m === 1) oneRowI8r = r.seconds;
-      const speedup = m === 1 ? '1×' : `${((m * oneRowI8r) / r.seconds).toFixed(1)}×`;
-      console.log(
-        `| I8r | screen copy: ${n}×${k} | ${m} | ${fmtTime(r.seconds)} | ${r.gbs.toFixed(1)} | ${r.bw.toFixed(1)} GB/s | ${pct(r.gbs / r.bw)} | ${speedup} | ${ofPeak(n, k, m, r.seconds)} |`,
-      );
-    }
+      return () => addon.matmulI8rI8(codes, rowScales, n, k, qs, scales, sums, m, out);
+    }, int8Peak);
   }
   const bwEnd = addon.readBandwidth(GiB, 3);
   console.log(`\nBandwidth at the end: ${bwEnd.toFixed(1)} GB/s.`);
