@@ -293,6 +293,10 @@ void attention_many(const AttentionArgs* parts, int64_t count) {
   // Rows per task: 16, or 32 past position 512, where rows cost nearly the same (so 32-row tasks still
   // share out evenly) and a task's one-off work over its keys (the AVX-512 transposition) is halved.
   auto rows_per_task = [](const AttentionArgs& a) -> int64_t { return a.startPos >= 512 ? 32 : 16; };
+  // Keys and values to store: a call whose rows make one task per kv head stores each head's in that
+  // task (on the pool, just before the head's positions are read); a call whose heads have several
+  // tasks, or none (no query heads), stores everything before the pool starts.
+  auto stores_in_tasks = [&](const AttentionArgs& a) { return a.tokens <= rows_per_task(a) && a.tokens > 0 && a.heads > 0; };
   std::vector<int64_t> first((size_t)count + 1, 0);  // first task of each call
   int64_t work = 0;
   size_t per_slot = 0;
@@ -306,12 +310,9 @@ void attention_many(const AttentionArgs* parts, int64_t count) {
     per_slot = std::max(per_slot, ((size_t)attention_scratch_floats(a, a.tokens) + 7) / 8 * 8);
   }
   const int64_t tasks = first[(size_t)count];
-  // Keys and values to store: a call with one task per kv head stores each head's in that task (on
-  // the pool, just before the head's positions are read); a call whose heads have several tasks, or
-  // none (no query heads), stores everything here first.
   for (int64_t c = 0; c < count; ++c) {
     const AttentionArgs& a = parts[c];
-    if (a.new_k && (a.tokens > rows_per_task(a) || first[(size_t)c + 1] == first[(size_t)c]))
+    if (a.new_k && !stores_in_tasks(a))
       store_kv(a.new_k, a.new_v, a.tokens, a.kvHeads, a.headDim, a.startPos, a.capacity, a.blocks, a.blockTokens, a.k_store, a.v_store);
   }
   if (tasks == 0) return;
@@ -326,7 +327,7 @@ void attention_many(const AttentionArgs* parts, int64_t count) {
     const int64_t t1 = std::min(a.tokens, (b + 1) * TB);
     // the head's lines asked for first (the new positions' included), so the stores find them in cache
     prefetch_kv(a, kvh, a.startPos + t1);
-    if (a.new_k && a.tokens <= TB)
+    if (a.new_k && stores_in_tasks(a))
       store_kv_heads(a.new_k, a.new_v, a.tokens, a.kvHeads, a.headDim, a.startPos, a.capacity, a.blocks, a.blockTokens, a.k_store, a.v_store, kvh, kvh + 1);
     t.attention_group(a, b * TB, t1, kvh, s);
   };

@@ -48,7 +48,6 @@ export interface ForwardOptions {
   maxScreenedRows?: number;
 }
 
-
 /** Scratch activations for up to `tokens` rows. */
 class Workspace {
   readonly x: Float32Array;
