@@ -94,9 +94,11 @@ Napi::Value ReadAheadForTests(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("budgetKb", Napi::Number::New(info.Env(), (double)(plan.budget() >> 10)));
     o.Set("matmuls", Napi::Number::New(info.Env(), (double)s.matmuls));
+    o.Set("attentions", Napi::Number::New(info.Env(), (double)s.reads));
     o.Set("predicted", Napi::Number::New(info.Env(), (double)s.predicted));
     o.Set("hits", Napi::Number::New(info.Env(), (double)s.hits));
     o.Set("workerReadAheads", Napi::Number::New(info.Env(), (double)ThreadPool::instance().read_aheads()));
+    o.Set("workerAttentionReadAheads", Napi::Number::New(info.Env(), (double)ThreadPool::instance().run_read_aheads()));
     return o;
   });
 }

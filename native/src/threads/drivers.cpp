@@ -279,6 +279,35 @@ void prefetch_kv(const AttentionArgs& a, int64_t kvh, int64_t reach) {
   }
 }
 
+/**
+ * Tells the read-ahead plan what this attention_many call reads (every call's keys and values at the
+ * positions before its new ones, in task order, up to the plan's budget), so that next step the
+ * workers pull it into their caches after the matmul before it (the layer's Q/K/V).
+ */
+void plan_attention_reads(const AttentionArgs* parts, int64_t count) {
+  ReadAheadPlan& plan = ReadAheadPlan::instance();
+  const size_t budget = plan.budget();
+  if (budget == 0) return;
+  auto runs = std::make_shared<std::vector<ReadAhead::Runs>>();
+  size_t total = 0;
+  const void* key = nullptr;
+  for (int64_t c = 0; c < count && total < budget; ++c) {
+    const AttentionArgs& a = parts[c];
+    if (a.tokens == 0 || a.heads == 0) continue;
+    if (!key) key = a.k;
+    const int64_t D = a.headDim, bt = a.blockTokens, reach = a.startPos;
+    for (int64_t kvh = 0; kvh < a.kvHeads && total < budget; ++kvh)
+      for (int64_t j = 0; j * bt < reach && total < budget; ++j) {
+        const int64_t off = a.kv_offset(j, kvh), n = std::min(bt, reach - j * bt);
+        runs->push_back({reinterpret_cast<const uint8_t*>(a.k + off), (uint32_t)(n * D * 2), 0, 1});
+        if (n == bt) runs->push_back({reinterpret_cast<const uint8_t*>(a.v + off), (uint32_t)(bt * D * 2), 0, 1});
+        else runs->push_back({reinterpret_cast<const uint8_t*>(a.v + off), (uint32_t)(n * 2), (uint32_t)(bt * 2), (uint32_t)D});
+        total += (size_t)(2 * n * D * 2);
+      }
+  }
+  if (key && !runs->empty()) plan.on_reads(key, std::move(runs));
+}
+
 /** Kv heads [h0, h1) of store_kv (both store paths write the cache layout through it). */
 void store_kv_heads(const float* k, const float* v, int64_t tokens, int64_t kvHeads, int64_t headDim, int64_t startPos, int64_t capacity,
                     const int32_t* blocks, int64_t blockTokens, uint16_t* kCache, uint16_t* vCache, int64_t h0, int64_t h1);
@@ -318,6 +347,7 @@ void attention_many(const AttentionArgs* parts, int64_t count) {
   if (tasks == 0) return;
   const int threads = work < (1 << 16) ? 1 : (int)std::min<int64_t>(ThreadPool::instance().size(), tasks);
   float* scratch = attention_scratch(per_slot * (size_t)threads);
+  if (threads > 1) plan_attention_reads(parts, count);
   auto run_task = [&](int64_t i, float* s) {
     const int64_t c = std::upper_bound(first.begin(), first.end(), i) - first.begin() - 1;
     const AttentionArgs& a = parts[c];

@@ -39,12 +39,20 @@ ReadAheadPlan::Stats ReadAheadPlan::stats() const {
   return stats_;
 }
 
-void ReadAheadPlan::on_matmul(const void* key, const ReadAhead& heads) {
+void ReadAheadPlan::on_matmul(const void* key, const ReadAhead& heads) { on_call(key, heads, false); }
+
+void ReadAheadPlan::on_reads(const void* key, std::shared_ptr<const std::vector<ReadAhead::Runs>> runs) {
+  ReadAhead ra;
+  ra.runs = std::move(runs);
+  on_call(key, ra, true);
+}
+
+void ReadAheadPlan::on_call(const void* key, const ReadAhead& heads, bool reads) {
   if (budget() == 0) return;
   ReadAhead ahead;
   {
     std::lock_guard<std::mutex> lk(mutex_);
-    ++stats_.matmuls;
+    ++(reads ? stats_.reads : stats_.matmuls);
     if (predicted_ == key) ++stats_.hits;
     predicted_ = nullptr;
     if (last_ != nullptr && last_ != key) {

@@ -28,19 +28,45 @@ thread_local ReadAhead t_pending_read_ahead;  // for the calling thread's next j
 struct ReadAheadCursor {
   const uint8_t* p = nullptr;
   size_t bytes = 0, done = 0;
-  void start(const ReadAhead& ra, int worker) {
+  std::shared_ptr<const std::vector<ReadAhead::Runs>> runs;
+  size_t run = 0, step_of = 1, line = 0, item = 0;  // run index, runs stepped by, line within the run's current item, item
+  void start(const ReadAhead& ra, int worker, int workers) {
     done = 0;
     const bool mine = worker < ra.n;
     p = mine ? ra.p[worker] : nullptr;
     bytes = mine ? ra.bytes[worker] : 0;
+    runs = ra.runs;
+    run = (size_t)(worker - 1);
+    step_of = (size_t)std::max(1, workers - 1);
+    line = item = 0;
+    if (runs && run >= runs->size()) runs.reset();
   }
-  bool pending() const { return done < bytes; }
+  bool pending() const { return done < bytes || runs != nullptr; }
+  bool has_runs() const { return runs != nullptr; }
   void step() {
-    const size_t end = std::min(bytes, done + 1024);
-    for (size_t b = done; b < end; b += 64) __builtin_prefetch(p + b, 0, 2);  // prefetcht1: into this core's L2
-    done = end;
+    if (done < bytes) {
+      const size_t end = std::min(bytes, done + 1024);
+      for (size_t b = done; b < end; b += 64) __builtin_prefetch(p + b, 0, 2);  // prefetcht1: into this core's L2
+      done = end;
+      return;
+    }
+    // 16 lines of the runs
+    for (int n = 0; n < 16 && runs;) {
+      const ReadAhead::Runs& r = (*runs)[run];
+      const uint8_t* base = r.p + (size_t)item * r.stride;
+      for (; line < r.bytes && n < 16; line += 64, ++n) __builtin_prefetch(base + line, 0, 2);
+      if (line < r.bytes) break;
+      line = 0;
+      if (++item < r.count) continue;
+      item = 0;
+      run += step_of;
+      if (run >= runs->size()) runs.reset();
+    }
   }
-  void stop() { bytes = done = 0; }
+  void stop() {
+    bytes = done = 0;
+    runs.reset();
+  }
 };
 
 int cores_available() {
@@ -186,8 +212,9 @@ void ThreadPool::worker_main(int index) {
     if (!joined) continue;  // closed already (the caller did all the work) or superseded
     work_on_current_job();
     // Copied while still inside the job: the caller writes the next job's only after every worker left.
-    cursor.start(read_ahead_, index);
+    cursor.start(read_ahead_, index, size());
     if (cursor.pending()) read_aheads_.fetch_add(1, std::memory_order_relaxed);
+    if (cursor.has_runs()) run_read_aheads_.fetch_add(1, std::memory_order_relaxed);
     state_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
@@ -196,11 +223,11 @@ void ThreadPool::read_ahead_after_next_job(const ReadAhead& ra) { t_pending_read
 
 void ThreadPool::run(int64_t ntasks, TaskFn task, void* ctx) {
   if (ntasks <= 0) {
-    t_pending_read_ahead.n = 0;
+    t_pending_read_ahead = ReadAhead{};
     return;
   }
   if (t_in_pool || workers_.empty() || ntasks == 1) {
-    t_pending_read_ahead.n = 0;  // no worker takes part, so none reads ahead
+    t_pending_read_ahead = ReadAhead{};  // no worker takes part, so none reads ahead
     for (int64_t i = 0; i < ntasks; ++i) task(i, ctx);
     return;
   }
@@ -208,8 +235,8 @@ void ThreadPool::run(int64_t ntasks, TaskFn task, void* ctx) {
   task_ = task;
   ctx_ = ctx;
   ntasks_ = ntasks;
-  read_ahead_ = t_pending_read_ahead;
-  t_pending_read_ahead.n = 0;
+  read_ahead_ = std::move(t_pending_read_ahead);
+  t_pending_read_ahead = ReadAhead{};
   error_ = nullptr;
   next_.store(0, std::memory_order_relaxed);
   {

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -17,14 +18,25 @@ namespace bitnet {
 /**
  * Memory for idle workers to pull into their caches after their share of a job, while they wait for
  * the next one: range i (p[i], bytes[i]) for worker i, the rows that thread will stream first in the
- * next matmul (see read_ahead.h). Range 0 is the calling thread's, which reads none ahead. Only
- * prefetch instructions touch the ranges, so a stale address costs nothing but the request.
+ * next matmul (see read_ahead.h), or `runs` shared among the workers (the keys and values the next
+ * attention reads). Range 0 is the calling thread's, which reads none ahead. Only prefetch
+ * instructions touch the ranges, so a stale address costs nothing but the request.
  */
 struct ReadAhead {
   static constexpr int kMaxRanges = 8;
   const uint8_t* p[kMaxRanges];
   size_t bytes[kMaxRanges];
   int n = 0;
+  /** `count` runs of `bytes` bytes, `stride` apart, from p. */
+  struct Runs {
+    const uint8_t* p;
+    uint32_t bytes, stride, count;
+  };
+  /**
+   * Besides the ranges: memory a kernel other than a matmul reads next (an attention call's keys and
+   * values), shared out among the workers run by run (worker i takes runs i − 1, i − 1 + (workers), ...).
+   */
+  std::shared_ptr<const std::vector<Runs>> runs;
 };
 
 class ThreadPool {
@@ -59,6 +71,8 @@ class ThreadPool {
   static void read_ahead_after_next_job(const ReadAhead& ra);
   /** Read-aheads the workers have started (each a worker's range of one job), for tests. */
   uint64_t read_aheads() const { return read_aheads_.load(std::memory_order_relaxed); }
+  /** ... of which a job's runs (ReadAhead::runs: an attention's keys and values), for tests. */
+  uint64_t run_read_aheads() const { return run_read_aheads_.load(std::memory_order_relaxed); }
 
   /** Convenience: any callable f(int64_t). */
   template <class F>
@@ -95,6 +109,7 @@ class ThreadPool {
   std::atomic<bool> stop_{false};
   ReadAhead read_ahead_;  // the current job's (written with the job, read by workers inside it)
   std::atomic<uint64_t> read_aheads_{0};
+  std::atomic<uint64_t> run_read_aheads_{0};
   std::exception_ptr error_;
   std::mutex error_mutex_;
 

@@ -5,12 +5,13 @@
  * a repeated order (predictions and hits counted), the workers start reading ahead on a pool of 2+
  * threads, results are the same bits with it on and off, a budget of 0 turns it off, a remembered
  * matrix whose memory is gone afterwards is harmless (only prefetched), and a bad BITNET_READ_AHEAD_KB
- * fails the load.
+ * fails the load. An attention on the pool takes part as well: it is learned as what follows the matmul
+ * before it, whose workers then read its keys and values ahead.
  */
 import { spawnSync } from 'node:child_process';
 import { rng } from '@bitnet/models/testing';
 import { GgmlType } from '@bitnet/models';
-import type { FloatMatrix, I8Activations, TernaryMatrix } from '../api/Kernels';
+import type { AttentionCall, FloatMatrix, I8Activations, TernaryMatrix } from '../api/Kernels';
 import { kernelBackend, requestedKernelMode } from '../backend/KernelBackend';
 import { defaultModeAddon, readAheadForTests } from '../testing';
 import { makeI2S, makeI8 } from '../testing/kernelCases';
@@ -123,6 +124,75 @@ describeNative('native read-ahead', () => {
     const before = readAheadForTests().predicted;
     for (let r = 0; r < 5; r++) k.matmulI2sI8(ws[0], x, outs[0]); // predicts the unmapped matrix each time
     expect(readAheadForTests().predicted).toBeGreaterThan(before);
+    const again = new Float32Array(outs[0].length);
+    k.matmulI2sI8(ws[0], x, again);
+    expect(bits(again)).toEqual(bits(outs[0]));
+  });
+
+  // An attention on the pool (work over the one-thread bound: 8 heads × 65 positions × 128) between two
+  // matmuls, as in a decode layer; its caches from `alloc`.
+  const attention = (alloc: (bytes: number) => ArrayBuffer) => {
+    const heads = 8, kvHeads = 2, headDim = 128, capacity = 128, startPos = 64;
+    const cache = () => {
+      const c = new Uint16Array(alloc(capacity * kvHeads * headDim * 2));
+      a.toF16(Float32Array.from({ length: c.length }, () => next() * 2 - 1), c);
+      return c;
+    };
+    const call: AttentionCall = {
+      q: Float32Array.from({ length: heads * headDim }, () => next() * 2 - 1),
+      kCache: cache(),
+      vCache: cache(),
+      shape: { tokens: 1, heads, kvHeads, headDim, startPos, capacity, scale: 0.125, independentRows: true },
+      out: new Float32Array(heads * headDim),
+      store: { k: Float32Array.from({ length: kvHeads * headDim }, () => next() * 2 - 1), v: Float32Array.from({ length: kvHeads * headDim }, () => next() * 2 - 1) },
+    };
+    return call;
+  };
+  const layer = (call: AttentionCall) => {
+    k.matmulI2sI8(ws[0], x, outs[0]);
+    k.attentionMany([call]);
+    k.matmulI2sI8(ws[1], x, outs[1]);
+    return bits(call.out);
+  };
+
+  it('learns that an attention on the pool follows the matmul before it, and reads its keys and values ahead', () => {
+    if (a.threads() < 2) return; // one thread: attention runs inline, outside the plan
+    readAheadForTests(1024);
+    const call = attention((n) => new ArrayBuffer(n));
+    layer(call);
+    expect(readAheadForTests()).toMatchObject({ matmuls: 2, attentions: 1, predicted: 0, hits: 0 });
+    layer(call);
+    // round 2: the matmul before predicts the attention, which predicts the matmul after it
+    expect(readAheadForTests()).toMatchObject({ matmuls: 4, attentions: 2, predicted: 3, hits: 2 });
+    // the workers read the attention's keys and values ahead after the first matmul (rounds go on
+    // until a worker took part in that job, as in the test above)
+    const before = readAheadForTests().workerAttentionReadAheads;
+    const until = Date.now() + 5000;
+    while (readAheadForTests().workerAttentionReadAheads === before && Date.now() < until) layer(call);
+    expect(readAheadForTests().workerAttentionReadAheads).toBeGreaterThan(before);
+  });
+
+  it('gives an attention the same bits with it on and off, and only prefetches caches whose pages are gone', () => {
+    const held: ArrayBuffer[] = [];
+    const pages = (n: number) => {
+      const b = a.allocatePages(n);
+      held.push(b);
+      return b;
+    };
+    readAheadForTests(0);
+    const call = attention(pages);
+    const k0 = call.kCache.slice(), v0 = call.vCache.slice();
+    const off = [layer(call), layer(call)];
+    expect(readAheadForTests().attentions).toBe(0);
+    readAheadForTests(1024);
+    call.kCache.set(k0);
+    call.vCache.set(v0);
+    const on = [layer(call), layer(call)];
+    expect(on).toEqual(off);
+    if (a.threads() >= 2) expect(readAheadForTests().attentions).toBe(2);
+    // the plan now holds the caches' addresses as what follows ws[0]; unmapped, they are only prefetched
+    for (const b of held) expect(a.releasePages(b)).toBe(true);
+    for (let r = 0; r < 5; r++) k.matmulI2sI8(ws[0], x, outs[0]);
     const again = new Float32Array(outs[0].length);
     k.matmulI2sI8(ws[0], x, again);
     expect(bits(again)).toEqual(bits(outs[0]));

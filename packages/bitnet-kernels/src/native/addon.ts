@@ -44,12 +44,16 @@ export interface ReadAheadStats {
   budgetKb: number;
   /** Matmul calls seen since the plan started over. */
   matmuls: number;
+  /** attentionMany calls on the pool seen since the plan started over (their keys and values read ahead after the matmul before them). */
+  attentions: number;
   /** Calls that knew which matrix followed them last time (and handed its rows to the workers). */
   predicted: number;
   /** Calls whose matrix was the one the call before them predicted. */
   hits: number;
   /** Ranges the workers have started reading ahead, since the addon loaded. */
   workerReadAheads: number;
+  /** ... of which an attention's keys and values (read after the matmul before it), since the addon loaded. */
+  workerAttentionReadAheads: number;
 }
 
 /** What NativeAddon.int8Peak measured. */
