@@ -14,7 +14,7 @@ describe('loadBitnetWeights: TQ1_0 held as TQ2_0', () => {
   const file = path.join(dir, 'tq1.gguf');
   buildSyntheticModel({ arch: 'bitnet', quant: 'tq1_0', dim: 256, ff: 512, layers: 2, heads: 4, kvHeads: 1, vocab, seed: 5, contextLength: 64 }).writeFile(file);
 
-  function load(repackTq1_0: boolean, kernels?: ReturnType<typeof createKernels>, memory?: Parameters<typeof loadBitnetWeights>[1]['memory']) {
+  function load(repackTq1_0: boolean, kernels?: ReturnType<typeof createKernels>, memory?: NonNullable<Parameters<typeof loadBitnetWeights>[1]>['memory']) {
     const f = GgufFile.open(file);
     try {
       return loadBitnetWeights(f, { repackTq1_0, kernels, memory });
