@@ -243,11 +243,12 @@ export class ForwardPass {
     const kvDim = c.headCountKv * c.headDim;
     const D = c.embeddingLength;
     const src = row * kvDim;
-    // the kernels follow the cache's block table (through the prompt cache's shared arena, or its own blocks)
-    const shape: AttentionShape = {
-      tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: this.attnScale, independentRows: true,
-      blocks: cache.blocks, blockTokens: cache.blockTokens,
-    };
+    const shape: AttentionShape = { tokens: T, heads: c.headCount, kvHeads: c.headCountKv, headDim: c.headDim, startPos: start, capacity: cache.capacity, scale: this.attnScale, independentRows: true };
+    if (cache.blocks) {
+      // a paged cache: the kernels follow its block table through the shared arena
+      shape.blocks = cache.blocks;
+      shape.blockTokens = cache.blockTokens;
+    }
     return {
       q: q.subarray(row * D, (row + T) * D),
       kCache: cache.keys[l],

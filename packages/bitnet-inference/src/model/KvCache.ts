@@ -15,33 +15,20 @@ export interface KvCachePages {
 }
 
 /**
- * Positions per block of a cache that owns its storage. Its blocks are numbered in order (block j holds
- * positions [64j, 64j + 64)), in the kernels' paged layout rather than the contiguous one: a value row
- * of the contiguous layout ([kvHead][headDim][position]) spans the whole capacity, so the first token
- * wrote a page of every row (with a 4096-position capacity, half of the values' 157 MB at once) and
- * attention over the first positions touched a page per dimension (128 a kv head, one TLB miss each).
- * In blocks, a kv head's values at 64 positions are one 16 KB run, and pages are committed as positions
- * fill. Same bits (the kernels' paged attention sums positions in the contiguous order).
- */
-export const OWN_BLOCK_TOKENS = 64;
-
-/**
- * One sequence's key/value cache: per layer, f16 bits in the kernels' paged KV layout (@bitnet/kernels
- * `KvShape.blocks`: keys [block][kvHead][blockTokens][headDim], values [block][kvHead][headDim][blockTokens]),
- * written by `storeKv` and read by `attention`. Sized for the positions the request can reach, not the
- * whole context.
+ * One sequence's key/value cache: per layer, f16 bits in the kernels' KV layout (@bitnet/kernels
+ * `KvShape`: keys [kvHead][position][headDim], values [kvHead][headDim][position]), written by
+ * `storeKv` and read by `attention`. Sized for the positions the request can reach, not the whole context.
  *
- * A cache constructed with `pages` holds no memory of its own: its positions live in blocks of a shared
- * arena (the prompt cache's, cache/KvPrefixCache.ts), some of which other sequences may read too. Any
- * other cache owns blocks of OWN_BLOCK_TOKENS positions, block j at j. Either way the kernels follow the
- * block table.
+ * A paged cache (constructed with `pages`) holds no memory of its own: its positions live in blocks of
+ * a shared arena (the prompt cache's, cache/KvPrefixCache.ts), some of which other sequences may read
+ * too; the kernels follow its block table.
  */
 export class KvCache {
   readonly keys: readonly Uint16Array[];
   readonly values: readonly Uint16Array[];
-  /** The block table: blocks[j] holds positions [j·blockTokens, (j+1)·blockTokens). */
-  readonly blocks: Int32Array;
-  readonly blockTokens: number;
+  /** The block table of a paged cache (undefined: one contiguous block of `capacity` positions). */
+  readonly blocks: Int32Array | undefined;
+  readonly blockTokens: number | undefined;
   /** Positions filled so far. */
   length = 0;
   /** The buffer of every layer's keys and values when it came from a PageMemory (released by `release`). */
@@ -69,12 +56,10 @@ export class KvCache {
       this.blockTokens = pages.blockTokens;
       return;
     }
-    const B = OWN_BLOCK_TOKENS;
-    const count = Math.ceil(capacity / B);
-    const perLayer = count * B * config.headCountKv * config.headDim;
+    const perLayer = capacity * config.headCountKv * config.headDim;
     const L = config.blockCount;
-    this.blocks = Int32Array.from({ length: count }, (_, j) => j);
-    this.blockTokens = B;
+    this.blocks = undefined;
+    this.blockTokens = undefined;
     if (memory) {
       const buffer = memory.allocate(2 * L * perLayer * 2);
       this.storage = { memory, buffer };
@@ -99,6 +84,7 @@ export class KvCache {
   /** Bytes of KV storage this sequence's positions take (its blocks, for a paged cache). */
   get bytes(): number {
     const c = this.config;
-    return 2 * c.blockCount * this.blocks.length * this.blockTokens * c.headCountKv * c.headDim * 2;
+    const positions = this.blocks ? this.blocks.length * (this.blockTokens as number) : this.capacity;
+    return 2 * c.blockCount * positions * c.headCountKv * c.headDim * 2;
   }
 }
