@@ -69,7 +69,7 @@ void prefetch_kv(const AttentionArgs& a, int64_t kvh, int64_t reach) {
 
 /**
  * Tells the read-ahead plan what this attention_many call reads (every call's keys and values at the
- * positions before its new ones, in task order, up to the plan's budget), so that next step the
+ * positions before its new ones, in task order, cut at the plan's budget), so that next step the
  * workers pull it into their caches after the matmul before it (the layer's Q/K/V).
  */
 void plan_attention_reads(const AttentionArgs* parts, int64_t count) {
@@ -84,13 +84,20 @@ void plan_attention_reads(const AttentionArgs* parts, int64_t count) {
     if (a.tokens == 0 || a.heads == 0) continue;
     if (!key) key = a.k;
     const int64_t D = a.headDim, bt = a.blockTokens, reach = a.startPos;
+    const size_t per_position = (size_t)(2 * D * 2);  // one position's keys and values of one kv head
     for (int64_t kvh = 0; kvh < a.kvHeads && total < budget; ++kvh)
       for (int64_t j = 0; j * bt < reach && total < budget; ++j) {
-        const int64_t off = a.kv_offset(j, kvh), n = std::min(bt, reach - j * bt);
+        // the block's positions, as many as the budget has room for
+        const int64_t n = std::min<int64_t>(std::min(bt, reach - j * bt), (int64_t)((budget - total) / std::max<size_t>(per_position, 1)));
+        if (n <= 0) {
+          total = budget;
+          break;
+        }
+        const int64_t off = a.kv_offset(j, kvh);
         runs->push_back({reinterpret_cast<const uint8_t*>(a.k + off), (uint32_t)(n * D * 2), 0, 1});
         if (n == bt) runs->push_back({reinterpret_cast<const uint8_t*>(a.v + off), (uint32_t)(bt * D * 2), 0, 1});
         else runs->push_back({reinterpret_cast<const uint8_t*>(a.v + off), (uint32_t)(n * 2), (uint32_t)(bt * 2), (uint32_t)D});
-        total += (size_t)(2 * n * D * 2);
+        total += (size_t)n * per_position;
       }
   }
   if (key && !runs->empty()) plan.on_reads(key, std::move(runs));
