@@ -3,6 +3,7 @@
 // prefetch of a task's lines and the read-ahead plan's note of what a call reads. Every buffer has been
 // checked by the binding; nothing here touches Node-API.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <memory>
@@ -41,6 +42,18 @@ void attention(const AttentionArgs& a) { attention_many(&a, 1); }
 namespace {
 
 /**
+ * Block j's keys and values of kv head kvh at its first n positions, as runs: the keys one run; the
+ * values one run for a whole block, else one run of n positions per dimension (a block holds each
+ * dimension's positions together). What prefetch_kv asks for and plan_attention_reads records.
+ */
+std::array<ReadAhead::Runs, 2> block_runs(const AttentionArgs& a, int64_t j, int64_t kvh, int64_t n) {
+  const int64_t D = a.headDim, bt = a.blockTokens, off = a.kv_offset(j, kvh);
+  const ReadAhead::Runs keys{reinterpret_cast<const uint8_t*>(a.k + off), (uint32_t)(n * D * 2), 0, 1};
+  const uint8_t* v = reinterpret_cast<const uint8_t*>(a.v + off);
+  return {keys, n == bt ? ReadAhead::Runs{v, (uint32_t)(bt * D * 2), 0, 1} : ReadAhead::Runs{v, (uint32_t)(n * 2), (uint32_t)(bt * 2), (uint32_t)D}};
+}
+
+/**
  * Asks for the cache lines a task of attention_many reads — kv head kvh's keys and values at positions
  * [0, reach), up to 64 KB — all at once. In a decode step the weights have washed the KV cache out of
  * every cache level, and the task's own loads met its lines one miss after another: a batched step's
@@ -52,19 +65,12 @@ namespace {
  * rounds), attention took 5.6–6.6 ms with L2 prefetches against 6.9–8.6 with L1 ones (7.2–9.3 with none).
  */
 void prefetch_kv(const AttentionArgs& a, int64_t kvh, int64_t reach) {
-  const int64_t D = a.headDim, bt = a.blockTokens;
+  const int64_t bt = a.blockTokens;
   int64_t budget = 1024;  // cache lines
-  auto lines = [&](const uint16_t* p, int64_t elems) {
-    const char* c = reinterpret_cast<const char*>(p);
-    for (int64_t b = 0; b < elems * 2 && budget > 0; b += 64, --budget) __builtin_prefetch(c + b, 0, 2);
-  };
-  for (int64_t j = 0; j * bt < reach && budget > 0; ++j) {
-    const int64_t off = a.kv_offset(j, kvh), n = std::min(bt, reach - j * bt);
-    lines(a.k + off, n * D);
-    if (n == bt) lines(a.v + off, bt * D);  // a whole block: its values are one run
-    else
-      for (int64_t d = 0; d < D; ++d) lines(a.v + off + d * bt, n);
-  }
+  for (int64_t j = 0; j * bt < reach && budget > 0; ++j)
+    for (const ReadAhead::Runs& r : block_runs(a, j, kvh, std::min(bt, reach - j * bt)))
+      for (uint32_t i = 0; i < r.count && budget > 0; ++i)
+        for (uint32_t b = 0; b < r.bytes && budget > 0; b += 64, --budget) __builtin_prefetch(r.p + (size_t)i * r.stride + b, 0, 2);
 }
 
 /**
@@ -93,10 +99,7 @@ void plan_attention_reads(const AttentionArgs* parts, int64_t count) {
           total = budget;
           break;
         }
-        const int64_t off = a.kv_offset(j, kvh);
-        runs->push_back({reinterpret_cast<const uint8_t*>(a.k + off), (uint32_t)(n * D * 2), 0, 1});
-        if (n == bt) runs->push_back({reinterpret_cast<const uint8_t*>(a.v + off), (uint32_t)(bt * D * 2), 0, 1});
-        else runs->push_back({reinterpret_cast<const uint8_t*>(a.v + off), (uint32_t)(n * 2), (uint32_t)(bt * 2), (uint32_t)D});
+        for (const ReadAhead::Runs& r : block_runs(a, j, kvh, n)) runs->push_back(r);
         total += (size_t)n * per_position;
       }
   }
