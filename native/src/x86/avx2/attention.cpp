@@ -82,55 +82,73 @@ static void scores_tiny(const uint16_t* K, int64_t D, int64_t visible, float sca
  * 32 lanes (position mod 32). wa, wb: f16-rounded weights, zero from `visible` to the next multiple of
  * 32; the value lanes past `visible` are loaded as 0 (those cache slots may hold anything).
  * Paged: the positions go block by block (a.kv_offset); a chunk of 32 never straddles two blocks, so
- * the accumulators simply carry on, and the partial chunk, if any, lies in the last block.
+ * the accumulators simply carry on, and the partial chunk, if any, lies in the last block. A long
+ * paged walk goes in spans (value_span), every dimension's accumulators waiting in `lanes` between them.
  */
 template <bool Paged>
-static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* wa, const float* wb, float* oa, float* ob) {
-  const int64_t D = a.headDim;
-  for (int64_t d = 0; d < D; ++d) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    // Positions p .. p + 31 from c (c[i] is position p + i).
-    auto chunk = [&](const uint16_t* c, int64_t p) {
-      const __m256 v0 = _mm256_cvtph_ps(load128(c)), v1 = _mm256_cvtph_ps(load128(c + 8));
-      const __m256 v2 = _mm256_cvtph_ps(load128(c + 16)), v3 = _mm256_cvtph_ps(load128(c + 24));
-      a0 = _mm256_fmadd_ps(_mm256_load_ps(wa + p), v0, a0);
-      a1 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 8), v1, a1);
-      a2 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 16), v2, a2);
-      a3 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 24), v3, a3);
-      b0 = _mm256_fmadd_ps(_mm256_load_ps(wb + p), v0, b0);
-      b1 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 8), v1, b1);
-      b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), v2, b2);
-      b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), v3, b3);
-    };
-    // The partial chunk: positions p .. visible − 1 from c, the other lanes 0.
-    auto last = [&](const uint16_t* c, int64_t p) {
-      __m256 vv[4];
-      for (int j = 0; j < 4; ++j) vv[j] = load_f16_first(c + 8 * j, std::min<int64_t>(8, std::max<int64_t>(0, visible - (p + 8 * j))));
-      a0 = _mm256_fmadd_ps(_mm256_load_ps(wa + p), vv[0], a0);
-      a1 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 8), vv[1], a1);
-      a2 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 16), vv[2], a2);
-      a3 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 24), vv[3], a3);
-      b0 = _mm256_fmadd_ps(_mm256_load_ps(wb + p), vv[0], b0);
-      b1 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 8), vv[1], b1);
-      b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), vv[2], b2);
-      b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), vv[3], b3);
-    };
-    walk_value_chunks<32, Paged>(a, kvh, d, visible, chunk, last);
-    oa[d] = f16_reduce_ggml(a0, a1, a2, a3);
-    ob[d] = f16_reduce_ggml(b0, b1, b2, b3);
+static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* wa, const float* wb, float* oa, float* ob, float* lanes) {
+  const int64_t D = a.headDim, span = value_span(a, visible);
+  for (int64_t from = 0; from < visible; from += span) {
+    const int64_t to = span < visible ? from + span : INT64_MAX;
+    for (int64_t d = 0; d < D; ++d) {
+      float* l = lanes + 64 * d;  // this dimension's 8 accumulators between spans
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+      if (from > 0) {
+        a0 = _mm256_loadu_ps(l), a1 = _mm256_loadu_ps(l + 8), a2 = _mm256_loadu_ps(l + 16), a3 = _mm256_loadu_ps(l + 24);
+        b0 = _mm256_loadu_ps(l + 32), b1 = _mm256_loadu_ps(l + 40), b2 = _mm256_loadu_ps(l + 48), b3 = _mm256_loadu_ps(l + 56);
+      }
+      // Positions p .. p + 31 from c (c[i] is position p + i).
+      auto chunk = [&](const uint16_t* c, int64_t p) {
+        const __m256 v0 = _mm256_cvtph_ps(load128(c)), v1 = _mm256_cvtph_ps(load128(c + 8));
+        const __m256 v2 = _mm256_cvtph_ps(load128(c + 16)), v3 = _mm256_cvtph_ps(load128(c + 24));
+        a0 = _mm256_fmadd_ps(_mm256_load_ps(wa + p), v0, a0);
+        a1 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 8), v1, a1);
+        a2 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 16), v2, a2);
+        a3 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 24), v3, a3);
+        b0 = _mm256_fmadd_ps(_mm256_load_ps(wb + p), v0, b0);
+        b1 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 8), v1, b1);
+        b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), v2, b2);
+        b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), v3, b3);
+      };
+      // The partial chunk: positions p .. visible − 1 from c, the other lanes 0.
+      auto last = [&](const uint16_t* c, int64_t p) {
+        __m256 vv[4];
+        for (int j = 0; j < 4; ++j) vv[j] = load_f16_first(c + 8 * j, std::min<int64_t>(8, std::max<int64_t>(0, visible - (p + 8 * j))));
+        a0 = _mm256_fmadd_ps(_mm256_load_ps(wa + p), vv[0], a0);
+        a1 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 8), vv[1], a1);
+        a2 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 16), vv[2], a2);
+        a3 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 24), vv[3], a3);
+        b0 = _mm256_fmadd_ps(_mm256_load_ps(wb + p), vv[0], b0);
+        b1 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 8), vv[1], b1);
+        b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), vv[2], b2);
+        b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), vv[3], b3);
+      };
+      walk_value_chunks<32, Paged>(a, kvh, d, visible, chunk, last, from, to);
+      if (to < visible) {
+        _mm256_storeu_ps(l, a0), _mm256_storeu_ps(l + 8, a1), _mm256_storeu_ps(l + 16, a2), _mm256_storeu_ps(l + 24, a3);
+        _mm256_storeu_ps(l + 32, b0), _mm256_storeu_ps(l + 40, b1), _mm256_storeu_ps(l + 48, b2), _mm256_storeu_ps(l + 56, b3);
+        continue;
+      }
+      oa[d] = f16_reduce_ggml(a0, a1, a2, a3);
+      ob[d] = f16_reduce_ggml(b0, b1, b2, b3);
+    }
   }
 }
 
 /** p·V of one query head for every dimension: tinyBLAS's 8 lanes (position mod 8), hsum8; paged as pv_vec_dot. */
 template <bool Paged>
-static void pv_tiny(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* w, float* out) {
-  const int64_t D = a.headDim;
-  for (int64_t d = 0; d < D; ++d) {
-    __m256 acc = _mm256_setzero_ps();
-    walk_value_chunks<8, Paged>(
-        a, kvh, d, visible, [&](const uint16_t* c, int64_t p) { acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(c)), acc); },
-        [&](const uint16_t* c, int64_t p) { acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(c, visible - p), acc); });
-    out[d] = hsum_f32(acc);
+static void pv_tiny(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* w, float* out, float* lanes) {
+  const int64_t D = a.headDim, span = value_span(a, visible);
+  for (int64_t from = 0; from < visible; from += span) {
+    const int64_t to = span < visible ? from + span : INT64_MAX;
+    for (int64_t d = 0; d < D; ++d) {
+      __m256 acc = from > 0 ? _mm256_loadu_ps(lanes + 8 * d) : _mm256_setzero_ps();
+      walk_value_chunks<8, Paged>(
+          a, kvh, d, visible, [&](const uint16_t* c, int64_t p) { acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), _mm256_cvtph_ps(load128(c)), acc); },
+          [&](const uint16_t* c, int64_t p) { acc = _mm256_fmadd_ps(_mm256_load_ps(w + p), load_f16_first(c, visible - p), acc); }, from, to);
+      if (to < visible) _mm256_storeu_ps(lanes + 8 * d, acc);
+      else out[d] = hsum_f32(acc);
+    }
   }
 }
 
@@ -171,6 +189,7 @@ void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh
   const int64_t vpmax = (a.startPos + t1 + 31) & ~(int64_t)31;
   float* sc = scratch;              // [G][vpmax] scores, then weights
   float* qr = sc + G * vpmax;       // [G][D] f16-rounded queries
+  float* lanes = value_span_lanes(a, scratch, vpmax);
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t visible = a.startPos + t + 1;
     attention_queries(a, t, kvh, qr);
@@ -196,10 +215,10 @@ void attention_group(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t kvh
       const float* wa = sc + g * vpmax;
       const float* wb = sc + g2 * vpmax;
       if (batch) {
-        paged ? pv_tiny<true>(a, kvh, visible, wa, oa) : pv_tiny<false>(a, kvh, visible, wa, oa);
-        if (g2 != g) paged ? pv_tiny<true>(a, kvh, visible, wb, ob) : pv_tiny<false>(a, kvh, visible, wb, ob);
+        paged ? pv_tiny<true>(a, kvh, visible, wa, oa, lanes) : pv_tiny<false>(a, kvh, visible, wa, oa, lanes);
+        if (g2 != g) paged ? pv_tiny<true>(a, kvh, visible, wb, ob, lanes) : pv_tiny<false>(a, kvh, visible, wb, ob, lanes);
       } else {
-        paged ? pv_vec_dot<true>(a, kvh, visible, wa, wb, oa, ob) : pv_vec_dot<false>(a, kvh, visible, wa, wb, oa, ob);
+        paged ? pv_vec_dot<true>(a, kvh, visible, wa, wb, oa, ob, lanes) : pv_vec_dot<false>(a, kvh, visible, wa, wb, oa, ob, lanes);
       }
     }
   }

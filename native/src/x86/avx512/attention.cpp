@@ -165,13 +165,18 @@ void scores(const uint16_t* K, int64_t D, int64_t visible, float scale, const fl
 
 /**
  * o[h][d0 .. d0 + E − 1] of weighted_values for four heads: E value rows (dimensions d0.., bt apart)
- * walked together, each loaded row chunk serving four heads and each weight chunk E dimensions.
+ * walked together, each loaded row chunk serving four heads and each weight chunk E dimensions; over
+ * positions [from, to) of a walk in spans, the lanes taken from and left in acc (4·E·32 floats).
  */
 template <int E, bool Paged>
-void values_4xE(const AttentionArgs& a, int64_t kvh, int64_t visible, int64_t d0, const float* const* w, float* const* o) {
+void values_4xE(const AttentionArgs& a, int64_t kvh, int64_t visible, int64_t d0, const float* const* w, float* const* o,
+                int64_t from = 0, int64_t to = INT64_MAX, float* acc = nullptr) {
   const int64_t bt = a.blockTokens;
   __m512 A[4 * E], B[4 * E];  // output E·h + e: head h, dimension d0 + e
-  for (int k = 0; k < 4 * E; ++k) A[k] = B[k] = _mm512_setzero_ps();
+  if (from > 0)
+    for (int k = 0; k < 4 * E; ++k) A[k] = _mm512_loadu_ps(acc + 32 * k), B[k] = _mm512_loadu_ps(acc + 32 * k + 16);
+  else
+    for (int k = 0; k < 4 * E; ++k) A[k] = B[k] = _mm512_setzero_ps();
   auto chunk = [&](const uint16_t* c, int64_t p) {
     __m512 va[E], vb[E];
     for (int e = 0; e < E; ++e) va[e] = cvtph512(load256(c + e * bt)), vb[e] = cvtph512(load256(c + e * bt + 16));
@@ -183,7 +188,11 @@ void values_4xE(const AttentionArgs& a, int64_t kvh, int64_t visible, int64_t d0
     for (int e = 0; e < E; ++e) va[e] = load_f16x16_first(c + e * bt, na), vb[e] = load_f16x16_first(c + e * bt + 16, nb);
     fma_4xE<E>(A, B, w, p, va, vb);
   };
-  walk_value_chunks<32, Paged>(a, kvh, d0, visible, chunk, last);
+  walk_value_chunks<32, Paged>(a, kvh, d0, visible, chunk, last, from, to);
+  if (to < visible) {  // more ranges follow: the lanes wait in acc
+    for (int k = 0; k < 4 * E; ++k) _mm512_storeu_ps(acc + 32 * k, A[k]), _mm512_storeu_ps(acc + 32 * k + 16, B[k]);
+    return;
+  }
   float r[4 * E];
   reduce_4xE<E>(A, B, r);
   for (int h = 0; h < 4; ++h)
@@ -195,17 +204,23 @@ void values_4xE(const AttentionArgs& a, int64_t kvh, int64_t visible, int64_t d0
  * w[h]: f16-rounded weights, zero from `visible` up to the next multiple of 32; value lanes past
  * `visible` are loaded as 0 (those cache slots may hold anything). Paged: block by block
  * (a.kv_offset); a chunk of 32 never straddles two blocks, the accumulators carry on, the partial
- * chunk is the last block's.
+ * chunk is the last block's. Four heads walk a long paged context in spans (value_span), their
+ * accumulators waiting in `acc` (value_span_lanes) between them.
  */
 template <int H, bool Paged>
-void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* const* w, float* const* o) {
+void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* const* w, float* const* o, float* acc) {
   const int64_t D = a.headDim;
   int64_t d0 = 0;
   if constexpr (H == 4) {
-    // three rows a pass once the walk is long enough to repay its wider reduction (32 positions: two)
-    if (visible > kValuesTripleFrom)
-      for (; d0 + 3 <= D; d0 += 3) values_4xE<3, Paged>(a, kvh, visible, d0, w, o);
-    for (; d0 + 2 <= D; d0 += 2) values_4xE<2, Paged>(a, kvh, visible, d0, w, o);
+    const int64_t span = value_span(a, visible);
+    for (int64_t from = 0; from < visible; from += span) {
+      const int64_t to = span < visible ? from + span : INT64_MAX;
+      d0 = 0;
+      // three rows a pass once the walk is long enough to repay its wider reduction (32 positions: two)
+      if (visible > kValuesTripleFrom)
+        for (; d0 + 3 <= D; d0 += 3) values_4xE<3, Paged>(a, kvh, visible, d0, w, o, from, to, acc + 128 * d0);
+      for (; d0 + 2 <= D; d0 += 2) values_4xE<2, Paged>(a, kvh, visible, d0, w, o, from, to, acc + 128 * d0);
+    }
   }
   for (int64_t d = d0; d < D; ++d) {
     __m512 A[H], B[H];
@@ -259,6 +274,7 @@ void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t
   // Several rows: their keys transposed once, then scores by lane (scores_transposed.cpp).
   const bool by_lane = G % 4 == 0 && t1 - t0 >= kScoresByLaneRows && a.startPos + t0 >= kScoresByLaneFrom;
   uint16_t* kt = reinterpret_cast<uint16_t*>(qr + G * D);  // [vpmax / 16][D][16]
+  float* acc = value_span_lanes(a, scratch, vpmax);
   if (by_lane) transpose_keys_512(a, kvh, a.startPos + t1, kt);
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t visible = a.startPos + t + 1;
@@ -291,7 +307,7 @@ void attention_group_512(const AttentionArgs& a, int64_t t0, int64_t t1, int64_t
         const float* ws[H];
         float* os[H];
         for (int h = 0; h < H; ++h) ws[h] = sc + (g + h) * vpmax, os[h] = a.out + (t * a.heads + kvh * G + g + h) * D;
-        a.blocks ? weighted_values<H, true>(a, kvh, visible, ws, os) : weighted_values<H, false>(a, kvh, visible, ws, os);
+        a.blocks ? weighted_values<H, true>(a, kvh, visible, ws, os, acc) : weighted_values<H, false>(a, kvh, visible, ws, os, acc);
       });
     }
   }

@@ -27,6 +27,12 @@ const SHAPES: readonly AttentionCaseShape[] = [
   { tokens: 4, heads: 6, kvHeads: 2, headDim: 32, startPos: 62 },
   { tokens: 3, heads: 2, kvHeads: 1, headDim: 12, startPos: 30 },
   { tokens: 70, heads: 4, kvHeads: 1, headDim: 96, startPos: 0 },
+  // past 512 positions p·V walks a paged cache in spans (kValueSpan; 480 positions in 96-position
+  // blocks), its lanes kept from span to span: a partial last span, one ending on the context, two
+  // groups of four heads sharing the lanes, prefill rows (tinyBLAS's 8 lanes too)
+  { tokens: 1, heads: 20, kvHeads: 5, headDim: 128, startPos: 1100, capacity: 1200 },
+  { tokens: 1, heads: 8, kvHeads: 1, headDim: 64, startPos: 1023 },
+  { tokens: 6, heads: 8, kvHeads: 2, headDim: 64, startPos: 700 },
 ];
 
 describeNativeIsas('native paged attention', ({ k, generic }) => {
