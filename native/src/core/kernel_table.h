@@ -100,6 +100,8 @@ struct AttentionArgs {
   uint16_t* v_store = nullptr;
   /** The batch arithmetic applies. */
   bool batch() const { return tokens >= 2 && !independentRows; }
+  /** No query rows or no heads: nothing to compute (its keys and values may still be stored). */
+  bool empty() const { return tokens == 0 || heads == 0; }
   /** Element offset, in k and in v, of kv head kvh's run in the block of positions from j·blockTokens:
    *  keys [blockTokens][headDim] and values [headDim][blockTokens] from there. */
   int64_t kv_offset(int64_t j, int64_t kvh) const {

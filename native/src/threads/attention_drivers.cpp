@@ -87,7 +87,7 @@ void plan_attention_reads(const AttentionArgs* parts, int64_t count) {
   const void* key = nullptr;
   for (int64_t c = 0; c < count && total < budget; ++c) {
     const AttentionArgs& a = parts[c];
-    if (a.tokens == 0 || a.heads == 0) continue;
+    if (a.empty()) continue;
     if (!key) key = a.k;
     const int64_t D = a.headDim, bt = a.blockTokens, reach = a.startPos;
     const size_t per_position = (size_t)(2 * D * 2);  // one position's keys and values of one kv head
@@ -123,16 +123,15 @@ void attention_many(const AttentionArgs* parts, int64_t count) {
   // Keys and values to store: a call whose rows make one task per kv head stores each head's in that
   // task (on the pool, just before the head's positions are read); a call whose heads have several
   // tasks, or none (no query heads), stores everything before the pool starts.
-  auto stores_in_tasks = [&](const AttentionArgs& a) { return a.tokens <= rows_per_task(a) && a.tokens > 0 && a.heads > 0; };
+  auto stores_in_tasks = [&](const AttentionArgs& a) { return !a.empty() && a.tokens <= rows_per_task(a); };
   std::vector<int64_t> first((size_t)count + 1, 0);  // first task of each call
   int64_t work = 0;
   size_t per_slot = 0;
   for (int64_t c = 0; c < count; ++c) {
     const AttentionArgs& a = parts[c];
-    const bool empty = a.tokens == 0 || a.heads == 0;
     const int64_t TB = rows_per_task(a);
-    first[(size_t)c + 1] = first[(size_t)c] + (empty ? 0 : a.kvHeads * ((a.tokens + TB - 1) / TB));
-    if (empty) continue;
+    first[(size_t)c + 1] = first[(size_t)c] + (a.empty() ? 0 : a.kvHeads * ((a.tokens + TB - 1) / TB));
+    if (a.empty()) continue;
     work += a.tokens * a.heads * (a.startPos + a.tokens) * a.headDim;
     per_slot = std::max(per_slot, ((size_t)attention_scratch_floats(a, a.tokens) + 7) / 8 * 8);
   }
