@@ -66,7 +66,7 @@ describe('MergeTable (through BpeTokenizer)', () => {
       });
       for (const [name, packed] of [['gpt-2', false], ['llama-bpe', false], ['llama-bpe', true]] as const) {
         // packed: the lists as a GGUF file holds them, read as UTF-16 units without JS strings
-        const data = { model: 'gpt2' as const, tokens: packed ? GgufStringArray.fromStrings(tokens) : tokens, merges };
+        const data = packed ? { model: 'gpt2' as const, tokens: GgufStringArray.fromStrings(tokens) } : { model: 'gpt2' as const, tokens, merges };
         const config = preTokenizerConfig(name) as PreTokenizerConfig;
         const tok = new BpeTokenizer(new Vocabulary(data, { byteLevel: true, addBosDefault: false }), packed ? GgufStringArray.fromStrings(merges) : merges, config);
         const encodeWord = (tok as unknown as { encodeWord(w: string): number[] }).encodeWord.bind(tok);

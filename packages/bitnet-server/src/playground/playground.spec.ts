@@ -20,8 +20,19 @@ const REPO = path.resolve(__dirname, '../../../..');
 const ARTIFACTS = path.join(REPO, 'tmp', 'playground-artifacts');
 const WAIT = 60_000;
 
-// the page functions below run in the browser; this spec is compiled without the DOM library
-declare const document: { querySelector(s: string): { textContent: string | null } | null; querySelectorAll(s: string): { length: number } };
+// the page functions below run in the browser; this spec is compiled without the DOM library, so the
+// few browser names they use are declared here
+interface PageElement {
+  textContent: string | null;
+  querySelectorAll(s: string): { length: number };
+  click(): void;
+}
+declare const document: { querySelector(s: string): PageElement | null; querySelectorAll(s: string): { length: number } };
+declare class MutationObserver {
+  constructor(callback: () => void);
+  observe(target: PageElement, options: { childList?: boolean; subtree?: boolean }): void;
+  disconnect(): void;
+}
 
 let dir: string;
 let modelPath: string;
@@ -162,7 +173,7 @@ describe('playground in headless Chromium', () => {
             if (out.querySelectorAll('[data-token-id]').length < 3) return;
             observer.disconnect();
             const before = document.querySelector(status)!.textContent ?? '';
-            (document.querySelector(stop) as HTMLElement).click();
+            document.querySelector(stop)!.click();
             resolve(before);
           });
           observer.observe(out, { childList: true, subtree: true });
