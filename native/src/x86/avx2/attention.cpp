@@ -42,6 +42,19 @@ static inline __m256 load_f16_first(const uint16_t* p, int64_t n) {
 
 static inline __m256 f16_round8(__m256 x) { return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)); }
 
+/** Four f16 vectors at c (32 values) as floats. */
+static inline void cvt32(const uint16_t* c, __m256* v) {
+  for (int j = 0; j < 4; ++j) v[j] = _mm256_cvtph_ps(load128(c + 8 * j));
+}
+
+/** One 32-lane step of ggml_vec_dot_f16 for two dot products sharing v: s[j] += xa[8j..] · v[j], u[j] += xb[8j..] · v[j]. */
+static inline void fma2x32(const __m256* v, const float* xa, const float* xb, __m256* s, __m256* u) {
+  for (int j = 0; j < 4; ++j) {
+    s[j] = _mm256_fmadd_ps(_mm256_load_ps(xa + 8 * j), v[j], s[j]);
+    u[j] = _mm256_fmadd_ps(_mm256_load_ps(xb + 8 * j), v[j], u[j]);
+  }
+}
+
 /**
  * Scores of query heads ga and gb (gb may equal ga) over positions [0, visible): ggml_vec_dot_f16's
  * 32 lanes (dimension mod 32) and its reduction, times the scale. D % 32 == 0.
@@ -49,21 +62,14 @@ static inline __m256 f16_round8(__m256 x) { return _mm256_cvtph_ps(_mm256_cvtps_
 static void scores_vec_dot(const uint16_t* K, int64_t D, int64_t visible, float scale, const float* qa, const float* qb, float* sa, float* sb) {
   for (int64_t p = 0; p < visible; ++p) {
     const uint16_t* k = K + p * D;
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, u0 = s0, u1 = s0, u2 = s0, u3 = s0;
+    __m256 s[4], u[4], kv[4];
+    for (int j = 0; j < 4; ++j) s[j] = u[j] = _mm256_setzero_ps();
     for (int64_t d = 0; d < D; d += 32) {
-      const __m256 k0 = _mm256_cvtph_ps(load128(k + d)), k1 = _mm256_cvtph_ps(load128(k + d + 8));
-      const __m256 k2 = _mm256_cvtph_ps(load128(k + d + 16)), k3 = _mm256_cvtph_ps(load128(k + d + 24));
-      s0 = _mm256_fmadd_ps(_mm256_load_ps(qa + d), k0, s0);
-      s1 = _mm256_fmadd_ps(_mm256_load_ps(qa + d + 8), k1, s1);
-      s2 = _mm256_fmadd_ps(_mm256_load_ps(qa + d + 16), k2, s2);
-      s3 = _mm256_fmadd_ps(_mm256_load_ps(qa + d + 24), k3, s3);
-      u0 = _mm256_fmadd_ps(_mm256_load_ps(qb + d), k0, u0);
-      u1 = _mm256_fmadd_ps(_mm256_load_ps(qb + d + 8), k1, u1);
-      u2 = _mm256_fmadd_ps(_mm256_load_ps(qb + d + 16), k2, u2);
-      u3 = _mm256_fmadd_ps(_mm256_load_ps(qb + d + 24), k3, u3);
+      cvt32(k + d, kv);
+      fma2x32(kv, qa + d, qb + d, s, u);
     }
-    sa[p] = f16_reduce_ggml(s0, s1, s2, s3) * scale;
-    sb[p] = f16_reduce_ggml(u0, u1, u2, u3) * scale;
+    sa[p] = f16_reduce_ggml(s[0], s[1], s[2], s[3]) * scale;
+    sb[p] = f16_reduce_ggml(u[0], u[1], u[2], u[3]) * scale;
   }
 }
 
@@ -92,45 +98,30 @@ static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, con
     const int64_t to = span < visible ? from + span : INT64_MAX;
     for (int64_t d = 0; d < D; ++d) {
       float* l = lanes + 64 * d;  // this dimension's 8 accumulators between spans
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-      if (from > 0) {
-        a0 = _mm256_loadu_ps(l), a1 = _mm256_loadu_ps(l + 8), a2 = _mm256_loadu_ps(l + 16), a3 = _mm256_loadu_ps(l + 24);
-        b0 = _mm256_loadu_ps(l + 32), b1 = _mm256_loadu_ps(l + 40), b2 = _mm256_loadu_ps(l + 48), b3 = _mm256_loadu_ps(l + 56);
+      __m256 A[4], B[4];
+      for (int j = 0; j < 4; ++j) {
+        A[j] = from > 0 ? _mm256_loadu_ps(l + 8 * j) : _mm256_setzero_ps();
+        B[j] = from > 0 ? _mm256_loadu_ps(l + 32 + 8 * j) : _mm256_setzero_ps();
       }
       // Positions p .. p + 31 from c (c[i] is position p + i).
       auto chunk = [&](const uint16_t* c, int64_t p) {
-        const __m256 v0 = _mm256_cvtph_ps(load128(c)), v1 = _mm256_cvtph_ps(load128(c + 8));
-        const __m256 v2 = _mm256_cvtph_ps(load128(c + 16)), v3 = _mm256_cvtph_ps(load128(c + 24));
-        a0 = _mm256_fmadd_ps(_mm256_load_ps(wa + p), v0, a0);
-        a1 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 8), v1, a1);
-        a2 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 16), v2, a2);
-        a3 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 24), v3, a3);
-        b0 = _mm256_fmadd_ps(_mm256_load_ps(wb + p), v0, b0);
-        b1 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 8), v1, b1);
-        b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), v2, b2);
-        b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), v3, b3);
+        __m256 v[4];
+        cvt32(c, v);
+        fma2x32(v, wa + p, wb + p, A, B);
       };
       // The partial chunk: positions p .. visible − 1 from c, the other lanes 0.
       auto last = [&](const uint16_t* c, int64_t p) {
-        __m256 vv[4];
-        for (int j = 0; j < 4; ++j) vv[j] = load_f16_first(c + 8 * j, std::min<int64_t>(8, std::max<int64_t>(0, visible - (p + 8 * j))));
-        a0 = _mm256_fmadd_ps(_mm256_load_ps(wa + p), vv[0], a0);
-        a1 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 8), vv[1], a1);
-        a2 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 16), vv[2], a2);
-        a3 = _mm256_fmadd_ps(_mm256_load_ps(wa + p + 24), vv[3], a3);
-        b0 = _mm256_fmadd_ps(_mm256_load_ps(wb + p), vv[0], b0);
-        b1 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 8), vv[1], b1);
-        b2 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 16), vv[2], b2);
-        b3 = _mm256_fmadd_ps(_mm256_load_ps(wb + p + 24), vv[3], b3);
+        __m256 v[4];
+        for (int j = 0; j < 4; ++j) v[j] = load_f16_first(c + 8 * j, std::min<int64_t>(8, std::max<int64_t>(0, visible - (p + 8 * j))));
+        fma2x32(v, wa + p, wb + p, A, B);
       };
       walk_value_chunks<32, Paged>(a, kvh, d, visible, chunk, last, from, to);
       if (to < visible) {
-        _mm256_storeu_ps(l, a0), _mm256_storeu_ps(l + 8, a1), _mm256_storeu_ps(l + 16, a2), _mm256_storeu_ps(l + 24, a3);
-        _mm256_storeu_ps(l + 32, b0), _mm256_storeu_ps(l + 40, b1), _mm256_storeu_ps(l + 48, b2), _mm256_storeu_ps(l + 56, b3);
+        for (int j = 0; j < 4; ++j) _mm256_storeu_ps(l + 8 * j, A[j]), _mm256_storeu_ps(l + 32 + 8 * j, B[j]);
         continue;
       }
-      oa[d] = f16_reduce_ggml(a0, a1, a2, a3);
-      ob[d] = f16_reduce_ggml(b0, b1, b2, b3);
+      oa[d] = f16_reduce_ggml(A[0], A[1], A[2], A[3]);
+      ob[d] = f16_reduce_ggml(B[0], B[1], B[2], B[3]);
     }
   }
 }
