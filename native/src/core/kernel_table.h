@@ -178,15 +178,20 @@ struct KernelTable {
   uint64_t (*int8_peak)(uint64_t rounds, int64_t* checksum);
 };
 
-/** Scratch floats attention_group needs for a block ending at token t1: a row of scores (positions
- *  padded to 32) and an f16-rounded query for each query head of the group (the reference kernel's
- *  one row of scores fits in the first of them), then room for the block's keys transposed to f16
- *  (positions padded to 32, in blocks of 16 positions × headDim: the AVX-512 prefill scores), then
- *  32 lanes per dimension of four heads (the AVX-512 p·V's accumulators between spans of positions). */
-inline int64_t attention_scratch_floats(const AttentionArgs& a, int64_t t1) {
-  const int64_t vis = a.startPos + t1, vp = (vis + 31) / 32 * 32;
+/** Where, in attention_group's scratch for vp positions (padded to 32), the p·V lanes start: after a
+ *  row of scores and an f16-rounded query for each query head of the group (the reference kernel's one
+ *  row of scores fits in the first of them) and room for keys transposed to f16 (in blocks of 16
+ *  positions × headDim: the AVX-512 prefill scores). */
+inline int64_t attention_scratch_lanes_at(const AttentionArgs& a, int64_t vp) {
   const int64_t group = a.heads / a.kvHeads;
-  return group * (vp + a.headDim) + a.headDim * vp / 2 + 4 * 32 * a.headDim;
+  return group * (vp + a.headDim) + a.headDim * vp / 2;
+}
+/** Scratch floats attention_group needs for a block ending at token t1: the above, then 32 lanes per
+ *  dimension of up to four heads (the SIMD p·V's accumulators between spans of positions, see
+ *  value_span_lanes in value_walk.h). */
+inline int64_t attention_scratch_floats(const AttentionArgs& a, int64_t t1) {
+  const int64_t vp = (a.startPos + t1 + 31) / 32 * 32;
+  return attention_scratch_lanes_at(a, vp) + 4 * 32 * a.headDim;
 }
 
 // One per instruction set, each defined in that set's folder.

@@ -61,10 +61,7 @@ inline int64_t value_span(const AttentionArgs& a, int64_t visible) {
 }
 
 /** Where a p·V walked in spans keeps its lanes between spans: 32 floats per dimension of up to four
- *  heads, after the scores, queries and transposed keys in attention_scratch_floats' scratch. */
-inline float* value_span_lanes(const AttentionArgs& a, float* scratch, int64_t vpmax) {
-  const int64_t group = a.heads / a.kvHeads;
-  return scratch + group * (vpmax + a.headDim) + a.headDim * vpmax / 2;
-}
+ *  heads, after the scores, queries and transposed keys of attention_group's scratch (vpmax positions). */
+inline float* value_span_lanes(const AttentionArgs& a, float* scratch, int64_t vpmax) { return scratch + attention_scratch_lanes_at(a, vpmax); }
 
 }  // namespace bitnet
