@@ -60,6 +60,16 @@ inline int64_t value_span(const AttentionArgs& a, int64_t visible) {
   return kValueSpan / a.blockTokens * a.blockTokens;  // blocks hold a multiple of 32: so does the span
 }
 
+/**
+ * Calls f(from, to) for each span of a p·V walk over `visible` positions, in order: [0, visible) when
+ * value_span does not split it. to < visible: more spans follow (the lanes are kept for them).
+ */
+template <class F>
+inline void for_each_value_span(const AttentionArgs& a, int64_t visible, F&& f) {
+  const int64_t span = value_span(a, visible);
+  for (int64_t from = 0; from < visible; from += span) f(from, std::min(visible, from + span));
+}
+
 /** Where a p·V walked in spans keeps its lanes between spans: 32 floats per dimension of up to four
  *  heads, after the scores, queries and transposed keys of attention_group's scratch (vpmax positions). */
 inline float* value_span_lanes(const AttentionArgs& a, float* scratch, int64_t vpmax) { return scratch + attention_scratch_lanes_at(a, vpmax); }

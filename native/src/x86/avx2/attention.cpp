@@ -93,9 +93,8 @@ static void scores_tiny(const uint16_t* K, int64_t D, int64_t visible, float sca
  */
 template <bool Paged>
 static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* wa, const float* wb, float* oa, float* ob, float* lanes) {
-  const int64_t D = a.headDim, span = value_span(a, visible);
-  for (int64_t from = 0; from < visible; from += span) {
-    const int64_t to = span < visible ? from + span : INT64_MAX;
+  const int64_t D = a.headDim;
+  for_each_value_span(a, visible, [&](int64_t from, int64_t to) {
     for (int64_t d = 0; d < D; ++d) {
       float* l = lanes + 64 * d;  // this dimension's 8 accumulators between spans
       __m256 A[4], B[4];
@@ -123,15 +122,14 @@ static void pv_vec_dot(const AttentionArgs& a, int64_t kvh, int64_t visible, con
       oa[d] = f16_reduce_ggml(A[0], A[1], A[2], A[3]);
       ob[d] = f16_reduce_ggml(B[0], B[1], B[2], B[3]);
     }
-  }
+  });
 }
 
 /** p·V of one query head for every dimension: tinyBLAS's 8 lanes (position mod 8), hsum8; paged as pv_vec_dot. */
 template <bool Paged>
 static void pv_tiny(const AttentionArgs& a, int64_t kvh, int64_t visible, const float* w, float* out, float* lanes) {
-  const int64_t D = a.headDim, span = value_span(a, visible);
-  for (int64_t from = 0; from < visible; from += span) {
-    const int64_t to = span < visible ? from + span : INT64_MAX;
+  const int64_t D = a.headDim;
+  for_each_value_span(a, visible, [&](int64_t from, int64_t to) {
     for (int64_t d = 0; d < D; ++d) {
       __m256 acc = from > 0 ? _mm256_loadu_ps(lanes + 8 * d) : _mm256_setzero_ps();
       walk_value_chunks<8, Paged>(
@@ -140,7 +138,7 @@ static void pv_tiny(const AttentionArgs& a, int64_t kvh, int64_t visible, const 
       if (to < visible) _mm256_storeu_ps(lanes + 8 * d, acc);
       else out[d] = hsum_f32(acc);
     }
-  }
+  });
 }
 
 void attention_queries(const AttentionArgs& a, int64_t t, int64_t kvh, float* qr) {

@@ -170,7 +170,7 @@ void scores(const uint16_t* K, int64_t D, int64_t visible, float scale, const fl
  */
 template <int E, bool Paged>
 void values_4xE(const AttentionArgs& a, int64_t kvh, int64_t visible, int64_t d0, const float* const* w, float* const* o,
-                int64_t from = 0, int64_t to = INT64_MAX, float* acc = nullptr) {
+                int64_t from, int64_t to, float* acc) {
   const int64_t bt = a.blockTokens;
   __m512 A[4 * E], B[4 * E];  // output E·h + e: head h, dimension d0 + e
   if (from > 0)
@@ -212,15 +212,13 @@ void weighted_values(const AttentionArgs& a, int64_t kvh, int64_t visible, const
   const int64_t D = a.headDim;
   int64_t d0 = 0;
   if constexpr (H == 4) {
-    const int64_t span = value_span(a, visible);
-    for (int64_t from = 0; from < visible; from += span) {
-      const int64_t to = span < visible ? from + span : INT64_MAX;
+    for_each_value_span(a, visible, [&](int64_t from, int64_t to) {
       d0 = 0;
       // three rows a pass once the walk is long enough to repay its wider reduction (32 positions: two)
       if (visible > kValuesTripleFrom)
         for (; d0 + 3 <= D; d0 += 3) values_4xE<3, Paged>(a, kvh, visible, d0, w, o, from, to, acc + 128 * d0);
       for (; d0 + 2 <= D; d0 += 2) values_4xE<2, Paged>(a, kvh, visible, d0, w, o, from, to, acc + 128 * d0);
-    }
+    });
   }
   for (int64_t d = d0; d < D; ++d) {
     __m512 A[H], B[H];
